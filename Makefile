@@ -1,0 +1,36 @@
+# Candour's build. The README's two commands are `make demo` and `make test`.
+
+GO  ?= go
+BIN := bin/candour
+NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
+
+.PHONY: demo test build assets clean
+
+## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
+demo: build
+	./$(BIN) demo
+
+## test: check formatting, vet and run every test with the race detector
+test: assets
+	@unformatted=$$(gofmt -l cmd catalogue publisher site indicators datasets content); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## build: the candour binary in bin/
+build: assets
+	$(GO) build -o $(BIN) ./cmd/candour
+
+## assets: copy the NHS design system's compiled files from npm into site/thirdparty (embedded by go build)
+assets: site/thirdparty/nhsuk/nhsuk-frontend.min.css
+
+site/thirdparty/nhsuk/nhsuk-frontend.min.css: node_modules/.package-lock.json
+	mkdir -p site/thirdparty/nhsuk/images
+	cp $(NHSUK)/nhsuk-frontend.min.css $(NHSUK)/nhsuk-frontend.min.js site/thirdparty/nhsuk/
+	cp $(NHSUK)/assets/images/* site/thirdparty/nhsuk/images/
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+clean:
+	rm -rf bin site/thirdparty/nhsuk node_modules

@@ -1,0 +1,228 @@
+package cataloguesqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/candour/candour/catalogue"
+)
+
+// PutOrganisations implements catalogue.Store: all or nothing.
+func (s *Store) PutOrganisations(ctx context.Context, orgs []catalogue.Organisation) error {
+	for i, o := range orgs {
+		if err := o.Validate(); err != nil {
+			return fmt.Errorf("organisation %d (%s): %w", i+1, o.Code, err)
+		}
+		if !o.InDirectory {
+			return fmt.Errorf("organisation %d (%s): %w: only directory organisations are put; releases name the others", i+1, o.Code, catalogue.ErrInvalid)
+		}
+	}
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `
+			INSERT INTO organisations (code, name, type, address, postcode, phone, status, opened, closed,
+				parent_code, region_code, successor_code, in_directory, source, details)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+			ON CONFLICT (code) DO UPDATE SET name = excluded.name, type = excluded.type,
+				address = excluded.address, postcode = excluded.postcode, phone = excluded.phone,
+				status = excluded.status, opened = excluded.opened, closed = excluded.closed,
+				parent_code = excluded.parent_code, region_code = excluded.region_code,
+				successor_code = excluded.successor_code, in_directory = 1,
+				source = excluded.source, details = excluded.details`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, o := range orgs {
+			address := o.Address
+			if address == nil {
+				address = []string{}
+			}
+			details := make([]detailJSON, 0, len(o.Details))
+			for _, d := range o.Details {
+				details = append(details, detailJSON{Label: d.Label, Value: d.Value})
+			}
+			if _, err := stmt.ExecContext(ctx, o.Code, o.Name, string(o.Type), jsonText(address), o.Postcode, o.Phone,
+				string(o.Status), o.Opened.String(), o.Closed.String(), o.ParentCode, o.RegionCode, o.SuccessorCode,
+				o.Source, jsonText(details)); err != nil {
+				return fmt.Errorf("put organisation %s: %w", o.Code, err)
+			}
+		}
+		return nil
+	})
+}
+
+// detailJSON is the stored form of a catalogue.Detail, independent of Go
+// field names.
+type detailJSON struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+func scanOrganisation(sc interface{ Scan(...any) error }) (catalogue.Organisation, error) {
+	var o catalogue.Organisation
+	var typ, status, address, opened, closed, details string
+	var inDir int
+	if err := sc.Scan(&o.Code, &o.Name, &typ, &address, &o.Postcode, &o.Phone, &status, &opened, &closed,
+		&o.ParentCode, &o.RegionCode, &o.SuccessorCode, &inDir, &o.Source, &details); err != nil {
+		return o, err
+	}
+	o.Type = catalogue.OrganisationType(typ)
+	o.Status = catalogue.OrganisationStatus(status)
+	o.InDirectory = inDir == 1
+	if err := json.Unmarshal([]byte(address), &o.Address); err != nil {
+		return o, fmt.Errorf("organisation %s address: %w", o.Code, err)
+	}
+	var ds []detailJSON
+	if err := json.Unmarshal([]byte(details), &ds); err != nil {
+		return o, fmt.Errorf("organisation %s details: %w", o.Code, err)
+	}
+	for _, d := range ds {
+		o.Details = append(o.Details, catalogue.Detail{Label: d.Label, Value: d.Value})
+	}
+	var err error
+	if o.Opened, err = catalogue.ParseDate(opened); err != nil {
+		return o, err
+	}
+	if o.Closed, err = catalogue.ParseDate(closed); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// GetOrganisation implements catalogue.Reader.
+func (s *Store) GetOrganisation(ctx context.Context, code string, v catalogue.Visibility) (catalogue.Organisation, error) {
+	cols, colArgs, err := organisationColumns(v, "o")
+	if err != nil {
+		return catalogue.Organisation{}, err
+	}
+	visible, visArgs, err := organisationVisible(v, "o")
+	if err != nil {
+		return catalogue.Organisation{}, err
+	}
+	args := append(append(colArgs, code), visArgs...)
+	o, err := scanOrganisation(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM organisations o WHERE o.code = ? AND `+visible, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("%w: organisation %q", catalogue.ErrNotFound, code)
+	}
+	if err != nil {
+		return o, fmt.Errorf("get organisation %s: %w", code, err)
+	}
+	return o, nil
+}
+
+// ListOrganisations implements catalogue.Reader.
+func (s *Store) ListOrganisations(ctx context.Context, q catalogue.OrganisationQuery) (catalogue.OrganisationPage, error) {
+	cols, colArgs, err := organisationColumns(q.Visibility, "o")
+	if err != nil {
+		return catalogue.OrganisationPage{}, err
+	}
+	visible, visArgs, err := organisationVisible(q.Visibility, "o")
+	if err != nil {
+		return catalogue.OrganisationPage{}, err
+	}
+	inner := `SELECT ` + cols + ` FROM organisations o WHERE ` + visible
+	args := append(colArgs, visArgs...)
+	var where []string
+	if q.Type != "" {
+		where = append(where, "type = ?")
+		args = append(args, string(q.Type))
+	}
+	if q.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(q.Status))
+	}
+	if q.Parent != "" {
+		where = append(where, "parent_code = ?")
+		args = append(args, q.Parent)
+	}
+	outer := ""
+	if len(where) > 0 {
+		outer = " WHERE " + strings.Join(where, " AND ")
+	}
+	var page catalogue.OrganisationPage
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (`+inner+`)`+outer, args...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("count organisations: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (`+inner+`)`+outer+` ORDER BY name = '', name, code LIMIT ? OFFSET ?`,
+		append(args, limit, max(q.Offset, 0))...)
+	if err != nil {
+		return page, fmt.Errorf("list organisations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrganisation(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Organisations = append(page.Organisations, o)
+	}
+	return page, rows.Err()
+}
+
+// CountOrganisations implements catalogue.Reader.
+func (s *Store) CountOrganisations(ctx context.Context, v catalogue.Visibility) ([]catalogue.OrganisationCount, error) {
+	cols, colArgs, err := organisationColumns(v, "o")
+	if err != nil {
+		return nil, err
+	}
+	visible, visArgs, err := organisationVisible(v, "o")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT type, status, count(*) FROM (SELECT `+cols+` FROM organisations o WHERE `+visible+`)
+		GROUP BY type, status ORDER BY type, status`, append(colArgs, visArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("count organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []catalogue.OrganisationCount
+	for rows.Next() {
+		var c catalogue.OrganisationCount
+		var typ, status string
+		if err := rows.Scan(&typ, &status, &c.Count); err != nil {
+			return nil, err
+		}
+		c.Type, c.Status = catalogue.OrganisationType(typ), catalogue.OrganisationStatus(status)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// OrganisationsInDirectory implements catalogue.Store.
+func (s *Store) OrganisationsInDirectory(ctx context.Context, codes []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(codes))
+	const chunk = 500
+	for start := 0; start < len(codes); start += chunk {
+		part := codes[start:min(start+chunk, len(codes))]
+		args := make([]any, len(part))
+		for i, c := range part {
+			args[i] = c
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT code FROM organisations WHERE in_directory = 1 AND code IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up organisations: %w", err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[c] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/rowsqlite"
+	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/publisher"
+)
+
+// app is an opened data directory and the services over it.
+type app struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	db        *sql.DB
+	catalogue *cataloguesqlite.Store
+	rows      *rowsqlite.Store
+	blobs     *datasets.BlobStore
+	publisher *publisher.Service
+}
+
+// databaseFile and blobsDir are the data directory's layout.
+const (
+	databaseFile = "candour.db"
+	blobsDir     = "blobs"
+)
+
+// openApp opens (creating if needed) the data directory: the SQLite
+// database with every store's migrations applied, and the blob store.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	db, err := sqlitedb.Open(ctx, filepath.Join(cfg.DataDir, databaseFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlitedb.Migrate(ctx, db,
+		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
+		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()},
+	); err != nil {
+		db.Close()
+		return nil, err
+	}
+	blobs, err := datasets.OpenBlobStore(filepath.Join(cfg.DataDir, blobsDir))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	a := &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
+		catalogue: cataloguesqlite.New(db, now), rows: rowsqlite.New(db)}
+	a.publisher = publisher.New(a.catalogue, a.rows, a.blobs, now, log)
+	return a, nil
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+// empty reports whether nothing has been loaded: no dataset and no
+// organisation in any state.
+func (a *app) empty(ctx context.Context) (bool, error) {
+	page, err := a.catalogue.ListDatasets(ctx, catalogue.DatasetQuery{Visibility: catalogue.Internal(), Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	orgs, err := a.catalogue.ListOrganisations(ctx, catalogue.OrganisationQuery{Visibility: catalogue.Internal(), Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return page.Total == 0 && orgs.Total == 0, nil
+}

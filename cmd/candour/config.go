@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the program's whole configuration, built once from flags and
+// CANDOUR_* environment variables (a flag wins over its variable, a
+// variable over the default) and passed down explicitly.
+type Config struct {
+	Addr            string        // --addr, CANDOUR_ADDR
+	DataDir         string        // --data-dir, CANDOUR_DATA_DIR
+	LogLevel        slog.Level    // --log-level, CANDOUR_LOG_LEVEL
+	LogFormat       string        // --log-format, CANDOUR_LOG_FORMAT: text or json
+	SiteName        string        // --site-name, CANDOUR_SITE_NAME
+	NHSBranding     bool          // --nhs-branding, CANDOUR_NHS_BRANDING
+	ShutdownTimeout time.Duration // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
+}
+
+// setting describes one configuration value: its flag, variable, default
+// and help, and how to store it.
+type setting struct {
+	flag, env, def, help string
+	server               bool // only for commands that serve
+	set                  func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "CANDOUR_ADDR", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free port)", true,
+		func(c *Config, v string) error {
+			if !strings.Contains(v, ":") {
+				return fmt.Errorf("want host:port, such as 127.0.0.1:8080")
+			}
+			c.Addr = v
+			return nil
+		}},
+	{"data-dir", "CANDOUR_DATA_DIR", "./candour-data", "folder holding the database and release files", false,
+		func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{"log-level", "CANDOUR_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error", false,
+		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{"log-format", "CANDOUR_LOG_FORMAT", "text", "log line format: text or json", false,
+		func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("want text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{"site-name", "CANDOUR_SITE_NAME", "Candour", "name shown in the site's header and page titles", true,
+		func(c *Config, v string) error { c.SiteName = v; return nil }},
+	{"nhs-branding", "CANDOUR_NHS_BRANDING", "false", "show the NHS logo (only for deployments run by an NHS organisation)", true,
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.NHSBranding = b
+			return nil
+		}},
+	{"shutdown-timeout", "CANDOUR_SHUTDOWN_TIMEOUT", "10s", "how long to let requests finish on SIGINT or SIGTERM", true,
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 10s")
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+}
+
+// errHelp is returned when the user asked for help; it is not a failure.
+var errHelp = errors.New("help requested")
+
+// usageError is a mistake in the command line; main exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// parseConfig parses a subcommand's flags. server says whether the
+// subcommand serves (and so takes the server settings). It returns the
+// configuration and the arguments left after the flags.
+func parseConfig(name, summary, argsHelp string, server bool, args []string, getenv func(string) string, helpOut io.Writer) (Config, []string, error) {
+	fs := flag.NewFlagSet("candour "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	values := map[string]*string{}
+	var used []setting
+	for _, s := range settings {
+		if s.server && !server {
+			continue
+		}
+		used = append(used, s)
+		values[s.flag] = fs.String(s.flag, "", "")
+	}
+	fs.Usage = func() {}
+	// Options may come before or after the arguments.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printSubcommandHelp(helpOut, name, summary, argsHelp, used)
+				return Config{}, nil, errHelp
+			}
+			return Config{}, nil, &usageError{fmt.Sprintf("candour %s: %v (see candour %s --help)", name, err, name)}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var cfg Config
+	for _, s := range settings {
+		v, source := s.def, "default"
+		if e := getenv(s.env); e != "" {
+			v, source = e, s.env
+		}
+		if given[s.flag] {
+			v, source = *values[s.flag], "--"+s.flag
+		}
+		if err := s.set(&cfg, v); err != nil {
+			return Config{}, nil, &usageError{fmt.Sprintf("candour %s: %s %q: %v", name, source, v, err)}
+		}
+	}
+	return cfg, positional, nil
+}
+
+func printSubcommandHelp(w io.Writer, name, summary, argsHelp string, used []setting) {
+	fmt.Fprintf(w, "Usage: candour %s [options]%s\n\n%s\n\nOptions (each also settable by the environment variable shown):\n", name, argsSuffix(argsHelp), summary)
+	for _, s := range used {
+		fmt.Fprintf(w, "  --%-18s %s\n  %-20s %s (default %q)\n", s.flag, s.help, "", s.env, s.def)
+	}
+}
+
+func argsSuffix(argsHelp string) string {
+	if argsHelp == "" {
+		return ""
+	}
+	return " " + argsHelp
+}
+
+// logger builds the program's logger from the configuration.
+func (c Config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

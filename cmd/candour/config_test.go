@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want Config
+	}{
+		{"defaults", nil, nil,
+			Config{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second}},
+		{"environment over default", nil, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_NHS_BRANDING": "true", "CANDOUR_LOG_LEVEL": "debug"},
+			Config{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second}},
+		{"flag over environment", []string{"--addr", "127.0.0.1:0", "--data-dir=/tmp/x", "--shutdown-timeout", "2s"}, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data"},
+			Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, rest, err := parseConfig("serve", "", "", true, c.args, envOf(c.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want || len(rest) != 0 {
+				t.Errorf("got %+v (rest %v), want %+v", got, rest, c.want)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad address in environment", nil, map[string]string{"CANDOUR_ADDR": "8080"}, `CANDOUR_ADDR "8080"`},
+		{"bad address flag", []string{"--addr", "localhost"}, nil, `--addr "localhost"`},
+		{"bad log level", []string{"--log-level", "loud"}, nil, `--log-level "loud"`},
+		{"bad boolean", nil, map[string]string{"CANDOUR_NHS_BRANDING": "yes please"}, `CANDOUR_NHS_BRANDING`},
+		{"empty data dir flag", []string{"--data-dir="}, nil, `--data-dir ""`},
+		{"unknown flag", []string{"--port", "80"}, nil, "flag provided but not defined: -port"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := parseConfig("serve", "", "", true, c.args, envOf(c.env), io.Discard)
+			var ue *usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want a usage error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestOptionsAfterArguments(t *testing.T) {
+	cfg, rest, err := parseConfig("import release", "", "FILE", false, []string{"d.json", "--data-dir", "/tmp/y"}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/tmp/y" || len(rest) != 1 || rest[0] != "d.json" {
+		t.Errorf("got data dir %q and arguments %v", cfg.DataDir, rest)
+	}
+	if _, _, err := parseConfig("import release", "", "FILE", false, []string{"--addr", "x:1"}, noEnv, io.Discard); err == nil {
+		t.Error("import accepted --addr, a server-only option")
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"demo", "-h"}, {"import", "--help"}, {"import", "release", "--help"}, {"release", "--help"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, noEnv, &out, &errOut)
+		if err != nil && !errors.Is(err, errHelp) {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "Usage: candour") && !strings.Contains(out.String(), "Usage:\n  candour") {
+			t.Errorf("%v: help does not start with usage:\n%s", args, out.String())
+		}
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"frobnicate"}, noEnv, &out, &out)
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %v", err)
+	}
+}
+
+// TestGracefulShutdownOnSignal builds the real binary, starts it, and
+// sends SIGTERM and SIGINT: it must stop cleanly, with status 0.
+func TestGracefulShutdownOnSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "candour")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(t.TempDir(), "d"))
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || !strings.Contains(line, "serving http://127.0.0.1:") {
+				cmd.Process.Kill()
+				t.Fatalf("first line %q (err %v)\n%s", line, err, stderr.String())
+			}
+			url := strings.Fields(line)[3]
+			if _, body, _ := (&server{base: url}).get(t, "/healthz"); !strings.Contains(body, "ok") {
+				t.Errorf("healthz before the signal: %s", body)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit after %s: %v\n%s", sig, err, stderr.String())
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("still running 20 s after %s", sig)
+			}
+			if !strings.Contains(stderr.String(), "msg=stopped") {
+				t.Errorf("no 'stopped' log line after %s:\n%s", sig, stderr.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// noEnv is the environment for tests: nothing from the machine leaks in.
+func noEnv(string) string { return "" }
+
+// watcher is an io.Writer that remembers what was written and reports the
+// first submatch of a pattern once it appears.
+type watcher struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	pattern *regexp.Regexp
+	found   chan string
+	once    sync.Once
+}
+
+func newWatcher(pattern string) *watcher {
+	return &watcher{pattern: regexp.MustCompile(pattern), found: make(chan string, 1)}
+}
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := w.pattern.FindStringSubmatch(w.buf.String()); m != nil {
+		w.once.Do(func() { w.found <- m[1] })
+	}
+	return len(p), nil
+}
+
+func (w *watcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// server is a running `candour` started through run.
+type server struct {
+	base    string
+	dataDir string
+	stdout  *watcher
+	stderr  *watcher
+	stop    func()
+}
+
+// startCandour runs `candour <command> --addr 127.0.0.1:0 --data-dir DIR`
+// and waits until it serves.
+func startCandour(t *testing.T, command, dataDir string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{dataDir: dataDir, stdout: newWatcher(`serving (http://\S+)`), stderr: newWatcher(`(x^)`)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, noEnv, s.stdout, s.stderr)
+	}()
+	select {
+	case s.base = <-s.stdout.found:
+	case err := <-done:
+		cancel()
+		t.Fatalf("candour %s exited before serving: %v\nstdout:\n%s\nstderr:\n%s", command, err, s.stdout, s.stderr)
+	case <-time.After(3 * time.Minute):
+		cancel()
+		t.Fatalf("candour %s did not start serving within 3 minutes\nstdout:\n%s", command, s.stdout)
+	}
+	var stopped bool
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("candour %s: %v", command, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("candour %s did not stop within 30 s of cancellation", command)
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// get fetches a path and returns its status and body.
+func (s *server) get(t *testing.T, path string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(s.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (s *server) mustGet(t *testing.T, path string) string {
+	t.Helper()
+	status, body, _ := s.get(t, path)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: status %d, want 200", path, status)
+	}
+	return body
+}
+
+// candour runs a one-shot command against the server's data folder.
+func (s *server) candour(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append(args, "--data-dir", s.dataDir, "--log-level", "warn"), noEnv, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+// figure reads a number the home page marks with data-figure.
+func figure(t *testing.T, body, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`data-figure="` + name + `">([0-9,]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("home page has no figure %q", name)
+	}
+	return m[1]
+}
+
+var captionTotal = regexp.MustCompile(`<caption class="nhsuk-table__caption">([0-9,]+) (dataset|organisation)`)
+
+func total(t *testing.T, body string) string {
+	t.Helper()
+	m := captionTotal.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("page has no table caption with a total")
+	}
+	return m[1]
+}
+
+// sums reads the demo data's original SHA256SUMS.
+func sums(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := demoFiles.Open("demodata/SHA256SUMS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		sum, name, _ := strings.Cut(sc.Text(), "  ")
+		out[name] = sum
+	}
+	return out
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the whole demo; skipped with -short")
+	}
+	start := time.Now()
+	s := startCandour(t, "demo", filepath.Join(t.TempDir(), "candour-data"))
+	t.Logf("demo loaded and serving in %s", time.Since(start).Round(time.Millisecond))
+
+	t.Run("home counts", func(t *testing.T) {
+		home := s.mustGet(t, "/")
+		for name, want := range map[string]string{"datasets-published": "4", "trusts-open": "203", "practices-open": "6,618"} {
+			if got := figure(t, home, name); got != want {
+				t.Errorf("home page %s = %s, want %s", name, got, want)
+			}
+		}
+	})
+
+	t.Run("catalogue lists the inventory and the four datasets", func(t *testing.T) {
+		if got := total(t, s.mustGet(t, "/datasets")); got != "24" {
+			t.Errorf("catalogue lists %s datasets, want 24 (20 inventory entries and 4 datasets)", got)
+		}
+		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "4" {
+			t.Errorf("catalogue lists %s published datasets, want 4", got)
+		}
+		inv := s.mustGet(t, "/datasets/prescribing-data-by-gp-practice-at-chemical-level-to-be-published-by-december")
+		for _, want := range []string{"Pre-release of format 29 November 2011; data 14 December 2011", "yes (released under terms of OGL)", "As written in the inventory"} {
+			if !strings.Contains(inv, want) {
+				t.Errorf("inventory entry page lacks its original text %q", want)
+			}
+		}
+	})
+
+	t.Run("fourteen releases", func(t *testing.T) {
+		releases := 0
+		for slug, want := range map[string]int{"cancer-waiting-times-by-provider": 1, "proms-hip-and-knee-replacements": 1,
+			"cqc-ratings-of-gp-practices": 1, "shmi": 11} {
+			page := s.mustGet(t, "/datasets/"+slug)
+			got := strings.Count(page, `href="/datasets/`+slug+`/releases/`)
+			if got != want {
+				t.Errorf("%s lists %d releases, want %d", slug, got, want)
+			}
+			releases += got
+			if !strings.Contains(page, "Open Government Licence v3.0") || !strings.Contains(page, "Contains public sector information licensed under the Open Government Licence v3.0.") {
+				t.Errorf("%s page does not state the licence and attribution", slug)
+			}
+		}
+		if releases != 14 {
+			t.Errorf("%d releases in all, want 14", releases)
+		}
+		shmi := s.mustGet(t, "/datasets/shmi/releases/4")
+		for _, want := range []string{"SHMI, published July 2012", "143 trusts, against 147 in the previous publication", "Rows", "SHA-256"} {
+			if !strings.Contains(shmi, want) {
+				t.Errorf("SHMI release 4 page lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("organisations", func(t *testing.T) {
+		if got := total(t, s.mustGet(t, "/organisations?type=nhs-trust&status=active")); got != "203" {
+			t.Errorf("%s open NHS trusts, want 203", got)
+		}
+		practices := total(t, s.mustGet(t, "/organisations?type=gp-practice&status=active"))
+		if practices != "6,618" {
+			t.Errorf("%s open GP practices, want 6,618 (at least 6,000)", practices)
+		}
+		densham := s.mustGet(t, "/organisations/A81001")
+		for _, want := range []string{"THE DENSHAM SURGERY", "TS18 1HU", "1 April 1974", "GP practice", "Open",
+			"Latest CQC overall ratings of GP practices"} {
+			if !strings.Contains(densham, want) {
+				t.Errorf("A81001 page lacks %q", want)
+			}
+		}
+		closed := s.mustGet(t, "/organisations/R0C")
+		for _, want := range []string{"PROJECT NIGHTINGALE NHS TRUST", "Closed on 26 March 2020", "does not say which organisation took over"} {
+			if !strings.Contains(closed, want) {
+				t.Errorf("closed trust R0C page lacks %q", want)
+			}
+		}
+		independent := s.mustGet(t, "/organisations/NV1")
+		for _, want := range []string{"INHEALTH LIMITED", "Not in the national directory", "Cancer waiting times by provider, January 2026"} {
+			if !strings.Contains(independent, want) {
+				t.Errorf("NV1 page lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("download is the original file, byte for byte", func(t *testing.T) {
+		want := sums(t)
+		for path, source := range map[string]string{
+			"/datasets/cancer-waiting-times-by-provider/releases/1/files/cancer-waiting-times-2026-01-provider.csv": "cancer-waiting-times-2026-01-provider.csv",
+			"/datasets/proms-hip-and-knee-replacements/releases/1/files/proms-hip-knee-2018-19.csv":                 "proms-hip-knee-2018-19.csv",
+			"/datasets/cqc-ratings-of-gp-practices/releases/1/files/cqc-gp-ratings.csv":                             "cqc-gp-ratings.csv",
+		} {
+			status, body, h := s.get(t, path)
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d", path, status)
+			}
+			sum := sha256.Sum256([]byte(body))
+			if got := hex.EncodeToString(sum[:]); got != want[source] {
+				t.Errorf("%s hashes to %s, SHA256SUMS lists %s for %s", path, got, want[source], source)
+			}
+			if cd := h.Get("Content-Disposition"); !strings.Contains(cd, `filename=`+source) {
+				t.Errorf("%s: Content-Disposition %q does not name %s", path, cd, source)
+			}
+			if !strings.Contains(h.Get("Link"), "open-government-licence") {
+				t.Errorf("%s: no licence link header (got %q)", path, h.Get("Link"))
+			}
+		}
+	})
+
+	t.Run("headers, errors and health", func(t *testing.T) {
+		status, _, h := s.get(t, "/")
+		csp := h.Get("Content-Security-Policy")
+		if status != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP %q: want script-src 'self' and no unsafe-inline", csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Errorf("security headers missing: %v", h)
+		}
+		if status, body, _ := s.get(t, "/no/such/page"); status != 404 || !strings.Contains(body, "Page not found") {
+			t.Errorf("unknown page: %d, want 404 with a page", status)
+		}
+		if status, body, _ := s.get(t, "/datasets?page=zero"); status != 400 || !strings.Contains(body, `The page parameter &#34;zero&#34; is not valid`) {
+			t.Errorf("bad page parameter: %d %q, want 400 naming the parameter", status, body)
+		}
+		if status, body, _ := s.get(t, "/healthz"); status != 200 || !strings.Contains(body, `"ok"`) {
+			t.Errorf("/healthz: %d %s", status, body)
+		}
+		for _, asset := range []string{"/assets/nhsuk-frontend.min.css", "/static/candour.css", "/static/js-enabled.js"} {
+			status, body, _ := s.get(t, asset)
+			if status != 200 || len(body) == 0 {
+				t.Errorf("%s: %d", asset, status)
+			}
+			if strings.Contains(body, "assets.nhs.uk") {
+				t.Errorf("%s still loads fonts from assets.nhs.uk", asset)
+			}
+		}
+	})
+
+	t.Run("drafts are invisible until published", func(t *testing.T) {
+		testDraftInvisibility(t, s)
+	})
+}
+
+// secrets are strings that appear only in the draft releases' titles,
+// metadata, rows and organisation names.
+var secrets = []string{"SECRETDATASET", "SECRETTITLE", "SECRETPUBLISHER", "SECRETTOPIC", "SECRETNOTES",
+	"SECRETCOVERAGE", "SECRET CLINIC", "SECRETROWVALUE", "SECRETPERIOD", "ZZZ99", "winter-pressures-secret"}
+
+// draftURLs are the pages and downloads the drafts would have.
+var draftURLs = []string{
+	"/datasets/winter-pressures-secret",
+	"/datasets/winter-pressures-secret/releases/1",
+	"/datasets/winter-pressures-secret/releases/1/files/secret-pressures.csv",
+	"/datasets/cancer-waiting-times-by-provider/releases/2",
+	"/datasets/cancer-waiting-times-by-provider/releases/2/files/cwt-2026-02-secret.csv",
+	"/organisations/ZZZ99",
+}
+
+func testDraftInvisibility(t *testing.T, s *server) {
+	for _, d := range []string{"draft-new", "draft-version"} {
+		out, err := s.candour(t, "import", "release", filepath.Join("testdata", d, "descriptor.json"))
+		if err != nil {
+			t.Fatalf("import %s: %v\n%s", d, err, out)
+		}
+		if !strings.Contains(out, "state checked") {
+			t.Fatalf("import %s: %s", d, out)
+		}
+	}
+	list, err := s.candour(t, "release", "list", "--state", "checked")
+	if err != nil || strings.Count(list, "SECRETTITLE") != 2 {
+		t.Fatalf("the operator should see both drafts: %v\n%s", err, list)
+	}
+
+	for _, u := range draftURLs {
+		if status, _, _ := s.get(t, u); status != http.StatusNotFound {
+			t.Errorf("draft URL %s: status %d, want 404", u, status)
+		}
+	}
+	pages := crawl(t, s, 600)
+	if len(pages) < 60 {
+		t.Fatalf("crawled only %d pages; the check would prove little", len(pages))
+	}
+	for u, body := range pages {
+		for _, secret := range secrets {
+			if strings.Contains(body, secret) {
+				t.Errorf("%s shows draft content %q", u, secret)
+			}
+		}
+	}
+
+	// Positive control: after publication the same checks find the content,
+	// so the absence above means something.
+	for _, d := range []string{"winter-pressures-secret 1", "cancer-waiting-times-by-provider 2"} {
+		args := append([]string{"release", "publish"}, strings.Fields(d)...)
+		if out, err := s.candour(t, args...); err != nil {
+			t.Fatalf("publish %s: %v\n%s", d, err, out)
+		}
+	}
+	for _, u := range draftURLs {
+		if status, _, _ := s.get(t, u); status != http.StatusOK {
+			t.Errorf("published URL %s: status %d, want 200", u, status)
+		}
+	}
+	seen := map[string]bool{}
+	for _, body := range crawl(t, s, 600) {
+		for _, secret := range secrets {
+			if strings.Contains(body, secret) {
+				seen[secret] = true
+			}
+		}
+	}
+	for _, secret := range secrets {
+		if !seen[secret] {
+			t.Errorf("after publication, no crawled page shows %q: the invisibility check cannot tell", secret)
+		}
+	}
+}
+
+var hrefPattern = regexp.MustCompile(`href="(/[^"#]*)"`)
+
+// crawl follows the site's links breadth-first from the pages a visitor
+// starts on, downloads included, and returns each page's body. It visits at
+// most limit pages and only the first two pages of any paginated list.
+func crawl(t *testing.T, s *server, limit int) map[string]string {
+	t.Helper()
+	start := []string{"/", "/datasets", "/organisations", "/organisations?type=unknown", "/organisations?type=nhs-trust",
+		"/organisations/RR8", "/organisations/A81001", "/pages/about"}
+	seen := map[string]bool{}
+	queue := append([]string{}, start...)
+	pages := map[string]string{}
+	for len(queue) > 0 && len(pages) < limit {
+		u := queue[0]
+		queue = queue[1:]
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		status, body, _ := s.get(t, u)
+		if status != http.StatusOK {
+			t.Errorf("crawl: %s answered %d", u, status)
+			continue
+		}
+		pages[u] = body
+		if !strings.HasPrefix(u, "/datasets") && !strings.HasPrefix(u, "/organisations") && u != "/" {
+			continue
+		}
+		for _, m := range hrefPattern.FindAllStringSubmatch(body, -1) {
+			link := strings.ReplaceAll(m[1], "&amp;", "&")
+			if strings.HasPrefix(link, "/assets/") || strings.HasPrefix(link, "/static/") || seen[link] {
+				continue
+			}
+			if p := regexp.MustCompile(`page=(\d+)`).FindStringSubmatch(link); p != nil && p[1] != "1" && p[1] != "2" {
+				continue
+			}
+			queue = append(queue, link)
+		}
+	}
+	return pages
+}
+
+func TestMalformedInputStoresNothing(t *testing.T) {
+	const schema = `{"fields": [
+		{"name": "Code", "type": "string", "constraints": {"required": true, "pattern": "[A-Z][0-9]{5}|R[A-Z0-9]{2}"}},
+		{"name": "Opened", "type": "date", "format": "%Y%m%d"},
+		{"name": "Patients", "type": "integer"}]}`
+	cases := []struct {
+		name     string
+		csv      []byte
+		encoding string
+		want     []string // every string must appear in the error
+	}{
+		{"ragged row", []byte("Code,Opened,Patients\nA81001,19740401,12\nA81002,19740401\n"), "utf-8",
+			[]string{"row 3", "2 cells", "3 fields"}},
+		{"bad date", []byte("Code,Opened,Patients\nA81001,20250231,12\n"), "utf-8",
+			[]string{"row 2", "column 2", "Opened", "20250231"}},
+		{"code failing its pattern", []byte("Code,Opened,Patients\nA81001,19740401,12\nA8100X,19740401,3\n"), "utf-8",
+			[]string{"row 3", "column 1", "Code", "A8100X"}},
+		{"wrong declared encoding", []byte("Code,Opened,Patients\nRR8,19740401,12\nA81002,19740401,3\xe9\n"), "utf-8",
+			[]string{"byte 54", "row 3", "UTF-8"}},
+		{"empty file", []byte(""), "utf-8", []string{"empty"}},
+		{"header not matching the schema", []byte("Code,Open date,Patients\nA81001,19740401,12\n"), "utf-8",
+			[]string{"column 2", "Open date", "Opened"}},
+		{"integer with half", []byte("Code,Opened,Patients\nA81001,19740401,12.5\n"), "utf-8",
+			[]string{"row 2", "column 3", "Patients", "12.5"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "candour-data")
+			if err := os.WriteFile(filepath.Join(dir, "bad.csv"), c.csv, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			desc := fmt.Sprintf(`{"dataset": {"slug": "bad", "title": "Bad", "publisher": {"slug": "p", "name": "P"}},
+				"release": {"title": "Bad release"},
+				"resources": [{"name": "bad", "path": "bad.csv", "encoding": %q, "schema": %s}]}`, c.encoding, schema)
+			if err := os.WriteFile(filepath.Join(dir, "descriptor.json"), []byte(desc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"import", "release", filepath.Join(dir, "descriptor.json"), "--data-dir", data}, noEnv, &out, &errOut)
+			if err == nil {
+				t.Fatalf("import succeeded:\n%s", out.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if !strings.Contains(err.Error(), "bad.csv") {
+				t.Errorf("error does not name the file:\n%v", err)
+			}
+			assertNothingStored(t, data)
+		})
+	}
+}
+
+// assertNothingStored checks a data folder holds no release, dataset or
+// release file.
+func assertNothingStored(t *testing.T, data string) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := openApp(ctx, Config{DataDir: data}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if empty, err := a.empty(ctx); err != nil || !empty {
+		t.Errorf("the catalogue is not empty (err %v)", err)
+	}
+	releases, err := a.publisher.Releases(ctx, "")
+	if err != nil || len(releases) != 0 {
+		t.Errorf("%d releases were stored (err %v)", len(releases), err)
+	}
+	err = filepath.WalkDir(filepath.Join(data, blobsDir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("a file was stored: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

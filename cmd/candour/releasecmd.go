@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/publisher"
+)
+
+const releaseUsage = `Usage: candour release <action> [options] [arguments]
+
+Actions:
+  list [--state STATE]        list releases in every state (draft, checked, published, …)
+  show DATASET VERSION        a release's details, files and history
+  publish DATASET VERSION     publish a checked release now, in one transaction
+
+Until review and approval exist, publishing from the command line is the
+operator's only way to make a release public; only checked releases (those
+that passed validation) can be published.
+`
+
+func runRelease(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, releaseUsage)
+			return &usageError{"candour release: say what to do (list, show or publish)"}
+		}
+		fmt.Fprint(stdout, releaseUsage)
+		return errHelp
+	}
+	action, rest := args[0], args[1:]
+	var state string
+	switch action {
+	case "list":
+		// --state is this action's own flag; take it out before the common ones.
+		var kept []string
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == "--state" && i+1 < len(rest) {
+				state = rest[i+1]
+				i++
+				continue
+			}
+			kept = append(kept, rest[i])
+		}
+		rest = kept
+		if state != "" && !catalogue.ReleaseState(state).Valid() {
+			return &usageError{fmt.Sprintf("candour release list: --state %q is not a release state", state)}
+		}
+	case "show", "publish":
+	default:
+		return &usageError{fmt.Sprintf("candour release: unknown action %q (list, show or publish)", action)}
+	}
+	cfg, pos, err := parseConfig("release "+action, "See candour release --help.", "", false, rest, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, cfg.logger(stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch action {
+	case "list":
+		if len(pos) != 0 {
+			return &usageError{"candour release list: takes no arguments"}
+		}
+		releases, err := a.publisher.Releases(ctx, catalogue.ReleaseState(state))
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDATASET\tVERSION\tSTATE\tPUBLISHED\tTITLE")
+		for _, r := range releases {
+			published := "-"
+			if !r.PublishedAt.IsZero() {
+				published = r.PublishedAt.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Dataset.Slug, r.Version, r.State, published, r.Title)
+		}
+		return tw.Flush()
+	}
+	if len(pos) != 2 {
+		return &usageError{fmt.Sprintf("candour release %s: want DATASET VERSION", action)}
+	}
+	v, err := strconv.Atoi(pos[1])
+	if err != nil || v < 1 {
+		return &usageError{fmt.Sprintf("candour release %s: version %q is not a positive whole number", action, pos[1])}
+	}
+	r, err := a.publisher.FindRelease(ctx, pos[0], v)
+	if err != nil {
+		return err
+	}
+	if action == "publish" {
+		r, err = a.publisher.PublishChecked(ctx, r.ID, publisher.OperatorActor)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Published %s version %d (%q) at %s.\n", r.Dataset.Slug, r.Version, r.Title, r.PublishedAt.Format("2006-01-02 15:04:05 MST"))
+		return nil
+	}
+	events, err := a.catalogue.ReleaseEvents(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Release %d: %s version %d\nTitle: %s\nState: %s\nPeriod: %s\n", r.ID, r.Dataset.Slug, r.Version, r.Title, r.State, r.PeriodLabel)
+	for _, f := range r.Files {
+		fmt.Fprintf(stdout, "File (%s): %s, %d rows, %d bytes, sha256 %s\n", f.Role, f.Name, f.Rows, f.Bytes, f.SHA256)
+	}
+	for _, e := range events {
+		fmt.Fprintf(stdout, "%s  %s -> %s by %s %s\n", e.At.Format("2006-01-02 15:04:05"), orDash(string(e.From)), e.To, e.Actor, e.Note)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
+	"github.com/candour/candour/site"
+)
+
+const serveSummary = `Serves the public site from the data folder: the catalogue, dataset and
+release pages, organisation pages and release downloads. Only published
+releases are visible. Stops gracefully on SIGINT or SIGTERM.`
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseConfig("serve", serveSummary, "", true, args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return &usageError{fmt.Sprintf("candour serve: unexpected argument %q", rest[0])}
+	}
+	log := cfg.logger(stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if empty, err := a.empty(ctx); err != nil {
+		return err
+	} else if empty {
+		log.Warn("the data folder is empty; load data with `candour import` or run `candour demo`", "data_dir", cfg.DataDir)
+	}
+	return serve(ctx, a, stdout)
+}
+
+// serve runs the site until ctx is cancelled, then shuts down gracefully.
+// It prints one line to stdout once it is listening, with the address.
+func serve(ctx context.Context, a *app, stdout io.Writer) error {
+	pages, err := content.Default()
+	if err != nil {
+		return err
+	}
+	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version}, site.Deps{
+		Catalogue: catalogue.NewPublic(a.catalogue, a.now),
+		Rows:      a.rows,
+		Blobs:     a.blobs,
+		Content:   pages,
+		Log:       a.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	app := s.App()
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	url := "http://" + ln.Addr().String()
+	a.log.Info("serving", "url", url, "data_dir", a.cfg.DataDir)
+	fmt.Fprintf(stdout, "Candour is serving %s (data folder %s). Press Ctrl+C to stop.\n", url, a.cfg.DataDir)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	shutdown, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := app.ShutdownWithContext(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-served
+	a.log.Info("stopped")
+	return nil
+}

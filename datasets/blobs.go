@@ -1,0 +1,205 @@
+package datasets
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrBlobNotFound is returned for a blob the store does not hold, and for
+// a name that cannot be a blob's (not 64 lower-case hex digits).
+var ErrBlobNotFound = errors.New("blob not found")
+
+// Blob identifies stored content.
+type Blob struct {
+	SHA256 string // lower-case hex
+	Bytes  int64
+}
+
+// BlobStore keeps files named by the SHA-256 of their content, in
+// dir/<first two hex digits>/<64 hex digits>. Files are written to dir/tmp,
+// synced and renamed into place, so a blob is either whole or absent.
+type BlobStore struct {
+	dir string
+}
+
+// OpenBlobStore opens the store in dir, creating dir and dir/tmp.
+func OpenBlobStore(dir string) (*BlobStore, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	return &BlobStore{dir: dir}, nil
+}
+
+// blobCopyBuffer is the size of the reads Put makes.
+const blobCopyBuffer = 64 << 10
+
+// Put stores the content of r and returns its hash and size. Storing
+// content that is already there changes nothing. Put checks ctx between
+// reads, and leaves no temporary file behind when it fails.
+func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error) {
+	if err := ctx.Err(); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "put-*")
+	if err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+		}
+		if err != nil {
+			os.Remove(tmpName)
+		}
+	}()
+
+	h := sha256.New()
+	buf := make([]byte, blobCopyBuffer)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return Blob{}, fmt.Errorf("put blob: %w", err)
+		}
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			if _, err := tmp.Write(buf[:m]); err != nil {
+				return Blob{}, fmt.Errorf("put blob: %w", err)
+			}
+			h.Write(buf[:m])
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return Blob{}, fmt.Errorf("put blob: read: %w", rerr)
+		}
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	err = tmp.Close()
+	tmp = nil
+	if err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+
+	blob = Blob{SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}
+	final := s.path(blob.SHA256)
+	if fi, statErr := os.Stat(final); statErr == nil {
+		if fi.Size() != n {
+			return Blob{}, fmt.Errorf("put blob %s: stored file has %d bytes, the content %d", blob.SHA256, fi.Size(), n)
+		}
+		if err := os.Remove(tmpName); err != nil {
+			return Blob{}, fmt.Errorf("put blob: %w", err)
+		}
+		return blob, nil
+	}
+	sub := filepath.Dir(final)
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	if err := os.Rename(tmpName, final); err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
+	}
+	// The content is in place; from here a failure to sync is reported but
+	// the file stays.
+	if err := syncDir(sub); err != nil {
+		return blob, fmt.Errorf("put blob: %w", err)
+	}
+	if err := syncDir(filepath.Join(s.dir, "tmp")); err != nil {
+		return blob, fmt.Errorf("put blob: %w", err)
+	}
+	return blob, nil
+}
+
+// Open opens the blob with the given hash for reading. The caller closes
+// the file.
+func (s *BlobStore) Open(ctx context.Context, sha256 string) (*os.File, Blob, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, Blob{}, fmt.Errorf("open blob: %w", err)
+	}
+	if err := checkBlobName(sha256); err != nil {
+		return nil, Blob{}, err
+	}
+	f, err := os.Open(s.path(sha256))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Blob{}, fmt.Errorf("open blob %s: %w", sha256, ErrBlobNotFound)
+	}
+	if err != nil {
+		return nil, Blob{}, fmt.Errorf("open blob: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Blob{}, fmt.Errorf("open blob: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, Blob{}, fmt.Errorf("open blob %s: not a regular file", sha256)
+	}
+	return f, Blob{SHA256: sha256, Bytes: fi.Size()}, nil
+}
+
+// Has reports whether the store holds the blob with the given hash.
+func (s *BlobStore) Has(ctx context.Context, sha256 string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("has blob: %w", err)
+	}
+	if err := checkBlobName(sha256); err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(s.path(sha256))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("has blob: %w", err)
+	}
+	return fi.Mode().IsRegular(), nil
+}
+
+func (s *BlobStore) path(sum string) string {
+	return filepath.Join(s.dir, sum[:2], sum)
+}
+
+// checkBlobName accepts exactly 64 lower-case hex digits, so that no name
+// can reach outside the store.
+func checkBlobName(name string) error {
+	ok := len(name) == 2*sha256.Size
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = ('0' <= c && c <= '9') || ('a' <= c && c <= 'f')
+	}
+	if !ok {
+		return fmt.Errorf("blob %s is not a SHA-256 (64 lower-case hex digits): %w", quote(name), ErrBlobNotFound)
+	}
+	return nil
+}
+
+// syncDir flushes a directory's entries to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,80 @@
+package datasets
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+)
+
+// ErrNotVisible is returned by row reads for a release outside the caller's
+// visible set.
+var ErrNotVisible = errors.New("release not visible")
+
+// Visible is the set of release ids a reader may see. Only the catalogue's
+// published view (through its caller) builds one for public reads; the
+// publisher builds one naming a single release when it derives data from
+// that release. The zero value contains nothing.
+type Visible struct {
+	ids []int64 // sorted, unique
+}
+
+// NewVisible returns the set of the given release ids.
+func NewVisible(ids ...int64) Visible {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	return Visible{ids: slices.Compact(s)}
+}
+
+// Contains reports whether release id is in the set.
+func (v Visible) Contains(id int64) bool {
+	_, ok := slices.BinarySearch(v.ids, id)
+	return ok
+}
+
+// IDs returns the release ids in ascending order.
+func (v Visible) IDs() []int64 { return slices.Clone(v.ids) }
+
+// Len returns the number of releases in the set.
+func (v Visible) Len() int { return len(v.ids) }
+
+// FileRef names one file of one release.
+type FileRef struct {
+	Release int64  // release id
+	File    string // file name within the release
+}
+
+// StoredRow is one data row of a release file as stored: its 1-based row
+// number within the file and its cells as text, exactly as published.
+type StoredRow struct {
+	Number int64
+	Cells  []string
+}
+
+// RowQuery selects rows of one release file, in row-number order.
+type RowQuery struct {
+	File  FileRef
+	After int64 // return rows with Number > After (keyset pagination)
+	Limit int   // 0 means no limit
+}
+
+// RowStore holds the rows of release files, each tagged with its release.
+// Writing rows makes nothing public: public reads pass a Visible set that
+// only contains published releases.
+//
+// Implementations: rowsqlite (embedded). The contract is checked by
+// rowstoretest.Run against each implementation.
+type RowStore interface {
+	// WriteRows stores the rows of one file of a release, numbering them
+	// from 1 in the order given, and returns how many it stored. Writing a
+	// file that already has rows replaces them. An error from rows aborts
+	// the write and nothing of that file is stored.
+	WriteRows(ctx context.Context, f FileRef, rows iter.Seq2[[]string, error]) (int64, error)
+
+	// Rows streams the rows q selects. It yields ErrNotVisible (and no
+	// rows) when q.File.Release is not in visible.
+	Rows(ctx context.Context, visible Visible, q RowQuery) iter.Seq2[StoredRow, error]
+
+	// DeleteRelease removes every row of a release (a cancelled draft).
+	DeleteRelease(ctx context.Context, release int64) error
+}

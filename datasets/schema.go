@@ -1,0 +1,817 @@
+package datasets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Schema is a Frictionless Table Schema with Candour's extension
+// properties. ParseSchema reads and checks one; MarshalJSON writes the
+// canonical form that ParseSchema reads back to an equal Schema.
+type Schema struct {
+	// Fields are the columns of the table, in file order.
+	Fields []Field
+
+	// PrimaryKey names the fields that identify a row. JSON "primaryKey"
+	// may be a string or an array; it is written as an array.
+	PrimaryKey []string
+
+	// MissingValues are the cell texts that mean "no value". ParseSchema
+	// sets the Frictionless default [""] when the JSON property is absent
+	// and nil for an explicit []. In a Schema built in Go, nil or empty
+	// means that no text is a missing value.
+	MissingValues []string
+
+	// Disclosure is the disclosure-control rule in force for the table
+	// (JSON "candour:disclosure"); nil when the schema does not say.
+	Disclosure *DisclosureRule
+}
+
+// DisclosureRule says which statistical disclosure control applies to a
+// table, or why none does.
+type DisclosureRule struct {
+	Rule       string `json:"rule"`   // "nhs-digital" | "threshold" | "none"
+	Reason     string `json:"reason"` // required when Rule is "none"
+	Threshold  int    `json:"threshold,omitempty"`
+	Protection int    `json:"protection,omitempty"`
+}
+
+// Disclosure rules.
+const (
+	DisclosureNHSDigital = "nhs-digital"
+	DisclosureThreshold  = "threshold"
+	DisclosureNone       = "none"
+)
+
+// FieldType is the type of a field's values.
+type FieldType string
+
+// Field types: the Frictionless types Candour supports, plus Candour's
+// period (a financial year such as 2022/23).
+const (
+	TypeString    FieldType = "string"
+	TypeInteger   FieldType = "integer"
+	TypeNumber    FieldType = "number"
+	TypeDate      FieldType = "date"
+	TypeYear      FieldType = "year"
+	TypeYearMonth FieldType = "yearmonth"
+	TypePeriod    FieldType = "period"
+	TypeBoolean   FieldType = "boolean"
+)
+
+var fieldTypes = []FieldType{TypeString, TypeInteger, TypeNumber, TypeDate, TypeYear, TypeYearMonth, TypePeriod, TypeBoolean}
+
+// Role says what a field is for (JSON "candour:role").
+type Role string
+
+// Field roles.
+const (
+	RoleKey              Role = "key"               // identifies the row: organisation code, period, breakdown
+	RoleDimension        Role = "dimension"         // a category the measures are broken down by
+	RoleMeasure          Role = "measure"           // a count, rate or other statistic
+	RoleNote             Role = "note"              // free text about the row
+	RoleDirectIdentifier Role = "direct-identifier" // identifies a person; must never be published
+	RoleQuasiIdentifier  Role = "quasi-identifier"  // could identify a person in combination
+	RoleSensitive        Role = "sensitive"         // sensitive personal information
+)
+
+var roles = []Role{RoleKey, RoleDimension, RoleMeasure, RoleNote, RoleDirectIdentifier, RoleQuasiIdentifier, RoleSensitive}
+
+// geographyLevels are the values allowed for Field.GeographyLevel.
+var geographyLevels = []string{"national", "region", "icb", "provider", "practice", "team", "consultant"}
+
+// Period formats.
+const (
+	// PeriodDefault is the default period format, "2022/23".
+	PeriodDefault = "default"
+	// PeriodHyphen is the period format "2018-19".
+	PeriodHyphen = "YYYY-YY"
+)
+
+// Field describes one column.
+type Field struct {
+	Name        string
+	Title       string
+	Description string
+
+	// Type is the type of the values; ParseSchema sets "string" when the
+	// JSON property is absent, and "" is treated as "string".
+	Type FieldType
+
+	// Format refines the type. For dates: "" or "default" (ISO
+	// YYYY-MM-DD), or a pattern built from %Y %m %d %y %b %H %M %S, %% and
+	// literal characters, such as "%Y%m%d" or "%d/%m/%Y"; numeric
+	// directives take exactly their width in digits (%d is "05", not "5");
+	// %y is 1969–2068. For periods: "" or "default" ("2022/23"), or
+	// "YYYY-YY" ("2018-19"). Other types: "" or "default" only.
+	Format string
+
+	// Constraints restrict the values (JSON "constraints").
+	Constraints Constraints
+
+	// TrueValues and FalseValues are the texts of a boolean field; nil
+	// means the Frictionless defaults (true, True, TRUE, 1 and false,
+	// False, FALSE, 0).
+	TrueValues  []string
+	FalseValues []string
+
+	// Role says what the field is for (JSON "candour:role").
+	Role Role
+	// CountOfIndividuals marks a count of people, subject to small-number
+	// rules (JSON "candour:countOfIndividuals"); only integer and number
+	// fields may have it.
+	CountOfIndividuals bool
+	// Total marks a field that is a margin of others (JSON "candour:total").
+	Total bool
+	// GeographyLevel is the level of the organisations or areas the field
+	// holds (JSON "candour:geographyLevel"): national, region, icb,
+	// provider, practice, team or consultant.
+	GeographyLevel string
+	// Suppressed are markers, such as "*", that mean the value was
+	// suppressed (JSON "candour:suppressed"). They parse to a Value of
+	// KindSuppressed, never to a number.
+	Suppressed []string
+	// Organisation says the field holds organisation codes (JSON
+	// "candour:organisation"); only string fields may have it.
+	Organisation *OrganisationRef
+}
+
+// Constraints are the Frictionless field constraints Candour checks.
+// Bounds and enum values are kept as text in the field's own format (for
+// integer and number fields, a JSON number literal) and checked against the
+// typed value.
+type Constraints struct {
+	Required bool
+	// Unique is recorded (Frictionless "unique") but not yet checked by
+	// Reader.
+	Unique    bool
+	Pattern   string   // implicitly anchored: the whole text must match
+	Enum      []string // allowed values; nil means any
+	MinLength *int     // string fields only, in characters
+	MaxLength *int     // string fields only, in characters
+	Minimum   string   // "" means none; integer, number, date, year, yearmonth and period fields
+	Maximum   string   // "" means none
+}
+
+// IsZero reports whether c has no constraints.
+func (c Constraints) IsZero() bool {
+	return !c.Required && !c.Unique && c.Pattern == "" && c.Enum == nil &&
+		c.MinLength == nil && c.MaxLength == nil && c.Minimum == "" && c.Maximum == ""
+}
+
+// OrganisationRef describes a field of organisation codes.
+type OrganisationRef struct {
+	NameField        string            `json:"nameField,omitempty"`        // field giving the organisation's name in this dataset
+	TypeField        string            `json:"typeField,omitempty"`        // field giving its type in this dataset
+	Types            map[string]string `json:"types,omitempty"`            // value of TypeField -> Candour organisation type ("" = unknown)
+	NotOrganisations []string          `json:"notOrganisations,omitempty"` // code values that are not organisations (national totals such as "Total", "England")
+}
+
+// FieldIndex returns the index of the field called name, or -1.
+func (s Schema) FieldIndex(name string) int {
+	for i, f := range s.Fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// FieldNames returns the names of the fields in order.
+func (s Schema) FieldNames() []string {
+	names := make([]string, len(s.Fields))
+	for i, f := range s.Fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// ParseSchema reads a Table Schema from JSON and checks it. Errors name the
+// place, such as `fields[3] "Org Code": constraints.pattern: ...`. Unknown
+// properties are ignored, as Frictionless permits, except those whose name
+// starts with "candour:", which are errors (typos would otherwise be lost).
+func ParseSchema(data []byte) (Schema, error) {
+	o, err := decodeTopObject(data)
+	if err != nil {
+		return Schema{}, err
+	}
+	s, err := decodeSchema(o)
+	if err != nil {
+		return Schema{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Schema{}, err
+	}
+	return s, nil
+}
+
+// UnmarshalJSON reads s with ParseSchema's rules.
+func (s *Schema) UnmarshalJSON(data []byte) error {
+	parsed, err := ParseSchema(data)
+	if err != nil {
+		return err
+	}
+	*s = parsed
+	return nil
+}
+
+// MarshalJSON writes s in canonical form: properties in a fixed order,
+// "type" always written, "primaryKey" as an array and "missingValues"
+// always present (nil as []).
+func (s Schema) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Fields        []Field         `json:"fields"`
+		PrimaryKey    []string        `json:"primaryKey,omitempty"`
+		MissingValues []string        `json:"missingValues"`
+		Disclosure    *DisclosureRule `json:"candour:disclosure,omitempty"`
+	}{s.Fields, s.PrimaryKey, s.MissingValues, s.Disclosure}
+	if out.Fields == nil {
+		out.Fields = []Field{}
+	}
+	if out.MissingValues == nil {
+		out.MissingValues = []string{}
+	}
+	return json.Marshal(out)
+}
+
+// Validate checks s as ParseSchema does, for schemas built in Go.
+func (s Schema) Validate() error {
+	if len(s.Fields) == 0 {
+		return errors.New("fields: a schema needs at least one field")
+	}
+	seen := make(map[string]int, len(s.Fields))
+	for i, f := range s.Fields {
+		if err := f.validate(); err != nil {
+			return fieldError(i, f.Name, err)
+		}
+		if j, dup := seen[f.Name]; dup {
+			return fieldError(i, f.Name, fmt.Errorf("name: duplicate of fields[%d]", j))
+		}
+		seen[f.Name] = i
+	}
+	for i, f := range s.Fields {
+		for _, m := range f.Suppressed {
+			if slices.Contains(s.MissingValues, m) {
+				return fieldError(i, f.Name, fmt.Errorf("candour:suppressed: %q is also a missing value", m))
+			}
+		}
+		if ref := f.Organisation; ref != nil {
+			for _, p := range []struct{ prop, name string }{{"nameField", ref.NameField}, {"typeField", ref.TypeField}} {
+				if p.name != "" && s.FieldIndex(p.name) < 0 {
+					return fieldError(i, f.Name, fmt.Errorf("candour:organisation.%s: field %q is not in the schema", p.prop, p.name))
+				}
+			}
+		}
+	}
+	for i, name := range s.PrimaryKey {
+		if s.FieldIndex(name) < 0 {
+			return fmt.Errorf("primaryKey[%d]: field %q is not in the schema", i, name)
+		}
+		if slices.Index(s.PrimaryKey, name) != i {
+			return fmt.Errorf("primaryKey[%d]: field %q is named twice", i, name)
+		}
+	}
+	if d := s.Disclosure; d != nil {
+		if err := d.validate(); err != nil {
+			return fmt.Errorf("candour:disclosure.%w", err)
+		}
+	}
+	return nil
+}
+
+func fieldError(i int, name string, err error) error {
+	if name == "" {
+		return fmt.Errorf("fields[%d]: %w", i, err)
+	}
+	return fmt.Errorf("fields[%d] %q: %w", i, name, err)
+}
+
+func (d DisclosureRule) validate() error {
+	switch d.Rule {
+	case DisclosureNHSDigital, DisclosureThreshold, DisclosureNone:
+	default:
+		return fmt.Errorf("rule: %q is not one of %s, %s, %s", d.Rule, DisclosureNHSDigital, DisclosureThreshold, DisclosureNone)
+	}
+	if d.Rule == DisclosureNone && strings.TrimSpace(d.Reason) == "" {
+		return errors.New(`reason: required when the rule is "none"`)
+	}
+	if d.Threshold < 0 {
+		return fmt.Errorf("threshold: %d is negative", d.Threshold)
+	}
+	if d.Protection < 0 {
+		return fmt.Errorf("protection: %d is negative", d.Protection)
+	}
+	if d.Rule == DisclosureThreshold && d.Threshold == 0 {
+		return errors.New(`threshold: required (a positive number) when the rule is "threshold"`)
+	}
+	return nil
+}
+
+// validate checks what can be checked of f on its own. Errors name the
+// property but not the field.
+func (f Field) validate() error {
+	if f.Name == "" {
+		return errors.New("name: required")
+	}
+	if _, err := newFieldParser(f); err != nil {
+		return err
+	}
+	if f.Role != "" && !slices.Contains(roles, f.Role) {
+		return fmt.Errorf("candour:role: %q is not a known role", f.Role)
+	}
+	if f.GeographyLevel != "" && !slices.Contains(geographyLevels, f.GeographyLevel) {
+		return fmt.Errorf("candour:geographyLevel: %q is not one of %s", f.GeographyLevel, strings.Join(geographyLevels, ", "))
+	}
+	if f.CountOfIndividuals && f.Type != TypeInteger && f.Type != TypeNumber {
+		return fmt.Errorf("candour:countOfIndividuals: only integer and number fields hold counts, not %s", f.Type)
+	}
+	for _, m := range f.Suppressed {
+		if m == "" {
+			return errors.New("candour:suppressed: a marker must not be empty")
+		}
+	}
+	if ref := f.Organisation; ref != nil {
+		if t := f.typ(); t != TypeString {
+			return fmt.Errorf("candour:organisation: organisation codes are strings, not %s", t)
+		}
+		if ref.TypeField != "" && len(ref.Types) == 0 {
+			return errors.New("candour:organisation.types: required with typeField")
+		}
+		if ref.TypeField == "" && len(ref.Types) > 0 {
+			return errors.New("candour:organisation.typeField: required with types")
+		}
+	}
+	return nil
+}
+
+// typ returns f's type, with "" meaning string.
+func (f Field) typ() FieldType {
+	if f.Type == "" {
+		return TypeString
+	}
+	return f.Type
+}
+
+// MarshalJSON writes f with Frictionless and Candour property names.
+func (f Field) MarshalJSON() ([]byte, error) {
+	type constraintsJSON struct {
+		Required  bool              `json:"required,omitempty"`
+		Unique    bool              `json:"unique,omitempty"`
+		Pattern   string            `json:"pattern,omitempty"`
+		Enum      []json.RawMessage `json:"enum,omitempty"`
+		MinLength *int              `json:"minLength,omitempty"`
+		MaxLength *int              `json:"maxLength,omitempty"`
+		Minimum   json.RawMessage   `json:"minimum,omitempty"`
+		Maximum   json.RawMessage   `json:"maximum,omitempty"`
+	}
+	out := struct {
+		Name               string           `json:"name"`
+		Title              string           `json:"title,omitempty"`
+		Description        string           `json:"description,omitempty"`
+		Type               FieldType        `json:"type"`
+		Format             string           `json:"format,omitempty"`
+		Constraints        *constraintsJSON `json:"constraints,omitempty"`
+		TrueValues         []string         `json:"trueValues,omitempty"`
+		FalseValues        []string         `json:"falseValues,omitempty"`
+		Role               Role             `json:"candour:role,omitempty"`
+		CountOfIndividuals bool             `json:"candour:countOfIndividuals,omitempty"`
+		Total              bool             `json:"candour:total,omitempty"`
+		GeographyLevel     string           `json:"candour:geographyLevel,omitempty"`
+		Suppressed         []string         `json:"candour:suppressed,omitempty"`
+		Organisation       *OrganisationRef `json:"candour:organisation,omitempty"`
+	}{
+		Name: f.Name, Title: f.Title, Description: f.Description, Type: f.typ(), Format: f.Format,
+		TrueValues: f.TrueValues, FalseValues: f.FalseValues,
+		Role: f.Role, CountOfIndividuals: f.CountOfIndividuals, Total: f.Total,
+		GeographyLevel: f.GeographyLevel, Suppressed: f.Suppressed, Organisation: f.Organisation,
+	}
+	if c := f.Constraints; !c.IsZero() {
+		numeric := f.typ() == TypeInteger || f.typ() == TypeNumber
+		lit := func(text string) json.RawMessage {
+			if text == "" {
+				return nil
+			}
+			if numeric && isJSONNumber(text) {
+				return json.RawMessage(text)
+			}
+			b, _ := json.Marshal(text)
+			return b
+		}
+		cj := &constraintsJSON{
+			Required: c.Required, Unique: c.Unique, Pattern: c.Pattern,
+			MinLength: c.MinLength, MaxLength: c.MaxLength,
+			Minimum: lit(c.Minimum), Maximum: lit(c.Maximum),
+		}
+		if c.Enum != nil {
+			cj.Enum = make([]json.RawMessage, len(c.Enum))
+			for i, e := range c.Enum {
+				if numeric && isJSONNumber(e) {
+					cj.Enum[i] = json.RawMessage(e)
+				} else {
+					cj.Enum[i], _ = json.Marshal(e)
+				}
+			}
+		}
+		out.Constraints = cj
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads one field descriptor and checks what can be checked
+// without the rest of the schema.
+func (f *Field) UnmarshalJSON(data []byte) error {
+	o, err := decodeTopObject(data)
+	if err != nil {
+		return err
+	}
+	parsed, err := decodeField(o)
+	if err != nil {
+		return err
+	}
+	if err := parsed.validate(); err != nil {
+		return err
+	}
+	*f = parsed
+	return nil
+}
+
+// isJSONNumber reports whether s is a JSON number literal.
+func isJSONNumber(s string) bool {
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return false
+	}
+	var n json.Number
+	return json.Unmarshal([]byte(s), &n) == nil && string(n) == s
+}
+
+// object is a decoded JSON object whose values are decoded on demand, so
+// that every error can name its property.
+type object map[string]json.RawMessage
+
+// decodeTopObject decodes data as a JSON object.
+func decodeTopObject(data []byte) (object, error) {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	return asObject(data, "")
+}
+
+func asObject(raw json.RawMessage, path string) (object, error) {
+	var o object
+	if err := json.Unmarshal(raw, &o); err != nil || o == nil {
+		if path == "" {
+			return nil, errors.New("must be a JSON object")
+		}
+		return nil, fmt.Errorf("%s: must be an object", path)
+	}
+	return o, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// get returns the value of key, or nil if it is absent or null.
+func (o object) get(key string) json.RawMessage {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	return raw
+}
+
+func (o object) str(path, key string, dst *string) error {
+	raw := o.get(key)
+	if raw == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("%s%s: must be a string", path, key)
+	}
+	return nil
+}
+
+func (o object) boolean(path, key string, dst *bool) error {
+	raw := o.get(key)
+	if raw == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("%s%s: must be true or false", path, key)
+	}
+	return nil
+}
+
+// strs decodes an array of strings; it reports whether the key was present.
+func (o object) strs(path, key string, dst *[]string) (bool, error) {
+	raw := o.get(key)
+	if raw == nil {
+		return false, nil
+	}
+	var v []string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return true, fmt.Errorf("%s%s: must be an array of strings", path, key)
+	}
+	*dst = v
+	return true, nil
+}
+
+// checkCandourKeys rejects properties starting with "candour:" other than
+// those in known.
+func (o object) checkCandourKeys(path string, known ...string) error {
+	for _, k := range sortedKeys(o) {
+		if strings.HasPrefix(k, "candour:") && !slices.Contains(known, k) {
+			return fmt.Errorf("%s%s: unknown Candour property", path, k)
+		}
+	}
+	return nil
+}
+
+// checkKeys rejects any property not in known.
+func (o object) checkKeys(path string, known ...string) error {
+	for _, k := range sortedKeys(o) {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%s%s: unknown property", path, k)
+		}
+	}
+	return nil
+}
+
+func sortedKeys(o object) []string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// strictDecode decodes raw into dst, rejecting properties not in known.
+func strictDecode(raw json.RawMessage, path string, dst any, known ...string) error {
+	o, err := asObject(raw, path)
+	if err != nil {
+		return err
+	}
+	if err := o.checkKeys(path+".", known...); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s.%s: must be %s", path, te.Field, jsonKind(te.Type))
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice:
+		return "an array"
+	}
+	return "a " + t.String()
+}
+
+func decodeSchema(o object) (Schema, error) {
+	var s Schema
+	if err := o.checkCandourKeys("", "candour:disclosure"); err != nil {
+		return s, err
+	}
+	rawFields := o.get("fields")
+	if rawFields == nil {
+		return s, errors.New("fields: required")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(rawFields, &items); err != nil {
+		return s, errors.New("fields: must be an array of objects")
+	}
+	for i, raw := range items {
+		fo, err := asObject(raw, fmt.Sprintf("fields[%d]", i))
+		if err != nil {
+			return s, err
+		}
+		f, err := decodeField(fo)
+		if err != nil {
+			return s, fieldError(i, f.Name, err)
+		}
+		s.Fields = append(s.Fields, f)
+	}
+	if raw := o.get("primaryKey"); raw != nil {
+		var one string
+		if err := json.Unmarshal(raw, &one); err == nil {
+			s.PrimaryKey = []string{one}
+		} else if err := json.Unmarshal(raw, &s.PrimaryKey); err != nil {
+			return s, errors.New("primaryKey: must be a string or an array of strings")
+		}
+		if len(s.PrimaryKey) == 0 {
+			s.PrimaryKey = nil
+		}
+	}
+	present, err := o.strs("", "missingValues", &s.MissingValues)
+	if err != nil {
+		return s, err
+	}
+	if !present {
+		s.MissingValues = []string{""}
+	} else if len(s.MissingValues) == 0 {
+		s.MissingValues = nil
+	}
+	if raw := o.get("candour:disclosure"); raw != nil {
+		var d DisclosureRule
+		if err := strictDecode(raw, "candour:disclosure", &d, "rule", "reason", "threshold", "protection"); err != nil {
+			return s, err
+		}
+		s.Disclosure = &d
+	}
+	return s, nil
+}
+
+var fieldCandourKeys = []string{
+	"candour:role", "candour:countOfIndividuals", "candour:total", "candour:geographyLevel",
+	"candour:suppressed", "candour:organisation",
+}
+
+// decodeField decodes a field descriptor. The returned Field has at least
+// the name set when the name could be read, so errors can name the field.
+func decodeField(o object) (Field, error) {
+	var f Field
+	if err := o.str("", "name", &f.Name); err != nil {
+		return Field{}, err
+	}
+	if err := o.checkCandourKeys("", fieldCandourKeys...); err != nil {
+		return f, err
+	}
+	var typ, role string
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{
+		{"title", &f.Title}, {"description", &f.Description}, {"type", &typ}, {"format", &f.Format},
+		{"candour:role", &role}, {"candour:geographyLevel", &f.GeographyLevel},
+	} {
+		if err := o.str("", p.key, p.dst); err != nil {
+			return f, err
+		}
+	}
+	f.Type = FieldType(typ)
+	if f.Type == "" {
+		f.Type = TypeString
+	}
+	f.Role = Role(role)
+	if raw := o.get("constraints"); raw != nil {
+		c, err := decodeConstraints(raw)
+		if err != nil {
+			return f, err
+		}
+		f.Constraints = c
+	}
+	for _, p := range []struct {
+		key string
+		dst *[]string
+	}{{"trueValues", &f.TrueValues}, {"falseValues", &f.FalseValues}, {"candour:suppressed", &f.Suppressed}} {
+		if _, err := o.strs("", p.key, p.dst); err != nil {
+			return f, err
+		}
+	}
+	if len(f.Suppressed) == 0 {
+		f.Suppressed = nil
+	}
+	if err := o.boolean("", "candour:countOfIndividuals", &f.CountOfIndividuals); err != nil {
+		return f, err
+	}
+	if err := o.boolean("", "candour:total", &f.Total); err != nil {
+		return f, err
+	}
+	if raw := o.get("candour:organisation"); raw != nil {
+		var ref OrganisationRef
+		if err := strictDecode(raw, "candour:organisation", &ref, "nameField", "typeField", "types", "notOrganisations"); err != nil {
+			return f, err
+		}
+		if len(ref.Types) == 0 {
+			ref.Types = nil
+		}
+		if len(ref.NotOrganisations) == 0 {
+			ref.NotOrganisations = nil
+		}
+		f.Organisation = &ref
+	}
+	return f, nil
+}
+
+var constraintKeys = []string{"required", "unique", "pattern", "enum", "minLength", "maxLength", "minimum", "maximum"}
+
+func decodeConstraints(raw json.RawMessage) (Constraints, error) {
+	var c Constraints
+	o, err := asObject(raw, "constraints")
+	if err != nil {
+		return c, err
+	}
+	for _, k := range sortedKeys(o) {
+		if !slices.Contains(constraintKeys, k) {
+			return c, fmt.Errorf("constraints.%s: not supported (supported: %s)", k, strings.Join(constraintKeys, ", "))
+		}
+	}
+	const path = "constraints."
+	if err := o.boolean(path, "required", &c.Required); err != nil {
+		return c, err
+	}
+	if err := o.boolean(path, "unique", &c.Unique); err != nil {
+		return c, err
+	}
+	if err := o.str(path, "pattern", &c.Pattern); err != nil {
+		return c, err
+	}
+	for _, p := range []struct {
+		key string
+		dst **int
+	}{{"minLength", &c.MinLength}, {"maxLength", &c.MaxLength}} {
+		if raw := o.get(p.key); raw != nil {
+			var n int
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return c, fmt.Errorf("%s%s: must be a whole number", path, p.key)
+			}
+			*p.dst = &n
+		}
+	}
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{{"minimum", &c.Minimum}, {"maximum", &c.Maximum}} {
+		if raw := o.get(p.key); raw != nil {
+			text, err := scalarText(raw)
+			if err != nil {
+				return c, fmt.Errorf("%s%s: %w", path, p.key, err)
+			}
+			*p.dst = text
+		}
+	}
+	if raw := o.get("enum"); raw != nil {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return c, errors.New("constraints.enum: must be an array")
+		}
+		c.Enum = make([]string, len(items))
+		for i, item := range items {
+			text, err := scalarText(item)
+			if err != nil {
+				return c, fmt.Errorf("constraints.enum[%d]: %w", i, err)
+			}
+			c.Enum[i] = text
+		}
+	}
+	return c, nil
+}
+
+// scalarText returns the text of a JSON string, or the literal of a JSON
+// number.
+func scalarText(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	if isJSONNumber(string(raw)) {
+		return string(raw), nil
+	}
+	return "", errors.New("must be a string or a number")
+}
+
+// patternCache holds compiled, anchored patterns by source text, so that
+// Field.Parse need not compile a pattern for every cell.
+var patternCache sync.Map // string -> *regexp.Regexp
+
+// compilePattern compiles a constraints.pattern, anchored at both ends as
+// XML Schema patterns are.
+func compilePattern(p string) (*regexp.Regexp, error) {
+	if re, ok := patternCache.Load(p); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	if _, err := regexp.Compile(p); err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(`\A(?:` + p + `)\z`)
+	if err != nil {
+		return nil, err
+	}
+	patternCache.Store(p, re)
+	return re, nil
+}

@@ -1,0 +1,116 @@
+package datasets
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Writer writes CSV as RFC 4180 describes it: UTF-8 without a byte order
+// mark, comma-separated, CRLF line ends, a cell quoted only when it holds a
+// comma, a quote, a CR or LF, or starts or ends with a space or tab (a
+// lone empty cell is quoted too, so that its line is not blank). Cell text
+// is written exactly, line breaks inside cells included. It streams: only a
+// fixed buffer is held.
+type Writer struct {
+	w       *bufio.Writer
+	columns int
+	rows    int // data rows written
+	err     error
+	closed  bool
+}
+
+// NewWriter returns a Writer to w, and writes the header row.
+func NewWriter(w io.Writer, header []string) (*Writer, error) {
+	if len(header) == 0 {
+		return nil, errors.New("csv writer: the header has no columns")
+	}
+	cw := &Writer{w: bufio.NewWriterSize(w, 64<<10), columns: len(header)}
+	if err := cw.writeRecord(header); err != nil {
+		return nil, fmt.Errorf("csv writer: header: %w", err)
+	}
+	return cw, nil
+}
+
+// Write writes one row; it must have as many cells as the header. After an
+// error, every later Write returns the same error.
+func (w *Writer) Write(cells []string) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("csv writer: write after Close")
+	}
+	n := w.rows + 1
+	if len(cells) != w.columns {
+		return fmt.Errorf("csv writer: row %d has %d cells, want %d", n, len(cells), w.columns)
+	}
+	if err := w.writeRecord(cells); err != nil {
+		w.err = fmt.Errorf("csv writer: row %d: %w", n, err)
+		return w.err
+	}
+	w.rows = n
+	return nil
+}
+
+// Close flushes the buffer and returns the first error of the Writer. It
+// does not close the underlying writer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.w.Flush(); err != nil {
+		w.err = fmt.Errorf("csv writer: %w", err)
+	}
+	return w.err
+}
+
+func (w *Writer) writeRecord(cells []string) error {
+	for i, c := range cells {
+		if !utf8.ValidString(c) {
+			return fmt.Errorf("cell %d is not valid UTF-8", i+1)
+		}
+	}
+	for i, c := range cells {
+		if i > 0 {
+			w.w.WriteByte(',')
+		}
+		if !needsQuotes(c) && !(len(cells) == 1 && c == "") {
+			w.w.WriteString(c)
+			continue
+		}
+		w.w.WriteByte('"')
+		for {
+			j := strings.IndexByte(c, '"')
+			if j < 0 {
+				break
+			}
+			w.w.WriteString(c[:j+1])
+			w.w.WriteByte('"')
+			c = c[j+1:]
+		}
+		w.w.WriteString(c)
+		w.w.WriteByte('"')
+	}
+	_, err := w.w.WriteString("\r\n")
+	return err
+}
+
+// needsQuotes reports whether a cell must be quoted.
+func needsQuotes(c string) bool {
+	if c == "" {
+		return false
+	}
+	if strings.ContainsAny(c, ",\"\r\n") {
+		return true
+	}
+	first, last := c[0], c[len(c)-1]
+	return first == ' ' || first == '\t' || last == ' ' || last == '\t'
+}

@@ -1,0 +1,653 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
+)
+
+// PublisherSpec names the organisation publishing a dataset.
+type PublisherSpec struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// DatasetSpec describes the dataset a submission belongs to. A dataset with
+// the slug is created if it does not exist; an existing dataset's metadata
+// is left as it is.
+type DatasetSpec struct {
+	Slug        string        `json:"slug"`
+	Title       string        `json:"title"`
+	Summary     string        `json:"summary"`
+	Description string        `json:"description"` // Markdown
+	Publisher   PublisherSpec `json:"publisher"`
+	Topics      []string      `json:"topics"`
+	Licence     string        `json:"licence"` // default OGL-UK-3.0
+	Attribution string        `json:"attribution,omitempty"`
+	Frequency   string        `json:"frequency"`
+	Granularity string        `json:"granularity"`
+}
+
+// ReleaseSpec describes the release being submitted.
+type ReleaseSpec struct {
+	Title       string            `json:"title"`
+	Summary     string            `json:"summary"`
+	PeriodLabel string            `json:"periodLabel"`
+	PeriodStart string            `json:"periodStart,omitempty"` // YYYY-MM-DD
+	PeriodEnd   string            `json:"periodEnd,omitempty"`
+	ChangeNotes string            `json:"changeNotes,omitempty"`
+	Quality     catalogue.Quality `json:"quality"`
+}
+
+// SubmittedFile is one file of a submission: its description and a way to
+// read its bytes (opened once to check them and once to store them).
+type SubmittedFile struct {
+	Resource datasets.Resource
+	Size     int64 // bytes, for progress; -1 when unknown
+	Open     func() (io.ReadCloser, error)
+}
+
+// Name is the file's published name: the base of its path.
+func (f SubmittedFile) Name() string { return path.Base(f.Resource.Path) }
+
+// Submission is a release offered for publication.
+type Submission struct {
+	Dataset DatasetSpec
+	Release ReleaseSpec
+	Files   []SubmittedFile
+}
+
+// FieldProblem is a problem with a submission's metadata.
+type FieldProblem struct {
+	Field   string // e.g. "release.periodStart"
+	Message string
+}
+
+func (p FieldProblem) Error() string { return p.Field + ": " + p.Message }
+
+// Rejection is returned when a submission has problems; nothing of it was
+// stored.
+type Rejection struct {
+	Fields []FieldProblem
+	Files  datasets.Problems
+}
+
+func (r *Rejection) Error() string {
+	var b strings.Builder
+	n := len(r.Fields) + len(r.Files)
+	fmt.Fprintf(&b, "submission rejected with %d problem%s; nothing was stored", n, plural(n))
+	for i, p := range r.Fields {
+		if i == 10 {
+			break
+		}
+		b.WriteString("\n  " + p.Error())
+	}
+	for i, p := range r.Files {
+		if i+len(r.Fields) >= 10 {
+			fmt.Fprintf(&b, "\n  … and %d more", n-10)
+			break
+		}
+		b.WriteString("\n  " + p.Error())
+	}
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// maxProblemsPerFile bounds the report for one file.
+const maxProblemsPerFile = 100
+
+// Outcome is what a successful submission produced.
+type Outcome struct {
+	Release catalogue.Release
+	// Warnings are decisions the publisher should know about, such as codes
+	// that are not in the national directory.
+	Warnings []string
+}
+
+// checkMetadata returns every problem with the submission's metadata.
+func checkMetadata(sub Submission) []FieldProblem {
+	var out []FieldProblem
+	add := func(field, format string, args ...any) {
+		out = append(out, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	d := sub.Dataset
+	if !catalogue.ValidSlug(d.Slug) {
+		add("dataset.slug", "%q is not a slug (lower-case letters, digits and single hyphens)", d.Slug)
+	}
+	if strings.TrimSpace(d.Title) == "" {
+		add("dataset.title", "required")
+	}
+	if !catalogue.ValidSlug(d.Publisher.Slug) {
+		add("dataset.publisher.slug", "%q is not a slug", d.Publisher.Slug)
+	}
+	if strings.TrimSpace(d.Publisher.Name) == "" {
+		add("dataset.publisher.name", "required")
+	}
+	if _, ok := catalogue.LookupLicence(licenceOrDefault(d.Licence)); !ok {
+		add("dataset.licence", "unknown licence %q", d.Licence)
+	}
+	r := sub.Release
+	if strings.TrimSpace(r.Title) == "" {
+		add("release.title", "required")
+	}
+	start, err := catalogue.ParseDate(r.PeriodStart)
+	if err != nil {
+		add("release.periodStart", "%v", err)
+	}
+	end, err := catalogue.ParseDate(r.PeriodEnd)
+	if err != nil {
+		add("release.periodEnd", "%v", err)
+	}
+	if !start.IsZero() && !end.IsZero() && start.After(end) {
+		add("release.periodEnd", "%s is before the period start %s", end, start)
+	}
+	if len(sub.Files) == 0 {
+		add("resources", "a submission needs at least one file")
+	}
+	names := map[string]bool{}
+	for i, f := range sub.Files {
+		field := fmt.Sprintf("resources[%d].path", i)
+		name := f.Name()
+		if !catalogue.ValidFileName(name) {
+			add(field, "%q is not a safe file name (letters, digits, dot, hyphen, underscore)", name)
+		}
+		if names[name] {
+			add(field, "two files are named %q", name)
+		}
+		names[name] = true
+		if f.Open == nil {
+			add(field, "no file to read")
+		}
+		if err := f.Resource.Validate(); err != nil {
+			add(fmt.Sprintf("resources[%d]", i), "%v", err)
+		}
+	}
+	return out
+}
+
+func licenceOrDefault(id string) string {
+	if id == "" {
+		return catalogue.DefaultLicence
+	}
+	return id
+}
+
+// scanned is what checking one file found.
+type scanned struct {
+	summary  datasets.Summary
+	mentions map[string]catalogue.Mention
+	problems datasets.Problems
+}
+
+// Submit checks a submission completely and, if it has no problems, stores
+// it as a new release in state checked. With any problem it returns a
+// *Rejection and stores nothing.
+func (s *Service) Submit(ctx context.Context, sub Submission, actor string, progress Progress) (Outcome, error) {
+	if progress == nil {
+		progress = noProgress
+	}
+	if fields := checkMetadata(sub); len(fields) > 0 {
+		return Outcome{}, &Rejection{Fields: fields}
+	}
+	results := make([]scanned, len(sub.Files))
+	var problems datasets.Problems
+	for i, f := range sub.Files {
+		res, err := scanFile(ctx, f, progress)
+		if err != nil {
+			return Outcome{}, err
+		}
+		results[i] = res
+		problems = append(problems, res.problems...)
+	}
+	if len(problems) > 0 {
+		return Outcome{}, &Rejection{Files: problems}
+	}
+
+	mentions, warnings, err := s.mentions(ctx, results)
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	// Everything is valid: write. Blobs first (content-addressed, so a
+	// failure later leaves only unreferenced bytes), then the release.
+	var files []catalogue.File
+	for i, f := range sub.Files {
+		blob, err := s.storeBlob(ctx, f, results[i].summary.SHA256)
+		if err != nil {
+			return Outcome{}, err
+		}
+		resource, err := json.Marshal(f.Resource)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("file %s: %w", f.Name(), err)
+		}
+		files = append(files, catalogue.File{
+			Name: f.Name(), Title: f.Resource.Title, Role: catalogue.RolePublic,
+			MediaType: "text/csv", Encoding: encodingOrDefault(f.Resource.Encoding),
+			SHA256: blob.SHA256, Bytes: blob.Bytes, Rows: results[i].summary.Rows, Resource: resource,
+		})
+	}
+	dataset, err := s.ensureDataset(ctx, sub.Dataset)
+	if err != nil {
+		return Outcome{}, err
+	}
+	start, _ := catalogue.ParseDate(sub.Release.PeriodStart)
+	end, _ := catalogue.ParseDate(sub.Release.PeriodEnd)
+	release, err := s.catalogue.CreateRelease(ctx, catalogue.Release{
+		DatasetID: dataset.ID, Title: sub.Release.Title, Summary: sub.Release.Summary,
+		PeriodLabel: sub.Release.PeriodLabel, PeriodStart: start, PeriodEnd: end,
+		ChangeNotes: sub.Release.ChangeNotes, Quality: sub.Release.Quality,
+	}, files, mentions)
+	if err != nil {
+		return Outcome{}, err
+	}
+	for i, f := range sub.Files {
+		if err := s.storeRows(ctx, release.ID, f, files[i], progress); err != nil {
+			return Outcome{}, s.abandon(ctx, release, err)
+		}
+	}
+	release, err = s.move(ctx, release, catalogue.StateChecked, "validation", "")
+	if err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
+	}
+	s.log.Info("release checked", "release", release.ID, "dataset", release.Dataset.Slug, "version", release.Version,
+		"files", len(files), "actor", actor)
+	return Outcome{Release: release, Warnings: warnings}, nil
+}
+
+// abandon cancels a release whose storing failed half-way, so it can never
+// be published, and returns the original error.
+func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error) error {
+	if _, err := s.Cancel(ctx, r.ID, "submission", "storing failed: "+cause.Error()); err != nil {
+		return fmt.Errorf("%w (and cancelling release %d failed: %v)", cause, r.ID, err)
+	}
+	return cause
+}
+
+func encodingOrDefault(e string) string {
+	if e == "" {
+		return "utf-8"
+	}
+	return e
+}
+
+func (s *Service) ensureDataset(ctx context.Context, spec DatasetSpec) (catalogue.Dataset, error) {
+	d, err := s.catalogue.GetDataset(ctx, spec.Slug, catalogue.Internal())
+	if err == nil {
+		return d, nil
+	}
+	if !errors.Is(err, catalogue.ErrNotFound) {
+		return d, err
+	}
+	p, err := s.catalogue.PutPublisher(ctx, catalogue.Publisher{Slug: spec.Publisher.Slug, Name: spec.Publisher.Name, URL: spec.Publisher.URL})
+	if err != nil {
+		return d, err
+	}
+	return s.catalogue.CreateDataset(ctx, catalogue.Dataset{
+		Slug: spec.Slug, Title: spec.Title, Summary: spec.Summary, Description: spec.Description,
+		Publisher: p, Topics: spec.Topics, Licence: licenceOrDefault(spec.Licence), Attribution: spec.Attribution,
+		Frequency: spec.Frequency, Granularity: spec.Granularity, Status: catalogue.DatasetPlanned,
+	})
+}
+
+// mentions merges the organisation codes the files use and warns about
+// those the national directory lacks.
+func (s *Service) mentions(ctx context.Context, results []scanned) ([]catalogue.Mention, []string, error) {
+	merged := map[string]catalogue.Mention{}
+	for _, r := range results {
+		for code, m := range r.mentions {
+			prev, ok := merged[code]
+			if !ok {
+				merged[code] = m
+				continue
+			}
+			if prev.Name == "" {
+				prev.Name = m.Name
+			}
+			if prev.Type == "" || prev.Type == catalogue.TypeUnknown {
+				prev.Type = m.Type
+			}
+			merged[code] = prev
+		}
+	}
+	codes := make([]string, 0, len(merged))
+	for c := range merged {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	inDir, err := s.catalogue.OrganisationsInDirectory(ctx, codes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []catalogue.Mention
+	var warnings []string
+	for _, c := range codes {
+		m := merged[c]
+		out = append(out, m)
+		if inDir[c] {
+			continue
+		}
+		name := m.Name
+		if name == "" {
+			name = "no name given in the data"
+		}
+		typ := "an organisation of unknown type"
+		if m.Type != "" && m.Type != catalogue.TypeUnknown {
+			typ = "a " + strings.ToLower(m.Type.Label())
+		}
+		warnings = append(warnings, fmt.Sprintf("organisation code %s (%s) is not in the national directory: listed as %s, marked \"not in the national directory\"", c, name, typ))
+	}
+	return out, warnings, nil
+}
+
+// scanFile reads a file once, checking every cell against its schema,
+// hashing the bytes, and collecting the organisation codes it uses.
+func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned, error) {
+	res := scanned{mentions: map[string]catalogue.Mention{}}
+	rc, err := f.Open()
+	if err != nil {
+		return res, fmt.Errorf("open %s: %w", f.Name(), err)
+	}
+	defer rc.Close()
+	counter := &progressReader{r: rc, step: "checking " + f.Name(), total: f.Size, progress: progress}
+	h := sha256.New()
+	rd, err := datasets.NewReader(io.TeeReader(counter, h), f.Name(), f.Resource)
+	if err != nil {
+		res.problems = asProblems(err, f.Name())
+		return res, nil
+	}
+	refs := organisationRefs(f.Resource.Schema)
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		row, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			res.summary.Rows++
+		}
+		if err != nil {
+			res.problems = append(res.problems, asProblems(err, f.Name())...)
+			if row.Number == 0 || len(res.problems) >= maxProblemsPerFile { // Number 0: a fatal (encoding or quoting) problem
+				break
+			}
+			continue
+		}
+		for _, ref := range refs {
+			if p := ref.collect(f.Name(), row, res.mentions); p != nil {
+				res.problems = append(res.problems, *p)
+			}
+		}
+		if len(res.problems) >= maxProblemsPerFile {
+			break
+		}
+	}
+	if len(res.problems) > maxProblemsPerFile {
+		res.problems = res.problems[:maxProblemsPerFile]
+	}
+	counter.finish()
+	res.summary.Bytes = counter.done
+	res.summary.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return res, nil
+}
+
+// asProblems turns a reader error into problems.
+func asProblems(err error, file string) datasets.Problems {
+	var ps datasets.Problems
+	if errors.As(err, &ps) {
+		return ps
+	}
+	var p datasets.Problem
+	if errors.As(err, &p) {
+		return datasets.Problems{p}
+	}
+	return datasets.Problems{{File: file, Offset: -1, Message: err.Error()}}
+}
+
+// orgRef is an organisation code field with its name and type fields.
+type orgRef struct {
+	code, name, typ int
+	fieldName       string
+	typeFieldName   string
+	ref             datasets.OrganisationRef
+}
+
+func organisationRefs(s datasets.Schema) []orgRef {
+	var out []orgRef
+	for i, f := range s.Fields {
+		if f.Organisation == nil {
+			continue
+		}
+		r := orgRef{code: i, name: -1, typ: -1, fieldName: f.Name, ref: *f.Organisation}
+		if f.Organisation.NameField != "" {
+			r.name = s.FieldIndex(f.Organisation.NameField)
+		}
+		if f.Organisation.TypeField != "" {
+			r.typ = s.FieldIndex(f.Organisation.TypeField)
+			r.typeFieldName = f.Organisation.TypeField
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// collect records the row's organisation code, or returns a problem when
+// the row's type value has no declared mapping.
+func (r orgRef) collect(file string, row datasets.Row, into map[string]catalogue.Mention) *datasets.Problem {
+	v := row.Values[r.code]
+	if v.Kind == datasets.KindMissing || v.Kind == datasets.KindSuppressed {
+		return nil
+	}
+	code := v.Text
+	for _, not := range r.ref.NotOrganisations {
+		if code == not {
+			return nil
+		}
+	}
+	m := catalogue.Mention{Code: code}
+	if r.name >= 0 {
+		m.Name = strings.TrimSpace(row.Cells[r.name])
+	}
+	if r.typ >= 0 {
+		val := row.Cells[r.typ]
+		t, ok := r.ref.Types[val]
+		if !ok {
+			return &datasets.Problem{File: file, Row: row.Record, Line: row.Line, Column: r.typ + 1, Field: r.typeFieldName,
+				Value: val, Offset: -1, Message: fmt.Sprintf("organisation type %q has no mapping in the schema (candour:organisation.types of %q)", val, r.fieldName)}
+		}
+		m.Type = catalogue.OrganisationType(t)
+		if m.Type != "" && !m.Type.Valid() {
+			return &datasets.Problem{File: file, Row: row.Record, Line: row.Line, Column: r.typ + 1, Field: r.typeFieldName,
+				Value: val, Offset: -1, Message: fmt.Sprintf("the schema maps %q to %q, which is not an organisation type", val, t)}
+		}
+	}
+	prev, ok := into[code]
+	if !ok {
+		into[code] = m
+		return nil
+	}
+	if prev.Name == "" && m.Name != "" {
+		prev.Name = m.Name
+	}
+	if (prev.Type == "" || prev.Type == catalogue.TypeUnknown) && m.Type != "" {
+		prev.Type = m.Type
+	}
+	into[code] = prev
+	return nil
+}
+
+// storeBlob writes a file's bytes to the blob store and checks they are
+// the bytes that were checked.
+func (s *Service) storeBlob(ctx context.Context, f SubmittedFile, checkedSHA string) (datasets.Blob, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return datasets.Blob{}, fmt.Errorf("open %s: %w", f.Name(), err)
+	}
+	defer rc.Close()
+	blob, err := s.blobs.Put(ctx, rc)
+	if err != nil {
+		return blob, fmt.Errorf("store %s: %w", f.Name(), err)
+	}
+	if blob.SHA256 != checkedSHA {
+		return blob, fmt.Errorf("store %s: the file changed while it was being submitted (checked %s, stored %s)", f.Name(), checkedSHA, blob.SHA256)
+	}
+	return blob, nil
+}
+
+// storeRows writes a file's rows, read back from the blob store so the rows
+// are exactly the stored bytes.
+func (s *Service) storeRows(ctx context.Context, release int64, f SubmittedFile, file catalogue.File, progress Progress) error {
+	blob, _, err := s.blobs.Open(ctx, file.SHA256)
+	if err != nil {
+		return err
+	}
+	defer blob.Close()
+	counter := &progressReader{r: blob, step: "storing rows of " + file.Name, total: file.Bytes, progress: progress}
+	rd, err := datasets.NewReader(counter, file.Name, f.Resource)
+	if err != nil {
+		return err
+	}
+	rows := iter.Seq2[[]string, error](func(yield func([]string, error) bool) {
+		for {
+			row, err := rd.Read()
+			if err == io.EOF {
+				return
+			}
+			if !yield(row.Cells, err) || err != nil {
+				return
+			}
+		}
+	})
+	n, err := s.rows.WriteRows(ctx, datasets.FileRef{Release: release, File: file.Name}, rows)
+	if err != nil {
+		return err
+	}
+	counter.finish()
+	if n != file.Rows {
+		return fmt.Errorf("file %s: stored %d rows, checked %d", file.Name, n, file.Rows)
+	}
+	return nil
+}
+
+// ReadSubmission reads a submission descriptor: a JSON object with
+// "dataset", "release" and "resources", where each resource is a
+// Frictionless Data Resource whose "path" (and "schema", when given as a
+// string) are relative to the descriptor. Problems name the field.
+func ReadSubmission(fsys fs.FS, name string) (Submission, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return Submission{}, err
+	}
+	var raw struct {
+		Dataset   DatasetSpec       `json:"dataset"`
+		Release   ReleaseSpec       `json:"release"`
+		Resources []json.RawMessage `json:"resources"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Submission{}, fmt.Errorf("%s: %w", name, err)
+	}
+	sub := Submission{Dataset: raw.Dataset, Release: raw.Release}
+	dir := path.Dir(name)
+	for i, rr := range raw.Resources {
+		f, err := readResource(fsys, dir, rr)
+		if err != nil {
+			return Submission{}, fmt.Errorf("%s: resources[%d]: %w", name, i, err)
+		}
+		sub.Files = append(sub.Files, f)
+	}
+	return sub, nil
+}
+
+func readResource(fsys fs.FS, dir string, raw json.RawMessage) (SubmittedFile, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return SubmittedFile{}, err
+	}
+	var schemaPath string
+	if s, ok := fields["schema"]; ok && len(s) > 0 && s[0] == '"' {
+		if err := json.Unmarshal(s, &schemaPath); err != nil {
+			return SubmittedFile{}, err
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, schemaPath))
+		if err != nil {
+			return SubmittedFile{}, fmt.Errorf("schema: %w", err)
+		}
+		fields["schema"] = b
+		if raw, err = json.Marshal(fields); err != nil {
+			return SubmittedFile{}, err
+		}
+	}
+	var res datasets.Resource
+	if err := json.Unmarshal(raw, &res); err != nil {
+		if schemaPath != "" {
+			return SubmittedFile{}, fmt.Errorf("schema %s: %w", schemaPath, err)
+		}
+		return SubmittedFile{}, err
+	}
+	if res.Path == "" || path.IsAbs(res.Path) {
+		return SubmittedFile{}, fmt.Errorf("path: %q must be a path relative to the descriptor", res.Path)
+	}
+	// fs.FS refuses paths that climb out of its root, so a descriptor can
+	// only name files inside the folder it was opened from.
+	file := path.Join(dir, res.Path)
+	size := int64(-1)
+	if info, err := fs.Stat(fsys, file); err == nil {
+		size = info.Size()
+	} else {
+		return SubmittedFile{}, fmt.Errorf("path: %w", err)
+	}
+	return SubmittedFile{
+		Resource: res,
+		Size:     size,
+		Open:     func() (io.ReadCloser, error) { return fsys.Open(file) },
+	}, nil
+}
+
+// progressReader reports bytes read, at most once per MiB.
+type progressReader struct {
+	r        io.Reader
+	step     string
+	total    int64
+	done     int64
+	reported int64
+	progress Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.progress != nil && p.done-p.reported >= 1<<20 {
+		p.reported = p.done
+		p.progress(p.step, p.done, p.total)
+	}
+	return n, err
+}
+
+func (p *progressReader) finish() {
+	if p.progress != nil {
+		p.progress(p.step, p.done, p.total)
+	}
+}

@@ -1,0 +1,76 @@
+package site
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+)
+
+// userError is an error whose message is meant for the reader of the page.
+type userError struct {
+	status  int
+	message string
+}
+
+func (e *userError) Error() string { return e.message }
+
+var errNotFound = &userError{status: http.StatusNotFound, message: "If you typed the web address, check it is correct. If you pasted it, check you copied the entire address."}
+
+// badParam reports a query or path parameter the site cannot use, naming it.
+func badParam(name, value, want string) error {
+	return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s parameter %q is not valid: %s.", name, value, want)}
+}
+
+type errorPage struct {
+	layout
+	Status  int
+	Heading string
+	Message string
+}
+
+// handleError is the one place errors become responses: user mistakes get
+// their status and a plain message; anything else is logged in full and
+// the reader sees a generic apology.
+func (s *Site) handleError(c *fiber.Ctx, err error) error {
+	status := http.StatusInternalServerError
+	heading := "Sorry, there is a problem with the service"
+	message := "Try again later."
+
+	var ue *userError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ue):
+		status, message = ue.status, ue.message
+	case errors.Is(err, catalogue.ErrNotFound):
+		status, message = http.StatusNotFound, errNotFound.message
+	case errors.As(err, &fe):
+		status = fe.Code
+		message = fe.Message
+	}
+	switch {
+	case status == http.StatusNotFound:
+		heading = "Page not found"
+	case status == http.StatusBadRequest:
+		heading = "There is a problem with the address"
+	case status < 500:
+		heading = http.StatusText(status)
+	default:
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+	}
+
+	c.Status(status)
+	if c.Path() == "/healthz" {
+		return c.JSON(fiber.Map{"status": "unavailable"})
+	}
+	page := errorPage{layout: s.layout(c, heading), Status: status, Heading: heading, Message: message}
+	if rerr := s.render(c, "error", page); rerr != nil {
+		s.log.Error("rendering the error page failed", "err", rerr)
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.SendString(heading + "\n")
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package site
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// pageNames lists every page template; each is parsed with layout.html.
+// The test that renders every template reads this list.
+var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error"}
+
+type renderer struct {
+	pages map[string]*template.Template
+}
+
+func newRenderer() (*renderer, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	r := &renderer{pages: map[string]*template.Template{}}
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{"layout": true, "partials": true}
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.ParseFS(templateFiles, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		r.pages[name] = t
+		known[name] = true
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(path.Base(f), ".html"); !known[name] {
+			return nil, fmt.Errorf("template %s is not registered in pageNames", f)
+		}
+	}
+	return r, nil
+}
+
+// render executes a page into a buffer first, so a template error never
+// leaves half a page on the wire.
+func (s *Site) render(c *fiber.Ctx, name string, data any) error {
+	t, ok := s.pages.pages[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
+// layout is what every page's frame needs.
+type layout struct {
+	SiteName    string
+	Title       string
+	NHSBranding bool
+	Section     string // "datasets", "organisations", "about"; highlights the menu
+	Breadcrumbs []crumb
+	FooterPages []content.Page
+	Version     string
+}
+
+type crumb struct {
+	Href, Text string
+}
+
+func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
+	section := ""
+	p := c.Path()
+	switch {
+	case strings.HasPrefix(p, "/datasets"):
+		section = "datasets"
+	case strings.HasPrefix(p, "/organisations"):
+		section = "organisations"
+	case strings.HasPrefix(p, "/pages/about"):
+		section = "about"
+	}
+	return layout{
+		SiteName: s.cfg.SiteName, Title: title, NHSBranding: s.cfg.NHSBranding, Section: section,
+		Breadcrumbs: crumbs, FooterPages: s.deps.Content.Pages(), Version: s.cfg.Version,
+	}
+}
+
+var london = mustLoadLocation("Europe/London")
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+var funcs = template.FuncMap{
+	// date formats a civil date as "1 April 1974".
+	"date": func(d catalogue.Date) string {
+		if d.IsZero() {
+			return ""
+		}
+		return d.Time().Format("2 January 2006")
+	},
+	// instant formats a moment in UK time, e.g. "15 January 2026, 9:30am".
+	"instant": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(london).Format("2 January 2006, 3:04pm")
+	},
+	// isoInstant is for <time datetime>.
+	"isoInstant": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"bytes":      humanBytes,
+	"count":      thousands,
+	"licence": func(id string) catalogue.Licence {
+		l, _ := catalogue.LookupLicence(id)
+		return l
+	},
+	"orgType": func(t catalogue.OrganisationType) string { return t.Label() },
+	"lower":   strings.ToLower,
+	"add":     func(a, b int) int { return a + b },
+	"join":    strings.Join,
+	// dict builds a map from key, value pairs, for passing several values
+	// to a sub-template.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict needs key, value pairs")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"releaseURL": func(slug string, version int) string {
+		return "/datasets/" + slug + "/releases/" + strconv.Itoa(version)
+	},
+}
+
+// humanBytes formats a size as "2.6 MB" (decimal units, as downloads are
+// usually described).
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// thousands formats an integer with comma separators: 16685 → "16,685".
+func thousands(n any) string {
+	var v int64
+	switch x := n.(type) {
+	case int:
+		v = int64(x)
+	case int64:
+		v = x
+	default:
+		return fmt.Sprint(n)
+	}
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,157 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
+)
+
+// sampleLayout is the frame every sample page uses.
+func sampleLayout(t *testing.T, title string) layout {
+	t.Helper()
+	lib, err := content.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return layout{SiteName: "Candour", Title: title, Section: "datasets", FooterPages: lib.Pages(), Version: "test",
+		Breadcrumbs: []crumb{{"/", "Home"}}}
+}
+
+// samplePages gives every registered template a representative page.
+func samplePages(t *testing.T) map[string]any {
+	published := time.Date(2026, 2, 12, 9, 30, 0, 0, time.UTC)
+	release := catalogue.Release{ID: 1, DatasetID: 1, Dataset: catalogue.DatasetRef{Slug: "waits", Title: "Waits"},
+		Version: 2, Title: "Waits, January 2026", PeriodLabel: "January 2026",
+		PeriodStart: catalogue.NewDate(2026, 1, 1), PeriodEnd: catalogue.NewDate(2026, 1, 31),
+		State: catalogue.StatePublished, PublishedAt: published, ContentVisible: true,
+		Quality: catalogue.Quality{Coverage: "All providers in England"}}
+	dataset := catalogue.Dataset{ID: 1, Slug: "waits", Title: "Waits", Summary: "How long people wait.",
+		Publisher: catalogue.Publisher{Name: "NHS England"}, Licence: catalogue.DefaultLicence,
+		Status: catalogue.DatasetPublished, Topics: []string{"Cancer"}, Frequency: "Monthly",
+		Inventory: &catalogue.InventoryEntry{Source: "an inventory", Name: "Waits", OGL: "yes"}}
+	licence, _ := catalogue.LookupLicence(catalogue.DefaultLicence)
+	resource, _ := json.Marshal(map[string]any{"name": "waits", "path": "waits.csv", "schema": map[string]any{
+		"fields": []map[string]any{{"name": "Org Code", "type": "string"}}}})
+	file := catalogue.File{Name: "waits.csv", Role: catalogue.RolePublic, Encoding: "utf-8", SHA256: strings.Repeat("ab", 32),
+		Bytes: 2753710, Rows: 17361, Resource: resource}
+	practice := catalogue.Organisation{Code: "A81001", Name: "THE DENSHAM SURGERY", Type: catalogue.TypeGPPractice,
+		Status: catalogue.StatusClosed, Address: []string{"THE HEALTH CENTRE"}, Postcode: "TS18 1HU",
+		Opened: catalogue.NewDate(1974, 4, 1), Closed: catalogue.NewDate(2020, 3, 31), InDirectory: true, Source: "ODS epraccur",
+		Details: []catalogue.Detail{{Label: "Prescribing setting (ODS code)", Value: "4"}}}
+	unknown := catalogue.Organisation{Code: "NV1", Name: "INHEALTH LIMITED", Type: catalogue.TypeUnknown, Status: catalogue.StatusUnknown}
+	return map[string]any{
+		"home": homePage{layout: sampleLayout(t, "Home"), Published: 4, Listed: 24, Latest: []catalogue.Release{release},
+			Trusts: 203, Practices: 6618},
+		"datasets": datasetsPage{layout: sampleLayout(t, "Datasets"), Datasets: []catalogue.DatasetSummary{{Dataset: dataset, Releases: 1, Latest: &release}},
+			Filters: []statusFilter{{Label: "All", Href: "/datasets", Count: 1, Active: true}}, Pager: pager{Page: 1, Pages: 2, Total: 51, Next: "/datasets?page=2"}},
+		"dataset": datasetPage{layout: sampleLayout(t, "Waits"), Dataset: dataset, Description: "<p>About waits.</p>",
+			Licence: licence, Releases: []catalogue.Release{release}, Latest: &release},
+		"release": releasePage{layout: sampleLayout(t, release.Title), Release: release, Dataset: dataset, Licence: licence,
+			ChangeNotes: template.HTML("<p>Nothing changed.</p>"),
+			Files:       []fileView{{File: file, URL: "/datasets/waits/releases/2/files/waits.csv", Columns: []column{{Name: "Org Code", Type: "string"}}}},
+			Preview:     &preview{File: "waits.csv", Header: []string{"Org Code"}, Rows: [][]string{{"RR8"}}, Shown: 1, Total: 17361}},
+		"organisations": organisationsPage{layout: sampleLayout(t, "Organisations"), Organisations: []catalogue.Organisation{practice, unknown},
+			Types:   []typeFilter{{Type: catalogue.TypeGPPractice, Label: "GP practices", Href: "/organisations?type=gp-practice", Open: 1, All: 2}},
+			Heading: "Organisations", Pager: pager{Page: 1, Pages: 1, Total: 2}},
+		"organisation": organisationPage{layout: sampleLayout(t, practice.Name), Organisation: practice,
+			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release}},
+		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},
+		"error":   errorPage{layout: sampleLayout(t, "Page not found"), Status: 404, Heading: "Page not found", Message: "Check the address."},
+	}
+}
+
+func TestEveryTemplateRenders(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := samplePages(t)
+	if len(samples) != len(pageNames) {
+		t.Fatalf("%d samples for %d templates: give every template a sample", len(samples), len(pageNames))
+	}
+	// Text each page must show, proving its data reached the template.
+	want := map[string][]string{
+		"home":          {"6,618", "203", "Waits, January 2026"},
+		"datasets":      {"1 dataset", "Page 2 of 2", "nhsuk-tag--green"},
+		"dataset":       {"Open Government Licence v3.0", "Source: NHS England. Contains public sector information", "As written in the inventory", "All providers in England"},
+		"release":       {"2.8 MB", "17,361", strings.Repeat("ab", 32), "1 January 2026 to 31 January 2026", "RR8", "Nothing changed."},
+		"organisations": {"THE DENSHAM SURGERY", "Not in the national directory", "2 organisations"},
+		"organisation":  {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)"},
+		"content":       {"<p>About.</p>"},
+		"error":         {"Page not found", "Check the address."},
+	}
+	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]+</script>`)
+	for _, name := range pageNames {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := r.pages[name].ExecuteTemplate(&buf, "layout.html", samples[name]); err != nil {
+				t.Fatal(err)
+			}
+			html := buf.String()
+			for _, w := range want[name] {
+				if !strings.Contains(html, w) {
+					t.Errorf("%s page lacks %q", name, w)
+				}
+			}
+			if inlineScript.MatchString(html) || strings.Contains(html, " style=") || strings.Contains(html, "<style") {
+				t.Errorf("%s page has inline script or style, which the CSP forbids", name)
+			}
+			if strings.Contains(html, "nhsuk-header__logo") {
+				t.Errorf("%s page shows the NHS logo without NHS branding configured", name)
+			}
+		})
+	}
+}
+
+func TestNHSLogoOnlyWhenConfigured(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := contentPage{layout: sampleLayout(t, "About")}
+	page.NHSBranding = true
+	var buf bytes.Buffer
+	if err := r.pages["content"].ExecuteTemplate(&buf, "layout.html", page); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "nhsuk-header__logo") {
+		t.Error("NHS branding configured but no logo shown")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want string
+	}{{0, "0 bytes"}, {999, "999 bytes"}, {1000, "1.0 kB"}, {2753710, "2.8 MB"}, {5_000_000_000, "5.0 GB"}} {
+		if got := humanBytes(c.n); got != c.want {
+			t.Errorf("humanBytes(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		n    any
+		want string
+	}{{0, "0"}, {999, "999"}, {6618, "6,618"}, {int64(1234567), "1,234,567"}, {-16685, "-16,685"}} {
+		if got := thousands(c.n); got != c.want {
+			t.Errorf("thousands(%v) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
+
+func TestStripRemoteFonts(t *testing.T) {
+	css := []byte(`a{color:red}@font-face{font-family:F;src:url(https://assets.nhs.uk/f.woff2) format("woff2")}@font-face{font-family:L;src:url(/local.woff2)}b{x:y}`)
+	got := string(stripRemoteFonts("x.css", css))
+	if strings.Contains(got, "assets.nhs.uk") || !strings.Contains(got, "/local.woff2") || !strings.Contains(got, "b{x:y}") {
+		t.Errorf("stripRemoteFonts gave %q", got)
+	}
+	if got := stripRemoteFonts("x.js", css); !bytes.Equal(got, css) {
+		t.Error("stripRemoteFonts changed a non-CSS file")
+	}
+}

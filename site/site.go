@@ -1,0 +1,118 @@
+// Package site is Candour's public web site: a Fiber app that renders the
+// published view of the catalogue as server-side HTML (usable without
+// JavaScript) with the NHS design system's styles, and serves release files
+// for download.
+//
+// # Shape
+//
+//   - routes.go holds the whole URL surface in one table.
+//   - Handlers gather data with plain functions into typed page structs and
+//     return errors; errors.go is the one place that maps an error to a
+//     status, a page and a log line.
+//   - Templates and assets are embedded and parsed once at start
+//     (render.go, assets.go); a test renders every template.
+//   - Security headers are set on every response, with a Content Security
+//     Policy that allows no inline script or style at all.
+//
+// # What it must not do
+//
+// It reads the catalogue only through catalogue.Public (the published
+// view), rows only with the visible set that view gives, and never imports
+// a storage adapter, database/sql or a driver (enforced by a test in
+// cmd/candour). It never serves an original (pre-disclosure) file.
+package site
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"log/slog"
+	"os"
+	"time"
+	_ "time/tzdata" // UK times on pages, whatever the machine's zone files
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
+	"github.com/candour/candour/datasets"
+)
+
+// Rows is the row store as the site reads it.
+type Rows interface {
+	Rows(ctx context.Context, visible datasets.Visible, q datasets.RowQuery) iter.Seq2[datasets.StoredRow, error]
+}
+
+// Blobs is the blob store as the site reads it.
+type Blobs interface {
+	Open(ctx context.Context, sha256 string) (*os.File, datasets.Blob, error)
+}
+
+// Config is the site's presentation settings, built by cmd.
+type Config struct {
+	// SiteName is shown in the header and page titles.
+	SiteName string
+	// NHSBranding shows the NHS logo; only for deployments run by an NHS
+	// organisation, since that identity is reserved.
+	NHSBranding bool
+	// Version is the program's version, shown in the footer.
+	Version string
+}
+
+// Deps are what the site reads from.
+type Deps struct {
+	Catalogue *catalogue.Public
+	Rows      Rows
+	Blobs     Blobs
+	Content   *content.Library
+	Log       *slog.Logger
+}
+
+// Site is the web application.
+type Site struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	pages   *renderer
+	assets  *assetSet
+	started time.Time
+}
+
+// New builds the site, parsing templates and loading assets once. It fails
+// if a template does not parse; missing third-party assets (npm files not
+// copied in) are logged and the site runs unstyled.
+func New(cfg Config, deps Deps) (*Site, error) {
+	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil {
+		return nil, errors.New("site: every dependency is required")
+	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = "Candour"
+	}
+	pages, err := newRenderer()
+	if err != nil {
+		return nil, err
+	}
+	assets, missing, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range missing {
+		deps.Log.Warn("front-end asset missing; pages will be served unstyled (run `make assets`)", "file", m)
+	}
+	return &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}, nil
+}
+
+// App returns the Fiber application serving the site.
+func (s *Site) App() *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               s.cfg.SiteName,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10,
+		// Downloads stream for as long as they need; no write timeout.
+	})
+	s.routes(app)
+	return app
+}
