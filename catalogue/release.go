@@ -99,14 +99,42 @@ type Release struct {
 	PublishedAt time.Time
 	// WithdrawnReason is shown on a withdrawn release's page.
 	WithdrawnReason string
-	ChangeNotes     string // what changed since the previous release (Markdown)
-	Quality         Quality
+	// EmbargoAt is the scheduled publication instant; zero unless the
+	// release has been scheduled. It is embargoed content: views show it
+	// only through the release calendar.
+	EmbargoAt time.Time
+	// SubmittedBy is the account that submitted the release.
+	SubmittedBy string
+	// Corrects is the release this one corrects (0 if none); on
+	// publication that release becomes superseded. CorrectionNotice is the
+	// public notice shown on both.
+	Corrects         ReleaseRef
+	CorrectionNotice string
+	// ReplacedBy is the release that superseded this one, or the
+	// replacement named when it was withdrawn.
+	ReplacedBy ReleaseRef
+	// DisclosureSummary says in plain English what disclosure control did
+	// (how many cells were suppressed or rounded, under which rule) without
+	// revealing any cell.
+	DisclosureSummary string
+	ChangeNotes       string // what changed since the previous release (Markdown)
+	Quality           Quality
 	// Files are the release's files. Views include only public files and
 	// only while the content is visible.
 	Files []File
 	// ContentVisible is set by views: false for a withdrawn release.
 	ContentVisible bool
 }
+
+// ReleaseRef points at another release of the same dataset; the zero
+// value points nowhere.
+type ReleaseRef struct {
+	ID      int64
+	Version int
+}
+
+// IsZero reports whether r points nowhere.
+func (r ReleaseRef) IsZero() bool { return r.ID == 0 }
 
 // DatasetRef names a release's dataset.
 type DatasetRef struct {
@@ -188,6 +216,11 @@ type Transition struct {
 	At      time.Time // when; for publication, the publication instant
 	Actor   string    // who (an account, or "operator (command line)")
 	Note    string    // why, e.g. a withdrawal reason
+	// EmbargoAt is the publication instant, when To is StateScheduled.
+	EmbargoAt time.Time
+	// ReplacedBy is the release that replaces this one, when To is
+	// StateSuperseded or StateWithdrawn (optional for a withdrawal).
+	ReplacedBy int64
 }
 
 // Event is one recorded transition of a release.
@@ -203,9 +236,10 @@ type Event struct {
 // ReleaseQuery selects releases.
 type ReleaseQuery struct {
 	Visibility Visibility
-	DatasetID  int64        // 0 for all datasets
-	State      ReleaseState // "" for any (visibility still applies)
-	Mentions   string       // organisation code the release uses; "" for any
-	Newest     bool         // newest publication first (else by version)
-	Limit      int          // 0 means no limit
+	DatasetID  int64          // 0 for all datasets
+	State      ReleaseState   // "" for any (visibility still applies)
+	States     []ReleaseState // any of these; nil for any
+	Mentions   string         // organisation code the release uses; "" for any
+	Newest     bool           // newest publication first (else by version)
+	Limit      int            // 0 means no limit
 }

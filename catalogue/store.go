@@ -59,6 +59,15 @@ type Reader interface {
 	ListOrganisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error)
 	// CountOrganisations counts visible organisations by type and status.
 	CountOrganisations(ctx context.Context, v Visibility) ([]OrganisationCount, error)
+	// ListCalendar returns release calendar entries, soonest first.
+	ListCalendar(ctx context.Context, q CalendarQuery) ([]CalendarEntry, error)
+}
+
+// CalendarQuery selects release calendar entries.
+type CalendarQuery struct {
+	Visibility Visibility
+	DatasetID  int64 // 0 for all
+	Release    int64 // 0 for any; internal reads only
 }
 
 // Store is a catalogue store: the Reader plus the writes the publisher and

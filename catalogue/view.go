@@ -115,3 +115,14 @@ func (v *View) Organisations(ctx context.Context, q OrganisationQuery) (Organisa
 func (v *View) OrganisationCounts(ctx context.Context) ([]OrganisationCount, error) {
 	return v.r.CountOrganisations(ctx, v.vis)
 }
+
+// Calendar returns the announced release calendar: every entry announced
+// by the view's instant, with its status as the public may know it.
+func (v *View) Calendar(ctx context.Context) ([]CalendarEntry, error) {
+	return v.r.ListCalendar(ctx, CalendarQuery{Visibility: v.vis})
+}
+
+// DatasetCalendar returns a dataset's announced calendar entries.
+func (v *View) DatasetCalendar(ctx context.Context, datasetID int64) ([]CalendarEntry, error) {
+	return v.r.ListCalendar(ctx, CalendarQuery{Visibility: v.vis, DatasetID: datasetID})
+}

@@ -36,12 +36,79 @@ type Schema struct {
 }
 
 // DisclosureRule says which statistical disclosure control applies to a
-// table, or why none does.
+// table, or why none does (JSON "candour:disclosure"). The package
+// publisher/disclosure applies it; the zero values of the optional
+// properties mean the defaults documented on each.
 type DisclosureRule struct {
-	Rule       string `json:"rule"`   // "nhs-digital" | "threshold" | "none"
-	Reason     string `json:"reason"` // required when Rule is "none"
-	Threshold  int    `json:"threshold,omitempty"`
-	Protection int    `json:"protection,omitempty"`
+	// Rule is "nhs-digital" (counts of individuals below national level:
+	// 0 stays 0, 1–7 become a marker, others are rounded to the nearest 5),
+	// "threshold" (counts from 1 to Threshold are suppressed, with
+	// secondary suppression so that none can be recovered) or "none".
+	Rule string `json:"rule"`
+	// Reason says why the rule applies; required when Rule is "none"
+	// (for example "provider-level operational statistics, published
+	// unsuppressed by NHS England").
+	Reason string `json:"reason"`
+	// Threshold is the largest unsafe count under the threshold rule:
+	// values 1..Threshold are suppressed. Required (positive) for that rule.
+	Threshold int `json:"threshold,omitempty"`
+	// Protection is the least number of possible values that a suppressed
+	// cell's feasible interval must hold, given everything published (JSON
+	// "protection"); 0 means the default, 3.
+	Protection int `json:"protection,omitempty"`
+	// ProtectionPercent, when positive, also requires a suppressed cell's
+	// feasible interval to be at least this percentage of the cell's true
+	// value wide (JSON "protectionPercent"), as tau-ARGUS safety ranges do.
+	ProtectionPercent float64 `json:"protectionPercent,omitempty"`
+	// K is the k of k-anonymity for record-level files: every combination
+	// of quasi-identifier values must be shared by at least K records
+	// (JSON "k"); 0 means the default, 5.
+	K int `json:"k,omitempty"`
+	// L is the ℓ of distinct ℓ-diversity: every class of records with the
+	// same quasi-identifier values must hold at least L distinct values of
+	// each field whose role is sensitive (JSON "l"); 0 means not checked.
+	L int `json:"l,omitempty"`
+	// Dominance is the (n,k) dominance rule for magnitude fields (JSON
+	// "dominance", e.g. {"n": 1, "k": 75}); nil means not applied.
+	Dominance *DominanceRule `json:"dominance,omitempty"`
+	// PPercent is the p of the p% rule for magnitude fields (JSON
+	// "pPercent"): a cell is sensitive when the total less its two largest
+	// contributions is less than p% of the largest. 0 means not applied.
+	PPercent float64 `json:"pPercent,omitempty"`
+	// RecordLevel declares that the rows are about single people (JSON
+	// "recordLevel"), so that person-level checks (postcodes,
+	// k-anonymity) apply even when no field has a quasi-identifier or
+	// sensitive role.
+	RecordLevel bool `json:"recordLevel,omitempty"`
+}
+
+// DominanceRule is the (n,k) dominance rule: a cell is sensitive when its
+// N largest contributions are more than K per cent of its total.
+type DominanceRule struct {
+	N int     `json:"n"`
+	K float64 `json:"k"`
+}
+
+// Defaults of DisclosureRule's optional properties.
+const (
+	DefaultProtection = 3
+	DefaultK          = 5
+)
+
+// ProtectionValues returns Protection, or DefaultProtection when it is 0.
+func (d DisclosureRule) ProtectionValues() int {
+	if d.Protection == 0 {
+		return DefaultProtection
+	}
+	return d.Protection
+}
+
+// KAnonymity returns K, or DefaultK when it is 0.
+func (d DisclosureRule) KAnonymity() int {
+	if d.K == 0 {
+		return DefaultK
+	}
+	return d.K
 }
 
 // Disclosure rules.
@@ -142,6 +209,33 @@ type Field struct {
 	// Organisation says the field holds organisation codes (JSON
 	// "candour:organisation"); only string fields may have it.
 	Organisation *OrganisationRef
+
+	// TotalValues are values of a key or dimension field that mark a
+	// margin row (JSON "candour:totalValues", e.g. ["Total", "All ages"]):
+	// each measure of such a row equals the sum of that measure over the
+	// rows that differ from it only in this field.
+	TotalValues []string
+	// TotalOf names the fields that a Total field is the sum of, in the
+	// same row (JSON "candour:totalOf"); only a field with Total may have
+	// it. Without it, a Total field is the sum of the other fields of the
+	// row that are counts of individuals and not totals.
+	TotalOf []string
+	// NationalValues are values of a key or dimension field that mark a
+	// national-level row (JSON "candour:nationalValues", e.g. ["England"]),
+	// to which the nhs-digital rule applies no small-number control.
+	NationalValues []string
+	// Contributors names the field holding the number of individuals that
+	// contributed to this simple statistic, such as a mean or median (JSON
+	// "candour:contributors", e.g. "Modelled Records"). Under the
+	// nhs-digital rule the statistic is suppressed when 1–7 contributed;
+	// under the threshold rule, when 1..threshold did.
+	Contributors string
+	// Magnitude marks a measure whose values in an original file are
+	// contributions of single contributors (a provider's cost, say) to the
+	// cells formed by the dimension fields (JSON "candour:magnitude"); the
+	// dominance and p% rules apply to those cells. In the public file that
+	// publisher/disclosure writes, the values are the cells' totals.
+	Magnitude bool
 }
 
 // Constraints are the Frictionless field constraints Candour checks.
@@ -271,6 +365,9 @@ func (s Schema) Validate() error {
 			}
 		}
 	}
+	if err := s.validateDisclosureFields(); err != nil {
+		return err
+	}
 	for i, name := range s.PrimaryKey {
 		if s.FieldIndex(name) < 0 {
 			return fmt.Errorf("primaryKey[%d]: field %q is not in the schema", i, name)
@@ -282,6 +379,50 @@ func (s Schema) Validate() error {
 	if d := s.Disclosure; d != nil {
 		if err := d.validate(); err != nil {
 			return fmt.Errorf("candour:disclosure.%w", err)
+		}
+	}
+	return nil
+}
+
+// validateDisclosureFields checks the disclosure-control properties that
+// refer to other fields or to the schema's rule.
+func (s Schema) validateDisclosureFields() error {
+	numeric := func(f Field) bool { return f.Type == TypeInteger || f.Type == TypeNumber }
+	var magnitude, sensitive bool
+	for i, f := range s.Fields {
+		magnitude = magnitude || f.Magnitude
+		sensitive = sensitive || f.Role == RoleSensitive
+		for j, name := range f.TotalOf {
+			k := s.FieldIndex(name)
+			switch {
+			case k < 0:
+				return fieldError(i, f.Name, fmt.Errorf("candour:totalOf[%d]: field %q is not in the schema", j, name))
+			case k == i:
+				return fieldError(i, f.Name, fmt.Errorf("candour:totalOf[%d]: a total cannot be a part of itself", j))
+			case !numeric(s.Fields[k]):
+				return fieldError(i, f.Name, fmt.Errorf("candour:totalOf[%d]: field %q is %s, not a number", j, name, s.Fields[k].typ()))
+			case slices.Index(f.TotalOf, name) != j:
+				return fieldError(i, f.Name, fmt.Errorf("candour:totalOf[%d]: field %q is named twice", j, name))
+			}
+		}
+		if f.Contributors != "" {
+			k := s.FieldIndex(f.Contributors)
+			switch {
+			case k < 0:
+				return fieldError(i, f.Name, fmt.Errorf("candour:contributors: field %q is not in the schema", f.Contributors))
+			case k == i:
+				return fieldError(i, f.Name, errors.New("candour:contributors: a statistic cannot count its own contributors"))
+			case !numeric(s.Fields[k]):
+				return fieldError(i, f.Name, fmt.Errorf("candour:contributors: field %q is %s, not a number", f.Contributors, s.Fields[k].typ()))
+			}
+		}
+	}
+	if d := s.Disclosure; d != nil {
+		if (d.Dominance != nil || d.PPercent > 0) && !magnitude {
+			return errors.New("candour:disclosure: dominance or pPercent is set, but no field has candour:magnitude")
+		}
+		if d.L > 0 && !sensitive {
+			return errors.New(`candour:disclosure.l: set, but no field has candour:role "sensitive"`)
 		}
 	}
 	return nil
@@ -312,6 +453,26 @@ func (d DisclosureRule) validate() error {
 	if d.Rule == DisclosureThreshold && d.Threshold == 0 {
 		return errors.New(`threshold: required (a positive number) when the rule is "threshold"`)
 	}
+	if d.ProtectionPercent < 0 || d.ProtectionPercent > 100 {
+		return fmt.Errorf("protectionPercent: %v is not between 0 and 100", d.ProtectionPercent)
+	}
+	if d.K < 0 {
+		return fmt.Errorf("k: %d is negative", d.K)
+	}
+	if d.L < 0 {
+		return fmt.Errorf("l: %d is negative", d.L)
+	}
+	if dom := d.Dominance; dom != nil {
+		if dom.N < 1 {
+			return fmt.Errorf("dominance.n: %d is not a positive number of contributions", dom.N)
+		}
+		if dom.K <= 0 || dom.K >= 100 {
+			return fmt.Errorf("dominance.k: %v is not a percentage between 0 and 100 (exclusive)", dom.K)
+		}
+	}
+	if d.PPercent < 0 || d.PPercent > 100 {
+		return fmt.Errorf("pPercent: %v is not between 0 and 100", d.PPercent)
+	}
 	return nil
 }
 
@@ -336,6 +497,37 @@ func (f Field) validate() error {
 	for _, m := range f.Suppressed {
 		if m == "" {
 			return errors.New("candour:suppressed: a marker must not be empty")
+		}
+	}
+	numeric := f.Type == TypeInteger || f.Type == TypeNumber
+	if len(f.TotalValues) > 0 && f.Role != RoleKey && f.Role != RoleDimension {
+		return errors.New(`candour:totalValues: only key and dimension fields have margin values (set candour:role to "key" or "dimension")`)
+	}
+	if len(f.NationalValues) > 0 && f.Role != RoleKey && f.Role != RoleDimension {
+		return errors.New(`candour:nationalValues: only key and dimension fields mark national rows (set candour:role to "key" or "dimension")`)
+	}
+	if len(f.TotalOf) > 0 && !f.Total {
+		return errors.New("candour:totalOf: only a field with candour:total names its parts")
+	}
+	if f.Contributors != "" && !numeric {
+		return fmt.Errorf("candour:contributors: only integer and number fields are statistics, not %s", f.typ())
+	}
+	if f.Magnitude {
+		if !numeric {
+			return fmt.Errorf("candour:magnitude: only integer and number fields hold magnitudes, not %s", f.typ())
+		}
+		if f.CountOfIndividuals {
+			return errors.New("candour:magnitude: a field cannot be both a magnitude and a count of individuals")
+		}
+	}
+	for _, p := range []struct {
+		prop   string
+		values []string
+	}{{"candour:totalValues", f.TotalValues}, {"candour:nationalValues", f.NationalValues}} {
+		for i, v := range p.values {
+			if slices.Index(p.values, v) != i {
+				return fmt.Errorf("%s[%d]: %q is listed twice", p.prop, i, v)
+			}
 		}
 	}
 	if ref := f.Organisation; ref != nil {
@@ -387,11 +579,18 @@ func (f Field) MarshalJSON() ([]byte, error) {
 		GeographyLevel     string           `json:"candour:geographyLevel,omitempty"`
 		Suppressed         []string         `json:"candour:suppressed,omitempty"`
 		Organisation       *OrganisationRef `json:"candour:organisation,omitempty"`
+		TotalValues        []string         `json:"candour:totalValues,omitempty"`
+		TotalOf            []string         `json:"candour:totalOf,omitempty"`
+		NationalValues     []string         `json:"candour:nationalValues,omitempty"`
+		Contributors       string           `json:"candour:contributors,omitempty"`
+		Magnitude          bool             `json:"candour:magnitude,omitempty"`
 	}{
 		Name: f.Name, Title: f.Title, Description: f.Description, Type: f.typ(), Format: f.Format,
 		TrueValues: f.TrueValues, FalseValues: f.FalseValues,
 		Role: f.Role, CountOfIndividuals: f.CountOfIndividuals, Total: f.Total,
 		GeographyLevel: f.GeographyLevel, Suppressed: f.Suppressed, Organisation: f.Organisation,
+		TotalValues: f.TotalValues, TotalOf: f.TotalOf, NationalValues: f.NationalValues,
+		Contributors: f.Contributors, Magnitude: f.Magnitude,
 	}
 	if c := f.Constraints; !c.IsZero() {
 		numeric := f.typ() == TypeInteger || f.typ() == TypeNumber
@@ -581,6 +780,8 @@ func jsonKind(t reflect.Type) string {
 		return "a string"
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		return "a whole number"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Map, reflect.Struct:
@@ -637,8 +838,15 @@ func decodeSchema(o object) (Schema, error) {
 	}
 	if raw := o.get("candour:disclosure"); raw != nil {
 		var d DisclosureRule
-		if err := strictDecode(raw, "candour:disclosure", &d, "rule", "reason", "threshold", "protection"); err != nil {
+		if err := strictDecode(raw, "candour:disclosure", &d, "rule", "reason", "threshold", "protection",
+			"protectionPercent", "k", "l", "dominance", "pPercent", "recordLevel"); err != nil {
 			return s, err
+		}
+		if d.Dominance != nil {
+			do, _ := asObject(raw, "candour:disclosure")
+			if err := strictDecode(do.get("dominance"), "candour:disclosure.dominance", d.Dominance, "n", "k"); err != nil {
+				return s, err
+			}
 		}
 		s.Disclosure = &d
 	}
@@ -647,7 +855,8 @@ func decodeSchema(o object) (Schema, error) {
 
 var fieldCandourKeys = []string{
 	"candour:role", "candour:countOfIndividuals", "candour:total", "candour:geographyLevel",
-	"candour:suppressed", "candour:organisation",
+	"candour:suppressed", "candour:organisation", "candour:totalValues", "candour:totalOf",
+	"candour:nationalValues", "candour:contributors", "candour:magnitude",
 }
 
 // decodeField decodes a field descriptor. The returned Field has at least
@@ -667,6 +876,7 @@ func decodeField(o object) (Field, error) {
 	}{
 		{"title", &f.Title}, {"description", &f.Description}, {"type", &typ}, {"format", &f.Format},
 		{"candour:role", &role}, {"candour:geographyLevel", &f.GeographyLevel},
+		{"candour:contributors", &f.Contributors},
 	} {
 		if err := o.str("", p.key, p.dst); err != nil {
 			return f, err
@@ -687,18 +897,26 @@ func decodeField(o object) (Field, error) {
 	for _, p := range []struct {
 		key string
 		dst *[]string
-	}{{"trueValues", &f.TrueValues}, {"falseValues", &f.FalseValues}, {"candour:suppressed", &f.Suppressed}} {
+	}{
+		{"trueValues", &f.TrueValues}, {"falseValues", &f.FalseValues}, {"candour:suppressed", &f.Suppressed},
+		{"candour:totalValues", &f.TotalValues}, {"candour:totalOf", &f.TotalOf}, {"candour:nationalValues", &f.NationalValues},
+	} {
 		if _, err := o.strs("", p.key, p.dst); err != nil {
 			return f, err
 		}
 	}
-	if len(f.Suppressed) == 0 {
-		f.Suppressed = nil
+	for _, p := range []*[]string{&f.Suppressed, &f.TotalValues, &f.TotalOf, &f.NationalValues} {
+		if len(*p) == 0 {
+			*p = nil
+		}
 	}
 	if err := o.boolean("", "candour:countOfIndividuals", &f.CountOfIndividuals); err != nil {
 		return f, err
 	}
 	if err := o.boolean("", "candour:total", &f.Total); err != nil {
+		return f, err
+	}
+	if err := o.boolean("", "candour:magnitude", &f.Magnitude); err != nil {
 		return f, err
 	}
 	if raw := o.get("candour:organisation"); raw != nil {

@@ -50,6 +50,9 @@ func TestParseSchemaRoundTrip(t *testing.T) {
 		{"threshold disclosure", `{"fields": [{"name": "n", "type": "integer"}], "candour:disclosure": {"rule": "threshold", "threshold": 5, "protection": 5}}`},
 		{"nhs-digital disclosure", `{"fields": [{"name": "n", "type": "integer"}], "candour:disclosure": {"rule": "nhs-digital", "reason": ""}}`},
 		{"integer bounds", `{"fields": [{"name": "n", "type": "integer", "constraints": {"minimum": -5, "maximum": "10"}}]}`},
+		{"disclosure control properties", disclosureSchema},
+		{"magnitude rules", `{"fields": [{"name": "Region", "candour:role": "dimension"}, {"name": "Cost", "type": "number", "candour:role": "measure", "candour:magnitude": true}],
+			"candour:disclosure": {"rule": "none", "reason": "costs of public bodies", "dominance": {"n": 2, "k": 85.5}, "pPercent": 10}}`},
 		{"non-ASCII and escapes", `{"fields": [{"name": "Organsation Name", "title": "Organisation name — “as published”", "description": "a\nb"}]}`},
 	}
 	for _, tt := range tests {
@@ -85,6 +88,61 @@ func TestParseSchemaRoundTrip(t *testing.T) {
 				t.Errorf("json.Unmarshal: got %#v, want %#v", viaUnmarshal, s)
 			}
 		})
+	}
+}
+
+// disclosureSchema uses every disclosure-control property.
+const disclosureSchema = `{
+  "fields": [
+    {"name": "Region", "candour:role": "dimension", "candour:totalValues": ["Total", "All regions"], "candour:nationalValues": ["England"]},
+    {"name": "Age band", "candour:role": "quasi-identifier"},
+    {"name": "Diagnosis", "candour:role": "sensitive"},
+    {"name": "Improved", "type": "integer", "candour:countOfIndividuals": true},
+    {"name": "Worse", "type": "integer", "candour:countOfIndividuals": true},
+    {"name": "Records", "type": "integer", "candour:countOfIndividuals": true, "candour:total": true, "candour:totalOf": ["Improved", "Worse"]},
+    {"name": "Mean gain", "type": "number", "candour:contributors": "Records", "candour:suppressed": ["*"]}
+  ],
+  "candour:disclosure": {"rule": "threshold", "threshold": 4, "protection": 4, "protectionPercent": 10, "k": 10, "l": 2, "recordLevel": true}
+}`
+
+func TestParseSchemaDisclosureProperties(t *testing.T) {
+	s, err := ParseSchema([]byte(disclosureSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := s.Fields[0]
+	if !slices.Equal(region.TotalValues, []string{"Total", "All regions"}) || !slices.Equal(region.NationalValues, []string{"England"}) {
+		t.Errorf("Region: got %+v", region)
+	}
+	records := s.Fields[5]
+	if !records.Total || !slices.Equal(records.TotalOf, []string{"Improved", "Worse"}) {
+		t.Errorf("Records: got %+v", records)
+	}
+	if got := s.Fields[6].Contributors; got != "Records" {
+		t.Errorf("Mean gain contributors: got %q", got)
+	}
+	want := DisclosureRule{Rule: DisclosureThreshold, Threshold: 4, Protection: 4, ProtectionPercent: 10, K: 10, L: 2, RecordLevel: true}
+	if d := s.Disclosure; d == nil || !reflect.DeepEqual(*d, want) {
+		t.Errorf("Disclosure: got %+v, want %+v", d, want)
+	}
+	if got := s.Disclosure.ProtectionValues(); got != 4 {
+		t.Errorf("ProtectionValues: got %d, want 4", got)
+	}
+	if got := s.Disclosure.KAnonymity(); got != 10 {
+		t.Errorf("KAnonymity: got %d, want 10", got)
+	}
+	var zero DisclosureRule
+	if zero.ProtectionValues() != DefaultProtection || zero.KAnonymity() != DefaultK {
+		t.Errorf("defaults: got protection %d and k %d, want 3 and 5", zero.ProtectionValues(), zero.KAnonymity())
+	}
+
+	m, err := ParseSchema([]byte(`{"fields": [{"name": "Cost", "type": "number", "candour:magnitude": true}],
+		"candour:disclosure": {"rule": "none", "reason": "r", "dominance": {"n": 1, "k": 75}, "pPercent": 10}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.Disclosure; d.Dominance == nil || *d.Dominance != (DominanceRule{N: 1, K: 75}) || d.PPercent != 10 || !m.Fields[0].Magnitude {
+		t.Errorf("magnitude rules: got %+v, %+v", d, m.Fields[0])
 	}
 }
 
@@ -207,6 +265,54 @@ func TestParseSchemaErrors(t *testing.T) {
 		{"count of individuals on a string", `{"fields": [{"name": "s", "candour:countOfIndividuals": true}]}`, `fields[0] "s": candour:countOfIndividuals: only integer and number fields`},
 		{"true and false values overlap", `{"fields": [{"name": "b", "type": "boolean", "trueValues": ["Y", "1"], "falseValues": ["N", "1"]}]}`, `fields[0] "b": trueValues: "1" is also in falseValues`},
 		{"missingValues not strings", `{"fields": [{"name": "a"}], "missingValues": [0]}`, `missingValues: must be an array of strings`},
+		{"totalValues on a measure", `{"fields": [{"name": "a", "candour:role": "measure", "candour:totalValues": ["Total"]}]}`,
+			`fields[0] "a": candour:totalValues: only key and dimension fields`},
+		{"totalValues not strings", `{"fields": [{"name": "a", "candour:role": "dimension", "candour:totalValues": "Total"}]}`,
+			`fields[0] "a": candour:totalValues: must be an array of strings`},
+		{"totalValues twice", `{"fields": [{"name": "a", "candour:role": "dimension", "candour:totalValues": ["Total", "Total"]}]}`,
+			`fields[0] "a": candour:totalValues[1]: "Total" is listed twice`},
+		{"nationalValues without a role", `{"fields": [{"name": "a", "candour:nationalValues": ["England"]}]}`,
+			`fields[0] "a": candour:nationalValues: only key and dimension fields`},
+		{"totalOf without total", `{"fields": [{"name": "a", "type": "integer"}, {"name": "t", "type": "integer", "candour:totalOf": ["a"]}]}`,
+			`fields[1] "t": candour:totalOf: only a field with candour:total`},
+		{"totalOf names a missing field", `{"fields": [{"name": "a", "type": "integer"}, {"name": "t", "type": "integer", "candour:total": true, "candour:totalOf": ["a", "b"]}]}`,
+			`fields[1] "t": candour:totalOf[1]: field "b" is not in the schema`},
+		{"totalOf names itself", `{"fields": [{"name": "t", "type": "integer", "candour:total": true, "candour:totalOf": ["t"]}]}`,
+			`fields[0] "t": candour:totalOf[0]: a total cannot be a part of itself`},
+		{"totalOf names a string", `{"fields": [{"name": "a"}, {"name": "t", "type": "integer", "candour:total": true, "candour:totalOf": ["a"]}]}`,
+			`fields[1] "t": candour:totalOf[0]: field "a" is string, not a number`},
+		{"contributors names a missing field", `{"fields": [{"name": "mean", "type": "number", "candour:contributors": "n"}]}`,
+			`fields[0] "mean": candour:contributors: field "n" is not in the schema`},
+		{"contributors on a string", `{"fields": [{"name": "s", "candour:contributors": "n"}, {"name": "n", "type": "integer"}]}`,
+			`fields[0] "s": candour:contributors: only integer and number fields`},
+		{"contributors is a string field", `{"fields": [{"name": "mean", "type": "number", "candour:contributors": "n"}, {"name": "n"}]}`,
+			`fields[0] "mean": candour:contributors: field "n" is string, not a number`},
+		{"contributors not a string", `{"fields": [{"name": "mean", "type": "number", "candour:contributors": 3}]}`,
+			`fields[0] "mean": candour:contributors: must be a string`},
+		{"magnitude on a string", `{"fields": [{"name": "s", "candour:magnitude": true}]}`, `fields[0] "s": candour:magnitude: only integer and number fields`},
+		{"magnitude and a count", `{"fields": [{"name": "n", "type": "integer", "candour:magnitude": true, "candour:countOfIndividuals": true}]}`,
+			`fields[0] "n": candour:magnitude: a field cannot be both`},
+		{"dominance without magnitude", `{"fields": [{"name": "n", "type": "number"}], "candour:disclosure": {"rule": "none", "reason": "r", "dominance": {"n": 1, "k": 75}}}`,
+			`candour:disclosure: dominance or pPercent is set, but no field has candour:magnitude`},
+		{"dominance typo", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "dominance": {"n": 1, "kk": 75}}}`,
+			`candour:disclosure.dominance.kk: unknown property`},
+		{"dominance not an object", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "dominance": 75}}`,
+			`candour:disclosure.dominance: must be an object`},
+		{"dominance k of 100", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "dominance": {"n": 1, "k": 100}}}`,
+			`candour:disclosure.dominance.k: 100 is not a percentage`},
+		{"dominance n of 0", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "dominance": {"n": 0, "k": 75}}}`,
+			`candour:disclosure.dominance.n: 0 is not a positive number`},
+		{"pPercent negative", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "pPercent": -1}}`,
+			`candour:disclosure.pPercent: -1 is not between 0 and 100`},
+		{"pPercent not a number", `{"fields": [{"name": "n", "type": "number", "candour:magnitude": true}], "candour:disclosure": {"rule": "none", "reason": "r", "pPercent": "10"}}`,
+			`candour:disclosure.pPercent: must be a number`},
+		{"k negative", `{"fields": [{"name": "a"}], "candour:disclosure": {"rule": "nhs-digital", "k": -1}}`, `candour:disclosure.k: -1 is negative`},
+		{"l without a sensitive field", `{"fields": [{"name": "a", "candour:role": "quasi-identifier"}], "candour:disclosure": {"rule": "nhs-digital", "l": 2}}`,
+			`candour:disclosure.l: set, but no field has candour:role "sensitive"`},
+		{"protectionPercent over 100", `{"fields": [{"name": "a"}], "candour:disclosure": {"rule": "nhs-digital", "protectionPercent": 150}}`,
+			`candour:disclosure.protectionPercent: 150 is not between 0 and 100`},
+		{"recordLevel not a boolean", `{"fields": [{"name": "a"}], "candour:disclosure": {"rule": "nhs-digital", "recordLevel": "yes"}}`,
+			`candour:disclosure.recordLevel: must be true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

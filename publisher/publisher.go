@@ -5,22 +5,27 @@
 //
 // A release is the unit of publishing (architecture.md §1). A submission
 // (CSV files, each with its Table Schema, plus dataset and release metadata
-// and a data quality statement) is validated completely before anything is
-// written: every problem is reported with its file, row and column, and a
-// submission with any problem stores nothing. A valid submission's files go
-// to the blob store, its rows to the row store and its record to the
-// catalogue, all tagged with the new release's id and invisible to the
-// public, and the release moves from draft to checked.
+// and a data quality statement) is validated completely and passed through
+// disclosure control (package disclosure) before anything is written: every
+// problem is reported with its file, row and column, and a submission with
+// any problem or blocking finding stores nothing. A good submission's
+// original files (private: never served, never feeding anything public) and
+// the public version of each go to the blob store, the public rows to the
+// row store and its record to the catalogue, all tagged with the new
+// release's id and invisible to the public; the release is then checked.
 //
-// Publication is one catalogue transaction that moves the release to
-// published and records its publication instant; everything the release
-// needs was written before it, so a crash before the transaction leaves
-// nothing public and a crash after it leaves everything public.
-//
-// Until the review workflow exists, the only way to publish is
-// [Service.PublishChecked], which the operator runs from the command line.
-// Nothing else moves a release to published: importers and the demo create
-// releases with Submit and publish them through the same call.
+// From there only the workflow moves it: provider preview (optional),
+// review by the transparency panel (the seven considerations and a
+// decision, N approvals from distinct reviewers bound to the SHA-256 of
+// every public file), scheduling (the embargo instant, on the public
+// calendar) and publication by the in-process scheduler at that instant.
+// Each step is allowed only to its roles ([Permitted] is the rule book) and
+// is written by the [WorkflowStore] in one transaction together with the
+// release's change of state and an entry in the hash-chained audit log.
+// Publication is that same kind of transaction: everything the release
+// needs was written before it, so a crash before leaves nothing public and
+// a crash after leaves everything public. No command or API publishes
+// around the workflow; the demo drives it with demo accounts.
 //
 // Directory importers (ODS practices and trusts) and the inventory importer
 // load reference data that is public on arrival: national directories are
@@ -28,9 +33,9 @@
 //
 // # What it must not do
 //
-// It never serves anything and never reads a release's original file for a
-// public purpose. It depends on the interfaces declared here, satisfied by
-// the stores cmd wires in.
+// It never serves anything. It never lets an original file, or the hash of
+// one, reach anything public. It depends on the interfaces declared here,
+// satisfied by the stores cmd wires in.
 package publisher
 
 import (
@@ -50,19 +55,61 @@ type Blobs interface {
 	Open(ctx context.Context, sha256 string) (*os.File, datasets.Blob, error)
 }
 
-// Service runs submissions, publication and imports.
+// Service runs submissions, the workflow, publication and imports.
 type Service struct {
 	catalogue catalogue.Store
 	rows      datasets.RowStore
 	blobs     Blobs
+	workflow  WorkflowStore
 	now       func() time.Time
 	log       *slog.Logger
+	approvals int
+	maxUpload int64
+	wake      chan struct{}
 }
 
-// New returns a publisher over the given stores. now gives the current
-// instant (injectable for tests).
-func New(cat catalogue.Store, rows datasets.RowStore, blobs Blobs, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{catalogue: cat, rows: rows, blobs: blobs, now: now, log: log}
+// Options configure a Service. Catalogue, Rows, Blobs and Workflow are
+// required.
+type Options struct {
+	Catalogue catalogue.Store
+	Rows      datasets.RowStore
+	Blobs     Blobs
+	Workflow  WorkflowStore
+	// Now gives the current instant (injectable for tests); default
+	// time.Now in UTC.
+	Now func() time.Time
+	Log *slog.Logger
+	// Approvals is how many distinct reviewers must approve a release
+	// (default 2).
+	Approvals int
+	// MaxUploadBytes bounds a submission's files together (default 200
+	// MiB; negative for no limit).
+	MaxUploadBytes int64
+}
+
+// DefaultApprovals and DefaultMaxUpload are the defaults of Options.
+const (
+	DefaultApprovals       = 2
+	DefaultMaxUpload int64 = 200 << 20
+)
+
+// New returns a publisher over the given stores.
+func New(o Options) *Service {
+	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, now: o.Now, log: o.Log,
+		approvals: o.Approvals, maxUpload: o.MaxUploadBytes, wake: make(chan struct{}, 1)}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.approvals <= 0 {
+		s.approvals = DefaultApprovals
+	}
+	if s.maxUpload == 0 {
+		s.maxUpload = DefaultMaxUpload
+	}
+	return s
 }
 
 // Progress receives progress through a long step: what is being done, and

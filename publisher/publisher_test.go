@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog/auditsqlite"
+	"github.com/candour/candour/publisher/workflowsqlite"
 )
 
 var now = time.Date(2026, 2, 12, 9, 30, 0, 0, time.UTC)
@@ -26,8 +29,34 @@ type env struct {
 	cat      *cataloguesqlite.Store
 	rows     *rowsqlite.Store
 	blobs    *datasets.BlobStore
+	work     *workflowsqlite.Store
 	blobsDir string
+	clock    *clock
 }
+
+// clock is a settable clock for tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Actors of the tests.
+var (
+	pub      = publisher.Actor{Username: "pat", Name: "Pat Publisher", Roles: []publisher.Role{publisher.RolePublisher}, Organisation: "nhs-england"}
+	revA     = publisher.Actor{Username: "ann", Name: "Ann Reviewer", Roles: []publisher.Role{publisher.RoleReviewer}}
+	revB     = publisher.Actor{Username: "bob", Name: "Bob Reviewer", Roles: []publisher.Role{publisher.RoleReviewer}, Organisation: "nhs-digital"}
+	revOwn   = publisher.Actor{Username: "cat", Name: "Cat Insider", Roles: []publisher.Role{publisher.RoleReviewer}, Organisation: "nhs-england"}
+	checker  = publisher.Actor{Username: "chk", Name: "Chris Checker", Roles: []publisher.Role{publisher.RoleProviderChecker}, Organisation: "RR8"}
+	admin    = publisher.Actor{Username: "root", Name: "Ada Admin", Roles: []publisher.Role{publisher.RoleAdministrator}}
+	outsider = publisher.Actor{Username: "eve", Name: "Eve Elsewhere", Roles: []publisher.Role{publisher.RolePublisher}, Organisation: "cqc"}
+)
 
 func newEnv(t *testing.T) env {
 	t.Helper()
@@ -40,7 +69,9 @@ func newEnv(t *testing.T) env {
 	t.Cleanup(func() { db.Close() })
 	if err := sqlitedb.Migrate(ctx, db,
 		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
-		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()}); err != nil {
+		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()},
+		sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
+		sqlitedb.Set{Component: workflowsqlite.Component, Files: workflowsqlite.Migrations()}); err != nil {
 		t.Fatal(err)
 	}
 	blobsDir := filepath.Join(dir, "blobs")
@@ -48,9 +79,11 @@ func newEnv(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := func() time.Time { return now }
-	e := env{cat: cataloguesqlite.New(db, clock), rows: rowsqlite.New(db), blobs: blobs, blobsDir: blobsDir}
-	e.svc = publisher.New(e.cat, e.rows, e.blobs, clock, slog.New(slog.DiscardHandler))
+	c := &clock{t: now}
+	e := env{cat: cataloguesqlite.New(db, c.Now), rows: rowsqlite.New(db), blobs: blobs, blobsDir: blobsDir, clock: c}
+	e.work = workflowsqlite.New(db, e.cat)
+	e.svc = publisher.New(publisher.Options{Catalogue: e.cat, Rows: e.rows, Blobs: e.blobs, Workflow: e.work,
+		Now: c.Now, Log: slog.New(slog.DiscardHandler), MaxUploadBytes: 1 << 20})
 	return e
 }
 
@@ -89,7 +122,7 @@ func TestSubmitStoresACheckedRelease(t *testing.T) {
 		Type: catalogue.TypeNHSTrust, Status: catalogue.StatusActive, InDirectory: true, Source: "test"}}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := e.svc.Submit(ctx, submission(t, goodCSV), "test", nil)
+	out, err := e.svc.Submit(ctx, pub, submission(t, goodCSV), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +130,14 @@ func TestSubmitStoresACheckedRelease(t *testing.T) {
 	if r.State != catalogue.StateChecked || r.Version != 1 || r.PeriodStart.String() != "2026-01-01" || r.Quality.Coverage != "England" {
 		t.Errorf("release %+v", r)
 	}
-	if len(r.Files) != 1 || r.Files[0].Rows != 4 || r.Files[0].Bytes != int64(len(goodCSV)) || r.Files[0].Role != catalogue.RolePublic {
+	// No cell changed, so the public version is the submitted bytes
+	// (same hash), beside the private original.
+	if len(r.Files) != 2 || r.Files[0].Rows != 4 || r.Files[0].Bytes != int64(len(goodCSV)) || r.Files[0].Role != catalogue.RolePublic ||
+		r.Files[1].Role != catalogue.RoleOriginal || r.Files[1].SHA256 != r.Files[0].SHA256 || r.SubmittedBy != "pat" {
 		t.Fatalf("files %+v", r.Files)
+	}
+	if len(out.Report) == 0 || r.DisclosureSummary == "" {
+		t.Errorf("no disclosure report (%q) or summary (%q)", out.Report, r.DisclosureSummary)
 	}
 	// Codes outside the directory are warned about, with the dataset's names and types; England is not an organisation.
 	warnings := strings.Join(out.Warnings, "\n")
@@ -126,18 +165,9 @@ func TestSubmitStoresACheckedRelease(t *testing.T) {
 		t.Errorf("rows %q", cells)
 	}
 
-	published, err := e.svc.PublishChecked(ctx, r.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if published.State != catalogue.StatePublished || !published.PublishedAt.Equal(now) {
-		t.Errorf("published: %s at %v", published.State, published.PublishedAt)
-	}
-	if _, err := catalogue.Published(e.cat, now).Release(ctx, "waits", 1); err != nil {
-		t.Errorf("published release not visible: %v", err)
-	}
-	if _, err := e.svc.PublishChecked(ctx, r.ID, "test"); !errors.Is(err, publisher.ErrNotAllowed) {
-		t.Errorf("publishing twice: got %v, want ErrNotAllowed", err)
+	head, err := e.svc.VerifyAuditLog(ctx)
+	if err != nil || head.Seq != 1 {
+		t.Errorf("audit log after one submission: head %+v, err %v", head, err)
 	}
 }
 
@@ -165,7 +195,7 @@ func TestRejectedSubmissionStoresNothing(t *testing.T) {
 			if c.edit != nil {
 				c.edit(&sub)
 			}
-			_, err := e.svc.Submit(ctx, sub, "test", nil)
+			_, err := e.svc.Submit(ctx, pub, sub, nil)
 			var rej *publisher.Rejection
 			if !errors.As(err, &rej) {
 				t.Fatalf("got %v, want a *Rejection", err)
@@ -200,38 +230,9 @@ func assertNoBlobs(t *testing.T, dir string) {
 	})
 }
 
-func TestPublishRefusesTamperedBytes(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	out, err := e.svc.Submit(ctx, submission(t, goodCSV), "test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sha := out.Release.Files[0].SHA256
-	f, _, err := e.blobs.Open(ctx, sha)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
-	os.Chmod(path, 0o644)
-	if err := os.WriteFile(path, []byte(strings.Replace(goodCSV, "12.5", "99.5", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = e.svc.PublishChecked(ctx, out.Release.ID, "test")
-	if err == nil || !strings.Contains(err.Error(), "hash") {
-		t.Fatalf("publishing altered bytes: got %v, want a hash mismatch", err)
-	}
-	r, _ := e.cat.ReleaseByID(ctx, out.Release.ID)
-	if r.State != catalogue.StateChecked {
-		t.Errorf("state %s after a refused publication, want checked", r.State)
-	}
-}
-
 func TestStateMachine(t *testing.T) {
 	allowed := []struct{ from, to catalogue.ReleaseState }{
 		{catalogue.StateDraft, catalogue.StateChecked},
-		{catalogue.StateChecked, catalogue.StatePublished}, // the foundation's operator shortcut
 		{catalogue.StateChecked, catalogue.StateInReview},
 		{catalogue.StateInReview, catalogue.StateApproved},
 		{catalogue.StateInReview, catalogue.StateRejected},
@@ -249,6 +250,8 @@ func TestStateMachine(t *testing.T) {
 		{catalogue.StateWithdrawn, catalogue.StatePublished},
 		{catalogue.StateCancelled, catalogue.StateDraft},
 		{catalogue.StateRejected, catalogue.StatePublished},
+		{catalogue.StateChecked, catalogue.StatePublished}, // the foundation's shortcut is gone
+		{catalogue.StateApproved, catalogue.StatePublished},
 	}
 	for _, c := range allowed {
 		if !publisher.CanTransition(c.from, c.to) {
@@ -260,10 +263,10 @@ func TestStateMachine(t *testing.T) {
 			t.Errorf("%s → %s allowed, want refused", c.from, c.to)
 		}
 	}
-	// Every state has a row, and only published and scheduled lead to published.
+	// Only a scheduled release can become published.
 	for _, from := range catalogue.ReleaseStates {
 		leads := publisher.CanTransition(from, catalogue.StatePublished)
-		want := from == catalogue.StateChecked || from == catalogue.StateScheduled
+		want := from == catalogue.StateScheduled
 		if leads != want {
 			t.Errorf("%s → published: %v, want %v", from, leads, want)
 		}
@@ -273,18 +276,21 @@ func TestStateMachine(t *testing.T) {
 func TestCancelRemovesRows(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	out, err := e.svc.Submit(ctx, submission(t, goodCSV), "test", nil)
+	out, err := e.svc.Submit(ctx, pub, submission(t, goodCSV), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Cancel(ctx, out.Release.ID, "test", "mistake"); err != nil {
+	if _, err := e.svc.Cancel(ctx, outsider, out.Release.ID, "mistake"); !errors.Is(err, publisher.ErrForbidden) {
+		t.Errorf("another organisation's publisher cancelled a release: %v", err)
+	}
+	if _, err := e.svc.Cancel(ctx, pub, out.Release.ID, "mistake"); err != nil {
 		t.Fatal(err)
 	}
 	for _, err := range e.rows.Rows(ctx, datasets.NewVisible(out.Release.ID), datasets.RowQuery{File: datasets.FileRef{Release: out.Release.ID, File: "waits.csv"}}) {
 		t.Fatalf("rows remain after cancelling (err %v)", err)
 	}
-	if _, err := e.svc.PublishChecked(ctx, out.Release.ID, "test"); !errors.Is(err, publisher.ErrNotAllowed) {
-		t.Errorf("publishing a cancelled release: got %v, want ErrNotAllowed", err)
+	if _, err := e.svc.SendToReview(ctx, pub, out.Release.ID); !errors.Is(err, publisher.ErrNotAllowed) {
+		t.Errorf("reviewing a cancelled release: got %v, want ErrNotAllowed", err)
 	}
 }
 
@@ -418,4 +424,17 @@ func TestSlugify(t *testing.T) {
 			t.Errorf("Slugify(%q) is not a valid slug", in)
 		}
 	}
+}
+
+func datasetsVisible(id int64) datasets.Visible { return datasets.NewVisible(id) }
+
+func rowQuery(id int64) datasets.RowQuery {
+	return datasets.RowQuery{File: datasets.FileRef{Release: id, File: "waits.csv"}}
+}
+
+func datasetsParseSchema(s string) (datasets.Schema, error) { return datasets.ParseSchema([]byte(s)) }
+
+func chmodWrite(path, content string) error {
+	os.Chmod(path, 0o644)
+	return os.WriteFile(path, []byte(content), 0o644)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher/disclosure"
 )
 
 // PublisherSpec names the organisation publishing a dataset.
@@ -51,6 +52,21 @@ type ReleaseSpec struct {
 	PeriodEnd   string            `json:"periodEnd,omitempty"`
 	ChangeNotes string            `json:"changeNotes,omitempty"`
 	Quality     catalogue.Quality `json:"quality"`
+	// Corrects is the version of a published release this one corrects;
+	// CorrectionNotice is the public notice shown on both.
+	Corrects         int    `json:"corrects,omitempty"`
+	CorrectionNotice string `json:"correctionNotice,omitempty"`
+	// Revision declares, for the disclosure audit, that this release
+	// repeats an earlier version's cells except in the rows listed: those
+	// cells are linked to the earlier ones (a cell reported unchanged
+	// keeps its earlier value).
+	Revision *RevisionSpec `json:"revision,omitempty"`
+}
+
+// RevisionSpec says which rows changed since an earlier version.
+type RevisionSpec struct {
+	Of      int      `json:"of"`      // the earlier version
+	Changed []string `json:"changed"` // primary-key values joined by "|"
 }
 
 // SubmittedFile is one file of a submission: its description and a way to
@@ -84,11 +100,15 @@ func (p FieldProblem) Error() string { return p.Field + ": " + p.Message }
 type Rejection struct {
 	Fields []FieldProblem
 	Files  datasets.Problems
+	// Disclosure are the blocking findings of disclosure control, each
+	// naming its file, row and column; Report is the full report.
+	Disclosure []disclosure.Finding
+	Report     *disclosure.Report
 }
 
 func (r *Rejection) Error() string {
 	var b strings.Builder
-	n := len(r.Fields) + len(r.Files)
+	n := len(r.Fields) + len(r.Files) + len(r.Disclosure)
 	fmt.Fprintf(&b, "submission rejected with %d problem%s; nothing was stored", n, plural(n))
 	for i, p := range r.Fields {
 		if i == 10 {
@@ -102,6 +122,13 @@ func (r *Rejection) Error() string {
 			break
 		}
 		b.WriteString("\n  " + p.Error())
+	}
+	for i, f := range r.Disclosure {
+		if i+len(r.Fields)+len(r.Files) >= 10 {
+			fmt.Fprintf(&b, "\n  … and %d more", n-10)
+			break
+		}
+		b.WriteString("\n  disclosure control: " + f.Message)
 	}
 	return b.String()
 }
@@ -122,6 +149,9 @@ type Outcome struct {
 	// Warnings are decisions the publisher should know about, such as codes
 	// that are not in the national directory.
 	Warnings []string
+	// Report is the disclosure-control report (JSON), private to the
+	// publisher and reviewers.
+	Report json.RawMessage
 }
 
 // checkMetadata returns every problem with the submission's metadata.
@@ -197,88 +227,113 @@ type scanned struct {
 	summary  datasets.Summary
 	mentions map[string]catalogue.Mention
 	problems datasets.Problems
+	header   []string
+	rows     []datasets.Row // every row, for disclosure control
 }
 
-// Submit checks a submission completely and, if it has no problems, stores
-// it as a new release in state checked. With any problem it returns a
-// *Rejection and stores nothing.
-func (s *Service) Submit(ctx context.Context, sub Submission, actor string, progress Progress) (Outcome, error) {
+// Submit checks a submission completely — every cell against its schema,
+// then disclosure control — and, if nothing blocks it, stores it as a new
+// release in state checked: the original files (private), the public
+// version of each, the public rows, the disclosure report and an audit
+// entry. With any problem it returns a *Rejection and stores nothing.
+func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progress Progress) (Outcome, error) {
 	if progress == nil {
 		progress = noProgress
+	}
+	if !actor.Has(RolePublisher) {
+		return Outcome{}, fmt.Errorf("%w: submitting a release needs the role publisher; %s has %s", ErrForbidden, actor, roleList(actor.Roles))
 	}
 	if fields := checkMetadata(sub); len(fields) > 0 {
 		return Outcome{}, &Rejection{Fields: fields}
 	}
-	results := make([]scanned, len(sub.Files))
-	var problems datasets.Problems
-	for i, f := range sub.Files {
-		res, err := scanFile(ctx, f, progress)
+	existing, err := s.catalogue.GetDataset(ctx, sub.Dataset.Slug, catalogue.Internal())
+	exists := err == nil
+	if err != nil && !errors.Is(err, catalogue.ErrNotFound) {
+		return Outcome{}, err
+	}
+	owner := sub.Dataset.Publisher.Slug
+	if exists {
+		owner = existing.Publisher.Slug
+	}
+	if actor.Organisation != owner {
+		return Outcome{}, fmt.Errorf("%w: %s submits for %q; the dataset %s is published by %q", ErrForbidden, actor, actor.Organisation, sub.Dataset.Slug, owner)
+	}
+	var corrects catalogue.Release
+	if sub.Release.Corrects != 0 {
+		if !exists {
+			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: "the dataset has no releases to correct"}}}
+		}
+		corrects, err = s.catalogue.GetRelease(ctx, sub.Dataset.Slug, sub.Release.Corrects, catalogue.Internal())
 		if err != nil {
+			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: fmt.Sprintf("%s has no version %d", sub.Dataset.Slug, sub.Release.Corrects)}}}
+		}
+		if err := permit(actor, ActionCorrect, corrects); err != nil {
+			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: err.Error()}}}
+		}
+		if strings.TrimSpace(sub.Release.CorrectionNotice) == "" {
+			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.correctionNotice", Message: "a correction needs a public notice saying what was wrong"}}}
+		}
+	}
+	var earlier []catalogue.Release
+	if exists {
+		if earlier, err = s.earlierReleases(ctx, existing.ID, 0); err != nil {
 			return Outcome{}, err
 		}
-		results[i] = res
-		problems = append(problems, res.problems...)
 	}
-	if len(problems) > 0 {
-		return Outcome{}, &Rejection{Files: problems}
-	}
-
-	mentions, warnings, err := s.mentions(ctx, results)
+	prep, err := s.prepare(ctx, sub.Files, earlier, sub.Release.Revision, progress)
 	if err != nil {
 		return Outcome{}, err
 	}
 
-	// Everything is valid: write. Blobs first (content-addressed, so a
-	// failure later leaves only unreferenced bytes), then the release.
-	var files []catalogue.File
-	for i, f := range sub.Files {
-		blob, err := s.storeBlob(ctx, f, results[i].summary.SHA256)
-		if err != nil {
+	dataset := existing
+	if !exists {
+		if dataset, err = s.ensureDataset(ctx, sub.Dataset); err != nil {
 			return Outcome{}, err
 		}
-		resource, err := json.Marshal(f.Resource)
-		if err != nil {
-			return Outcome{}, fmt.Errorf("file %s: %w", f.Name(), err)
-		}
-		files = append(files, catalogue.File{
-			Name: f.Name(), Title: f.Resource.Title, Role: catalogue.RolePublic,
-			MediaType: "text/csv", Encoding: encodingOrDefault(f.Resource.Encoding),
-			SHA256: blob.SHA256, Bytes: blob.Bytes, Rows: results[i].summary.Rows, Resource: resource,
-		})
-	}
-	dataset, err := s.ensureDataset(ctx, sub.Dataset)
-	if err != nil {
-		return Outcome{}, err
 	}
 	start, _ := catalogue.ParseDate(sub.Release.PeriodStart)
 	end, _ := catalogue.ParseDate(sub.Release.PeriodEnd)
 	release, err := s.catalogue.CreateRelease(ctx, catalogue.Release{
 		DatasetID: dataset.ID, Title: sub.Release.Title, Summary: sub.Release.Summary,
 		PeriodLabel: sub.Release.PeriodLabel, PeriodStart: start, PeriodEnd: end,
-		ChangeNotes: sub.Release.ChangeNotes, Quality: sub.Release.Quality,
-	}, files, mentions)
+		ChangeNotes: sub.Release.ChangeNotes, Quality: sub.Release.Quality, SubmittedBy: actor.String(),
+		Corrects: catalogue.ReleaseRef{ID: corrects.ID}, CorrectionNotice: sub.Release.CorrectionNotice,
+		DisclosureSummary: prep.summary,
+	}, prep.files, prep.mentions)
 	if err != nil {
 		return Outcome{}, err
 	}
-	for i, f := range sub.Files {
-		if err := s.storeRows(ctx, release.ID, f, files[i], progress); err != nil {
-			return Outcome{}, s.abandon(ctx, release, err)
-		}
+	if err := s.storeRows(ctx, release, progress); err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
 	}
-	release, err = s.move(ctx, release, catalogue.StateChecked, "validation", "")
+	t, err := s.transition(release, catalogue.StateChecked, actor, "validation and disclosure control passed")
 	if err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
+	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t},
+		Report: &Report{Release: release.ID, JSON: prep.report},
+		Audit:  s.audit(actor, "release.submitted", release, prep.auditDetails(sub))}); err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
+	}
+	release, err = s.release(ctx, release.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	s.log.Info("release checked", "release", release.ID, "dataset", release.Dataset.Slug, "version", release.Version,
-		"files", len(files), "actor", actor)
-	return Outcome{Release: release, Warnings: warnings}, nil
+		"files", len(sub.Files), "actor", actor.String())
+	return Outcome{Release: release, Warnings: prep.warnings, Report: prep.report}, nil
 }
 
 // abandon cancels a release whose storing failed half-way, so it can never
 // be published, and returns the original error.
 func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error) error {
-	if _, err := s.Cancel(ctx, r.ID, "submission", "storing failed: "+cause.Error()); err != nil {
+	t := catalogue.Transition{Release: r.ID, From: r.State, To: catalogue.StateCancelled, At: s.now(),
+		Actor: "submission", Note: "storing failed: " + cause.Error()}
+	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t}}); err != nil {
 		return fmt.Errorf("%w (and cancelling release %d failed: %v)", cause, r.ID, err)
+	}
+	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
+		return fmt.Errorf("%w (and removing the rows of release %d failed: %v)", cause, r.ID, err)
 	}
 	return cause
 }
@@ -375,6 +430,7 @@ func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned,
 		res.problems = asProblems(err, f.Name())
 		return res, nil
 	}
+	res.header = rd.Header()
 	refs := organisationRefs(f.Resource.Schema)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -386,6 +442,9 @@ func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned,
 		}
 		if err == nil {
 			res.summary.Rows++
+			if len(res.problems) == 0 {
+				res.rows = append(res.rows, row)
+			}
 		}
 		if err != nil {
 			res.problems = append(res.problems, asProblems(err, f.Name())...)
@@ -497,34 +556,36 @@ func (r orgRef) collect(file string, row datasets.Row, into map[string]catalogue
 	return nil
 }
 
-// storeBlob writes a file's bytes to the blob store and checks they are
-// the bytes that were checked.
-func (s *Service) storeBlob(ctx context.Context, f SubmittedFile, checkedSHA string) (datasets.Blob, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return datasets.Blob{}, fmt.Errorf("open %s: %w", f.Name(), err)
+// storeRows writes the rows of every public file of a release, read back
+// from the blob store so the rows are exactly the published bytes (never
+// the original's).
+func (s *Service) storeRows(ctx context.Context, r catalogue.Release, progress Progress) error {
+	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
+		return err
 	}
-	defer rc.Close()
-	blob, err := s.blobs.Put(ctx, rc)
-	if err != nil {
-		return blob, fmt.Errorf("store %s: %w", f.Name(), err)
+	for _, file := range r.Files {
+		if file.Role != catalogue.RolePublic {
+			continue
+		}
+		if err := s.storeFileRows(ctx, r.ID, file, progress); err != nil {
+			return err
+		}
 	}
-	if blob.SHA256 != checkedSHA {
-		return blob, fmt.Errorf("store %s: the file changed while it was being submitted (checked %s, stored %s)", f.Name(), checkedSHA, blob.SHA256)
-	}
-	return blob, nil
+	return nil
 }
 
-// storeRows writes a file's rows, read back from the blob store so the rows
-// are exactly the stored bytes.
-func (s *Service) storeRows(ctx context.Context, release int64, f SubmittedFile, file catalogue.File, progress Progress) error {
+func (s *Service) storeFileRows(ctx context.Context, release int64, file catalogue.File, progress Progress) error {
+	var res datasets.Resource
+	if err := json.Unmarshal(file.Resource, &res); err != nil {
+		return fmt.Errorf("file %s: resource: %w", file.Name, err)
+	}
 	blob, _, err := s.blobs.Open(ctx, file.SHA256)
 	if err != nil {
 		return err
 	}
 	defer blob.Close()
 	counter := &progressReader{r: blob, step: "storing rows of " + file.Name, total: file.Bytes, progress: progress}
-	rd, err := datasets.NewReader(counter, file.Name, f.Resource)
+	rd, err := datasets.NewReader(counter, file.Name, res)
 	if err != nil {
 		return err
 	}

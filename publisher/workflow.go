@@ -4,27 +4,31 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/publisher/auditlog"
 )
 
-// transitions is the release state machine (architecture.md §1). The
-// shortcut from checked straight to published is the foundation's stand-in
-// for review, approval and scheduling; the workflow issue removes it.
+// transitions is the release state machine (architecture.md §1). There is
+// no path to published except through approval and scheduling.
 var transitions = map[catalogue.ReleaseState][]catalogue.ReleaseState{
 	catalogue.StateDraft:      {catalogue.StateChecked, catalogue.StateCancelled},
-	catalogue.StateChecked:    {catalogue.StateInPreview, catalogue.StateInReview, catalogue.StatePublished, catalogue.StateCancelled},
+	catalogue.StateChecked:    {catalogue.StateInPreview, catalogue.StateInReview, catalogue.StateCancelled},
 	catalogue.StateInPreview:  {catalogue.StateInReview, catalogue.StateCancelled},
 	catalogue.StateInReview:   {catalogue.StateApproved, catalogue.StateRejected, catalogue.StateCancelled},
 	catalogue.StateApproved:   {catalogue.StateScheduled, catalogue.StateCancelled},
 	catalogue.StateScheduled:  {catalogue.StatePublished, catalogue.StateApproved, catalogue.StateCancelled},
 	catalogue.StatePublished:  {catalogue.StateSuperseded, catalogue.StateWithdrawn},
 	catalogue.StateSuperseded: {catalogue.StateWithdrawn},
-	// Rejected releases are resubmitted as a new version; withdrawn and
+	// A rejected release is resubmitted as a new version; withdrawn and
 	// cancelled are final.
 	catalogue.StateRejected:  nil,
 	catalogue.StateWithdrawn: nil,
@@ -37,52 +41,97 @@ func CanTransition(from, to catalogue.ReleaseState) bool {
 	return slices.Contains(transitions[from], to)
 }
 
-// ErrNotAllowed is returned for a transition the workflow forbids.
-var ErrNotAllowed = errors.New("not allowed by the publishing workflow")
+// Errors of the workflow. Test with errors.Is.
+var (
+	// ErrNotAllowed: the release's state does not allow the step.
+	ErrNotAllowed = errors.New("not allowed by the publishing workflow")
+	// ErrForbidden: the actor's role or organisation does not allow it.
+	ErrForbidden = errors.New("forbidden")
+	// ErrInvalid: the request itself is wrong (a past schedule, a missing
+	// reason); the message names the field.
+	ErrInvalid = errors.New("invalid")
+)
 
-// move applies a transition after checking the workflow allows it.
-func (s *Service) move(ctx context.Context, r catalogue.Release, to catalogue.ReleaseState, actor, note string) (catalogue.Release, error) {
-	if !CanTransition(r.State, to) {
-		return r, fmt.Errorf("release %d (%s version %d) is %s: moving it to %s is %w",
-			r.ID, r.Dataset.Slug, r.Version, r.State, to, ErrNotAllowed)
-	}
-	return s.catalogue.TransitionRelease(ctx, catalogue.Transition{
-		Release: r.ID, From: r.State, To: to, At: s.now(), Actor: actor, Note: note,
-	})
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
 }
 
-// OperatorActor names the operator acting through the command line.
-const OperatorActor = "operator (command line)"
+// transition builds a checked transition of r to state to.
+func (s *Service) transition(r catalogue.Release, to catalogue.ReleaseState, actor Actor, note string) (catalogue.Transition, error) {
+	if !CanTransition(r.State, to) {
+		return catalogue.Transition{}, fmt.Errorf("%w: release %d (%s version %d) is %s: moving it to %s is not a step of the workflow",
+			ErrNotAllowed, r.ID, r.Dataset.Slug, r.Version, r.State, to)
+	}
+	return catalogue.Transition{Release: r.ID, From: r.State, To: to, At: s.now(), Actor: actor.String(), Note: note}, nil
+}
 
-// PublishChecked publishes a release that passed validation, at the current
-// instant, in one catalogue transaction. It first checks that every file's
-// bytes are in the blob store with the recorded hash. It is the
-// foundation's only path to publication (see the package doc).
-func (s *Service) PublishChecked(ctx context.Context, releaseID int64, actor string) (catalogue.Release, error) {
-	r, err := s.catalogue.ReleaseByID(ctx, releaseID)
-	if err != nil {
-		return r, err
-	}
-	if r.State != catalogue.StateChecked {
-		return r, fmt.Errorf("release %d (%s version %d) is %s; only a checked release can be published: %w",
-			r.ID, r.Dataset.Slug, r.Version, r.State, ErrNotAllowed)
-	}
-	for _, f := range r.Files {
-		if err := s.verifyBlob(ctx, f); err != nil {
-			return r, fmt.Errorf("release %d: %w", r.ID, err)
+// audit returns the audit entry for an action on release r: the actor, the
+// SHA-256 of every public file (never an original's: a hash of a private
+// file would let anyone confirm a guess of its suppressed cells), and
+// details.
+func (s *Service) audit(actor Actor, action string, r catalogue.Release, details any) auditlog.Entry {
+	e := auditlog.Entry{At: s.now(), Actor: actor.String(), Action: action, Release: r.ID, Files: publicHashes(r)}
+	if details != nil {
+		raw, err := json.Marshal(details)
+		if err == nil {
+			e.Details = raw
 		}
 	}
-	published, err := s.move(ctx, r, catalogue.StatePublished, actor, "")
-	if err != nil {
-		return r, err
+	return e
+}
+
+// publicHashes lists the SHA-256 of every public file of r, by name.
+func publicHashes(r catalogue.Release) []auditlog.FileHash {
+	var out []auditlog.FileHash
+	for _, f := range r.Files {
+		if f.Role == catalogue.RolePublic {
+			out = append(out, auditlog.FileHash{Name: f.Name, SHA256: f.SHA256})
+		}
 	}
-	s.log.Info("release published", "release", published.ID, "dataset", published.Dataset.Slug,
-		"version", published.Version, "at", published.PublishedAt, "actor", actor)
-	return published, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// sameHashes reports whether two lists of file hashes are equal.
+func sameHashes(a, b []auditlog.FileHash) bool {
+	return slices.Equal(a, b)
+}
+
+// release loads a release with its files, for the workflow.
+func (s *Service) release(ctx context.Context, id int64) (catalogue.Release, error) {
+	return s.catalogue.ReleaseByID(ctx, id)
+}
+
+// ownsDataset checks a publisher acts for the release's publisher.
+func (s *Service) ownsDataset(ctx context.Context, actor Actor, r catalogue.Release) error {
+	if actor.Has(RoleAdministrator) || actor.Has(RoleSystem) {
+		return nil
+	}
+	d, err := s.catalogue.GetDataset(ctx, r.Dataset.Slug, catalogue.Internal())
+	if err != nil {
+		return err
+	}
+	if actor.Organisation != d.Publisher.Slug {
+		return fmt.Errorf("%w: %s publishes for %q, and %s is published by %s", ErrForbidden, actor, actor.Organisation, d.Title, d.Publisher.Name)
+	}
+	return nil
+}
+
+// step runs one workflow action on a release: permission, the publisher's
+// own organisation where the action is the publisher's, then c.
+func (s *Service) step(ctx context.Context, actor Actor, action Action, r catalogue.Release, c Change) error {
+	if err := permit(actor, action, r); err != nil {
+		return err
+	}
+	if err := s.workflow.Apply(ctx, c); err != nil {
+		return fmt.Errorf("%s %s version %d: %w", action, r.Dataset.Slug, r.Version, err)
+	}
+	s.log.Info("workflow", "action", action, "release", r.ID, "dataset", r.Dataset.Slug, "version", r.Version, "actor", actor.String())
+	return nil
 }
 
 // verifyBlob checks a file's bytes are stored and still hash to the
-// recorded SHA-256, so what is published is exactly what was checked.
+// recorded SHA-256, so what is published is exactly what was approved.
 func (s *Service) verifyBlob(ctx context.Context, f catalogue.File) error {
 	file, _, err := s.blobs.Open(ctx, f.SHA256)
 	if err != nil {
@@ -100,28 +149,75 @@ func (s *Service) verifyBlob(ctx context.Context, f catalogue.File) error {
 	return nil
 }
 
-// Cancel cancels a release that was never published, removing its rows.
-func (s *Service) Cancel(ctx context.Context, releaseID int64, actor, reason string) (catalogue.Release, error) {
-	r, err := s.catalogue.ReleaseByID(ctx, releaseID)
+// Cancel abandons a release that was never published, removing its rows.
+func (s *Service) Cancel(ctx context.Context, actor Actor, releaseID int64, reason string) (catalogue.Release, error) {
+	r, err := s.release(ctx, releaseID)
 	if err != nil {
 		return r, err
 	}
-	r, err = s.move(ctx, r, catalogue.StateCancelled, actor, reason)
+	if strings.TrimSpace(reason) == "" {
+		return r, invalid("reason", "say why the release is cancelled")
+	}
+	if err := s.ownsDataset(ctx, actor, r); err != nil {
+		return r, err
+	}
+	t, err := s.transition(r, catalogue.StateCancelled, actor, reason)
 	if err != nil {
+		return r, err
+	}
+	if err := s.step(ctx, actor, ActionCancel, r, Change{Transitions: []catalogue.Transition{t},
+		Audit: s.audit(actor, "release.cancelled", r, map[string]string{"reason": reason})}); err != nil {
 		return r, err
 	}
 	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
 		return r, err
 	}
-	return r, nil
+	return s.release(ctx, r.ID)
 }
 
-// Releases lists releases in every state, for the operator.
-func (s *Service) Releases(ctx context.Context, state catalogue.ReleaseState) ([]catalogue.Release, error) {
-	return s.catalogue.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal(), State: state})
+// Withdraw takes a published release's content down, keeping its page with
+// the reason and, when given, a link to its replacement (a version of the
+// same dataset).
+func (s *Service) Withdraw(ctx context.Context, actor Actor, releaseID int64, reason string, replacementVersion int) (catalogue.Release, error) {
+	r, err := s.release(ctx, releaseID)
+	if err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return r, invalid("reason", "a withdrawal must say why; the release page shows it")
+	}
+	t, err := s.transition(r, catalogue.StateWithdrawn, actor, reason)
+	if err != nil {
+		return r, err
+	}
+	if replacementVersion != 0 {
+		rep, err := s.catalogue.GetRelease(ctx, r.Dataset.Slug, replacementVersion, catalogue.Internal())
+		if err != nil {
+			return r, invalid("replacement", "%s has no version %d", r.Dataset.Slug, replacementVersion)
+		}
+		t.ReplacedBy = rep.ID
+	}
+	if err := s.step(ctx, actor, ActionWithdraw, r, Change{Transitions: []catalogue.Transition{t},
+		Audit: s.audit(actor, "release.withdrawn", r, map[string]any{"reason": reason, "replacementVersion": replacementVersion})}); err != nil {
+		return r, err
+	}
+	return s.release(ctx, r.ID)
+}
+
+// Releases lists releases in every state, for the operator and workspace.
+func (s *Service) Releases(ctx context.Context, states ...catalogue.ReleaseState) ([]catalogue.Release, error) {
+	return s.catalogue.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal(), States: states})
 }
 
 // FindRelease returns a dataset's release by version, in any state.
 func (s *Service) FindRelease(ctx context.Context, datasetSlug string, version int) (catalogue.Release, error) {
 	return s.catalogue.GetRelease(ctx, datasetSlug, version, catalogue.Internal())
 }
+
+// ReleaseByID returns a release in any state with all its files.
+func (s *Service) ReleaseByID(ctx context.Context, id int64) (catalogue.Release, error) {
+	return s.release(ctx, id)
+}
+
+// formatWhen is an instant for messages.
+func formatWhen(t time.Time) string { return catalogue.FormatInstant(t) }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/publisher"
 )
 
 // userError is an error whose message is meant for the reader of the page.
@@ -47,6 +50,12 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		status, message = ue.status, ue.message
 	case errors.Is(err, catalogue.ErrNotFound):
 		status, message = http.StatusNotFound, errNotFound.message
+	case errors.Is(err, publisher.ErrForbidden):
+		status, message = http.StatusForbidden, sentence(err)
+	case errors.Is(err, publisher.ErrNotAllowed), errors.Is(err, catalogue.ErrConflict):
+		status, message = http.StatusConflict, sentence(err)
+	case errors.Is(err, publisher.ErrInvalid), errors.Is(err, catalogue.ErrInvalid):
+		status, message = http.StatusBadRequest, sentence(err)
 	case errors.As(err, &fe):
 		status = fe.Code
 		message = fe.Message
@@ -54,8 +63,10 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 	switch {
 	case status == http.StatusNotFound:
 		heading = "Page not found"
-	case status == http.StatusBadRequest:
+	case status == http.StatusBadRequest && !strings.HasPrefix(c.Path(), "/workspace"):
 		heading = "There is a problem with the address"
+	case status == http.StatusBadRequest:
+		heading = "There is a problem with what was sent"
 	case status < 500:
 		heading = http.StatusText(status)
 	default:
@@ -66,6 +77,9 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 	if c.Path() == "/healthz" {
 		return c.JSON(fiber.Map{"status": "unavailable"})
 	}
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return c.JSON(apiErrorBody{Error: message})
+	}
 	page := errorPage{layout: s.layout(c, heading), Status: status, Heading: heading, Message: message}
 	if rerr := s.render(c, "error", page); rerr != nil {
 		s.log.Error("rendering the error page failed", "err", rerr)
@@ -73,4 +87,23 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		return c.SendString(heading + "\n")
 	}
 	return nil
+}
+
+// sentence turns a domain error into a sentence for the reader: its message
+// with the first letter capitalised and a full stop.
+func sentence(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"forbidden: ", "not allowed by the publishing workflow: ", "invalid: ", "conflict: "} {
+		msg = strings.Replace(msg, prefix, "", 1)
+	}
+	if msg == "" {
+		return msg
+	}
+	r := []rune(msg)
+	r[0] = unicode.ToUpper(r[0])
+	msg = string(r)
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }

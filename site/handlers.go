@@ -15,6 +15,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher"
 )
 
 const perPage = 50
@@ -213,6 +214,9 @@ type releasePage struct {
 	ChangeNotes template.HTML
 	Files       []fileView
 	Preview     *preview
+	// Record is who approved the release and who saw it before
+	// publication.
+	Record publisher.PublicRecord
 }
 
 type preview struct {
@@ -263,6 +267,9 @@ func (s *Site) release(c *fiber.Ctx) error {
 	page := releasePage{
 		layout:  s.layout(c, r.Title, crumb{"/", "Home"}, crumb{"/datasets", "Datasets"}, crumb{"/datasets/" + d.Slug, d.Title}),
 		Release: r, Dataset: d, Licence: licence, ChangeNotes: notes,
+	}
+	if page.Record, err = s.deps.Publisher.ReleaseRecord(ctx, v, slug, version); err != nil {
+		return err
 	}
 	for _, f := range r.Files {
 		fv := fileView{File: f, URL: fileURL(slug, version, f.Name)}

@@ -22,7 +22,9 @@ var templateFiles embed.FS
 
 // pageNames lists every page template; each is parsed with layout.html.
 // The test that renders every template reads this list.
-var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error"}
+var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
+	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "calendar", "transparency",
+	"register", "register_form"}
 
 type renderer struct {
 	pages map[string]*template.Template
@@ -82,6 +84,10 @@ type layout struct {
 	Breadcrumbs []crumb
 	FooterPages []content.Page
 	Version     string
+	// SignedIn and CSRF are set on workspace pages only: public pages are
+	// the same for everyone.
+	SignedIn bool
+	CSRF     string
 }
 
 type crumb struct {
@@ -98,6 +104,10 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 		section = "organisations"
 	case strings.HasPrefix(p, "/pages/about"):
 		section = "about"
+	case strings.HasPrefix(p, "/calendar"):
+		section = "calendar"
+	case strings.HasPrefix(p, "/transparency"), strings.HasPrefix(p, "/register"):
+		section = "transparency"
 	}
 	return layout{
 		SiteName: s.cfg.SiteName, Title: title, NHSBranding: s.cfg.NHSBranding, Section: section,
@@ -141,7 +151,15 @@ var funcs = template.FuncMap{
 	"orgType": func(t catalogue.OrganisationType) string { return t.Label() },
 	"lower":   strings.ToLower,
 	"add":     func(a, b int) int { return a + b },
-	"join":    strings.Join,
+	// seq gives 1…n, for numbered form fields.
+	"seq": func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i + 1
+		}
+		return out
+	},
+	"join": strings.Join,
 	// dict builds a map from key, value pairs, for passing several values
 	// to a sub-template.
 	"dict": func(kv ...any) (map[string]any, error) {

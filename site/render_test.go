@@ -11,6 +11,9 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
+	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog"
+	"github.com/candour/candour/publisher/disclosure"
 )
 
 // sampleLayout is the frame every sample page uses.
@@ -24,9 +27,20 @@ func sampleLayout(t *testing.T, title string) layout {
 		Breadcrumbs: []crumb{{"/", "Home"}}}
 }
 
+func signedIn(l layout) layout {
+	l.SignedIn, l.CSRF = true, "csrf-token-xyz"
+	return l
+}
+
+var sess = Session{Actor: publisher.Actor{Username: "ann", Name: "Ann Reviewer", Roles: []publisher.Role{publisher.RoleReviewer}}, CSRF: "csrf-token-xyz"}
+
 // samplePages gives every registered template a representative page.
 func samplePages(t *testing.T) map[string]any {
 	published := time.Date(2026, 2, 12, 9, 30, 0, 0, time.UTC)
+	inReview := catalogue.Release{ID: 7, Dataset: catalogue.DatasetRef{Slug: "waits", Title: "Waits"}, Version: 3,
+		Title: "Waits, February 2026", State: catalogue.StateInReview, SubmittedBy: "pat", DisclosureSummary: "3 cells suppressed under the NHS Digital rule.",
+		Files: []catalogue.File{{Name: "waits.csv", Role: catalogue.RolePublic, SHA256: strings.Repeat("ef", 32), Rows: 10},
+			{Name: "waits.csv", Role: catalogue.RoleOriginal, SHA256: strings.Repeat("01", 32), Rows: 10}}}
 	release := catalogue.Release{ID: 1, DatasetID: 1, Dataset: catalogue.DatasetRef{Slug: "waits", Title: "Waits"},
 		Version: 2, Title: "Waits, January 2026", PeriodLabel: "January 2026",
 		PeriodStart: catalogue.NewDate(2026, 1, 1), PeriodEnd: catalogue.NewDate(2026, 1, 31),
@@ -64,6 +78,30 @@ func samplePages(t *testing.T) map[string]any {
 			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release}},
 		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},
 		"error":   errorPage{layout: sampleLayout(t, "Page not found"), Status: 404, Heading: "Page not found", Message: "Check the address."},
+		"login":   loginPage{layout: sampleLayout(t, "Sign in"), CSRF: "tok123", Next: "/workspace", Username: "ann", Error: "The username or password is not right."},
+		"workspace": workspacePage{layout: signedIn(sampleLayout(t, "Workspace")), Session: sess,
+			Releases: []catalogue.Release{inReview}},
+		"workspace_release": workspaceReleasePage{layout: signedIn(sampleLayout(t, inReview.Title)), Session: sess,
+			Detail: publisher.Detail{Release: inReview, ApprovalsNeeded: 2,
+				Reviews:    []publisher.Review{{Reviewer: "bob", ReviewerName: "Bob Reviewer", Decision: publisher.DecisionApproveWithChange, Change: "Round the small counts", At: published}},
+				Queries:    []publisher.Query{{ID: 4, Organisation: "RR8", RaisedBy: "chk", Text: "Our figure looks low", RaisedAt: published}},
+				AccessList: []publisher.Access{{Username: "chk", Name: "Chris Checker", Role: publisher.RoleProviderChecker, First: published, Last: published}},
+				Events:     []catalogue.Event{{To: catalogue.StateDraft, At: published, Actor: "pat"}}},
+			Report:         &disclosure.Report{Findings: []disclosure.Finding{{Kind: "free-text", File: "waits.csv", Row: 3, Column: 2, Field: "Notes", Message: "free text for reviewers' attention"}}},
+			Considerations: publisher.Considerations, FilesJSON: `[{"name":"waits.csv"}]`,
+			Can: permissions{Review: true, ResolveQuery: true, ViewOriginal: true}},
+		"workspace_preview": previewPage{layout: signedIn(sampleLayout(t, "Preview")), Release: inReview, Session: sess,
+			Tables: []publisher.PreviewTable{{File: "waits.csv", Header: []string{"Org Code", "Patients"}, Rows: [][]string{{"RR8", "*"}}}}},
+		"workspace_submit": submitPage{layout: signedIn(sampleLayout(t, "Submit a release")), Session: sess, Form: map[string]string{"title": "Waits, March"},
+			Rejection: &publisher.Rejection{Fields: []publisher.FieldProblem{{Field: "release.periodEnd", Message: "before the period start"}}}},
+		"calendar": calendarPage{layout: sampleLayout(t, "Release calendar"), Upcoming: []catalogue.CalendarEntry{{Dataset: catalogue.DatasetRef{Slug: "shmi", Title: "SHMI"},
+			PeriodLabel: "Year to June 2026", ConfirmedAt: time.Date(2027, 1, 14, 9, 30, 0, 0, time.UTC), Status: catalogue.CalendarAnnounced,
+			Changes: []catalogue.DateChange{{From: "January 2027 (provisional)", To: "9:30am on Thursday 14 January 2027", Reason: "Data supplier delay"}}}}},
+		"transparency": transparencyPage{layout: sampleLayout(t, "Transparency"), Head: auditlog.Head{Seq: 42, Hash: strings.Repeat("cd", 32)},
+			Records: []publisher.PublicRecord{{Release: release, Approvals: []publisher.PublicApproval{{Name: "Ann Reviewer", At: published}}}}},
+		"register": registerPage{layout: sampleLayout(t, "Data release register"), Entries: sampleRegister},
+		"register_form": registerFormPage{layout: signedIn(sampleLayout(t, "Add to the register")), Error: "recipient: required",
+			Classifications: registerClassifications()},
 	}
 }
 
@@ -86,6 +124,17 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"organisation":  {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)"},
 		"content":       {"<p>About.</p>"},
 		"error":         {"Page not found", "Check the address."},
+		"login":         {"tok123", "The username or password is not right.", `value="ann"`},
+		"workspace":     {"Waits, February 2026", "In panel review", "csrf-token-xyz", "Sign out"},
+		"workspace_release": {"Bob Reviewer", "Approved subject to a change: Round the small counts", "Our figure looks low", "Chris Checker",
+			"free text for reviewers&#39; attention", "consideration-7", "Purpose and benefits of the data", "/workspace/releases/7/files/original/waits.csv",
+			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query"},
+		"workspace_preview": {"RR8", "Send query", `name="csrf" value="csrf-token-xyz"`},
+		"workspace_submit":  {"release.periodEnd: before the period start", `value="Waits, March"`, "csv-3", "schema-3"},
+		"calendar":          {"SHMI", "9:30am on Thursday 14 January 2027", "Data supplier delay", "Year to June 2026"},
+		"transparency":      {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},
+		"register":          {"University of Leeds", "Service evaluation", "/register.csv"},
+		"register_form":     {"recipient: required", "anonymised"},
 	}
 	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]+</script>`)
 	for _, name := range pageNames {

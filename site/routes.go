@@ -18,6 +18,31 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/organisations", s.organisationList)
 	app.Get("/organisations/:code", s.organisation)
 	app.Get("/pages/:slug", s.contentPage)
+	app.Get("/calendar", s.calendar)
+	app.Get("/transparency", s.transparency)
+	app.Get("/transparency/audit-log.jsonl", s.auditLogExport)
+	app.Get("/register", s.register)
+	app.Get("/register.csv", s.registerCSV)
+
+	app.Get("/account/login", s.loginForm)
+	app.Post("/account/login", s.login)
+	app.Post("/account/logout", s.requireSession, s.logout)
+
+	ws := app.Group("/workspace", s.requireSession)
+	ws.Get("/", s.workspace)
+	ws.Get("/submit", s.submitForm)
+	ws.Post("/submit", s.submit)
+	ws.Get("/releases/:id", s.workspaceRelease)
+	ws.Get("/releases/:id/preview", s.workspacePreview)
+	ws.Get("/releases/:id/files/:role/:name", s.workspaceFile)
+	ws.Post("/releases/:id/:action", s.workspaceAction)
+	ws.Post("/announce", s.announce)
+	ws.Get("/register", s.registerForm)
+	ws.Post("/register", s.registerAdd)
+
+	api := app.Group("/api/v1", s.requireAPIToken)
+	api.Post("/submissions", s.apiSubmit)
+	api.Get("/releases/:id", s.apiReleaseStatus)
 
 	app.Get("/assets/*", s.asset) // nhsuk-frontend, copied from npm
 	app.Get("/static/*", s.asset) // Candour's own CSS and scripts

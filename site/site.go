@@ -16,10 +16,14 @@
 //
 // # What it must not do
 //
-// It reads the catalogue only through catalogue.Public (the published
-// view), rows only with the visible set that view gives, and never imports
-// a storage adapter, database/sql or a driver (enforced by a test in
-// cmd/candour). It never serves an original (pre-disclosure) file.
+// Public pages read the catalogue only through catalogue.Public (the
+// published view), rows only with the visible set that view gives, and the
+// workflow only through publisher methods that take that view. The
+// workspace (behind a session, with an anti-forgery token on every form)
+// goes through publisher.Service, which checks roles and separation of
+// duties itself. The site never imports a storage adapter, database/sql or
+// a driver (enforced by a test in cmd/candour), and never serves an
+// original (pre-disclosure) file on a public route.
 package site
 
 import (
@@ -36,6 +40,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher"
 )
 
 // Rows is the row store as the site reads it.
@@ -66,6 +71,13 @@ type Deps struct {
 	Blobs     Blobs
 	Content   *content.Library
 	Log       *slog.Logger
+	// Publisher runs the workflow behind the workspace; public pages use
+	// only its methods that take the published view.
+	Publisher *publisher.Service
+	// Auth signs people in to the workspace.
+	Auth Auth
+	// Register is the data release register.
+	Register Register
 }
 
 // Site is the web application.
@@ -82,7 +94,8 @@ type Site struct {
 // if a template does not parse; missing third-party assets (npm files not
 // copied in) are logged and the site runs unstyled.
 func New(cfg Config, deps Deps) (*Site, error) {
-	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil {
+	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil ||
+		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil {
 		return nil, errors.New("site: every dependency is required")
 	}
 	if cfg.SiteName == "" {

@@ -14,17 +14,22 @@ import (
 
 const releaseColumns = `r.id, r.dataset_id, d.slug, d.title, r.version, r.title, r.summary, r.period_label,
 	r.period_start, r.period_end, r.state, r.created_at, r.state_changed_at, r.published_at,
-	r.withdrawn_reason, r.change_notes, r.quality`
+	r.withdrawn_reason, r.change_notes, r.quality, r.embargo_at, r.submitted_by,
+	COALESCE(r.corrects, 0), COALESCE((SELECT cr.version FROM releases cr WHERE cr.id = r.corrects), 0), r.correction_notice,
+	COALESCE(r.replaced_by, 0), COALESCE((SELECT rr.version FROM releases rr WHERE rr.id = r.replaced_by), 0),
+	r.disclosure_summary`
 
 const releaseFrom = ` FROM releases r JOIN datasets d ON d.id = r.dataset_id`
 
 func scanRelease(sc interface{ Scan(...any) error }) (catalogue.Release, error) {
 	var r catalogue.Release
 	var start, end, state, created, changed, quality string
-	var published sql.NullString
+	var published, embargo sql.NullString
 	if err := sc.Scan(&r.ID, &r.DatasetID, &r.Dataset.Slug, &r.Dataset.Title, &r.Version, &r.Title, &r.Summary,
 		&r.PeriodLabel, &start, &end, &state, &created, &changed, &published,
-		&r.WithdrawnReason, &r.ChangeNotes, &quality); err != nil {
+		&r.WithdrawnReason, &r.ChangeNotes, &quality, &embargo, &r.SubmittedBy,
+		&r.Corrects.ID, &r.Corrects.Version, &r.CorrectionNotice, &r.ReplacedBy.ID, &r.ReplacedBy.Version,
+		&r.DisclosureSummary); err != nil {
 		return r, err
 	}
 	r.State = catalogue.ReleaseState(state)
@@ -44,6 +49,9 @@ func scanRelease(sc interface{ Scan(...any) error }) (catalogue.Release, error) 
 	if r.PublishedAt, err = parseNullInstant(published); err != nil {
 		return r, err
 	}
+	if r.EmbargoAt, err = parseNullInstant(embargo); err != nil {
+		return r, err
+	}
 	if err := json.Unmarshal([]byte(quality), &r.Quality); err != nil {
 		return r, fmt.Errorf("release %d quality: %w", r.ID, err)
 	}
@@ -55,16 +63,8 @@ func (s *Store) CreateRelease(ctx context.Context, r catalogue.Release, files []
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
-	seen := map[string]bool{}
-	for _, f := range files {
-		if err := f.Validate(); err != nil {
-			return r, err
-		}
-		key := string(f.Role) + "/" + f.Name
-		if seen[key] {
-			return r, fmt.Errorf("%w: file.name: %q appears twice", catalogue.ErrInvalid, f.Name)
-		}
-		seen[key] = true
+	if err := checkFiles(files); err != nil {
+		return r, err
 	}
 	for _, m := range mentions {
 		if err := (catalogue.Organisation{Code: m.Code, Type: catalogue.TypeUnknown, Status: catalogue.StatusUnknown}).Validate(); err != nil {
@@ -90,26 +90,24 @@ func (s *Store) CreateRelease(ctx context.Context, r catalogue.Release, files []
 		}
 		if err := tx.QueryRowContext(ctx, `
 			INSERT INTO releases (dataset_id, version, title, summary, period_label, period_start, period_end, state,
-				created_at, state_changed_at, change_notes, quality)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				created_at, state_changed_at, change_notes, quality, submitted_by, corrects, correction_notice, disclosure_summary)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			r.DatasetID, r.Version, r.Title, r.Summary, r.PeriodLabel, r.PeriodStart.String(), r.PeriodEnd.String(),
-			string(r.State), formatInstant(now), formatInstant(now), r.ChangeNotes, jsonText(r.Quality)).Scan(&r.ID); err != nil {
+			string(r.State), formatInstant(now), formatInstant(now), r.ChangeNotes, jsonText(r.Quality),
+			r.SubmittedBy, nullID(r.Corrects.ID), r.CorrectionNotice, r.DisclosureSummary).Scan(&r.ID); err != nil {
 			return err
 		}
-		r.Files = nil
-		for _, f := range files {
-			f.ReleaseID = r.ID
-			resource := string(f.Resource)
-			if resource == "" {
-				resource = "{}"
+		if r.Corrects.ID != 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT version FROM releases WHERE id = ? AND dataset_id = ?`, r.Corrects.ID, r.DatasetID).
+				Scan(&r.Corrects.Version); errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: release.corrects: release %d is not a release of this dataset", catalogue.ErrInvalid, r.Corrects.ID)
+			} else if err != nil {
+				return err
 			}
-			if err := tx.QueryRowContext(ctx, `
-				INSERT INTO release_files (release_id, name, title, role, media_type, encoding, sha256, bytes, rows, resource)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				r.ID, f.Name, f.Title, string(f.Role), f.MediaType, f.Encoding, f.SHA256, f.Bytes, f.Rows, resource).Scan(&f.ID); err != nil {
-				return fmt.Errorf("file %s: %w", f.Name, err)
-			}
-			r.Files = append(r.Files, f)
+		}
+		var err error
+		if r.Files, err = insertFiles(ctx, tx, r.ID, files); err != nil {
+			return err
 		}
 		org, err := tx.PrepareContext(ctx, `INSERT INTO organisations (code, type, status, in_directory, source)
 			VALUES (?, 'unknown', 'unknown', 0, 'dataset') ON CONFLICT (code) DO NOTHING`)
@@ -141,6 +139,49 @@ func (s *Store) CreateRelease(ctx context.Context, r catalogue.Release, files []
 	return r, nil
 }
 
+// insertFiles records a release's files.
+func insertFiles(ctx context.Context, tx *sql.Tx, release int64, files []catalogue.File) ([]catalogue.File, error) {
+	var out []catalogue.File
+	for _, f := range files {
+		f.ReleaseID = release
+		resource := string(f.Resource)
+		if resource == "" {
+			resource = "{}"
+		}
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO release_files (release_id, name, title, role, media_type, encoding, sha256, bytes, rows, resource)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			release, f.Name, f.Title, string(f.Role), f.MediaType, f.Encoding, f.SHA256, f.Bytes, f.Rows, resource).Scan(&f.ID); err != nil {
+			return nil, fmt.Errorf("file %s: %w", f.Name, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// checkFiles validates files and their names' uniqueness within a role.
+func checkFiles(files []catalogue.File) error {
+	seen := map[string]bool{}
+	for _, f := range files {
+		if err := f.Validate(); err != nil {
+			return err
+		}
+		key := string(f.Role) + "/" + f.Name
+		if seen[key] {
+			return fmt.Errorf("%w: file.name: %q appears twice", catalogue.ErrInvalid, f.Name)
+		}
+		seen[key] = true
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
 func insertEvent(ctx context.Context, tx *sql.Tx, e catalogue.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO release_events (release_id, from_state, to_state, at, actor, note) VALUES (?, ?, ?, ?, ?, ?)`,
 		e.Release, string(e.From), string(e.To), formatInstant(e.At), e.Actor, e.Note)
@@ -149,50 +190,8 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e catalogue.Event) error {
 
 // TransitionRelease implements catalogue.Store: one transaction.
 func (s *Store) TransitionRelease(ctx context.Context, t catalogue.Transition) (catalogue.Release, error) {
-	if !t.From.Valid() || !t.To.Valid() {
-		return catalogue.Release{}, fmt.Errorf("%w: transition %q to %q", catalogue.ErrInvalid, t.From, t.To)
-	}
-	if t.At.IsZero() {
-		return catalogue.Release{}, fmt.Errorf("%w: transition without an instant", catalogue.ErrInvalid)
-	}
-	at := formatInstant(t.At)
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		set := `state = ?, state_changed_at = ?`
-		args := []any{string(t.To), at}
-		switch t.To {
-		case catalogue.StatePublished:
-			set += `, published_at = ?`
-			args = append(args, at)
-		case catalogue.StateWithdrawn:
-			set += `, withdrawn_reason = ?`
-			args = append(args, t.Note)
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE releases SET `+set+` WHERE id = ? AND state = ?`,
-			append(args, t.Release, string(t.From))...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			var state string
-			err := tx.QueryRowContext(ctx, `SELECT state FROM releases WHERE id = ?`, t.Release).Scan(&state)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: release %d", catalogue.ErrNotFound, t.Release)
-			}
-			if err != nil {
-				return err
-			}
-			return fmt.Errorf("%w: release %d is %s, not %s", catalogue.ErrConflict, t.Release, state, t.From)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE datasets SET updated_at = ? WHERE id = (SELECT dataset_id FROM releases WHERE id = ?)`,
-			at, t.Release); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, catalogue.Event{Release: t.Release, From: t.From, To: t.To, At: t.At, Actor: t.Actor, Note: t.Note})
-	})
-	if err != nil {
-		return catalogue.Release{}, fmt.Errorf("move release %d from %s to %s: %w", t.Release, t.From, t.To, err)
+	if err := s.withTx(ctx, func(tx *sql.Tx) error { return s.InTx(tx).TransitionRelease(ctx, t) }); err != nil {
+		return catalogue.Release{}, err
 	}
 	return s.ReleaseByID(ctx, t.Release)
 }
@@ -273,6 +272,13 @@ func (s *Store) ListReleases(ctx context.Context, q catalogue.ReleaseQuery) ([]c
 		return nil, err
 	}
 	where := []string{listed}
+	if len(q.States) > 0 {
+		marks := strings.Repeat("?, ", len(q.States))
+		where = append(where, "r.state IN ("+marks[:len(marks)-2]+")")
+		for _, st := range q.States {
+			args = append(args, string(st))
+		}
+	}
 	if q.DatasetID != 0 {
 		where = append(where, "r.dataset_id = ?")
 		args = append(args, q.DatasetID)

@@ -15,6 +15,12 @@ import (
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/accounts"
+	"github.com/candour/candour/publisher/accounts/accountsqlite"
+	"github.com/candour/candour/publisher/auditlog/auditsqlite"
+	"github.com/candour/candour/publisher/register"
+	"github.com/candour/candour/publisher/register/registersqlite"
+	"github.com/candour/candour/publisher/workflowsqlite"
 )
 
 // app is an opened data directory and the services over it.
@@ -26,7 +32,10 @@ type app struct {
 	catalogue *cataloguesqlite.Store
 	rows      *rowsqlite.Store
 	blobs     *datasets.BlobStore
+	workflow  *workflowsqlite.Store
 	publisher *publisher.Service
+	accounts  *accounts.Service
+	register  *register.Service
 }
 
 // databaseFile and blobsDir are the data directory's layout.
@@ -48,6 +57,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err := sqlitedb.Migrate(ctx, db,
 		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
 		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()},
+		sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
+		sqlitedb.Set{Component: workflowsqlite.Component, Files: workflowsqlite.Migrations()},
+		sqlitedb.Set{Component: accountsqlite.Component, Files: accountsqlite.Migrations()},
+		sqlitedb.Set{Component: registersqlite.Component, Files: registersqlite.Migrations()},
 	); err != nil {
 		db.Close()
 		return nil, err
@@ -60,7 +73,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	now := func() time.Time { return time.Now().UTC() }
 	a := &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
 		catalogue: cataloguesqlite.New(db, now), rows: rowsqlite.New(db)}
-	a.publisher = publisher.New(a.catalogue, a.rows, a.blobs, now, log)
+	a.workflow = workflowsqlite.New(db, a.catalogue)
+	a.publisher = publisher.New(publisher.Options{Catalogue: a.catalogue, Rows: a.rows, Blobs: a.blobs, Workflow: a.workflow,
+		Now: now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
+	if err := a.openAccounts(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -22,6 +22,8 @@ type Config struct {
 	SiteName        string        // --site-name, CANDOUR_SITE_NAME
 	NHSBranding     bool          // --nhs-branding, CANDOUR_NHS_BRANDING
 	ShutdownTimeout time.Duration // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
+	Approvals       int           // --approvals, CANDOUR_APPROVALS
+	MaxUploadBytes  int64         // --max-upload, CANDOUR_MAX_UPLOAD
 }
 
 // setting describes one configuration value: its flag, variable, default
@@ -79,6 +81,45 @@ var settings = []setting{
 			c.ShutdownTimeout = d
 			return nil
 		}},
+	{"approvals", "CANDOUR_APPROVALS", "2", "how many distinct panel members must approve each release", false,
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 20 {
+				return fmt.Errorf("want a whole number from 1 to 20")
+			}
+			c.Approvals = n
+			return nil
+		}},
+	{"max-upload", "CANDOUR_MAX_UPLOAD", "200MiB", "largest submission accepted (all files together), e.g. 200MiB or 2GiB", false,
+		func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			if err != nil {
+				return err
+			}
+			c.MaxUploadBytes = n
+			return nil
+		}},
+}
+
+// parseBytes reads a size such as 500KiB, 200MiB, 2GiB or a plain number
+// of bytes.
+func parseBytes(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(v, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 1 {
+			break
+		}
+		return n * u.mult, nil
+	}
+	return 0, fmt.Errorf("want a size such as 200MiB, 2GiB or a number of bytes")
 }
 
 // errHelp is returned when the user asked for help; it is not a failure.

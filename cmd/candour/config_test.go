@@ -28,11 +28,14 @@ func TestConfigPrecedence(t *testing.T) {
 		want Config
 	}{
 		{"defaults", nil, nil,
-			Config{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second}},
-		{"environment over default", nil, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_NHS_BRANDING": "true", "CANDOUR_LOG_LEVEL": "debug"},
-			Config{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second}},
-		{"flag over environment", []string{"--addr", "127.0.0.1:0", "--data-dir=/tmp/x", "--shutdown-timeout", "2s"}, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data"},
-			Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second}},
+			Config{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second,
+				Approvals: 2, MaxUploadBytes: 200 << 20}},
+		{"environment over default", nil, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_NHS_BRANDING": "true", "CANDOUR_LOG_LEVEL": "debug", "CANDOUR_APPROVALS": "3", "CANDOUR_MAX_UPLOAD": "1GiB"},
+			Config{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second,
+				Approvals: 3, MaxUploadBytes: 1 << 30}},
+		{"flag over environment", []string{"--addr", "127.0.0.1:0", "--data-dir=/tmp/x", "--shutdown-timeout", "2s", "--max-upload", "500KiB"}, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_MAX_UPLOAD": "1GiB"},
+			Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second,
+				Approvals: 2, MaxUploadBytes: 500 << 10}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,6 +61,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad address flag", []string{"--addr", "localhost"}, nil, `--addr "localhost"`},
 		{"bad log level", []string{"--log-level", "loud"}, nil, `--log-level "loud"`},
 		{"bad boolean", nil, map[string]string{"CANDOUR_NHS_BRANDING": "yes please"}, `CANDOUR_NHS_BRANDING`},
+		{"bad approvals", []string{"--approvals", "0"}, nil, `--approvals "0"`},
+		{"bad upload size", nil, map[string]string{"CANDOUR_MAX_UPLOAD": "lots"}, `CANDOUR_MAX_UPLOAD "lots"`},
 		{"empty data dir flag", []string{"--data-dir="}, nil, `--data-dir ""`},
 		{"unknown flag", []string{"--port", "80"}, nil, "flag provided but not defined: -port"},
 	}

@@ -26,12 +26,14 @@ var demoFiles embed.FS
 
 const demoSummary = `Loads the bundled real NHS data into an empty data folder, then serves it:
 the ODS directories of GP practices and NHS trusts, the 2012 inventory of
-promised datasets, and four datasets published as fourteen releases (cancer
-waiting times, PROMs, CQC ratings of GP practices, and SHMI as eleven
-quarterly releases). If the folder already holds data it is served as it is.`
-
-// demoActor names the demo where the workflow records who acted.
-const demoActor = "demo loader"
+promised datasets, and four datasets (cancer waiting times, PROMs, CQC
+ratings of GP practices, and SHMI as eleven quarterly releases). Every
+release goes through the publishing workflow with demo accounts (publishers,
+two transparency panel reviewers and a provider checker), whose sign-in
+details the demo prints: thirteen releases are published, the eleventh SHMI
+release is scheduled for a future date (on the public calendar, its content
+embargoed), and a correction of the CQC ratings is left in panel review.
+If the folder already holds data it is served as it is.`
 
 // demoReleases are the descriptors published unchanged, in order.
 var demoReleases = []string{"cancer-waiting-times.json", "proms.json", "cqc-gp-ratings.json"}
@@ -104,6 +106,11 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 		printDirectoryReport(stdout, report)
 	}
 
+	cast, err := createDemoAccounts(ctx, a)
+	if err != nil {
+		return err
+	}
+
 	inv, _, err := openDemoFile("annexb-inventory.tsv")
 	if err != nil {
 		return err
@@ -115,24 +122,43 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 	}
 	fmt.Fprintf(stdout, "Loaded %d inventory entries.\n", report.Entries)
 
+	var toPublish []int64
+	var cqc int64
 	for _, name := range demoReleases {
 		sub, err := publisher.ReadSubmission(specFS{}, name)
 		if err != nil {
 			return err
 		}
-		if err := submitAndPublish(ctx, a, sub, stdout, progress); err != nil {
+		id, err := cast.throughReview(ctx, a, sub, stdout, progress)
+		if err != nil {
 			return err
 		}
+		if sub.Dataset.Slug == "cqc-ratings-of-gp-practices" {
+			cqc = id
+		}
+		toPublish = append(toPublish, id)
 	}
 	subs, err := shmiReleases()
 	if err != nil {
 		return err
 	}
-	for _, sub := range subs {
-		if err := submitAndPublish(ctx, a, sub, stdout, progress); err != nil {
+	for _, sub := range subs[:len(subs)-1] {
+		id, err := cast.throughReview(ctx, a, sub, stdout, progress)
+		if err != nil {
 			return err
 		}
+		toPublish = append(toPublish, id)
 	}
+	if err := cast.publishAll(ctx, a, toPublish, stdout); err != nil {
+		return err
+	}
+	if err := cast.scheduleLastSHMI(ctx, a, subs[len(subs)-1], stdout, progress); err != nil {
+		return err
+	}
+	if err := cast.correctionInReview(ctx, a, cqc, stdout, progress); err != nil {
+		return err
+	}
+	cast.print(stdout)
 	return nil
 }
 
@@ -147,20 +173,6 @@ func openDemoFile(name string) (fs.File, int64, error) {
 		return nil, 0, err
 	}
 	return f, info.Size(), nil
-}
-
-func submitAndPublish(ctx context.Context, a *app, sub publisher.Submission, stdout io.Writer, progress publisher.Progress) error {
-	out, err := a.publisher.Submit(ctx, sub, demoActor, progress)
-	if err != nil {
-		return fmt.Errorf("demo release %q: %w", sub.Release.Title, err)
-	}
-	printOutcome(stdout, out)
-	r, err := a.publisher.PublishChecked(ctx, out.Release.ID, demoActor)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Published %s version %d.\n", r.Dataset.Slug, r.Version)
-	return nil
 }
 
 // shmiReleases splits the SHMI source file (eleven quarterly publications

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/candour/candour/publisher"
 )
 
 // noEnv is the environment for tests: nothing from the machine leaks in.
@@ -202,10 +204,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("fourteen releases", func(t *testing.T) {
+	t.Run("thirteen published releases, one scheduled, one in review", func(t *testing.T) {
 		releases := 0
 		for slug, want := range map[string]int{"cancer-waiting-times-by-provider": 1, "proms-hip-and-knee-replacements": 1,
-			"cqc-ratings-of-gp-practices": 1, "shmi": 11} {
+			"cqc-ratings-of-gp-practices": 1, "shmi": 10} {
 			page := s.mustGet(t, "/datasets/"+slug)
 			got := strings.Count(page, `href="/datasets/`+slug+`/releases/`)
 			if got != want {
@@ -216,8 +218,28 @@ func TestDemoEndToEnd(t *testing.T) {
 				t.Errorf("%s page does not state the licence and attribution", slug)
 			}
 		}
-		if releases != 14 {
-			t.Errorf("%d releases in all, want 14", releases)
+		if releases != 13 {
+			t.Errorf("%d releases in all, want 13", releases)
+		}
+		// The eleventh SHMI release is scheduled: its calendar entry is
+		// public, its content is not.
+		if status, _, _ := s.get(t, "/datasets/shmi/releases/11"); status != http.StatusNotFound {
+			t.Errorf("the scheduled SHMI release answers %d, want 404", status)
+		}
+		calendar := s.mustGet(t, "/calendar")
+		if !strings.Contains(calendar, "Summary Hospital-level Mortality Indicator") || !strings.Contains(calendar, "9:30am on") {
+			t.Errorf("the calendar does not announce the scheduled SHMI release")
+		}
+		// The CQC correction is in review: invisible.
+		if status, _, _ := s.get(t, "/datasets/cqc-ratings-of-gp-practices/releases/2"); status != http.StatusNotFound {
+			t.Errorf("the CQC correction in review answers %d, want 404", status)
+		}
+		transparency := s.mustGet(t, "/transparency")
+		if strings.Count(transparency, "Rachel Reviewer") != 13 || !strings.Contains(transparency, "chain-head") {
+			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 13", strings.Count(transparency, "Rachel Reviewer"))
+		}
+		if out := s.stdout.String(); !strings.Contains(out, "reviewer-2") || !strings.Contains(out, "demo-reviewer-pass") {
+			t.Errorf("the demo did not print its accounts:\n%s", out)
 		}
 		shmi := s.mustGet(t, "/datasets/shmi/releases/4")
 		for _, want := range []string{"SHMI, published July 2012", "143 trusts, against 147 in the previous publication", "Rows", "SHA-256"} {
@@ -363,12 +385,7 @@ func testDraftInvisibility(t *testing.T, s *server) {
 
 	// Positive control: after publication the same checks find the content,
 	// so the absence above means something.
-	for _, d := range []string{"winter-pressures-secret 1", "cancer-waiting-times-by-provider 2"} {
-		args := append([]string{"release", "publish"}, strings.Fields(d)...)
-		if out, err := s.candour(t, args...); err != nil {
-			t.Fatalf("publish %s: %v\n%s", d, err, out)
-		}
-	}
+	publishThroughWorkflow(t, s, map[string]int{"winter-pressures-secret": 1, "cancer-waiting-times-by-provider": 2})
 	for _, u := range draftURLs {
 		if status, _, _ := s.get(t, u); status != http.StatusOK {
 			t.Errorf("published URL %s: status %d, want 200", u, status)
@@ -385,6 +402,56 @@ func testDraftInvisibility(t *testing.T, s *server) {
 	for _, secret := range secrets {
 		if !seen[secret] {
 			t.Errorf("after publication, no crawled page shows %q: the invisibility check cannot tell", secret)
+		}
+	}
+}
+
+// publishThroughWorkflow takes checked releases through panel review (the
+// demo's reviewers) and schedules them a second ahead, then waits for the
+// running server's scheduler to publish them.
+func publishThroughWorkflow(t *testing.T, s *server, releases map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := openApp(ctx, Config{DataDir: s.dataDir, Approvals: 2}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	reviewers := []publisher.Actor{
+		{Username: "reviewer-1", Name: "Rachel Reviewer", Roles: []publisher.Role{publisher.RoleReviewer}},
+		{Username: "reviewer-2", Name: "Robert Reviewer", Roles: []publisher.Role{publisher.RoleReviewer}},
+	}
+	cast := &demoCast{reviewers: [2]publisher.Actor{reviewers[0], reviewers[1]}}
+	embargo := time.Now().Add(time.Second)
+	for slug, version := range releases {
+		r, err := a.publisher.FindRelease(ctx, slug, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := publisher.Actor{Username: "operator", Roles: []publisher.Role{publisher.RolePublisher}, Organisation: publisherOf(ctx, a, r)}
+		if _, err := a.publisher.SendToReview(ctx, op, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, rv := range reviewers {
+			if err := cast.approve(ctx, a, rv, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := a.publisher.Schedule(ctx, op, r.ID, embargo, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for slug, version := range releases {
+		for {
+			status, _, _ := s.get(t, fmt.Sprintf("/datasets/%s/releases/%d", slug, version))
+			if status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s version %d was not published within 20 s of its embargo", slug, version)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 	}
 }
@@ -500,7 +567,7 @@ func assertNothingStored(t *testing.T, data string) {
 	if empty, err := a.empty(ctx); err != nil || !empty {
 		t.Errorf("the catalogue is not empty (err %v)", err)
 	}
-	releases, err := a.publisher.Releases(ctx, "")
+	releases, err := a.publisher.Releases(ctx)
 	if err != nil || len(releases) != 0 {
 		t.Errorf("%d releases were stored (err %v)", len(releases), err)
 	}

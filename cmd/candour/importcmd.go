@@ -24,7 +24,8 @@ What:
   release FILE       a release: a JSON descriptor naming the dataset, the release, and
                      its CSV files with their Table Schemas (paths relative to the
                      descriptor). The release is stored as "checked", not published:
-                     publish it with "candour release publish".
+                     it is public only once the transparency panel has approved it in
+                     the workspace and the scheduler publishes it at its embargo.
   demo               the bundled real NHS data, with its releases published
 
 Run "candour import <what> --help" for options.
@@ -94,7 +95,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		out, err := a.publisher.Submit(ctx, sub, publisher.OperatorActor, progress)
+		out, err := a.publisher.Submit(ctx, operatorActor(sub), sub, progress)
 		if err != nil {
 			return err
 		}
@@ -167,4 +168,13 @@ func progressPrinter(w io.Writer) publisher.Progress {
 		}
 		fmt.Fprintf(w, "%s: %.1f MB\n", step, float64(done)/1e6)
 	}
+}
+
+// operatorActor is the operator submitting from the command line, for the
+// publisher the descriptor names. The operator runs the server, so may
+// submit for any publisher; the release still needs the panel's approvals
+// before anything is public.
+func operatorActor(sub publisher.Submission) publisher.Actor {
+	return publisher.Actor{Username: "operator", Name: "Operator (command line)",
+		Roles: []publisher.Role{publisher.RolePublisher}, Organisation: sub.Dataset.Publisher.Slug}
 }

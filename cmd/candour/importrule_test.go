@@ -18,7 +18,7 @@ var allowedImports = map[string][]string{
 	"content":    {},
 	"indicators": {"datasets"},
 	"publisher":  {"catalogue", "datasets", "indicators", "content"},
-	"site":       {"catalogue", "datasets", "indicators", "content"},
+	"site":       {"catalogue", "datasets", "indicators", "content", "publisher"},
 	"cmd":        {"catalogue", "datasets", "indicators", "content", "publisher", "site"},
 }
 

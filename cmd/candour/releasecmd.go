@@ -8,26 +8,24 @@ import (
 	"text/tabwriter"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/publisher"
 )
 
 const releaseUsage = `Usage: candour release <action> [options] [arguments]
 
 Actions:
-  list [--state STATE]        list releases in every state (draft, checked, published, …)
+  list [--state STATE]        list releases in every state (draft, checked, in-review, scheduled, published, …)
   show DATASET VERSION        a release's details, files and history
-  publish DATASET VERSION     publish a checked release now, in one transaction
 
-Until review and approval exist, publishing from the command line is the
-operator's only way to make a release public; only checked releases (those
-that passed validation) can be published.
+Nothing here publishes: a release becomes public only through the workflow
+(panel review in the workspace, then publication by the scheduler at its
+embargo instant).
 `
 
 func runRelease(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		if len(args) == 0 {
 			fmt.Fprint(stderr, releaseUsage)
-			return &usageError{"candour release: say what to do (list, show or publish)"}
+			return &usageError{"candour release: say what to do (list or show)"}
 		}
 		fmt.Fprint(stdout, releaseUsage)
 		return errHelp
@@ -50,9 +48,9 @@ func runRelease(ctx context.Context, args []string, getenv func(string) string, 
 		if state != "" && !catalogue.ReleaseState(state).Valid() {
 			return &usageError{fmt.Sprintf("candour release list: --state %q is not a release state", state)}
 		}
-	case "show", "publish":
+	case "show":
 	default:
-		return &usageError{fmt.Sprintf("candour release: unknown action %q (list, show or publish)", action)}
+		return &usageError{fmt.Sprintf("candour release: unknown action %q (list or show)", action)}
 	}
 	cfg, pos, err := parseConfig("release "+action, "See candour release --help.", "", false, rest, getenv, stdout)
 	if err != nil {
@@ -68,7 +66,11 @@ func runRelease(ctx context.Context, args []string, getenv func(string) string, 
 		if len(pos) != 0 {
 			return &usageError{"candour release list: takes no arguments"}
 		}
-		releases, err := a.publisher.Releases(ctx, catalogue.ReleaseState(state))
+		var states []catalogue.ReleaseState
+		if state != "" {
+			states = append(states, catalogue.ReleaseState(state))
+		}
+		releases, err := a.publisher.Releases(ctx, states...)
 		if err != nil {
 			return err
 		}
@@ -93,14 +95,6 @@ func runRelease(ctx context.Context, args []string, getenv func(string) string, 
 	r, err := a.publisher.FindRelease(ctx, pos[0], v)
 	if err != nil {
 		return err
-	}
-	if action == "publish" {
-		r, err = a.publisher.PublishChecked(ctx, r.ID, publisher.OperatorActor)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "Published %s version %d (%q) at %s.\n", r.Dataset.Slug, r.Version, r.Title, r.PublishedAt.Format("2006-01-02 15:04:05 MST"))
-		return nil
 	}
 	events, err := a.catalogue.ReleaseEvents(ctx, r.ID)
 	if err != nil {

@@ -41,7 +41,9 @@ Commands:
   demo      load the bundled real NHS data into an empty data folder, then serve it
   serve     serve the public site from a data folder
   import    load a directory, the dataset inventory or a release (see candour import --help)
-  release   list releases and publish checked ones (see candour release --help)
+  release   list releases in every state and show one (see candour release --help)
+  user      create accounts, such as the first administrator (see candour user --help)
+  audit     verify the hash-chained audit log (candour audit verify)
   version   print the version
 
 Run "candour <command> --help" for a command's options. Every option can also
@@ -74,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImport(ctx, rest, getenv, stdout, stderr)
 	case "release":
 		return runRelease(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
 	}
 	return &usageError{fmt.Sprintf("candour: unknown command %q (run candour --help)", cmd)}
 }

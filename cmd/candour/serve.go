@@ -11,9 +11,13 @@ import (
 	"github.com/candour/candour/site"
 )
 
-const serveSummary = `Serves the public site from the data folder: the catalogue, dataset and
-release pages, organisation pages and release downloads. Only published
-releases are visible. Stops gracefully on SIGINT or SIGTERM.`
+const serveSummary = `Serves the site from the data folder: the public catalogue, dataset and
+release pages, organisation pages, downloads, release calendar and
+transparency pages, and the workspace where publishers submit releases and
+the transparency panel reviews them (sign in at /account/login; create the
+first administrator with candour user add). Only published releases are
+public. Releases are published by the built-in scheduler at their embargo
+instants. Stops gracefully on SIGINT or SIGTERM.`
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig("serve", serveSummary, "", true, args, getenv, stdout)
@@ -50,6 +54,9 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Blobs:     a.blobs,
 		Content:   pages,
 		Log:       a.log,
+		Publisher: a.publisher,
+		Auth:      siteAuth{a.accounts},
+		Register:  siteRegister{a.register},
 	})
 	if err != nil {
 		return err
@@ -61,6 +68,12 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	app := s.App()
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
+	// The scheduler publishes releases at their embargo instants, catching
+	// up first on any that fell due while the server was stopped.
+	schedCtx, stopScheduler := context.WithCancel(context.Background())
+	scheduled := make(chan error, 1)
+	go func() { scheduled <- a.publisher.RunScheduler(schedCtx) }()
+	defer func() { stopScheduler(); <-scheduled }()
 	url := "http://" + ln.Addr().String()
 	a.log.Info("serving", "url", url, "data_dir", a.cfg.DataDir)
 	fmt.Fprintf(stdout, "Candour is serving %s (data folder %s). Press Ctrl+C to stop.\n", url, a.cfg.DataDir)

@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candour/candour/publisher/auditlog"
+)
+
+// browser is one person's HTTP session against the server. Session cookies
+// are Secure, which Go's cookie jar will not send over plain HTTP, so the
+// browser keeps its cookies itself.
+type browser struct {
+	t       *testing.T
+	s       *server
+	cookies map[string]string
+	client  *http.Client
+}
+
+func newBrowser(t *testing.T, s *server) *browser {
+	return &browser{t: t, s: s, cookies: map[string]string{},
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(req *http.Request) (int, string, http.Header) {
+	b.t.Helper()
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, c := range resp.Cookies() {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c.Value
+		}
+	}
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (b *browser) get(path string) (int, string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.s.base+path, nil)
+	status, body, _ := b.do(req)
+	return status, body
+}
+
+func (b *browser) post(path string, form url.Values) (int, string, http.Header) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.s.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("page has no anti-forgery token:\n%s", page)
+	}
+	return m[1]
+}
+
+func (b *browser) login(username, password string) {
+	b.t.Helper()
+	_, page := b.get("/account/login")
+	status, body, h := b.post("/account/login", url.Values{"csrf": {csrfOf(b.t, page)}, "username": {username}, "password": {password}, "next": {"/workspace"}})
+	if status != http.StatusSeeOther || h.Get("Location") != "/workspace" {
+		b.t.Fatalf("login as %s: %d %s", username, status, body)
+	}
+}
+
+// token is the session's anti-forgery token, read from the workspace.
+func (b *browser) token() string {
+	b.t.Helper()
+	_, page := b.get("/workspace")
+	return csrfOf(b.t, page)
+}
+
+func (b *browser) action(id, action string, form url.Values) (int, string) {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", b.token())
+	status, body, _ := b.post("/workspace/releases/"+id+"/"+action, form)
+	return status, body
+}
+
+func mustAction(t *testing.T, b *browser, id, action string, form url.Values) {
+	t.Helper()
+	if status, body := b.action(id, action, form); status != http.StatusSeeOther {
+		t.Fatalf("%s on release %s: %d\n%s", action, id, status, body)
+	}
+}
+
+const e2eSchema = `{"fields": [
+	{"name": "Code", "type": "string", "candour:role": "key", "constraints": {"required": true, "pattern": "[A-Z0-9]{3,5}"},
+	 "candour:organisation": {"nameField": "Name"}},
+	{"name": "Name", "type": "string", "candour:role": "dimension"},
+	{"name": "Patients", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true}],
+	"candour:disclosure": {"rule": "nhs-digital"}}`
+
+// e2eCSV: RA2's 3 patients must never be public; 24 rounds to 25.
+const e2eCSV = "Code,Name,Patients\r\nRA2,ROYAL SURREY E2EMARKER TRUST,3\r\nRR8,LEEDS TEACHING HOSPITALS,24\r\nRX1,NOTTINGHAM UNIVERSITY HOSPITALS,1234\r\n"
+
+func TestWorkflowThroughHTTP(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	ctx := context.Background()
+	// Accounts, created with the command an operator uses.
+	for _, u := range []struct{ name, roles, org string }{
+		{"pam", "publisher", "e2e-stats"}, {"rita", "reviewer", ""}, {"rob", "reviewer", "other-body"}, {"chloe", "provider-checker", "RA2"},
+	} {
+		args := []string{"user", "add", u.name, "--role", u.roles, "--name", strings.ToUpper(u.name[:1]) + u.name[1:] + " Tester", "--data-dir", dataDir}
+		if u.org != "" {
+			args = append(args, "--org", u.org)
+		}
+		var out, errOut bytes.Buffer
+		env := func(k string) string {
+			if k == "CANDOUR_PASSWORD" {
+				return "correct horse battery"
+			}
+			return ""
+		}
+		if err := run(ctx, args, env, &out, &errOut); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u.name, err, errOut.String())
+		}
+	}
+	s := startCandour(t, "serve", dataDir)
+
+	pam, rita, rob, chloe := newBrowser(t, s), newBrowser(t, s), newBrowser(t, s), newBrowser(t, s)
+	// A wrong password is refused without a session.
+	_, page := pam.get("/account/login")
+	if status, body, _ := pam.post("/account/login", url.Values{"csrf": {csrfOf(t, page)}, "username": {"pam"}, "password": {"wrong password!"}}); status != http.StatusUnauthorized || !strings.Contains(body, "not right") {
+		t.Errorf("wrong password: %d", status)
+	}
+	for b, name := range map[*browser]string{pam: "pam", rita: "rita", rob: "rob", chloe: "chloe"} {
+		b.login(name, "correct horse battery")
+	}
+
+	// Upload through the workspace form.
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fields := map[string]string{"csrf": pam.token(), "dataset": "e2e-admissions", "dataset-title": "E2E admissions", "publisher-name": "E2E Statistics",
+		"title": "Admissions E2ETITLE, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31",
+		"coverage": "Three trusts", "change-notes": "First release."}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("csv-1", "admissions.csv")
+	fw.Write([]byte(e2eCSV))
+	fw, _ = mw.CreateFormFile("schema-1", "admissions.schema.json")
+	fw.Write([]byte(e2eSchema))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	status, resp, h := pam.do(req)
+	if status != http.StatusSeeOther {
+		t.Fatalf("submit: %d\n%s", status, resp)
+	}
+	id := regexp.MustCompile(`/workspace/releases/(\d+)`).FindStringSubmatch(h.Get("Location"))[1]
+
+	// The report: the disclosure summary and the public version's files.
+	_, report := pam.get("/workspace/releases/" + id)
+	for _, want := range []string{"Checked", "suppressed", "/files/public/admissions.csv", "/files/original/admissions.csv"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report page lacks %q", want)
+		}
+	}
+	_, public := pam.get("/workspace/releases/" + id + "/files/public/admissions.csv")
+	if !strings.Contains(public, "RA2,ROYAL SURREY E2EMARKER TRUST,*") || !strings.Contains(public, ",25") || !strings.Contains(public, ",1235") {
+		t.Errorf("public version:\n%s", public)
+	}
+	publicSum := sha256.Sum256([]byte(public))
+
+	// Provider preview: the checker of RA2 sees RA2's public row only.
+	mustAction(t, pam, id, "preview", url.Values{"until-date": {time.Now().In(london()).AddDate(0, 0, 2).Format("2006-01-02")}})
+	_, preview := chloe.get("/workspace/releases/" + id + "/preview")
+	if !strings.Contains(preview, "E2EMARKER") || strings.Contains(preview, "LEEDS") || strings.Contains(preview, ">3<") {
+		t.Errorf("preview shows other organisations' rows or the original value:\n%s", preview)
+	}
+	if status, _ := chloe.action(id, "query", url.Values{"query": {"Is our count right?"}}); status != http.StatusSeeOther {
+		t.Fatalf("raise query: %d", status)
+	}
+	mustAction(t, pam, id, "send-to-review", nil)
+
+	// Refusals: no anti-forgery token; another role's session; the submitter.
+	if status, _, _ := rita.post("/workspace/releases/"+id+"/review", url.Values{"decision": {"approve"}}); status != http.StatusForbidden {
+		t.Errorf("review without an anti-forgery token: %d, want 403", status)
+	}
+	review := func(b *browser) (int, string) {
+		_, page := b.get("/workspace/releases/" + id)
+		files := regexp.MustCompile(`name="files" value="([^"]*)"`).FindStringSubmatch(page)
+		form := url.Values{"decision": {"approve"}}
+		if files != nil {
+			form.Set("files", html.UnescapeString(files[1]))
+		} else {
+			form.Set("files", "[]")
+		}
+		for i := 1; i <= 7; i++ {
+			form.Set(fmt.Sprintf("consideration-%d", i), "Considered and acceptable")
+		}
+		return b.action(id, "review", form)
+	}
+	if status, _ := review(chloe); status != http.StatusForbidden {
+		t.Errorf("a provider checker's review: %d, want 403", status)
+	}
+	if status, _ := review(pam); status != http.StatusForbidden {
+		t.Errorf("the submitter's review: %d, want 403", status)
+	}
+	if status, body := review(rita); status != http.StatusSeeOther {
+		t.Fatalf("first approval: %d\n%s", status, body)
+	}
+	if status, _ := review(rita); status != http.StatusConflict {
+		t.Errorf("a second approval by the same reviewer: %d, want 409", status)
+	}
+	_, page = rita.get("/workspace/releases/" + id)
+	qid := regexp.MustCompile(`name="query" value="(\d+)"`).FindStringSubmatch(page)
+	if qid == nil {
+		t.Fatal("no open query to resolve on the review page")
+	}
+	mustAction(t, rita, id, "resolve", url.Values{"query": {qid[1]}, "resolution": {"Checked: the count is right."}})
+	if status, body := review(rob); status != http.StatusSeeOther {
+		t.Fatalf("second approval: %d\n%s", status, body)
+	}
+	if _, page := pam.get("/workspace/releases/" + id); !strings.Contains(page, ">Approved<") {
+		t.Fatalf("not approved after two approvals")
+	}
+
+	// Schedule a few seconds ahead; a schedule in the past is refused.
+	past := time.Now().Add(-time.Hour).In(london())
+	if status, body := pam.action(id, "schedule", url.Values{"date": {past.Format("2006-01-02")}, "time": {past.Format("15:04:05")}}); status != http.StatusBadRequest || !strings.Contains(body, "in the past") {
+		t.Errorf("schedule in the past: %d", status)
+	}
+	embargo := time.Now().Add(4 * time.Second).Truncate(time.Second)
+	mustAction(t, pam, id, "schedule", url.Values{"date": {embargo.In(london()).Format("2006-01-02")}, "time": {embargo.In(london()).Format("15:04:05")}})
+
+	// Before the embargo: the calendar shows the date, no surface shows content.
+	releaseURL := "/datasets/e2e-admissions/releases/1"
+	surfaces := []string{"/", "/datasets", "/datasets/e2e-admissions", releaseURL, releaseURL + "/files/admissions.csv",
+		"/organisations/RA2", "/calendar", "/transparency", "/transparency/audit-log.jsonl"}
+	before := map[string]string{}
+	for _, u := range surfaces {
+		status, body, _ := s.get(t, u)
+		before[u] = body
+		for _, secret := range []string{"E2ETITLE", "E2EMARKER", hex.EncodeToString(publicSum[:])} {
+			if strings.Contains(body, secret) {
+				t.Errorf("before the embargo, %s (%d) shows %q", u, status, secret)
+			}
+		}
+	}
+	for _, u := range []string{releaseURL, releaseURL + "/files/admissions.csv", "/datasets/e2e-admissions"} {
+		if status, _, _ := s.get(t, u); status != http.StatusNotFound {
+			t.Errorf("before the embargo, %s answers %d, want 404", u, status)
+		}
+	}
+	if !strings.Contains(before["/calendar"], "E2E admissions") || !strings.Contains(before["/calendar"], "March 2026") {
+		t.Errorf("the calendar does not announce the release")
+	}
+
+	// At the embargo instant the scheduler publishes it.
+	time.Sleep(time.Until(embargo))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, _, _ := s.get(t, releaseURL)
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not published 15 s after its embargo (last status %d)", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if late := time.Since(embargo); late > 3*time.Second {
+		t.Errorf("published %s after its embargo", late)
+	}
+	after := map[string]string{}
+	for _, u := range surfaces {
+		status, body, _ := s.get(t, u)
+		if status != http.StatusOK {
+			t.Errorf("after publication, %s answers %d", u, status)
+		}
+		after[u] = body
+	}
+	for u, want := range map[string][]string{
+		"/":                        {"E2ETITLE"},
+		"/datasets/e2e-admissions": {"E2ETITLE"},
+		releaseURL:                 {"E2EMARKER", "Rita Tester", "Rob Tester", "Chloe Tester", hex.EncodeToString(publicSum[:])},
+		"/organisations/RA2":       {"E2ETITLE"},
+		"/calendar":                {releaseURL},
+		"/transparency":            {"E2ETITLE", "Rita Tester"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(after[u], w) {
+				t.Errorf("after publication, %s lacks %q", u, w)
+			}
+		}
+	}
+	// The public audit log: redacted before publication, complete after, and
+	// its chain verifies from the export alone.
+	if !strings.Contains(before["/transparency/audit-log.jsonl"], `"redacted":true`) {
+		t.Error("before publication, the audit log export does not redact the release's entries")
+	}
+	exported := verifyExport(t, after["/transparency/audit-log.jsonl"])
+	if !strings.Contains(after["/transparency"], exported.Hash) {
+		t.Errorf("the transparency page does not show the chain head %s", exported.Hash)
+	}
+	if !strings.Contains(after["/transparency/audit-log.jsonl"], hex.EncodeToString(publicSum[:])) {
+		t.Error("after publication, the audit log export does not show the published file's hash")
+	}
+	if got := sha256.Sum256([]byte(after[releaseURL+"/files/admissions.csv"])); got != publicSum {
+		t.Errorf("the download is not the approved public version")
+	}
+	if strings.Contains(after[releaseURL+"/files/admissions.csv"], ",3\r\n") {
+		t.Error("the download holds the original small count")
+	}
+	// Announcing the next release; the data release register.
+	form := url.Values{"csrf": {pam.token()}, "dataset": {"e2e-admissions"}, "period": {"April 2026"}, "month": {"2026-05"}}
+	if status, body, _ := pam.post("/workspace/announce", form); status != http.StatusSeeOther {
+		t.Errorf("announce: %d %s", status, body)
+	}
+	if cal := s.mustGet(t, "/calendar"); !strings.Contains(cal, "April 2026") || !strings.Contains(cal, "May 2026 (provisional)") {
+		t.Error("the calendar does not show the announced release")
+	}
+	entry := url.Values{"csrf": {pam.token()}, "recipient": {"University of E2E"}, "data": {"Admissions, record level"},
+		"purpose": {"Evaluation"}, "legal-basis": {"Article 6(1)(e)"}, "shared-on": {"2026-13-01"}, "classification": {"pseudonymised"}}
+	if status, body, _ := pam.post("/workspace/register", entry); status != http.StatusBadRequest || !strings.Contains(body, "shared-on") {
+		t.Errorf("a bad register date: %d", status)
+	}
+	entry.Set("shared-on", "2026-01-10")
+	if status, body, _ := pam.post("/workspace/register", entry); status != http.StatusSeeOther {
+		t.Errorf("register entry: %d %s", status, body)
+	}
+	if reg := s.mustGet(t, "/register.csv"); !strings.Contains(reg, "University of E2E,\"Admissions, record level\",Evaluation") {
+		t.Errorf("register CSV:\n%s", reg)
+	}
+	if status, _, _ := chloe.post("/workspace/register", url.Values{"csrf": {chloe.token()}, "recipient": {"x"}}); status != http.StatusForbidden {
+		t.Errorf("a provider checker added to the register: %d", status)
+	}
+	s.stop()
+
+	// The audit log verifies, and one altered byte breaks it.
+	if out, err := s.candour(t, "audit", "verify"); err != nil || !strings.Contains(out, "verifies") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	dbFile := filepath.Join(dataDir, databaseFile)
+	db, err := os.ReadFile(dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(db, []byte("review.approve"))
+	if i < 0 {
+		t.Fatal("no audit entry found in the database file")
+	}
+	db[i] ^= 0x01
+	if err := os.WriteFile(dbFile, db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(dbFile + "-wal")
+	if out, err := s.candour(t, "audit", "verify"); err == nil {
+		t.Errorf("audit verify passed after a byte was altered:\n%s", out)
+	}
+}
+
+// verifyExport recomputes the hash chain of a public audit log export.
+func verifyExport(t *testing.T, jsonl string) auditlog.Head {
+	t.Helper()
+	var entries []auditlog.Entry
+	for _, line := range strings.Split(strings.TrimSpace(jsonl), "\n") {
+		var e struct {
+			Seq         int64               `json:"seq"`
+			At          time.Time           `json:"at"`
+			Actor       string              `json:"actor"`
+			Action      string              `json:"action"`
+			Release     int64               `json:"release"`
+			Files       []auditlog.FileHash `json:"files"`
+			Details     json.RawMessage     `json:"details"`
+			PayloadHash string              `json:"payloadHash"`
+			Prev        string              `json:"prev"`
+			Hash        string              `json:"hash"`
+			Redacted    bool                `json:"redacted"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit log line %q: %v", line, err)
+		}
+		entries = append(entries, auditlog.Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Release: e.Release,
+			Files: e.Files, Details: e.Details, PayloadHash: e.PayloadHash, Prev: e.Prev, Hash: e.Hash, Withheld: e.Redacted})
+	}
+	head, err := auditlog.Verify(func(yield func(auditlog.Entry, error) bool) {
+		for _, e := range entries {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("the exported audit log does not verify: %v", err)
+	}
+	return head
+}
+
+func london() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+func TestSubmissionAPI(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	ctx := context.Background()
+	env := func(k string) string {
+		if k == "CANDOUR_PASSWORD" {
+			return "correct horse battery"
+		}
+		return ""
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"user", "add", "pam", "--role", "publisher", "--org", "e2e-stats", "--name", "Pam", "--data-dir", dataDir}, env, &out, &errOut); err != nil {
+		t.Fatalf("user add: %v %s", err, errOut.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"user", "token", "pam", "--label", "nightly upload", "--data-dir", dataDir}, noEnv, &out, &errOut); err != nil {
+		t.Fatalf("user token: %v %s", err, errOut.String())
+	}
+	token := regexp.MustCompile(`(?m)^(cnd_\S+)$`).FindStringSubmatch(out.String())
+	if token == nil {
+		t.Fatalf("no token printed:\n%s", out.String())
+	}
+	s := startCandour(t, "serve", dataDir)
+
+	upload := func(bearer, csv string) (int, string) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
+		fmt.Fprintf(fw, `{"dataset": {"slug": "e2e-api", "title": "API uploads", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
+			"release": {"title": "API release", "periodLabel": "April 2026"},
+			"resources": [{"name": "admissions", "path": "admissions.csv", "schema": %s}]}`, e2eSchema)
+		fw, _ = mw.CreateFormFile("admissions.csv", "admissions.csv")
+		fw.Write([]byte(csv))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/submissions", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := upload("", e2eCSV); status != http.StatusUnauthorized || !strings.Contains(body, "API token") {
+		t.Errorf("no token: %d %s", status, body)
+	}
+	if status, _ := upload(token[1]+"x", e2eCSV); status != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d", status)
+	}
+	bad := strings.Replace(e2eCSV, "24", "2x4", 1)
+	if status, body := upload(token[1], bad); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"row":3`) || !strings.Contains(body, `"column":3`) {
+		t.Errorf("a bad cell: %d %s", status, body)
+	}
+	status, body := upload(token[1], e2eCSV)
+	if status != http.StatusCreated || !strings.Contains(body, `"state":"checked"`) || !strings.Contains(body, `"version":1`) {
+		t.Fatalf("a good upload: %d %s", status, body)
+	}
+	// Checked is not published.
+	if status, _, _ := s.get(t, "/datasets/e2e-api/releases/1"); status != http.StatusNotFound {
+		t.Errorf("an uploaded release answers %d before review, want 404", status)
+	}
+}

@@ -1,0 +1,248 @@
+package disclosure
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/candour/candour/datasets"
+)
+
+// File is one file of a release, already parsed and validated by
+// datasets.Reader.
+type File struct {
+	Name     string            // file name, e.g. "shmi-2025-09.csv"
+	Resource datasets.Resource // its schema and dialect
+	Header   []string          // header cells as in the file (the field names when it has none)
+	Rows     []datasets.Row    // every data row, Values typed
+}
+
+// Earlier is an earlier release of the same dataset.
+type Earlier struct {
+	Version int    // the earlier release's version number
+	Files   []File // its PUBLIC files, parsed (never an original)
+	// Linked says that the new release declares its cells unchanged since
+	// this release, except in the rows listed in UnchangedExcept (as a
+	// correction's change notes do). An unchanged cell is the same unknown
+	// in both releases. Releases that are not linked take no part.
+	Linked bool
+	// UnchangedExcept are the row keys (primary-key values joined by "|")
+	// of the rows that changed.
+	UnchangedExcept []string
+}
+
+// Input is a release to check.
+type Input struct {
+	Files   []File
+	Earlier []Earlier
+}
+
+// Result is the outcome of Check.
+type Result struct {
+	Public  []PublicFile // one per input file, in order
+	Report  Report       // private to the publisher and reviewers: it names cells
+	Blocked bool         // some finding is blocking
+}
+
+// PublicFile is the public version of one file.
+type PublicFile struct {
+	Name     string
+	Resource datasets.Resource // the public schema (markers declared), UTF-8 comma-separated with a header
+	Header   []string
+	Rows     [][]string // cell text
+}
+
+// WriteCSV writes the header and rows as CSV with datasets.Writer.
+func (p PublicFile) WriteCSV(w io.Writer) error {
+	cw, err := datasets.NewWriter(w, p.Header)
+	if err != nil {
+		return fmt.Errorf("public file %q: %w", p.Name, err)
+	}
+	for _, row := range p.Rows {
+		if err := cw.Write(row); err != nil {
+			cw.Close()
+			return fmt.Errorf("public file %q: %w", p.Name, err)
+		}
+	}
+	if err := cw.Close(); err != nil {
+		return fmt.Errorf("public file %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Report is the private report of a check.
+type Report struct {
+	Files    []FileReport  `json:"files"`
+	Findings []Finding     `json:"findings"`
+	Audit    AuditReport   `json:"audit"`
+	Summary  PublicSummary `json:"summary"`
+}
+
+// Finding is one thing the reviewers must see. Blocking findings stop the
+// release until the publisher resubmits.
+type Finding struct {
+	Kind     string `json:"kind"`
+	Blocking bool   `json:"blocking"`
+	File     string `json:"file"`
+	Row      int    `json:"row,omitempty"`    // record number as datasets.Row.Record (the header is 1); 0 for the whole file
+	Column   int    `json:"column,omitempty"` // 1-based; 0 for the whole row or file
+	Field    string `json:"field,omitempty"`
+	Value    string `json:"value,omitempty"` // the cell as in the original, for reviewers
+	Message  string `json:"message"`         // names the row and column in words
+}
+
+// Kinds of finding.
+const (
+	KindNHSNumber        = "nhs-number"
+	KindPostcode         = "postcode"
+	KindDateOfBirth      = "date-of-birth"
+	KindFullDate         = "full-date"
+	KindDirectIdentifier = "direct-identifier"
+	KindFreeText         = "free-text"
+	KindKAnonymity       = "k-anonymity"
+	KindLDiversity       = "l-diversity"
+	KindRecoverable      = "recoverable"
+	KindAuditIncomplete  = "audit-incomplete"
+	KindNotAdditive      = "not-additive"
+	KindInconsistent     = "inconsistent"
+	KindNegativeCount    = "negative-count"
+	KindRuleNone         = "rule-none"
+	KindMagnitude        = "magnitude"
+	KindDuplicateCell    = "duplicate-cell"
+	KindNoQuasiIDs       = "no-quasi-identifiers"
+)
+
+// FileReport describes what was done to one file.
+type FileReport struct {
+	File              string             `json:"file"`
+	Rule              string             `json:"rule"` // as declared; "" when the schema declares none (no counts)
+	Reason            string             `json:"reason,omitempty"`
+	Threshold         int                `json:"threshold,omitempty"`
+	Protection        int                `json:"protection"`
+	ProtectionPercent float64            `json:"protectionPercent,omitempty"`
+	NationalRows      int                `json:"nationalRows"`
+	Cells             CellCounts         `json:"cells"`
+	MarkerAdded       []string           `json:"markerAdded,omitempty"`    // fields whose public schema gained a marker
+	DroppedColumns    []string           `json:"droppedColumns,omitempty"` // columns left out of a magnitude table
+	FreeTextColumns   []string           `json:"freeTextColumns,omitempty"`
+	RecordLevel       *RecordLevelReport `json:"recordLevel,omitempty"`
+	Magnitude         *MagnitudeReport   `json:"magnitude,omitempty"`
+	BlockingFindings  int                `json:"blockingFindings"`
+}
+
+// CellCounts counts the controlled cells of a file (counts of individuals,
+// totals, simple statistics and magnitudes) by what happened to them.
+type CellCounts struct {
+	Controlled          int `json:"controlled"`
+	SuppressedPrimary   int `json:"suppressedPrimary"`   // small counts, statistics from few contributors, sensitive magnitude cells
+	SuppressedSecondary int `json:"suppressedSecondary"` // suppressed so that others cannot be worked out
+	SuppressedAtSource  int `json:"suppressedAtSource"`  // already suppressed in the original
+	Rounded             int `json:"rounded"`
+	Unchanged           int `json:"unchanged"`
+	Missing             int `json:"missing"`
+}
+
+// Check runs disclosure control on a release. Its error is for misuse and
+// declaration problems only (a file whose schema has counts of
+// individuals but no rule, rows not parsed against the schema, a magnitude
+// file with counts), and names the file and field; everything about the
+// data is a finding in the report.
+func Check(in Input) (Result, error) {
+	c := &checker{}
+	var current []*table
+	for i, f := range in.Files {
+		t, err := newCurrentTable(f, c)
+		if err != nil {
+			return Result{}, err
+		}
+		t.index = i
+		current = append(current, t)
+	}
+	for i, f := range in.Files {
+		if r := current[i].rule; r.Rule == datasets.DisclosureNone {
+			c.add(Finding{Kind: KindRuleNone, File: f.Name,
+				Message: fmt.Sprintf("The schema declares no small-number control, for this reason: %q. Reviewers must accept the reason before approving.", r.Reason)})
+		}
+		c.scanIdentifiers(f, current[i])
+		c.checkRecordLevel(f, current[i])
+	}
+	var earlier []*table
+	for _, e := range in.Earlier {
+		if !e.Linked {
+			continue
+		}
+		except := map[string]bool{}
+		for _, k := range e.UnchangedExcept {
+			except[k] = true
+		}
+		for _, f := range e.Files {
+			t, err := newEarlierTable(f, e.Version, except)
+			if err != nil {
+				return Result{}, err
+			}
+			earlier = append(earlier, t)
+		}
+	}
+	m := buildModel(current, earlier, c)
+	added := m.secondary()
+	final := m.audit()
+	c.auditFindings(m, final)
+
+	var res Result
+	res.Report.Audit = m.auditReport(final, added)
+	for _, t := range current {
+		res.Public = append(res.Public, t.publicFile())
+	}
+	c.sortFindings(in.Files)
+	res.Report.Findings = c.findings
+	if res.Report.Findings == nil {
+		res.Report.Findings = []Finding{}
+	}
+	for _, t := range current {
+		fr := t.fileReport()
+		for _, f := range c.findings {
+			if f.File == t.name && f.Blocking {
+				fr.BlockingFindings++
+			}
+		}
+		res.Report.Files = append(res.Report.Files, fr)
+		res.Report.Summary.Files = append(res.Report.Summary.Files, t.fileSummary())
+	}
+	for _, f := range c.findings {
+		if f.Blocking {
+			res.Blocked = true
+		}
+	}
+	return res, nil
+}
+
+// checker collects findings.
+type checker struct {
+	findings []Finding
+}
+
+func (c *checker) add(f Finding) {
+	c.findings = append(c.findings, f)
+}
+
+// sortFindings puts blocking findings first, then in file, row and column
+// order; the sort is stable so that findings of one cell keep their order.
+func (c *checker) sortFindings(files []File) {
+	order := map[string]int{}
+	for i, f := range files {
+		order[f.Name] = i
+	}
+	sort.SliceStable(c.findings, func(i, j int) bool {
+		a, b := c.findings[i], c.findings[j]
+		if a.Blocking != b.Blocking {
+			return a.Blocking
+		}
+		if order[a.File] != order[b.File] {
+			return order[a.File] < order[b.File]
+		}
+		if a.Row != b.Row {
+			return a.Row < b.Row
+		}
+		return a.Column < b.Column
+	})
+}

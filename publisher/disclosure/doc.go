@@ -1,0 +1,95 @@
+// Package disclosure runs the automated disclosure control of every
+// release submitted to Candour. Given the parsed original files of a
+// release (and the public files of earlier releases of the same dataset)
+// it produces the public version of each file and a report whose verdict
+// says whether the submission is blocked.
+//
+// # What it owns
+//
+//   - Applying the dataset's declared rule (datasets.DisclosureRule) to
+//     each file: "nhs-digital" (0 stays 0, 1–7 become a marker, other
+//     counts of individuals below national level are rounded to the
+//     nearest 5, simple statistics from 1–7 contributors are suppressed),
+//     "threshold" (counts from 1 to the threshold are suppressed, then
+//     secondary suppression is chosen automatically) or "none" (nothing
+//     changes; the stated reason goes to the reviewers). Cells suppressed
+//     in the original stay suppressed.
+//   - Finding direct identifiers: NHS numbers (Modulus 11, also buried in
+//     free text), full postcodes and dates of birth in person-level files,
+//     fields declared direct identifiers. Free-text columns are listed for
+//     the reviewers' attention.
+//   - The recoverability audit (Candour's criterion, disclosure.md A9):
+//     every published value is an interval, every published margin is a
+//     relation, cells with the same identity in files of one release, and
+//     cells declared unchanged since a linked earlier release, are one
+//     unknown; each suppressed cell's feasible interval must hold at least
+//     the declared protection (default three possible values).
+//   - k-anonymity and ℓ-diversity of record-level files, the (n,k)
+//     dominance and p% rules of magnitude tables.
+//   - The public summary: how many cells each rule suppressed, rounded or
+//     left unchanged, never which cells or their values.
+//
+// # What it must not do
+//
+// It never stores, serves or logs anything: it is a pure function from
+// parsed files to public files and a report. The original is input only:
+// nothing it returns for publication ([PublicFile], [PublicSummary])
+// derives from a suppressed cell's original value, while the [Report],
+// which names cells and quotes values, is private to the publisher and the
+// reviewers. It imports only the standard library and datasets.
+//
+// # Decisions where the reference is silent
+//
+//   - Non-integer counts (the half-patients of cancer waiting times) are
+//     rounded to a whole number first, halves up, with any positive value
+//     below one half counting as one, so 0 still means exactly none; then
+//     the nhs-digital rule applies. The audit models their true values on
+//     a lattice of halves (or finer, as the file's decimals need).
+//   - National level: a row is national when a key or dimension field
+//     holds one of its candour:nationalValues, or when every field that
+//     declares candour:geographyLevel declares "national". Only the
+//     nhs-digital rule exempts national rows (as NHS Digital does); the
+//     threshold rule applies at every level, as the ONS health guidance
+//     says "regardless of population size".
+//   - NHS numbers: 0000000000 and other repeated-digit numbers pass the
+//     check digit but are rejected by policy (never issued); numbers in the
+//     test range 999 000 0000–999 999 9999 that pass are still reported,
+//     since they show that a column holds NHS numbers. A column is an
+//     NHS-number column when more than half of its 10-digit tokens pass
+//     (or its name says NHS number); elsewhere a passing token is reported
+//     only when its cell mentions "NHS".
+//   - Postcodes: only full unit postcodes of the Royal Mail formats are
+//     reported; NHS pseudo-postcodes (ZZ99 …) identify no address and are
+//     not. In person-level files they block; in free-text columns of other
+//     files they are listed for reviewers.
+//   - Free text: string fields with role note, and string fields with no
+//     role, no enum, pattern or organisation reference that hold any value
+//     of 80 characters or 8 words or more. Never blocking on its own.
+//   - Markers: a suppressed cell is written with the field's first
+//     candour:suppressed marker, or "*" when it has none (the public schema
+//     then declares "*").
+//   - Magnitude tables: the rows of an original file with candour:magnitude
+//     fields are contributions; the public version is the table of cells
+//     (one row per combination of the dimension fields, each magnitude
+//     summed), and key and other fields, which identify contributors, are
+//     left out.
+//   - Cell identity: a cell is identified by its field name and the values
+//     of the row's key and dimension fields by field name (the primary key
+//     when no field has those roles), leaving out a dimension whose value
+//     is one of its candour:totalValues: a margin row over a dimension and a
+//     file without that dimension describe the same cell.
+//   - Relations: a margin is the sum of its parts within one file (the
+//     parts of one file; the margin may be in any file of the release);
+//     files with different bandings of one dimension therefore give one
+//     relation each, which also catches differencing between nested bands.
+//     Margins that do not add up in the original are left out of the audit
+//     and reported (blocking when they involve a suppressed cell).
+//   - Earlier releases: only linked ones take part. In an earlier public
+//     file under the threshold rule a marker is read as hiding primary and
+//     secondary cells alike (0 up to its margins), since the public cannot
+//     tell them apart; earlier files with no declared rule are read as
+//     "none".
+//   - Suppressed statistics and suppressed cells of fields that take part
+//     in no sum (scores, rates) are counted but not audited: no published
+//     relation involves them.
+package disclosure

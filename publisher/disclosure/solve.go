@@ -1,0 +1,300 @@
+package disclosure
+
+import (
+	"errors"
+	"math"
+)
+
+// unbounded stands for +∞ as an upper bound of the integer solver.
+const unbounded = math.MaxInt64
+
+// errBudget is returned when exact search runs out of its node budget.
+var errBudget = errors.New("exact search budget exhausted")
+
+// ieq is a linear equation Σ coefs[i]·x[vars[i]] = rhs over integers.
+type ieq struct {
+	vars  []int
+	coefs []int64
+	rhs   int64
+}
+
+// isys is a system of integer equations with bounds, solved exactly by
+// search with bound propagation.
+type isys struct {
+	n      int
+	eqs    []ieq
+	varEqs [][]int
+	nodes  int
+	budget int
+}
+
+func newISys(n int, eqs []ieq, budget int) *isys {
+	s := &isys{n: n, eqs: eqs, varEqs: make([][]int, n), budget: budget}
+	for ei, eq := range eqs {
+		for _, v := range eq.vars {
+			s.varEqs[v] = append(s.varEqs[v], ei)
+		}
+	}
+	return s
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) == (b < 0)) {
+		q++
+	}
+	return q
+}
+
+// propagate narrows lo and hi to a fixpoint of bound consistency; it
+// reports false when some equation cannot hold.
+func (s *isys) propagate(lo, hi []int64) (bool, error) {
+	queue := make([]int, 0, len(s.eqs))
+	queued := make([]bool, len(s.eqs))
+	for i := range s.eqs {
+		queue = append(queue, i)
+		queued[i] = true
+	}
+	steps := 0
+	for len(queue) > 0 {
+		ei := queue[0]
+		queue = queue[1:]
+		queued[ei] = false
+		if steps++; steps%64 == 0 {
+			if s.nodes++; s.nodes > s.budget {
+				return false, errBudget
+			}
+		}
+		eq := s.eqs[ei]
+		var sumMin, sumMax int64
+		minInf, maxInf := 0, 0
+		for i, v := range eq.vars {
+			a := eq.coefs[i]
+			if a > 0 {
+				sumMin += a * lo[v]
+				if hi[v] == unbounded {
+					maxInf++
+				} else {
+					sumMax += a * hi[v]
+				}
+			} else {
+				sumMax += a * lo[v]
+				if hi[v] == unbounded {
+					minInf++
+				} else {
+					sumMin += a * hi[v]
+				}
+			}
+		}
+		if minInf == 0 && sumMin > eq.rhs || maxInf == 0 && sumMax < eq.rhs {
+			return false, nil
+		}
+		for i, v := range eq.vars {
+			a := eq.coefs[i]
+			// The range of this term's contribution.
+			var cmin, cmax int64
+			cminInf, cmaxInf := false, false
+			if a > 0 {
+				cmin = a * lo[v]
+				if hi[v] == unbounded {
+					cmaxInf = true
+				} else {
+					cmax = a * hi[v]
+				}
+			} else {
+				cmax = a * lo[v]
+				if hi[v] == unbounded {
+					cminInf = true
+				} else {
+					cmin = a * hi[v]
+				}
+			}
+			// Others' range.
+			othersMaxInf := maxInf-b2i(cmaxInf) > 0
+			othersMinInf := minInf-b2i(cminInf) > 0
+			othersMax := sumMax - cmax
+			othersMin := sumMin - cmin
+			newLo, newHi := lo[v], hi[v]
+			if a > 0 {
+				if !othersMaxInf {
+					newLo = max(newLo, ceilDiv(eq.rhs-othersMax, a))
+				}
+				if !othersMinInf {
+					h := floorDiv(eq.rhs-othersMin, a)
+					if newHi == unbounded || h < newHi {
+						newHi = h
+					}
+				}
+			} else {
+				if !othersMinInf { // a·x ≤ rhs − othersMin
+					newLo = max(newLo, ceilDiv(eq.rhs-othersMin, a))
+				}
+				if !othersMaxInf { // a·x ≥ rhs − othersMax
+					h := floorDiv(eq.rhs-othersMax, a)
+					if newHi == unbounded || h < newHi {
+						newHi = h
+					}
+				}
+			}
+			if newHi != unbounded && newLo > newHi {
+				return false, nil
+			}
+			if newLo != lo[v] || newHi != hi[v] {
+				lo[v], hi[v] = newLo, newHi
+				for _, ej := range s.varEqs[v] {
+					if !queued[ej] {
+						queued[ej] = true
+						queue = append(queue, ej)
+					}
+				}
+				// The sums used by later terms are now stale; revisit.
+				if !queued[ei] {
+					queued[ei] = true
+					queue = append(queue, ei)
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// feasible reports whether some integer point within lo and hi satisfies
+// every equation. It does not change lo and hi.
+func (s *isys) feasible(lo, hi []int64) (bool, error) {
+	if s.nodes++; s.nodes > s.budget {
+		return false, errBudget
+	}
+	l, h := clone64(lo), clone64(hi)
+	ok, err := s.propagate(l, h)
+	if err != nil || !ok {
+		return false, err
+	}
+	best, width := -1, int64(0)
+	for v := 0; v < s.n; v++ {
+		w := int64(unbounded)
+		if h[v] != unbounded {
+			w = h[v] - l[v]
+		}
+		if w > 0 && (best < 0 || w < width) {
+			best, width = v, w
+		}
+	}
+	if best < 0 {
+		return true, nil // every variable fixed, every equation checked by propagation
+	}
+	var mid int64
+	if h[best] == unbounded {
+		mid = l[best] + max(16, l[best])
+	} else {
+		mid = l[best] + (h[best]-l[best])/2
+	}
+	saved := h[best]
+	h[best] = mid
+	if ok, err := s.feasible(l, h); ok || err != nil {
+		return ok, err
+	}
+	h[best], l[best] = saved, mid+1
+	return s.feasible(l, h)
+}
+
+func clone64(x []int64) []int64 { return append([]int64(nil), x...) }
+
+// bigValue is the value above which a variable is taken to be unbounded.
+const bigValue = int64(1) << 40
+
+// extremes returns the least and greatest value of variable j over all
+// integer solutions (hiUnb when there is no greatest), or ok false when
+// there is none.
+func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool, err error) {
+	with := func(l, h int64) (bool, error) {
+		lo2, hi2 := clone64(lo), clone64(hi)
+		if l > lo2[j] {
+			lo2[j] = l
+		}
+		if h != unbounded && (hi2[j] == unbounded || h < hi2[j]) {
+			hi2[j] = h
+		}
+		if hi2[j] != unbounded && lo2[j] > hi2[j] {
+			return false, nil
+		}
+		return s.feasible(lo2, hi2)
+	}
+	if ok, err := with(lo[j], hi[j]); !ok || err != nil {
+		return 0, 0, false, false, err
+	}
+	// Least: the smallest m with a solution where x_j ≤ m.
+	a := lo[j]
+	top := hi[j]
+	if top == unbounded {
+		step := int64(1)
+		for {
+			f, err := with(a, a+step)
+			if err != nil {
+				return 0, 0, false, false, err
+			}
+			if f {
+				top = a + step
+				break
+			}
+			step *= 2
+			if step > bigValue {
+				return 0, 0, false, false, errBudget
+			}
+		}
+	}
+	lowF, highT := a-1, top
+	for highT-lowF > 1 {
+		mid := lowF + (highT-lowF)/2
+		f, err := with(lo[j], mid)
+		if err != nil {
+			return 0, 0, false, false, err
+		}
+		if f {
+			highT = mid
+		} else {
+			lowF = mid
+		}
+	}
+	minV = highT
+	// Greatest: the largest m with a solution where x_j ≥ m.
+	upper := hi[j]
+	if upper == unbounded {
+		f, err := with(bigValue, unbounded)
+		if err != nil {
+			return 0, 0, false, false, err
+		}
+		if f {
+			return minV, 0, true, true, nil
+		}
+		upper = bigValue
+	}
+	lowT, highF := minV, upper+1
+	for highF-lowT > 1 {
+		mid := lowT + (highF-lowT)/2
+		f, err := with(mid, unbounded)
+		if err != nil {
+			return 0, 0, false, false, err
+		}
+		if f {
+			lowT = mid
+		} else {
+			highF = mid
+		}
+	}
+	return minV, lowT, false, true, nil
+}

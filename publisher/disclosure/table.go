@@ -1,0 +1,503 @@
+package disclosure
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/candour/candour/datasets"
+)
+
+// treatment is what disclosure control did to a cell of a current file.
+type treatment uint8
+
+const (
+	tOther     treatment = iota // not a controlled cell
+	tMissing                    // controlled field, missing value
+	tUnchanged                  // published as in the original
+	tRounded                    // rounded to base 5
+	tPrimary                    // suppressed: small count, statistic from few, sensitive magnitude
+	tSecondary                  // suppressed to protect other cells
+	tSource                     // suppressed in the original
+)
+
+func (t treatment) suppressed() bool { return t == tPrimary || t == tSecondary || t == tSource }
+
+// fieldInfo is what disclosure control needs to know about a field.
+type fieldInfo struct {
+	count        bool  // a count of individuals (or a total of such counts)
+	statistic    bool  // a simple statistic with a contributors field
+	contributors int   // index of the contributors field
+	magnitude    bool  // magnitude contributions (original) or cell totals (public)
+	total        bool  // the sum of parts in the same row
+	parts        []int // a total's parts
+	additive     bool  // takes part in sums: counts, totals, parts, magnitudes
+	identity     bool  // part of a cell's identity
+	number       bool  // type number (values may be non-integer)
+}
+
+func (f fieldInfo) controlled() bool { return f.count || f.statistic || f.magnitude || f.total }
+
+// table is one file as disclosure control sees it: the original values and
+// the public text of a current file, or the public file of an earlier
+// release.
+type table struct {
+	name    string
+	index   int // position in Input.Files (current files)
+	version int // 0 for the current release, else the earlier release's version
+	res     datasets.Resource
+	schema  datasets.Schema
+	rule    datasets.DisclosureRule // Rule "" when none is declared
+	fields  []fieldInfo
+	header  []string
+	records []int              // record number of each row
+	orig    [][]datasets.Value // current: original values; earlier: parsed public values
+	cells   [][]string         // public text
+	treat   [][]treatment      // current files only
+
+	national  []bool
+	identCols []int
+	markers   []string        // marker written when suppressing, per field
+	addMarker []bool          // the public schema must declare markers[i]
+	rowKeys   []string        // primary-key values joined by "|"
+	editable  bool            // the heuristic may add secondary suppressions
+	ambig     int8            // ambiguousCached: 0 unknown, 1 no, 2 yes
+	except    map[string]bool // earlier: row keys that changed
+
+	aggregated  bool     // a magnitude table built from contributions
+	dropped     []string // columns left out of an aggregated table
+	magnitude   *MagnitudeReport
+	recordLevel *RecordLevelReport
+	freeText    []string
+}
+
+// label names the file in messages and the audit.
+func (t *table) label() string {
+	if t.version == 0 {
+		return t.name
+	}
+	return fmt.Sprintf("%s (version %d)", t.name, t.version)
+}
+
+// classify works out the fieldInfo of every field of s.
+func classify(s datasets.Schema) []fieldInfo {
+	infos := make([]fieldInfo, len(s.Fields))
+	for i, f := range s.Fields {
+		infos[i] = fieldInfo{
+			count:        f.CountOfIndividuals,
+			statistic:    f.Contributors != "",
+			contributors: s.FieldIndex(f.Contributors),
+			magnitude:    f.Magnitude,
+			total:        f.Total,
+			identity:     f.Role == datasets.RoleKey || f.Role == datasets.RoleDimension,
+			number:       f.Type == datasets.TypeNumber,
+		}
+	}
+	for i, f := range s.Fields {
+		if !f.Total {
+			continue
+		}
+		var parts []int
+		if len(f.TotalOf) > 0 {
+			for _, name := range f.TotalOf {
+				parts = append(parts, s.FieldIndex(name))
+			}
+		} else {
+			for j, g := range s.Fields {
+				if j != i && g.CountOfIndividuals && !g.Total {
+					parts = append(parts, j)
+				}
+			}
+		}
+		infos[i].parts = parts
+		for _, j := range parts {
+			infos[j].additive = true
+			if infos[j].count {
+				infos[i].count = true
+			}
+		}
+	}
+	for i := range infos {
+		fi := &infos[i]
+		fi.additive = fi.additive || fi.count || fi.magnitude || fi.total
+		if fi.count || fi.magnitude {
+			fi.statistic = false
+		}
+	}
+	return infos
+}
+
+// identityColumns returns the fields that identify a cell: key and
+// dimension fields, else the primary key.
+func identityColumns(s datasets.Schema, infos []fieldInfo) []int {
+	var cols []int
+	for i, fi := range infos {
+		if fi.identity {
+			cols = append(cols, i)
+		}
+	}
+	if len(cols) == 0 {
+		for _, name := range s.PrimaryKey {
+			cols = append(cols, s.FieldIndex(name))
+		}
+	}
+	return cols
+}
+
+// nationalRows reports which rows are national-level.
+func nationalRows(s datasets.Schema, vals [][]datasets.Value) []bool {
+	national := make([]bool, len(vals))
+	declared, allNational := false, true
+	for _, f := range s.Fields {
+		if f.GeographyLevel != "" {
+			declared = true
+			allNational = allNational && f.GeographyLevel == "national"
+		}
+	}
+	for r, row := range vals {
+		if declared && allNational {
+			national[r] = true
+			continue
+		}
+		for c, f := range s.Fields {
+			if len(f.NationalValues) > 0 && row[c].Kind != datasets.KindMissing && slices.Contains(f.NationalValues, row[c].Text) {
+				national[r] = true
+			}
+		}
+	}
+	return national
+}
+
+// rowKeys joins each row's primary-key values (else its identity fields)
+// with "|".
+func rowKeys(s datasets.Schema, identCols []int, cells [][]string) []string {
+	var cols []int
+	for _, name := range s.PrimaryKey {
+		cols = append(cols, s.FieldIndex(name))
+	}
+	if len(cols) == 0 {
+		cols = identCols
+	}
+	keys := make([]string, len(cells))
+	for r, row := range cells {
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			parts[i] = row[c]
+		}
+		keys[r] = strings.Join(parts, "|")
+	}
+	return keys
+}
+
+// chooseMarker returns the marker to write for field f and whether the
+// public schema must gain it.
+func chooseMarker(f datasets.Field, missing []string) (string, bool) {
+	if len(f.Suppressed) > 0 {
+		return f.Suppressed[0], false
+	}
+	for _, m := range []string{"*", "c", "[c]", "[x]"} {
+		if !slices.Contains(missing, m) {
+			return m, true
+		}
+	}
+	return "[suppressed]", true
+}
+
+// checkRows checks that the file's header and rows agree with its schema.
+func checkRows(f File) error {
+	n := len(f.Resource.Schema.Fields)
+	if f.Header != nil && len(f.Header) != n {
+		return fmt.Errorf("disclosure: file %q: the header has %d cells, the schema declares %d fields", f.Name, len(f.Header), n)
+	}
+	for _, row := range f.Rows {
+		if len(row.Values) != n || len(row.Cells) != n {
+			return fmt.Errorf("disclosure: file %q: row %d has %d values, the schema declares %d fields (read and validate the file with datasets.Reader first)", f.Name, row.Record, len(row.Values), n)
+		}
+	}
+	return nil
+}
+
+// newCurrentTable prepares a file of the release and applies its rule.
+func newCurrentTable(f File, c *checker) (*table, error) {
+	s := f.Resource.Schema
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("disclosure: file %q: schema: %w", f.Name, err)
+	}
+	if err := checkRows(f); err != nil {
+		return nil, err
+	}
+	infos := classify(s)
+	t := &table{name: f.Name, res: f.Resource, schema: s, fields: infos, header: f.Header}
+	if t.header == nil {
+		t.header = s.FieldNames()
+	}
+	if s.Disclosure != nil {
+		t.rule = *s.Disclosure
+	} else {
+		for i, fl := range s.Fields {
+			if fl.CountOfIndividuals {
+				return nil, fmt.Errorf("disclosure: file %q: field %q is a count of individuals, but the schema declares no candour:disclosure rule (declare nhs-digital, threshold, or none with a reason)", f.Name, s.Fields[i].Name)
+			}
+		}
+	}
+	for _, fl := range s.Fields {
+		m, add := chooseMarker(fl, s.MissingValues)
+		t.markers = append(t.markers, m)
+		t.addMarker = append(t.addMarker, add)
+	}
+	for _, row := range f.Rows {
+		t.records = append(t.records, row.Record)
+		t.orig = append(t.orig, row.Values)
+	}
+	if slices.ContainsFunc(infos, func(fi fieldInfo) bool { return fi.magnitude }) {
+		if err := t.aggregate(f); err != nil {
+			return nil, err
+		}
+	} else {
+		t.applyRule(c)
+		t.editable = t.rule.Rule == datasets.DisclosureThreshold
+	}
+	t.identCols = identityColumns(t.schema, t.fields)
+	t.rowKeys = rowKeys(t.schema, t.identCols, t.cells)
+	return t, nil
+}
+
+// roundCount turns a count into whole individuals: halves round up, and a
+// positive count below one half counts as one.
+func roundCount(x float64) float64 {
+	if x <= 0 {
+		return x
+	}
+	return math.Max(1, math.Floor(x+0.5))
+}
+
+// nhsDigital applies the NHS Digital rule to a sub-national count x:
+// 0 stays as it is, 1–7 become the marker, others are rounded to the
+// nearest 5 (5*round(v/5)).
+func nhsDigital(x float64, text, marker string) (string, treatment) {
+	u := roundCount(x)
+	switch {
+	case u == 0:
+		return text, tUnchanged
+	case u <= 7:
+		return marker, tPrimary
+	}
+	return strconv.FormatFloat(5*math.Round(u/5), 'f', 0, 64), tRounded
+}
+
+// applyRule applies the table's rule to every cell.
+func (t *table) applyRule(c *checker) {
+	t.national = nationalRows(t.schema, t.orig)
+	rule := t.rule.Rule
+	for r, row := range t.orig {
+		cells := make([]string, len(row))
+		treats := make([]treatment, len(row))
+		for col, v := range row {
+			cells[col] = v.Text
+			fi := t.fields[col]
+			if !fi.controlled() {
+				continue
+			}
+			switch v.Kind {
+			case datasets.KindMissing:
+				treats[col] = tMissing
+				continue
+			case datasets.KindSuppressed:
+				treats[col] = tSource
+				continue
+			}
+			treats[col] = tUnchanged
+			x := v.Float
+			switch {
+			case fi.count && x < 0:
+				c.add(Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.records[r], Column: col + 1,
+					Field: t.schema.Fields[col].Name, Value: v.Text,
+					Message: fmt.Sprintf("Row %d, column %d (%s) is a negative count of individuals (%s); it was left unchanged, but a count cannot be negative.", t.records[r], col+1, t.schema.Fields[col].Name, v.Text)})
+			case fi.count && rule == datasets.DisclosureNHSDigital && !t.national[r]:
+				cells[col], treats[col] = nhsDigital(x, v.Text, t.markers[col])
+			case fi.count && rule == datasets.DisclosureThreshold:
+				if x > 0 && x <= float64(t.rule.Threshold) {
+					cells[col], treats[col] = t.markers[col], tPrimary
+				}
+			case fi.statistic && (rule == datasets.DisclosureThreshold || rule == datasets.DisclosureNHSDigital && !t.national[r]):
+				limit := float64(t.rule.Threshold)
+				if rule == datasets.DisclosureNHSDigital {
+					limit = 7
+				}
+				cv := row[fi.contributors]
+				few := true // contributors unknown: suppress
+				if cv.Kind == datasets.KindInteger || cv.Kind == datasets.KindNumber {
+					n := cv.Float
+					if rule == datasets.DisclosureNHSDigital {
+						n = roundCount(n)
+					}
+					few = n > 0 && n <= limit
+				}
+				if few {
+					cells[col], treats[col] = t.markers[col], tPrimary
+				}
+			}
+		}
+		t.cells = append(t.cells, cells)
+		t.treat = append(t.treat, treats)
+	}
+}
+
+// newEarlierTable prepares the public file of a linked earlier release.
+func newEarlierTable(f File, version int, except map[string]bool) (*table, error) {
+	s := f.Resource.Schema
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("disclosure: earlier version %d, file %q: schema: %w", version, f.Name, err)
+	}
+	if err := checkRows(f); err != nil {
+		return nil, fmt.Errorf("earlier version %d: %w", version, err)
+	}
+	t := &table{name: f.Name, version: version, res: f.Resource, schema: s, fields: classify(s), header: f.Header, except: except}
+	if s.Disclosure != nil {
+		t.rule = *s.Disclosure
+	} else {
+		t.rule = datasets.DisclosureRule{Rule: datasets.DisclosureNone}
+	}
+	for _, row := range f.Rows {
+		t.records = append(t.records, row.Record)
+		t.orig = append(t.orig, row.Values)
+		t.cells = append(t.cells, row.Cells)
+	}
+	t.national = nationalRows(s, t.orig)
+	t.identCols = identityColumns(s, t.fields)
+	t.rowKeys = rowKeys(s, t.identCols, t.cells)
+	return t, nil
+}
+
+// cellState returns the published value of a cell: its number, or that it
+// is suppressed or missing.
+func (t *table) cellState(r, c int) (x float64, suppressed, missing bool) {
+	if t.treat != nil {
+		switch tr := t.treat[r][c]; {
+		case tr.suppressed():
+			return 0, true, false
+		case tr == tMissing:
+			return 0, false, true
+		case tr == tRounded:
+			y, err := strconv.ParseFloat(t.cells[r][c], 64)
+			return y, false, err != nil
+		}
+	}
+	v := t.orig[r][c]
+	switch v.Kind {
+	case datasets.KindSuppressed:
+		return 0, true, false
+	case datasets.KindInteger, datasets.KindNumber:
+		return v.Float, false, false
+	}
+	return 0, false, true
+}
+
+// ambiguous reports whether a marker in a count field may hide a cell that
+// is not a primary threshold cell, so that it discloses only "0 up to its
+// margins": in a current file, when it holds secondary or source
+// suppressions; in an earlier public file, always.
+func (t *table) ambiguous() bool {
+	if t.treat == nil {
+		return true
+	}
+	for r := range t.treat {
+		for c, tr := range t.treat[r] {
+			if t.fields[c].count && (tr == tSecondary || tr == tSource) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// publicFile returns the public version of a current table.
+func (t *table) publicFile() PublicFile {
+	res := t.res
+	res.Schema = t.publicSchema()
+	res.Dialect = datasets.DefaultDialect()
+	res.Encoding = "utf-8"
+	if res.Format != "" {
+		res.Format = "csv"
+	}
+	if res.MediaType != "" {
+		res.MediaType = "text/csv"
+	}
+	rows := make([][]string, len(t.cells))
+	for r := range t.cells {
+		rows[r] = slices.Clone(t.cells[r])
+	}
+	return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Rows: rows}
+}
+
+// publicSchema returns the schema with the markers written declared.
+func (t *table) publicSchema() datasets.Schema {
+	s := t.schema
+	s.Fields = slices.Clone(s.Fields)
+	used := make([]bool, len(s.Fields))
+	for r := range t.treat {
+		for c, tr := range t.treat[r] {
+			if tr == tPrimary || tr == tSecondary {
+				used[c] = true
+			}
+		}
+	}
+	for i := range s.Fields {
+		if used[i] && t.addMarker[i] && !slices.Contains(s.Fields[i].Suppressed, t.markers[i]) {
+			s.Fields[i].Suppressed = append(slices.Clone(s.Fields[i].Suppressed), t.markers[i])
+		}
+	}
+	return s
+}
+
+// counts counts the controlled cells by treatment.
+func (t *table) counts() CellCounts {
+	var n CellCounts
+	for r := range t.treat {
+		for c, tr := range t.treat[r] {
+			if !t.fields[c].controlled() {
+				continue
+			}
+			n.Controlled++
+			switch tr {
+			case tMissing:
+				n.Missing++
+			case tUnchanged:
+				n.Unchanged++
+			case tRounded:
+				n.Rounded++
+			case tPrimary:
+				n.SuppressedPrimary++
+			case tSecondary:
+				n.SuppressedSecondary++
+			case tSource:
+				n.SuppressedAtSource++
+			}
+		}
+	}
+	return n
+}
+
+// fileReport describes what was done to a current table.
+func (t *table) fileReport() FileReport {
+	fr := FileReport{
+		File: t.name, Rule: t.rule.Rule, Reason: t.rule.Reason, Threshold: t.rule.Threshold,
+		Protection: t.rule.ProtectionValues(), ProtectionPercent: t.rule.ProtectionPercent,
+		Cells: t.counts(), DroppedColumns: t.dropped, FreeTextColumns: t.freeText, Magnitude: t.magnitude,
+		RecordLevel: t.recordLevel,
+	}
+	for _, n := range t.national {
+		if n {
+			fr.NationalRows++
+		}
+	}
+	s := t.publicSchema()
+	for i, f := range s.Fields {
+		if len(f.Suppressed) > len(t.schema.Fields[i].Suppressed) {
+			fr.MarkerAdded = append(fr.MarkerAdded, f.Name)
+		}
+	}
+	return fr
+}

@@ -1,0 +1,354 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher/disclosure"
+)
+
+// prepared is a checked set of files, ready to record: the blobs are
+// written (content-addressed, so an abandoned submission leaves only
+// unreferenced bytes), nothing else is.
+type prepared struct {
+	files    []catalogue.File // public versions, then originals
+	mentions []catalogue.Mention
+	warnings []string
+	report   json.RawMessage
+	summary  string
+	result   disclosure.Result
+}
+
+// auditDetails is what the audit log records of a submission: file names
+// and row counts and the public disclosure summary, never a cell.
+func (p prepared) auditDetails(sub Submission) map[string]any {
+	var files []map[string]any
+	for _, f := range p.files {
+		if f.Role == catalogue.RolePublic {
+			files = append(files, map[string]any{"name": f.Name, "rows": f.Rows, "bytes": f.Bytes})
+		}
+	}
+	return map[string]any{"title": sub.Release.Title, "period": sub.Release.PeriodLabel, "files": files,
+		"disclosure": p.result.Report.Summary}
+}
+
+// prepare validates files, runs disclosure control on them (against the
+// public files of the earlier releases given), and writes the original and
+// public bytes to the blob store. Problems come back as a *Rejection.
+func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, revision *RevisionSpec, progress Progress) (prepared, error) {
+	var p prepared
+	var total int64
+	results := make([]scanned, len(files))
+	var problems datasets.Problems
+	for i, f := range files {
+		if f.Size > 0 {
+			total += f.Size
+		}
+		if s.maxUpload > 0 && total > s.maxUpload {
+			return p, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
+				"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+		}
+		res, err := scanFile(ctx, f, progress)
+		if err != nil {
+			return p, err
+		}
+		if f.Size <= 0 {
+			total += res.summary.Bytes
+			if s.maxUpload > 0 && total > s.maxUpload {
+				return p, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
+					"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+			}
+		}
+		results[i] = res
+		problems = append(problems, res.problems...)
+	}
+	if len(problems) > 0 {
+		return p, &Rejection{Files: problems}
+	}
+
+	in := disclosure.Input{}
+	for i, f := range files {
+		in.Files = append(in.Files, disclosure.File{Name: f.Name(), Resource: f.Resource, Header: results[i].header, Rows: results[i].rows})
+	}
+	for _, r := range earlier {
+		e, err := s.earlierInput(ctx, r, revision)
+		if err != nil {
+			return p, err
+		}
+		in.Earlier = append(in.Earlier, e)
+	}
+	result, err := disclosure.Check(in)
+	if err != nil {
+		return p, &Rejection{Fields: []FieldProblem{{Field: "schema", Message: err.Error()}}}
+	}
+	p.result = result
+	if p.report, err = json.Marshal(result.Report); err != nil {
+		return p, err
+	}
+	if result.Blocked {
+		var blocking []disclosure.Finding
+		for _, f := range result.Report.Findings {
+			if f.Blocking {
+				blocking = append(blocking, f)
+			}
+		}
+		return p, &Rejection{Disclosure: blocking, Report: &result.Report}
+	}
+	p.summary = result.Report.Summary.Sentence()
+
+	if p.mentions, p.warnings, err = s.mentions(ctx, results); err != nil {
+		return p, err
+	}
+	var originals []catalogue.File
+	for i, f := range files {
+		orig, err := s.putOriginal(ctx, f, results[i])
+		if err != nil {
+			return p, err
+		}
+		originals = append(originals, orig)
+		pub, err := s.putPublic(ctx, f, results[i], result.Public[i], orig)
+		if err != nil {
+			return p, err
+		}
+		p.files = append(p.files, pub)
+	}
+	p.files = append(p.files, originals...)
+	return p, nil
+}
+
+// putOriginal stores the submitted bytes, checking they are the bytes that
+// were checked. The original is private: never served, never public.
+func (s *Service) putOriginal(ctx context.Context, f SubmittedFile, res scanned) (catalogue.File, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return catalogue.File{}, fmt.Errorf("open %s: %w", f.Name(), err)
+	}
+	defer rc.Close()
+	blob, err := s.blobs.Put(ctx, rc)
+	if err != nil {
+		return catalogue.File{}, fmt.Errorf("store %s: %w", f.Name(), err)
+	}
+	if blob.SHA256 != res.summary.SHA256 {
+		return catalogue.File{}, fmt.Errorf("store %s: the file changed while it was being submitted (checked %s, stored %s)", f.Name(), res.summary.SHA256, blob.SHA256)
+	}
+	resource, err := json.Marshal(f.Resource)
+	if err != nil {
+		return catalogue.File{}, fmt.Errorf("file %s: %w", f.Name(), err)
+	}
+	return catalogue.File{Name: f.Name(), Title: f.Resource.Title, Role: catalogue.RoleOriginal,
+		MediaType: "text/csv", Encoding: encodingOrDefault(f.Resource.Encoding),
+		SHA256: blob.SHA256, Bytes: blob.Bytes, Rows: res.summary.Rows, Resource: resource}, nil
+}
+
+// putPublic stores the public version of a file. When disclosure control
+// changed no cell, the public version is the submitted bytes themselves, so
+// a file published unchanged keeps the hash its producer lists; otherwise
+// it is the public cells written as UTF-8 CSV with a header.
+func (s *Service) putPublic(ctx context.Context, f SubmittedFile, res scanned, pub disclosure.PublicFile, orig catalogue.File) (catalogue.File, error) {
+	if unchanged(res, pub) {
+		resource, err := json.Marshal(pub.Resource)
+		if err != nil {
+			return catalogue.File{}, err
+		}
+		out := orig
+		out.Role, out.Resource = catalogue.RolePublic, resource
+		return out, nil
+	}
+	var buf bytes.Buffer
+	if err := pub.WriteCSV(&buf); err != nil {
+		return catalogue.File{}, fmt.Errorf("file %s: public version: %w", f.Name(), err)
+	}
+	blob, err := s.blobs.Put(ctx, &buf)
+	if err != nil {
+		return catalogue.File{}, fmt.Errorf("store public version of %s: %w", f.Name(), err)
+	}
+	res2 := pub.Resource
+	res2.Dialect = datasets.DefaultDialect()
+	res2.Encoding = "utf-8"
+	resource, err := json.Marshal(res2)
+	if err != nil {
+		return catalogue.File{}, err
+	}
+	return catalogue.File{Name: f.Name(), Title: f.Resource.Title, Role: catalogue.RolePublic,
+		MediaType: "text/csv", Encoding: "utf-8", SHA256: blob.SHA256, Bytes: blob.Bytes,
+		Rows: int64(len(pub.Rows)), Resource: resource}, nil
+}
+
+// unchanged reports whether the public version has exactly the original's
+// header and cells.
+func unchanged(res scanned, pub disclosure.PublicFile) bool {
+	if len(pub.Rows) != len(res.rows) {
+		return false
+	}
+	if len(res.header) > 0 && !slices.Equal(pub.Header, res.header) {
+		return false
+	}
+	for i, row := range res.rows {
+		if !slices.Equal(row.Cells, pub.Rows[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// earlierReleases returns the releases of a dataset whose public files may
+// be (or have been) public, other than except: everything not cancelled,
+// rejected or still a draft.
+func (s *Service) earlierReleases(ctx context.Context, datasetID, except int64) ([]catalogue.Release, error) {
+	all, err := s.catalogue.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal(), DatasetID: datasetID})
+	if err != nil {
+		return nil, err
+	}
+	var out []catalogue.Release
+	for _, r := range all {
+		switch r.State {
+		case catalogue.StateCancelled, catalogue.StateRejected, catalogue.StateDraft:
+			continue
+		}
+		if r.ID == except {
+			continue
+		}
+		full, err := s.release(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// earlierInput reads an earlier release's public files for the audit.
+func (s *Service) earlierInput(ctx context.Context, r catalogue.Release, revision *RevisionSpec) (disclosure.Earlier, error) {
+	e := disclosure.Earlier{Version: r.Version}
+	if revision != nil && revision.Of == r.Version {
+		e.Linked, e.UnchangedExcept = true, revision.Changed
+	}
+	for _, f := range r.Files {
+		if f.Role != catalogue.RolePublic {
+			continue
+		}
+		var res datasets.Resource
+		if err := json.Unmarshal(f.Resource, &res); err != nil {
+			return e, fmt.Errorf("release %d file %s: %w", r.ID, f.Name, err)
+		}
+		file, err := s.readPublic(ctx, f, res)
+		if err != nil {
+			return e, fmt.Errorf("release %d: %w", r.ID, err)
+		}
+		e.Files = append(e.Files, file)
+	}
+	return e, nil
+}
+
+// readPublic parses a stored public file.
+func (s *Service) readPublic(ctx context.Context, f catalogue.File, res datasets.Resource) (disclosure.File, error) {
+	blob, _, err := s.blobs.Open(ctx, f.SHA256)
+	if err != nil {
+		return disclosure.File{}, fmt.Errorf("file %s: %w", f.Name, err)
+	}
+	defer blob.Close()
+	rd, err := datasets.NewReader(blob, f.Name, res)
+	if err != nil {
+		return disclosure.File{}, err
+	}
+	out := disclosure.File{Name: f.Name, Resource: res, Header: rd.Header()}
+	for {
+		row, err := rd.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out.Rows = append(out.Rows, row)
+	}
+}
+
+// Amend replaces the files of a release that is not yet approved (for
+// example to make the change a reviewer's approval depends on). The files
+// go through validation and disclosure control again; their new hashes
+// void every earlier approval, so all reviewers approve afresh.
+func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files []SubmittedFile, note string, progress Progress) (catalogue.Release, error) {
+	if progress == nil {
+		progress = noProgress
+	}
+	r, err := s.release(ctx, releaseID)
+	if err != nil {
+		return r, err
+	}
+	if err := permit(actor, ActionAmend, r); err != nil {
+		return r, err
+	}
+	if err := s.ownsDataset(ctx, actor, r); err != nil {
+		return r, err
+	}
+	if strings.TrimSpace(note) == "" {
+		return r, invalid("note", "say what changed, for the reviewers")
+	}
+	var fields []FieldProblem
+	if len(files) == 0 {
+		fields = append(fields, FieldProblem{Field: "resources", Message: "an amendment needs the release's files"})
+	}
+	for i, f := range files {
+		if !catalogue.ValidFileName(f.Name()) {
+			fields = append(fields, FieldProblem{Field: fmt.Sprintf("resources[%d].path", i), Message: fmt.Sprintf("%q is not a safe file name", f.Name())})
+		}
+		if err := f.Resource.Validate(); err != nil {
+			fields = append(fields, FieldProblem{Field: fmt.Sprintf("resources[%d]", i), Message: err.Error()})
+		}
+	}
+	if len(fields) > 0 {
+		return r, &Rejection{Fields: fields}
+	}
+	earlier, err := s.earlierReleases(ctx, r.DatasetID, r.ID)
+	if err != nil {
+		return r, err
+	}
+	var older []catalogue.Release
+	for _, e := range earlier {
+		if e.Version < r.Version {
+			older = append(older, e)
+		}
+	}
+	prep, err := s.prepare(ctx, files, older, nil, progress)
+	if err != nil {
+		return r, err
+	}
+	before := publicHashes(r)
+	amended := r
+	amended.Files = prep.files
+	details := map[string]any{"note": note, "before": before, "disclosure": prep.result.Report.Summary}
+	if err := s.step(ctx, actor, ActionAmend, r, Change{
+		Files:  &FileReplacement{Release: r.ID, Files: prep.files, DisclosureSummary: prep.summary},
+		Report: &Report{Release: r.ID, JSON: prep.report},
+		Audit:  s.audit(actor, "release.amended", amended, details)}); err != nil {
+		return r, err
+	}
+	amended, err = s.release(ctx, r.ID)
+	if err != nil {
+		return amended, err
+	}
+	if err := s.storeRows(ctx, amended, progress); err != nil {
+		return amended, fmt.Errorf("amended release %d: storing its rows: %w (amend it again to retry)", r.ID, err)
+	}
+	return amended, nil
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,282 @@
+// Package workflowsqlite stores the publishing workflow's records in the
+// SQLite database the catalogue uses, so that one workflow step — a
+// release's change of state (through cataloguesqlite's transaction
+// writer), the workflow's own records, and the step's audit entry (through
+// auditsqlite) — commits in one transaction or not at all.
+//
+// It owns the tables of its migrations. It must not decide what is public
+// (the catalogue's published view does) and it never serves anything.
+package workflowsqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog/auditsqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Component names this store's migrations in the shared migrations table.
+const Component = "workflow"
+
+// Migrations returns the store's schema migrations, for sqlitedb.Migrate.
+// They reference the catalogue's tables, so apply them after the
+// catalogue's.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder always exists
+	}
+	return sub
+}
+
+// Store implements publisher.WorkflowStore.
+type Store struct {
+	db        *sql.DB
+	catalogue *cataloguesqlite.Store
+	log       *auditsqlite.Log
+}
+
+var _ publisher.WorkflowStore = (*Store)(nil)
+
+// New returns the workflow store over db, which must hold the catalogue's,
+// the audit log's and this store's migrations; cat is the catalogue store
+// over the same db.
+func New(db *sql.DB, cat *cataloguesqlite.Store) *Store {
+	return &Store{db: db, catalogue: cat, log: auditsqlite.New(db)}
+}
+
+const instantLayout = time.RFC3339Nano
+
+func formatInstant(t time.Time) string { return t.UTC().Format(instantLayout) }
+
+func parseInstant(s string) (time.Time, error) { return time.Parse(instantLayout, s) }
+
+func parseNull(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	return parseInstant(s.String)
+}
+
+// Apply implements publisher.WorkflowStore: one transaction.
+func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	cat := s.catalogue.InTx(tx)
+	for _, t := range c.Transitions {
+		if err := cat.TransitionRelease(ctx, t); err != nil {
+			return err
+		}
+	}
+	if f := c.Files; f != nil {
+		if err := cat.ReplaceFiles(ctx, f.Release, f.Files, f.DisclosureSummary); err != nil {
+			return err
+		}
+	}
+	if cc := c.Calendar; cc != nil {
+		if _, err := cat.PutCalendarEntry(ctx, cc.Entry, cc.Reason, cc.Actor); err != nil {
+			return err
+		}
+	}
+	if r := c.Report; r != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_reports (release_id, report) VALUES (?, ?)
+			ON CONFLICT (release_id) DO UPDATE SET report = excluded.report`, r.Release, string(r.JSON)); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if p := c.Preview; p != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_previews (release_id, opened_at, until, opened_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (release_id) DO UPDATE SET opened_at = excluded.opened_at, until = excluded.until, opened_by = excluded.opened_by`,
+			p.Release, formatInstant(p.OpenedAt), formatInstant(p.Until), p.OpenedBy); err != nil {
+			return fmt.Errorf("preview: %w", err)
+		}
+	}
+	if q := c.Query; q != nil {
+		if err := putQuery(ctx, tx, q); err != nil {
+			return err
+		}
+	}
+	if v := c.Review; v != nil {
+		answers, _ := json.Marshal(v.Answers)
+		files, _ := json.Marshal(v.Files)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_reviews
+			(release_id, reviewer, reviewer_name, answers, decision, change_asked, reasons, files, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			v.Release, v.Reviewer, v.ReviewerName, string(answers), string(v.Decision), v.Change, v.Reasons, string(files),
+			formatInstant(v.At)); err != nil {
+			return fmt.Errorf("review: %w", err)
+		}
+	}
+	if c.Audit.Action != "" {
+		if _, err := auditsqlite.Append(ctx, tx, c.Audit); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+func putQuery(ctx context.Context, tx *sql.Tx, q *publisher.Query) error {
+	if q.ID == 0 {
+		err := tx.QueryRowContext(ctx, `INSERT INTO workflow_queries (release_id, organisation, raised_by, text, raised_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, q.Release, q.Organisation, q.RaisedBy, q.Text, formatInstant(q.RaisedAt)).Scan(&q.ID)
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE workflow_queries SET resolution = ?, resolved_by = ?, resolved_at = ?
+		WHERE id = ? AND release_id = ? AND resolved_at IS NULL`,
+		q.Resolution, q.ResolvedBy, formatInstant(q.ResolvedAt), q.ID, q.Release)
+	if err != nil {
+		return fmt.Errorf("query %d: %w", q.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("query %d of release %d: %w", q.ID, q.Release, errAlreadyResolved)
+	}
+	return nil
+}
+
+var errAlreadyResolved = errors.New("no open query with that id")
+
+// Reviews implements publisher.WorkflowStore.
+func (s *Store) Reviews(ctx context.Context, release int64) ([]publisher.Review, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, release_id, reviewer, reviewer_name, answers, decision, change_asked,
+		reasons, files, at FROM workflow_reviews WHERE release_id = ? ORDER BY id`, release)
+	if err != nil {
+		return nil, fmt.Errorf("reviews of release %d: %w", release, err)
+	}
+	defer rows.Close()
+	var out []publisher.Review
+	for rows.Next() {
+		var v publisher.Review
+		var answers, decision, files, at string
+		if err := rows.Scan(&v.ID, &v.Release, &v.Reviewer, &v.ReviewerName, &answers, &decision, &v.Change, &v.Reasons, &files, &at); err != nil {
+			return nil, err
+		}
+		v.Decision = publisher.Decision(decision)
+		if err := json.Unmarshal([]byte(answers), &v.Answers); err != nil {
+			return nil, fmt.Errorf("review %d answers: %w", v.ID, err)
+		}
+		if err := json.Unmarshal([]byte(files), &v.Files); err != nil {
+			return nil, fmt.Errorf("review %d files: %w", v.ID, err)
+		}
+		if v.At, err = parseInstant(at); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Queries implements publisher.WorkflowStore.
+func (s *Store) Queries(ctx context.Context, release int64) ([]publisher.Query, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, release_id, organisation, raised_by, text, raised_at, resolution,
+		resolved_by, resolved_at FROM workflow_queries WHERE release_id = ? ORDER BY id`, release)
+	if err != nil {
+		return nil, fmt.Errorf("queries of release %d: %w", release, err)
+	}
+	defer rows.Close()
+	var out []publisher.Query
+	for rows.Next() {
+		var q publisher.Query
+		var raised string
+		var resolved sql.NullString
+		if err := rows.Scan(&q.ID, &q.Release, &q.Organisation, &q.RaisedBy, &q.Text, &raised, &q.Resolution, &q.ResolvedBy, &resolved); err != nil {
+			return nil, err
+		}
+		if q.RaisedAt, err = parseInstant(raised); err != nil {
+			return nil, err
+		}
+		if q.ResolvedAt, err = parseNull(resolved); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// Preview implements publisher.WorkflowStore.
+func (s *Store) Preview(ctx context.Context, release int64) (publisher.Preview, bool, error) {
+	p := publisher.Preview{Release: release}
+	var opened, until string
+	err := s.db.QueryRowContext(ctx, `SELECT opened_at, until, opened_by FROM workflow_previews WHERE release_id = ?`, release).
+		Scan(&opened, &until, &p.OpenedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	if p.OpenedAt, err = parseInstant(opened); err != nil {
+		return p, false, err
+	}
+	if p.Until, err = parseInstant(until); err != nil {
+		return p, false, err
+	}
+	return p, true, nil
+}
+
+// Report implements publisher.WorkflowStore.
+func (s *Store) Report(ctx context.Context, release int64) (json.RawMessage, error) {
+	var report string
+	err := s.db.QueryRowContext(ctx, `SELECT report FROM workflow_reports WHERE release_id = ?`, release).Scan(&report)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(report), nil
+}
+
+// RecordAccess implements publisher.WorkflowStore.
+func (s *Store) RecordAccess(ctx context.Context, a publisher.Access) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO workflow_access (release_id, username, name, role, first_at, last_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, username, role) DO UPDATE SET last_at = excluded.last_at`,
+		a.Release, a.Username, a.Name, string(a.Role), formatInstant(a.First), formatInstant(a.Last))
+	return err
+}
+
+// AccessList implements publisher.WorkflowStore.
+func (s *Store) AccessList(ctx context.Context, release int64) ([]publisher.Access, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT release_id, username, name, role, first_at, last_at FROM workflow_access
+		WHERE release_id = ? ORDER BY first_at, username`, release)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []publisher.Access
+	for rows.Next() {
+		var a publisher.Access
+		var role, first, last string
+		if err := rows.Scan(&a.Release, &a.Username, &a.Name, &role, &first, &last); err != nil {
+			return nil, err
+		}
+		a.Role = publisher.Role(role)
+		if a.First, err = parseInstant(first); err != nil {
+			return nil, err
+		}
+		if a.Last, err = parseInstant(last); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AuditLog implements publisher.WorkflowStore.
+func (s *Store) AuditLog() publisher.AuditLog { return s.log }

@@ -1,0 +1,154 @@
+package site
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/disclosure"
+)
+
+// The submission API lets publishers upload programmatically with an API
+// token. Requests and responses are JSON (uploads are multipart); errors
+// carry the same row and column detail as the site's forms.
+
+type apiProblem struct {
+	File    string `json:"file,omitempty"`
+	Row     int    `json:"row,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Value   string `json:"value,omitempty"`
+	Offset  int64  `json:"offset,omitempty"`
+	Message string `json:"message"`
+}
+
+type apiErrorBody struct {
+	Error      string               `json:"error"`
+	Problems   []apiProblem         `json:"problems,omitempty"`
+	Disclosure []disclosure.Finding `json:"disclosure,omitempty"`
+}
+
+func apiError(c *fiber.Ctx, status int, msg string, problems []apiProblem) error {
+	c.Status(status)
+	return c.JSON(apiErrorBody{Error: msg, Problems: problems})
+}
+
+func rejectionBody(rej *publisher.Rejection) apiErrorBody {
+	body := apiErrorBody{Error: "the submission was rejected; nothing was stored", Disclosure: rej.Disclosure}
+	for _, f := range rej.Fields {
+		body.Problems = append(body.Problems, apiProblem{Field: f.Field, Message: f.Message})
+	}
+	for _, p := range rej.Files {
+		ap := apiProblem{File: p.File, Row: p.Row, Column: p.Column, Field: p.Field, Value: p.Value, Message: p.Message}
+		if p.Offset >= 0 {
+			ap.Offset = p.Offset
+		}
+		body.Problems = append(body.Problems, ap)
+	}
+	return body
+}
+
+type apiRelease struct {
+	ID       int64                  `json:"id"`
+	Dataset  string                 `json:"dataset"`
+	Version  int                    `json:"version"`
+	Title    string                 `json:"title"`
+	State    catalogue.ReleaseState `json:"state"`
+	URL      string                 `json:"url"`
+	Files    []apiFile              `json:"files"`
+	Warnings []string               `json:"warnings,omitempty"`
+	Summary  string                 `json:"disclosureSummary,omitempty"`
+}
+
+type apiFile struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Rows   int64  `json:"rows"`
+}
+
+func toAPIRelease(r catalogue.Release) apiRelease {
+	out := apiRelease{ID: r.ID, Dataset: r.Dataset.Slug, Version: r.Version, Title: r.Title, State: r.State,
+		URL: fmt.Sprintf("/workspace/releases/%d", r.ID), Summary: r.DisclosureSummary}
+	for _, f := range r.Files {
+		if f.Role == catalogue.RolePublic {
+			out.Files = append(out.Files, apiFile{Name: f.Name, Role: string(f.Role), SHA256: f.SHA256, Bytes: f.Bytes, Rows: f.Rows})
+		}
+	}
+	return out
+}
+
+// apiSubmit takes a multipart upload: a part "descriptor" holding a
+// submission descriptor (JSON with "dataset", "release" and "resources",
+// as `candour import release` reads) and one part per resource, named by
+// the resource's path.
+func (s *Site) apiSubmit(c *fiber.Ctx) error {
+	form, err := c.MultipartForm()
+	if err != nil {
+		return apiError(c, http.StatusBadRequest, "the request must be multipart/form-data with a descriptor part and one part per file", nil)
+	}
+	dir, err := os.MkdirTemp("", "candour-api-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	descriptors := form.File["descriptor"]
+	if len(descriptors) != 1 {
+		return apiError(c, http.StatusBadRequest, "send exactly one part named descriptor (the submission descriptor, JSON)", nil)
+	}
+	if err := c.SaveFile(descriptors[0], filepath.Join(dir, "submission.json")); err != nil {
+		return err
+	}
+	for name, headers := range form.File {
+		if name == "descriptor" {
+			continue
+		}
+		if !catalogue.ValidFileName(name) || len(headers) != 1 {
+			return apiError(c, http.StatusBadRequest, fmt.Sprintf("part %q: name each file part by the resource's path, a safe file name, once", name), nil)
+		}
+		if err := c.SaveFile(headers[0], filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	sub, err := publisher.ReadSubmission(os.DirFS(dir), "submission.json")
+	if err != nil {
+		return apiError(c, http.StatusBadRequest, "descriptor: "+err.Error(), nil)
+	}
+	out, err := s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, sub, nil)
+	var rej *publisher.Rejection
+	if errors.As(err, &rej) {
+		c.Status(http.StatusUnprocessableEntity)
+		return c.JSON(rejectionBody(rej))
+	}
+	if err != nil {
+		return err
+	}
+	body := toAPIRelease(out.Release)
+	body.Warnings = out.Warnings
+	c.Status(http.StatusCreated)
+	c.Location(body.URL)
+	return c.JSON(body)
+}
+
+// apiRelease returns a release's state to someone entitled to see it.
+func (s *Site) apiReleaseStatus(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Publisher.Detail(c.UserContext(), session(c).Actor, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAPIRelease(d.Release))
+}
+
+var _ = datasets.Problem{}

@@ -1,0 +1,68 @@
+package site
+
+import (
+	"bufio"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog"
+)
+
+type calendarPage struct {
+	layout
+	Upcoming []catalogue.CalendarEntry
+	Past     []catalogue.CalendarEntry
+}
+
+// calendar is the public release calendar: every announced release, with
+// its date (provisional or confirmed), changes of date and their reasons.
+// It shows no release content before publication.
+func (s *Site) calendar(c *fiber.Ctx) error {
+	v := s.deps.Catalogue.View()
+	entries, err := v.Calendar(c.UserContext())
+	if err != nil {
+		return err
+	}
+	page := calendarPage{layout: s.layout(c, "Release calendar", crumb{"/", "Home"})}
+	for _, e := range entries {
+		if e.Status == catalogue.CalendarAnnounced {
+			page.Upcoming = append(page.Upcoming, e)
+		} else {
+			page.Past = append(page.Past, e)
+		}
+	}
+	return s.render(c, "calendar", page)
+}
+
+type transparencyPage struct {
+	layout
+	Records []publisher.PublicRecord
+	Head    auditlog.Head
+}
+
+// transparency lists every published release with who approved it and
+// when, and shows the audit log's chain head.
+func (s *Site) transparency(c *fiber.Ctx) error {
+	records, head, err := s.deps.Publisher.Transparency(c.UserContext(), s.deps.Catalogue.View())
+	if err != nil {
+		return err
+	}
+	return s.render(c, "transparency", transparencyPage{layout: s.layout(c, "Transparency", crumb{"/", "Home"}), Records: records, Head: head})
+}
+
+// auditLogExport streams the audit log as JSON Lines, with entries about
+// unpublished releases redacted to their hashes.
+func (s *Site) auditLogExport(c *fiber.Ctx) error {
+	view := s.deps.Catalogue.View()
+	c.Set(fiber.HeaderContentType, "application/jsonl; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	ctx := c.UserContext()
+	// Write to a buffer-backed stream; the log is small enough per request.
+	w := bufio.NewWriter(c.Response().BodyWriter())
+	if err := s.deps.Publisher.WriteAuditLog(ctx, view, w); err != nil {
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,419 @@
+package site
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog"
+	"github.com/candour/candour/publisher/disclosure"
+)
+
+// The workspace is where publishers, reviewers, provider checkers and
+// administrators work on releases before publication. Every page needs a
+// session; every form carries the session's anti-forgery token.
+
+type workspacePage struct {
+	layout
+	Session  Session
+	Releases []catalogue.Release
+	Datasets []catalogue.Dataset // the publisher's own, for the submit form
+}
+
+func (s *Site) wsLayout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
+	l := s.layout(c, title, append([]crumb{{"/workspace", "Workspace"}}, crumbs...)...)
+	l.Section = "workspace"
+	sess := session(c)
+	l.SignedIn = sess.Actor.Username != ""
+	l.CSRF = sess.CSRF
+	return l
+}
+
+func (s *Site) workspace(c *fiber.Ctx) error {
+	sess := session(c)
+	releases, err := s.deps.Publisher.Workspace(c.UserContext(), sess.Actor)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace", workspacePage{layout: s.wsLayout(c, "Workspace"), Session: sess, Releases: releases})
+}
+
+func releaseID(c *fiber.Ctx) (int64, error) {
+	v := c.Params("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, badParam("release", v, "it must be a release number")
+	}
+	return id, nil
+}
+
+type workspaceReleasePage struct {
+	layout
+	Session        Session
+	Detail         publisher.Detail
+	Report         *disclosure.Report
+	Considerations [7]string
+	Files          []auditlog.FileHash // public files, bound into the review form
+	FilesJSON      string
+	Notice         string
+	Can            permissions
+}
+
+// permissions are the actions the viewer may take, for the template.
+type permissions struct {
+	Amend, OpenPreview, SendToReview, ResolveQuery, Review, Schedule, Reschedule, Unschedule, Cancel, Withdraw, ViewOriginal bool
+}
+
+func permissionsOf(can map[publisher.Action]bool) permissions {
+	return permissions{Amend: can[publisher.ActionAmend], OpenPreview: can[publisher.ActionOpenPreview],
+		SendToReview: can[publisher.ActionSendToReview], ResolveQuery: can[publisher.ActionResolveQuery],
+		Review: can[publisher.ActionReview], Schedule: can[publisher.ActionSchedule], Reschedule: can[publisher.ActionReschedule],
+		Unschedule: can[publisher.ActionUnschedule], Cancel: can[publisher.ActionCancel], Withdraw: can[publisher.ActionWithdraw],
+		ViewOriginal: can[publisher.ActionViewOriginal]}
+}
+
+func (s *Site) workspaceRelease(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	sess := session(c)
+	d, err := s.deps.Publisher.Detail(c.UserContext(), sess.Actor, id)
+	if err != nil {
+		return err
+	}
+	page := workspaceReleasePage{layout: s.wsLayout(c, d.Release.Title), Session: sess, Detail: d,
+		Considerations: publisher.Considerations, Notice: c.Query("done"), Can: permissionsOf(d.Can)}
+	if len(d.Report) > 0 {
+		var rep disclosure.Report
+		if err := json.Unmarshal(d.Report, &rep); err == nil {
+			page.Report = &rep
+		}
+	}
+	for _, f := range d.Release.Files {
+		if f.Role == catalogue.RolePublic {
+			page.Files = append(page.Files, auditlog.FileHash{Name: f.Name, SHA256: f.SHA256})
+		}
+	}
+	b, _ := json.Marshal(page.Files)
+	page.FilesJSON = string(b)
+	return s.render(c, "workspace_release", page)
+}
+
+// back redirects to a release's workspace page after an action.
+func back(c *fiber.Ctx, id int64, done string) error {
+	return c.Redirect(fmt.Sprintf("/workspace/releases/%d?done=%s", id, done), http.StatusSeeOther)
+}
+
+// londonInstant reads a date (YYYY-MM-DD) and an optional time (HH:MM,
+// default 09:30) in Europe/London.
+func londonInstant(date, clock, field string) (time.Time, error) {
+	if clock == "" {
+		clock = publisher.DefaultEmbargoClock
+	}
+	text := strings.TrimSpace(date) + " " + strings.TrimSpace(clock)
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, text, catalogue.London); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s %q %q is not a date (YYYY-MM-DD) and a time (HH:MM, or HH:MM:SS).", field, date, clock)}
+}
+
+func (s *Site) workspaceAction(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	ctx, actor := c.UserContext(), session(c).Actor
+	p := s.deps.Publisher
+	action := c.Params("action")
+	switch action {
+	case "preview":
+		until, err := londonInstant(c.FormValue("until-date"), c.FormValue("until-time"), "preview end")
+		if err != nil {
+			return err
+		}
+		_, err = p.OpenPreview(ctx, actor, id, until)
+		if err != nil {
+			return err
+		}
+	case "send-to-review":
+		if _, err := p.SendToReview(ctx, actor, id); err != nil {
+			return err
+		}
+	case "query":
+		if _, err := p.RaiseQuery(ctx, actor, id, c.FormValue("query")); err != nil {
+			return err
+		}
+		return c.Redirect(fmt.Sprintf("/workspace/releases/%d/preview?done=query", id), http.StatusSeeOther)
+	case "resolve":
+		qid, err := strconv.ParseInt(c.FormValue("query"), 10, 64)
+		if err != nil {
+			return badParam("query", c.FormValue("query"), "it must be a query number")
+		}
+		if _, err := p.ResolveQuery(ctx, actor, id, qid, c.FormValue("resolution")); err != nil {
+			return err
+		}
+	case "review":
+		in := publisher.ReviewInput{Decision: publisher.Decision(c.FormValue("decision")),
+			Change: c.FormValue("change"), Reasons: c.FormValue("reasons")}
+		for i := range in.Answers {
+			in.Answers[i] = c.FormValue(fmt.Sprintf("consideration-%d", i+1))
+		}
+		if err := json.Unmarshal([]byte(c.FormValue("files")), &in.Files); err != nil {
+			return badParam("files", c.FormValue("files"), "the form's list of file hashes is damaged; reload the page")
+		}
+		if _, err := p.RecordReview(ctx, actor, id, in); err != nil {
+			return err
+		}
+	case "schedule", "reschedule":
+		at, err := londonInstant(c.FormValue("date"), c.FormValue("time"), "embargo")
+		if err != nil {
+			return err
+		}
+		if action == "schedule" {
+			_, err = p.Schedule(ctx, actor, id, at, c.FormValue("reason"))
+		} else {
+			_, err = p.Reschedule(ctx, actor, id, at, c.FormValue("reason"))
+		}
+		if err != nil {
+			return err
+		}
+	case "unschedule":
+		if _, err := p.Unschedule(ctx, actor, id, c.FormValue("reason")); err != nil {
+			return err
+		}
+	case "cancel":
+		if _, err := p.Cancel(ctx, actor, id, c.FormValue("reason")); err != nil {
+			return err
+		}
+	case "withdraw":
+		replacement := 0
+		if v := c.FormValue("replacement"); v != "" {
+			if replacement, err = strconv.Atoi(v); err != nil || replacement < 1 {
+				return badParam("replacement", v, "it must be a version number")
+			}
+		}
+		if _, err := p.Withdraw(ctx, actor, id, c.FormValue("reason"), replacement); err != nil {
+			return err
+		}
+	case "amend":
+		files, cleanup, err := s.uploadedFiles(c)
+		defer cleanup()
+		if err != nil {
+			return err
+		}
+		if _, err := p.Amend(ctx, actor, id, files, c.FormValue("note"), nil); err != nil {
+			return err
+		}
+	default:
+		return errNotFound
+	}
+	return back(c, id, action)
+}
+
+type previewPage struct {
+	layout
+	Release catalogue.Release
+	Tables  []publisher.PreviewTable
+	Session Session
+	Notice  string
+}
+
+func (s *Site) workspacePreview(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	sess := session(c)
+	r, tables, err := s.deps.Publisher.PreviewRows(c.UserContext(), sess.Actor, id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace_preview", previewPage{layout: s.wsLayout(c, "Preview: "+r.Title), Release: r, Tables: tables,
+		Session: sess, Notice: c.Query("done")})
+}
+
+// workspaceFile serves a file of a release in the workflow (public version
+// or original) to someone entitled to see it before publication.
+func (s *Site) workspaceFile(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	role := catalogue.FileRole(c.Params("role"))
+	if role != catalogue.RolePublic && role != catalogue.RoleOriginal {
+		return errNotFound
+	}
+	f, meta, err := s.deps.Publisher.OpenFile(c.UserContext(), session(c).Actor, id, c.Params("name"), role)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset="+meta.Encoding)
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s"`, role, meta.Name))
+	c.Set("X-Robots-Tag", "noindex")
+	return c.SendStream(f, int(meta.Bytes))
+}
+
+type submitPage struct {
+	layout
+	Session   Session
+	Rejection *publisher.Rejection
+	Error     string
+	Form      map[string]string
+}
+
+func (s *Site) submitForm(c *fiber.Ctx) error {
+	return s.render(c, "workspace_submit", submitPage{layout: s.wsLayout(c, "Submit a release"), Session: session(c), Form: map[string]string{}})
+}
+
+// submissionFromForm builds a submission from the submit form.
+func submissionFromForm(c *fiber.Ctx, files []publisher.SubmittedFile) publisher.Submission {
+	f := c.FormValue
+	sub := publisher.Submission{
+		Dataset: publisher.DatasetSpec{Slug: strings.TrimSpace(f("dataset")), Title: f("dataset-title"), Summary: f("dataset-summary"),
+			Description: f("dataset-description"), Licence: f("licence"), Frequency: f("frequency"), Granularity: f("granularity"),
+			Publisher: publisher.PublisherSpec{Slug: session(c).Actor.Organisation, Name: f("publisher-name")}},
+		Release: publisher.ReleaseSpec{Title: f("title"), Summary: f("summary"), PeriodLabel: f("period"),
+			PeriodStart: f("period-start"), PeriodEnd: f("period-end"), ChangeNotes: f("change-notes"),
+			Quality:          catalogue.Quality{Coverage: f("coverage"), Completeness: f("completeness"), KnownIssues: f("known-issues"), Revisions: f("revisions")},
+			CorrectionNotice: f("correction-notice")},
+		Files: files,
+	}
+	if topics := strings.TrimSpace(f("topics")); topics != "" {
+		for _, t := range strings.Split(topics, ",") {
+			sub.Dataset.Topics = append(sub.Dataset.Topics, strings.TrimSpace(t))
+		}
+	}
+	if v, err := strconv.Atoi(f("corrects")); err == nil {
+		sub.Release.Corrects = v
+	}
+	return sub
+}
+
+func (s *Site) submit(c *fiber.Ctx) error {
+	files, cleanup, err := s.uploadedFiles(c)
+	defer cleanup()
+	page := submitPage{layout: s.wsLayout(c, "Submit a release"), Session: session(c), Form: map[string]string{}}
+	for _, k := range []string{"dataset", "dataset-title", "dataset-summary", "dataset-description", "licence", "frequency",
+		"granularity", "publisher-name", "topics", "title", "summary", "period", "period-start", "period-end", "change-notes",
+		"coverage", "completeness", "known-issues", "revisions", "corrects", "correction-notice"} {
+		page.Form[k] = c.FormValue(k)
+	}
+	if err != nil {
+		var ue *userError
+		if errors.As(err, &ue) {
+			page.Error = ue.message
+			c.Status(ue.status)
+			return s.render(c, "workspace_submit", page)
+		}
+		return err
+	}
+	out, err := s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, submissionFromForm(c, files), nil)
+	var rej *publisher.Rejection
+	if errors.As(err, &rej) {
+		page.Rejection = rej
+		c.Status(http.StatusUnprocessableEntity)
+		return s.render(c, "workspace_submit", page)
+	}
+	if err != nil {
+		return err
+	}
+	return back(c, out.Release.ID, "submitted")
+}
+
+// uploadedFiles saves the form's CSV files and their Table Schemas
+// (fields csv-1 with schema-1, csv-2 with schema-2, …) to a temporary
+// folder and describes each as a submitted file. cleanup removes the
+// folder.
+func (s *Site) uploadedFiles(c *fiber.Ctx) ([]publisher.SubmittedFile, func(), error) {
+	dir, err := os.MkdirTemp("", "candour-upload-")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	var out []publisher.SubmittedFile
+	for i := 1; i <= maxUploadPairs; i++ {
+		csvHeader, err := c.FormFile(fmt.Sprintf("csv-%d", i))
+		if err != nil || csvHeader.Size == 0 && csvHeader.Filename == "" {
+			continue
+		}
+		schemaHeader, err := c.FormFile(fmt.Sprintf("schema-%d", i))
+		if err != nil {
+			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d (%s) needs its Table Schema (a JSON file) in schema-%d.", i, csvHeader.Filename, i)}
+		}
+		schemaFile, err := schemaHeader.Open()
+		if err != nil {
+			return nil, cleanup, err
+		}
+		raw, err := io.ReadAll(io.LimitReader(schemaFile, 4<<20))
+		schemaFile.Close()
+		if err != nil {
+			return nil, cleanup, err
+		}
+		name := filepath.Base(csvHeader.Filename)
+		if !catalogue.ValidFileName(name) {
+			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d: %q is not a safe file name (letters, digits, dot, hyphen, underscore).", i, csvHeader.Filename)}
+		}
+		res, err := resourceFromUpload(name, raw)
+		if err != nil {
+			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The Table Schema for %s (%s): %v.", name, schemaHeader.Filename, err)}
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d-%s", i, name))
+		if err := c.SaveFile(csvHeader, path); err != nil {
+			return nil, cleanup, err
+		}
+		out = append(out, publisher.SubmittedFile{Resource: res, Size: csvHeader.Size,
+			Open: func() (io.ReadCloser, error) { return os.Open(path) }})
+	}
+	return out, cleanup, nil
+}
+
+const maxUploadPairs = 5
+
+// resourceFromUpload reads an uploaded descriptor: a Frictionless Data
+// Resource (with "schema" inside) or a bare Table Schema (with "fields").
+func resourceFromUpload(name string, raw []byte) (datasets.Resource, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return datasets.Resource{}, fmt.Errorf("not JSON: %v", err)
+	}
+	if _, isSchema := probe["fields"]; isSchema {
+		schema, err := datasets.ParseSchema(raw)
+		if err != nil {
+			return datasets.Resource{}, err
+		}
+		return datasets.Resource{Name: strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name))), Path: name,
+			Dialect: datasets.DefaultDialect(), Schema: schema}, nil
+	}
+	var res datasets.Resource
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return res, err
+	}
+	res.Path = name
+	return res, nil
+}
+
+// announce puts a future release on the public calendar with a provisional
+// month.
+func (s *Site) announce(c *fiber.Ctx) error {
+	_, err := s.deps.Publisher.Announce(c.UserContext(), session(c).Actor, strings.TrimSpace(c.FormValue("dataset")),
+		c.FormValue("period"), strings.TrimSpace(c.FormValue("month")))
+	if err != nil {
+		return err
+	}
+	return c.Redirect("/calendar", http.StatusSeeOther)
+}
