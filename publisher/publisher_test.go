@@ -69,9 +69,9 @@ func newEnv(t *testing.T) env {
 	t.Cleanup(func() { db.Close() })
 	if err := sqlitedb.Migrate(ctx, db,
 		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
-		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()},
-		sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
-		sqlitedb.Set{Component: workflowsqlite.Component, Files: workflowsqlite.Migrations()}); err != nil {
+		rowsqlite.Migrations(),
+		auditsqlite.Migrations(),
+		workflowsqlite.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	blobsDir := filepath.Join(dir, "blobs")

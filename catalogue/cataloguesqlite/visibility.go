@@ -37,7 +37,15 @@ func datasetListed(v catalogue.Visibility, d string) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "(" + d + ".announced = 1 OR EXISTS (SELECT 1 FROM releases lr WHERE lr.dataset_id = " + d + ".id AND " + listed + "))", args, nil
+	// A dataset with a release on the calendar is announced too: the
+	// calendar links to it (its releases stay embargoed).
+	announced := "1 = 1"
+	if at, public := v.PublicAt(); public {
+		announced = "ce.announced_at <= ?"
+		args = append(args, formatInstant(at))
+	}
+	return "(" + d + ".announced = 1 OR EXISTS (SELECT 1 FROM releases lr WHERE lr.dataset_id = " + d + ".id AND " + listed + ")" +
+		" OR EXISTS (SELECT 1 FROM calendar_entries ce WHERE ce.dataset_id = " + d + ".id AND ce.status <> 'cancelled' AND " + announced + "))", args, nil
 }
 
 // datasetStatus is the dataset's status as the reader sees it: published

@@ -56,11 +56,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	if err := sqlitedb.Migrate(ctx, db,
 		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
-		sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()},
-		sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
-		sqlitedb.Set{Component: workflowsqlite.Component, Files: workflowsqlite.Migrations()},
-		sqlitedb.Set{Component: accountsqlite.Component, Files: accountsqlite.Migrations()},
-		sqlitedb.Set{Component: registersqlite.Component, Files: registersqlite.Migrations()},
+		rowsqlite.Migrations(),
+		auditsqlite.Migrations(),
+		workflowsqlite.Migrations(),
+		accountsqlite.Migrations(),
+		registersqlite.Migrations(),
 	); err != nil {
 		db.Close()
 		return nil, err

@@ -271,13 +271,18 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 			}
 		}
 	}
-	for _, u := range []string{releaseURL, releaseURL + "/files/admissions.csv", "/datasets/e2e-admissions"} {
+	for _, u := range []string{releaseURL, releaseURL + "/files/admissions.csv"} {
 		if status, _, _ := s.get(t, u); status != http.StatusNotFound {
 			t.Errorf("before the embargo, %s answers %d, want 404", u, status)
 		}
 	}
 	if !strings.Contains(before["/calendar"], "E2E admissions") || !strings.Contains(before["/calendar"], "March 2026") {
 		t.Errorf("the calendar does not announce the release")
+	}
+	// The calendar links to the dataset, which is announced with it: its
+	// page shows no release.
+	if status, _, _ := s.get(t, "/datasets/e2e-admissions"); status != http.StatusOK || strings.Contains(before["/datasets/e2e-admissions"], "/releases/1") {
+		t.Errorf("before the embargo, the announced dataset answers %d or lists the release", status)
 	}
 
 	// At the embargo instant the scheduler publishes it.

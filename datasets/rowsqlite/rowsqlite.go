@@ -12,10 +12,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"iter"
 
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -25,13 +25,7 @@ var migrations embed.FS
 const Component = "rows"
 
 // Migrations returns the store's schema migrations, for sqlitedb.Migrate.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
 // Store is the SQLite row store. The database must have had Migrations
 // applied.

@@ -19,7 +19,7 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: rowsqlite.Component, Files: rowsqlite.Migrations()}); err != nil {
+		if err := sqlitedb.Migrate(ctx, db, rowsqlite.Migrations()); err != nil {
 			t.Fatal(err)
 		}
 		return rowsqlite.New(db)

@@ -73,6 +73,16 @@ type Set struct {
 	Files     fs.FS  // files NNNN_description.sql at the root
 }
 
+// Embedded is the Set of a store whose migrations are embedded in fsys
+// under the folder "migrations" (//go:embed migrations/*.sql).
+func Embedded(component string, fsys fs.FS) Set {
+	sub, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		panic(err) // fs.Sub fails only for an invalid path, and this one is fixed
+	}
+	return Set{Component: component, Files: sub}
+}
+
 type migration struct {
 	version int
 	name    string

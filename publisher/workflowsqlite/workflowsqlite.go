@@ -15,10 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 )
@@ -32,13 +32,7 @@ const Component = "workflow"
 // Migrations returns the store's schema migrations, for sqlitedb.Migrate.
 // They reference the catalogue's tables, so apply them after the
 // catalogue's.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
 // Store implements publisher.WorkflowStore.
 type Store struct {

@@ -13,10 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
+	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher/accounts"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
@@ -28,15 +28,9 @@ var migrations embed.FS
 // Component names this store's migrations in the shared migrations table.
 const Component = "accounts"
 
-// Migrations returns the store's schema migrations, for sqlitedb.Migrate;
+// Migrations returns the store's schema migrations, for sqlitedb.Migrate.;
 // the audit log's must be applied too.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
 // Store implements accounts.Store.
 type Store struct{ db *sql.DB }

@@ -34,8 +34,8 @@ func newService(t *testing.T) (*accounts.Service, *clock, *auditsqlite.Log) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
-		sqlitedb.Set{Component: accountsqlite.Component, Files: accountsqlite.Migrations()}); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, auditsqlite.Migrations(),
+		accountsqlite.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}

@@ -16,10 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"iter"
 	"time"
 
+	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher/auditlog"
 )
 
@@ -30,13 +30,7 @@ var migrations embed.FS
 const Component = "audit"
 
 // Migrations returns the store's schema migrations, for sqlitedb.Migrate.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

@@ -25,7 +25,7 @@ func open(t *testing.T, file string) (*auditsqlite.Log, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()}); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, auditsqlite.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	return auditsqlite.New(db), db

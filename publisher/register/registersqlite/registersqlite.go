@@ -8,10 +8,10 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 	"github.com/candour/candour/publisher/register"
@@ -24,13 +24,7 @@ var migrations embed.FS
 const Component = "register"
 
 // Migrations returns the store's schema migrations, for sqlitedb.Migrate.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
 // Store implements register.Store.
 type Store struct{ db *sql.DB }

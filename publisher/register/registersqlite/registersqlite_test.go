@@ -25,8 +25,8 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: auditsqlite.Component, Files: auditsqlite.Migrations()},
-		sqlitedb.Set{Component: registersqlite.Component, Files: registersqlite.Migrations()}); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, auditsqlite.Migrations(),
+		registersqlite.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
