@@ -161,7 +161,8 @@ func publisherOf(ctx context.Context, a *app, r catalogue.Release) string {
 
 // scheduleLastSHMI takes the eleventh SHMI release through provider
 // preview (with a query from the provider checker, resolved by a reviewer)
-// and review, and schedules it for 09:30 on a date two weeks ahead: its
+// and review, and schedules it for 09:30 on the first Thursday at least two
+// weeks ahead: its
 // calendar entry is public, its content embargoed.
 func (c *demoCast) scheduleLastSHMI(ctx context.Context, a *app, sub publisher.Submission, stdout io.Writer, progress publisher.Progress) error {
 	pub, err := c.publisherFor(sub)
@@ -194,6 +195,9 @@ func (c *demoCast) scheduleLastSHMI(ctx context.Context, a *app, sub publisher.S
 		}
 	}
 	day := a.now().In(catalogue.London).AddDate(0, 0, 14)
+	for day.Weekday() != time.Thursday { // statistics go out on weekdays; Thursday is customary
+		day = day.AddDate(0, 0, 1)
+	}
 	embargo := publisher.EmbargoOn(catalogue.NewDate(day.Year(), day.Month(), day.Day()))
 	r, err := a.publisher.Schedule(ctx, pub, id, embargo, "")
 	if err != nil {
