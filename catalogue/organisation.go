@@ -173,8 +173,11 @@ type OrganisationQuery struct {
 	Type       OrganisationType   // "" for all
 	Status     OrganisationStatus // "" for all
 	Parent     string             // "" for all
-	Offset     int
-	Limit      int // 0 means 50
+	// Search matches codes starting with it or names containing it,
+	// ignoring case; "" for all.
+	Search string
+	Offset int
+	Limit  int // 0 means 50
 }
 
 // OrganisationPage is one page of organisations and the total matching.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher/disclosure"
 )
 
@@ -337,6 +338,19 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 	}
 	if err := s.storeRows(ctx, amended, progress); err != nil {
 		return amended, fmt.Errorf("amended release %d: storing its rows: %w (amend it again to retry)", r.ID, err)
+	}
+	if s.observations != nil {
+		released, err := s.observations.Definitions(ctx, datasets.NewVisible(r.ID))
+		if err != nil {
+			return amended, err
+		}
+		var defs []indicators.Definition
+		for _, d := range released {
+			defs = append(defs, d.Definition)
+		}
+		if err := s.materialise(ctx, amended, defs, prep.result.Public); err != nil {
+			return amended, fmt.Errorf("amended release %d: its indicators: %w (amend it again to retry)", r.ID, err)
+		}
 	}
 	return amended, nil
 }

@@ -47,6 +47,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 )
 
 // Blobs is the blob store as the publisher uses it.
@@ -61,11 +62,14 @@ type Service struct {
 	rows      datasets.RowStore
 	blobs     Blobs
 	workflow  WorkflowStore
-	now       func() time.Time
-	log       *slog.Logger
-	approvals int
-	maxUpload int64
-	wake      chan struct{}
+	// observations holds indicator observations (optional until a
+	// release ships indicators).
+	observations indicators.ObservationStore
+	now          func() time.Time
+	log          *slog.Logger
+	approvals    int
+	maxUpload    int64
+	wake         chan struct{}
 }
 
 // Options configure a Service. Catalogue, Rows, Blobs and Workflow are
@@ -75,6 +79,8 @@ type Options struct {
 	Rows      datasets.RowStore
 	Blobs     Blobs
 	Workflow  WorkflowStore
+	// Observations stores indicator definitions and observations.
+	Observations indicators.ObservationStore
 	// Now gives the current instant (injectable for tests); default
 	// time.Now in UTC.
 	Now func() time.Time
@@ -95,7 +101,7 @@ const (
 
 // New returns a publisher over the given stores.
 func New(o Options) *Service {
-	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, now: o.Now, log: o.Log,
+	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, observations: o.Observations, now: o.Now, log: o.Log,
 		approvals: o.Approvals, maxUpload: o.MaxUploadBytes, wake: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher/disclosure"
 )
 
@@ -85,6 +86,10 @@ type Submission struct {
 	Dataset DatasetSpec
 	Release ReleaseSpec
 	Files   []SubmittedFile
+	// Indicators are the indicator definitions the release ships, each
+	// computed from one of its files at submission (from the public
+	// version) and public with the release.
+	Indicators []indicators.Definition
 }
 
 // FieldProblem is a problem with a submission's metadata.
@@ -280,6 +285,9 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 			return Outcome{}, err
 		}
 	}
+	if fields := checkIndicators(sub.Indicators, sub.Files); len(fields) > 0 {
+		return Outcome{}, &Rejection{Fields: fields}
+	}
 	prep, err := s.prepare(ctx, sub.Files, earlier, sub.Release.Revision, progress)
 	if err != nil {
 		return Outcome{}, err
@@ -304,6 +312,9 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 		return Outcome{}, err
 	}
 	if err := s.storeRows(ctx, release, progress); err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
+	}
+	if err := s.materialise(ctx, release, sub.Indicators, prep.result.Public); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
 	t, err := s.transition(release, catalogue.StateChecked, actor, "validation and disclosure control passed")
@@ -624,6 +635,9 @@ func ReadSubmission(fsys fs.FS, name string) (Submission, error) {
 		Dataset   DatasetSpec       `json:"dataset"`
 		Release   ReleaseSpec       `json:"release"`
 		Resources []json.RawMessage `json:"resources"`
+		// Indicators is an indicator file: a JSON array of definitions,
+		// or the path of a file holding one.
+		Indicators json.RawMessage `json:"indicators"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -632,6 +646,18 @@ func ReadSubmission(fsys fs.FS, name string) (Submission, error) {
 	}
 	sub := Submission{Dataset: raw.Dataset, Release: raw.Release}
 	dir := path.Dir(name)
+	if len(raw.Indicators) > 0 && string(raw.Indicators) != "null" {
+		defs := []byte(raw.Indicators)
+		var p string
+		if json.Unmarshal(raw.Indicators, &p) == nil {
+			if defs, err = fs.ReadFile(fsys, path.Join(dir, p)); err != nil {
+				return Submission{}, fmt.Errorf("%s: indicators: %w", name, err)
+			}
+		}
+		if sub.Indicators, err = indicators.ParseDefinitions(defs); err != nil {
+			return Submission{}, fmt.Errorf("%s: indicators: %w", name, err)
+		}
+	}
 	for i, rr := range raw.Resources {
 		f, err := readResource(fsys, dir, rr)
 		if err != nil {

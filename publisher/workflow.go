@@ -172,6 +172,11 @@ func (s *Service) Cancel(ctx context.Context, actor Actor, releaseID int64, reas
 	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
 		return r, err
 	}
+	if s.observations != nil {
+		if err := s.observations.DeleteRelease(ctx, r.ID); err != nil {
+			return r, err
+		}
+	}
 	return s.release(ctx, r.ID)
 }
 

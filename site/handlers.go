@@ -15,6 +15,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher"
 )
 
@@ -426,6 +427,7 @@ type organisationPage struct {
 	Region       *catalogue.Organisation
 	Successor    *catalogue.Organisation
 	Releases     []catalogue.Release
+	Scorecard    indicators.Scorecard
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -464,6 +466,13 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 		return err
 	}
 	if page.Releases, err = v.ReleasesMentioning(ctx, o.Code); err != nil {
+		return err
+	}
+	visible, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	if page.Scorecard, err = indicators.BuildScorecard(ctx, s.deps.Observations, visible, o.Code); err != nil {
 		return err
 	}
 	return s.render(c, "organisation", page)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
+	"github.com/candour/candour/indicators"
 )
 
 //go:embed templates/*.html
@@ -24,7 +25,7 @@ var templateFiles embed.FS
 // The test that renders every template reads this list.
 var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
 	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "calendar", "transparency",
-	"register", "register_form"}
+	"register", "register_form", "indicators", "indicator", "compare"}
 
 type renderer struct {
 	pages map[string]*template.Template
@@ -104,6 +105,8 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 		section = "organisations"
 	case strings.HasPrefix(p, "/pages/about"):
 		section = "about"
+	case strings.HasPrefix(p, "/indicators"), strings.HasPrefix(p, "/compare"):
+		section = "indicators"
 	case strings.HasPrefix(p, "/calendar"):
 		section = "calendar"
 	case strings.HasPrefix(p, "/transparency"), strings.HasPrefix(p, "/register"):
@@ -176,6 +179,10 @@ var funcs = template.FuncMap{
 		}
 		return m, nil
 	},
+	// value formats an observation's value in its indicator's unit.
+	"value": func(d indicators.Definition, v *float64) string { return d.FormatValue(v) },
+	// verdict says in words how an observation compares with its benchmark.
+	"verdict": func(d indicators.Definition, o indicators.Observation) string { return d.Sentence(o) },
 	"releaseURL": func(slug string, version int) string {
 		return "/datasets/" + slug + "/releases/" + strconv.Itoa(version)
 	},

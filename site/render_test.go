@@ -11,6 +11,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/disclosure"
@@ -37,6 +38,12 @@ var sess = Session{Actor: publisher.Actor{Username: "ann", Name: "Ann Reviewer",
 // samplePages gives every registered template a representative page.
 func samplePages(t *testing.T) map[string]any {
 	published := time.Date(2026, 2, 12, 9, 30, 0, 0, time.UTC)
+	target, v, lo, hi := 75.0, 86.36, 84.2, 88.3
+	fds := indicators.Definition{ID: "cancer-faster-diagnosis", Title: "Told within 28 days", Description: "d", Unit: indicators.UnitPercentage,
+		Polarity: indicators.HigherIsBetter, Method: indicators.MethodWilson, Headline: true,
+		Benchmark: indicators.Benchmark{Kind: "target", Value: &target, Label: "Constitutional standard: 75%"}}
+	fdsObs := indicators.Observation{Indicator: fds.ID, Organisation: "RR8", Period: "January 2026", Value: &v, Lower95: &lo, Upper95: &hi,
+		Benchmark: &target, Comparison: indicators.Better}
 	inReview := catalogue.Release{ID: 7, Dataset: catalogue.DatasetRef{Slug: "waits", Title: "Waits"}, Version: 3,
 		Title: "Waits, February 2026", State: catalogue.StateInReview, SubmittedBy: "pat", DisclosureSummary: "3 cells suppressed under the NHS Digital rule.",
 		Files: []catalogue.File{{Name: "waits.csv", Role: catalogue.RolePublic, SHA256: strings.Repeat("ef", 32), Rows: 10},
@@ -75,7 +82,8 @@ func samplePages(t *testing.T) map[string]any {
 			Types:   []typeFilter{{Type: catalogue.TypeGPPractice, Label: "GP practices", Href: "/organisations?type=gp-practice", Open: 1, All: 2}},
 			Heading: "Organisations", Pager: pager{Page: 1, Pages: 1, Total: 2}},
 		"organisation": organisationPage{layout: sampleLayout(t, practice.Name), Organisation: practice,
-			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release}},
+			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release},
+			Scorecard: indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Observation{fdsObs}}}}},
 		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},
 		"error":   errorPage{layout: sampleLayout(t, "Page not found"), Status: 404, Heading: "Page not found", Message: "Check the address."},
 		"login":   loginPage{layout: sampleLayout(t, "Sign in"), CSRF: "tok123", Next: "/workspace", Username: "ann", Error: "The username or password is not right."},
@@ -99,6 +107,14 @@ func samplePages(t *testing.T) map[string]any {
 			Changes: []catalogue.DateChange{{From: "January 2027 (provisional)", To: "9:30am on Thursday 14 January 2027", Reason: "Data supplier delay"}}}}},
 		"transparency": transparencyPage{layout: sampleLayout(t, "Transparency"), Head: auditlog.Head{Seq: 42, Hash: strings.Repeat("cd", 32)},
 			Records: []publisher.PublicRecord{{Release: release, Approvals: []publisher.PublicApproval{{Name: "Ann Reviewer", At: published}}}}},
+		"indicators": indicatorListPage{layout: sampleLayout(t, "Indicators"), Definitions: []indicators.ReleasedDefinition{{Release: 1, Definition: fds}}},
+		"indicator": indicatorPage{layout: sampleLayout(t, fds.Title), Definition: fds, Period: "January 2026",
+			Rows:     []indicatorRow{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS", Type: catalogue.TypeNHSTrust}, Observation: fdsObs}},
+			NotShown: []indicatorRow{{Organisation: catalogue.Organisation{Code: "RA2"}, Observation: indicators.Observation{Reason: "too few to show reliably (10, fewer than 20)"}}},
+			Summary:  "Of 1 organisations with a value for January 2026, 1 were better than the benchmark"},
+		"compare": comparePage{layout: sampleLayout(t, "Compare"), Link: "/compare?org=RR8&org=RX1",
+			Columns: []compareColumn{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS"}}, {Organisation: catalogue.Organisation{Code: "RX1", Name: "NOTTINGHAM"}}},
+			Rows:    []compareRow{{Definition: fds, Cells: []*indicators.Observation{&fdsObs, nil}}}},
 		"register": registerPage{layout: sampleLayout(t, "Data release register"), Entries: sampleRegister},
 		"register_form": registerFormPage{layout: signedIn(sampleLayout(t, "Add to the register")), Error: "recipient: required",
 			Classifications: registerClassifications()},
@@ -121,11 +137,12 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"dataset":       {"Open Government Licence v3.0", "Source: NHS England. Contains public sector information", "As written in the inventory", "All providers in England"},
 		"release":       {"2.8 MB", "17,361", strings.Repeat("ab", 32), "1 January 2026 to 31 January 2026", "RR8", "Nothing changed."},
 		"organisations": {"THE DENSHAM SURGERY", "Not in the national directory", "2 organisations"},
-		"organisation":  {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)"},
-		"content":       {"<p>About.</p>"},
-		"error":         {"Page not found", "Check the address."},
-		"login":         {"tok123", "The username or password is not right.", `value="ann"`},
-		"workspace":     {"Waits, February 2026", "In panel review", "csrf-token-xyz", "Sign out"},
+		"organisation": {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)",
+			"How it compares", "Told within 28 days:</strong> 86.4%. Better than the benchmark (Constitutional standard: 75%)"},
+		"content":   {"<p>About.</p>"},
+		"error":     {"Page not found", "Check the address."},
+		"login":     {"tok123", "The username or password is not right.", `value="ann"`},
+		"workspace": {"Waits, February 2026", "In panel review", "csrf-token-xyz", "Sign out"},
 		"workspace_release": {"Bob Reviewer", "Approved subject to a change: Round the small counts", "Our figure looks low", "Chris Checker",
 			"free text for reviewers&#39; attention", "consideration-7", "Purpose and benefits of the data", "/workspace/releases/7/files/original/waits.csv",
 			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query"},
@@ -135,6 +152,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"transparency":      {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},
 		"register":          {"University of Leeds", "Service evaluation", "/register.csv"},
 		"register_form":     {"recipient: required", "anonymised"},
+		"indicators":        {"Told within 28 days", "Constitutional standard: 75%", "higher"},
+		"indicator":         {"86.4%", "84.2% to 88.3%", "nhsuk-tag--green", "too few to show reliably", "Wilson score"},
+		"compare":           {"LEEDS", "NOTTINGHAM", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
 	}
 	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]+</script>`)
 	for _, name := range pageNames {

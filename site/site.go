@@ -40,6 +40,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher"
 )
 
@@ -78,6 +79,9 @@ type Deps struct {
 	Auth Auth
 	// Register is the data release register.
 	Register Register
+	// Observations holds indicator definitions and observations; the site
+	// reads them only for releases the published view shows.
+	Observations indicators.ObservationStore
 }
 
 // Site is the web application.
@@ -95,7 +99,7 @@ type Site struct {
 // copied in) are logged and the site runs unstyled.
 func New(cfg Config, deps Deps) (*Site, error) {
 	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil ||
-		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil {
+		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil || deps.Observations == nil {
 		return nil, errors.New("site: every dependency is required")
 	}
 	if cfg.SiteName == "" {

@@ -139,6 +139,11 @@ func (s *Store) ListOrganisations(ctx context.Context, q catalogue.OrganisationQ
 		where = append(where, "parent_code = ?")
 		args = append(args, q.Parent)
 	}
+	if q.Search != "" {
+		like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToUpper(q.Search))
+		where = append(where, `(upper(code) LIKE ? ESCAPE '\' OR upper(name) LIKE ? ESCAPE '\')`)
+		args = append(args, like+"%", "%"+like+"%")
+	}
 	outer := ""
 	if len(where) > 0 {
 		outer = " WHERE " + strings.Join(where, " AND ")

@@ -14,6 +14,7 @@ import (
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators/observationsqlite"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/accounts"
 	"github.com/candour/candour/publisher/accounts/accountsqlite"
@@ -33,9 +34,11 @@ type app struct {
 	rows      *rowsqlite.Store
 	blobs     *datasets.BlobStore
 	workflow  *workflowsqlite.Store
-	publisher *publisher.Service
-	accounts  *accounts.Service
-	register  *register.Service
+	// observations holds indicator definitions and observations.
+	observations *observationsqlite.Store
+	publisher    *publisher.Service
+	accounts     *accounts.Service
+	register     *register.Service
 }
 
 // databaseFile and blobsDir are the data directory's layout.
@@ -61,6 +64,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		workflowsqlite.Migrations(),
 		accountsqlite.Migrations(),
 		registersqlite.Migrations(),
+		observationsqlite.Migrations(),
 	); err != nil {
 		db.Close()
 		return nil, err
@@ -74,8 +78,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
 		catalogue: cataloguesqlite.New(db, now), rows: rowsqlite.New(db)}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
+	a.observations = observationsqlite.New(db)
 	a.publisher = publisher.New(publisher.Options{Catalogue: a.catalogue, Rows: a.rows, Blobs: a.blobs, Workflow: a.workflow,
-		Now: now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
+		Observations: a.observations,
+		Now:          now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err := a.openAccounts(db); err != nil {
 		db.Close()
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher"
 )
 
@@ -186,6 +187,14 @@ func shmiReleases() ([]publisher.Submission, error) {
 		return nil, err
 	}
 	source := tmpl.Files[0]
+	rawDefs, err := fs.ReadFile(specFS{}, "shmi.indicators.json")
+	if err != nil {
+		return nil, err
+	}
+	defs, err := indicators.ParseDefinitions(rawDefs)
+	if err != nil {
+		return nil, fmt.Errorf("shmi.indicators.json: %w", err)
+	}
 	rc, err := source.Open()
 	if err != nil {
 		return nil, err
@@ -247,6 +256,11 @@ func shmiReleases() ([]publisher.Submission, error) {
 		sub.Release.Summary = fmt.Sprintf("The SHMI for %d NHS trusts, for the twelve months covered by the %s publication.", len(providers), month)
 		sub.Release.PeriodLabel = "Rolling twelve months, published " + month
 		sub.Release.ChangeNotes = shmiChanges(previous, providers)
+		sub.Indicators = nil
+		for _, d := range defs {
+			d.File = res.Path
+			sub.Indicators = append(sub.Indicators, d)
+		}
 		sub.Files = []publisher.SubmittedFile{{
 			Resource: res, Size: int64(len(data)),
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },

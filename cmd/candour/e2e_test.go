@@ -278,6 +278,46 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("scorecards, indicators and comparisons", func(t *testing.T) {
+		leeds := s.mustGet(t, "/organisations/RR8")
+		for _, want := range []string{"How it compares", "Deaths compared with the number expected (SHMI)", "0.95",
+			"Started first treatment within 62 days", "Constitutional standard: 85%", "95% confidence interval", "(10 periods)"} {
+			if !strings.Contains(leeds, want) {
+				t.Errorf("RR8 scorecard lacks %q", want)
+			}
+		}
+		practice := s.mustGet(t, "/organisations/A81001")
+		if !strings.Contains(practice, "Care Quality Commission overall rating") || !strings.Contains(practice, "Rated Good") {
+			t.Error("A81001's scorecard does not show its CQC rating")
+		}
+		ind := s.mustGet(t, "/indicators/cancer-62-day")
+		for _, want := range []string{"Wilson score", "Values with 95% confidence intervals", "too few to show reliably", "LEEDS TEACHING HOSPITALS"} {
+			if !strings.Contains(ind, want) {
+				t.Errorf("62-day indicator page lacks %q", want)
+			}
+		}
+		cmp := s.mustGet(t, "/compare?org=RR8&org=RX1")
+		for _, want := range []string{"LEEDS TEACHING HOSPITALS NHS TRUST", "NOTTINGHAM UNIVERSITY HOSPITALS NHS TRUST", "Deaths compared with the number expected"} {
+			if !strings.Contains(cmp, want) {
+				t.Errorf("compare page lacks %q", want)
+			}
+		}
+		for u, want := range map[string]struct {
+			status int
+			text   string
+		}{
+			"/indicators/cancer-62":                  {404, "Did you mean: Started first treatment within 62 days"},
+			"/compare?org=RR8":                       {400, "Choose from two to four organisations"},
+			"/compare?org=A&org=B&org=C&org=D&org=E": {400, "You chose 5"},
+			"/compare?org=RR8&org=ZZZ9":              {404, "There is no organisation with the code"},
+		} {
+			status, body, _ := s.get(t, u)
+			if status != want.status || !strings.Contains(body, want.text) {
+				t.Errorf("%s: %d, want %d with %q", u, status, want.status, want.text)
+			}
+		}
+	})
+
 	t.Run("download is the original file, byte for byte", func(t *testing.T) {
 		want := sums(t)
 		for path, source := range map[string]string{

@@ -49,14 +49,15 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version}, site.Deps{
-		Catalogue: catalogue.NewPublic(a.catalogue, a.now),
-		Rows:      a.rows,
-		Blobs:     a.blobs,
-		Content:   pages,
-		Log:       a.log,
-		Publisher: a.publisher,
-		Auth:      siteAuth{a.accounts},
-		Register:  siteRegister{a.register},
+		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
+		Rows:         a.rows,
+		Blobs:        a.blobs,
+		Content:      pages,
+		Log:          a.log,
+		Publisher:    a.publisher,
+		Auth:         siteAuth{a.accounts},
+		Register:     siteRegister{a.register},
+		Observations: a.observations,
 	})
 	if err != nil {
 		return err

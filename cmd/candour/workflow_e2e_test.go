@@ -457,13 +457,17 @@ func TestSubmissionAPI(t *testing.T) {
 	}
 	s := startCandour(t, "serve", dataDir)
 
-	upload := func(bearer, csv string) (int, string) {
+	upload := func(bearer, csv string, indicators ...string) (int, string) {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
+		extra := ""
+		if len(indicators) > 0 {
+			extra = `, "indicators": [` + indicators[0] + `]`
+		}
 		fmt.Fprintf(fw, `{"dataset": {"slug": "e2e-api", "title": "API uploads", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
 			"release": {"title": "API release", "periodLabel": "April 2026"},
-			"resources": [{"name": "admissions", "path": "admissions.csv", "schema": %s}]}`, e2eSchema)
+			"resources": [{"name": "admissions", "path": "admissions.csv", "schema": %s}]%s}`, e2eSchema, extra)
 		fw, _ = mw.CreateFormFile("admissions.csv", "admissions.csv")
 		fw.Write([]byte(csv))
 		mw.Close()
@@ -489,6 +493,20 @@ func TestSubmissionAPI(t *testing.T) {
 	bad := strings.Replace(e2eCSV, "24", "2x4", 1)
 	if status, body := upload(token[1], bad); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"row":3`) || !strings.Contains(body, `"column":3`) {
 		t.Errorf("a bad cell: %d %s", status, body)
+	}
+	// Indicator definitions are checked at submission, naming the field.
+	indicator := `{"id": "adm", "title": "Admissions", "description": "d", "file": "admissions.csv", "organisation": "Code",
+		"numerator": "Patients", "denominator": "Patients", "unit": "percentage", "polarity": "higher-is-better",
+		"method": "wilson", "benchmark": {"kind": "none"}, "authoredBy": "a", "checkedBy": "b"}`
+	for bad, field := range map[string]string{
+		strings.Replace(indicator, `"method": "wilson"`, `"method": "guesswork"`, 1):      "method",
+		strings.Replace(indicator, `"polarity": "higher-is-better",`, ``, 1):              "polarity",
+		strings.Replace(indicator, `"numerator": "Patients"`, `"numerator": "Deaths"`, 1): "numerator",
+	} {
+		status, body := upload(token[1], e2eCSV, bad)
+		if status < 400 || status >= 500 || !strings.Contains(body, field) {
+			t.Errorf("indicator with a bad %s: %d %s", field, status, body)
+		}
 	}
 	status, body := upload(token[1], e2eCSV)
 	if status != http.StatusCreated || !strings.Contains(body, `"state":"checked"`) || !strings.Contains(body, `"version":1`) {

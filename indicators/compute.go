@@ -1,0 +1,320 @@
+package indicators
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/candour/candour/datasets"
+)
+
+// Table is a public release file as Compute reads it: its schema, its
+// header and its cells as published.
+type Table struct {
+	Name   string
+	Schema datasets.Schema
+	Header []string
+	Rows   [][]string
+}
+
+// Period says which period the observations are for.
+type Period struct {
+	Label string
+	Start string // YYYY-MM-DD, "" when not known
+}
+
+// Compute materialises the observations of the definitions from the
+// public files of one release. It reads only the public version: a
+// suppressed cell makes its organisation's value "not shown" with the
+// reason. Errors name the indicator and the row.
+func Compute(defs []Definition, tables []Table, period Period) ([]Observation, error) {
+	var out []Observation
+	for _, d := range defs {
+		i := slices.IndexFunc(tables, func(t Table) bool { return t.Name == d.File })
+		if i < 0 {
+			return nil, invalid(d.ID, "file", "the release has no file %q", d.File)
+		}
+		obs, err := computeOne(d, tables[i], period)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obs...)
+	}
+	return out, nil
+}
+
+// group is one organisation's rows of an indicator.
+type group struct {
+	code       string
+	num, den   float64
+	value      float64
+	hasValue   bool
+	lower      float64
+	category   string
+	suppressed bool
+	missing    bool
+}
+
+func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
+	col := func(name string) int {
+		if name == "" {
+			return -1
+		}
+		return slices.Index(t.Header, name)
+	}
+	org, num, den, val, low := col(d.Organisation), col(d.Numerator), col(d.Denominator), col(d.Value), col(d.Lower)
+	if org < 0 {
+		return nil, invalid(d.ID, "organisation", "the file %s has no field %q", t.Name, d.Organisation)
+	}
+	filters := map[int]string{}
+	for f, v := range d.Filter {
+		c := col(f)
+		if c < 0 {
+			return nil, invalid(d.ID, "filter", "the file %s has no field %q", t.Name, f)
+		}
+		filters[c] = v
+	}
+	fields := map[int]datasets.Field{}
+	for _, c := range []int{num, den, val, low} {
+		if c >= 0 {
+			fi := t.Schema.FieldIndex(t.Header[c])
+			if fi < 0 {
+				return nil, invalid(d.ID, "file", "the schema of %s has no field %q", t.Name, t.Header[c])
+			}
+			fields[c] = t.Schema.Fields[fi]
+		}
+	}
+	parse := func(c int, text string) (float64, bool, bool, error) { // value, suppressed, missing
+		v, err := fields[c].Parse(text, t.Schema.MissingValues)
+		if err != nil {
+			return 0, false, false, err
+		}
+		switch v.Kind {
+		case datasets.KindSuppressed:
+			return 0, true, false, nil
+		case datasets.KindMissing:
+			return 0, false, true, nil
+		case datasets.KindInteger, datasets.KindNumber:
+			return v.Float, false, false, nil
+		}
+		f, err := strconv.ParseFloat(text, 64)
+		return f, false, false, err
+	}
+	england := map[string]bool{}
+	for _, e := range d.Benchmark.EnglandValues {
+		england[e] = true
+	}
+	groups := map[string]*group{}
+	var order []string
+	var national *group
+rows:
+	for r, row := range t.Rows {
+		for c, v := range filters {
+			if c >= len(row) || row[c] != v {
+				continue rows
+			}
+		}
+		code := strings.TrimSpace(row[org])
+		g := groups[code]
+		if england[code] {
+			if national == nil {
+				national = &group{code: code}
+			}
+			g = national
+		} else if g == nil {
+			g = &group{code: code}
+			groups[code] = g
+			order = append(order, code)
+		}
+		add := func(c int, into *float64) error {
+			if c < 0 {
+				return nil
+			}
+			x, supp, miss, err := parse(c, row[c])
+			if err != nil {
+				return fmt.Errorf("indicator %s: %s row %d, column %q: %w", d.ID, t.Name, r+2, t.Header[c], err)
+			}
+			g.suppressed = g.suppressed || supp
+			g.missing = g.missing || miss
+			*into += x
+			return nil
+		}
+		if err := add(num, &g.num); err != nil {
+			return nil, err
+		}
+		if err := add(den, &g.den); err != nil {
+			return nil, err
+		}
+		if val >= 0 {
+			if d.Method == MethodCategory {
+				g.category = strings.TrimSpace(row[val])
+				g.hasValue = g.category != ""
+				continue
+			}
+			g.hasValue = true
+			if err := add(val, &g.value); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(low, &g.lower); err != nil {
+			return nil, err
+		}
+	}
+
+	// The benchmark: the England rows, else the pooled value, or a target.
+	var bench *float64
+	switch d.Benchmark.Kind {
+	case "target":
+		bench = d.Benchmark.Value
+	case "england":
+		if national != nil && !national.suppressed && !national.missing {
+			if v, ok := pointValue(d, national); ok {
+				bench = &v
+			}
+		} else {
+			// No England row: the pooled value of every organisation
+			// shown (Σ numerators / Σ denominators; for means, the mean
+			// weighted by the number of individuals).
+			pooled := &group{hasValue: true}
+			weighted := 0.0
+			for _, g := range groups {
+				if !g.suppressed && !g.missing {
+					pooled.num += g.num
+					pooled.den += g.den
+					weighted += g.value * g.den
+				}
+			}
+			if d.Method == MethodMeanSD && pooled.den > 0 {
+				pooled.value = weighted / pooled.den
+			}
+			if v, ok := pointValue(d, pooled); ok && (d.Numerator != "" || d.Method == MethodMeanSD) {
+				bench = &v
+			}
+		}
+	}
+
+	sort.Strings(order)
+	var out []Observation
+	for _, code := range order {
+		g := groups[code]
+		o := observe(d, g, bench)
+		o.Indicator, o.Organisation, o.Period, o.PeriodStart = d.ID, code, period.Label, period.Start
+		out = append(out, o)
+	}
+	assignQuintiles(d, out)
+	return out, nil
+}
+
+func fptr(x float64) *float64 { return &x }
+
+// pointValue is a group's value in the indicator's unit, without limits.
+func pointValue(d Definition, g *group) (float64, bool) {
+	switch d.Method {
+	case MethodWilson:
+		if g.den <= 0 {
+			return 0, false
+		}
+		return g.num / g.den * scaleOf(d), true
+	case MethodPoisson, MethodDSR:
+		if g.den <= 0 {
+			return 0, false
+		}
+		return g.num / g.den * d.PerN, true
+	case MethodOERatio:
+		if g.den <= 0 {
+			return 0, false
+		}
+		return g.num / g.den, true
+	case MethodMeanSD, MethodAsGiven:
+		return g.value, g.hasValue
+	}
+	return 0, false
+}
+
+func scaleOf(d Definition) float64 {
+	if d.Unit == UnitPercentage {
+		return 100
+	}
+	return 1
+}
+
+// observe computes one organisation's observation.
+func observe(d Definition, g *group, bench *float64) Observation {
+	o := Observation{Benchmark: bench, Comparison: NotCompared}
+	if d.Numerator != "" {
+		o.Numerator = fptr(g.num)
+	}
+	if d.Denominator != "" {
+		o.Denominator = fptr(g.den)
+	}
+	if g.suppressed {
+		o.Numerator, o.Denominator = nil, nil
+		o.Reason = "suppressed in the published data to protect confidentiality"
+		return o
+	}
+	if g.missing {
+		o.Reason = "not available in the published data"
+		return o
+	}
+	if d.Method == MethodCategory {
+		o.Category = g.category
+		if g.category == "" {
+			o.Reason = "no rating in the published data"
+		}
+		return o
+	}
+	size := g.den
+	if d.Method == MethodAsGiven {
+		size = math.Inf(1)
+	}
+	if d.MinimumToShow > 0 && size < d.MinimumToShow {
+		o.Reason = fmt.Sprintf("too few to show reliably (%s, fewer than %s)", trim(size), trim(d.MinimumToShow))
+		return o
+	}
+	v, ok := pointValue(d, g)
+	if !ok {
+		o.Reason = "cannot be calculated: the denominator is zero"
+		return o
+	}
+	o.Value = fptr(v)
+	lims, err := limits(d, g)
+	if err != nil {
+		o.Reason = "the confidence interval cannot be calculated: " + err.Error()
+		return o
+	}
+	o.Lower95, o.Upper95, o.Lower998, o.Upper998 = lims[0], lims[1], lims[2], lims[3]
+	switch {
+	case bench == nil:
+		o.Reason = "no benchmark to compare with"
+	case d.MinimumToCompare > 0 && size < d.MinimumToCompare:
+		o.Reason = fmt.Sprintf("too few to compare (%s, fewer than %s)", trim(size), trim(d.MinimumToCompare))
+	case o.Lower95 == nil:
+		o.Reason = "no confidence interval to compare with"
+	default:
+		o.Comparison = compare(*o.Lower95, *o.Upper95, *bench, d.Polarity)
+	}
+	return o
+}
+
+func trim(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// assignQuintiles gives shown values quintiles, 1 the highest.
+func assignQuintiles(d Definition, obs []Observation) {
+	var idx []int
+	var values []float64
+	for i, o := range obs {
+		if o.Value != nil {
+			idx = append(idx, i)
+			values = append(values, *o.Value)
+		}
+	}
+	if len(values) < 5 {
+		return
+	}
+	for k, q := range quintiles(values) {
+		obs[idx[k]].Quintile = q
+	}
+}

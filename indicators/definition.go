@@ -1,0 +1,229 @@
+package indicators
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Unit is what an indicator's value measures.
+type Unit string
+
+// Units.
+const (
+	UnitPercentage Unit = "percentage" // numerator / denominator × 100
+	UnitRate       Unit = "rate"       // per PerN of the denominator
+	UnitRatio      Unit = "ratio"      // observed / expected
+	UnitScore      Unit = "score"      // a published score, such as an adjusted health gain
+	UnitCategory   Unit = "category"   // a rating, such as CQC's
+)
+
+// Polarity says which direction is better.
+type Polarity string
+
+// Polarities.
+const (
+	HigherIsBetter Polarity = "higher-is-better"
+	LowerIsBetter  Polarity = "lower-is-better"
+	NoJudgement    Polarity = "no-judgement"
+)
+
+// Method is how an indicator's value and confidence interval are computed.
+type Method string
+
+// Methods.
+const (
+	MethodWilson   Method = "wilson"    // proportion with a Wilson score interval
+	MethodPoisson  Method = "poisson"   // rate: exact Poisson below 10 events, Byar's from 10
+	MethodDSR      Method = "dsr"       // directly standardised rate, Dobson, ESP2013
+	MethodOERatio  Method = "oe-ratio"  // observed / expected with Byar's or exact Poisson limits
+	MethodMeanSD   Method = "mean-sd"   // mean with a standard deviation and n
+	MethodCategory Method = "category"  // a category, no interval
+	MethodAsGiven  Method = "published" // the value (and limits, when given) as published
+)
+
+var (
+	units      = []Unit{UnitPercentage, UnitRate, UnitRatio, UnitScore, UnitCategory}
+	polarities = []Polarity{HigherIsBetter, LowerIsBetter, NoJudgement}
+	methods    = []Method{MethodWilson, MethodPoisson, MethodDSR, MethodOERatio, MethodMeanSD, MethodCategory, MethodAsGiven}
+)
+
+// Benchmark is what an indicator's values are compared with.
+type Benchmark struct {
+	// Kind is "england" (the value of the rows whose organisation field
+	// holds one of EnglandValues, or the pooled value of all
+	// organisations when none do), "target" (Value), or "none".
+	Kind          string   `json:"kind"`
+	Value         *float64 `json:"value,omitempty"` // the target, in the indicator's unit
+	Label         string   `json:"label,omitempty"` // e.g. "Constitutional standard 85%"
+	EnglandValues []string `json:"englandValues,omitempty"`
+	// Notes are further reference points shown beside the benchmark, such
+	// as a planning target.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Definition is one indicator, shipped with a release beside its Table
+// Schema. Field names refer to the release file's fields.
+type Definition struct {
+	ID           string `json:"id"`
+	Title        string `json:"title"`
+	Description  string `json:"description"`  // plain language
+	WhyItMatters string `json:"whyItMatters"` // plain language
+	File         string `json:"file"`         // the release file it is computed from
+	// Organisation is the field holding organisation codes.
+	Organisation string `json:"organisation"`
+	// Filter selects the rows that count: field → value.
+	Filter      map[string]string `json:"filter,omitempty"`
+	Numerator   string            `json:"numerator,omitempty"`
+	Denominator string            `json:"denominator,omitempty"`
+	// Value is the field holding a published value (ratios, scores,
+	// categories); Lower and Upper hold published limits when given.
+	Value    string   `json:"value,omitempty"`
+	Lower    string   `json:"lower,omitempty"`
+	Upper    string   `json:"upper,omitempty"`
+	Unit     Unit     `json:"unit"`
+	PerN     float64  `json:"perN,omitempty"` // for rates, e.g. 100000
+	Polarity Polarity `json:"polarity"`
+	Method   Method   `json:"method"`
+	// Categories lists a categorical indicator's values from best to
+	// worst (for polarity) and is required for MethodCategory.
+	Categories []string  `json:"categories,omitempty"`
+	Benchmark  Benchmark `json:"benchmark"`
+	// MinimumToShow and MinimumToCompare are the smallest denominators
+	// (or expected counts) for which a value is shown, and compared with
+	// the benchmark.
+	MinimumToShow    float64 `json:"minimumToShow,omitempty"`
+	MinimumToCompare float64 `json:"minimumToCompare,omitempty"`
+	// OverlappingPeriods marks indicators whose periods overlap (rolling
+	// twelve months): no trend can be calculated from them.
+	OverlappingPeriods bool   `json:"overlappingPeriods,omitempty"`
+	AuthoredBy         string `json:"authoredBy"`
+	CheckedBy          string `json:"checkedBy"`
+	NextReview         string `json:"nextReview,omitempty"` // YYYY-MM
+	// Headline marks one of the few measures a scorecard leads with.
+	Headline bool `json:"headline,omitempty"`
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+
+// ErrInvalid marks a definition that breaks a rule; the message names
+// the indicator and field.
+var ErrInvalid = errors.New("invalid indicator definition")
+
+func invalid(id, field, format string, args ...any) error {
+	if id == "" {
+		id = "(no id)"
+	}
+	return fmt.Errorf("%w: indicator %s: %s: %s", ErrInvalid, id, field, fmt.Sprintf(format, args...))
+}
+
+// Validate checks a definition against the fields of the file it is
+// computed from (names, a field's presence); fields may be nil to check
+// the definition alone.
+func (d Definition) Validate(fields []string) error {
+	if !idPattern.MatchString(d.ID) {
+		return invalid(d.ID, "id", "%q must be 2–63 lower-case letters, digits and hyphens", d.ID)
+	}
+	if strings.TrimSpace(d.Title) == "" {
+		return invalid(d.ID, "title", "required")
+	}
+	if strings.TrimSpace(d.Description) == "" {
+		return invalid(d.ID, "description", "required: say in plain language what it measures")
+	}
+	if !slices.Contains(units, d.Unit) {
+		return invalid(d.ID, "unit", "%q: choose one of %s", d.Unit, list(units))
+	}
+	if d.Polarity == "" {
+		return invalid(d.ID, "polarity", "required: %s", list(polarities))
+	}
+	if !slices.Contains(polarities, d.Polarity) {
+		return invalid(d.ID, "polarity", "%q: choose one of %s", d.Polarity, list(polarities))
+	}
+	if !slices.Contains(methods, d.Method) {
+		return invalid(d.ID, "method", "%q is not a known method: choose one of %s", d.Method, list(methods))
+	}
+	if d.Organisation == "" {
+		return invalid(d.ID, "organisation", "required: the field holding organisation codes")
+	}
+	needs := map[Method][]struct{ field, value string }{
+		MethodWilson:   {{"numerator", d.Numerator}, {"denominator", d.Denominator}},
+		MethodPoisson:  {{"numerator", d.Numerator}, {"denominator", d.Denominator}},
+		MethodOERatio:  {{"numerator", d.Numerator}, {"denominator", d.Denominator}},
+		MethodMeanSD:   {{"value", d.Value}, {"denominator", d.Denominator}, {"lower", d.Lower}},
+		MethodCategory: {{"value", d.Value}},
+		MethodAsGiven:  {{"value", d.Value}},
+		MethodDSR:      {{"numerator", d.Numerator}, {"denominator", d.Denominator}},
+	}
+	for _, n := range needs[d.Method] {
+		if n.value == "" {
+			return invalid(d.ID, n.field, "required by the method %s", d.Method)
+		}
+	}
+	if d.Method == MethodCategory && len(d.Categories) == 0 {
+		return invalid(d.ID, "categories", "required by the method category: list the values from best to worst")
+	}
+	if d.Unit == UnitRate && d.PerN <= 0 {
+		return invalid(d.ID, "perN", "required for a rate, e.g. 100000")
+	}
+	switch d.Benchmark.Kind {
+	case "england", "none", "":
+	case "target":
+		if d.Benchmark.Value == nil {
+			return invalid(d.ID, "benchmark.value", "required for a target")
+		}
+	default:
+		return invalid(d.ID, "benchmark.kind", "%q: choose england, target or none", d.Benchmark.Kind)
+	}
+	if strings.TrimSpace(d.AuthoredBy) == "" || strings.TrimSpace(d.CheckedBy) == "" {
+		return invalid(d.ID, "authoredBy", "authoredBy and checkedBy are required: who wrote the definition, and who checked it")
+	}
+	if fields != nil {
+		named := map[string]string{"organisation": d.Organisation, "numerator": d.Numerator, "denominator": d.Denominator,
+			"value": d.Value, "lower": d.Lower, "upper": d.Upper}
+		for _, k := range []string{"organisation", "numerator", "denominator", "value", "lower", "upper"} {
+			if v := named[k]; v != "" && !slices.Contains(fields, v) {
+				return invalid(d.ID, k, "the file %s has no field %q", d.File, v)
+			}
+		}
+		for f := range d.Filter {
+			if !slices.Contains(fields, f) {
+				return invalid(d.ID, "filter", "the file %s has no field %q", d.File, f)
+			}
+		}
+	}
+	return nil
+}
+
+func list[T ~string](xs []T) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return strings.Join(out, ", ")
+}
+
+// ParseDefinitions reads a JSON array of definitions (an indicator file),
+// refusing unknown properties, and checks each (without a file's fields).
+func ParseDefinitions(data []byte) ([]Definition, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var defs []Definition
+	if err := dec.Decode(&defs); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	seen := map[string]bool{}
+	for _, d := range defs {
+		if err := d.Validate(nil); err != nil {
+			return nil, err
+		}
+		if seen[d.ID] {
+			return nil, invalid(d.ID, "id", "appears twice")
+		}
+		seen[d.ID] = true
+	}
+	return defs, nil
+}

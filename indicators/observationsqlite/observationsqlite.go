@@ -1,0 +1,183 @@
+// Package observationsqlite stores indicator definitions and observations
+// (package indicators) in SQLite, tagged with their release. It never
+// decides visibility: every read filters by the visible-release set its
+// caller passes.
+package observationsqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Component names this store's migrations in the shared migrations table.
+const Component = "observations"
+
+// Migrations returns the store's schema migrations, for sqlitedb.Migrate.
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
+
+// Store implements indicators.ObservationStore.
+type Store struct{ db *sql.DB }
+
+var _ indicators.ObservationStore = (*Store)(nil)
+
+// New returns the store over db.
+func New(db *sql.DB) *Store { return &Store{db: db} }
+
+// visibleIn returns an SQL list and arguments for the visible set; an empty
+// set matches nothing.
+func visibleIn(v datasets.Visible) (string, []any) {
+	ids := v.IDs()
+	if len(ids) == 0 {
+		return "(NULL)", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
+}
+
+func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// WriteObservations implements indicators.ObservationStore.
+func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM observations WHERE release_id = ?`, release); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations (release_id, indicator, organisation, period, period_start,
+			numerator, denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, o := range obs {
+			if _, err := stmt.ExecContext(ctx, release, o.Indicator, o.Organisation, o.Period, o.PeriodStart,
+				o.Numerator, o.Denominator, o.Value, o.Category, o.Lower95, o.Upper95, o.Lower998, o.Upper998, o.Benchmark,
+				string(o.Comparison), o.Reason, o.Quintile); err != nil {
+				return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Observations implements indicators.ObservationStore.
+func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Observation, error] {
+	return func(yield func(indicators.Observation, error) bool) {
+		in, args := visibleIn(q.Visible)
+		where := []string{"release_id IN " + in}
+		if q.Organisation != "" {
+			where = append(where, "organisation = ?")
+			args = append(args, q.Organisation)
+		}
+		if q.Indicator != "" {
+			where = append(where, "indicator = ?")
+			args = append(args, q.Indicator)
+		}
+		if q.Release != 0 {
+			where = append(where, "release_id = ?")
+			args = append(args, q.Release)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT release_id, indicator, organisation, period, period_start, numerator,
+			denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile
+			FROM observations WHERE `+strings.Join(where, " AND ")+` ORDER BY indicator, organisation, period_start, release_id`, args...)
+		if err != nil {
+			yield(indicators.Observation{}, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o indicators.Observation
+			var comparison string
+			err := rows.Scan(&o.Release, &o.Indicator, &o.Organisation, &o.Period, &o.PeriodStart, &o.Numerator, &o.Denominator,
+				&o.Value, &o.Category, &o.Lower95, &o.Upper95, &o.Lower998, &o.Upper998, &o.Benchmark, &comparison, &o.Reason, &o.Quintile)
+			o.Comparison = indicators.Comparison(comparison)
+			if !yield(o, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(indicators.Observation{}, err)
+		}
+	}
+}
+
+// WriteDefinitions implements indicators.ObservationStore.
+func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indicators.Definition) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM indicator_definitions WHERE release_id = ?`, release); err != nil {
+			return err
+		}
+		for _, d := range defs {
+			raw, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO indicator_definitions (release_id, id, definition) VALUES (?, ?, ?)`,
+				release, d.ID, string(raw)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Definitions implements indicators.ObservationStore.
+func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]indicators.ReleasedDefinition, error) {
+	in, args := visibleIn(visible)
+	rows, err := s.db.QueryContext(ctx, `SELECT release_id, definition FROM indicator_definitions d
+		WHERE release_id IN `+in+` AND release_id = (SELECT MAX(release_id) FROM indicator_definitions n
+			WHERE n.id = d.id AND n.release_id IN `+in+`) ORDER BY id`, append(args, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indicators.ReleasedDefinition
+	for rows.Next() {
+		var rd indicators.ReleasedDefinition
+		var raw string
+		if err := rows.Scan(&rd.Release, &raw); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(raw), &rd.Definition); err != nil {
+			return nil, err
+		}
+		out = append(out, rd)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRelease implements indicators.ObservationStore.
+func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM observations WHERE release_id = ?`, release); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM indicator_definitions WHERE release_id = ?`, release)
+		return err
+	})
+}

@@ -1,0 +1,261 @@
+package site
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
+)
+
+// visible is the set of releases whose content the published view shows
+// now: the only releases whose observations public pages read.
+func (s *Site) visible(c *fiber.Ctx) (datasets.Visible, error) {
+	ids, err := s.deps.Catalogue.View().ContentVisibleReleases(c.UserContext())
+	if err != nil {
+		return datasets.Visible{}, err
+	}
+	return datasets.NewVisible(ids...), nil
+}
+
+type indicatorListPage struct {
+	layout
+	Definitions []indicators.ReleasedDefinition
+}
+
+func (s *Site) indicatorList(c *fiber.Ctx) error {
+	visible, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	defs, err := s.deps.Observations.Definitions(c.UserContext(), visible)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "indicators", indicatorListPage{layout: s.layout(c, "Indicators", crumb{"/", "Home"}), Definitions: defs})
+}
+
+type indicatorRow struct {
+	Organisation catalogue.Organisation
+	Observation  indicators.Observation
+}
+
+type indicatorPage struct {
+	layout
+	Definition indicators.Definition
+	Release    catalogue.Release
+	Period     string
+	Rows       []indicatorRow // shown values, best first by polarity
+	NotShown   []indicatorRow
+	Counts     map[indicators.Comparison]int
+	Summary    string
+}
+
+// suggest returns up to five codes or names like q from candidates.
+func suggest(q string, candidates map[string]string) []string {
+	q = strings.ToLower(q)
+	type scored struct {
+		label string
+		score int
+	}
+	var out []scored
+	for code, name := range candidates {
+		lc, ln := strings.ToLower(code), strings.ToLower(name)
+		score := 0
+		switch {
+		case strings.Contains(lc, q) || strings.Contains(q, lc):
+			score = 3
+		case strings.Contains(ln, q):
+			score = 2
+		case len(q) >= 2 && (strings.HasPrefix(lc, q[:2]) || strings.HasPrefix(ln, q[:2])):
+			score = 1
+		}
+		if score > 0 {
+			label := code
+			if name != "" && name != code {
+				label = name + " (" + code + ")"
+			}
+			out = append(out, scored{label, score})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].score != out[j].score {
+			return out[i].score > out[j].score
+		}
+		return out[i].label < out[j].label
+	})
+	var labels []string
+	for i := 0; i < len(out) && i < 5; i++ {
+		labels = append(labels, out[i].label)
+	}
+	return labels
+}
+
+func notFoundWithSuggestions(what, q string, suggestions []string) error {
+	msg := fmt.Sprintf("There is no %s %q.", what, q)
+	if len(suggestions) > 0 {
+		msg += " Did you mean: " + strings.Join(suggestions, "; ") + "?"
+	}
+	return &userError{status: http.StatusNotFound, message: msg}
+}
+
+func (s *Site) indicator(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	visible, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	defs, err := s.deps.Observations.Definitions(ctx, visible)
+	if err != nil {
+		return err
+	}
+	id := c.Params("id")
+	i := slices.IndexFunc(defs, func(d indicators.ReleasedDefinition) bool { return d.ID == id })
+	if i < 0 {
+		candidates := map[string]string{}
+		for _, d := range defs {
+			candidates[d.ID] = d.Title
+		}
+		return notFoundWithSuggestions("indicator", id, suggest(id, candidates))
+	}
+	def := defs[i]
+	page := indicatorPage{layout: s.layout(c, def.Title, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}),
+		Definition: def.Definition, Counts: map[indicators.Comparison]int{}}
+	v := s.deps.Catalogue.View()
+	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
+		if err != nil {
+			return err
+		}
+		org, err := v.Organisation(ctx, o.Organisation)
+		if err != nil {
+			org = catalogue.Organisation{Code: o.Organisation}
+		}
+		row := indicatorRow{Organisation: org, Observation: o}
+		page.Period = o.Period
+		if o.Value == nil {
+			page.NotShown = append(page.NotShown, row)
+			continue
+		}
+		page.Rows = append(page.Rows, row)
+		page.Counts[o.Comparison]++
+	}
+	higherFirst := def.Polarity != indicators.LowerIsBetter
+	sort.SliceStable(page.Rows, func(a, b int) bool {
+		x, y := *page.Rows[a].Observation.Value, *page.Rows[b].Observation.Value
+		if higherFirst {
+			return x > y
+		}
+		return x < y
+	})
+	page.Summary = fmt.Sprintf("Of %d organisations with a value for %s, %d were better than the benchmark, %d similar and %d worse; %d are not shown.",
+		len(page.Rows), page.Period, page.Counts[indicators.Better]+page.Counts[indicators.Higher], page.Counts[indicators.Similar],
+		page.Counts[indicators.Worse]+page.Counts[indicators.Lower], len(page.NotShown))
+	return s.render(c, "indicator", page)
+}
+
+type compareColumn struct {
+	Organisation catalogue.Organisation
+	Scorecard    indicators.Scorecard
+}
+
+type compareRow struct {
+	Definition indicators.Definition
+	Cells      []*indicators.Observation // one per organisation; nil when it has none
+}
+
+type comparePage struct {
+	layout
+	Columns []compareColumn
+	Rows    []compareRow
+	Link    template.URL // this comparison's shareable address
+}
+
+const maxCompare = 4
+
+// compare shows two to four organisations side by side on the indicators
+// they share. The URL (?org=RR8&org=RX1) is shareable.
+func (s *Site) compare(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	var codes []string
+	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+		if string(k) == "org" {
+			for _, code := range strings.Split(string(v), ",") {
+				if code = strings.ToUpper(strings.TrimSpace(code)); code != "" && !slices.Contains(codes, code) {
+					codes = append(codes, code)
+				}
+			}
+		}
+	})
+	if len(codes) < 2 || len(codes) > maxCompare {
+		return &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
+			"Choose from two to four organisations to compare, by code: for example /compare?org=RR8&org=RX1. You chose %d.", len(codes))}
+	}
+	visible, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	v := s.deps.Catalogue.View()
+	page := comparePage{layout: s.layout(c, "Compare organisations", crumb{"/", "Home"}, crumb{"/organisations", "Organisations"})}
+	for _, code := range codes {
+		org, err := v.Organisation(ctx, code)
+		if err != nil {
+			orgs, lerr := v.Organisations(ctx, catalogue.OrganisationQuery{Search: code, Limit: 5})
+			var labels []string
+			if lerr == nil {
+				for _, o := range orgs.Organisations {
+					labels = append(labels, o.Name+" ("+o.Code+")")
+				}
+			}
+			return notFoundWithSuggestions("organisation with the code", code, labels)
+		}
+		sc, err := indicators.BuildScorecard(ctx, s.deps.Observations, visible, code)
+		if err != nil {
+			return err
+		}
+		page.Columns = append(page.Columns, compareColumn{Organisation: org, Scorecard: sc})
+	}
+	// Rows: indicators at least two of the organisations have.
+	seen := map[string]int{}
+	defs := map[string]indicators.Definition{}
+	for _, col := range page.Columns {
+		for _, l := range col.Scorecard.Lines {
+			seen[l.Definition.ID]++
+			defs[l.Definition.ID] = l.Definition
+		}
+	}
+	var ids []string
+	for id, n := range seen {
+		if n >= 2 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return defs[ids[i]].Title < defs[ids[j]].Title })
+	for _, id := range ids {
+		row := compareRow{Definition: defs[id]}
+		for _, col := range page.Columns {
+			var cell *indicators.Observation
+			for _, l := range col.Scorecard.Lines {
+				if l.Definition.ID == id {
+					latest := l.Latest
+					cell = &latest
+				}
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		page.Rows = append(page.Rows, row)
+	}
+	q := url.Values{}
+	for _, code := range codes {
+		q.Add("org", code)
+	}
+	page.Link = template.URL("/compare?" + q.Encode())
+	return s.render(c, "compare", page)
+}
