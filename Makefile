@@ -21,16 +21,20 @@ test: assets
 build: assets
 	$(GO) build -o $(BIN) ./cmd/candour
 
-## assets: copy the NHS design system's compiled files from npm into site/thirdparty (embedded by go build)
-assets: site/thirdparty/nhsuk/nhsuk-frontend.min.css
+## assets: copy the NHS design system's compiled files and ECharts from npm into site/thirdparty (embedded by go build)
+assets: site/thirdparty/nhsuk/nhsuk-frontend.min.css site/thirdparty/echarts/echarts.min.js
 
 site/thirdparty/nhsuk/nhsuk-frontend.min.css: node_modules/.package-lock.json
 	mkdir -p site/thirdparty/nhsuk/images
 	cp $(NHSUK)/nhsuk-frontend.min.css $(NHSUK)/nhsuk-frontend.min.js site/thirdparty/nhsuk/
 	cp $(NHSUK)/assets/images/* site/thirdparty/nhsuk/images/
 
+site/thirdparty/echarts/echarts.min.js: node_modules/.package-lock.json
+	mkdir -p site/thirdparty/echarts
+	cp node_modules/echarts/dist/echarts.min.js site/thirdparty/echarts/
+
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 clean:
-	rm -rf bin site/thirdparty/nhsuk node_modules
+	rm -rf bin site/thirdparty/nhsuk site/thirdparty/echarts node_modules

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"mime"
 	"path"
@@ -30,6 +31,7 @@ var requiredThirdParty = []string{
 	"nhsuk/nhsuk-frontend.min.js",
 	"nhsuk/images/favicon.ico",
 	"nhsuk/images/favicon.svg",
+	"echarts/echarts.min.js",
 }
 
 type asset struct {
@@ -48,6 +50,9 @@ func loadAssets() (*assetSet, []string, error) {
 	set := &assetSet{byPath: map[string]asset{}}
 	add := func(fsys fs.FS, root, urlPrefix string, transform func(string, []byte) []byte) error {
 		return fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil && p == root && errors.Is(err, fs.ErrNotExist) {
+				return nil // not copied from npm: reported as missing below
+			}
 			if err != nil || d.IsDir() || strings.HasSuffix(p, "README.md") {
 				return err
 			}
@@ -71,6 +76,9 @@ func loadAssets() (*assetSet, []string, error) {
 		return nil, nil, err
 	}
 	if err := add(thirdparty, "thirdparty/nhsuk", "/assets/", stripRemoteFonts); err != nil {
+		return nil, nil, err
+	}
+	if err := add(thirdparty, "thirdparty/echarts", "/assets/echarts/", nil); err != nil {
 		return nil, nil, err
 	}
 	if fav, ok := set.byPath["/assets/images/favicon.ico"]; ok {

@@ -428,6 +428,7 @@ type organisationPage struct {
 	Successor    *catalogue.Organisation
 	Releases     []catalogue.Release
 	Scorecard    indicators.Scorecard
+	Sparklines   map[string]string // indicator id → chart options
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -474,6 +475,12 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 	}
 	if page.Scorecard, err = indicators.BuildScorecard(ctx, s.deps.Observations, visible, o.Code); err != nil {
 		return err
+	}
+	page.Sparklines = map[string]string{}
+	for _, l := range page.Scorecard.Lines {
+		if chart := sparkline(l); chart != "" {
+			page.Sparklines[l.Definition.ID] = chart
+		}
 	}
 	return s.render(c, "organisation", page)
 }

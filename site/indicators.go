@@ -57,6 +57,8 @@ type indicatorPage struct {
 	NotShown   []indicatorRow
 	Counts     map[indicators.Comparison]int
 	Summary    string
+	Chart      string // caterpillar: values with 95% intervals, ordered
+	Funnel     string // funnel plot, for observed/expected ratios
 }
 
 // suggest returns up to five codes or names like q from candidates.
@@ -155,9 +157,13 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		}
 		return x < y
 	})
-	page.Summary = fmt.Sprintf("Of %d organisations with a value for %s, %d were better than the benchmark, %d similar and %d worse; %d are not shown.",
+	page.Summary = fmt.Sprintf("%d organisations have a value for %s. Compared with the benchmark: better %d, similar %d, worse %d. Not shown: %d.",
 		len(page.Rows), page.Period, page.Counts[indicators.Better]+page.Counts[indicators.Higher], page.Counts[indicators.Similar],
 		page.Counts[indicators.Worse]+page.Counts[indicators.Lower], len(page.NotShown))
+	page.Chart = caterpillar(def.Definition, page.Rows)
+	if def.Method == indicators.MethodOERatio {
+		page.Funnel = funnel(def.Definition, page.Rows)
+	}
 	return s.render(c, "indicator", page)
 }
 

@@ -111,7 +111,7 @@ func samplePages(t *testing.T) map[string]any {
 		"indicator": indicatorPage{layout: sampleLayout(t, fds.Title), Definition: fds, Period: "January 2026",
 			Rows:     []indicatorRow{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS", Type: catalogue.TypeNHSTrust}, Observation: fdsObs}},
 			NotShown: []indicatorRow{{Organisation: catalogue.Organisation{Code: "RA2"}, Observation: indicators.Observation{Reason: "too few to show reliably (10, fewer than 20)"}}},
-			Summary:  "Of 1 organisations with a value for January 2026, 1 were better than the benchmark"},
+			Summary:  "1 organisations have a value for January 2026."},
 		"compare": comparePage{layout: sampleLayout(t, "Compare"), Link: "/compare?org=RR8&org=RX1",
 			Columns: []compareColumn{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS"}}, {Organisation: catalogue.Organisation{Code: "RX1", Name: "NOTTINGHAM"}}},
 			Rows:    []compareRow{{Definition: fds, Cells: []*indicators.Observation{&fdsObs, nil}}}},

@@ -1,0 +1,177 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/candour/candour/indicators"
+)
+
+// Charts are built here with go-echarts and reach the page only as JSON
+// options in a data attribute; static/charts.js draws them with the
+// locally served ECharts. There is no inline script, every chart has a
+// table beside it and a one-sentence summary, and without JavaScript the
+// table is what the reader gets.
+
+// chartJSON renders a chart's options as JSON.
+func chartJSON(c interface {
+	Validate()
+	JSON() map[string]interface{}
+}) string {
+	c.Validate() // go-echarts fills in axis data here
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c.JSON()); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(buf.String())
+}
+
+const (
+	nhsBlue  = "#005eb8"
+	nhsGrey  = "#768692"
+	nhsRed   = "#d5281b"
+	nhsGreen = "#007f3b"
+)
+
+func round(x float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(x*p) / p
+}
+
+// sparkline is a small line of an indicator's values over its periods.
+func sparkline(l indicators.Line) string {
+	var labels []string
+	var data []opts.LineData
+	for _, o := range l.Series {
+		if o.Value == nil {
+			continue
+		}
+		labels = append(labels, o.Period)
+		data = append(data, opts.LineData{Value: round(*o.Value, 4)})
+	}
+	if len(data) < 2 {
+		return ""
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithAnimation(false),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithXAxisOpts(opts.XAxis{Show: opts.Bool(false)}),
+		charts.WithYAxisOpts(opts.YAxis{Show: opts.Bool(false), Scale: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "2", Right: "2", Top: "4", Bottom: "4"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+	)
+	line.SetXAxis(labels).AddSeries(l.Definition.Title, data,
+		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 4}),
+		charts.WithLineStyleOpts(opts.LineStyle{Color: nhsBlue, Width: 2}),
+		charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
+	return chartJSON(line)
+}
+
+// caterpillar shows every organisation's value with its 95% interval,
+// ordered, with the benchmark as a line.
+func caterpillar(d indicators.Definition, rows []indicatorRow) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	var labels []string
+	var base, span []opts.BarData
+	var points []opts.LineData
+	for _, r := range rows {
+		o := r.Observation
+		label := r.Organisation.Name
+		if label == "" {
+			label = r.Organisation.Code
+		}
+		labels = append(labels, label)
+		points = append(points, opts.LineData{Value: round(*o.Value, 4)})
+		if o.Lower95 != nil && o.Upper95 != nil {
+			base = append(base, opts.BarData{Value: round(*o.Lower95, 4)})
+			span = append(span, opts.BarData{Value: round(*o.Upper95-*o.Lower95, 4)})
+		} else {
+			base = append(base, opts.BarData{Value: round(*o.Value, 4)})
+			span = append(span, opts.BarData{Value: 0})
+		}
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(
+		charts.WithAnimation(false),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithXAxisOpts(opts.XAxis{AxisLabel: &opts.AxisLabel{Show: opts.Bool(false)}}),
+		charts.WithYAxisOpts(opts.YAxis{Name: string(d.Unit), Scale: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+	)
+	bar.SetXAxis(labels).
+		AddSeries("lower limit", base, charts.WithBarChartOpts(opts.BarChart{Stack: "ci"}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: "transparent"})).
+		AddSeries("95% confidence interval", span, charts.WithBarChartOpts(opts.BarChart{Stack: "ci", BarWidth: "40%"}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: "#aeb7bd"}))
+	values := charts.NewLine()
+	values.SetXAxis(labels).AddSeries("value", points,
+		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 5}),
+		charts.WithLineStyleOpts(opts.LineStyle{Width: 0, Opacity: opts.Float(0)}),
+		charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
+	if rows[0].Observation.Benchmark != nil {
+		values.SetSeriesOptions(charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{
+			Name: "benchmark", YAxis: *rows[0].Observation.Benchmark}),
+			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+				LineStyle: &opts.LineStyle{Color: nhsRed, Type: "dashed"}}))
+	}
+	bar.Overlap(values)
+	return chartJSON(bar)
+}
+
+// funnel plots observed/expected ratios against the expected count, with
+// the 95% and 99.8% limits around 1 on the log scale (exp(±z/√E)).
+func funnel(d indicators.Definition, rows []indicatorRow) string {
+	var pts []opts.ScatterData
+	maxE := 0.0
+	for _, r := range rows {
+		o := r.Observation
+		if o.Denominator == nil || o.Value == nil || *o.Denominator <= 0 {
+			continue
+		}
+		pts = append(pts, opts.ScatterData{Name: r.Organisation.Code, Value: []float64{round(*o.Denominator, 2), round(*o.Value, 4)}, SymbolSize: 6})
+		maxE = math.Max(maxE, *o.Denominator)
+	}
+	if len(pts) < 3 {
+		return ""
+	}
+	sc := charts.NewScatter()
+	sc.SetGlobalOptions(
+		charts.WithAnimation(false),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "expected deaths"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "observed ÷ expected", Scale: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+	)
+	sc.AddSeries("organisations", pts, charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
+	limits := charts.NewLine()
+	for _, lim := range []struct {
+		name  string
+		z     float64
+		sign  float64
+		color string
+	}{{"95% limits", 1.959964, 1, nhsGrey}, {"95% limits", 1.959964, -1, nhsGrey},
+		{"99.8% limits", 3.090232, 1, nhsRed}, {"99.8% limits", 3.090232, -1, nhsRed}} {
+		var line []opts.LineData
+		for i := 1; i <= 60; i++ {
+			e := maxE * float64(i) / 60
+			if e < 5 {
+				continue
+			}
+			line = append(line, opts.LineData{Value: []float64{round(e, 2), round(math.Exp(lim.sign*lim.z/math.Sqrt(e)), 4)}})
+		}
+		limits.AddSeries(lim.name, line, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
+			charts.WithLineStyleOpts(opts.LineStyle{Color: lim.color, Type: "dashed", Width: 1}))
+	}
+	sc.Overlap(limits)
+	return chartJSON(sc)
+}
