@@ -43,6 +43,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/candour/candour/catalogue"
@@ -70,6 +71,9 @@ type Service struct {
 	approvals    int
 	maxUpload    int64
 	wake         chan struct{}
+
+	listenersMu sync.Mutex
+	listeners   []func() // told when what the public sees changes
 }
 
 // Options configure a Service. Catalogue, Rows, Blobs and Workflow are

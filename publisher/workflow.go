@@ -126,6 +126,12 @@ func (s *Service) step(ctx context.Context, actor Actor, action Action, r catalo
 	if err := s.workflow.Apply(ctx, c); err != nil {
 		return fmt.Errorf("%s %s version %d: %w", action, r.Dataset.Slug, r.Version, err)
 	}
+	for _, t := range c.Transitions {
+		if t.To.Listed() || t.From.Listed() {
+			s.notifyPublicChange()
+			break
+		}
+	}
 	s.log.Info("workflow", "action", action, "release", r.ID, "dataset", r.Dataset.Slug, "version", r.Version, "actor", actor.String())
 	return nil
 }
@@ -226,3 +232,21 @@ func (s *Service) ReleaseByID(ctx context.Context, id int64) (catalogue.Release,
 
 // formatWhen is an instant for messages.
 func formatWhen(t time.Time) string { return catalogue.FormatInstant(t) }
+
+// OnPublicChange registers fn to be called whenever what the public may
+// see changes (a publication, supersession or withdrawal), so caches of
+// public pages can be dropped.
+func (s *Service) OnPublicChange(fn func()) {
+	s.listenersMu.Lock()
+	s.listeners = append(s.listeners, fn)
+	s.listenersMu.Unlock()
+}
+
+func (s *Service) notifyPublicChange() {
+	s.listenersMu.Lock()
+	fns := slices.Clone(s.listeners)
+	s.listenersMu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}

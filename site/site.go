@@ -63,6 +63,10 @@ type Config struct {
 	NHSBranding bool
 	// Version is the program's version, shown in the footer.
 	Version string
+	// PageCache keeps rendered public pages in memory until what is
+	// published changes (or PageCacheTTL passes).
+	PageCache    bool
+	PageCacheTTL time.Duration
 }
 
 // Deps are what the site reads from.
@@ -92,6 +96,7 @@ type Site struct {
 	pages   *renderer
 	assets  *assetSet
 	started time.Time
+	cache   *pageCache
 }
 
 // New builds the site, parsing templates and loading assets once. It fails
@@ -116,7 +121,15 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	for _, m := range missing {
 		deps.Log.Warn("front-end asset missing; pages will be served unstyled (run `make assets`)", "file", m)
 	}
-	return &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}, nil
+	site := &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}
+	if cfg.PageCache {
+		ttl := cfg.PageCacheTTL
+		if ttl <= 0 {
+			ttl = time.Minute
+		}
+		site.cache = newPageCache(ttl, 20000)
+	}
+	return site, nil
 }
 
 // App returns the Fiber application serving the site.

@@ -24,6 +24,7 @@ type Config struct {
 	ShutdownTimeout time.Duration // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
 	Approvals       int           // --approvals, CANDOUR_APPROVALS
 	MaxUploadBytes  int64         // --max-upload, CANDOUR_MAX_UPLOAD
+	PageCache       bool          // --page-cache, CANDOUR_PAGE_CACHE
 }
 
 // setting describes one configuration value: its flag, variable, default
@@ -79,6 +80,15 @@ var settings = []setting{
 				return fmt.Errorf("want a duration such as 10s")
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+	{"page-cache", "CANDOUR_PAGE_CACHE", "true", "keep rendered public pages in memory until a publication changes them (at most a minute)", true,
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.PageCache = b
 			return nil
 		}},
 	{"approvals", "CANDOUR_APPROVALS", "2", "how many distinct panel members must approve each release", false,

@@ -48,7 +48,8 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version}, site.Deps{
+	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
+		PageCache: a.cfg.PageCache}, site.Deps{
 		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
 		Rows:         a.rows,
 		Blobs:        a.blobs,
@@ -62,6 +63,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a.publisher.OnPublicChange(s.InvalidateCache)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)

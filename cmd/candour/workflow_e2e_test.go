@@ -276,6 +276,11 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 			t.Errorf("before the embargo, %s answers %d, want 404", u, status)
 		}
 	}
+	// The page cache is on: public pages fetched now are served from memory
+	// until the publication clears them (checked after the embargo below).
+	if _, _, h := s.get(t, "/"); h.Get("X-Candour-Cache") != "hit" {
+		t.Error("the home page is not served from the page cache, so invalidation is not being tested")
+	}
 	if !strings.Contains(before["/calendar"], "E2E admissions") || !strings.Contains(before["/calendar"], "March 2026") {
 		t.Errorf("the calendar does not announce the release")
 	}

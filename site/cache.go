@@ -1,0 +1,90 @@
+package site
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// pageCache keeps rendered public pages in memory. Public pages are the
+// same for everyone and change only when what is published changes, so
+// the publisher's notice of a publication, withdrawal or supersession
+// clears the cache at once (Site.InvalidateCache); a short lifetime bounds
+// staleness from changes made by another process on the same data folder.
+// Workspace pages, the API, downloads and pages that change with every
+// workflow step (calendar, transparency) are never cached.
+type pageCache struct {
+	mu      sync.RWMutex
+	entries map[string]cachedPage
+	ttl     time.Duration
+	max     int
+}
+
+type cachedPage struct {
+	body        []byte
+	contentType string
+	stored      time.Time
+}
+
+func newPageCache(ttl time.Duration, max int) *pageCache {
+	return &pageCache{entries: map[string]cachedPage{}, ttl: ttl, max: max}
+}
+
+func (p *pageCache) get(key string) (cachedPage, bool) {
+	p.mu.RLock()
+	e, ok := p.entries[key]
+	p.mu.RUnlock()
+	if !ok || time.Since(e.stored) > p.ttl {
+		return cachedPage{}, false
+	}
+	return e, true
+}
+
+func (p *pageCache) put(key string, e cachedPage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.entries) >= p.max {
+		for k := range p.entries { // evict an arbitrary entry
+			delete(p.entries, k)
+			break
+		}
+	}
+	p.entries[key] = e
+}
+
+func (p *pageCache) clear() {
+	p.mu.Lock()
+	p.entries = map[string]cachedPage{}
+	p.mu.Unlock()
+}
+
+// InvalidateCache drops every cached page. The publisher calls it whenever
+// what the public may see changes.
+func (s *Site) InvalidateCache() {
+	if s.cache != nil {
+		s.cache.clear()
+	}
+}
+
+// cached serves a public page from the cache, or renders it and keeps it
+// when it was a success.
+func (s *Site) cached(c *fiber.Ctx) error {
+	if s.cache == nil || c.Method() != fiber.MethodGet {
+		return c.Next()
+	}
+	key := c.OriginalURL()
+	if e, ok := s.cache.get(key); ok {
+		c.Set(fiber.HeaderContentType, e.contentType)
+		c.Set("X-Candour-Cache", "hit")
+		return c.Send(e.body)
+	}
+	if err := c.Next(); err != nil {
+		return err
+	}
+	if c.Response().StatusCode() == fiber.StatusOK {
+		body := append([]byte(nil), c.Response().Body()...)
+		s.cache.put(key, cachedPage{body: body, contentType: string(c.Response().Header.ContentType()), stored: time.Now()})
+	}
+	return nil
+}
