@@ -314,7 +314,7 @@ func assignQuintiles(d Definition, obs []Observation) {
 	if len(values) < 5 {
 		return
 	}
-	for k, q := range quintiles(values) {
+	for k, q := range Quantiles(values, 5, true) {
 		obs[idx[k]].Quintile = q
 	}
 }

@@ -3,7 +3,6 @@ package indicators
 import (
 	"errors"
 	"math"
-	"sort"
 )
 
 // The methods of PHE's indicator toolkit (PHEindicatormethods), as
@@ -14,48 +13,44 @@ const (
 	z998 = 3.090232306167813
 )
 
-var errNoInterval = errors.New("no interval for this method")
-
 // limits returns the 95% and 99.8% limits of a group's value, in the
 // indicator's unit: lower95, upper95, lower998, upper998.
 func limits(d Definition, g *group) ([4]*float64, error) {
 	var out [4]*float64
-	pair := func(lo, hi float64, i int) { out[i], out[i+1] = fptr(lo), fptr(hi) }
-	switch d.Method {
-	case MethodWilson:
-		if g.num < 0 || g.den <= 0 || g.num > g.den {
-			return out, errors.New("the numerator must be from 0 to the denominator")
+	for i, conf := range []float64{0.95, 0.998} {
+		var iv Interval
+		switch d.Method {
+		case MethodWilson:
+			w, err := Wilson(g.num, g.den, conf)
+			if err != nil {
+				return out, errors.New("the numerator must be from 0 to the denominator")
+			}
+			s := scaleOf(d)
+			iv = Interval{w.Lower * s, w.Upper * s}
+		case MethodPoisson, MethodDSR:
+			_, r, _, err := Rate(g.num, g.den, d.PerN, conf)
+			if err != nil {
+				return out, err
+			}
+			iv = r
+		case MethodOERatio:
+			_, r, err := SMR(g.num, g.den, conf)
+			if err != nil {
+				return out, errors.New("the expected count must be positive")
+			}
+			iv = r
+		case MethodMeanSD:
+			// The lower field holds the standard deviation; the
+			// denominator the number of individuals.
+			if g.den <= 0 {
+				return out, errors.New("no individuals")
+			}
+			se := g.lower / math.Sqrt(g.den)
+			iv = Interval{g.value - Z(conf)*se, g.value + Z(conf)*se}
+		default:
+			return out, nil
 		}
-		s := scaleOf(d)
-		for i, z := range []float64{z95, z998} {
-			lo, hi := wilson(g.num, g.den, z)
-			pair(lo*s, hi*s, 2*i)
-		}
-	case MethodPoisson, MethodDSR:
-		for i, conf := range []float64{0.95, 0.998} {
-			lo, hi := poissonLimits(g.num, conf)
-			pair(lo/g.den*d.PerN, hi/g.den*d.PerN, 2*i)
-		}
-	case MethodOERatio:
-		if g.den <= 0 {
-			return out, errors.New("the expected count must be positive")
-		}
-		for i, conf := range []float64{0.95, 0.998} {
-			lo, hi := poissonLimits(g.num, conf)
-			pair(lo/g.den, hi/g.den, 2*i)
-		}
-	case MethodMeanSD:
-		// The lower field holds the standard deviation; the denominator
-		// the number of individuals.
-		if g.den <= 0 {
-			return out, errors.New("no individuals")
-		}
-		se := g.lower / math.Sqrt(g.den)
-		for i, z := range []float64{z95, z998} {
-			pair(g.value-z*se, g.value+z*se, 2*i)
-		}
-	default:
-		return out, nil
+		out[2*i], out[2*i+1] = fptr(iv.Lower), fptr(iv.Upper)
 	}
 	return out, nil
 }
@@ -66,23 +61,6 @@ func wilson(x, n, z float64) (float64, float64) {
 	z2 := z * z
 	root := z * math.Sqrt(z2+4*x*(1-p))
 	return (2*x + z2 - root) / (2 * (n + z2)), (2*x + z2 + root) / (2 * (n + z2))
-}
-
-// poissonLimits are the limits of a count: exact Poisson below 10, Byar's
-// from 10 (PHE's convention).
-func poissonLimits(x, conf float64) (float64, float64) {
-	z := z95
-	if conf > 0.99 {
-		z = z998
-	}
-	if x >= 10 {
-		lo := x * math.Pow(1-1/(9*x)-z/(3*math.Sqrt(x)), 3)
-		x1 := x + 1
-		hi := x1 * math.Pow(1-1/(9*x1)+z/(3*math.Sqrt(x1)), 3)
-		return math.Max(lo, 0), hi
-	}
-	alpha := 1 - conf
-	return exactPoissonLower(x, alpha/2), exactPoissonUpper(x, alpha/2)
 }
 
 // poissonCDF is P(X ≤ k) for X ~ Poisson(mu), k a whole number ≥ 0.
@@ -149,34 +127,4 @@ func compare(lo, hi, bench float64, p Polarity) Comparison {
 		return Lower
 	}
 	return Similar
-}
-
-// quintiles assigns PHE quintiles (phe_quantile, invert = TRUE: the highest
-// value in quintile 1; ties take the minimum rank).
-func quintiles(values []float64) []int {
-	n := len(values)
-	const q = 5
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	// Rank on (max − value): the highest value ranks 1.
-	sort.SliceStable(order, func(a, b int) bool { return values[order[a]] > values[order[b]] })
-	rank := make([]int, n)
-	for pos, i := range order {
-		if pos > 0 && values[i] == values[order[pos-1]] {
-			rank[i] = rank[order[pos-1]]
-		} else {
-			rank[i] = pos + 1
-		}
-	}
-	out := make([]int, n)
-	for i := range values {
-		v := int(math.Floor(float64(q+1) - math.Ceil((float64(n+1)-float64(rank[i]))/(float64(n)/q))))
-		if v < 1 {
-			v = 1
-		}
-		out[i] = v
-	}
-	return out
 }

@@ -43,6 +43,10 @@ type Observation struct {
 	// 10 patients", "suppressed in the source").
 	Reason   string
 	Quintile int // 1–5, 0 when not assigned
+	// Trend is the recent-trend marker over the series up to this
+	// period; TrendReason says why it cannot be calculated.
+	Trend       Trend
+	TrendReason string
 }
 
 // ObservationQuery selects observations. Every read takes the set of

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher/disclosure"
 )
@@ -46,6 +47,28 @@ func (s *Service) materialise(ctx context.Context, r catalogue.Release, defs []i
 	if err != nil {
 		return err
 	}
+	// Trends run over this release's series: earlier versions of the same
+	// dataset (not cancelled or rejected) up to this one.
+	earlierReleases, err := s.earlierReleases(ctx, r.DatasetID, r.ID)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, e := range earlierReleases {
+		if e.Version < r.Version {
+			ids = append(ids, e.ID)
+		}
+	}
+	var earlier []indicators.Observation
+	if len(ids) > 0 {
+		for o, err := range s.observations.Observations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(ids...)}) {
+			if err != nil {
+				return err
+			}
+			earlier = append(earlier, o)
+		}
+	}
+	indicators.AssignTrends(defs, obs, earlier)
 	if err := s.observations.WriteDefinitions(ctx, r.ID, defs); err != nil {
 		return err
 	}

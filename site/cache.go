@@ -1,10 +1,16 @@
 package site
 
 import (
+	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 )
 
 // pageCache keeps rendered public pages in memory. Public pages are the
@@ -87,4 +93,38 @@ func (s *Site) cached(c *fiber.Ctx) error {
 		s.cache.put(key, cachedPage{body: body, contentType: string(c.Response().Header.ContentType()), stored: time.Now()})
 	}
 	return nil
+}
+
+// definitionsCache remembers the indicator definitions of the visible
+// releases: they change only when the visible set does, and every
+// scorecard needs them.
+type definitionsCache struct {
+	indicators.ObservationStore
+	mu   sync.Mutex
+	key  string
+	defs []indicators.ReleasedDefinition
+}
+
+func (d *definitionsCache) Definitions(ctx context.Context, visible datasets.Visible) ([]indicators.ReleasedDefinition, error) {
+	ids := visible.IDs()
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	key := strings.Join(parts, ",")
+	d.mu.Lock()
+	if d.defs != nil && d.key == key {
+		defs := d.defs
+		d.mu.Unlock()
+		return defs, nil
+	}
+	d.mu.Unlock()
+	defs, err := d.ObservationStore.Definitions(ctx, visible)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.key, d.defs = key, defs
+	d.mu.Unlock()
+	return defs, nil
 }

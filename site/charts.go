@@ -129,8 +129,9 @@ func caterpillar(d indicators.Definition, rows []indicatorRow) string {
 }
 
 // funnel plots observed/expected ratios against the expected count, with
-// the 95% and 99.8% limits around 1 on the log scale (exp(±z/√E)).
-func funnel(d indicators.Definition, rows []indicatorRow) string {
+// the 95% and 99.8% limits around 1 on the log scale, widened by the
+// overdispersion τ² (exp(±z·√(1/E + τ²))).
+func funnel(d indicators.Definition, rows []indicatorRow, tau2 float64) string {
 	var pts []opts.ScatterData
 	maxE := 0.0
 	for _, r := range rows {
@@ -154,20 +155,19 @@ func funnel(d indicators.Definition, rows []indicatorRow) string {
 	)
 	sc.AddSeries("organisations", pts, charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
 	limits := charts.NewLine()
-	for _, lim := range []struct {
+	for k, lim := range []struct {
 		name  string
-		z     float64
-		sign  float64
 		color string
-	}{{"95% limits", 1.959964, 1, nhsGrey}, {"95% limits", 1.959964, -1, nhsGrey},
-		{"99.8% limits", 3.090232, 1, nhsRed}, {"99.8% limits", 3.090232, -1, nhsRed}} {
+	}{{"95% limits", nhsGrey}, {"95% limits", nhsGrey}, {"99.8% limits", nhsRed}, {"99.8% limits", nhsRed}} {
 		var line []opts.LineData
 		for i := 1; i <= 60; i++ {
 			e := maxE * float64(i) / 60
 			if e < 5 {
 				continue
 			}
-			line = append(line, opts.LineData{Value: []float64{round(e, 2), round(math.Exp(lim.sign*lim.z/math.Sqrt(e)), 4)}})
+			l := indicators.LogRatioLimits(e, tau2)
+			y := []float64{l.Upper95, l.Lower95, l.Upper998, l.Lower998}[k]
+			line = append(line, opts.LineData{Value: []float64{round(e, 2), round(y, 4)}})
 		}
 		limits.AddSeries(lim.name, line, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
 			charts.WithLineStyleOpts(opts.LineStyle{Color: lim.color, Type: "dashed", Width: 1}))

@@ -17,7 +17,7 @@ func TestChartsCarryTheData(t *testing.T) {
 		rows = append(rows, indicatorRow{Organisation: catalogue.Organisation{Code: []string{"RA2", "RR8", "RX1"}[i]},
 			Observation: indicators.Observation{Value: v(x), Lower95: v(x - 0.05), Upper95: v(x + 0.05), Denominator: v(100 * float64(i+1)), Benchmark: v(1)}})
 	}
-	for name, js := range map[string]string{"caterpillar": caterpillar(d, rows), "funnel": funnel(d, rows),
+	for name, js := range map[string]string{"caterpillar": caterpillar(d, rows), "funnel": funnel(d, rows, 0),
 		"sparkline": sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation, rows[1].Observation}})} {
 		var opts map[string]any
 		if err := json.Unmarshal([]byte(js), &opts); err != nil {
@@ -33,8 +33,8 @@ func TestChartsCarryTheData(t *testing.T) {
 	if c := caterpillar(d, rows); !strings.Contains(c, `"value":0.91`) || !strings.Contains(c, `"value":0.86`) {
 		t.Errorf("the caterpillar does not carry RA2's value and lower limit: %s", c)
 	}
-	if !strings.Contains(funnel(d, rows), "[300,1.13]") {
-		t.Errorf("the funnel does not plot RX1 at (300, 1.13): %s", funnel(d, rows))
+	if !strings.Contains(funnel(d, rows, 0), "[300,1.13]") {
+		t.Errorf("the funnel does not plot RX1 at (300, 1.13): %s", funnel(d, rows, 0))
 	}
 	if sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation}}) != "" {
 		t.Error("a sparkline of one point")

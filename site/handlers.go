@@ -478,6 +478,11 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 	}
 	page.Sparklines = map[string]string{}
 	for _, l := range page.Scorecard.Lines {
+		// Sparklines for the headline measures; every series is charted
+		// on its indicator's page.
+		if !l.Definition.Headline {
+			continue
+		}
 		if chart := sparkline(l); chart != "" {
 			page.Sparklines[l.Definition.ID] = chart
 		}

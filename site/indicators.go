@@ -46,6 +46,7 @@ func (s *Site) indicatorList(c *fiber.Ctx) error {
 type indicatorRow struct {
 	Organisation catalogue.Organisation
 	Observation  indicators.Observation
+	Funnel       string // funnel position, for ratios
 }
 
 type indicatorPage struct {
@@ -59,6 +60,8 @@ type indicatorPage struct {
 	Summary    string
 	Chart      string // caterpillar: values with 95% intervals, ordered
 	Funnel     string // funnel plot, for observed/expected ratios
+	// Overdispersion of the ratios, when the funnel allows for it.
+	Overdispersion *indicators.Overdispersion
 }
 
 // suggest returns up to five codes or names like q from candidates.
@@ -162,7 +165,25 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		page.Counts[indicators.Worse]+page.Counts[indicators.Lower], len(page.NotShown))
 	page.Chart = caterpillar(def.Definition, page.Rows)
 	if def.Method == indicators.MethodOERatio {
-		page.Funnel = funnel(def.Definition, page.Rows)
+		// Funnel limits on the log scale, widened for overdispersion
+		// (DerSimonian–Laird τ² from winsorised z-scores, as SHMI does).
+		var o, e []float64
+		for _, r := range page.Rows {
+			if r.Observation.Numerator != nil && r.Observation.Denominator != nil {
+				o, e = append(o, *r.Observation.Numerator), append(e, *r.Observation.Denominator)
+			}
+		}
+		tau2 := 0.0
+		if od, err := indicators.EstimateOverdispersion(o, e, 0.1); err == nil {
+			page.Overdispersion = &od
+			tau2 = od.Tau2
+		}
+		for i, r := range page.Rows {
+			if r.Observation.Denominator != nil && *r.Observation.Denominator > 0 {
+				page.Rows[i].Funnel = indicators.FunnelPosition(*r.Observation.Value, indicators.LogRatioLimits(*r.Observation.Denominator, tau2))
+			}
+		}
+		page.Funnel = funnel(def.Definition, page.Rows, tau2)
 	}
 	return s.render(c, "indicator", page)
 }

@@ -121,6 +121,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	for _, m := range missing {
 		deps.Log.Warn("front-end asset missing; pages will be served unstyled (run `make assets`)", "file", m)
 	}
+	deps.Observations = &definitionsCache{ObservationStore: deps.Observations}
 	site := &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}
 	if cfg.PageCache {
 		ttl := cfg.PageCacheTTL

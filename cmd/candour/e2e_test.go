@@ -281,7 +281,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Run("scorecards, indicators and comparisons", func(t *testing.T) {
 		leeds := s.mustGet(t, "/organisations/RR8")
 		for _, want := range []string{"How it compares", "Deaths compared with the number expected (SHMI)", "0.95",
-			"Started first treatment within 62 days", "Constitutional standard: 85%", "95% confidence interval", "(10 periods)"} {
+			"Started first treatment within 62 days", "Constitutional standard: 85%", "95% confidence interval", "(10 periods)",
+			"Cannot be calculated: the periods overlap", "Cannot be calculated: fewer than five periods", "data-chart="} {
 			if !strings.Contains(leeds, want) {
 				t.Errorf("RR8 scorecard lacks %q", want)
 			}
@@ -294,6 +295,12 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, want := range []string{"Wilson score", "Values with 95% confidence intervals", "too few to show reliably", "LEEDS TEACHING HOSPITALS"} {
 			if !strings.Contains(ind, want) {
 				t.Errorf("62-day indicator page lacks %q", want)
+			}
+		}
+		shmi := s.mustGet(t, "/indicators/shmi")
+		for _, want := range []string{"Funnel plot", "Funnel position", "within the limits", "overdispersion", "τ² = ", "data-chart="} {
+			if !strings.Contains(shmi, want) {
+				t.Errorf("SHMI indicator page lacks %q", want)
 			}
 		}
 		cmp := s.mustGet(t, "/compare?org=RR8&org=RX1")

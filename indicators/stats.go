@@ -1,0 +1,379 @@
+package indicators
+
+import (
+	"errors"
+	"math"
+	"sort"
+)
+
+// The statistics below follow statistics.md: PHE's PHEindicatormethods for
+// intervals, rates, DSRs, SMRs and quantiles (B4), Spiegelhalter's funnel
+// limits and DerSimonian–Laird overdispersion for ratios (B1), and the
+// composite methods of B5. Where the reference offers two conventions the
+// choice is stated on the function.
+
+// Z returns the two-sided normal quantile for a confidence level: 1.959964
+// for 0.95, 3.090232 for 0.998 (PHE's qnorm(conf + (1 − conf)/2)).
+func Z(conf float64) float64 {
+	switch conf {
+	case 0.95:
+		return z95
+	case 0.998:
+		return z998
+	}
+	return normalQuantile(conf + (1-conf)/2)
+}
+
+// normalQuantile is the inverse standard normal CDF (Acklam's rational
+// approximation refined by one Halley step; relative error below 1e-12).
+func normalQuantile(p float64) float64 {
+	if p <= 0 {
+		return math.Inf(-1)
+	}
+	if p >= 1 {
+		return math.Inf(1)
+	}
+	a := []float64{-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00}
+	b := []float64{-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01}
+	c := []float64{-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00}
+	d := []float64{7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00}
+	var x float64
+	switch {
+	case p < 0.02425:
+		q := math.Sqrt(-2 * math.Log(p))
+		x = (((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	case p > 1-0.02425:
+		q := math.Sqrt(-2 * math.Log(1-p))
+		x = -(((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	default:
+		q := p - 0.5
+		r := q * q
+		x = (((((a[0]*r+a[1])*r+a[2])*r+a[3])*r+a[4])*r + a[5]) * q / (((((b[0]*r+b[1])*r+b[2])*r+b[3])*r+b[4])*r + 1)
+	}
+	e := 0.5*math.Erfc(-x/math.Sqrt2) - p
+	u := e * math.Sqrt(2*math.Pi) * math.Exp(x*x/2)
+	return x - u/(1+x*u/2)
+}
+
+// Interval is a confidence interval.
+type Interval struct{ Lower, Upper float64 }
+
+// ErrInput marks arguments a method cannot use (negative counts, x > n).
+var ErrInput = errors.New("not computable from these inputs")
+
+// Wilson is the Wilson score interval for x of n at a confidence level
+// (PHE wilson_lower/upper). x need not be whole.
+func Wilson(x, n, conf float64) (Interval, error) {
+	if x < 0 || n <= 0 || x > n {
+		return Interval{}, ErrInput
+	}
+	lo, hi := wilson(x, n, Z(conf))
+	return Interval{math.Max(lo, 0), math.Min(hi, 1)}, nil
+}
+
+// Byars is Byar's approximation to the interval of a count x (PHE).
+func Byars(x, conf float64) Interval {
+	z := Z(conf)
+	lo := 0.0
+	if x > 0 {
+		lo = x * math.Pow(1-1/(9*x)-z/(3*math.Sqrt(x)), 3)
+	}
+	x1 := x + 1
+	return Interval{math.Max(lo, 0), x1 * math.Pow(1-1/(9*x1)+z/(3*math.Sqrt(x1)), 3)}
+}
+
+// ExactPoisson is the exact (chi-square) interval of a whole count x.
+func ExactPoisson(x, conf float64) Interval {
+	tail := (1 - conf) / 2
+	return Interval{exactPoissonLower(x, tail), exactPoissonUpper(x, tail)}
+}
+
+// CountInterval is PHE's choice: exact below 10, Byar's from 10. It
+// returns the method's name ("Exact" or "Byars").
+func CountInterval(x, conf float64) (Interval, string) {
+	if x < 10 {
+		return ExactPoisson(x, conf), "Exact"
+	}
+	return Byars(x, conf), "Byars"
+}
+
+// Rate is a crude rate x/n × multiplier with its interval (phe_rate).
+func Rate(x, n, multiplier, conf float64) (float64, Interval, string, error) {
+	if x < 0 || n <= 0 {
+		return 0, Interval{}, "", ErrInput
+	}
+	iv, method := CountInterval(x, conf)
+	return x / n * multiplier, Interval{iv.Lower / n * multiplier, iv.Upper / n * multiplier}, method, nil
+}
+
+// ESP2013 are the European Standard Population 2013 weights for the
+// nineteen age bands 0–4 … 90+ (sum 100,000).
+var ESP2013 = []float64{5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000, 2500, 1500, 1000}
+
+// ErrTooFewEvents is returned where the method withholds a value: a DSR
+// from fewer than 10 events ("dsr NA for total count < 10").
+var ErrTooFewEvents = errors.New("not calculated: fewer than 10 events")
+
+// DSR is a directly standardised rate by Dobson's method (phe_dsr): counts
+// and populations per age band, standard weights, per multiplier.
+func DSR(counts, pops, weights []float64, multiplier, conf float64) (float64, Interval, error) {
+	if len(counts) != len(pops) || len(counts) != len(weights) || len(counts) == 0 {
+		return 0, Interval{}, ErrInput
+	}
+	var o, sw, dsr, v float64
+	for i := range counts {
+		if pops[i] <= 0 || counts[i] < 0 {
+			return 0, Interval{}, ErrInput
+		}
+		o += counts[i]
+		sw += weights[i]
+		dsr += weights[i] * counts[i] / pops[i]
+		v += weights[i] * weights[i] * counts[i] / (pops[i] * pops[i])
+	}
+	if o < 10 {
+		return 0, Interval{}, ErrTooFewEvents
+	}
+	dsr /= sw
+	v /= sw * sw
+	b := Byars(o, conf)
+	k := math.Sqrt(v / o)
+	return dsr * multiplier, Interval{(dsr + k*(b.Lower-o)) * multiplier, (dsr + k*(b.Upper-o)) * multiplier}, nil
+}
+
+// SMR is an observed/expected ratio with the count interval of O divided by
+// E (phe_smr, refvalue 1).
+func SMR(o, e, conf float64) (float64, Interval, error) {
+	if o < 0 || e <= 0 {
+		return 0, Interval{}, ErrInput
+	}
+	iv, _ := CountInterval(o, conf)
+	return o / e, Interval{iv.Lower / e, iv.Upper / e}, nil
+}
+
+// Compare places an interval against a benchmark point value through
+// polarity: entirely above is higher (better if higher is better),
+// entirely below lower, otherwise similar.
+func Compare(iv Interval, benchmark float64, p Polarity) Comparison {
+	return compare(iv.Lower, iv.Upper, benchmark, p)
+}
+
+// Quantiles assigns PHE quantiles (phe_quantile): ranks with ties at the
+// minimum rank; with invert the highest value is in quantile 1.
+func Quantiles(values []float64, q int, invert bool) []int {
+	n := len(values)
+	key := make([]float64, n)
+	mx := math.Inf(-1)
+	for _, v := range values {
+		mx = math.Max(mx, v)
+	}
+	for i, v := range values {
+		key[i] = v
+		if invert {
+			key[i] = mx - v
+		}
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return key[order[a]] < key[order[b]] })
+	rank := make([]int, n)
+	for pos, i := range order {
+		if pos > 0 && key[i] == key[order[pos-1]] {
+			rank[i] = rank[order[pos-1]]
+		} else {
+			rank[i] = pos + 1
+		}
+	}
+	out := make([]int, n)
+	for i := range values {
+		v := int(math.Floor(float64(q+1) - math.Ceil((float64(n+1)-float64(rank[i]))/(float64(n)/float64(q)))))
+		out[i] = max(v, 1)
+	}
+	return out
+}
+
+// RatioLimits are funnel limits around a target ratio of 1 at expected
+// count e.
+type RatioLimits struct{ Lower95, Upper95, Lower998, Upper998 float64 }
+
+// NormalRatioLimits are 1 ± z·√(1/E).
+func NormalRatioLimits(e float64) RatioLimits {
+	s := math.Sqrt(1 / e)
+	return RatioLimits{1 - z95*s, 1 + z95*s, 1 - z998*s, 1 + z998*s}
+}
+
+// LogRatioLimits are exp(±z·√(1/E + τ²)) (SHMI style; τ² = 0 unadjusted).
+func LogRatioLimits(e, tau2 float64) RatioLimits {
+	s := math.Sqrt(1/e + tau2)
+	return RatioLimits{math.Exp(-z95 * s), math.Exp(z95 * s), math.Exp(-z998 * s), math.Exp(z998 * s)}
+}
+
+// ExactRatioLimit is Spiegelhalter's exact Poisson limit with
+// interpolation at probability p: r the smallest count with F(r) ≥ p,
+// α = (F(r) − p)/(F(r) − F(r − 1)), limit (r − α)/E. (The reference also
+// mentions a +1/n upper variant; this is the interpolated form without it.)
+func ExactRatioLimit(e, p float64) float64 {
+	r := 0
+	for poissonCDF(r, e) < p {
+		r++
+	}
+	fr := poissonCDF(r, e)
+	prev := 0.0
+	if r > 0 {
+		prev = poissonCDF(r-1, e)
+	}
+	alpha := (fr - p) / (fr - prev)
+	return (float64(r) - alpha) / e
+}
+
+// Overdispersion is the estimate of extra-Poisson variation between
+// units on the log scale (SHMI method): φ and DerSimonian–Laird τ².
+type Overdispersion struct {
+	Phi  float64
+	Tau2 float64
+	N    int
+}
+
+// EstimateOverdispersion estimates φ and τ² from observed and expected
+// counts with z_i = √E·ln(O/E) (w_i = E_i). winsor, when positive (0.1 in
+// Spiegelhalter's method), replaces z-scores beyond that share at either
+// end with the percentile values; 0 uses every z as it is.
+func EstimateOverdispersion(o, e []float64, winsor float64) (Overdispersion, error) {
+	if len(o) != len(e) || len(o) < 2 {
+		return Overdispersion{}, ErrInput
+	}
+	z := make([]float64, 0, len(o))
+	var sw, sw2 float64
+	for i := range o {
+		if o[i] <= 0 || e[i] <= 0 {
+			continue
+		}
+		z = append(z, math.Sqrt(e[i])*math.Log(o[i]/e[i]))
+		sw += e[i]
+		sw2 += e[i] * e[i]
+	}
+	n := len(z)
+	if n < 2 {
+		return Overdispersion{}, ErrInput
+	}
+	if winsor > 0 {
+		sorted := append([]float64(nil), z...)
+		sort.Float64s(sorted)
+		lo, hi := percentile(sorted, winsor), percentile(sorted, 1-winsor)
+		for i := range z {
+			z[i] = math.Min(math.Max(z[i], lo), hi)
+		}
+	}
+	var ss float64
+	for _, v := range z {
+		ss += v * v
+	}
+	phi := ss / float64(n)
+	tau2 := 0.0
+	if float64(n)*phi > float64(n-1) {
+		tau2 = (float64(n)*phi - float64(n-1)) / (sw - sw2/sw)
+	}
+	return Overdispersion{Phi: phi, Tau2: tau2, N: n}, nil
+}
+
+// percentile is the linear-interpolation percentile of sorted values.
+func percentile(sorted []float64, p float64) float64 {
+	pos := p * float64(len(sorted)-1)
+	i := int(math.Floor(pos))
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
+}
+
+// Normalisation is how a composite puts indicators on one scale.
+type Normalisation string
+
+// Normalisations: z-scores with the sample standard deviation, or
+// min-max to [0, 1]. Both flip lower-is-better indicators.
+const (
+	ZScore Normalisation = "z-score"
+	MinMax Normalisation = "min-max"
+)
+
+// Composite combines indicators (columns of values, one row per unit) with
+// weights (nil for equal) after normalising each; lower-is-better
+// indicators are flipped so that higher composites are better.
+func Composite(columns [][]float64, polarity []Polarity, weights []float64, how Normalisation) ([]float64, error) {
+	if len(columns) == 0 || len(columns) != len(polarity) {
+		return nil, ErrInput
+	}
+	units := len(columns[0])
+	if weights == nil {
+		weights = make([]float64, len(columns))
+		for i := range weights {
+			weights[i] = 1 / float64(len(columns))
+		}
+	}
+	out := make([]float64, units)
+	for k, col := range columns {
+		if len(col) != units {
+			return nil, ErrInput
+		}
+		norm := make([]float64, units)
+		switch how {
+		case ZScore:
+			var mean, ss float64
+			for _, v := range col {
+				mean += v
+			}
+			mean /= float64(units)
+			for _, v := range col {
+				ss += (v - mean) * (v - mean)
+			}
+			sd := math.Sqrt(ss / float64(units-1))
+			if sd == 0 || units < 2 {
+				return nil, ErrInput
+			}
+			for i, v := range col {
+				norm[i] = (v - mean) / sd
+				if polarity[k] == LowerIsBetter {
+					norm[i] = -norm[i]
+				}
+			}
+		case MinMax:
+			mn, mx := math.Inf(1), math.Inf(-1)
+			for _, v := range col {
+				mn, mx = math.Min(mn, v), math.Max(mx, v)
+			}
+			if mx == mn {
+				return nil, ErrInput
+			}
+			for i, v := range col {
+				norm[i] = (v - mn) / (mx - mn)
+				if polarity[k] == LowerIsBetter {
+					norm[i] = 1 - norm[i]
+				}
+			}
+		default:
+			return nil, ErrInput
+		}
+		for i := range out {
+			out[i] += weights[k] * norm[i]
+		}
+	}
+	return out, nil
+}
+
+// FunnelPosition places an observed/expected ratio against the limits at
+// its expected count: "within", or above or below the 95% ("alert") or
+// 99.8% ("alarm") limits, with strict comparisons.
+func FunnelPosition(ratio float64, l RatioLimits) string {
+	switch {
+	case ratio > l.Upper998:
+		return "above the 99.8% limit"
+	case ratio > l.Upper95:
+		return "above the 95% limit"
+	case ratio < l.Lower998:
+		return "below the 99.8% limit"
+	case ratio < l.Lower95:
+		return "below the 95% limit"
+	}
+	return "within the limits"
+}
