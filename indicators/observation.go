@@ -25,6 +25,8 @@ const (
 // computed from the public version of one release.
 type Observation struct {
 	Release      int64
+	Dataset      string // the release's dataset slug, for links
+	Version      int    // the release's version
 	Indicator    string
 	Organisation string
 	Period       string // the release's period label

@@ -93,6 +93,9 @@ func (d Definition) FormatValue(v *float64) string {
 	case UnitRate:
 		return strconv.FormatFloat(*v, 'f', 1, 64) + " per " + thousands(d.PerN)
 	}
+	if math.Abs(*v) >= 1000 {
+		return thousands(*v)
+	}
 	return strconv.FormatFloat(*v, 'f', 1, 64)
 }
 
@@ -115,10 +118,16 @@ func (d Definition) Sentence(o Observation) string {
 		if o.Category == "" {
 			return "No rating: " + o.Reason
 		}
+		if d.Polarity == NoJudgement {
+			return "" // context, not a judgement
+		}
 		return "Rated " + o.Category
 	}
 	if o.Value == nil {
 		return "Not shown: " + o.Reason
+	}
+	if d.Polarity == NoJudgement && (d.Benchmark.Kind == "" || d.Benchmark.Kind == "none") {
+		return "" // context, not compared
 	}
 	bench := d.Benchmark.Label
 	if bench == "" && o.Benchmark != nil {

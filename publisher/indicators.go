@@ -69,6 +69,9 @@ func (s *Service) materialise(ctx context.Context, r catalogue.Release, defs []i
 		}
 	}
 	indicators.AssignTrends(defs, obs, earlier)
+	for i := range obs {
+		obs[i].Dataset, obs[i].Version = r.Dataset.Slug, r.Version
+	}
 	if err := s.observations.WriteDefinitions(ctx, r.ID, defs); err != nil {
 		return err
 	}

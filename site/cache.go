@@ -79,7 +79,9 @@ func (s *Site) cached(c *fiber.Ctx) error {
 	if s.cache == nil || c.Method() != fiber.MethodGet {
 		return c.Next()
 	}
-	key := c.OriginalURL()
+	// fasthttp reuses the request's buffers: the key must be a copy, not a
+	// view of them, or a later request rewrites it inside the map.
+	key := strings.Clone(c.OriginalURL())
 	if e, ok := s.cache.get(key); ok {
 		c.Set(fiber.HeaderContentType, e.contentType)
 		c.Set("X-Candour-Cache", "hit")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,8 +59,12 @@ type indicatorPage struct {
 	NotShown   []indicatorRow
 	Counts     map[indicators.Comparison]int
 	Summary    string
-	Chart      string // caterpillar: values with 95% intervals, ordered
-	Funnel     string // funnel plot, for observed/expected ratios
+	// Filters narrow the organisations to a region or an ICB.
+	Regions, ICBs []string
+	Region, ICB   string
+	Download      string
+	Chart         string // caterpillar: values with 95% intervals, ordered
+	Funnel        string // funnel plot, for observed/expected ratios
 	// Overdispersion of the ratios, when the funnel allows for it.
 	Overdispersion *indicators.Overdispersion
 }
@@ -133,7 +138,9 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	}
 	def := defs[i]
 	page := indicatorPage{layout: s.layout(c, def.Title, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}),
-		Definition: def.Definition, Counts: map[indicators.Comparison]int{}}
+		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
+		Download: "/indicators/" + def.ID + "/download.csv"}
+	regions, icbs := map[string]bool{}, map[string]bool{}
 	v := s.deps.Catalogue.View()
 	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
 		if err != nil {
@@ -145,12 +152,28 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		}
 		row := indicatorRow{Organisation: org, Observation: o}
 		page.Period = o.Period
+		if org.RegionCode != "" {
+			regions[org.RegionCode] = true
+		}
+		if org.ParentCode != "" {
+			icbs[org.ParentCode] = true
+		}
+		if page.Region != "" && org.RegionCode != page.Region || page.ICB != "" && org.ParentCode != page.ICB {
+			continue
+		}
 		if o.Value == nil {
 			page.NotShown = append(page.NotShown, row)
 			continue
 		}
 		page.Rows = append(page.Rows, row)
 		page.Counts[o.Comparison]++
+	}
+	page.Regions, page.ICBs = sortedKeys(regions), sortedKeys(icbs)
+	if page.Region != "" && !regions[page.Region] {
+		return badParam("region", page.Region, "it must be the code of a region whose organisations have this indicator, such as "+strings.Join(page.Regions[:min(3, len(page.Regions))], ", "))
+	}
+	if page.ICB != "" && !icbs[page.ICB] {
+		return badParam("icb", page.ICB, "it must be the code of an integrated care board (or the parent organisation) whose organisations have this indicator")
 	}
 	higherFirst := def.Polarity != indicators.LowerIsBetter
 	sort.SliceStable(page.Rows, func(a, b int) bool {
@@ -234,15 +257,21 @@ func (s *Site) compare(c *fiber.Ctx) error {
 	for _, code := range codes {
 		org, err := v.Organisation(ctx, code)
 		if err != nil {
+			// Not a code: a name that picks out one organisation will do.
 			orgs, lerr := v.Organisations(ctx, catalogue.OrganisationQuery{Search: code, Limit: 5})
-			var labels []string
-			if lerr == nil {
-				for _, o := range orgs.Organisations {
-					labels = append(labels, o.Name+" ("+o.Code+")")
+			if lerr == nil && orgs.Total == 1 {
+				org = orgs.Organisations[0]
+			} else {
+				var labels []string
+				if lerr == nil {
+					for _, o := range orgs.Organisations {
+						labels = append(labels, o.Name+" ("+o.Code+")")
+					}
 				}
+				return notFoundWithSuggestions("organisation with the code or name", code, labels)
 			}
-			return notFoundWithSuggestions("organisation with the code", code, labels)
 		}
+		code = org.Code
 		sc, err := indicators.BuildScorecard(ctx, s.deps.Observations, visible, code)
 		if err != nil {
 			return err
@@ -280,9 +309,68 @@ func (s *Site) compare(c *fiber.Ctx) error {
 		page.Rows = append(page.Rows, row)
 	}
 	q := url.Values{}
-	for _, code := range codes {
-		q.Add("org", code)
+	for _, col := range page.Columns {
+		q.Add("org", col.Organisation.Code)
 	}
 	page.Link = template.URL("/compare?" + q.Encode())
 	return s.render(c, "compare", page)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// indicatorDownload writes an indicator's observations for the latest
+// release that defines it as CSV, under the release's licence.
+func (s *Site) indicatorDownload(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	visible, err := s.visible(c)
+	if err != nil {
+		return err
+	}
+	defs, err := s.deps.Observations.Definitions(ctx, visible)
+	if err != nil {
+		return err
+	}
+	id := c.Params("id")
+	i := slices.IndexFunc(defs, func(d indicators.ReleasedDefinition) bool { return d.ID == id })
+	if i < 0 {
+		return errNotFound
+	}
+	def := defs[i]
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+id+`.csv"`)
+	c.Set("Link", `<https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/>; rel="license"`)
+	w, err := datasets.NewWriter(c.Response().BodyWriter(), []string{"organisation_code", "indicator", "period", "numerator",
+		"denominator", "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "benchmark", "comparison", "reason", "quintile",
+		"trend", "trend_reason", "category"})
+	if err != nil {
+		return err
+	}
+	num := func(p *float64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*p, 'g', -1, 64)
+	}
+	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
+		if err != nil {
+			return err
+		}
+		q := ""
+		if o.Quintile > 0 {
+			q = strconv.Itoa(o.Quintile)
+		}
+		if err := w.Write([]string{o.Organisation, o.Indicator, o.Period, num(o.Numerator), num(o.Denominator), num(o.Value),
+			num(o.Lower95), num(o.Upper95), num(o.Lower998), num(o.Upper998), num(o.Benchmark), string(o.Comparison), o.Reason, q,
+			string(o.Trend), o.TrendReason, o.Category}); err != nil {
+			return err
+		}
+	}
+	return w.Close()
 }

@@ -20,6 +20,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/pages/:slug", s.cached, s.contentPage)
 	app.Get("/indicators", s.cached, s.indicatorList)
 	app.Get("/indicators/:id", s.cached, s.indicator)
+	app.Get("/indicators/:id/download.csv", s.cached, s.indicatorDownload)
 	app.Get("/compare", s.cached, s.compare)
 	app.Get("/calendar", s.calendar)
 	app.Get("/transparency", s.transparency)

@@ -27,17 +27,18 @@ var demoFiles embed.FS
 
 const demoSummary = `Loads the bundled real NHS data into an empty data folder, then serves it:
 the ODS directories of GP practices and NHS trusts, the 2012 inventory of
-promised datasets, and four datasets (cancer waiting times, PROMs, CQC
-ratings of GP practices, and SHMI as eleven quarterly releases). Every
+promised datasets, and five datasets (cancer waiting times, PROMs, CQC
+ratings of GP practices, NHS payments to general practice, and SHMI as eleven
+quarterly releases). Every
 release goes through the publishing workflow with demo accounts (publishers,
 two transparency panel reviewers and a provider checker), whose sign-in
-details the demo prints: thirteen releases are published, the eleventh SHMI
+details the demo prints: fourteen releases are published, the eleventh SHMI
 release is scheduled for a future date (on the public calendar, its content
 embargoed), and a correction of the CQC ratings is left in panel review.
 If the folder already holds data it is served as it is.`
 
 // demoReleases are the descriptors published unchanged, in order.
-var demoReleases = []string{"cancer-waiting-times.json", "proms.json", "cqc-gp-ratings.json"}
+var demoReleases = []string{"cancer-waiting-times.json", "proms.json", "cqc-gp-ratings.json", "gp-payments.json"}
 
 // specFS shows the descriptors at its root and the demo data under data/,
 // the layout the descriptors' relative paths expect.

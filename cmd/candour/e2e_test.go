@@ -182,19 +182,19 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("home counts", func(t *testing.T) {
 		home := s.mustGet(t, "/")
-		for name, want := range map[string]string{"datasets-published": "4", "trusts-open": "203", "practices-open": "6,618"} {
+		for name, want := range map[string]string{"datasets-published": "5", "trusts-open": "203", "practices-open": "6,618"} {
 			if got := figure(t, home, name); got != want {
 				t.Errorf("home page %s = %s, want %s", name, got, want)
 			}
 		}
 	})
 
-	t.Run("catalogue lists the inventory and the four datasets", func(t *testing.T) {
-		if got := total(t, s.mustGet(t, "/datasets")); got != "24" {
-			t.Errorf("catalogue lists %s datasets, want 24 (20 inventory entries and 4 datasets)", got)
+	t.Run("catalogue lists the inventory and the five datasets", func(t *testing.T) {
+		if got := total(t, s.mustGet(t, "/datasets")); got != "25" {
+			t.Errorf("catalogue lists %s datasets, want 25 (20 inventory entries and 5 datasets)", got)
 		}
-		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "4" {
-			t.Errorf("catalogue lists %s published datasets, want 4", got)
+		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "5" {
+			t.Errorf("catalogue lists %s published datasets, want 5", got)
 		}
 		inv := s.mustGet(t, "/datasets/prescribing-data-by-gp-practice-at-chemical-level-to-be-published-by-december")
 		for _, want := range []string{"Pre-release of format 29 November 2011; data 14 December 2011", "yes (released under terms of OGL)", "As written in the inventory"} {
@@ -204,10 +204,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("thirteen published releases, one scheduled, one in review", func(t *testing.T) {
+	t.Run("fourteen published releases, one scheduled, one in review", func(t *testing.T) {
 		releases := 0
 		for slug, want := range map[string]int{"cancer-waiting-times-by-provider": 1, "proms-hip-and-knee-replacements": 1,
-			"cqc-ratings-of-gp-practices": 1, "shmi": 10} {
+			"cqc-ratings-of-gp-practices": 1, "nhs-payments-to-general-practice": 1, "shmi": 10} {
 			page := s.mustGet(t, "/datasets/"+slug)
 			got := strings.Count(page, `href="/datasets/`+slug+`/releases/`)
 			if got != want {
@@ -218,8 +218,8 @@ func TestDemoEndToEnd(t *testing.T) {
 				t.Errorf("%s page does not state the licence and attribution", slug)
 			}
 		}
-		if releases != 13 {
-			t.Errorf("%d releases in all, want 13", releases)
+		if releases != 14 {
+			t.Errorf("%d releases in all, want 14", releases)
 		}
 		// The eleventh SHMI release is scheduled: its calendar entry is
 		// public, its content is not.
@@ -235,8 +235,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the CQC correction in review answers %d, want 404", status)
 		}
 		transparency := s.mustGet(t, "/transparency")
-		if strings.Count(transparency, "Rachel Reviewer") != 13 || !strings.Contains(transparency, "chain-head") {
-			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 13", strings.Count(transparency, "Rachel Reviewer"))
+		if strings.Count(transparency, "Rachel Reviewer") != 14 || !strings.Contains(transparency, "chain-head") {
+			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 14", strings.Count(transparency, "Rachel Reviewer"))
 		}
 		if out := s.stdout.String(); !strings.Contains(out, "reviewer-2") || !strings.Contains(out, "demo-reviewer-pass") {
 			t.Errorf("the demo did not print its accounts:\n%s", out)
@@ -288,8 +288,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		practice := s.mustGet(t, "/organisations/A81001")
-		if !strings.Contains(practice, "Care Quality Commission overall rating") || !strings.Contains(practice, "Rated Good") {
-			t.Error("A81001's scorecard does not show its CQC rating")
+		for _, want := range []string{"Care Quality Commission overall rating", "Rated Good", "Registered patients (list size):</strong> 4,029",
+			"Urban or rural", "Context: not compared"} {
+			if !strings.Contains(practice, want) {
+				t.Errorf("A81001's scorecard lacks %q", want)
+			}
 		}
 		ind := s.mustGet(t, "/indicators/cancer-62-day")
 		for _, want := range []string{"Wilson score", "Values with 95% confidence intervals", "too few to show reliably", "LEEDS TEACHING HOSPITALS"} {
