@@ -4,7 +4,7 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean
+.PHONY: demo test build assets clean bench
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
@@ -35,6 +35,12 @@ site/thirdparty/echarts/echarts.min.js: node_modules/.package-lock.json
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
+
+## bench: the scorecard benchmark (10.5 million observations; Candour against nginx with wrk; installs nginx and wrk if missing)
+bench: build
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)
+	$(GO) build -o bin/candour-bench ./cmd/candour-bench
+	./bin/candour-bench --candour $(BIN)
 
 clean:
 	rm -rf bin site/thirdparty/nhsuk site/thirdparty/echarts node_modules

@@ -56,6 +56,8 @@ type group struct {
 	category   string
 	suppressed bool
 	missing    bool
+	peer       string       // the peer-group value, for peer-group benchmarks
+	bands      [][2]float64 // per ESP2013 band: count, population (DSR)
 }
 
 func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
@@ -66,6 +68,7 @@ func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
 		return slices.Index(t.Header, name)
 	}
 	org, num, den, val, low := col(d.Organisation), col(d.Numerator), col(d.Denominator), col(d.Value), col(d.Lower)
+	age, peer := col(d.AgeBand), col(d.Benchmark.Field)
 	if org < 0 {
 		return nil, invalid(d.ID, "organisation", "the file %s has no field %q", t.Name, d.Organisation)
 	}
@@ -142,6 +145,29 @@ rows:
 			*into += x
 			return nil
 		}
+		if peer >= 0 && g.peer == "" {
+			g.peer = row[peer]
+		}
+		if d.Method == MethodDSR {
+			band := slices.Index(d.AgeBands, strings.TrimSpace(row[age]))
+			if band < 0 {
+				return nil, fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the declared age bands", d.ID, t.Name, r+2, d.AgeBand, row[age])
+			}
+			if g.bands == nil {
+				g.bands = make([][2]float64, len(d.AgeBands))
+			}
+			var x, n float64
+			if err := add(num, &x); err != nil {
+				return nil, err
+			}
+			if err := add(den, &n); err != nil {
+				return nil, err
+			}
+			g.bands[band][0] += x
+			g.bands[band][1] += n
+			g.num, g.den = g.num+x, g.den+n
+			continue
+		}
 		if err := add(num, &g.num); err != nil {
 			return nil, err
 		}
@@ -164,43 +190,38 @@ rows:
 		}
 	}
 
-	// The benchmark: the England rows, else the pooled value, or a target.
-	var bench *float64
+	// The benchmark: a target, the England rows (else the pooled value of
+	// every organisation), or the pooled value of the peer group.
+	benchFor := func(g *group) *float64 { return nil }
 	switch d.Benchmark.Kind {
 	case "target":
-		bench = d.Benchmark.Value
+		benchFor = func(*group) *float64 { return d.Benchmark.Value }
 	case "england":
+		var bench *float64
 		if national != nil && !national.suppressed && !national.missing {
 			if v, ok := pointValue(d, national); ok {
 				bench = &v
 			}
 		} else {
-			// No England row: the pooled value of every organisation
-			// shown (Σ numerators / Σ denominators; for means, the mean
-			// weighted by the number of individuals).
-			pooled := &group{hasValue: true}
-			weighted := 0.0
-			for _, g := range groups {
-				if !g.suppressed && !g.missing {
-					pooled.num += g.num
-					pooled.den += g.den
-					weighted += g.value * g.den
-				}
-			}
-			if d.Method == MethodMeanSD && pooled.den > 0 {
-				pooled.value = weighted / pooled.den
-			}
-			if v, ok := pointValue(d, pooled); ok && (d.Numerator != "" || d.Method == MethodMeanSD) {
-				bench = &v
+			bench = pooledValue(d, groups, func(*group) bool { return true })
+		}
+		benchFor = func(*group) *float64 { return bench }
+	case "peer-group":
+		byPeer := map[string]*float64{}
+		for _, g := range groups {
+			if _, done := byPeer[g.peer]; !done {
+				peer := g.peer
+				byPeer[peer] = pooledValue(d, groups, func(h *group) bool { return h.peer == peer })
 			}
 		}
+		benchFor = func(g *group) *float64 { return byPeer[g.peer] }
 	}
 
 	sort.Strings(order)
 	var out []Observation
 	for _, code := range order {
 		g := groups[code]
-		o := observe(d, g, bench)
+		o := observe(d, g, benchFor(g))
 		o.Indicator, o.Organisation, o.Period, o.PeriodStart = d.ID, code, period.Label, period.Start
 		out = append(out, o)
 	}
@@ -210,6 +231,35 @@ rows:
 
 func fptr(x float64) *float64 { return &x }
 
+// pooledValue is the value of the organisations in, taken together:
+// Σ numerators / Σ denominators, or for means the mean weighted by the
+// number of individuals. Suppressed and missing organisations are left
+// out.
+func pooledValue(d Definition, groups map[string]*group, in func(*group) bool) *float64 {
+	if d.Numerator == "" && d.Method != MethodMeanSD {
+		return nil
+	}
+	pooled := &group{hasValue: true}
+	weighted := 0.0
+	for _, g := range groups {
+		if in(g) && !g.suppressed && !g.missing {
+			pooled.num += g.num
+			pooled.den += g.den
+			weighted += g.value * g.den
+		}
+	}
+	if d.Method == MethodMeanSD && pooled.den > 0 {
+		pooled.value = weighted / pooled.den
+	}
+	if d.Method == MethodDSR {
+		return nil // a pooled DSR needs the pooled age bands: not offered
+	}
+	if v, ok := pointValue(d, pooled); ok {
+		return &v
+	}
+	return nil
+}
+
 // pointValue is a group's value in the indicator's unit, without limits.
 func pointValue(d Definition, g *group) (float64, bool) {
 	switch d.Method {
@@ -218,11 +268,18 @@ func pointValue(d Definition, g *group) (float64, bool) {
 			return 0, false
 		}
 		return g.num / g.den * scaleOf(d), true
-	case MethodPoisson, MethodDSR:
+	case MethodPoisson:
 		if g.den <= 0 {
 			return 0, false
 		}
 		return g.num / g.den * d.PerN, true
+	case MethodDSR:
+		if g.bands == nil {
+			return 0, false
+		}
+		counts, pops := splitBands(g.bands)
+		v, _, err := DSR(counts, pops, ESP2013, d.PerN, 0.95)
+		return v, err == nil
 	case MethodOERatio:
 		if g.den <= 0 {
 			return 0, false
@@ -274,6 +331,10 @@ func observe(d Definition, g *group, bench *float64) Observation {
 		o.Reason = fmt.Sprintf("too few to show reliably (%s, fewer than %s)", trim(size), trim(d.MinimumToShow))
 		return o
 	}
+	if d.Method == MethodDSR && g.num < 10 {
+		o.Reason = "not calculated: fewer than 10 events (a standardised rate from so few is not reliable)"
+		return o
+	}
 	v, ok := pointValue(d, g)
 	if !ok {
 		o.Reason = "cannot be calculated: the denominator is zero"
@@ -317,4 +378,12 @@ func assignQuintiles(d Definition, obs []Observation) {
 	for k, q := range Quantiles(values, 5, true) {
 		obs[idx[k]].Quintile = q
 	}
+}
+
+func splitBands(b [][2]float64) ([]float64, []float64) {
+	counts, pops := make([]float64, len(b)), make([]float64, len(b))
+	for i, x := range b {
+		counts[i], pops[i] = x[0], x[1]
+	}
+	return counts, pops
 }

@@ -3,6 +3,7 @@ package indicators
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,5 +151,74 @@ func TestParseDefinitionsNamesTheField(t *testing.T) {
 	}
 	if _, err := ParseDefinitions([]byte(`[{"id": "x1", "colour": "red"}]`)); err == nil || !strings.Contains(err.Error(), "colour") {
 		t.Errorf("unknown property: %v", err)
+	}
+}
+
+func TestComputeDSRAndPeerGroups(t *testing.T) {
+	schema := datasets.Schema{Fields: []datasets.Field{{Name: "Code"}, {Name: "Age"}, {Name: "Type"},
+		{Name: "Deaths", Type: datasets.TypeInteger}, {Name: "Population", Type: datasets.TypeInteger}}}
+	bands := []string{"0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54", "55-59",
+		"60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+"}
+	big := []int{127, 25, 18, 21, 12, 27, 48, 27, 29, 32, 32, 34, 45, 65, 38, 68, 74, 82, 91}
+	small := []int{12, 4, 3, 2, 3, 4, 8, 2, 2, 3, 4, 5, 6, 8, 5, 6, 5, 5, 4}
+	var rows [][]string
+	for i, b := range bands {
+		pop := strconv.Itoa(int(tv8Pops[i]))
+		rows = append(rows, []string{"BIG", b, "teaching", strconv.Itoa(big[i]), pop},
+			[]string{"SMALL", b, "teaching", strconv.Itoa(small[i]), pop},
+			[]string{"TINY", b, "district", map[bool]string{true: "3", false: "0"}[i < 3], pop})
+	}
+	table := Table{Name: "deaths.csv", Schema: schema, Header: schema.FieldNames(), Rows: rows}
+	dsr := Definition{ID: "dsr", Title: "Deaths", Description: "d", File: "deaths.csv", Organisation: "Code", Numerator: "Deaths",
+		Denominator: "Population", AgeBand: "Age", AgeBands: bands, Unit: UnitRate, PerN: 100000, Polarity: LowerIsBetter,
+		Method: MethodDSR, Benchmark: Benchmark{Kind: "none"}, AuthoredBy: "a", CheckedBy: "b"}
+	if err := dsr.Validate(table.Header); err != nil {
+		t.Fatal(err)
+	}
+	obs, err := Compute([]Definition{dsr}, []Table{table}, Period{Label: "2025"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]Observation{}
+	for _, o := range obs {
+		by[o.Organisation] = o
+	}
+	within(t, "TV-8 through Compute: big DSR", *by["BIG"].Value, "10430.2480")
+	within(t, "TV-8 through Compute: big lower", *by["BIG"].Lower95, "9717.7091")
+	within(t, "TV-8 through Compute: big upper 99.8%", *by["BIG"].Upper998, "11620.5960")
+	within(t, "TV-8 through Compute: small DSR", *by["SMALL"].Value, "1103.2120")
+	if tiny := by["TINY"]; tiny.Value != nil || !strings.Contains(tiny.Reason, "fewer than 10 events") {
+		t.Errorf("TV-8 tiny (O = 9): %+v", tiny)
+	}
+	bad := dsr
+	bad.AgeBands = bands[:5]
+	if err := bad.Validate(nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ageBands") {
+		t.Errorf("DSR with five age bands: %v", err)
+	}
+
+	// Peer groups: each organisation against the pooled value of its type.
+	peer := Definition{ID: "p", Title: "P", Description: "d", File: "deaths.csv", Organisation: "Code", Numerator: "Deaths",
+		Denominator: "Population", Unit: UnitPercentage, Polarity: LowerIsBetter, Method: MethodWilson,
+		Benchmark: Benchmark{Kind: "peer-group", Field: "Type"}, AuthoredBy: "a", CheckedBy: "b"}
+	obs, err = Compute([]Definition{peer}, []Table{table}, Period{Label: "2025"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sumD, sumP float64
+	for i := range bands {
+		sumD += float64(big[i] + small[i])
+		sumP += 2 * tv8Pops[i]
+	}
+	for _, o := range obs {
+		switch o.Organisation {
+		case "BIG", "SMALL":
+			if o.Benchmark == nil || math.Abs(*o.Benchmark-sumD/sumP*100) > 1e-9 {
+				t.Errorf("%s benchmark %v, want the teaching pool %v", o.Organisation, o.Benchmark, sumD/sumP*100)
+			}
+		case "TINY":
+			if o.Benchmark == nil || *o.Benchmark != *o.Value {
+				t.Errorf("TINY is its own peer group: benchmark %v, value %v", o.Benchmark, o.Value)
+			}
+		}
 	}
 }

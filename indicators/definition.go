@@ -56,8 +56,11 @@ var (
 type Benchmark struct {
 	// Kind is "england" (the value of the rows whose organisation field
 	// holds one of EnglandValues, or the pooled value of all
-	// organisations when none do), "target" (Value), or "none".
+	// organisations when none do), "peer-group" (the pooled value of the
+	// organisations that share the value of Field, such as a trust type
+	// or rurality), "target" (Value), or "none".
 	Kind          string   `json:"kind"`
+	Field         string   `json:"field,omitempty"`
 	Value         *float64 `json:"value,omitempty"` // the target, in the indicator's unit
 	Label         string   `json:"label,omitempty"` // e.g. "Constitutional standard 85%"
 	EnglandValues []string `json:"englandValues,omitempty"`
@@ -80,6 +83,11 @@ type Definition struct {
 	Filter      map[string]string `json:"filter,omitempty"`
 	Numerator   string            `json:"numerator,omitempty"`
 	Denominator string            `json:"denominator,omitempty"`
+	// AgeBand and AgeBands are for a directly standardised rate: the field
+	// holding each row's age band, and its values in the order of the
+	// ESP2013 bands (0–4, 5–9, …, 90+), nineteen of them.
+	AgeBand  string   `json:"ageBand,omitempty"`
+	AgeBands []string `json:"ageBands,omitempty"`
 	// Value is the field holding a published value (ratios, scores,
 	// categories); Lower and Upper hold published limits when given.
 	Value    string   `json:"value,omitempty"`
@@ -163,6 +171,9 @@ func (d Definition) Validate(fields []string) error {
 			return invalid(d.ID, n.field, "required by the method %s", d.Method)
 		}
 	}
+	if d.Method == MethodDSR && (d.AgeBand == "" || len(d.AgeBands) != len(ESP2013)) {
+		return invalid(d.ID, "ageBands", "a directly standardised rate needs ageBand and the %d ESP2013 age bands in order", len(ESP2013))
+	}
 	if d.Method == MethodCategory && len(d.Categories) == 0 {
 		return invalid(d.ID, "categories", "required by the method category: list the values from best to worst")
 	}
@@ -170,21 +181,25 @@ func (d Definition) Validate(fields []string) error {
 		return invalid(d.ID, "perN", "required for a rate, e.g. 100000")
 	}
 	switch d.Benchmark.Kind {
+	case "peer-group":
+		if d.Benchmark.Field == "" {
+			return invalid(d.ID, "benchmark.field", "required for a peer-group benchmark: the field whose value forms the group")
+		}
 	case "england", "none", "":
 	case "target":
 		if d.Benchmark.Value == nil {
 			return invalid(d.ID, "benchmark.value", "required for a target")
 		}
 	default:
-		return invalid(d.ID, "benchmark.kind", "%q: choose england, target or none", d.Benchmark.Kind)
+		return invalid(d.ID, "benchmark.kind", "%q: choose england, peer-group, target or none", d.Benchmark.Kind)
 	}
 	if strings.TrimSpace(d.AuthoredBy) == "" || strings.TrimSpace(d.CheckedBy) == "" {
 		return invalid(d.ID, "authoredBy", "authoredBy and checkedBy are required: who wrote the definition, and who checked it")
 	}
 	if fields != nil {
 		named := map[string]string{"organisation": d.Organisation, "numerator": d.Numerator, "denominator": d.Denominator,
-			"value": d.Value, "lower": d.Lower, "upper": d.Upper}
-		for _, k := range []string{"organisation", "numerator", "denominator", "value", "lower", "upper"} {
+			"value": d.Value, "lower": d.Lower, "upper": d.Upper, "ageBand": d.AgeBand, "benchmark.field": d.Benchmark.Field}
+		for _, k := range []string{"organisation", "numerator", "denominator", "value", "lower", "upper", "ageBand", "benchmark.field"} {
 			if v := named[k]; v != "" && !slices.Contains(fields, v) {
 				return invalid(d.ID, k, "the file %s has no field %q", d.File, v)
 			}

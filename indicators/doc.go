@@ -12,19 +12,26 @@
 //     computed from the PUBLIC version of a release's files at submission
 //     and stored tagged with the release, so pages read only what was
 //     computed then.
-//   - The methods follow PHE's indicator toolkit (statistics.md B4): Wilson
-//     score intervals for proportions; exact Poisson limits below 10 events
-//     and Byar's from 10 for rates and observed/expected ratios; a normal
-//     interval for means from the standard deviation and n; comparison of
-//     the 95% interval with the benchmark value (entirely above or below is
-//     significant); PHE quintiles with ties at the minimum rank.
+//   - The methods (stats.go, trend.go) follow PHE's indicator toolkit
+//     (statistics.md B4): Wilson score intervals for proportions; exact
+//     Poisson limits below 10 events and Byar's from 10 for counts, rates
+//     and observed/expected ratios (SMR, ISR); Dobson's DSR with ESP2013
+//     weights, withheld below 10 events; a normal interval for means from
+//     the standard deviation and n; comparison of the 95% interval with the
+//     benchmark value through polarity; PHE quantiles with ties at the
+//     minimum rank; recent trends over the five latest non-overlapping
+//     periods by weighted least squares (χ² > 9.5495) with the
+//     leave-one-out check. For ratios, Spiegelhalter's funnel limits
+//     (normal, log-scale, exact Poisson with interpolation, without the
+//     +1/n variant) and DerSimonian–Laird overdispersion on the log scale
+//     with optional 10% winsorising (B1). Composites normalise by sample
+//     z-score or min-max, flip lower-is-better indicators and weight
+//     equally unless told otherwise (B5). statistics.md's vectors TV-1 to
+//     TV-9, TV-13 to TV-15, TV-23 and TV-25 are tests.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
 //   - [ObservationStore]: the storage interface; observationsqlite
 //     implements it and observationstest is the contract suite.
-//
-// Not yet here (the rest of the indicators issue): recent trend markers,
-// DSR, funnel limits and overdispersion, composites, charts.
 //
 // # What it must not do
 //

@@ -27,7 +27,14 @@ func limits(d Definition, g *group) ([4]*float64, error) {
 			}
 			s := scaleOf(d)
 			iv = Interval{w.Lower * s, w.Upper * s}
-		case MethodPoisson, MethodDSR:
+		case MethodDSR:
+			counts, pops := splitBands(g.bands)
+			_, r, err := DSR(counts, pops, ESP2013, d.PerN, conf)
+			if err != nil {
+				return out, err
+			}
+			iv = r
+		case MethodPoisson:
 			_, r, _, err := Rate(g.num, g.den, d.PerN, conf)
 			if err != nil {
 				return out, err
