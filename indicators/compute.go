@@ -226,7 +226,31 @@ rows:
 		out = append(out, o)
 	}
 	assignQuintiles(d, out)
+	if d.Method == MethodOERatio {
+		assignFunnel(out)
+	}
 	return out, nil
+}
+
+// assignFunnel places each shown ratio on the funnel plot of all of them:
+// log-scale limits widened by the overdispersion τ² estimated from
+// winsorised z-scores (statistics.md B1, the SHMI method).
+func assignFunnel(obs []Observation) {
+	var o, e []float64
+	for _, x := range obs {
+		if x.Value != nil && x.Numerator != nil && x.Denominator != nil {
+			o, e = append(o, *x.Numerator), append(e, *x.Denominator)
+		}
+	}
+	od, err := EstimateOverdispersion(o, e, 0.1)
+	if err != nil {
+		return
+	}
+	for i, x := range obs {
+		if x.Value != nil && x.Denominator != nil && *x.Denominator > 0 {
+			obs[i].Funnel = FunnelPosition(*x.Value, LogRatioLimits(*x.Denominator, od.Tau2))
+		}
+	}
 }
 
 func fptr(x float64) *float64 { return &x }

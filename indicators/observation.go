@@ -49,6 +49,10 @@ type Observation struct {
 	// period; TrendReason says why it cannot be calculated.
 	Trend       Trend
 	TrendReason string
+	// Funnel is, for observed/expected ratios, the position on the
+	// release's funnel plot: within the limits, or above or below the 95%
+	// or 99.8% limit (log scale, widened for overdispersion).
+	Funnel string
 }
 
 // ObservationQuery selects observations. Every read takes the set of

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -429,6 +430,9 @@ type organisationPage struct {
 	Releases     []catalogue.Release
 	Scorecard    indicators.Scorecard
 	Sparklines   map[string]string // indicator id → chart options
+	// Published is when each release behind the scorecard was published
+	// (its freshness), by release id.
+	Published map[int64]time.Time
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -476,13 +480,17 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 	if page.Scorecard, err = indicators.BuildScorecard(ctx, s.deps.Observations, visible, o.Code); err != nil {
 		return err
 	}
-	page.Sparklines = map[string]string{}
+	page.Published = map[int64]time.Time{}
 	for _, l := range page.Scorecard.Lines {
-		// Sparklines for the headline measures; every series is charted
-		// on its indicator's page.
-		if !l.Definition.Headline {
+		if _, seen := page.Published[l.Latest.Release]; seen || l.Latest.Dataset == "" {
 			continue
 		}
+		if r, err := v.Release(ctx, l.Latest.Dataset, l.Latest.Version); err == nil {
+			page.Published[l.Latest.Release] = r.PublishedAt
+		}
+	}
+	page.Sparklines = map[string]string{}
+	for _, l := range page.Scorecard.Lines {
 		if chart := sparkline(l); chart != "" {
 			page.Sparklines[l.Definition.ID] = chart
 		}

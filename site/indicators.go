@@ -141,6 +141,7 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
 		Download: "/indicators/" + def.ID + "/download.csv"}
 	regions, icbs := map[string]bool{}, map[string]bool{}
+	var allO, allE []float64 // every organisation's counts, for the funnel's overdispersion
 	v := s.deps.Catalogue.View()
 	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
 		if err != nil {
@@ -157,6 +158,9 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		}
 		if org.ParentCode != "" {
 			icbs[org.ParentCode] = true
+		}
+		if o.Value != nil && o.Numerator != nil && o.Denominator != nil {
+			allO, allE = append(allO, *o.Numerator), append(allE, *o.Denominator)
 		}
 		if page.Region != "" && org.RegionCode != page.Region || page.ICB != "" && org.ParentCode != page.ICB {
 			continue
@@ -190,21 +194,16 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	if def.Method == indicators.MethodOERatio {
 		// Funnel limits on the log scale, widened for overdispersion
 		// (DerSimonian–Laird τ² from winsorised z-scores, as SHMI does).
-		var o, e []float64
-		for _, r := range page.Rows {
-			if r.Observation.Numerator != nil && r.Observation.Denominator != nil {
-				o, e = append(o, *r.Observation.Numerator), append(e, *r.Observation.Denominator)
-			}
-		}
+		o, e := allO, allE
+		// The positions were computed with the release; the same estimate
+		// from the same values draws the limit lines.
 		tau2 := 0.0
 		if od, err := indicators.EstimateOverdispersion(o, e, 0.1); err == nil {
 			page.Overdispersion = &od
 			tau2 = od.Tau2
 		}
 		for i, r := range page.Rows {
-			if r.Observation.Denominator != nil && *r.Observation.Denominator > 0 {
-				page.Rows[i].Funnel = indicators.FunnelPosition(*r.Observation.Value, indicators.LogRatioLimits(*r.Observation.Denominator, tau2))
-			}
+			page.Rows[i].Funnel = r.Observation.Funnel
 		}
 		page.Funnel = funnel(def.Definition, page.Rows, tau2)
 	}

@@ -69,8 +69,8 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations (release_id, indicator, organisation, period, period_start,
 			numerator, denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
-			trend, trend_reason, dataset, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			trend, trend_reason, dataset, version, funnel)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 		for _, o := range obs {
 			if _, err := stmt.ExecContext(ctx, release, o.Indicator, o.Organisation, o.Period, o.PeriodStart,
 				o.Numerator, o.Denominator, o.Value, o.Category, o.Lower95, o.Upper95, o.Lower998, o.Upper998, o.Benchmark,
-				string(o.Comparison), o.Reason, o.Quintile, string(o.Trend), o.TrendReason, o.Dataset, o.Version); err != nil {
+				string(o.Comparison), o.Reason, o.Quintile, string(o.Trend), o.TrendReason, o.Dataset, o.Version, o.Funnel); err != nil {
 				return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
 			}
 		}
@@ -105,7 +105,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		}
 		rows, err := s.db.QueryContext(ctx, `SELECT release_id, indicator, organisation, period, period_start, numerator,
 			denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
-			trend, trend_reason, dataset, version
+			trend, trend_reason, dataset, version, funnel
 			FROM observations WHERE `+strings.Join(where, " AND ")+` ORDER BY indicator, organisation, period_start, release_id`, args...)
 		if err != nil {
 			yield(indicators.Observation{}, err)
@@ -117,7 +117,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 			var comparison, trend string
 			err := rows.Scan(&o.Release, &o.Indicator, &o.Organisation, &o.Period, &o.PeriodStart, &o.Numerator, &o.Denominator,
 				&o.Value, &o.Category, &o.Lower95, &o.Upper95, &o.Lower998, &o.Upper998, &o.Benchmark, &comparison, &o.Reason, &o.Quintile,
-				&trend, &o.TrendReason, &o.Dataset, &o.Version)
+				&trend, &o.TrendReason, &o.Dataset, &o.Version, &o.Funnel)
 			o.Comparison, o.Trend = indicators.Comparison(comparison), indicators.Trend(trend)
 			if !yield(o, err) || err != nil {
 				return

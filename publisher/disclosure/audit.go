@@ -94,6 +94,13 @@ type model struct {
 	eqs    []equation
 	varEqs [][]int
 	varOf  map[obs]int
+	// Static components: unknowns connected by relations that add up,
+	// whatever is published. A suppression changes only its own
+	// component's audit (and, by making a file's markers ambiguous, can
+	// only widen intervals elsewhere).
+	compOf   []int
+	compVars [][]int
+	compEqs  [][]int
 	c      *checker
 	cache  map[string]compResult
 }
@@ -440,5 +447,68 @@ func buildModel(current, earlier []*table, c *checker) *model {
 			m.varEqs[tm.v] = append(m.varEqs[tm.v], ei)
 		}
 	}
+	m.components()
 	return m
+}
+
+// components works out the static components.
+func (m *model) components() {
+	parent := make([]int, len(m.vars))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(x int) int {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	for _, eq := range m.eqs {
+		if eq.broken {
+			continue
+		}
+		for _, tm := range eq.terms[1:] {
+			if a, b := find(eq.terms[0].v), find(tm.v); a != b {
+				parent[a] = b
+			}
+		}
+	}
+	m.compOf = make([]int, len(m.vars))
+	index := map[int]int{}
+	for v := range m.vars {
+		r := find(v)
+		c, ok := index[r]
+		if !ok {
+			c = len(m.compVars)
+			index[r] = c
+			m.compVars = append(m.compVars, nil)
+			m.compEqs = append(m.compEqs, nil)
+		}
+		m.compOf[v] = c
+		m.compVars[c] = append(m.compVars[c], v)
+	}
+	for ei, eq := range m.eqs {
+		if !eq.broken {
+			c := m.compOf[eq.terms[0].v]
+			m.compEqs[c] = append(m.compEqs[c], ei)
+		}
+	}
+}
+
+// auditComponents audits the union of the static components of the given
+// unknowns.
+func (m *model) auditComponents(vs ...int) auditResult {
+	var vars, eqs []int
+	seen := map[int]bool{}
+	for _, v := range vs {
+		c := m.compOf[v]
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		vars = append(vars, m.compVars[c]...)
+		eqs = append(eqs, m.compEqs[c]...)
+	}
+	return m.auditOn(vars, eqs)
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // Audit methods, as the report states them.
@@ -53,14 +52,33 @@ var scales = []float64{1, 2, 10, 100, 1000, 10000}
 func integralish(x float64) bool { return math.Abs(x-math.Round(x)) < 1e-6 }
 
 // audit computes the feasible interval of every suppressed cell.
-func (m *model) audit() auditResult {
-	n := len(m.vars)
+func (m *model) audit() auditResult { return m.auditOn(nil, nil) }
+
+// auditOn audits the unknowns vars under the equations eqs (every unknown
+// and every relation when vars is nil). The equations must mention only
+// unknowns in vars: a union of static components (see components).
+func (m *model) auditOn(vars, eqs []int) auditResult {
+	if vars == nil {
+		vars = make([]int, len(m.vars))
+		for i := range vars {
+			vars[i] = i
+		}
+		eqs = make([]int, len(m.eqs))
+		for i := range eqs {
+			eqs[i] = i
+		}
+	}
+	n := len(vars)
+	pos := make(map[int]int, n)
+	for i, v := range vars {
+		pos[v] = i
+	}
 	bounds := make([]interval, n)
 	suppCur := make([]bool, n)
 	suppEarlier := make([]bool, n)
-	for vi, v := range m.vars {
+	for i, vi := range vars {
 		b := nonNegative
-		for _, o := range v.obs {
+		for _, o := range m.vars[vi].obs {
 			iv, supp, ok := m.obsInterval(o)
 			if !ok {
 				continue
@@ -68,22 +86,22 @@ func (m *model) audit() auditResult {
 			b = b.intersect(iv)
 			if supp {
 				if m.tables[o.t].version == 0 {
-					suppCur[vi] = true
+					suppCur[i] = true
 				} else {
-					suppEarlier[vi] = true
+					suppEarlier[i] = true
 				}
 			}
 		}
-		bounds[vi] = b
+		bounds[i] = b
 	}
+	globalBounds := func(v int) interval { return bounds[pos[v]] }
 	ar := auditResult{res: map[int]varResult{}, prot: map[int]int{}, pass: map[int]bool{}}
 
 	parent := make([]int, n)
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(x int) int {
+	find := func(x int) int {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
@@ -91,102 +109,97 @@ func (m *model) audit() auditResult {
 		return x
 	}
 	type reduced struct {
+		ei    int
 		terms []term
 		rhs   float64
 	}
-	red := make([]reduced, len(m.eqs))
-	for ei, eq := range m.eqs {
+	var reds []reduced
+	for _, ei := range eqs {
+		eq := m.eqs[ei]
 		if eq.broken {
 			continue
 		}
 		var rt []term
 		rhs := 0.0
 		for _, tm := range eq.terms {
-			if bounds[tm.v].isPoint() {
-				rhs -= float64(tm.a) * bounds[tm.v].lo
+			if b := globalBounds(tm.v); b.isPoint() {
+				rhs -= float64(tm.a) * b.lo
 			} else {
 				rt = append(rt, tm)
 			}
 		}
-		red[ei] = reduced{rt, rhs}
 		if len(rt) == 0 {
-			if math.Abs(rhs) > 1e-6*(1+math.Abs(bounds[eq.terms[0].v].lo)) {
+			if math.Abs(rhs) > 1e-6*(1+math.Abs(globalBounds(eq.terms[0].v).lo)) {
 				ar.notes = append(ar.notes, fmt.Sprintf("published exact values do not satisfy the relation of %s", m.label(eq.terms[0].v)))
 			}
 			continue
 		}
+		reds = append(reds, reduced{ei, rt, rhs})
 		for _, tm := range rt[1:] {
-			a, b := find(rt[0].v), find(tm.v)
+			a, b := find(pos[rt[0].v]), find(pos[tm.v])
 			if a != b {
 				parent[a] = b
 			}
 		}
 	}
 	comps := map[int][]int{}
-	compEqs := map[int][]int{}
+	compEqs := map[int][]reducedEq{}
 	compCurrent := map[int]bool{}
-	for vi := 0; vi < n; vi++ {
-		if bounds[vi].isPoint() {
+	for i, vi := range vars {
+		if bounds[i].isPoint() {
 			continue
 		}
-		r := find(vi)
+		r := find(i)
 		comps[r] = append(comps[r], vi)
 		compCurrent[r] = compCurrent[r] || m.vars[vi].current
 	}
-	for ei := range m.eqs {
-		if len(red[ei].terms) > 0 {
-			r := find(red[ei].terms[0].v)
-			compEqs[r] = append(compEqs[r], ei)
-		}
+	for _, rd := range reds {
+		r := find(pos[rd.terms[0].v])
+		compEqs[r] = append(compEqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
 	}
-	isTarget := func(vi int) bool {
-		if suppCur[vi] {
+	isTarget := func(i int) bool {
+		if suppCur[i] {
 			return true
 		}
-		if !suppEarlier[vi] {
+		if !suppEarlier[i] {
 			return false
 		}
-		if bounds[vi].isPoint() {
-			return m.vars[vi].current
+		if bounds[i].isPoint() {
+			return m.vars[vars[i]].current
 		}
-		return compCurrent[find(vi)]
+		return compCurrent[find(i)]
 	}
 	compTargets := map[int][]int{}
-	for vi := 0; vi < n; vi++ {
-		if !isTarget(vi) {
+	var roots []int
+	for i, vi := range vars {
+		if !isTarget(i) {
 			continue
 		}
 		ar.targets = append(ar.targets, vi)
-		b := bounds[vi]
+		b := bounds[i]
 		switch {
 		case b.empty():
 			ar.res[vi] = varResult{empty: true, method: MethodNone}
 		case b.isPoint():
 			ar.res[vi] = varResult{lo: b.lo, hi: b.lo, values: 1, method: MethodPinned}
 		default:
-			r := find(vi)
+			r := find(i)
+			if compTargets[r] == nil {
+				roots = append(roots, r)
+			}
 			compTargets[r] = append(compTargets[r], vi)
 		}
 	}
-	roots := make([]int, 0, len(compTargets))
-	for r := range compTargets {
-		roots = append(roots, r)
-	}
-	sort.Ints(roots)
 	for _, r := range roots {
-		eqIdx := compEqs[r]
-		var eqs []reducedEq
-		for _, ei := range eqIdx {
-			eqs = append(eqs, reducedEq{terms: red[ei].terms, rhs: red[ei].rhs})
-		}
-		res := m.solveComponent(comps[r], eqs, bounds, compTargets[r])
+		res := m.solveComponent(comps[r], compEqs[r], globalBounds, compTargets[r])
 		for vi, vr := range res {
-			if len(eqIdx) == 0 && vr.method == MethodExact {
+			if len(compEqs[r]) == 0 && vr.method == MethodExact {
 				vr.method = MethodMarker
 			}
 			ar.res[vi] = vr
 		}
 	}
+	sort.Ints(ar.targets)
 
 	for _, vi := range ar.targets {
 		prot, pp := 0, 0.0
@@ -226,15 +239,16 @@ type reducedEq struct {
 
 // solveComponent computes the feasible intervals of targets within one
 // connected component of unknowns.
-func (m *model) solveComponent(vars []int, eqs []reducedEq, bounds []interval, targets []int) compResult {
+func (m *model) solveComponent(vars []int, eqs []reducedEq, boundsOf func(int) interval, targets []int) compResult {
 	// The lattice: whole units unless some value or unknown needs finer.
 	integral := true
 	var nums []float64
 	for _, v := range vars {
 		integral = integral && m.vars[v].integral
-		nums = append(nums, bounds[v].lo)
-		if !bounds[v].inf {
-			nums = append(nums, bounds[v].hi)
+		b := boundsOf(v)
+		nums = append(nums, b.lo)
+		if !b.inf {
+			nums = append(nums, b.hi)
 		}
 	}
 	for _, eq := range eqs {
@@ -262,7 +276,7 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, bounds []interval, t
 	hi := make([]int64, len(vars))
 	for i, v := range vars {
 		local[v] = i
-		b := bounds[v]
+		b := boundsOf(v)
 		x := b.lo * scale
 		if b.loOpen {
 			lo[i] = int64(math.Floor(x+1e-9)) + 1
@@ -291,22 +305,33 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, bounds []interval, t
 		ieqs = append(ieqs, e)
 	}
 
-	var key strings.Builder
-	fmt.Fprintf(&key, "s%g;", scale)
+	key := make([]byte, 0, 16*(len(vars)+len(targets)+len(ieqs)))
+	key = strconv.AppendFloat(key, scale, 'g', -1, 64)
 	for i, v := range vars {
-		fmt.Fprintf(&key, "%d:%d:%d;", v, lo[i], hi[i])
+		key = append(key, ';')
+		key = strconv.AppendInt(key, int64(v), 36)
+		key = append(key, ':')
+		key = strconv.AppendInt(key, lo[i], 36)
+		key = append(key, ':')
+		key = strconv.AppendInt(key, hi[i], 36)
 	}
 	for _, e := range ieqs {
+		key = append(key, '|')
 		for i, v := range e.vars {
-			fmt.Fprintf(&key, "%d*%d+", e.coefs[i], v)
+			key = strconv.AppendInt(key, e.coefs[i], 36)
+			key = append(key, '*')
+			key = strconv.AppendInt(key, int64(v), 36)
+			key = append(key, '+')
 		}
-		fmt.Fprintf(&key, "=%d;", e.rhs)
+		key = append(key, '=')
+		key = strconv.AppendInt(key, e.rhs, 36)
 	}
-	key.WriteString("t")
+	key = append(key, 't')
 	for _, v := range targets {
-		key.WriteString(strconv.Itoa(v) + ",")
+		key = strconv.AppendInt(key, int64(v), 36)
+		key = append(key, ',')
 	}
-	if r, ok := m.cache[key.String()]; ok {
+	if r, ok := m.cache[string(key)]; ok {
 		return r
 	}
 
@@ -328,7 +353,7 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, bounds []interval, t
 			for _, v := range targets {
 				res[v] = varResult{empty: true, method: MethodNone}
 			}
-			m.cache[key.String()] = res
+			m.cache[string(key)] = res
 			return res
 		}
 	}
@@ -397,6 +422,6 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, bounds []interval, t
 			res[v] = toVar(v, lv, int64(math.Floor(mx+1e-6)), false, MethodLP)
 		}
 	}
-	m.cache[key.String()] = res
+	m.cache[string(key)] = res
 	return res
 }

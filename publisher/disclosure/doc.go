@@ -64,7 +64,7 @@
 //     files they are listed for reviewers.
 //   - Free text: string fields with role note, and string fields with no
 //     role, no enum, pattern or organisation reference that hold any value
-//     of 80 characters or 8 words or more. Never blocking on its own.
+//     of 100 characters or 12 words or more. Never blocking on its own.
 //   - Markers: a suppressed cell is written with the field's first
 //     candour:suppressed marker, or "*" when it has none (the public schema
 //     then declares "*").

@@ -179,8 +179,8 @@ func recordLevel(s datasets.Schema) bool {
 
 // freeTextColumn reports whether field i holds free text: role note, or a
 // string field with no role, enum, pattern or organisation reference (and
-// not another field's organisation name) holding a value of 80 characters
-// or 8 words or more.
+// not another field's organisation name) holding a value of 100
+// characters or 12 words or more (long organisation names stay below).
 func freeTextColumn(s datasets.Schema, i int, rows []datasets.Row) bool {
 	f := s.Fields[i]
 	if f.Role == datasets.RoleNote {
@@ -197,7 +197,7 @@ func freeTextColumn(s datasets.Schema, i int, rows []datasets.Row) bool {
 	}
 	for _, row := range rows {
 		text := row.Cells[i]
-		if utf8.RuneCountInString(text) >= 80 || len(strings.Fields(text)) >= 8 {
+		if utf8.RuneCountInString(text) >= 100 || len(strings.Fields(text)) >= 12 {
 			return true
 		}
 	}

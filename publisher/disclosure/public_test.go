@@ -135,10 +135,14 @@ func TestRealPROMs(t *testing.T) {
 		{"name": "Standard Deviation", "type": "number", "candour:role": "measure", "candour:suppressed": ["*"]}],
 		"missingValues": ["", "-"],
 		"candour:disclosure": {"rule": "nhs-digital"}}`
-	for _, related := range []bool{false, true} {
+	for _, variant := range []string{"nhs-digital alone", "nhs-digital with relations", "threshold with relations"} {
+		related := variant != "nhs-digital alone"
 		js := schema
 		if !related {
 			js = strings.Replace(schema, `"candour:total": true, "candour:totalOf": ["Improved", "Same", "Worse"], `, "", 1)
+		}
+		if variant == "threshold with relations" {
+			js = strings.Replace(js, `{"rule": "nhs-digital"}`, `{"rule": "threshold", "threshold": 4}`, 1)
 		}
 		s, err := datasets.ParseSchema([]byte(js))
 		if err != nil {
@@ -148,10 +152,28 @@ func TestRealPROMs(t *testing.T) {
 		f := readFile(t, "proms-hip-knee-2018-19.csv", res, bytes.NewReader(data))
 		out := mustCheck(t, Input{Files: []File{f}})
 		fr := out.Report.Files[0]
-		t.Logf("relations declared %v: cells %+v, national rows %d, %d relations, methods %v, blocked %v",
-			related, fr.Cells, fr.NationalRows, out.Report.Audit.Relations, out.Report.Audit.CellsByMethod, out.Blocked)
-		if fr.NationalRows != 18 || fr.Cells.SuppressedPrimary == 0 || fr.Cells.Rounded == 0 || fr.Cells.SuppressedAtSource == 0 {
+		t.Logf("%s: cells %+v, national rows %d, %d relations, methods %v, blocked %v",
+			variant, fr.Cells, fr.NationalRows, out.Report.Audit.Relations, out.Report.Audit.CellsByMethod, out.Blocked)
+		if fr.NationalRows != 18 || fr.Cells.SuppressedPrimary == 0 || fr.Cells.SuppressedAtSource == 0 {
 			t.Errorf("file report: %+v", fr)
+		}
+		if variant == "threshold with relations" {
+			// Secondary suppression protects every row; an independent
+			// re-audit of the public file as published agrees.
+			if out.Blocked || fr.Cells.SuppressedSecondary == 0 || fr.Cells.Rounded != 0 {
+				t.Errorf("threshold: blocked %v, cells %+v", out.Blocked, fr.Cells)
+			}
+			back := reparse(t, out.Public[0])
+			bs := back.Resource.Schema
+			bs.Disclosure = &datasets.DisclosureRule{Rule: datasets.DisclosureNone, Reason: "re-audit"}
+			back.Resource.Schema = bs
+			if again := mustCheck(t, Input{Files: []File{back}}); again.Blocked {
+				t.Errorf("re-audit fails: %d findings, first %+v", len(again.Report.Findings), again.Report.Findings[0])
+			}
+			continue
+		}
+		if fr.Cells.Rounded == 0 {
+			t.Errorf("nothing rounded: %+v", fr.Cells)
 		}
 		// England rows are unchanged.
 		for i, row := range out.Public[0].Rows {

@@ -157,19 +157,40 @@ func (m *model) candidates(ar auditResult) []int {
 }
 
 // secondary adds secondary suppressions until the audit passes or no
-// candidate is left; it returns how many unknowns it suppressed.
+// candidate is left; it returns how many unknowns it suppressed. It works
+// one static component at a time, auditing only the components a trial
+// touches.
 func (m *model) secondary() int {
 	if !slices.ContainsFunc(m.tables, func(t *table) bool { return t.version == 0 && t.editable }) {
 		return 0
 	}
+	ar := m.audit()
+	var work []int // failing unknowns, one per static component
+	seen := map[int]bool{}
+	for _, f := range ar.failing {
+		if c := m.compOf[f]; !seen[c] {
+			seen[c] = true
+			work = append(work, f)
+		}
+	}
+	total := 0
+	for _, f := range work {
+		total += m.secondaryIn(f)
+	}
+	return total
+}
+
+// secondaryIn runs the heuristic on the static component of unknown f.
+func (m *model) secondaryIn(f int) int {
 	type step struct {
 		v    int
 		undo func()
 	}
 	var added []step
 	passed := false
-	for len(added) < maxSteps {
-		ar := m.audit()
+	limit := min(maxSteps, len(m.compVars[m.compOf[f]])+maxCandidates)
+	for len(added) < limit {
+		ar := m.auditComponents(f)
 		if len(ar.failing) == 0 {
 			passed = true
 			break
@@ -181,7 +202,7 @@ func (m *model) secondary() int {
 		best, bestFail := -1, math.MaxInt
 		for _, v := range cands[:min(len(cands), maxCandidates)] {
 			undo := m.suppress(v)
-			fails := len(m.audit().failing)
+			fails := len(m.auditComponents(f, v).failing)
 			undo()
 			if fails < bestFail {
 				best, bestFail = v, fails
@@ -198,7 +219,7 @@ func (m *model) secondary() int {
 	kept := 0
 	for _, st := range added {
 		st.undo()
-		if len(m.audit().failing) > 0 {
+		if len(m.auditComponents(f, st.v).failing) > 0 {
 			m.suppress(st.v)
 			kept++
 		}
