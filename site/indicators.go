@@ -117,15 +117,16 @@ func notFoundWithSuggestions(what, q string, suggestions []string) error {
 	return &userError{status: http.StatusNotFound, message: msg}
 }
 
-func (s *Site) indicator(c *fiber.Ctx) error {
-	ctx := c.UserContext()
+// publishedIndicator finds the indicator the path names among those the
+// visible releases define; an unknown one is a 404 with suggestions.
+func (s *Site) publishedIndicator(c *fiber.Ctx) (indicators.ReleasedDefinition, datasets.Visible, error) {
 	visible, err := s.visible(c)
 	if err != nil {
-		return err
+		return indicators.ReleasedDefinition{}, visible, err
 	}
-	defs, err := s.deps.Observations.Definitions(ctx, visible)
+	defs, err := s.deps.Observations.Definitions(c.UserContext(), visible)
 	if err != nil {
-		return err
+		return indicators.ReleasedDefinition{}, visible, err
 	}
 	id := c.Params("id")
 	i := slices.IndexFunc(defs, func(d indicators.ReleasedDefinition) bool { return d.ID == id })
@@ -134,9 +135,18 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		for _, d := range defs {
 			candidates[d.ID] = d.Title
 		}
-		return notFoundWithSuggestions("indicator", id, suggest(id, candidates))
+		return indicators.ReleasedDefinition{}, visible, notFoundWithSuggestions("indicator", id, suggest(id, candidates))
 	}
-	def := defs[i]
+	return defs[i], visible, nil
+}
+
+func (s *Site) indicator(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	def, visible, err := s.publishedIndicator(c)
+	if err != nil {
+		return err
+	}
+	id := def.ID
 	page := indicatorPage{layout: s.layout(c, def.Title, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}),
 		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
 		Download: "/indicators/" + def.ID + "/download.csv"}
@@ -328,20 +338,11 @@ func sortedKeys(m map[string]bool) []string {
 // release that defines it as CSV, under the release's licence.
 func (s *Site) indicatorDownload(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	visible, err := s.visible(c)
+	def, visible, err := s.publishedIndicator(c)
 	if err != nil {
 		return err
 	}
-	defs, err := s.deps.Observations.Definitions(ctx, visible)
-	if err != nil {
-		return err
-	}
-	id := c.Params("id")
-	i := slices.IndexFunc(defs, func(d indicators.ReleasedDefinition) bool { return d.ID == id })
-	if i < 0 {
-		return errNotFound
-	}
-	def := defs[i]
+	id := def.ID
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+id+`.csv"`)
 	c.Set("Link", `<https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/>; rel="license"`)

@@ -13,6 +13,12 @@
 //     (render.go, assets.go); a test renders every template.
 //   - Security headers are set on every response, with a Content Security
 //     Policy that allows no inline script or style at all.
+//   - Charts (charts.go) are ECharts options built with go-echarts and
+//     embedded as JSON in data-chart attributes; static/charts.js draws
+//     them with the locally served ECharts. Each sits beside a table and a
+//     one-sentence summary, and is hidden without JavaScript.
+//   - Public pages are cached in memory (cache.go) until the publisher
+//     reports a change to what is public, and for at most a minute.
 //
 // # What it must not do
 //

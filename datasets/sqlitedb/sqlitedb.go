@@ -203,3 +203,18 @@ func readMigrations(fsys fs.FS) ([]migration, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
 }
+
+// WithTx runs fn in a transaction on db, committing if it returns nil and
+// rolling back otherwise. Transactions begin immediately (see Open), so
+// writers queue rather than fail.
+func WithTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -50,15 +50,7 @@ func visibleIn(v datasets.Visible) (string, []any) {
 }
 
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlitedb.WithTx(ctx, s.db, fn)
 }
 
 // WriteObservations implements indicators.ObservationStore.

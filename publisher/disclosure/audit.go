@@ -101,8 +101,8 @@ type model struct {
 	compOf   []int
 	compVars [][]int
 	compEqs  [][]int
-	c      *checker
-	cache  map[string]compResult
+	c        *checker
+	cache    map[string]compResult
 }
 
 // preimage returns the true values that the nhs-digital rule publishes as

@@ -29,6 +29,28 @@
 //   - The public summary: how many cells each rule suppressed, rounded or
 //     left unchanged, never which cells or their values.
 //
+// # How the audit and secondary suppression work
+//
+// The audit gathers the unknowns (cells of counts, totals and magnitudes,
+// one per identity), intersects what each publication of a cell discloses,
+// and splits the relations into connected components of unknowns that are
+// not pinned. A component of up to 40 unknowns is solved exactly: bound
+// propagation plus depth-first search by domain splitting, with a binary
+// search for each suppressed cell's least and greatest value. Larger
+// components, or ones whose search exceeds its budget, get a linear-
+// programming bound from a small bounded-variable simplex (float64,
+// rounded inwards to whole units); the report states the method per cell.
+//
+// Under the threshold rule (and for magnitude cells) secondary suppression
+// is greedy, one component at a time: while some suppressed cell fails,
+// try the smallest few unsuppressed non-zero cells in a relation with a
+// failing cell (interior cells before margins) and keep the one after
+// which the fewest cells fail; when the audit passes, give back any
+// secondary cell it does not need, largest first. The final pattern is
+// always re-audited as a whole. Cells pinned by what the heuristic cannot
+// change (an earlier release, a file under another rule, rounding under
+// nhs-digital) become blocking findings for the publisher to resolve.
+//
 // # What it must not do
 //
 // It never stores, serves or logs anything: it is a pure function from

@@ -34,7 +34,6 @@ type simplex struct {
 	lo         []float64 // original lower bounds of the structural variables
 	d          []float64 // reduced costs
 	cost       []float64
-	iters      int
 }
 
 // newSimplex sets up A·x = b, lo ≤ x ≤ hi and finds a feasible basis.
@@ -186,13 +185,13 @@ func (s *simplex) reducedCosts() {
 	}
 }
 
-// optimise minimises the current cost; it returns math.Inf(-1) as an
-// error-free signal through unboundedObjective.
+// optimise minimises the current cost; errUnbounded says it has no
+// minimum (the state is left feasible).
 func (s *simplex) optimise() error {
 	s.reducedCosts()
-	degenerate := 0
+	degenerate, iters := 0, 0
 	for {
-		if s.iters++; s.iters > lpMaxIters {
+		if iters++; iters > lpMaxIters {
 			return errLPIterations
 		}
 		bland := degenerate > 50

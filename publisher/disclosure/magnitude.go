@@ -86,7 +86,7 @@ func decimals(text string) int {
 // of cells: one row per combination of the dimension fields (in order of
 // first appearance), each magnitude field summed, sensitive cells
 // suppressed.
-func (t *table) aggregate(f File) error {
+func (t *table) aggregate(f File, c *checker) error {
 	s := f.Resource.Schema
 	var dims, mags []int
 	for i, fl := range s.Fields {
@@ -139,6 +139,10 @@ func (t *table) aggregate(f File) error {
 		rule = *s.Disclosure
 	}
 	rep := &MagnitudeReport{Contributions: len(f.Rows), PPercent: rule.PPercent}
+	if rule.Dominance == nil && rule.PPercent == 0 {
+		c.add(Finding{Kind: KindMagnitude, File: f.Name,
+			Message: "The file holds magnitude contributions but the schema declares neither a dominance nor a p% rule, so cell totals are published however few contributors dominate them."})
+	}
 	if d := rule.Dominance; d != nil {
 		rep.Dominance = fmt.Sprintf("(%d,%s)", d.N, strconv.FormatFloat(d.K, 'f', -1, 64))
 	}

@@ -89,4 +89,13 @@ func TestMagnitudeFileWithCounts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"Patients"`) {
 		t.Errorf("got %v", err)
 	}
+	// Magnitudes without a dominance or p% rule: aggregated, and reported.
+	schema = `{"fields": [{"name": "Region", "candour:role": "dimension"}, {"name": "Cost", "type": "integer", "candour:magnitude": true}]}`
+	res := mustCheck(t, Input{Files: []File{parseFile(t, "c.csv", schema, "Region,Cost\nNorth,5\nNorth,7\nSouth,1\n")}})
+	if got := publicText(res.Public[0]); got != "Region,Cost\nNorth,12\nSouth,1\n" {
+		t.Errorf("got\n%s", got)
+	}
+	if f := findings(res, KindMagnitude); len(f) != 1 || f[0].Blocking {
+		t.Errorf("findings: %+v", res.Report.Findings)
+	}
 }

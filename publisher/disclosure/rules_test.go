@@ -148,3 +148,22 @@ func TestThresholdRulePrimary(t *testing.T) {
 		t.Errorf("audit of B: %+v", c)
 	}
 }
+
+// Half-patients under nhs-digital: the audit works on a lattice of halves.
+func TestHalfPatientsAudit(t *testing.T) {
+	schema := `{"fields": [
+		{"name": "Org Code", "candour:role": "key", "candour:totalValues": ["Total"], "candour:nationalValues": ["Total"]},
+		{"name": "Treated", "type": "number", "candour:countOfIndividuals": true}],
+		"candour:disclosure": {"rule": "nhs-digital"}}`
+	csv := "Org Code,Treated\nRX1,2.5\nRX2,40.5\nTotal,43\n"
+	res := mustCheck(t, Input{Files: []File{parseFile(t, "cwt.csv", schema, csv)}})
+	if got, want := publicText(res.Public[0]), "Org Code,Treated\nRX1,*\nRX2,40\nTotal,43\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// RX2 published 40 means 37.5 ≤ x < 42.5; the national 43 is exact:
+	// RX1 ∈ (0, 7.5) ∩ [0.5, 5.5] = 1 … 5.5 in halves, 10 values.
+	c := auditCell(t, res, "cwt.csv", 2, "Treated")
+	if res.Blocked || c.Min != 1 || maxOf(c) != 5.5 || c.Values != 10 || c.Method != MethodExact {
+		t.Errorf("blocked %v, RX1 %+v", res.Blocked, c)
+	}
+}

@@ -221,6 +221,10 @@ const bigValue = int64(1) << 40
 // integer solutions (hiUnb when there is no greatest), or ok false when
 // there is none.
 func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool, err error) {
+	lo, hi = clone64(lo), clone64(hi)
+	if ok, err := s.propagate(lo, hi); !ok || err != nil {
+		return 0, 0, false, false, err
+	}
 	with := func(l, h int64) (bool, error) {
 		lo2, hi2 := clone64(lo), clone64(hi)
 		if l > lo2[j] {
@@ -237,15 +241,29 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 	if ok, err := with(lo[j], hi[j]); !ok || err != nil {
 		return 0, 0, false, false, err
 	}
-	// Least: the smallest m with a solution where x_j ≤ m.
-	a := lo[j]
-	top := hi[j]
+	if minV, err = s.least(j, lo[j], hi[j], with); err != nil {
+		return 0, 0, false, false, err
+	}
+	maxV, hiUnb, err = s.greatest(minV, hi[j], with)
+	if err != nil {
+		return 0, 0, false, false, err
+	}
+	return minV, maxV, hiUnb, true, nil
+}
+
+// least finds the smallest m ≥ a with a solution where x_j ≤ m, knowing
+// that one exists below top (unbounded allowed). Propagated bounds are
+// often attained, so a is tried first.
+func (s *isys) least(j int, a, top int64, with func(l, h int64) (bool, error)) (int64, error) {
+	if f, err := with(a, a); err != nil || f {
+		return a, err
+	}
 	if top == unbounded {
 		step := int64(1)
 		for {
 			f, err := with(a, a+step)
 			if err != nil {
-				return 0, 0, false, false, err
+				return 0, err
 			}
 			if f {
 				top = a + step
@@ -253,16 +271,16 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 			}
 			step *= 2
 			if step > bigValue {
-				return 0, 0, false, false, errBudget
+				return 0, errBudget
 			}
 		}
 	}
-	lowF, highT := a-1, top
+	lowF, highT := a, top // x_j ≤ lowF has no solution; x_j ≤ highT has one
 	for highT-lowF > 1 {
 		mid := lowF + (highT-lowF)/2
-		f, err := with(lo[j], mid)
+		f, err := with(a, mid)
 		if err != nil {
-			return 0, 0, false, false, err
+			return 0, err
 		}
 		if f {
 			highT = mid
@@ -270,25 +288,31 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 			lowF = mid
 		}
 	}
-	minV = highT
-	// Greatest: the largest m with a solution where x_j ≥ m.
-	upper := hi[j]
-	if upper == unbounded {
+	return highT, nil
+}
+
+// greatest finds the largest m with a solution where x_j ≥ m, knowing one
+// exists at low; top is the propagated upper bound (unbounded allowed),
+// tried first.
+func (s *isys) greatest(low, top int64, with func(l, h int64) (bool, error)) (int64, bool, error) {
+	if top == unbounded {
 		f, err := with(bigValue, unbounded)
-		if err != nil {
-			return 0, 0, false, false, err
+		if err != nil || f {
+			return 0, f, err
 		}
-		if f {
-			return minV, 0, true, true, nil
-		}
-		upper = bigValue
+		top = bigValue
+	} else if f, err := with(top, top); err != nil || f {
+		return top, false, err
 	}
-	lowT, highF := minV, upper+1
+	lowT, highF := low, top // x_j ≥ lowT has a solution; x_j ≥ highF has none
+	if top == bigValue {
+		highF = bigValue
+	}
 	for highF-lowT > 1 {
 		mid := lowT + (highF-lowT)/2
 		f, err := with(mid, unbounded)
 		if err != nil {
-			return 0, 0, false, false, err
+			return 0, false, err
 		}
 		if f {
 			lowT = mid
@@ -296,5 +320,5 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 			highF = mid
 		}
 	}
-	return minV, lowT, false, true, nil
+	return lowT, false, nil
 }

@@ -252,7 +252,7 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 		t.orig = append(t.orig, row.Values)
 	}
 	if slices.ContainsFunc(infos, func(fi fieldInfo) bool { return fi.magnitude }) {
-		if err := t.aggregate(f); err != nil {
+		if err := t.aggregate(f, c); err != nil {
 			return nil, err
 		}
 	} else {

@@ -47,16 +47,8 @@ func parseInstant(s string) time.Time {
 	return t
 }
 
-func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return sqlitedb.WithTx(ctx, s.db, fn)
 }
 
 func audit(ctx context.Context, tx *sql.Tx, actor, action string, details any) error {
