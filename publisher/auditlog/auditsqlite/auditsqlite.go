@@ -1,20 +1,12 @@
-// Package auditsqlite stores the audit log (publisher/auditlog) in the
-// embedded SQLite database, in the table audit_log.
+// Package auditsqlite stores the audit log (package auditlog) in SQLite.
+// Other stores append inside their own transactions with [Append], so a
+// change and its audit entry commit together; transactions begin
+// immediately (sqlitedb opens with _txlock=immediate), so appends are
+// serialised and the chain never forks.
 //
-// Entries are appended with [Append] inside the caller's transaction, so
-// that a change (a workflow step, an account change, a register entry) and
-// its audit entry commit together or not at all. Append reads the head and
-// inserts the sealed entry in that transaction; because sqlitedb opens
-// transactions with BEGIN IMMEDIATE, the write lock is held from the start
-// and appends are serialised. (On a database opened otherwise, two racing
-// appends fail on the sequence number's uniqueness rather than fork the
-// chain.)
-//
-// # What it must not do
-//
-// It never updates or deletes a row: the migration adds triggers that
-// refuse both. It decides nothing about what entries say, and the public
-// site must not import it (cmd wires it in).
+// It owns the audit_log table, which is append-only (SQL triggers refuse
+// updates and deletes). It never decides what is public: the publisher
+// redacts entries for public export.
 package auditsqlite
 
 import (
@@ -24,10 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"iter"
 	"time"
 
+	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/publisher/auditlog"
 )
 
@@ -38,19 +30,8 @@ var migrations embed.FS
 const Component = "audit"
 
 // Migrations returns the store's schema migrations, for sqlitedb.Migrate.
-func Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the embedded folder always exists
-	}
-	return sub
-}
+func Migrations() sqlitedb.Set { return sqlitedb.Embedded(Component, migrations) }
 
-// instantLayout matches auditlog's encoding: fixed width, so text order is
-// time order, and nanoseconds survive the round trip.
-const instantLayout = "2006-01-02T15:04:05.000000000Z"
-
-// querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -59,120 +40,112 @@ func head(ctx context.Context, q querier) (auditlog.Head, error) {
 	var h auditlog.Head
 	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return auditlog.EmptyHead, nil
+		return auditlog.Head{}, nil
 	}
-	if err != nil {
-		return auditlog.Head{}, fmt.Errorf("read audit head: %w", err)
-	}
-	return h, nil
+	return h, err
 }
 
-// Append seals e after the current head and inserts it, inside tx. It
-// returns the sealed entry. The entry is part of the caller's transaction:
-// if tx is rolled back, so is the entry.
+// Append seals e after the log's current head and inserts it, inside tx.
 func Append(ctx context.Context, tx *sql.Tx, e auditlog.Entry) (auditlog.Entry, error) {
-	if err := e.Validate(); err != nil {
-		return auditlog.Entry{}, fmt.Errorf("append audit entry %s: %w", e.Action, err)
-	}
 	h, err := head(ctx, tx)
 	if err != nil {
-		return auditlog.Entry{}, err
+		return e, fmt.Errorf("audit log head: %w", err)
+	}
+	if e.At.IsZero() {
+		e.At = time.Now()
 	}
 	e = auditlog.Seal(h, e)
-	files := e.Files
-	if files == nil {
-		files = []auditlog.FileHash{}
-	}
-	filesJSON, err := json.Marshal(files)
+	files, err := json.Marshal(e.Files)
 	if err != nil {
-		return auditlog.Entry{}, fmt.Errorf("append audit entry %s: %w", e.Action, err)
+		return e, err
 	}
-	var details sql.NullString
-	if len(e.Details) > 0 {
-		details = sql.NullString{String: string(e.Details), Valid: true}
+	if e.Files == nil {
+		files = []byte("[]")
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO audit_log (seq, at, actor, action, release_id, files, details, payload_hash, prev, hash)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, at, actor, action, release_id, files, details, payload_hash, prev, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.At.Format(instantLayout), e.Actor, e.Action, e.Release, string(filesJSON), details,
+		e.Seq, auditlog.FormatInstant(e.At), e.Actor, e.Action, e.Release, string(files), string(e.Details),
 		e.PayloadHash, e.Prev, e.Hash); err != nil {
-		return auditlog.Entry{}, fmt.Errorf("append audit entry %s: %w", e.Action, err)
+		return e, fmt.Errorf("append to the audit log: %w", err)
 	}
 	return e, nil
 }
 
-// Log reads and appends to the audit log through its own transactions.
-type Log struct {
-	db  *sql.DB
-	now func() time.Time
-}
+// Log reads and appends to the audit log.
+type Log struct{ db *sql.DB }
 
-// New returns a Log over db, which must have had Migrations applied.
-func New(db *sql.DB) *Log {
-	return &Log{db: db, now: time.Now}
-}
+// New returns the log over db, which must have had Migrations applied.
+func New(db *sql.DB) *Log { return &Log{db: db} }
 
-// Append appends e in a transaction of its own and returns it sealed. A
-// zero At is set to the current time.
+// Append appends an entry in its own transaction.
 func (l *Log) Append(ctx context.Context, e auditlog.Entry) (auditlog.Entry, error) {
-	if e.At.IsZero() {
-		e.At = l.now()
-	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return auditlog.Entry{}, fmt.Errorf("append audit entry: %w", err)
+		return e, err
 	}
 	defer tx.Rollback()
-	e, err = Append(ctx, tx, e)
-	if err != nil {
-		return auditlog.Entry{}, err
+	if e, err = Append(ctx, tx, e); err != nil {
+		return e, err
 	}
-	if err := tx.Commit(); err != nil {
-		return auditlog.Entry{}, fmt.Errorf("append audit entry: %w", err)
+	return e, tx.Commit()
+}
+
+// Head returns the last entry's position and hash.
+func (l *Log) Head(ctx context.Context) (auditlog.Head, error) { return head(ctx, l.db) }
+
+const columns = `seq, at, actor, action, release_id, files, details, payload_hash, prev, hash`
+
+func scan(rows *sql.Rows) (auditlog.Entry, error) {
+	var e auditlog.Entry
+	var at, files, details string
+	if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Release, &files, &details, &e.PayloadHash, &e.Prev, &e.Hash); err != nil {
+		return e, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return e, fmt.Errorf("audit log entry %d: time %q: %w", e.Seq, at, err)
+	}
+	e.At = t
+	if err := json.Unmarshal([]byte(files), &e.Files); err != nil {
+		// A damaged files column is kept as no files; Verify then reports
+		// the entry's payload as changed.
+		e.Files = []auditlog.FileHash{{Name: "unreadable", SHA256: files}}
+	}
+	if len(e.Files) == 0 {
+		e.Files = nil
+	}
+	if details != "" {
+		e.Details = json.RawMessage(details)
 	}
 	return e, nil
 }
 
-// Head returns the last entry's sequence number and hash, or
-// auditlog.EmptyHead for an empty log.
-func (l *Log) Head(ctx context.Context) (auditlog.Head, error) {
-	return head(ctx, l.db)
-}
-
-const selectEntries = `SELECT seq, at, actor, action, release_id, files, details, payload_hash, prev, hash FROM audit_log`
-
-// Entries streams the entries after afterSeq in ascending order. Stopping
-// the iteration early releases the query.
+// Entries streams the entries after afterSeq, oldest first.
 func (l *Log) Entries(ctx context.Context, afterSeq int64) iter.Seq2[auditlog.Entry, error] {
 	return func(yield func(auditlog.Entry, error) bool) {
-		rows, err := l.db.QueryContext(ctx, selectEntries+` WHERE seq > ? ORDER BY seq`, afterSeq)
+		rows, err := l.db.QueryContext(ctx, `SELECT `+columns+` FROM audit_log WHERE seq > ? ORDER BY seq`, afterSeq)
 		if err != nil {
-			yield(auditlog.Entry{}, fmt.Errorf("read audit log: %w", err))
+			yield(auditlog.Entry{}, err)
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
 			e, err := scan(rows)
-			if err != nil {
-				yield(auditlog.Entry{}, err)
-				return
-			}
-			if !yield(e, nil) {
+			if !yield(e, err) || err != nil {
 				return
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(auditlog.Entry{}, fmt.Errorf("read audit log: %w", err))
+			yield(auditlog.Entry{}, err)
 		}
 	}
 }
 
-// EntriesForRelease returns the entries about release id, in ascending
-// order.
-func (l *Log) EntriesForRelease(ctx context.Context, id int64) ([]auditlog.Entry, error) {
-	rows, err := l.db.QueryContext(ctx, selectEntries+` WHERE release_id = ? AND release_id <> 0 ORDER BY seq`, id)
+// EntriesForRelease returns the entries about one release, oldest first.
+func (l *Log) EntriesForRelease(ctx context.Context, release int64) ([]auditlog.Entry, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT `+columns+` FROM audit_log WHERE release_id = ? ORDER BY seq`, release)
 	if err != nil {
-		return nil, fmt.Errorf("read audit entries for release %d: %w", id, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []auditlog.Entry
@@ -183,41 +156,10 @@ func (l *Log) EntriesForRelease(ctx context.Context, id int64) ([]auditlog.Entry
 		}
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read audit entries for release %d: %w", id, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// Verify checks the whole stored chain and returns its head; see
-// auditlog.Verify for the errors.
+// Verify recomputes the whole chain.
 func (l *Log) Verify(ctx context.Context) (auditlog.Head, error) {
 	return auditlog.Verify(l.Entries(ctx, 0))
-}
-
-func scan(rows *sql.Rows) (auditlog.Entry, error) {
-	var (
-		e       auditlog.Entry
-		at      string
-		files   string
-		details sql.NullString
-	)
-	if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Release, &files, &details, &e.PayloadHash, &e.Prev, &e.Hash); err != nil {
-		return auditlog.Entry{}, fmt.Errorf("read audit entry: %w", err)
-	}
-	t, err := time.Parse(instantLayout, at)
-	if err != nil {
-		return auditlog.Entry{}, fmt.Errorf("read audit entry %d: instant: %w", e.Seq, err)
-	}
-	e.At = t
-	if err := json.Unmarshal([]byte(files), &e.Files); err != nil {
-		return auditlog.Entry{}, fmt.Errorf("read audit entry %d: files: %w", e.Seq, err)
-	}
-	if len(e.Files) == 0 {
-		e.Files = nil
-	}
-	if details.Valid {
-		e.Details = json.RawMessage(details.String)
-	}
-	return e, nil
 }
