@@ -24,10 +24,14 @@
 //     leave-one-out check. For ratios, Spiegelhalter's funnel limits
 //     (normal, log-scale, exact Poisson with interpolation, without the
 //     +1/n variant) and DerSimonian–Laird overdispersion on the log scale
-//     with optional 10% winsorising (B1). Composites normalise by sample
+//     with optional 10% winsorising, and FunnelPlotR's chi-square "CI"
+//     form; for proportions, normal (equal to PHE's Wilson inversion),
+//     exact binomial with interpolation and arcsine limits; units are
+//     classified within / alert / alarm with strict comparisons, so a
+//     unit exactly on a limit is within it (B1). Composites normalise by sample
 //     z-score or min-max, flip lower-is-better indicators and weight
 //     equally unless told otherwise (B5). statistics.md's vectors TV-1 to
-//     TV-9, TV-13 to TV-15, TV-23 and TV-25 are tests.
+//     TV-10, TV-12 to TV-15, TV-23 and TV-25 are tests.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
 //   - [ObservationStore]: the storage interface; observationsqlite

@@ -377,3 +377,87 @@ func FunnelPosition(ratio float64, l RatioLimits) string {
 	}
 	return "within the limits"
 }
+
+// ProportionLimits are funnel limits around a target proportion θ0 for a
+// unit with n cases, at 95% ("alert") and 99.8% ("alarm"), clipped to
+// [0, 1].
+type ProportionLimits struct{ Lower95, Upper95, Lower998, Upper998 float64 }
+
+func clip01(x float64) float64 { return math.Min(math.Max(x, 0), 1) }
+
+// NormalProportionLimits are θ0 ± z·√(θ0(1 − θ0)/n), which is also what
+// PHE's Wilson-inversion gives (statistics.md B1).
+func NormalProportionLimits(theta, n float64) ProportionLimits {
+	s := math.Sqrt(theta * (1 - theta) / n)
+	return ProportionLimits{clip01(theta - z95*s), clip01(theta + z95*s), clip01(theta - z998*s), clip01(theta + z998*s)}
+}
+
+// binomialCDF is P(X ≤ k) for X ~ Binomial(n, p).
+func binomialCDF(k, n int, p float64) float64 {
+	if k < 0 {
+		return 0
+	}
+	if k >= n {
+		return 1
+	}
+	sum, term := 0.0, math.Pow(1-p, float64(n))
+	for i := 0; i <= k; i++ {
+		if i > 0 {
+			term *= float64(n-i+1) / float64(i) * p / (1 - p)
+		}
+		sum += term
+	}
+	return sum
+}
+
+// ExactProportionLimit is Spiegelhalter's exact binomial limit with
+// interpolation at probability p: r the smallest count with F(r) ≥ p,
+// α = (F(r) − p)/(F(r) − F(r − 1)), limit (r − α)/n, clipped to [0, 1].
+// (The +1/n upper variant of some implementations is not used.)
+func ExactProportionLimit(theta float64, n int, p float64) float64 {
+	r := 0
+	for binomialCDF(r, n, theta) < p {
+		r++
+	}
+	fr, prev := binomialCDF(r, n, theta), binomialCDF(r-1, n, theta)
+	return clip01((float64(r) - (fr-p)/(fr-prev)) / float64(n))
+}
+
+// ArcsineProportionLimits are sin²(asin√θ0 ± z·√(1/(4n) + τ²)), clipped
+// (FunnelPlotR's "PR" form; τ² = 0 unadjusted).
+func ArcsineProportionLimits(theta, n, tau2 float64) ProportionLimits {
+	a, s := math.Asin(math.Sqrt(theta)), math.Sqrt(1/(4*n)+tau2)
+	f := func(x float64) float64 {
+		x = math.Min(math.Max(x, 0), math.Pi/2)
+		return math.Pow(math.Sin(x), 2)
+	}
+	return ProportionLimits{f(a - z95*s), f(a + z95*s), f(a - z998*s), f(a + z998*s)}
+}
+
+// Classification places a unit's value against its limits with strict
+// comparisons (FunnelPlotR): "alarm" beyond 99.8%, "alert" beyond 95%,
+// otherwise "within"; high says on which side.
+func Classification(value float64, lower95, upper95, lower998, upper998 float64) (level string, high bool) {
+	switch {
+	case value > upper998:
+		return "alarm", true
+	case value < lower998:
+		return "alarm", false
+	case value > upper95:
+		return "alert", true
+	case value < lower95:
+		return "alert", false
+	}
+	return "within", false
+}
+
+// ChiSquareRatioLimits are FunnelPlotR's unadjusted limits for a ratio
+// with target 1 ("exact CI" form): χ²_{α; 2E}/(2E) and χ²_{1−α; 2(E+1)}/(2E),
+// treating E as an observed count (a CI-based, not prediction-based,
+// limit). E is rounded to a whole number.
+func ChiSquareRatioLimits(e float64) RatioLimits {
+	k := math.Round(e)
+	lo := func(tail float64) float64 { return exactPoissonLower(k, tail) / e }
+	hi := func(tail float64) float64 { return exactPoissonUpper(k, tail) / e }
+	return RatioLimits{lo(0.025), hi(0.025), lo(0.001), hi(0.001)}
+}

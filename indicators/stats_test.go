@@ -360,3 +360,60 @@ func TestFunnelPositionIsStrict(t *testing.T) {
 		}
 	}
 }
+
+func TestTV10ProportionFunnelLimits(t *testing.T) {
+	n := NormalProportionLimits(0.1, 50)
+	within(t, "TV-10 normal 95% lower", n.Lower95, "0.0168458")
+	within(t, "TV-10 normal 95% upper", n.Upper95, "0.1831542")
+	// The reference computed this with z = 3.090232 (six decimals); the
+	// exact quantile moves the eighth digit, so compare to 1e-6 relative.
+	if got := n.Upper998; math.Abs(got-0.2311074) > 1e-6*0.2311074 {
+		t.Errorf("TV-10 normal 99.8%% upper = %v, want 0.2311074", got)
+	}
+	if n.Lower998 != 0 {
+		t.Errorf("TV-10 normal 99.8%% lower = %v, want clipped to 0", n.Lower998)
+	}
+	within(t, "TV-10 exact 2.5%", ExactProportionLimit(0.1, 50, 0.025), "0.0138629")
+	within(t, "TV-10 exact 97.5%", ExactProportionLimit(0.1, 50, 0.975), "0.1797227")
+	within(t, "TV-10 exact 99.9%", ExactProportionLimit(0.1, 50, 0.999), "0.2401284")
+	if got := ExactProportionLimit(0.1, 50, 0.001); got != 0 {
+		t.Errorf("TV-10 exact 0.1%% = %v, want clipped to 0", got)
+	}
+	a := ArcsineProportionLimits(0.1, 50, 0)
+	within(t, "TV-10 arcsine 95% lower", a.Lower95, "0.0331742")
+	within(t, "TV-10 arcsine 95% upper", a.Upper95, "0.1973612")
+	within(t, "TV-10 arcsine 99.8% lower", a.Lower998, "0.0106203")
+	within(t, "TV-10 arcsine 99.8% upper", a.Upper998, "0.2645678")
+}
+
+func TestClassificationOnALimit(t *testing.T) {
+	// A unit exactly on a limit is not beyond it (strict comparisons).
+	for _, c := range []struct {
+		v     float64
+		level string
+		high  bool
+	}{{0.2, "within", false}, {0.2000001, "alert", true}, {0.3, "alert", true}, {0.31, "alarm", true},
+		{0.05, "within", false}, {0.049, "alert", false}, {0.0, "alert", false}, {-0.01, "alarm", false}} {
+		level, high := Classification(c.v, 0.05, 0.2, 0, 0.3)
+		if level != c.level || high != c.high {
+			t.Errorf("Classification(%v) = %s %v, want %s %v", c.v, level, high, c.level, c.high)
+		}
+	}
+}
+
+func TestTV12ChiSquareRatioLimits(t *testing.T) {
+	for _, c := range []struct {
+		e                        float64
+		lo95, hi95, lo998, hi998 string
+	}{
+		{15, "0.5596924", "1.649348", "0.3862650", "2.082907"},
+		{20, "0.6108260", "1.544419", "0.4479107", "1.902094"},
+		{30, "0.6746958", "1.427562", "0.5289724", "1.702771"},
+	} {
+		l := ChiSquareRatioLimits(c.e)
+		within(t, fmt.Sprintf("TV-12 E=%v 95%% lower", c.e), l.Lower95, c.lo95)
+		within(t, fmt.Sprintf("TV-12 E=%v 95%% upper", c.e), l.Upper95, c.hi95)
+		within(t, fmt.Sprintf("TV-12 E=%v 99.8%% lower", c.e), l.Lower998, c.lo998)
+		within(t, fmt.Sprintf("TV-12 E=%v 99.8%% upper", c.e), l.Upper998, c.hi998)
+	}
+}
