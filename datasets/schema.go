@@ -266,6 +266,7 @@ type OrganisationRef struct {
 	NameField        string            `json:"nameField,omitempty"`        // field giving the organisation's name in this dataset
 	TypeField        string            `json:"typeField,omitempty"`        // field giving its type in this dataset
 	Types            map[string]string `json:"types,omitempty"`            // value of TypeField -> Candour organisation type ("" = unknown)
+	Type             string            `json:"type,omitempty"`             // the Candour organisation type of every code in the field, without a TypeField
 	NotOrganisations []string          `json:"notOrganisations,omitempty"` // code values that are not organisations (national totals such as "Total", "England")
 }
 
@@ -539,6 +540,9 @@ func (f Field) validate() error {
 		}
 		if ref.TypeField == "" && len(ref.Types) > 0 {
 			return errors.New("candour:organisation.typeField: required with types")
+		}
+		if ref.Type != "" && ref.TypeField != "" {
+			return errors.New("candour:organisation.type: give one type for the field, or a typeField with types, not both")
 		}
 	}
 	return nil
@@ -921,7 +925,7 @@ func decodeField(o object) (Field, error) {
 	}
 	if raw := o.get("candour:organisation"); raw != nil {
 		var ref OrganisationRef
-		if err := strictDecode(raw, "candour:organisation", &ref, "nameField", "typeField", "types", "notOrganisations"); err != nil {
+		if err := strictDecode(raw, "candour:organisation", &ref, "nameField", "typeField", "types", "type", "notOrganisations"); err != nil {
 			return f, err
 		}
 		if len(ref.Types) == 0 {

@@ -241,6 +241,8 @@ func TestParseSchemaErrors(t *testing.T) {
 			`fields[0] "code": candour:organisation.typeField: field "Type" is not in the schema`},
 		{"organisation typeField without types", `{"fields": [{"name": "code", "candour:organisation": {"typeField": "t"}}, {"name": "t"}]}`,
 			`fields[0] "code": candour:organisation.types: required with typeField`},
+		{"organisation type and typeField", `{"fields": [{"name": "code", "candour:organisation": {"type": "consultant", "typeField": "t", "types": {"a": "consultant"}}}, {"name": "t"}]}`,
+			`fields[0] "code": candour:organisation.type: give one type for the field, or a typeField with types, not both`},
 		{"organisation unknown property", `{"fields": [{"name": "code", "candour:organisation": {"nameFeild": "n"}}]}`,
 			`fields[0] "code": candour:organisation.nameFeild: unknown property`},
 		{"organisation on an integer field", `{"fields": [{"name": "code", "type": "integer", "candour:organisation": {}}]}`,

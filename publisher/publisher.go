@@ -49,6 +49,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 )
 
 // Blobs is the blob store as the publisher uses it.
@@ -66,11 +67,14 @@ type Service struct {
 	// observations holds indicator observations (optional until a
 	// release ships indicators).
 	observations indicators.ObservationStore
-	now          func() time.Time
-	log          *slog.Logger
-	approvals    int
-	maxUpload    int64
-	wake         chan struct{}
+	// audits holds clinical audit outcomes (optional until a release
+	// ships an audit).
+	audits    audit.Store
+	now       func() time.Time
+	log       *slog.Logger
+	approvals int
+	maxUpload int64
+	wake      chan struct{}
 
 	listenersMu sync.Mutex
 	listeners   []func() // told when what the public sees changes
@@ -85,6 +89,8 @@ type Options struct {
 	Workflow  WorkflowStore
 	// Observations stores indicator definitions and observations.
 	Observations indicators.ObservationStore
+	// Audits stores clinical audit definitions and outcomes.
+	Audits audit.Store
 	// Now gives the current instant (injectable for tests); default
 	// time.Now in UTC.
 	Now func() time.Time
@@ -105,7 +111,7 @@ const (
 
 // New returns a publisher over the given stores.
 func New(o Options) *Service {
-	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, observations: o.Observations, now: o.Now, log: o.Log,
+	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, observations: o.Observations, audits: o.Audits, now: o.Now, log: o.Log,
 		approvals: o.Approvals, maxUpload: o.MaxUploadBytes, wake: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }

@@ -17,6 +17,7 @@ import (
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators/audit/outcomesqlite"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 	"github.com/candour/candour/publisher/workflowsqlite"
@@ -30,6 +31,7 @@ type env struct {
 	rows     *rowsqlite.Store
 	blobs    *datasets.BlobStore
 	work     *workflowsqlite.Store
+	audits   *outcomesqlite.Store
 	blobsDir string
 	clock    *clock
 }
@@ -71,7 +73,8 @@ func newEnv(t *testing.T) env {
 		sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
 		rowsqlite.Migrations(),
 		auditsqlite.Migrations(),
-		workflowsqlite.Migrations()); err != nil {
+		workflowsqlite.Migrations(),
+		outcomesqlite.Migrations()); err != nil {
 		t.Fatal(err)
 	}
 	blobsDir := filepath.Join(dir, "blobs")
@@ -82,7 +85,8 @@ func newEnv(t *testing.T) env {
 	c := &clock{t: now}
 	e := env{cat: cataloguesqlite.New(db, c.Now), rows: rowsqlite.New(db), blobs: blobs, blobsDir: blobsDir, clock: c}
 	e.work = workflowsqlite.New(db, e.cat)
-	e.svc = publisher.New(publisher.Options{Catalogue: e.cat, Rows: e.rows, Blobs: e.blobs, Workflow: e.work,
+	e.audits = outcomesqlite.New(db)
+	e.svc = publisher.New(publisher.Options{Catalogue: e.cat, Rows: e.rows, Blobs: e.blobs, Workflow: e.work, Audits: e.audits,
 		Now: c.Now, Log: slog.New(slog.DiscardHandler), MaxUploadBytes: 1 << 20})
 	return e
 }

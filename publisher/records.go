@@ -110,7 +110,10 @@ type Change struct {
 	Query       *Query // ID 0 creates; otherwise records the resolution
 	Preview     *Preview
 	Report      *Report
-	Audit       auditlog.Entry // Action "" for none
+	// OutlierResponse records a provider's answer to an outlier
+	// notification (its ID is set when stored).
+	OutlierResponse *OutlierResponse
+	Audit           auditlog.Entry // Action "" for none
 }
 
 // FileReplacement replaces a release's files (an amendment).
@@ -146,6 +149,9 @@ type WorkflowStore interface {
 	Reviews(ctx context.Context, release int64) ([]Review, error)
 	// Queries returns a release's provider queries, oldest first.
 	Queries(ctx context.Context, release int64) ([]Query, error)
+	// OutlierResponses returns the answers to a release's outlier
+	// notifications, oldest first.
+	OutlierResponses(ctx context.Context, release int64) ([]OutlierResponse, error)
 	// Preview returns a release's preview window, or ok false.
 	Preview(ctx context.Context, release int64) (Preview, bool, error)
 	// Report returns a release's disclosure report (nil if none).

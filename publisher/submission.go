@@ -18,6 +18,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher/disclosure"
 )
 
@@ -90,6 +91,10 @@ type Submission struct {
 	// computed from one of its files at submission (from the public
 	// version) and public with the release.
 	Indicators []indicators.Definition
+	// Audit is the clinical audit the release ships, if any: its
+	// outcomes file is checked row by row and its units placed on their
+	// funnels at submission (from the public version).
+	Audit *audit.Definition
 }
 
 // FieldProblem is a problem with a submission's metadata.
@@ -288,6 +293,11 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	if fields := checkIndicators(sub.Indicators, sub.Files); len(fields) > 0 {
 		return Outcome{}, &Rejection{Fields: fields}
 	}
+	if rej, err := checkAudit(sub.Audit, sub.Files); err != nil {
+		return Outcome{}, err
+	} else if rej != nil {
+		return Outcome{}, rej
+	}
 	prep, err := s.prepare(ctx, sub.Files, earlier, sub.Release.Revision, progress)
 	if err != nil {
 		return Outcome{}, err
@@ -315,6 +325,9 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
 	if err := s.materialise(ctx, release, sub.Indicators, prep.result.Public); err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
+	}
+	if err := s.materialiseAudit(ctx, release, sub.Audit, prep.result.Public); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
 	t, err := s.transition(release, catalogue.StateChecked, actor, "validation and disclosure control passed")
@@ -345,6 +358,11 @@ func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error)
 	}
 	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
 		return fmt.Errorf("%w (and removing the rows of release %d failed: %v)", cause, r.ID, err)
+	}
+	if s.audits != nil {
+		if err := s.audits.DeleteRelease(ctx, r.ID); err != nil {
+			return fmt.Errorf("%w (and removing the audit outcomes of release %d failed: %v)", cause, r.ID, err)
+		}
 	}
 	return cause
 }
@@ -539,6 +557,13 @@ func (r orgRef) collect(file string, row datasets.Row, into map[string]catalogue
 	if r.name >= 0 {
 		m.Name = strings.TrimSpace(row.Cells[r.name])
 	}
+	if r.typ < 0 && r.ref.Type != "" {
+		m.Type = catalogue.OrganisationType(r.ref.Type)
+		if !m.Type.Valid() {
+			return &datasets.Problem{File: file, Row: row.Record, Line: row.Line, Column: r.code + 1, Field: r.fieldName,
+				Value: code, Offset: -1, Message: fmt.Sprintf("the schema gives %q the organisation type %q, which is not one", r.fieldName, r.ref.Type)}
+		}
+	}
 	if r.typ >= 0 {
 		val := row.Cells[r.typ]
 		t, ok := r.ref.Types[val]
@@ -638,6 +663,9 @@ func ReadSubmission(fsys fs.FS, name string) (Submission, error) {
 		// Indicators is an indicator file: a JSON array of definitions,
 		// or the path of a file holding one.
 		Indicators json.RawMessage `json:"indicators"`
+		// Audit is a clinical audit definition: a JSON object, or the
+		// path of a file holding one.
+		Audit json.RawMessage `json:"audit"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -657,6 +685,20 @@ func ReadSubmission(fsys fs.FS, name string) (Submission, error) {
 		if sub.Indicators, err = indicators.ParseDefinitions(defs); err != nil {
 			return Submission{}, fmt.Errorf("%s: indicators: %w", name, err)
 		}
+	}
+	if len(raw.Audit) > 0 && string(raw.Audit) != "null" {
+		def := []byte(raw.Audit)
+		var p string
+		if json.Unmarshal(raw.Audit, &p) == nil {
+			if def, err = fs.ReadFile(fsys, path.Join(dir, p)); err != nil {
+				return Submission{}, fmt.Errorf("%s: audit: %w", name, err)
+			}
+		}
+		a, err := audit.ParseDefinition(def)
+		if err != nil {
+			return Submission{}, fmt.Errorf("%s: audit: %w", name, err)
+		}
+		sub.Audit = &a
 	}
 	for i, rr := range raw.Resources {
 		f, err := readResource(fsys, dir, rr)

@@ -433,6 +433,8 @@ type organisationPage struct {
 	// Published is when each release behind the scorecard was published
 	// (its freshness), by release id.
 	Published map[int64]time.Time
+	// AuditLinks lead to its clinical audit results.
+	AuditLinks []auditLink
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -478,6 +480,9 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 		return err
 	}
 	if page.Scorecard, err = indicators.BuildScorecard(ctx, s.deps.Observations, visible, o.Code); err != nil {
+		return err
+	}
+	if page.AuditLinks, err = s.auditLinks(c, visible, o.Code); err != nil {
 		return err
 	}
 	page.Published = map[int64]time.Time{}

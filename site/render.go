@@ -16,6 +16,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 )
 
 //go:embed templates/*.html
@@ -25,7 +26,7 @@ var templateFiles embed.FS
 // The test that renders every template reads this list.
 var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
 	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "calendar", "transparency",
-	"register", "register_form", "indicators", "indicator", "compare"}
+	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit"}
 
 type renderer struct {
 	pages map[string]*template.Template
@@ -107,6 +108,8 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 		section = "about"
 	case strings.HasPrefix(p, "/indicators"), strings.HasPrefix(p, "/compare"):
 		section = "indicators"
+	case strings.HasPrefix(p, "/audits"):
+		section = "audits"
 	case strings.HasPrefix(p, "/calendar"):
 		section = "calendar"
 	case strings.HasPrefix(p, "/transparency"), strings.HasPrefix(p, "/register"):
@@ -183,6 +186,42 @@ var funcs = template.FuncMap{
 	"value": func(d indicators.Definition, v *float64) string { return d.FormatValue(v) },
 	// verdict says in words how an observation compares with its benchmark.
 	"verdict": func(d indicators.Definition, o indicators.Observation) string { return d.Sentence(o) },
+	// pct formats a proportion as a percentage, "" for none.
+	"pct": func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v*100, 'f', 1, 64) + "%"
+	},
+	// pctf formats a proportion as a percentage.
+	"pctf": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" },
+	// f64 takes a number's address, for the formatters that take pointers.
+	"f64": func(v float64) *float64 { return &v },
+	// dec2 formats a number to two decimal places, "" for none.
+	"dec2": func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', 2, 64)
+	},
+	// optCount formats a count that disclosure control may have
+	// suppressed.
+	"optCount": func(v *int) string {
+		if v == nil {
+			return "suppressed"
+		}
+		return thousands(int64(*v))
+	},
+	// auditValue formats what a measure's funnel plots.
+	"auditValue": func(m audit.Measure, v *float64) string {
+		if v == nil {
+			return ""
+		}
+		if m.Statistic == audit.Proportion {
+			return strconv.FormatFloat(*v*100, 'f', 1, 64) + "%"
+		}
+		return strconv.FormatFloat(*v, 'f', 2, 64)
+	},
 	"releaseURL": func(slug string, version int) string {
 		return "/datasets/" + slug + "/releases/" + strconv.Itoa(version)
 	},

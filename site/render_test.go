@@ -12,6 +12,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/disclosure"
@@ -67,7 +68,36 @@ func samplePages(t *testing.T) map[string]any {
 		Opened: catalogue.NewDate(1974, 4, 1), Closed: catalogue.NewDate(2020, 3, 31), InDirectory: true, Source: "ODS epraccur",
 		Details: []catalogue.Detail{{Label: "Prescribing setting (ODS code)", Value: "4"}}}
 	unknown := catalogue.Organisation{Code: "NV1", Name: "INHEALTH LIMITED", Type: catalogue.TypeUnknown, Status: catalogue.StatusUnknown}
+	auditDef := audit.Definition{ID: "hip-audit", Name: "Hip Audit", ClinicalArea: "Orthopaedics", AuditBody: "Audit Body", Period: "2024/25",
+		Coverage: "All hospitals", Methodology: "m", File: "hips.csv", MinCases: 20, MinCasesReason: "too few to compare", Synthetic: true,
+		Measures: []audit.Measure{
+			{ID: "deaths", Title: "Deaths within 30 days", Outcome: "death within 30 days", Statistic: audit.Ratio, Limits: audit.LimitExactPoisson, RiskModel: "logistic.", Polarity: indicators.LowerIsBetter},
+			{ID: "returns", Title: "Returns to theatre", Outcome: "return to theatre", Statistic: audit.Proportion, Limits: audit.LimitNormal, Polarity: indicators.LowerIsBetter}}}
+	if err := auditDef.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cases, deaths, expected, ratio, adjusted := 200, 40, 20.5, 40/20.5, 0.195
+	alarm := audit.Outcome{Release: 3, Audit: "hip-audit", Measure: "deaths", Period: "2024/25", Level: audit.Hospital, Code: "SYN-H001",
+		Name: "Synthetic Hospital 001", Provider: "SYN-H001", ProviderName: "Synthetic Hospital 001", Cases: &cases, Observed: &deaths,
+		Expected: &expected, Ratio: &ratio, AdjustedRate: &adjusted, Value: &ratio, Precision: expected, Target: 1,
+		Limits: &audit.Limits{Lower95: 0.61, Upper95: 1.54, Lower998: 0.45, Upper998: 1.90}, Status: audit.Alarm, High: true}
+	small := audit.Outcome{Measure: "deaths", Period: "2024/25", Level: audit.Hospital, Code: "SYN-H002", Name: "Synthetic Hospital 002",
+		Provider: "SYN-H002", Reason: "Fewer than 20 cases (7): too few to compare"}
+	published3 := &publishedAudit{Released: audit.Released{Release: 3, Dataset: "hip-data", Definition: auditDef}, Periods: []string{"2023/24", "2024/25"}}
+	notice := &publisher.OutlierNotice{Definition: auditDef, Outcomes: []audit.Outcome{alarm}, ListedAt: published, NotifiedAt: published,
+		Responses: []publisher.OutlierResponse{{Provider: "SYN-H001", Measure: "deaths", Period: "2024/25", Level: audit.Hospital, Code: "SYN-H001",
+			Kind: publisher.ResponseExplanation, Text: "Our case-mix is unusual", By: "chk", At: published}}}
 	return map[string]any{
+		"audits": auditListPage{layout: sampleLayout(t, "Clinical audits"), Audits: []*publishedAudit{published3}},
+		"audit": auditPage{layout: sampleLayout(t, "Hip Audit"), Audit: published3, Methodology: "<p>How it is done.</p>",
+			Selection: auditSelection{Measure: auditDef.Measures[0], Level: audit.Hospital, Period: "2024/25"}, Levels: audit.Levels,
+			Funnel: audit.Funnel{Units: 2, Classified: 1, Alarms: 1, NationalRate: 0.1, CasesTotal: 200, EventsTotal: 40},
+			Method: auditDef.Measures[0].Describe(), Rows: []auditRow{{Outcome: alarm, URL: "/audits/hip-audit/units/hospital/SYN-H001"}},
+			NotShown: []auditRow{{Outcome: small}}, Summary: "2 hospital units in 2024/25", Download: "/audits/hip-audit/outcomes.csv?measure=deaths"},
+		"audit_unit": unitPage{layout: sampleLayout(t, "Synthetic Hospital 001"), Audit: published3, Level: audit.Hospital, Code: "SYN-H001",
+			Name: "Synthetic Hospital 001", Providers: []string{"Synthetic Hospital 001 (SYN-H001)"}, Download: "/audits/hip-audit/units/hospital/SYN-H001.csv",
+			Measures: []unitMeasure{{Measure: auditDef.Measures[0], Rows: []auditRow{{Outcome: alarm, Position: alarm.Position(auditDef.Measures[0])}},
+				Latest: alarm.Position(auditDef.Measures[0])}}},
 		"home": homePage{layout: sampleLayout(t, "Home"), Published: 4, Listed: 24, Latest: []catalogue.Release{release},
 			Trusts: 203, Practices: 6618},
 		"datasets": datasetsPage{layout: sampleLayout(t, "Datasets"), Datasets: []catalogue.DatasetSummary{{Dataset: dataset, Releases: 1, Latest: &release}},
@@ -83,7 +113,8 @@ func samplePages(t *testing.T) map[string]any {
 			Heading: "Organisations", Pager: pager{Page: 1, Pages: 1, Total: 2}},
 		"organisation": organisationPage{layout: sampleLayout(t, practice.Name), Organisation: practice,
 			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release},
-			Scorecard: indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Observation{fdsObs}}}}},
+			Scorecard:  indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Observation{fdsObs}}}},
+			AuditLinks: []auditLink{{Name: "Hip Audit", URL: "/audits/hip-audit/units/hospital/A81001", Period: "2024/25", Level: audit.Hospital, Flagged: 2}}},
 		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},
 		"error":   errorPage{layout: sampleLayout(t, "Page not found"), Status: 404, Heading: "Page not found", Message: "Check the address."},
 		"login":   loginPage{layout: sampleLayout(t, "Sign in"), CSRF: "tok123", Next: "/workspace", Username: "ann", Error: "The username or password is not right."},
@@ -97,9 +128,10 @@ func samplePages(t *testing.T) map[string]any {
 				Events:     []catalogue.Event{{To: catalogue.StateDraft, At: published, Actor: "pat"}}},
 			Report:         &disclosure.Report{Findings: []disclosure.Finding{{Kind: "free-text", File: "waits.csv", Row: 3, Column: 2, Field: "Notes", Message: "free text for reviewers' attention"}}},
 			Considerations: publisher.Considerations, FilesJSON: `[{"name":"waits.csv"}]`,
-			Can: permissions{Review: true, ResolveQuery: true, ViewOriginal: true}},
+			Can: permissions{Review: true, ResolveQuery: true, ViewOriginal: true}, Outliers: notice},
 		"workspace_preview": previewPage{layout: signedIn(sampleLayout(t, "Preview")), Release: inReview, Session: sess,
-			Tables: []publisher.PreviewTable{{File: "waits.csv", Header: []string{"Org Code", "Patients"}, Rows: [][]string{{"RR8", "*"}}}}},
+			Tables:   []publisher.PreviewTable{{File: "waits.csv", Header: []string{"Org Code", "Patients"}, Rows: [][]string{{"RR8", "*"}}}},
+			Outliers: notice, Responses: publisher.ResponseKinds},
 		"workspace_submit": submitPage{layout: signedIn(sampleLayout(t, "Submit a release")), Session: sess, Form: map[string]string{"title": "Waits, March"},
 			Rejection: &publisher.Rejection{Fields: []publisher.FieldProblem{{Field: "release.periodEnd", Message: "before the period start"}}}},
 		"calendar": calendarPage{layout: sampleLayout(t, "Release calendar"), Upcoming: []catalogue.CalendarEntry{{Dataset: catalogue.DatasetRef{Slug: "shmi", Title: "SHMI"},
@@ -138,23 +170,31 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"release":       {"2.8 MB", "17,361", strings.Repeat("ab", 32), "1 January 2026 to 31 January 2026", "RR8", "Nothing changed."},
 		"organisations": {"THE DENSHAM SURGERY", "Not in the national directory", "2 organisations"},
 		"organisation": {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)",
-			"How it compares", "Told within 28 days:</strong> 86.4%. Better than the benchmark (Constitutional standard: 75%)"},
+			"How it compares", "Told within 28 days:</strong> 86.4%. Better than the benchmark (Constitutional standard: 75%)",
+			"/audits/hip-audit/units/hospital/A81001", "2 results outside the expected range"},
 		"content":   {"<p>About.</p>"},
 		"error":     {"Page not found", "Check the address."},
 		"login":     {"tok123", "The username or password is not right.", `value="ann"`},
 		"workspace": {"Waits, February 2026", "In panel review", "csrf-token-xyz", "Sign out"},
 		"workspace_release": {"Bob Reviewer", "Approved subject to a change: Round the small counts", "Our figure looks low", "Chris Checker",
 			"free text for reviewers&#39; attention", "consideration-7", "Purpose and benefits of the data", "/workspace/releases/7/files/original/waits.csv",
-			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query"},
-		"workspace_preview": {"RR8", "Send query", `name="csrf" value="csrf-token-xyz"`},
-		"workspace_submit":  {"release.periodEnd: before the period start", `value="Waits, March"`, "csv-3", "schema-3"},
-		"calendar":          {"SHMI", "9:30am on Thursday 14 January 2027", "Data supplier delay", "Year to June 2026"},
-		"transparency":      {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},
-		"register":          {"University of Leeds", "Service evaluation", "/register.csv"},
-		"register_form":     {"recipient: required", "anonymised"},
-		"indicators":        {"Told within 28 days", "Constitutional standard: 75%", "higher"},
-		"indicator":         {"86.4%", "84.2% to 88.3%", "nhsuk-tag--green", "too few to show reliably", "Wilson score"},
-		"compare":           {"LEEDS", "NOTTINGHAM", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
+			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query", "Outlier notifications: Hip Audit",
+			"Our case-mix is unusual"},
+		"workspace_preview": {"RR8", "Send query", `name="csrf" value="csrf-token-xyz"`, "Outlier notification: Hip Audit", "Alarm: high",
+			"Our case-mix is unusual", "There is an explanation", `action="/workspace/releases/7/outliers/respond"`, `name="code" value="SYN-H001"`},
+		"audits": {"Hip Audit", "Orthopaedics", "Synthetic demonstration data", "2023/24, 2024/25"},
+		"audit": {"Synthetic demonstration data", "Exact Poisson limits", "counts as within it", "Alarm: high", "1.95", "19.5%", "SYN-H002",
+			"Fewer than 20 cases (7)", "<p>How it is done.</p>", "/audits/hip-audit/outcomes.csv?measure=deaths", "Risk-adjusted", "10.0%", "0.61 to 1.54"},
+		"audit_unit": {"Synthetic demonstration data", "SYN-H001", "Alarm: observed ÷ expected death within 30 days is above the 99.8% limit", "40", "20.50",
+			"/audits/hip-audit/units/hospital/SYN-H001.csv"},
+		"workspace_submit": {"release.periodEnd: before the period start", `value="Waits, March"`, "csv-3", "schema-3"},
+		"calendar":         {"SHMI", "9:30am on Thursday 14 January 2027", "Data supplier delay", "Year to June 2026"},
+		"transparency":     {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},
+		"register":         {"University of Leeds", "Service evaluation", "/register.csv"},
+		"register_form":    {"recipient: required", "anonymised"},
+		"indicators":       {"Told within 28 days", "Constitutional standard: 75%", "higher"},
+		"indicator":        {"86.4%", "84.2% to 88.3%", "nhsuk-tag--green", "too few to show reliably", "Wilson score"},
+		"compare":          {"LEEDS", "NOTTINGHAM", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
 	}
 	inlineScript := regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]+</script>`)
 	for _, name := range pageNames {

@@ -47,6 +47,7 @@ import (
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 )
 
@@ -92,6 +93,9 @@ type Deps struct {
 	// Observations holds indicator definitions and observations; the site
 	// reads them only for releases the published view shows.
 	Observations indicators.ObservationStore
+	// Audits holds clinical audit outcomes; the site reads them only for
+	// releases the published view shows.
+	Audits audit.Store
 }
 
 // Site is the web application.
@@ -110,7 +114,7 @@ type Site struct {
 // copied in) are logged and the site runs unstyled.
 func New(cfg Config, deps Deps) (*Site, error) {
 	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil ||
-		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil || deps.Observations == nil {
+		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil || deps.Observations == nil || deps.Audits == nil {
 		return nil, errors.New("site: every dependency is required")
 	}
 	if cfg.SiteName == "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/disclosure"
@@ -61,6 +62,9 @@ func releaseID(c *fiber.Ctx) (int64, error) {
 
 type workspaceReleasePage struct {
 	layout
+	// Outliers are a clinical audit release's units at alert or alarm,
+	// with the providers' responses.
+	Outliers       *publisher.OutlierNotice
 	Session        Session
 	Detail         publisher.Detail
 	Report         *disclosure.Report
@@ -109,6 +113,11 @@ func (s *Site) workspaceRelease(c *fiber.Ctx) error {
 	}
 	b, _ := json.Marshal(page.Files)
 	page.FilesJSON = string(b)
+	if n, ok, err := s.deps.Publisher.Outliers(c.UserContext(), sess.Actor, id); err != nil {
+		return err
+	} else if ok {
+		page.Outliers = &n
+	}
 	return s.render(c, "workspace_release", page)
 }
 
@@ -231,6 +240,10 @@ type previewPage struct {
 	Tables  []publisher.PreviewTable
 	Session Session
 	Notice  string
+	// Outliers are the audit units at the checker's provider at alert or
+	// alarm, when the release ships a clinical audit.
+	Outliers  *publisher.OutlierNotice
+	Responses []publisher.ResponseKind
 }
 
 func (s *Site) workspacePreview(c *fiber.Ctx) error {
@@ -243,8 +256,30 @@ func (s *Site) workspacePreview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace_preview", previewPage{layout: s.wsLayout(c, "Preview: "+r.Title), Release: r, Tables: tables,
-		Session: sess, Notice: c.Query("done")})
+	page := previewPage{layout: s.wsLayout(c, "Preview: "+r.Title), Release: r, Tables: tables,
+		Session: sess, Notice: c.Query("done"), Responses: publisher.ResponseKinds}
+	if n, ok, err := s.deps.Publisher.Outliers(c.UserContext(), sess.Actor, id); err != nil {
+		return err
+	} else if ok {
+		page.Outliers = &n
+	}
+	return s.render(c, "workspace_preview", page)
+}
+
+// respondToOutlier records a provider checker's answer to an outlier
+// notification.
+func (s *Site) respondToOutlier(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.deps.Publisher.RespondToOutlier(c.UserContext(), session(c).Actor, id, publisher.OutlierResponseInput{
+		Measure: c.FormValue("measure"), Period: c.FormValue("period"), Level: audit.Level(c.FormValue("level")),
+		Team: c.FormValue("team"), Code: c.FormValue("code"), Kind: publisher.ResponseKind(c.FormValue("kind")), Text: c.FormValue("text")})
+	if err != nil {
+		return err
+	}
+	return c.Redirect(fmt.Sprintf("/workspace/releases/%d/preview?done=response", id), http.StatusSeeOther)
 }
 
 // workspaceFile serves a file of a release in the workflow (public version

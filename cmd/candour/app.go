@@ -14,6 +14,7 @@ import (
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators/audit/outcomesqlite"
 	"github.com/candour/candour/indicators/observationsqlite"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/accounts"
@@ -36,9 +37,11 @@ type app struct {
 	workflow  *workflowsqlite.Store
 	// observations holds indicator definitions and observations.
 	observations *observationsqlite.Store
-	publisher    *publisher.Service
-	accounts     *accounts.Service
-	register     *register.Service
+	// audits holds clinical audit definitions and outcomes.
+	audits    *outcomesqlite.Store
+	publisher *publisher.Service
+	accounts  *accounts.Service
+	register  *register.Service
 }
 
 // databaseFile and blobsDir are the data directory's layout.
@@ -65,6 +68,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		accountsqlite.Migrations(),
 		registersqlite.Migrations(),
 		observationsqlite.Migrations(),
+		outcomesqlite.Migrations(),
 	); err != nil {
 		db.Close()
 		return nil, err
@@ -79,9 +83,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		catalogue: cataloguesqlite.New(db, now), rows: rowsqlite.New(db)}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
 	a.observations = observationsqlite.New(db)
+	a.audits = outcomesqlite.New(db)
 	a.publisher = publisher.New(publisher.Options{Catalogue: a.catalogue, Rows: a.rows, Blobs: a.blobs, Workflow: a.workflow,
-		Observations: a.observations,
-		Now:          now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
+		Observations: a.observations, Audits: a.audits,
+		Now: now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err := a.openAccounts(db); err != nil {
 		db.Close()
 		return nil, err

@@ -151,6 +151,22 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 		}
 		toPublish = append(toPublish, id)
 	}
+	auditSubs, err := syntheticAuditReleases()
+	if err != nil {
+		return err
+	}
+	for _, sub := range auditSubs[:len(auditSubs)-1] {
+		id, err := cast.throughReview(ctx, a, sub, stdout, progress)
+		if err != nil {
+			return err
+		}
+		toPublish = append(toPublish, id)
+	}
+	id, err := cast.auditThroughPreview(ctx, a, auditSubs[len(auditSubs)-1], stdout, progress)
+	if err != nil {
+		return err
+	}
+	toPublish = append(toPublish, id)
 	if err := cast.publishAll(ctx, a, toPublish, stdout); err != nil {
 		return err
 	}

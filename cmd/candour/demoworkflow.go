@@ -32,7 +32,19 @@ var demoAccounts = []demoAccount{
 	{"reviewer-1", "Rachel Reviewer", "demo-reviewer-pass", []publisher.Role{publisher.RoleReviewer}, ""},
 	{"reviewer-2", "Robert Reviewer", "demo-reviewer-pass", []publisher.Role{publisher.RoleReviewer}, ""},
 	{"checker-ra2", "Charlie Checker (Royal Surrey)", "demo-checker-pass", []publisher.Role{publisher.RoleProviderChecker}, "RA2"},
+	{"publisher-audit", "Aled Publisher (demonstration audit programme)", "demo-publisher-pass", []publisher.Role{publisher.RolePublisher}, "candour-demo-audit"},
 	{"admin", "Ada Administrator", "demo-admin-password", []publisher.Role{publisher.RoleAdministrator}, ""},
+}
+
+// auditCheckerAccount is the provider checker of the synthetic audit's
+// outlier hospital (which hospital depends on the seed).
+func auditCheckerAccount() (demoAccount, error) {
+	code, err := syntheticOutlierHospital()
+	if err != nil {
+		return demoAccount{}, err
+	}
+	return demoAccount{"checker-synthetic", "Sam Checker (" + code + ", synthetic)", "demo-checker-pass",
+		[]publisher.Role{publisher.RoleProviderChecker}, code}, nil
 }
 
 // demoCast are the demo's accounts as workflow actors.
@@ -40,12 +52,18 @@ type demoCast struct {
 	publishers map[string]publisher.Actor // by publisher slug
 	reviewers  [2]publisher.Actor
 	checker    publisher.Actor
-	notes      []string
+	// auditChecker checks the synthetic audit's outlier hospital.
+	auditChecker publisher.Actor
+	notes        []string
 }
 
 func createDemoAccounts(ctx context.Context, a *app) (*demoCast, error) {
 	cast := &demoCast{publishers: map[string]publisher.Actor{}}
-	for _, d := range demoAccounts {
+	auditChecker, err := auditCheckerAccount()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range append(demoAccounts, auditChecker) {
 		actor, err := a.addUser(ctx, "demo", d.Username, d.Name, d.Password, d.Roles, d.Organisation)
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", d.Username, err)
@@ -57,6 +75,8 @@ func createDemoAccounts(ctx context.Context, a *app) (*demoCast, error) {
 			cast.reviewers[0] = actor
 		case d.Username == "reviewer-2":
 			cast.reviewers[1] = actor
+		case d.Username == auditChecker.Username:
+			cast.auditChecker = actor
 		case actor.Has(publisher.RoleProviderChecker):
 			cast.checker = actor
 		}
@@ -245,12 +265,17 @@ func (c *demoCast) correctionInReview(ctx context.Context, a *app, cqc int64, st
 
 func (c *demoCast) print(w io.Writer) {
 	fmt.Fprintln(w, "\nDemo accounts (for trying Candour on this machine only; sign in at /account/login):")
-	for _, d := range demoAccounts {
+	accounts := demoAccounts
+	if c.auditChecker.Username != "" {
+		accounts = append(accounts[:len(accounts):len(accounts)], demoAccount{c.auditChecker.Username, "", "demo-checker-pass",
+			[]publisher.Role{publisher.RoleProviderChecker}, c.auditChecker.Organisation + " (synthetic audit)"})
+	}
+	for _, d := range accounts {
 		org := ""
 		if d.Organisation != "" {
 			org = " for " + d.Organisation
 		}
-		fmt.Fprintf(w, "  %-15s password %-20s %s%s\n", d.Username, d.Password, roleNames(d.Roles), org)
+		fmt.Fprintf(w, "  %-17s password %-20s %s%s\n", d.Username, d.Password, roleNames(d.Roles), org)
 	}
 	for _, n := range c.notes {
 		fmt.Fprintln(w, n)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 )
 
@@ -182,19 +184,19 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("home counts", func(t *testing.T) {
 		home := s.mustGet(t, "/")
-		for name, want := range map[string]string{"datasets-published": "5", "trusts-open": "203", "practices-open": "6,618"} {
+		for name, want := range map[string]string{"datasets-published": "6", "trusts-open": "203", "practices-open": "6,618"} {
 			if got := figure(t, home, name); got != want {
 				t.Errorf("home page %s = %s, want %s", name, got, want)
 			}
 		}
 	})
 
-	t.Run("catalogue lists the inventory and the five datasets", func(t *testing.T) {
-		if got := total(t, s.mustGet(t, "/datasets")); got != "25" {
-			t.Errorf("catalogue lists %s datasets, want 25 (20 inventory entries and 5 datasets)", got)
+	t.Run("catalogue lists the inventory and the six datasets", func(t *testing.T) {
+		if got := total(t, s.mustGet(t, "/datasets")); got != "26" {
+			t.Errorf("catalogue lists %s datasets, want 26 (20 inventory entries and 6 datasets)", got)
 		}
-		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "5" {
-			t.Errorf("catalogue lists %s published datasets, want 5", got)
+		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "6" {
+			t.Errorf("catalogue lists %s published datasets, want 6", got)
 		}
 		inv := s.mustGet(t, "/datasets/prescribing-data-by-gp-practice-at-chemical-level-to-be-published-by-december")
 		for _, want := range []string{"Pre-release of format 29 November 2011; data 14 December 2011", "yes (released under terms of OGL)", "As written in the inventory"} {
@@ -204,7 +206,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("fourteen published releases, one scheduled, one in review", func(t *testing.T) {
+	t.Run("seventeen published releases, one scheduled, one in review", func(t *testing.T) {
 		releases := 0
 		for slug, want := range map[string]int{"cancer-waiting-times-by-provider": 1, "proms-hip-and-knee-replacements": 1,
 			"cqc-ratings-of-gp-practices": 1, "nhs-payments-to-general-practice": 1, "shmi": 10} {
@@ -235,8 +237,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the CQC correction in review answers %d, want 404", status)
 		}
 		transparency := s.mustGet(t, "/transparency")
-		if strings.Count(transparency, "Rachel Reviewer") != 14 || !strings.Contains(transparency, "chain-head") {
-			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 14", strings.Count(transparency, "Rachel Reviewer"))
+		if strings.Count(transparency, "Rachel Reviewer") != 17 || !strings.Contains(transparency, "chain-head") {
+			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 17 (14 releases and 3 of the synthetic audit)", strings.Count(transparency, "Rachel Reviewer"))
 		}
 		if out := s.stdout.String(); !strings.Contains(out, "reviewer-2") || !strings.Contains(out, "demo-reviewer-pass") {
 			t.Errorf("the demo did not print its accounts:\n%s", out)
@@ -275,6 +277,70 @@ func TestDemoEndToEnd(t *testing.T) {
 			if !strings.Contains(independent, want) {
 				t.Errorf("NV1 page lacks %q", want)
 			}
+		}
+	})
+
+	t.Run("synthetic clinical audit", func(t *testing.T) {
+		planted, err := syntheticOutlierHospital()
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := audit.GenerateSyntheticPeriod(syntheticSeed, len(syntheticPeriods)-1, syntheticPeriods[len(syntheticPeriods)-1].label)
+		seen := map[string]int{}
+		twoProviders := ""
+		for _, c := range last.Consultants {
+			if seen[c.Code]++; seen[c.Code] == 2 && twoProviders == "" {
+				twoProviders = c.Code
+			}
+		}
+		const a = "/audits/synthetic-surgical-outcomes"
+		pages := map[string][]string{
+			"/audits": {"Synthetic Surgical Outcomes Audit", "Synthetic demonstration data", "2022/23, 2023/24, 2024/25"},
+			a: {"Synthetic demonstration data", "Exact Poisson limits", "data-chart=", "Alarm: high", planted, "2024/25", "Risk-adjusted",
+				"Fewer than 20"},
+			a + "?measure=return-to-theatre":                         {"Not risk-adjusted", "Normal approximation to the binomial", "multiplicative"},
+			a + "?level=team":                                        {"Synthetic Team", "Clinical team"},
+			a + "?level=consultant&period=2023%2F24":                 {"Synthetic Consultant", "2023/24"},
+			a + "/units/hospital/" + planted:                         {"Synthetic demonstration data", "2022/23", "2023/24", "2024/25", "data-chart=", "Alarm"},
+			a + "/units/consultant/" + twoProviders:                  {"Synthetic demonstration data", "has a result at each"},
+			a + "/units/team/SYN-T001":                               {"Synthetic Team 001"},
+			"/organisations/" + planted:                              {"Clinical audit results", a + "/units/hospital/" + planted, "Synthetic demonstration data"},
+			"/datasets/synthetic-surgical-outcomes-audit/releases/3": {"synthetic-audit-outcomes-2024.csv"},
+		}
+		for u, want := range pages {
+			body := s.mustGet(t, u)
+			for _, w := range want {
+				if !strings.Contains(body, w) && !strings.Contains(body, html.EscapeString(w)) {
+					t.Errorf("%s lacks %q", u, w)
+				}
+			}
+			if strings.Contains(body, "case-note review is under way") {
+				t.Errorf("%s shows the provider's private outlier response", u)
+			}
+		}
+		consultant := s.mustGet(t, a+"/units/consultant/"+twoProviders)
+		if n := strings.Count(consultant, "(SYN-H"); n < 2 {
+			t.Errorf("consultant %s at two providers shows %d providers", twoProviders, n)
+		}
+		// Every download is labelled synthetic.
+		for _, u := range []string{a + "/outcomes.csv", a + "/outcomes.csv?level=consultant", a + "/units/hospital/" + planted + ".csv",
+			"/datasets/synthetic-surgical-outcomes-audit/releases/3/files/synthetic-audit-outcomes-2024.csv"} {
+			csv := s.mustGet(t, u)
+			lines := strings.Split(strings.TrimSpace(csv), "\n")
+			if len(lines) < 2 {
+				t.Errorf("%s has no rows", u)
+				continue
+			}
+			for i, l := range lines[1:] {
+				if !strings.Contains(l, audit.SyntheticNote) {
+					t.Errorf("%s row %d is not labelled synthetic: %s", u, i+2, l)
+					break
+				}
+			}
+		}
+		// No real trust is linked to the synthetic audit.
+		if leeds := s.mustGet(t, "/organisations/RR8"); strings.Contains(leeds, "Clinical audit results") {
+			t.Error("a real trust links to the synthetic audit")
 		}
 	})
 

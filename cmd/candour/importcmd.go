@@ -152,7 +152,11 @@ func printOutcome(w io.Writer, out publisher.Outcome) {
 	}
 	if len(out.Warnings) > 0 {
 		fmt.Fprintf(w, "%d warning%s:\n", len(out.Warnings), map[bool]string{true: "s"}[len(out.Warnings) != 1])
-		for _, warn := range out.Warnings {
+		for i, warn := range out.Warnings {
+			if i == 10 && len(out.Warnings) > 12 {
+				fmt.Fprintf(w, "  … and %d more\n", len(out.Warnings)-10)
+				break
+			}
 			fmt.Fprintln(w, "  "+warn)
 		}
 	}

@@ -59,6 +59,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Auth:         siteAuth{a.accounts},
 		Register:     siteRegister{a.register},
 		Observations: a.observations,
+		Audits:       a.audits,
 	})
 	if err != nil {
 		return err

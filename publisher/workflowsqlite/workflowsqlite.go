@@ -19,6 +19,7 @@ import (
 
 	"github.com/candour/candour/catalogue/cataloguesqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 )
@@ -102,6 +103,16 @@ func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
 	if q := c.Query; q != nil {
 		if err := putQuery(ctx, tx, q); err != nil {
 			return err
+		}
+	}
+	if o := c.OutlierResponse; o != nil {
+		err := tx.QueryRowContext(ctx, `INSERT INTO workflow_outlier_responses
+			(release_id, provider, measure, period, level, team, code, kind, text, by_user, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			o.Release, o.Provider, o.Measure, o.Period, string(o.Level), o.Team, o.Code, string(o.Kind), o.Text, o.By,
+			formatInstant(o.At)).Scan(&o.ID)
+		if err != nil {
+			return fmt.Errorf("outlier response: %w", err)
 		}
 	}
 	if v := c.Review; v != nil {
@@ -199,6 +210,30 @@ func (s *Store) Queries(ctx context.Context, release int64) ([]publisher.Query, 
 			return nil, err
 		}
 		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// OutlierResponses implements publisher.WorkflowStore.
+func (s *Store) OutlierResponses(ctx context.Context, release int64) ([]publisher.OutlierResponse, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, release_id, provider, measure, period, level, team, code, kind, text, by_user, at
+		FROM workflow_outlier_responses WHERE release_id = ? ORDER BY id`, release)
+	if err != nil {
+		return nil, fmt.Errorf("outlier responses of release %d: %w", release, err)
+	}
+	defer rows.Close()
+	var out []publisher.OutlierResponse
+	for rows.Next() {
+		var r publisher.OutlierResponse
+		var level, kind, at string
+		if err := rows.Scan(&r.ID, &r.Release, &r.Provider, &r.Measure, &r.Period, &level, &r.Team, &r.Code, &kind, &r.Text, &r.By, &at); err != nil {
+			return nil, err
+		}
+		r.Level, r.Kind = audit.Level(level), publisher.ResponseKind(kind)
+		if r.At, err = parseInstant(at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }
