@@ -129,6 +129,10 @@ type Organisation struct {
 	// Details are further facts from the source, shown as written,
 	// e.g. {"Prescribing setting (ODS)", "4"}.
 	Details []Detail
+	// Location is where it is, when a source says: a hospital site's own
+	// position, a trust's headquarters (LocationSource says which).
+	Location       *LatLon
+	LocationSource string
 }
 
 // Detail is one labelled fact about an organisation.

@@ -59,6 +59,8 @@ type Reader interface {
 	ListOrganisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error)
 	// CountOrganisations counts visible organisations by type and status.
 	CountOrganisations(ctx context.Context, v Visibility) ([]OrganisationCount, error)
+	// Outcodes returns every postcode district centre, by outcode.
+	Outcodes(ctx context.Context) (map[string]LatLon, error)
 	// ListCalendar returns release calendar entries, soonest first.
 	ListCalendar(ctx context.Context, q CalendarQuery) ([]CalendarEntry, error)
 }
@@ -79,8 +81,13 @@ type Store interface {
 	// PutPublisher creates or updates the publisher with p.Slug.
 	PutPublisher(ctx context.Context, p Publisher) (Publisher, error)
 	// PutOrganisations creates or updates directory organisations by code,
-	// all in one transaction.
+	// all in one transaction (a nil Location keeps the one stored).
 	PutOrganisations(ctx context.Context, orgs []Organisation) error
+	// SetLocations sets directory organisations' locations by code, all in
+	// one transaction, returning the codes that are not in the directory.
+	SetLocations(ctx context.Context, locations map[string]LatLon, source string) ([]string, error)
+	// PutOutcodes stores postcode district centres.
+	PutOutcodes(ctx context.Context, outcodes map[string]LatLon) error
 	// CreateDataset stores a new dataset; ErrConflict if the slug is taken.
 	CreateDataset(ctx context.Context, d Dataset) (Dataset, error)
 	// CreateRelease stores a new release in StateDraft with its files and
@@ -95,6 +102,8 @@ type Store interface {
 	TransitionRelease(ctx context.Context, t Transition) (Release, error)
 	// ReleaseByID returns any release with its files (all roles).
 	ReleaseByID(ctx context.Context, id int64) (Release, error)
+	// ReleaseMentions returns the organisations a release's files name.
+	ReleaseMentions(ctx context.Context, id int64) ([]Mention, error)
 	// ReleaseEvents returns a release's transitions, oldest first.
 	ReleaseEvents(ctx context.Context, id int64) ([]Event, error)
 	// OrganisationsInDirectory returns which of the codes are directory

@@ -126,3 +126,7 @@ func (v *View) Calendar(ctx context.Context) ([]CalendarEntry, error) {
 func (v *View) DatasetCalendar(ctx context.Context, datasetID int64) ([]CalendarEntry, error) {
 	return v.r.ListCalendar(ctx, CalendarQuery{Visibility: v.vis, DatasetID: datasetID})
 }
+
+// Outcodes returns every postcode district centre (reference data, public
+// as it is).
+func (v *View) Outcodes(ctx context.Context) (map[string]LatLon, error) { return v.r.Outcodes(ctx) }

@@ -308,6 +308,18 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 	if len(fields) > 0 {
 		return r, &Rejection{Fields: fields}
 	}
+	// An audit release's amended outcomes file passes the same checks.
+	shipped, hasAudit, err := s.auditOf(ctx, r)
+	if err != nil {
+		return r, err
+	}
+	if hasAudit {
+		if rej, err := checkAudit(&shipped.Definition, files); err != nil {
+			return r, err
+		} else if rej != nil {
+			return r, rej
+		}
+	}
 	earlier, err := s.earlierReleases(ctx, r.DatasetID, r.ID)
 	if err != nil {
 		return r, err
@@ -351,6 +363,14 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 		if err := s.materialise(ctx, amended, defs, prep.result.Public); err != nil {
 			return amended, fmt.Errorf("amended release %d: its indicators: %w (amend it again to retry)", r.ID, err)
 		}
+	}
+	if hasAudit {
+		if err := s.materialiseAudit(ctx, amended, &shipped.Definition, prep.result.Public); err != nil {
+			return amended, fmt.Errorf("amended release %d: its audit outcomes: %w (amend it again to retry)", r.ID, err)
+		}
+	}
+	if err := s.indexRelease(ctx, amended); err != nil {
+		return amended, fmt.Errorf("amended release %d: its search document: %w (amend it again to retry)", r.ID, err)
 	}
 	return amended, nil
 }

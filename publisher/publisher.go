@@ -27,9 +27,14 @@
 // a crash after leaves everything public. No command or API publishes
 // around the workflow; the demo drives it with demo accounts.
 //
-// Directory importers (ODS practices and trusts) and the inventory importer
+// Directory importers (ODS practices and trusts, hospital sites, trust
+// headquarters and postcode district positions) and the inventory importer
 // load reference data that is public on arrival: national directories are
 // already public, and inventory entries are announcements.
+//
+// The publisher also produces the catalogue's search documents (search.go):
+// a release's when it is submitted, and those of everything public, kept in
+// step with the published view by difference after every change of it.
 //
 // # What it must not do
 //
@@ -47,6 +52,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
@@ -69,12 +75,18 @@ type Service struct {
 	observations indicators.ObservationStore
 	// audits holds clinical audit outcomes (optional until a release
 	// ships an audit).
-	audits    audit.Store
-	now       func() time.Time
-	log       *slog.Logger
-	approvals int
-	maxUpload int64
-	wake      chan struct{}
+	audits audit.Store
+	// search is the catalogue's search index (nil until UseSearch);
+	// content supplies the editorial pages it indexes.
+	search       catalogue.SearchIndex
+	content      *content.Library
+	searchMu     sync.Mutex
+	searchSynced map[int64]bool // releases whose documents carry their publication
+	now          func() time.Time
+	log          *slog.Logger
+	approvals    int
+	maxUpload    int64
+	wake         chan struct{}
 
 	listenersMu sync.Mutex
 	listeners   []func() // told when what the public sees changes
@@ -91,6 +103,8 @@ type Options struct {
 	Observations indicators.ObservationStore
 	// Audits stores clinical audit definitions and outcomes.
 	Audits audit.Store
+	// Content is the editorial pages, for the search index.
+	Content *content.Library
 	// Now gives the current instant (injectable for tests); default
 	// time.Now in UTC.
 	Now func() time.Time
@@ -111,7 +125,7 @@ const (
 
 // New returns a publisher over the given stores.
 func New(o Options) *Service {
-	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, observations: o.Observations, audits: o.Audits, now: o.Now, log: o.Log,
+	s := &Service{catalogue: o.Catalogue, rows: o.Rows, blobs: o.Blobs, workflow: o.Workflow, observations: o.Observations, audits: o.Audits, content: o.Content, now: o.Now, log: o.Log,
 		approvals: o.Approvals, maxUpload: o.MaxUploadBytes, wake: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = func() time.Time { return time.Now().UTC() }

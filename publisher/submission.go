@@ -330,6 +330,9 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	if err := s.materialiseAudit(ctx, release, sub.Audit, prep.result.Public); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
+	if err := s.indexRelease(ctx, release); err != nil {
+		return Outcome{}, s.abandon(ctx, release, err)
+	}
 	t, err := s.transition(release, catalogue.StateChecked, actor, "validation and disclosure control passed")
 	if err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)

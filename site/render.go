@@ -26,7 +26,7 @@ var templateFiles embed.FS
 // The test that renders every template reads this list.
 var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
 	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "calendar", "transparency",
-	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit"}
+	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit", "search"}
 
 type renderer struct {
 	pages map[string]*template.Template
@@ -108,6 +108,8 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 		section = "about"
 	case strings.HasPrefix(p, "/indicators"), strings.HasPrefix(p, "/compare"):
 		section = "indicators"
+	case strings.HasPrefix(p, "/search"):
+		section = "search"
 	case strings.HasPrefix(p, "/audits"):
 		section = "audits"
 	case strings.HasPrefix(p, "/calendar"):

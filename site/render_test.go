@@ -87,7 +87,16 @@ func samplePages(t *testing.T) map[string]any {
 	notice := &publisher.OutlierNotice{Definition: auditDef, Outcomes: []audit.Outcome{alarm}, ListedAt: published, NotifiedAt: published,
 		Responses: []publisher.OutlierResponse{{Provider: "SYN-H001", Measure: "deaths", Period: "2024/25", Level: audit.Hospital, Code: "SYN-H001",
 			Kind: publisher.ResponseExplanation, Text: "Our case-mix is unusual", By: "chk", At: published}}}
+	densham := catalogue.SearchDocument{ID: "organisation:A81001", Kind: catalogue.KindOrganisation, Title: "The Densham Surgery",
+		URL: "/organisations/A81001", Codes: []string{"A81001"}, Text: "GP practice <b>open</b>."}
 	return map[string]any{
+		"search": searchPage{layout: sampleLayout(t, "Search: densham"), Query: "densham", Total: 41,
+			Hits: []searchHitView{{SearchHit: catalogue.SearchHit{Document: densham}, KindLabel: "Organisation",
+				Snippet: marked("GP practice <b>open</b> in Densham.", [][2]int{{24, 31}})}},
+			Facets: []facetView{{Name: "kind", Label: "Kind", Values: []facetValueView{{Value: "organisation", Label: "Organisation", Count: 41, Href: "/search?q=densham&kind=organisation"}}}},
+			Active: []facetValueView{{Label: "Kind: Organisation", Href: "/search?q=densham"}}, SortHref: map[string]string{"": "/search?q=densham", "updated": "/search?q=densham&sort=updated"},
+			Pager: pager{Page: 1, Pages: 3, Total: 41, Next: "/search?q=densham&page=2"}, Clear: "/search?q=densham",
+			Near: &nearby{Outcode: "TS18", Hits: []catalogue.SearchHit{{Document: densham, DistanceKM: 0.4}}}},
 		"audits": auditListPage{layout: sampleLayout(t, "Clinical audits"), Audits: []*publishedAudit{published3}},
 		"audit": auditPage{layout: sampleLayout(t, "Hip Audit"), Audit: published3, Methodology: "<p>How it is done.</p>",
 			Selection: auditSelection{Measure: auditDef.Measures[0], Level: audit.Hospital, Period: "2024/25"}, Levels: audit.Levels,

@@ -22,6 +22,8 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/indicators/:id", s.cached, s.indicator)
 	app.Get("/indicators/:id/download.csv", s.cached, s.indicatorDownload)
 	app.Get("/compare", s.cached, s.compare)
+	app.Get("/search", s.cached, s.searchPage)
+	app.Get("/api/v1/search", allowAnyOrigin, s.cached, s.apiSearch) // public: before the token-protected group
 	app.Get("/audits", s.cached, s.auditList)
 	app.Get("/audits/:audit", s.cached, s.auditOverview)
 	app.Get("/audits/:audit/outcomes.csv", s.cached, s.auditDownload)

@@ -96,6 +96,9 @@ type Deps struct {
 	// Audits holds clinical audit outcomes; the site reads them only for
 	// releases the published view shows.
 	Audits audit.Store
+	// Search is the catalogue's search index; every query passes the
+	// published view's visible releases.
+	Search catalogue.SearchIndex
 }
 
 // Site is the web application.
@@ -107,6 +110,8 @@ type Site struct {
 	assets  *assetSet
 	started time.Time
 	cache   *pageCache
+	// outcodes are the postcode district centres, read once.
+	outcodes outcodeCentres
 }
 
 // New builds the site, parsing templates and loading assets once. It fails
@@ -114,7 +119,7 @@ type Site struct {
 // copied in) are logged and the site runs unstyled.
 func New(cfg Config, deps Deps) (*Site, error) {
 	if deps.Catalogue == nil || deps.Rows == nil || deps.Blobs == nil || deps.Content == nil || deps.Log == nil ||
-		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil || deps.Observations == nil || deps.Audits == nil {
+		deps.Publisher == nil || deps.Auth == nil || deps.Register == nil || deps.Observations == nil || deps.Audits == nil || deps.Search == nil {
 		return nil, errors.New("site: every dependency is required")
 	}
 	if cfg.SiteName == "" {

@@ -24,14 +24,17 @@ func (s *Store) PutOrganisations(ctx context.Context, orgs []catalogue.Organisat
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `
 			INSERT INTO organisations (code, name, type, address, postcode, phone, status, opened, closed,
-				parent_code, region_code, successor_code, in_directory, source, details)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+				parent_code, region_code, successor_code, in_directory, source, details, latitude, longitude, location_source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
 			ON CONFLICT (code) DO UPDATE SET name = excluded.name, type = excluded.type,
 				address = excluded.address, postcode = excluded.postcode, phone = excluded.phone,
 				status = excluded.status, opened = excluded.opened, closed = excluded.closed,
 				parent_code = excluded.parent_code, region_code = excluded.region_code,
 				successor_code = excluded.successor_code, in_directory = 1,
-				source = excluded.source, details = excluded.details`)
+				source = excluded.source, details = excluded.details,
+				latitude = COALESCE(excluded.latitude, organisations.latitude),
+				longitude = COALESCE(excluded.longitude, organisations.longitude),
+				location_source = CASE WHEN excluded.latitude IS NULL THEN organisations.location_source ELSE excluded.location_source END`)
 		if err != nil {
 			return err
 		}
@@ -45,9 +48,13 @@ func (s *Store) PutOrganisations(ctx context.Context, orgs []catalogue.Organisat
 			for _, d := range o.Details {
 				details = append(details, detailJSON{Label: d.Label, Value: d.Value})
 			}
+			var lat, lon any
+			if o.Location != nil {
+				lat, lon = o.Location.Lat, o.Location.Lon
+			}
 			if _, err := stmt.ExecContext(ctx, o.Code, o.Name, string(o.Type), jsonText(address), o.Postcode, o.Phone,
 				string(o.Status), o.Opened.String(), o.Closed.String(), o.ParentCode, o.RegionCode, o.SuccessorCode,
-				o.Source, jsonText(details)); err != nil {
+				o.Source, jsonText(details), lat, lon, o.LocationSource); err != nil {
 				return fmt.Errorf("put organisation %s: %w", o.Code, err)
 			}
 		}
@@ -66,9 +73,13 @@ func scanOrganisation(sc interface{ Scan(...any) error }) (catalogue.Organisatio
 	var o catalogue.Organisation
 	var typ, status, address, opened, closed, details string
 	var inDir int
+	var lat, lon sql.NullFloat64
 	if err := sc.Scan(&o.Code, &o.Name, &typ, &address, &o.Postcode, &o.Phone, &status, &opened, &closed,
-		&o.ParentCode, &o.RegionCode, &o.SuccessorCode, &inDir, &o.Source, &details); err != nil {
+		&o.ParentCode, &o.RegionCode, &o.SuccessorCode, &inDir, &o.Source, &details, &lat, &lon, &o.LocationSource); err != nil {
 		return o, err
+	}
+	if lat.Valid && lon.Valid {
+		o.Location = &catalogue.LatLon{Lat: lat.Float64, Lon: lon.Float64}
 	}
 	o.Type = catalogue.OrganisationType(typ)
 	o.Status = catalogue.OrganisationStatus(status)
@@ -230,4 +241,88 @@ func (s *Store) OrganisationsInDirectory(ctx context.Context, codes []string) (m
 		}
 	}
 	return out, nil
+}
+
+// SetLocations implements catalogue.Store: the locations of directory
+// organisations by code, all or nothing; codes not in the directory are
+// returned, not stored.
+func (s *Store) SetLocations(ctx context.Context, locations map[string]catalogue.LatLon, source string) ([]string, error) {
+	var missing []string
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		for code, l := range locations {
+			if err := l.Validate(); err != nil {
+				return fmt.Errorf("location of %s: %w", code, err)
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE organisations SET latitude = ?, longitude = ?, location_source = ?
+				WHERE code = ? AND in_directory = 1`, l.Lat, l.Lon, source, code)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing = append(missing, code)
+			}
+		}
+		return nil
+	})
+	return missing, err
+}
+
+// PutOutcodes implements catalogue.Store.
+func (s *Store) PutOutcodes(ctx context.Context, outcodes map[string]catalogue.LatLon) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO outcodes (outcode, latitude, longitude) VALUES (?, ?, ?)
+			ON CONFLICT (outcode) DO UPDATE SET latitude = excluded.latitude, longitude = excluded.longitude`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for code, l := range outcodes {
+			if err := l.Validate(); err != nil {
+				return fmt.Errorf("outcode %s: %w", code, err)
+			}
+			if _, err := stmt.ExecContext(ctx, strings.ToUpper(code), l.Lat, l.Lon); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Outcodes implements catalogue.Reader: every postcode district centre.
+func (s *Store) Outcodes(ctx context.Context) (map[string]catalogue.LatLon, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT outcode, latitude, longitude FROM outcodes`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]catalogue.LatLon{}
+	for rows.Next() {
+		var code string
+		var l catalogue.LatLon
+		if err := rows.Scan(&code, &l.Lat, &l.Lon); err != nil {
+			return nil, err
+		}
+		out[code] = l
+	}
+	return out, rows.Err()
+}
+
+// ReleaseMentions implements catalogue.Store.
+func (s *Store) ReleaseMentions(ctx context.Context, id int64) ([]catalogue.Mention, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT code, name, type FROM organisation_mentions WHERE release_id = ? ORDER BY code`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []catalogue.Mention
+	for rows.Next() {
+		var m catalogue.Mention
+		var typ string
+		if err := rows.Scan(&m.Code, &m.Name, &typ); err != nil {
+			return nil, err
+		}
+		m.Type = catalogue.OrganisationType(typ)
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

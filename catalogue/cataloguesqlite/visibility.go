@@ -92,6 +92,7 @@ func organisationColumns(v catalogue.Visibility, o string) (string, []any, error
 		" CASE WHEN " + o + ".in_directory = 1 THEN " + o + ".type ELSE COALESCE((SELECT tm.type FROM organisation_mentions tm JOIN releases tr ON tr.id = tm.release_id" +
 		" WHERE tm.code = " + o + ".code AND tm.type NOT IN ('', 'unknown') AND " + typeContent + " ORDER BY COALESCE(tr.published_at, '9999') DESC, tr.id DESC LIMIT 1), " + o + ".type) END AS type," +
 		" " + o + ".address, " + o + ".postcode, " + o + ".phone, " + o + ".status, " + o + ".opened, " + o + ".closed," +
-		" " + o + ".parent_code, " + o + ".region_code, " + o + ".successor_code, " + o + ".in_directory, " + o + ".source, " + o + ".details"
+		" " + o + ".parent_code, " + o + ".region_code, " + o + ".successor_code, " + o + ".in_directory, " + o + ".source, " + o + ".details," +
+		" " + o + ".latitude, " + o + ".longitude, " + o + ".location_source"
 	return cols, append(nameArgs, typeArgs...), nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/catalogue/searchbleve"
+	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
@@ -40,8 +42,12 @@ type app struct {
 	// audits holds clinical audit definitions and outcomes.
 	audits    *outcomesqlite.Store
 	publisher *publisher.Service
-	accounts  *accounts.Service
-	register  *register.Service
+	// search is the search index, once serving opens it.
+	search *searchbleve.Index
+	// content is the editorial pages.
+	content  *content.Library
+	accounts *accounts.Service
+	register *register.Service
 }
 
 // databaseFile and blobsDir are the data directory's layout.
@@ -84,8 +90,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.workflow = workflowsqlite.New(db, a.catalogue)
 	a.observations = observationsqlite.New(db)
 	a.audits = outcomesqlite.New(db)
+	if a.content, err = content.Default(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.publisher = publisher.New(publisher.Options{Catalogue: a.catalogue, Rows: a.rows, Blobs: a.blobs, Workflow: a.workflow,
-		Observations: a.observations, Audits: a.audits,
+		Observations: a.observations, Audits: a.audits, Content: a.content,
 		Now: now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err := a.openAccounts(db); err != nil {
 		db.Close()
@@ -94,7 +104,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error {
+	if a.search != nil {
+		a.search.Close()
+	}
+	return a.db.Close()
+}
 
 // empty reports whether nothing has been loaded: no dataset and no
 // organisation in any state.

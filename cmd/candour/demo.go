@@ -108,6 +108,10 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 		printDirectoryReport(stdout, report)
 	}
 
+	if err := loadPlaces(ctx, a, stdout, progress); err != nil {
+		return err
+	}
+
 	cast, err := createDemoAccounts(ctx, a)
 	if err != nil {
 		return err
@@ -318,4 +322,39 @@ func shmiChanges(previous, current map[string]bool) string {
 		fmt.Fprintf(&b, " Newly included: %s.", strings.Join(joined, ", "))
 	}
 	return b.String()
+}
+
+// loadPlaces loads hospital sites, trust headquarters positions and
+// postcode district centres, for place search.
+func loadPlaces(ctx context.Context, a *app, stdout io.Writer, progress publisher.Progress) error {
+	f, size, err := openDemoFile("hospital-sites.csv")
+	if err != nil {
+		return err
+	}
+	report, err := a.publisher.ImportHospitalSites(ctx, f, "hospital-sites.csv", size, progress)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	printDirectoryReport(stdout, report)
+	f, _, err = openDemoFile("trust-hq-locations.csv")
+	if err != nil {
+		return err
+	}
+	trusts, err := a.publisher.ImportTrustLocations(ctx, f, "trust-hq-locations.csv")
+	f.Close()
+	if err != nil {
+		return err
+	}
+	f, _, err = openDemoFile("postcode-outcodes.csv")
+	if err != nil {
+		return err
+	}
+	outcodes, err := a.publisher.ImportOutcodes(ctx, f, "postcode-outcodes.csv")
+	f.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Placed %d NHS trusts at their headquarters; loaded %d postcode district centres.\n", trusts, outcodes)
+	return nil
 }

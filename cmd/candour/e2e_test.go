@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -341,6 +344,189 @@ func TestDemoEndToEnd(t *testing.T) {
 		// No real trust is linked to the synthetic audit.
 		if leeds := s.mustGet(t, "/organisations/RR8"); strings.Contains(leeds, "Clinical audit results") {
 			t.Error("a real trust links to the synthetic audit")
+		}
+	})
+
+	t.Run("search relevance", func(t *testing.T) {
+		type result struct {
+			Kind, Title, URL, Code string
+			DistanceKM             *float64
+		}
+		type answer struct {
+			Total   int
+			Results []result
+			Facets  map[string][]struct {
+				Value string
+				Count int
+			}
+			Near *struct {
+				Outcode string
+				Results []result
+			}
+		}
+		search := func(t *testing.T, query string) answer {
+			t.Helper()
+			status, body, _ := s.get(t, "/api/v1/search?limit=10&snippets=false&"+query)
+			if status != http.StatusOK {
+				t.Fatalf("%s: %d %s", query, status, body)
+			}
+			var a answer
+			if err := json.Unmarshal([]byte(body), &a); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		// Practices in Stockton-on-Tees, from the directory file itself.
+		stockton := map[string]bool{}
+		f, err := os.Open("demodata/epraccur.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r[25] == "4" && strings.Contains(strings.Join(r[4:9], " "), "STOCKTON") {
+				stockton[r[0]] = true
+			}
+		}
+		for _, tc := range []struct {
+			q    string
+			want string // the URL expected
+			top  int    // within the first top results
+		}{
+			{"Densham", "/organisations/A81001", 1},
+			{"densham surgery", "/organisations/A81001", 1},
+			{"Dens", "/organisations/A81001", 1},
+			{"A81001", "/organisations/A81001", 1},
+			{"a81001", "/organisations/A81001", 1},
+			{"TS18 1HU", "/organisations/A81001", 3},
+			{"TS181HU", "/organisations/A81001", 3},
+			{"ts18 1hu", "/organisations/A81001", 3},
+			{"leeds teaching", "/organisations/RR8", 1},
+			{"leeds teach", "/organisations/RR8", 3},
+			{"RR8", "/organisations/RR8", 1},
+			{"nottingham university hospitals", "/organisations/RX1", 1},
+			{"royal surrey", "/organisations/RA2", 3},
+			{"cancer waiting times", "/datasets/cancer-waiting-times-by-provider", 1},
+			{"waiting times", "/datasets/cancer-waiting-times-by-provider", 3},
+			{"hip replacement", "/datasets/proms-hip-and-knee-replacements", 3},
+			{"knee replacements", "/datasets/proms-hip-and-knee-replacements", 3},
+			{"PROMs", "/datasets/proms-hip-and-knee-replacements", 3},
+			{"mortality", "/datasets/shmi", 3},
+			{"SHMI", "/datasets/shmi", 3},
+			{"Summary Hospital-level Mortality Indicator", "/datasets/shmi", 1},
+			{"CQC ratings", "/datasets/cqc-ratings-of-gp-practices", 3},
+			{"payments to general practice", "/datasets/nhs-payments-to-general-practice", 3},
+			{"Faster Diagnosis Standard", "/indicators/cancer-faster-diagnosis", 3},
+			{"synthetic surgical outcomes", "/audits/synthetic-surgical-outcomes", 3},
+			{"accessibility statement", "/pages/accessibility", 1},
+		} {
+			a := search(t, "q="+url.QueryEscape(tc.q))
+			found := -1
+			for i, r := range a.Results {
+				if r.URL == tc.want {
+					found = i
+					break
+				}
+			}
+			if found < 0 || found >= tc.top {
+				var got []string
+				for _, r := range a.Results[:min(5, len(a.Results))] {
+					got = append(got, r.URL)
+				}
+				t.Errorf("%q: %s at position %d, want within the first %d; got %v", tc.q, tc.want, found+1, tc.top, got)
+			}
+		}
+		// A misspelt town finds its practices.
+		a := search(t, "q="+url.QueryEscape("stockton on tess"))
+		practices := 0
+		for _, r := range a.Results[:min(5, len(a.Results))] {
+			if stockton[r.Code] {
+				practices++
+			}
+		}
+		if practices < 2 {
+			t.Errorf("stockton on tess: %d practices in Stockton-on-Tees in the first five: %+v", practices, a.Results[:min(5, len(a.Results))])
+		}
+		// Facets narrow: a town, only GP practices.
+		for _, r := range search(t, "q=leeds&type=gp-practice").Results {
+			if r.Kind != "organisation" || r.Code == "" || r.Code[0] < 'A' || r.Code[0] > 'Z' || len(r.Code) != 6 {
+				t.Errorf("leeds, GP practices only: %+v", r)
+			}
+		}
+		facets := search(t, "q=")
+		kinds := map[string]int{}
+		for _, f := range facets.Facets["kind"] {
+			kinds[f.Value] = f.Count
+		}
+		if kinds["dataset"] != 26 || kinds["organisation"] < 17000 || kinds["release"] != 17 || kinds["calendar"] < 1 || kinds["page"] < 4 {
+			t.Errorf("kind facet counts: %v", kinds)
+		}
+		// A postcode lists the nearest organisations with their distance.
+		near := search(t, "q="+url.QueryEscape("TS18 1HU"))
+		if near.Near == nil || near.Near.Outcode != "TS18" || len(near.Near.Results) == 0 || near.Near.Results[0].DistanceKM == nil ||
+			*near.Near.Results[0].DistanceKM > 5 {
+			t.Errorf("near TS18: %+v", near.Near)
+		}
+		page := s.mustGet(t, "/search?q=TS18")
+		for _, want := range []string{"Nearest to TS18", " km</li>", "Narrow the results"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("search page for TS18 lacks %q", want)
+			}
+		}
+		if empty := s.mustGet(t, "/search?q=zzzqqqxxx"); !strings.Contains(empty, "No results") || !strings.Contains(empty, "check the spelling") {
+			t.Error("the empty result page does not suggest what to do")
+		}
+		if page := s.mustGet(t, "/search?q=mortality"); !strings.Contains(page, "<mark>Mortality</mark>") {
+			t.Error("the search page does not mark the matching words")
+		}
+		var sorted struct{ Results []struct{ Updated string } }
+		_, body, _ := s.get(t, "/api/v1/search?kind=dataset&sort=updated&limit=50")
+		if json.Unmarshal([]byte(body), &sorted) != nil || len(sorted.Results) < 6 {
+			t.Fatalf("sorted: %s", body)
+		}
+		for i := 1; i < len(sorted.Results); i++ {
+			if sorted.Results[i].Updated > sorted.Results[i-1].Updated {
+				t.Errorf("datasets sorted by most recently updated: %s after %s", sorted.Results[i].Updated, sorted.Results[i-1].Updated)
+			}
+		}
+	})
+
+	t.Run("search refuses bad input clearly", func(t *testing.T) {
+		for path, want := range map[string]int{
+			"/search?q=" + strings.Repeat("a", 600):                  http.StatusBadRequest,
+			"/api/v1/search?q=" + strings.Repeat("a", 600):           http.StatusBadRequest,
+			"/search?q=%FF%FE":                                       http.StatusBadRequest,
+			"/api/v1/search?q=%FF":                                   http.StatusBadRequest,
+			"/search?q=" + url.QueryEscape(`title:"x" AND (y OR z)`): http.StatusOK,
+			"/search?q=" + url.QueryEscape(`+-&&||!(){}[]^"~*?:\/`):  http.StatusOK,
+			"/api/v1/search?q=" + url.QueryEscape("*:*"):             http.StatusOK,
+			"/search?q=leeds&page=999999999999":                      http.StatusBadRequest,
+			"/search?q=leeds&page=-1":                                http.StatusBadRequest,
+			"/search?q=leeds&page=400":                               http.StatusNotFound,
+			"/search?q=leeds&sort=alphabetical":                      http.StatusBadRequest,
+			"/api/v1/search?q=leeds&limit=100000":                    http.StatusBadRequest,
+			"/api/v1/search?q=leeds&limit=0":                         http.StatusBadRequest,
+		} {
+			status, body, h := s.get(t, path)
+			if status != want {
+				t.Errorf("%.80s: %d, want %d", path, status, want)
+			}
+			if status == http.StatusBadRequest && strings.HasPrefix(path, "/api/") {
+				var e struct {
+					Error struct{ Code, Message string }
+				}
+				if json.Unmarshal([]byte(body), &e) != nil || e.Error.Code == "" || !strings.Contains(e.Error.Message, "parameter") ||
+					!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+					t.Errorf("%.80s: error body %s", path, body)
+				}
+			}
+			if status == http.StatusBadRequest && !strings.HasPrefix(path, "/api/") && !strings.Contains(body, "parameter") {
+				t.Errorf("%.80s: the page does not name the parameter", path)
+			}
 		}
 	})
 

@@ -44,6 +44,7 @@ Commands:
   release   list releases in every state and show one (see candour release --help)
   user      create accounts, such as the first administrator (see candour user --help)
   audit     verify the hash-chained audit log (candour audit verify)
+  reindex   rebuild the search index from the database
   version   print the version
 
 Run "candour <command> --help" for a command's options. Every option can also
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUser(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, rest, getenv, stdout, stderr)
 	}
 	return &usageError{fmt.Sprintf("candour: unknown command %q (run candour --help)", cmd)}
 }

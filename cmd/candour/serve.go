@@ -7,7 +7,6 @@ import (
 	"net"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/content"
 	"github.com/candour/candour/site"
 )
 
@@ -44,8 +43,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // serve runs the site until ctx is cancelled, then shuts down gracefully.
 // It prints one line to stdout once it is listening, with the address.
 func serve(ctx context.Context, a *app, stdout io.Writer) error {
-	pages, err := content.Default()
-	if err != nil {
+	pages := a.content
+	if err := a.openSearch(ctx); err != nil {
 		return err
 	}
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
@@ -60,6 +59,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Register:     siteRegister{a.register},
 		Observations: a.observations,
 		Audits:       a.audits,
+		Search:       a.search,
 	})
 	if err != nil {
 		return err

@@ -165,7 +165,7 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	mw := multipart.NewWriter(&body)
 	fields := map[string]string{"csrf": pam.token(), "dataset": "e2e-admissions", "dataset-title": "E2E admissions", "publisher-name": "E2E Statistics",
 		"title": "Admissions E2ETITLE, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31",
-		"coverage": "Three trusts", "change-notes": "First release."}
+		"coverage": "Three trusts", "change-notes": "First release, E2ENOTES."}
 	for k, v := range fields {
 		mw.WriteField(k, v)
 	}
@@ -260,12 +260,43 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	// Before the embargo: the calendar shows the date, no surface shows content.
 	releaseURL := "/datasets/e2e-admissions/releases/1"
 	surfaces := []string{"/", "/datasets", "/datasets/e2e-admissions", releaseURL, releaseURL + "/files/admissions.csv",
-		"/organisations/RA2", "/calendar", "/transparency", "/transparency/audit-log.jsonl"}
+		"/organisations/RA2", "/calendar", "/transparency", "/transparency/audit-log.jsonl",
+		"/search?q=E2ETITLE", "/search?q=E2EMARKER", "/search?q=E2ENOTES", "/search?q=admissions", "/search?kind=release",
+		"/api/v1/search?q=E2ETITLE", "/api/v1/search?q=E2EMARKER", "/api/v1/search?q=E2ENOTES", "/api/v1/search?q=admissions&limit=50",
+		"/api/v1/search?kind=organisation&q=E2EMARKER&snippets=false&limit=8"}
+	releaseFacet := func() int {
+		_, body, _ := s.get(t, "/api/v1/search?q=admissions")
+		var a struct {
+			Facets map[string][]struct {
+				Value string
+				Count int
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Fatalf("search facets: %v %s", err, body)
+		}
+		for _, f := range a.Facets["kind"] {
+			if f.Value == "release" {
+				return f.Count
+			}
+		}
+		return 0
+	}
+	if n := releaseFacet(); n != 0 {
+		t.Errorf("before the embargo, the kind facet counts %d releases for \"admissions\"", n)
+	}
 	before := map[string]string{}
 	for _, u := range surfaces {
 		status, body, _ := s.get(t, u)
 		before[u] = body
-		for _, secret := range []string{"E2ETITLE", "E2EMARKER", hex.EncodeToString(publicSum[:])} {
+		// A search page repeats its own query: that is not a leak.
+		if parsed, err := url.Parse(u); err == nil && parsed.Query().Get("q") != "" {
+			body = strings.ReplaceAll(body, parsed.Query().Get("q"), "")
+			if strings.Contains(body, releaseURL) {
+				t.Errorf("before the embargo, %s finds the release", u)
+			}
+		}
+		for _, secret := range []string{"E2ETITLE", "E2EMARKER", "E2ENOTES", hex.EncodeToString(publicSum[:])} {
 			if strings.Contains(body, secret) {
 				t.Errorf("before the embargo, %s (%d) shows %q", u, status, secret)
 			}
@@ -306,6 +337,9 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	if late := time.Since(embargo); late > 3*time.Second {
 		t.Errorf("published %s after its embargo", late)
 	}
+	if n := releaseFacet(); n != 1 {
+		t.Errorf("after publication, the kind facet counts %d releases for \"admissions\", want 1", n)
+	}
 	after := map[string]string{}
 	for _, u := range surfaces {
 		status, body, _ := s.get(t, u)
@@ -315,12 +349,16 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 		after[u] = body
 	}
 	for u, want := range map[string][]string{
-		"/":                        {"E2ETITLE"},
-		"/datasets/e2e-admissions": {"E2ETITLE"},
-		releaseURL:                 {"E2EMARKER", "Rita Tester", "Rob Tester", "Chloe Tester", hex.EncodeToString(publicSum[:])},
-		"/organisations/RA2":       {"E2ETITLE"},
-		"/calendar":                {releaseURL},
-		"/transparency":            {"E2ETITLE", "Rita Tester"},
+		"/":                         {"E2ETITLE"},
+		"/datasets/e2e-admissions":  {"E2ETITLE"},
+		releaseURL:                  {"E2EMARKER", "Rita Tester", "Rob Tester", "Chloe Tester", hex.EncodeToString(publicSum[:])},
+		"/organisations/RA2":        {"E2ETITLE"},
+		"/calendar":                 {releaseURL},
+		"/transparency":             {"E2ETITLE", "Rita Tester"},
+		"/search?q=E2ETITLE":        {releaseURL},
+		"/search?q=E2EMARKER":       {releaseURL},
+		"/search?q=E2ENOTES":        {releaseURL},
+		"/api/v1/search?q=E2ETITLE": {releaseURL},
 	} {
 		for _, w := range want {
 			if !strings.Contains(after[u], w) {

@@ -1,0 +1,631 @@
+// Package searchbleve is the catalogue's search index (catalogue.SearchIndex)
+// on bleve, in a folder of the data directory.
+//
+// # Analysis
+//
+// Each field is analysed for what it holds: titles twice, with English
+// stemming ("title") and without ("name", for prefixes: "Dens" finds "The
+// Densham Surgery", and for fuzzy matches of names); prose with English
+// stemming ("text"); codes as exact keywords, normalised to upper case
+// without spaces, so "TS18 1HU", "ts181hu" and "TS181HU" are one code;
+// places with the standard analyser, matched fuzzily so a misspelt town is
+// found; facets as keywords. Titles weigh more than prose, an exact code
+// most of all.
+//
+// # Visibility
+//
+// A document tagged with a release is found, and counted in facets, only
+// when that release is in the query's visible set: the index keeps which
+// releases it holds and excludes, inside the query, every one the caller
+// did not say is visible, so the catalogue's answer stays the authority
+// and nothing needs re-indexing at publication or withdrawal.
+//
+// # Building
+//
+// An index is complete only when a marker file says so: Create builds into
+// a new folder and swaps it in whole, and Open refuses a missing,
+// incomplete or unreadable index (ErrRebuild), so a half-built index is
+// never served.
+package searchbleve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/edgengram"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/candour/candour/catalogue"
+)
+
+// ErrRebuild means the index folder is missing, incomplete or unreadable
+// and must be built again (Create).
+var ErrRebuild = errors.New("the search index must be rebuilt")
+
+// completeMarker is written into an index folder once it is fully built.
+const completeMarker = "candour-index-complete"
+
+// Index implements catalogue.SearchIndex.
+type Index struct {
+	idx       bleve.Index
+	dir       string
+	closeOnce sync.Once
+
+	mu       sync.RWMutex
+	releases map[string]int64  // document id → its release, for documents tagged with one
+	hashes   map[string]string // document id → content hash, for the others
+}
+
+var _ catalogue.SearchIndex = (*Index)(nil)
+
+// Field names.
+const (
+	fKind, fRelease, fTitle, fName, fText, fCodes, fPlaces    = "kind", "release", "title", "name", "text", "codes", "places"
+	fUpdated, fLocation, fDoc, fHash, fPrefix, fCare, fClosed = "updated", "location", "doc", "hash", "prefix", "care", "closed"
+)
+
+var facetFields = map[string]string{
+	catalogue.FacetKind: fKind, catalogue.FacetPublisher: "publisher", catalogue.FacetTopic: "topic",
+	catalogue.FacetLicence: "licence", catalogue.FacetFrequency: "frequency", catalogue.FacetGranularity: "granularity",
+	catalogue.FacetStatus: "status", catalogue.FacetOrgType: "orgtype", catalogue.FacetRegion: "region",
+}
+
+// prefixAnalyzer indexes every beginning (2 to 15 letters) of each word
+// of a name, so a prefix is one exact term: "dens" finds "Densham"
+// without expanding into every word that starts so.
+const prefixAnalyzer = "candour_name_prefix"
+
+func newMapping() (mapping.IndexMapping, error) {
+	im := bleve.NewIndexMapping()
+	if err := im.AddCustomTokenFilter("candour_edge_2_15", map[string]any{"type": edgengram.Name, "back": false, "min": 2.0, "max": 15.0}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(prefixAnalyzer, map[string]any{"type": custom.Name, "tokenizer": unicodetok.Name,
+		"token_filters": []any{lowercase.Name, "candour_edge_2_15"}}); err != nil {
+		return nil, err
+	}
+	im.DefaultAnalyzer = en.AnalyzerName
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	doc := bleve.NewDocumentStaticMapping()
+	text := func(analyzer string) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = analyzer
+		f.Store = false
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	kw := func() *mapping.FieldMapping {
+		f := text(keyword.Name)
+		f.DocValues = true // facets
+		return f
+	}
+	doc.AddFieldMappingsAt(fTitle, text(en.AnalyzerName))
+	doc.AddFieldMappingsAt(fName, text(standard.Name))
+	doc.AddFieldMappingsAt(fPrefix, text(prefixAnalyzer))
+	doc.AddFieldMappingsAt(fText, text(en.AnalyzerName))
+	doc.AddFieldMappingsAt(fPlaces, text(standard.Name))
+	doc.AddFieldMappingsAt(fCodes, text(keyword.Name))
+	doc.AddFieldMappingsAt(fRelease, text(keyword.Name))
+	doc.AddFieldMappingsAt(fCare, text(keyword.Name))
+	doc.AddFieldMappingsAt(fClosed, text(keyword.Name))
+	for _, f := range facetFields {
+		doc.AddFieldMappingsAt(f, kw())
+	}
+	updated := bleve.NewDateTimeFieldMapping()
+	updated.Store, updated.IncludeInAll = false, false
+	doc.AddFieldMappingsAt(fUpdated, updated)
+	loc := bleve.NewGeoPointFieldMapping()
+	loc.Store, loc.IncludeInAll = false, false
+	doc.AddFieldMappingsAt(fLocation, loc)
+	stored := bleve.NewTextFieldMapping()
+	stored.Index, stored.Store, stored.IncludeInAll, stored.DocValues = false, true, false, false
+	doc.AddFieldMappingsAt(fDoc, stored)
+	hash := bleve.NewTextFieldMapping()
+	hash.Analyzer, hash.Store, hash.IncludeInAll = keyword.Name, true, false
+	doc.AddFieldMappingsAt(fHash, hash)
+	im.DefaultMapping = doc
+	return im, nil
+}
+
+// Open opens a complete index in dir; ErrRebuild when there is none.
+func Open(dir string) (*Index, error) {
+	if _, err := os.Stat(filepath.Join(dir, completeMarker)); err != nil {
+		return nil, fmt.Errorf("%w: %s is missing or was not finished", ErrRebuild, dir)
+	}
+	idx, err := bleve.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrRebuild, dir, err)
+	}
+	x := &Index{idx: idx, dir: dir}
+	if err := x.load(); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrRebuild, dir, err)
+	}
+	return x, nil
+}
+
+// Create builds a new index for dir: fill writes every document into it,
+// then it is marked complete and replaces whatever was in dir. Until then
+// nothing in dir changes.
+func Create(ctx context.Context, dir string, fill func(context.Context, *Index) error) (*Index, error) {
+	building := dir + ".building"
+	if err := os.RemoveAll(building); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return nil, err
+	}
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.New(building, m)
+	if err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	x := &Index{idx: idx, dir: building, releases: map[string]int64{}, hashes: map[string]string{}}
+	if err := fill(ctx, x); err != nil {
+		idx.Close()
+		os.RemoveAll(building)
+		return nil, err
+	}
+	if err := idx.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(building, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o640); err != nil {
+		return nil, err
+	}
+	old := dir + ".old"
+	os.RemoveAll(old)
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.Rename(dir, old); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Rename(building, dir); err != nil {
+		return nil, err
+	}
+	os.RemoveAll(old)
+	return Open(dir)
+}
+
+// Count is how many documents the index holds.
+func (x *Index) Count() (uint64, error) { return x.idx.DocCount() }
+
+// Close closes the index; closing it again does nothing.
+func (x *Index) Close() error {
+	var err error
+	x.closeOnce.Do(func() { err = x.idx.Close() })
+	return err
+}
+
+// load reads which documents are tagged with releases and the hashes of
+// the others.
+func (x *Index) load() error {
+	x.releases, x.hashes = map[string]int64{}, map[string]string{}
+	n, err := x.idx.DocCount()
+	if err != nil {
+		return err
+	}
+	const page = 10000
+	for from := 0; from < int(n); from += page {
+		req := bleve.NewSearchRequestOptions(query.NewMatchAllQuery(), page, from, false)
+		req.Fields = []string{fHash, fDoc}
+		req.SortBy([]string{"_id"})
+		res, err := x.idx.Search(req)
+		if err != nil {
+			return err
+		}
+		for _, h := range res.Hits {
+			raw, _ := h.Fields[fDoc].(string)
+			var d catalogue.SearchDocument
+			if err := json.Unmarshal([]byte(raw), &d); err != nil {
+				return fmt.Errorf("document %s: %w", h.ID, err)
+			}
+			if d.Release != 0 {
+				x.releases[h.ID] = d.Release
+			} else {
+				x.hashes[h.ID], _ = h.Fields[fHash].(string)
+			}
+		}
+	}
+	return nil
+}
+
+// Normalise is how codes are compared: upper case, without spaces.
+func Normalise(code string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, code)
+}
+
+// Hash is a document's content hash (catalogue.SearchDocumentHash).
+func Hash(d catalogue.SearchDocument) string { return catalogue.SearchDocumentHash(d) }
+
+func fields(d catalogue.SearchDocument) (map[string]any, error) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	codes := make([]string, 0, len(d.Codes))
+	for _, c := range d.Codes {
+		codes = append(codes, Normalise(c))
+	}
+	m := map[string]any{
+		fKind: d.Kind, fRelease: strconv.FormatInt(d.Release, 10), fTitle: d.Title, fName: d.Title, fPrefix: d.Title, fText: d.Text,
+		fCodes: codes, fPlaces: strings.Join(d.Places, " "), fDoc: string(raw), fHash: Hash(d),
+	}
+	// Facet fields are left out when empty, so no facet counts a blank.
+	for field, v := range map[string]string{"publisher": d.Publisher, "licence": d.Licence, "frequency": d.Frequency,
+		"granularity": d.Granularity, "status": d.Status, "orgtype": d.OrgType, "region": d.Region, fClosed: boolWord(d.Closed)} {
+		if v != "" {
+			m[field] = v
+		}
+	}
+	if len(d.Topics) > 0 {
+		m["topic"] = d.Topics
+	}
+	switch d.OrgType {
+	case "gp-practice", "nhs-trust", "hospital-site":
+		m[fCare] = "yes" // the places citizens look for by where they live
+	}
+	if !d.Updated.IsZero() {
+		m[fUpdated] = d.Updated.UTC().Format(time.RFC3339)
+	}
+	if d.Location != nil {
+		m[fLocation] = map[string]any{"lat": d.Location.Lat, "lon": d.Location.Lon}
+	}
+	return m, nil
+}
+
+func boolWord(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
+}
+
+// Put implements catalogue.SearchIndex.
+func (x *Index) Put(ctx context.Context, docs []catalogue.SearchDocument) error {
+	const batchSize = 2000
+	for start := 0; start < len(docs); start += batchSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b := x.idx.NewBatch()
+		end := min(start+batchSize, len(docs))
+		for _, d := range docs[start:end] {
+			if d.ID == "" || d.Kind == "" {
+				return fmt.Errorf("search document %q: an id and a kind are required", d.ID)
+			}
+			m, err := fields(d)
+			if err != nil {
+				return err
+			}
+			if err := b.Index(d.ID, m); err != nil {
+				return fmt.Errorf("search document %s: %w", d.ID, err)
+			}
+		}
+		if err := x.idx.Batch(b); err != nil {
+			return err
+		}
+		x.mu.Lock()
+		for _, d := range docs[start:end] {
+			if d.Release != 0 {
+				x.releases[d.ID] = d.Release
+				delete(x.hashes, d.ID)
+			} else {
+				x.hashes[d.ID] = Hash(d)
+				delete(x.releases, d.ID)
+			}
+		}
+		x.mu.Unlock()
+	}
+	return nil
+}
+
+// Delete implements catalogue.SearchIndex.
+func (x *Index) Delete(ctx context.Context, ids []string) error {
+	b := x.idx.NewBatch()
+	for _, id := range ids {
+		b.Delete(id)
+	}
+	if err := x.idx.Batch(b); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	for _, id := range ids {
+		delete(x.releases, id)
+		delete(x.hashes, id)
+	}
+	x.mu.Unlock()
+	return nil
+}
+
+// Hashes implements catalogue.SearchIndex.
+func (x *Index) Hashes(ctx context.Context) (map[string]string, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	out := make(map[string]string, len(x.hashes))
+	for k, v := range x.hashes {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// MaxQueryBytes bounds a query's text.
+const MaxQueryBytes = 500
+
+// ErrQuery marks a query the index cannot run; the message says why.
+var ErrQuery = errors.New("invalid search query")
+
+var words = regexp.MustCompile(`[\p{L}\p{N}]+`)
+
+// stopWords are left out of place matching ("Stockton on Tees").
+var stopWords = map[string]bool{"on": true, "upon": true, "the": true, "of": true, "in": true, "and": true, "by": true, "le": true, "st": false}
+
+// Search implements catalogue.SearchIndex.
+func (x *Index) Search(ctx context.Context, q catalogue.SearchQuery) (catalogue.SearchResults, error) {
+	start := time.Now()
+	if !utf8.ValidString(q.Text) {
+		return catalogue.SearchResults{}, fmt.Errorf("%w: the text is not valid UTF-8", ErrQuery)
+	}
+	if len(q.Text) > MaxQueryBytes {
+		return catalogue.SearchResults{}, fmt.Errorf("%w: the text is %d bytes long; at most %d", ErrQuery, len(q.Text), MaxQueryBytes)
+	}
+	if q.Size <= 0 {
+		q.Size = 20
+	}
+	var must, mustNot []query.Query
+	text := strings.TrimSpace(q.Text)
+	tokens := words.FindAllString(strings.ToLower(text), 32)
+	if len(tokens) == 0 {
+		must = append(must, query.NewMatchAllQuery())
+	} else {
+		must = append(must, textQuery(text, tokens))
+	}
+	for _, facet := range catalogue.Facets {
+		values := q.Filters[facet]
+		if len(values) == 0 {
+			continue
+		}
+		var any []query.Query
+		for _, v := range values {
+			t := query.NewTermQuery(v)
+			t.SetField(facetFields[facet])
+			any = append(any, t)
+		}
+		must = append(must, query.NewDisjunctionQuery(any))
+	}
+	if q.Near != nil {
+		km := q.NearKM
+		if km <= 0 {
+			km = 25
+		}
+		g := query.NewGeoDistanceQuery(q.Near.Lon, q.Near.Lat, strconv.FormatFloat(km, 'f', 1, 64)+"km")
+		g.SetField(fLocation)
+		must = append(must, g)
+		closed := query.NewTermQuery("yes")
+		closed.SetField(fClosed)
+		mustNot = append(mustNot, closed) // nearest open places only
+	}
+	for _, rel := range x.hidden(q.Visible) {
+		t := query.NewTermQuery(strconv.FormatInt(rel, 10))
+		t.SetField(fRelease)
+		mustNot = append(mustNot, t)
+	}
+	// Datasets and organisations lead when a query matches them as well
+	// as it matches releases of them.
+	var should []query.Query
+	// (Small: they break ties, they do not outweigh a match.)
+	for kind, boost := range map[string]float64{catalogue.KindDataset: 0.08, catalogue.KindOrganisation: 0.04, catalogue.KindIndicator: 0.04} {
+		t := query.NewTermQuery(kind)
+		t.SetField(fKind)
+		t.SetBoost(boost)
+		should = append(should, t)
+	}
+	// Among organisations, the ones citizens look for: practices,
+	// hospitals and trusts before other prescribing cost centres.
+	for typ, boost := range map[string]float64{"gp-practice": 0.04, "nhs-trust": 0.04, "hospital-site": 0.03} {
+		t := query.NewTermQuery(typ)
+		t.SetField("orgtype")
+		t.SetBoost(boost)
+		should = append(should, t)
+	}
+	bq := query.NewBooleanQuery(must, should, mustNot)
+	req := bleve.NewSearchRequestOptions(bq, q.Size, q.From, false)
+	req.Fields = []string{fDoc}
+	for _, facet := range catalogue.Facets {
+		req.AddFacet(facet, bleve.NewFacetRequest(facetFields[facet], 50))
+	}
+	switch {
+	case q.Near != nil:
+		s, err := search.NewSortGeoDistance(fLocation, "km", q.Near.Lon, q.Near.Lat, false)
+		if err != nil {
+			return catalogue.SearchResults{}, err
+		}
+		req.SortByCustom(search.SortOrder{s, &search.SortScore{Desc: true}})
+	case q.Sort == "updated":
+		req.SortBy([]string{"-" + fUpdated, "-_score", "_id"})
+	default:
+		req.SortBy([]string{"-_score", "_id"})
+	}
+	res, err := x.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return catalogue.SearchResults{}, err
+	}
+	out := catalogue.SearchResults{Total: int(res.Total), Facets: map[string][]catalogue.FacetCount{}}
+	for _, h := range res.Hits {
+		raw, _ := h.Fields[fDoc].(string)
+		var d catalogue.SearchDocument
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return out, fmt.Errorf("document %s: %w", h.ID, err)
+		}
+		hit := catalogue.SearchHit{Document: d, Score: h.Score}
+		if q.Near != nil && len(h.Sort) > 0 && d.Location != nil {
+			hit.DistanceKM = haversineKM(*q.Near, *d.Location)
+		}
+		if q.Highlight {
+			hit.Snippet, hit.Marks = snippet(d.Text, tokens)
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	for name, fr := range res.Facets {
+		var counts []catalogue.FacetCount
+		if fr.Terms != nil {
+			for _, t := range fr.Terms.Terms() {
+				counts = append(counts, catalogue.FacetCount{Value: t.Term, Count: t.Count})
+			}
+		}
+		slices.SortStableFunc(counts, func(a, b catalogue.FacetCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		out.Facets[name] = counts
+	}
+	out.Took = time.Since(start)
+	return out, nil
+}
+
+// hidden lists the releases the index holds documents of that are not in
+// the visible set.
+func (x *Index) hidden(visible []int64) []int64 {
+	vis := make(map[int64]bool, len(visible))
+	for _, v := range visible {
+		vis[v] = true
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	seen := map[int64]bool{}
+	var out []int64
+	for _, rel := range x.releases {
+		if !vis[rel] && !seen[rel] {
+			seen[rel] = true
+			out = append(out, rel)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// textQuery matches text against each field, one flat list of weighted
+// clauses: an exact code; the title (all words stemmed, any word, as a
+// phrase, the last word as a prefix, fuzzily); places (every word, a
+// misspelt one allowed one edit; practices and hospitals there weighted
+// up); prose. Two properties of bleve shape it: a disjunction's score is
+// scaled by the share of its clauses a document matches (so a title that
+// matches in several ways rises, and nesting, which would compound the
+// scaling, is avoided); and a conjunction's own boost is ignored, so its
+// weight is put on the clauses inside it.
+func textQuery(text string, tokens []string) query.Query {
+	var parts []query.Query
+	term := func(field, t string, boost float64) *query.TermQuery {
+		q := query.NewTermQuery(t)
+		q.SetField(field)
+		q.SetBoost(boost)
+		return q
+	}
+	match := func(field, t string, boost float64) *query.MatchQuery {
+		q := query.NewMatchQuery(t)
+		q.SetField(field)
+		q.SetBoost(boost)
+		return q
+	}
+	parts = append(parts, term(fCodes, Normalise(text), 40))
+	if len(tokens) > 1 {
+		for _, t := range tokens {
+			if len(t) >= 3 {
+				parts = append(parts, term(fCodes, Normalise(t), 10))
+			}
+		}
+	}
+	all := match(fTitle, text, 6)
+	all.SetOperator(query.MatchQueryOperatorAnd)
+	// When every word is in the title, trusts and datasets lead the
+	// hospital sites and releases named after them.
+	for field, value := range map[string]string{"orgtype": "nhs-trust", fKind: catalogue.KindDataset} {
+		lead := match(fTitle, text, 3)
+		lead.SetOperator(query.MatchQueryOperatorAnd)
+		parts = append(parts, query.NewConjunctionQuery([]query.Query{lead, term(field, value, 3)}))
+	}
+	phrase := query.NewMatchPhraseQuery(text)
+	phrase.SetField(fTitle)
+	phrase.SetBoost(4)
+	parts = append(parts, all, match(fTitle, text, 2), phrase)
+	// The last word as a prefix of a name word, the others whole.
+	if last := tokens[len(tokens)-1]; len(last) >= 2 {
+		var conj []query.Query
+		for _, t := range tokens[:len(tokens)-1] {
+			conj = append(conj, match(fName, t, 4))
+		}
+		if len(last) > 15 {
+			last = last[:15]
+		}
+		conj = append(conj, term(fPrefix, last, 8))
+		parts = append(parts, query.NewConjunctionQuery(conj))
+	}
+	fuzzyName := match(fName, text, 0.5)
+	fuzzyName.SetFuzziness(1)
+	parts = append(parts, fuzzyName)
+	// Places: every word must match; a misspelt word may be one edit away
+	// when the query has several words or a long one (a single short word
+	// matches exactly, so "Dens" is not taken for "Dene").
+	var significant []string
+	for _, t := range tokens {
+		if !stopWords[t] {
+			significant = append(significant, t)
+		}
+	}
+	if len(significant) > 0 {
+		fuzzy := len(significant) > 1
+		place := func(boost float64) []query.Query {
+			var each []query.Query
+			for _, t := range significant {
+				if fuzzy && len(t) >= 4 || len(t) >= 7 {
+					f := query.NewFuzzyQuery(t)
+					f.SetField(fPlaces)
+					f.SetFuzziness(1)
+					f.SetBoost(boost)
+					each = append(each, f)
+				} else {
+					each = append(each, term(fPlaces, t, boost))
+				}
+			}
+			return each
+		}
+		parts = append(parts, query.NewConjunctionQuery(place(3)))
+		// A town's name finds the practices and hospitals there first.
+		parts = append(parts, query.NewConjunctionQuery(append(place(8), term(fCare, "yes", 8))))
+	}
+	parts = append(parts, match(fText, text, 1))
+	return query.NewDisjunctionQuery(parts)
+}

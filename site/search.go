@@ -1,0 +1,406 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/candour/candour/catalogue"
+)
+
+// Search: one search box over datasets, releases, organisations,
+// indicators, clinical audits, pages and announced releases, with facets,
+// as a page (/search) and as JSON for typeahead (/api/v1/search). Every
+// query passes the published view's visible releases, so a release's
+// content is found only once it is published. A postcode or postcode
+// district also lists the nearest organisations by distance.
+
+const (
+	searchPageSize = 20
+	maxSearchPage  = 500 // 10,000 results are more than anyone pages through
+	maxQueryBytes  = 500
+	nearKM         = 15
+)
+
+var (
+	postcodeRe = regexp.MustCompile(`^([A-Z]{1,2}[0-9][0-9A-Z]?)(?: ?([0-9][A-Z]{2}))?$`)
+	facetLabel = map[string]string{
+		catalogue.FacetKind: "Kind", catalogue.FacetPublisher: "Publisher", catalogue.FacetTopic: "Topic",
+		catalogue.FacetLicence: "Licence", catalogue.FacetFrequency: "Frequency", catalogue.FacetGranularity: "Granularity",
+		catalogue.FacetStatus: "Dataset status", catalogue.FacetOrgType: "Organisation type", catalogue.FacetRegion: "NHS England region",
+	}
+)
+
+// searchRequest is a search as the query string asks for it.
+type searchRequest struct {
+	Text    string
+	Filters map[string][]string
+	Sort    string
+	Page    int
+	Limit   int
+}
+
+// parseSearch reads and checks the query string; a bad parameter is a 400
+// naming it.
+func parseSearch(c *fiber.Ctx, defaultLimit, maxLimit int) (searchRequest, error) {
+	r := searchRequest{Filters: map[string][]string{}, Page: 1, Limit: defaultLimit}
+	args := c.Context().QueryArgs()
+	r.Text = strings.TrimSpace(string(args.Peek("q")))
+	if !utf8.ValidString(r.Text) {
+		return r, badParam("q", strings.ToValidUTF8(r.Text, "?"), "it is not valid UTF-8 text")
+	}
+	if len(r.Text) > maxQueryBytes {
+		return r, badParam("q", r.Text[:40]+"…", fmt.Sprintf("it is %d bytes long; a search is at most %d", len(r.Text), maxQueryBytes))
+	}
+	for _, f := range catalogue.Facets {
+		for _, v := range args.PeekMulti(f) {
+			if s := string(v); s != "" {
+				if !utf8.ValidString(s) || len(s) > 200 {
+					return r, badParam(f, strings.ToValidUTF8(s, "?"), "it is not a value of this facet")
+				}
+				r.Filters[f] = append(r.Filters[f], s)
+			}
+		}
+	}
+	switch sort := c.Query("sort"); sort {
+	case "", "relevance":
+	case "updated":
+		r.Sort = "updated"
+	default:
+		return r, badParam("sort", sort, "it must be relevance or updated")
+	}
+	if p := c.Query("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return r, badParam("page", p, "it must be a whole number from 1")
+		}
+		if n > maxSearchPage {
+			return r, badParam("page", p, fmt.Sprintf("pages stop at %d; narrow the search with the filters instead", maxSearchPage))
+		}
+		r.Page = n
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxLimit {
+			return r, badParam("limit", l, fmt.Sprintf("it must be a whole number from 1 to %d", maxLimit))
+		}
+		r.Limit = n
+	}
+	return r, nil
+}
+
+// outcodeCentres caches the postcode district centres (reference data).
+type outcodeCentres struct {
+	once sync.Once
+	m    map[string]catalogue.LatLon
+	err  error
+}
+
+// place reads a postcode or postcode district from the search text, and
+// where its district's centre is.
+func (s *Site) place(ctx context.Context, text string) (string, *catalogue.LatLon, error) {
+	m := postcodeRe.FindStringSubmatch(strings.ToUpper(strings.Join(strings.Fields(text), " ")))
+	if m == nil {
+		return "", nil, nil
+	}
+	s.outcodes.once.Do(func() { s.outcodes.m, s.outcodes.err = s.deps.Catalogue.View().Outcodes(ctx) })
+	if s.outcodes.err != nil {
+		return "", nil, s.outcodes.err
+	}
+	p, ok := s.outcodes.m[m[1]]
+	if !ok {
+		return "", nil, nil
+	}
+	return m[1], &p, nil
+}
+
+// runSearch runs the search and, for a postcode, the nearest
+// organisations.
+func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalogue.SearchResults, *nearby, error) {
+	ctx := c.UserContext()
+	ids, err := s.deps.Catalogue.View().ContentVisibleReleases(ctx)
+	if err != nil {
+		return catalogue.SearchResults{}, nil, err
+	}
+	res, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: r.Text, Filters: r.Filters, Sort: r.Sort,
+		From: (r.Page - 1) * r.Limit, Size: r.Limit, Visible: ids, Highlight: highlight})
+	if err != nil {
+		return res, nil, err
+	}
+	outcode, centre, err := s.place(ctx, r.Text)
+	if err != nil || centre == nil {
+		return res, nil, err
+	}
+	near, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Filters: map[string][]string{catalogue.FacetKind: {catalogue.KindOrganisation},
+		catalogue.FacetOrgType: {string(catalogue.TypeGPPractice), string(catalogue.TypeHospitalSite), string(catalogue.TypeNHSTrust)}},
+		Near: centre, NearKM: nearKM, Size: 10, Visible: ids})
+	if err != nil {
+		return res, nil, err
+	}
+	return res, &nearby{Outcode: outcode, Hits: near.Hits}, nil
+}
+
+// nearby are the organisations nearest a postcode district's centre.
+type nearby struct {
+	Outcode string
+	Hits    []catalogue.SearchHit
+}
+
+type searchHitView struct {
+	catalogue.SearchHit
+	KindLabel string
+	Snippet   template.HTML
+}
+
+type facetValueView struct {
+	Value, Label string
+	Count        int
+	Selected     bool
+	Href         string
+}
+
+type facetView struct {
+	Name, Label string
+	Values      []facetValueView
+}
+
+type searchPage struct {
+	layout
+	Query    string
+	Total    int
+	Took     time.Duration
+	Hits     []searchHitView
+	Facets   []facetView
+	Active   []facetValueView // selected filters, each with a link that removes it
+	Sort     string
+	SortHref map[string]string
+	Pager    pager
+	Near     *nearby
+	Clear    string
+}
+
+func kindLabel(kind string) string {
+	for _, k := range catalogue.SearchKinds {
+		if k.Kind == kind {
+			return strings.TrimSuffix(k.Label, "s")
+		}
+	}
+	return kind
+}
+
+// marked escapes a snippet and marks its matching words.
+func marked(text string, marks [][2]int) template.HTML {
+	var b strings.Builder
+	at := 0
+	for _, m := range marks {
+		if m[0] < at || m[1] > len(text) {
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(text[at:m[0]]))
+		b.WriteString("<mark>" + template.HTMLEscapeString(text[m[0]:m[1]]) + "</mark>")
+		at = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[at:]))
+	return template.HTML(b.String())
+}
+
+// searchHref is the search page's address with the filters changed.
+func searchHref(r searchRequest, facet, value string, on bool) string {
+	q := url.Values{}
+	if r.Text != "" {
+		q.Set("q", r.Text)
+	}
+	for _, f := range catalogue.Facets {
+		for _, v := range r.Filters[f] {
+			if f == facet && v == value {
+				continue
+			}
+			q.Add(f, v)
+		}
+	}
+	if on {
+		q.Add(facet, value)
+	}
+	if r.Sort != "" {
+		q.Set("sort", r.Sort)
+	}
+	return "/search?" + q.Encode()
+}
+
+func facetValueLabel(facet, value string) string {
+	switch facet {
+	case catalogue.FacetKind:
+		return kindLabel(value)
+	case catalogue.FacetOrgType:
+		return catalogue.OrganisationType(value).Label()
+	case catalogue.FacetStatus:
+		return catalogue.DatasetStatus(value).Label()
+	case catalogue.FacetLicence:
+		if l, ok := catalogue.LookupLicence(value); ok {
+			return l.Title
+		}
+	}
+	return value
+}
+
+func (s *Site) searchPage(c *fiber.Ctx) error {
+	r, err := parseSearch(c, searchPageSize, searchPageSize)
+	if err != nil {
+		return err
+	}
+	res, near, err := s.runSearch(c, r, true)
+	if err != nil {
+		return err
+	}
+	title := "Search"
+	if r.Text != "" {
+		title = "Search: " + r.Text
+	}
+	page := searchPage{layout: s.layout(c, title, crumb{"/", "Home"}), Query: r.Text, Total: res.Total, Took: res.Took, Sort: r.Sort,
+		Near: near, Clear: "/search?q=" + url.QueryEscape(r.Text)}
+	for _, h := range res.Hits {
+		page.Hits = append(page.Hits, searchHitView{SearchHit: h, KindLabel: kindLabel(h.Document.Kind), Snippet: marked(h.Snippet, h.Marks)})
+	}
+	for _, f := range catalogue.Facets {
+		fv := facetView{Name: f, Label: facetLabel[f]}
+		selected := r.Filters[f]
+		for _, v := range res.Facets[f] {
+			on := slices.Contains(selected, v.Value)
+			fv.Values = append(fv.Values, facetValueView{Value: v.Value, Label: facetValueLabel(f, v.Value), Count: v.Count, Selected: on,
+				Href: searchHref(r, f, v.Value, !on)})
+		}
+		for _, v := range selected {
+			page.Active = append(page.Active, facetValueView{Value: v, Label: facetLabel[f] + ": " + facetValueLabel(f, v), Href: searchHref(r, f, v, false)})
+		}
+		if len(fv.Values) > 0 {
+			fv.Values = fv.Values[:min(len(fv.Values), 12)]
+			page.Facets = append(page.Facets, fv)
+		}
+	}
+	page.SortHref = map[string]string{}
+	for _, sort := range []string{"", "updated"} {
+		rr := r
+		rr.Sort = sort
+		page.SortHref[sort] = searchHref(rr, "", "", false)
+	}
+	pages := int(math.Ceil(float64(min(res.Total, maxSearchPage*searchPageSize)) / searchPageSize))
+	if r.Page > 1 && r.Page > pages {
+		return &userError{status: http.StatusNotFound, message: fmt.Sprintf("There are only %d pages of results for this search.", pages)}
+	}
+	page.Pager = pager{Page: r.Page, Total: res.Total, Pages: pages}
+	link := func(n int) string { return searchHref(r, "", "", false) + "&page=" + strconv.Itoa(n) }
+	if r.Page > 1 {
+		page.Pager.Prev = link(r.Page - 1)
+	}
+	if r.Page < pages {
+		page.Pager.Next = link(r.Page + 1)
+	}
+	return s.render(c, "search", page)
+}
+
+// The JSON search API: the same search, for typeahead and intermediaries.
+
+type apiSearchResult struct {
+	Kind        string   `json:"kind"`
+	Title       string   `json:"title"`
+	URL         string   `json:"url"`
+	Code        string   `json:"code,omitempty"`
+	Snippet     string   `json:"snippet,omitempty"`
+	Updated     string   `json:"updated,omitempty"`
+	DistanceKM  *float64 `json:"distanceKm,omitempty"`
+	Approximate bool     `json:"approximateLocation,omitempty"`
+}
+
+type apiFacetValue struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+type apiSearch struct {
+	Query   string                     `json:"query"`
+	Total   int                        `json:"total"`
+	Page    int                        `json:"page"`
+	Limit   int                        `json:"limit"`
+	Results []apiSearchResult          `json:"results"`
+	Facets  map[string][]apiFacetValue `json:"facets"`
+	Near    *apiNear                   `json:"near,omitempty"`
+}
+
+type apiNear struct {
+	Outcode string            `json:"outcode"`
+	Note    string            `json:"note"`
+	Results []apiSearchResult `json:"results"`
+}
+
+// apiProblemJSON answers an API error as {"error": {"code", "message"}}.
+func apiProblemJSON(c *fiber.Ctx, status int, code, message string) error {
+	c.Status(status)
+	return c.JSON(fiber.Map{"error": fiber.Map{"code": code, "message": message}})
+}
+
+func toAPIResult(h catalogue.SearchHit, near bool) apiSearchResult {
+	d := h.Document
+	out := apiSearchResult{Kind: d.Kind, Title: d.Title, URL: d.URL, Snippet: h.Snippet, Approximate: d.Approximate}
+	if near {
+		km := math.Round(h.DistanceKM*10) / 10
+		out.DistanceKM = &km
+	}
+	if d.Kind == catalogue.KindOrganisation && len(d.Codes) > 0 {
+		out.Code = d.Codes[0]
+	}
+	if !d.Updated.IsZero() {
+		out.Updated = d.Updated.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// allowAnyOrigin lets pages elsewhere read a public JSON answer (CORS),
+// cached or not.
+func allowAnyOrigin(c *fiber.Ctx) error {
+	c.Set("Access-Control-Allow-Origin", "*")
+	return c.Next()
+}
+
+func (s *Site) apiSearch(c *fiber.Ctx) error {
+	r, err := parseSearch(c, 10, 50)
+	if err != nil {
+		if ue, ok := err.(*userError); ok {
+			return apiProblemJSON(c, ue.status, "bad-parameter", ue.message)
+		}
+		return err
+	}
+	res, near, err := s.runSearch(c, r, c.Query("snippets") != "false")
+	if err != nil {
+		return err
+	}
+	out := apiSearch{Query: r.Text, Total: res.Total, Page: r.Page, Limit: r.Limit, Results: []apiSearchResult{}, Facets: map[string][]apiFacetValue{}}
+	for _, h := range res.Hits {
+		out.Results = append(out.Results, toAPIResult(h, false))
+	}
+	for f, vs := range res.Facets {
+		list := []apiFacetValue{}
+		for _, v := range vs {
+			list = append(list, apiFacetValue{Value: v.Value, Count: v.Count})
+		}
+		out.Facets[f] = list
+	}
+	if near != nil {
+		out.Near = &apiNear{Outcode: near.Outcode, Note: "Distances are from the centre of postcode district " + near.Outcode + ", so they are approximate."}
+		for _, h := range near.Hits {
+			out.Near.Results = append(out.Near.Results, toAPIResult(h, true))
+		}
+	}
+	return c.JSON(out)
+}
