@@ -4,7 +4,7 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean bench
+.PHONY: demo test build assets clean bench bench-search
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
@@ -41,6 +41,11 @@ bench: build
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)
 	$(GO) build -o bin/candour-bench ./cmd/candour-bench
 	./bin/candour-bench --candour $(BIN)
+
+## bench-search: the search benchmark (50,000 documents; Candour's index against PostgreSQL full-text search; installs PostgreSQL if missing)
+bench-search:
+	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql)
+	$(GO) run ./cmd/candour-bench search
 
 clean:
 	rm -rf bin site/thirdparty/nhsuk site/thirdparty/echarts node_modules

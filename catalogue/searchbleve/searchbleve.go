@@ -75,6 +75,12 @@ type Index struct {
 	mu       sync.RWMutex
 	releases map[string]int64  // document id → its release, for documents tagged with one
 	hashes   map[string]string // document id → content hash, for the others
+	version  uint64            // counts changes to releases
+	// The last hidden-release answer, for the visible set it was for.
+	hiddenFor     [2]uint64
+	hiddenVersion uint64
+	hiddenCache   []int64
+	hiddenValid   bool
 }
 
 var _ catalogue.SearchIndex = (*Index)(nil)
@@ -337,6 +343,7 @@ func (x *Index) Put(ctx context.Context, docs []catalogue.SearchDocument) error 
 			return err
 		}
 		x.mu.Lock()
+		x.version++
 		for _, d := range docs[start:end] {
 			if d.Release != 0 {
 				x.releases[d.ID] = d.Release
@@ -361,6 +368,7 @@ func (x *Index) Delete(ctx context.Context, ids []string) error {
 		return err
 	}
 	x.mu.Lock()
+	x.version++
 	for _, id := range ids {
 		delete(x.releases, id)
 		delete(x.hashes, id)
@@ -475,7 +483,7 @@ func (x *Index) Search(ctx context.Context, q catalogue.SearchQuery) (catalogue.
 	case q.Sort == "updated":
 		req.SortBy([]string{"-" + fUpdated, "-_score", "_id"})
 	default:
-		req.SortBy([]string{"-_score", "_id"})
+		req.SortBy([]string{"-_score"})
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -517,14 +525,22 @@ func (x *Index) Search(ctx context.Context, q catalogue.SearchQuery) (catalogue.
 }
 
 // hidden lists the releases the index holds documents of that are not in
-// the visible set.
+// the visible set. The answer is remembered until the set or the index's
+// releases change: a site passes the same set for every query between
+// publications.
 func (x *Index) hidden(visible []int64) []int64 {
+	key := visibleKey(visible)
+	x.mu.RLock()
+	if x.hiddenFor == key && x.hiddenVersion == x.version && x.hiddenValid {
+		out := x.hiddenCache
+		x.mu.RUnlock()
+		return out
+	}
+	version := x.version
 	vis := make(map[int64]bool, len(visible))
 	for _, v := range visible {
 		vis[v] = true
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
 	seen := map[int64]bool{}
 	var out []int64
 	for _, rel := range x.releases {
@@ -533,8 +549,27 @@ func (x *Index) hidden(visible []int64) []int64 {
 			out = append(out, rel)
 		}
 	}
+	x.mu.RUnlock()
 	slices.Sort(out)
+	x.mu.Lock()
+	if x.version == version {
+		x.hiddenFor, x.hiddenVersion, x.hiddenCache, x.hiddenValid = key, version, out, true
+	}
+	x.mu.Unlock()
 	return out
+}
+
+// visibleKey identifies a visible set (FNV-1a over its ids, with its
+// length).
+func visibleKey(ids []int64) [2]uint64 {
+	h := uint64(14695981039346656037)
+	for _, id := range ids {
+		for i := 0; i < 8; i++ {
+			h ^= uint64(byte(id >> (8 * i)))
+			h *= 1099511628211
+		}
+	}
+	return [2]uint64{h, uint64(len(ids))}
 }
 
 // textQuery matches text against each field, one flat list of weighted

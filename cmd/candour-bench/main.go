@@ -11,6 +11,8 @@
 // data, never a deployment: nothing here goes through the publishing
 // workflow, and the data folder is a temporary one.
 //
+// `candour-bench search` is the search benchmark instead (search.go).
+//
 // Usage (see `make bench`, which installs nginx and wrk if missing):
 //
 //	candour-bench --candour bin/candour [--orgs 7000 --indicators 150 --periods 10 --duration 10s]
@@ -45,6 +47,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "search" {
+		if err := runSearchBench(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	candour := flag.String("candour", "bin/candour", "the candour binary to benchmark")
 	orgs := flag.Int("orgs", 7000, "organisations")
 	inds := flag.Int("indicators", 150, "indicators per organisation")

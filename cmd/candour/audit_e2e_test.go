@@ -55,25 +55,10 @@ const e2eAuditCSV = "period,level,provider_code,provider_name,team_code,team_nam
 func TestClinicalAuditThroughHTTP(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "candour-data")
 	ctx := context.Background()
-	env := func(k string) string {
-		if k == "CANDOUR_PASSWORD" {
-			return "correct horse battery"
-		}
-		return ""
-	}
-	for _, u := range []struct{ name, roles, org string }{
+	addAccounts(t, dataDir, []account{
 		{"pam", "publisher", "e2e-audit-body"}, {"rita", "reviewer", ""}, {"rob", "reviewer", ""},
 		{"chloe", "provider-checker", "RR8"}, {"oscar", "provider-checker", "RX1"},
-	} {
-		args := []string{"user", "add", u.name, "--role", u.roles, "--name", strings.ToUpper(u.name[:1]) + u.name[1:] + " Tester", "--data-dir", dataDir}
-		if u.org != "" {
-			args = append(args, "--org", u.org)
-		}
-		var out, errOut bytes.Buffer
-		if err := run(ctx, args, env, &out, &errOut); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u.name, err, errOut.String())
-		}
-	}
+	})
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"user", "token", "pam", "--label", "audit upload", "--data-dir", dataDir}, noEnv, &out, &errOut); err != nil {
 		t.Fatalf("user token: %v %s", err, errOut.String())

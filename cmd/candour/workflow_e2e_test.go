@@ -128,26 +128,10 @@ const e2eCSV = "Code,Name,Patients\r\nRA2,ROYAL SURREY E2EMARKER TRUST,3\r\nRR8,
 
 func TestWorkflowThroughHTTP(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "candour-data")
-	ctx := context.Background()
 	// Accounts, created with the command an operator uses.
-	for _, u := range []struct{ name, roles, org string }{
+	addAccounts(t, dataDir, []account{
 		{"pam", "publisher", "e2e-stats"}, {"rita", "reviewer", ""}, {"rob", "reviewer", "other-body"}, {"chloe", "provider-checker", "RA2"},
-	} {
-		args := []string{"user", "add", u.name, "--role", u.roles, "--name", strings.ToUpper(u.name[:1]) + u.name[1:] + " Tester", "--data-dir", dataDir}
-		if u.org != "" {
-			args = append(args, "--org", u.org)
-		}
-		var out, errOut bytes.Buffer
-		env := func(k string) string {
-			if k == "CANDOUR_PASSWORD" {
-				return "correct horse battery"
-			}
-			return ""
-		}
-		if err := run(ctx, args, env, &out, &errOut); err != nil {
-			t.Fatalf("user add %s: %v\n%s", u.name, err, errOut.String())
-		}
-	}
+	})
 	s := startCandour(t, "serve", dataDir)
 
 	pam, rita, rob, chloe := newBrowser(t, s), newBrowser(t, s), newBrowser(t, s), newBrowser(t, s)
@@ -558,5 +542,30 @@ func TestSubmissionAPI(t *testing.T) {
 	// Checked is not published.
 	if status, _, _ := s.get(t, "/datasets/e2e-api/releases/1"); status != http.StatusNotFound {
 		t.Errorf("an uploaded release answers %d before review, want 404", status)
+	}
+}
+
+// account is a test account: username, roles, organisation.
+type account struct{ name, roles, org string }
+
+// addAccounts creates accounts with the command an operator uses, each
+// with the password "correct horse battery" and a name from its username.
+func addAccounts(t *testing.T, dataDir string, accounts []account) {
+	t.Helper()
+	env := func(k string) string {
+		if k == "CANDOUR_PASSWORD" {
+			return "correct horse battery"
+		}
+		return ""
+	}
+	for _, u := range accounts {
+		args := []string{"user", "add", u.name, "--role", u.roles, "--name", strings.ToUpper(u.name[:1]) + u.name[1:] + " Tester", "--data-dir", dataDir}
+		if u.org != "" {
+			args = append(args, "--org", u.org)
+		}
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, env, &out, &errOut); err != nil {
+			t.Fatalf("user add %s: %v\n%s", u.name, err, errOut.String())
+		}
 	}
 }

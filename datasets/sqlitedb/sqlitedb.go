@@ -43,6 +43,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/candour/candour/datasets"
 )
 
 // Open opens (creating if needed) the SQLite database at file with WAL
@@ -217,4 +219,19 @@ func WithTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// VisibleIn returns an SQL list, "(?,?,…)", and its arguments for a
+// visible-release set, for "release_id IN …"; an empty set gives "(NULL)",
+// which matches nothing.
+func VisibleIn(v datasets.Visible) (string, []any) {
+	ids := v.IDs()
+	if len(ids) == 0 {
+		return "(NULL)", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
 }

@@ -35,20 +35,6 @@ var _ indicators.ObservationStore = (*Store)(nil)
 // New returns the store over db.
 func New(db *sql.DB) *Store { return &Store{db: db} }
 
-// visibleIn returns an SQL list and arguments for the visible set; an empty
-// set matches nothing.
-func visibleIn(v datasets.Visible) (string, []any) {
-	ids := v.IDs()
-	if len(ids) == 0 {
-		return "(NULL)", nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
-}
-
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return sqlitedb.WithTx(ctx, s.db, fn)
 }
@@ -81,7 +67,7 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 // Observations implements indicators.ObservationStore.
 func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Observation, error] {
 	return func(yield func(indicators.Observation, error) bool) {
-		in, args := visibleIn(q.Visible)
+		in, args := sqlitedb.VisibleIn(q.Visible)
 		where := []string{"release_id IN " + in}
 		if q.Organisation != "" {
 			where = append(where, "organisation = ?")
@@ -143,7 +129,7 @@ func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indi
 
 // Definitions implements indicators.ObservationStore.
 func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]indicators.ReleasedDefinition, error) {
-	in, args := visibleIn(visible)
+	in, args := sqlitedb.VisibleIn(visible)
 	rows, err := s.db.QueryContext(ctx, `SELECT release_id, definition FROM indicator_definitions d
 		WHERE release_id IN `+in+` AND release_id = (SELECT MAX(release_id) FROM indicator_definitions n
 			WHERE n.id = d.id AND n.release_id IN `+in+`) ORDER BY id`, append(args, args...)...)

@@ -34,20 +34,6 @@ var _ audit.Store = (*Store)(nil)
 // New returns the store over db.
 func New(db *sql.DB) *Store { return &Store{db: db} }
 
-// visibleIn returns an SQL list and arguments for the visible set; an empty
-// set matches nothing.
-func visibleIn(v datasets.Visible) (string, []any) {
-	ids := v.IDs()
-	if len(ids) == 0 {
-		return "(NULL)", nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
-}
-
 // WriteAudit implements audit.Store.
 func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []audit.Outcome) error {
 	def, err := json.Marshal(a.Definition)
@@ -102,7 +88,7 @@ func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 
 // Audits implements audit.Store.
 func (s *Store) Audits(ctx context.Context, visible datasets.Visible) ([]audit.Released, error) {
-	in, args := visibleIn(visible)
+	in, args := sqlitedb.VisibleIn(visible)
 	rows, err := s.db.QueryContext(ctx, `SELECT release_id, dataset, version, definition, funnels FROM audit_releases
 		WHERE release_id IN `+in+` ORDER BY release_id`, args...)
 	if err != nil {
@@ -129,7 +115,7 @@ func (s *Store) Audits(ctx context.Context, visible datasets.Visible) ([]audit.R
 
 // Outcomes implements audit.Store.
 func (s *Store) Outcomes(ctx context.Context, q audit.Query) ([]audit.Outcome, error) {
-	in, args := visibleIn(q.Visible)
+	in, args := sqlitedb.VisibleIn(q.Visible)
 	where := []string{"release_id IN " + in}
 	for _, c := range []struct {
 		column, value string
