@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"mime"
 	"net/url"
 	"strconv"
 	"strings"
@@ -187,6 +186,7 @@ func (s *Site) dataset(c *fiber.Ctx) error {
 	licence, _ := catalogue.LookupLicence(d.Licence)
 	page := datasetPage{layout: s.layout(c, d.Title, crumb{"/", "Home"}, crumb{"/datasets", "Datasets"}),
 		Dataset: d, Description: desc, Licence: licence, Releases: releases}
+	page.Feeds = append(feedLinksFor(feedFilter{Dataset: d.Slug}, d.Title+": new releases"), page.Feeds...)
 	for i := range releases {
 		if releases[i].ContentVisible {
 			page.Latest = &releases[i]
@@ -219,6 +219,11 @@ type releasePage struct {
 	// Record is who approved the release and who saw it before
 	// publication.
 	Record publisher.PublicRecord
+	// Previous is the newest earlier published version (0 if none), for
+	// the cell-level difference.
+	Previous int
+	// Manifest is the release's JSON manifest.
+	Manifest string
 }
 
 type preview struct {
@@ -246,6 +251,9 @@ func fileURL(slug string, version int, name string) string {
 }
 
 func (s *Site) release(c *fiber.Ctx) error {
+	if c.Params("version") == "latest" {
+		return s.latest(c, "")
+	}
 	ctx := c.UserContext()
 	v := s.deps.Catalogue.View()
 	version, err := parseVersion(c)
@@ -272,6 +280,19 @@ func (s *Site) release(c *fiber.Ctx) error {
 	}
 	if page.Record, err = s.deps.Publisher.ReleaseRecord(ctx, v, slug, version); err != nil {
 		return err
+	}
+	page.Manifest = fmt.Sprintf("/datasets/%s/releases/%d/manifest.json", slug, version)
+	if all, err := v.Releases(ctx, d.ID); err == nil {
+		for _, other := range all {
+			if other.ContentVisible && other.Version < r.Version && other.Version > page.Previous {
+				page.Previous = other.Version
+			}
+		}
+		if page.Previous > 0 {
+			if prev, err := v.Release(ctx, slug, page.Previous); err != nil || !comparable(prev, r) {
+				page.Previous = 0 // no cell-level difference to offer
+			}
+		}
 	}
 	for _, f := range r.Files {
 		fv := fileView{File: f, URL: fileURL(slug, version, f.Name)}
@@ -305,46 +326,6 @@ func (s *Site) release(c *fiber.Ctx) error {
 		page.Preview = p
 	}
 	return s.render(c, "release", page)
-}
-
-func (s *Site) download(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	version, err := parseVersion(c)
-	if err != nil {
-		return err
-	}
-	name, err := url.PathUnescape(c.Params("name"))
-	if err != nil {
-		return errNotFound
-	}
-	slug := c.Params("slug")
-	v := s.deps.Catalogue.View()
-	d, err := v.Dataset(ctx, slug)
-	if err != nil {
-		return err
-	}
-	_, f, err := v.File(ctx, slug, version, name)
-	if err != nil {
-		return err
-	}
-	file, blob, err := s.deps.Blobs.Open(ctx, f.SHA256)
-	if err != nil {
-		return fmt.Errorf("open blob of %s version %d file %s: %w", slug, version, name, err)
-	}
-	licence, _ := catalogue.LookupLicence(d.Licence)
-	ctype := f.MediaType
-	if ctype == "" {
-		ctype = "text/csv"
-	}
-	c.Set(fiber.HeaderContentType, ctype+"; charset="+f.Encoding)
-	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}))
-	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	c.Set(fiber.HeaderETag, `"`+f.SHA256+`"`)
-	if licence.URL != "" {
-		c.Set("Link", "<"+licence.URL+`>; rel="license"`)
-	}
-	c.Set("X-Licence", licence.Title+". "+d.AttributionStatement())
-	return c.SendStream(file, int(blob.Bytes))
 }
 
 type typeFilter struct {

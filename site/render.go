@@ -26,7 +26,7 @@ var templateFiles embed.FS
 // The test that renders every template reads this list.
 var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
 	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "calendar", "transparency",
-	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit", "search"}
+	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit", "search", "changes"}
 
 type renderer struct {
 	pages map[string]*template.Template
@@ -90,6 +90,8 @@ type layout struct {
 	// the same for everyone.
 	SignedIn bool
 	CSRF     string
+	// Feeds are the page's feed discovery links.
+	Feeds []feedLink
 }
 
 type crumb struct {
@@ -120,6 +122,7 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 	return layout{
 		SiteName: s.cfg.SiteName, Title: title, NHSBranding: s.cfg.NHSBranding, Section: section,
 		Breadcrumbs: crumbs, FooterPages: s.deps.Content.Pages(), Version: s.cfg.Version,
+		Feeds: feedLinksFor(feedFilter{}, s.cfg.SiteName+": new releases"),
 	}
 }
 

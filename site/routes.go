@@ -13,8 +13,11 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/", s.cached, s.home)
 	app.Get("/datasets", s.cached, s.datasetList)
 	app.Get("/datasets/:slug", s.cached, s.dataset)
+	app.Get("/datasets/:slug/changes", s.cached, s.changes)
 	app.Get("/datasets/:slug/releases/:version", s.cached, s.release)
 	app.Get("/datasets/:slug/releases/:version/files/:name", s.download)
+	app.Get("/datasets/:slug/releases/:version/manifest.json", s.cached, s.releaseManifest)
+	app.Get("/datasets/:slug/releases/:version/rows/:name", s.rowsExport) // streamed: not cached
 	app.Get("/organisations", s.cached, s.organisationList)
 	app.Get("/organisations/:code", s.cached, s.organisation)
 	app.Get("/pages/:slug", s.cached, s.contentPage)
@@ -22,6 +25,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/indicators/:id", s.cached, s.indicator)
 	app.Get("/indicators/:id/download.csv", s.cached, s.indicatorDownload)
 	app.Get("/compare", s.cached, s.compare)
+	app.Get("/feeds/releases.:format", s.cached, s.feed)
 	app.Get("/search", s.cached, s.searchPage)
 	app.Get("/api/v1/search", allowAnyOrigin, s.cached, s.apiSearch) // public: before the token-protected group
 	app.Get("/audits", s.cached, s.auditList)
@@ -29,6 +33,8 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/audits/:audit/outcomes.csv", s.cached, s.auditDownload)
 	app.Get("/audits/:audit/units/:level/:code", s.cached, s.auditUnit)
 	app.Get("/calendar", s.calendar)
+	app.Get("/calendar.ics", s.calendarICS)
+	app.Get("/sitemap.xml", s.sitemap) // streamed: not for the page cache, which keeps bodies
 	app.Get("/transparency", s.transparency)
 	app.Get("/transparency/audit-log.jsonl", s.auditLogExport)
 	app.Get("/register", s.register)

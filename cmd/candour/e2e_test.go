@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"html"
 	"io"
@@ -17,10 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	goical "github.com/emersion/go-ical"
+	"github.com/mmcdole/gofeed"
 
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
@@ -578,6 +584,330 @@ func TestDemoEndToEnd(t *testing.T) {
 			if status != want.status || !strings.Contains(body, want.text) {
 				t.Errorf("%s: %d, want %d with %q", u, status, want.status, want.text)
 			}
+		}
+	})
+
+	t.Run("release files: ETags, conditional requests, ranges, gzip, latest and manifest", func(t *testing.T) {
+		const path = "/datasets/proms-hip-and-knee-replacements/releases/1/files/proms-hip-knee-2018-19.csv"
+		want := sums(t)["proms-hip-knee-2018-19.csv"]
+		client := &http.Client{Transport: &http.Transport{DisableCompression: true},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		get := func(p string, headers ...string) (*http.Response, []byte) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, s.base+p, nil)
+			for i := 0; i+1 < len(headers); i += 2 {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp, b
+		}
+		resp, full := get(path)
+		sum := sha256.Sum256(full)
+		if resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != want || resp.Header.Get("ETag") != `"`+want+`"` ||
+			resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Last-Modified") == "" || resp.Header.Get("Accept-Ranges") != "bytes" ||
+			!strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Fatalf("identity: %d %v", resp.StatusCode, resp.Header)
+		}
+		modified := resp.Header.Get("Last-Modified")
+		if r, _ := get(path, "If-None-Match", `"`+want+`"`); r.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match with the SHA-256: %d", r.StatusCode)
+		}
+		if r, _ := get(path, "If-Modified-Since", modified); r.StatusCode != http.StatusNotModified {
+			t.Errorf("If-Modified-Since its Last-Modified: %d", r.StatusCode)
+		}
+		if r, _ := get(path, "If-None-Match", `"other"`, "If-Modified-Since", modified); r.StatusCode != http.StatusOK {
+			t.Errorf("If-None-Match wins over If-Modified-Since: %d", r.StatusCode)
+		}
+		r, part := get(path, "Range", "bytes=100-199")
+		if r.StatusCode != http.StatusPartialContent || string(part) != string(full[100:200]) ||
+			r.Header.Get("Content-Range") != fmt.Sprintf("bytes 100-199/%d", len(full)) {
+			t.Errorf("range: %d %q %d bytes", r.StatusCode, r.Header.Get("Content-Range"), len(part))
+		}
+		if r, tail := get(path, "Range", "bytes=-10"); r.StatusCode != http.StatusPartialContent || string(tail) != string(full[len(full)-10:]) {
+			t.Errorf("suffix range: %d", r.StatusCode)
+		}
+		if r, _ := get(path, "Range", fmt.Sprintf("bytes=%d-", len(full)+5)); r.StatusCode != http.StatusRequestedRangeNotSatisfiable ||
+			r.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", len(full)) {
+			t.Errorf("unsatisfiable range: %d %q", r.StatusCode, r.Header.Get("Content-Range"))
+		}
+		if r, whole := get(path, "Range", "bytes=0-9", "If-Range", `"stale"`); r.StatusCode != http.StatusOK || len(whole) != len(full) {
+			t.Errorf("If-Range with another ETag: %d, %d bytes", r.StatusCode, len(whole))
+		}
+		r, zipped := get(path, "Accept-Encoding", "gzip")
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatalf("gzip: %v (%d, %v)", err, r.StatusCode, r.Header)
+		}
+		unzipped, _ := io.ReadAll(zr)
+		if string(unzipped) != string(full) || r.Header.Get("ETag") != `"`+want+`-gzip"` || r.Header.Get("Content-Encoding") != "gzip" ||
+			len(zipped) >= len(full) {
+			t.Errorf("gzip: ETag %q, %d bytes compressed of %d", r.Header.Get("ETag"), len(zipped), len(full))
+		}
+		if r, _ := get(path, "Accept-Encoding", "gzip", "If-None-Match", `"`+want+`"`); r.StatusCode != http.StatusOK {
+			t.Errorf("the identity ETag must not validate the gzip representation: %d", r.StatusCode)
+		}
+		if r, _ := get(path, "Accept-Encoding", "gzip", "If-None-Match", `"`+want+`-gzip"`); r.StatusCode != http.StatusNotModified {
+			t.Errorf("the gzip ETag: %d", r.StatusCode)
+		}
+		// latest follows the newest published version.
+		if r, _ := get("/datasets/shmi/releases/latest/files/shmi-2014-01.csv"); r.StatusCode != http.StatusFound ||
+			r.Header.Get("Location") != "/datasets/shmi/releases/10/files/shmi-2014-01.csv" {
+			t.Errorf("latest file: %d %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		if r, _ := get("/datasets/shmi/releases/latest"); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/datasets/shmi/releases/10" {
+			t.Errorf("latest release: %d %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		// The manifest.
+		r, body := get("/datasets/proms-hip-and-knee-replacements/releases/1/manifest.json")
+		var m struct {
+			Version int
+			Licence struct{ ID, URL string }
+			Files   []struct {
+				Name, URL, SHA256, SchemaSHA256 string
+				Bytes, Rows                     int64
+			}
+		}
+		if err := json.Unmarshal(body, &m); err != nil || r.StatusCode != 200 || len(m.Files) != 1 || m.Files[0].SHA256 != want ||
+			m.Files[0].Bytes != int64(len(full)) || m.Files[0].Rows < 7000 || len(m.Files[0].SchemaSHA256) != 64 || m.Licence.ID != "OGL-UK-3.0" ||
+			m.Files[0].URL != path {
+			t.Errorf("manifest: %v %s", err, body)
+		}
+		if r, _ := get("/datasets/shmi/releases/11/manifest.json"); r.StatusCode != http.StatusNotFound {
+			t.Errorf("the scheduled release's manifest: %d, want 404", r.StatusCode)
+		}
+	})
+
+	t.Run("feeds", func(t *testing.T) {
+		p := gofeed.NewParser()
+		for _, tc := range []struct {
+			path, kind string
+			min        int
+			title      string
+		}{
+			{"/feeds/releases.atom", "atom", 17, "New release: "},
+			{"/feeds/releases.rss", "rss", 17, "New release: "},
+			{"/feeds/releases.json", "json", 17, "New release: "},
+			{"/feeds/releases.atom?dataset=shmi", "atom", 10, "New release: SHMI, published"},
+			{"/feeds/releases.rss?publisher=hscic", "rss", 10, "New release: SHMI, published"},
+			{"/feeds/releases.json?topic=Mortality", "json", 10, "New release: SHMI, published"},
+		} {
+			status, body, h := s.get(t, tc.path)
+			if status != http.StatusOK {
+				t.Errorf("%s: %d", tc.path, status)
+				continue
+			}
+			f, err := p.ParseString(body)
+			if err != nil {
+				t.Errorf("%s does not parse (%s): %v", tc.path, h.Get("Content-Type"), err)
+				continue
+			}
+			if f.FeedType != tc.kind || len(f.Items) < tc.min || !strings.HasPrefix(f.Items[0].Title, tc.title) ||
+				!strings.Contains(f.Items[0].Content, "/files/") {
+				t.Errorf("%s: %s feed with %d items, first %q", tc.path, f.FeedType, len(f.Items), f.Items[0].Title)
+			}
+			for _, it := range f.Items {
+				if strings.Contains(it.Title, "April 2014") || strings.Contains(it.Title, "corrected description") {
+					t.Errorf("%s lists an unpublished release: %q", tc.path, it.Title)
+				}
+			}
+		}
+		for path, want := range map[string]int{"/feeds/releases.atom?dataset=nope": 400, "/feeds/releases.xml": 404,
+			"/feeds/releases.rss?dataset=shmi&topic=Mortality": 400} {
+			if status, _, _ := s.get(t, path); status != want {
+				t.Errorf("%s: %d, want %d", path, status, want)
+			}
+		}
+		if home := html.UnescapeString(s.mustGet(t, "/")); !strings.Contains(home, `<link rel="alternate" type="application/atom+xml"`) {
+			t.Error("the home page has no feed discovery link")
+		}
+		if ds := s.mustGet(t, "/datasets/shmi"); !strings.Contains(ds, `href="/feeds/releases.atom?dataset=shmi"`) {
+			t.Error("the dataset page has no feed link for the dataset")
+		}
+	})
+
+	t.Run("iCalendar and sitemap", func(t *testing.T) {
+		status, body, h := s.get(t, "/calendar.ics")
+		if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/calendar") {
+			t.Fatalf("calendar.ics: %d %s", status, h.Get("Content-Type"))
+		}
+		cal, err := goical.NewDecoder(strings.NewReader(body)).Decode()
+		if err != nil {
+			t.Fatalf("calendar.ics does not parse: %v", err)
+		}
+		confirmed, published := 0, 0
+		for _, e := range cal.Events() {
+			summary, _ := e.Props.Text("SUMMARY")
+			status, _ := e.Props.Text("STATUS")
+			switch {
+			case strings.HasPrefix(summary, "Published: "):
+				published++
+			case strings.Contains(summary, "Summary Hospital-level Mortality Indicator") && status == "CONFIRMED":
+				confirmed++
+				if u, _ := e.Props.Text("URL"); strings.Contains(u, "/releases/") {
+					t.Errorf("the scheduled SHMI entry links its release before publication: %s", u)
+				}
+			}
+		}
+		if confirmed != 1 || published < 10 {
+			t.Errorf("calendar.ics: %d confirmed upcoming SHMI entries (want 1), %d published entries", confirmed, published)
+		}
+		if strings.Contains(body, "April 2014") && !strings.Contains(body, "published April 2014") {
+			t.Error("calendar.ics shows the scheduled release's content")
+		}
+		status, body, _ = s.get(t, "/sitemap.xml")
+		var urlset struct {
+			URLs []struct {
+				Loc string `xml:"loc"`
+			} `xml:"url"`
+		}
+		if err := xml.Unmarshal([]byte(body), &urlset); err != nil || status != 200 {
+			t.Fatalf("sitemap: %d %v", status, err)
+		}
+		locs := map[string]bool{}
+		for _, u := range urlset.URLs {
+			if !strings.HasPrefix(u.Loc, s.base+"/") {
+				t.Fatalf("sitemap address is not absolute: %s", u.Loc)
+			}
+			locs[strings.TrimPrefix(u.Loc, s.base)] = true
+		}
+		for _, want := range []string{"/", "/datasets/shmi", "/datasets/shmi/releases/10", "/organisations/A81001", "/indicators/cancer-62-day",
+			"/audits/synthetic-surgical-outcomes", "/pages/about", "/search"} {
+			if !locs[want] {
+				t.Errorf("sitemap lacks %s", want)
+			}
+		}
+		for _, not := range []string{"/datasets/shmi/releases/11", "/datasets/cqc-ratings-of-gp-practices/releases/2"} {
+			if locs[not] {
+				t.Errorf("sitemap lists the unpublished %s", not)
+			}
+		}
+		if len(urlset.URLs) < 17000 || len(urlset.URLs) > 50000 {
+			t.Errorf("sitemap has %d addresses", len(urlset.URLs))
+		}
+	})
+
+	t.Run("what changed between two SHMI publications", func(t *testing.T) {
+		page := s.mustGet(t, "/datasets/shmi/changes?from=9&to=10")
+		for _, want := range []string{"In every row: DATE 2013-10-01 → 2014-01-01", "<strong>141</strong> changed", "format=csv"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("changes page lacks %q", want)
+			}
+		}
+		var diff struct {
+			Added, Removed, Changed int
+			KeyFields               []string
+			Changes                 []struct {
+				Change string
+				Key    map[string]string
+				Cells  []struct{ Field, Old, New string }
+			}
+		}
+		_, body, _ := s.get(t, "/datasets/shmi/changes?from=9&to=10&format=json")
+		if err := json.Unmarshal([]byte(body), &diff); err != nil || diff.Changed != 141 || len(diff.KeyFields) != 1 || diff.KeyFields[0] != "PROVIDER" {
+			t.Fatalf("json: %v %+v", err, diff.KeyFields)
+		}
+		csvBody := strings.ReplaceAll(s.mustGet(t, "/datasets/shmi/changes?from=9&to=10&format=csv"), "\r\n", "\n")
+		if !strings.HasPrefix(csvBody, "change,PROVIDER,field,old,new\n") || strings.Count(csvBody, "\nchanged,") < 141 {
+			t.Errorf("csv:\n%.300s", csvBody)
+		}
+		if release := s.mustGet(t, "/datasets/shmi/releases/10"); !strings.Contains(release, "/datasets/shmi/changes?from=9&amp;to=10") {
+			t.Error("the release page does not link its cell-level changes")
+		}
+		for path, want := range map[string]int{
+			"/datasets/shmi/changes?from=9&to=11":             400, // scheduled: not published
+			"/datasets/shmi/changes?from=x&to=10":             400,
+			"/datasets/shmi/changes?from=9&to=10&format=xlsx": 400,
+			"/datasets/nope/changes?from=1&to=2":              404,
+		} {
+			if status, _, _ := s.get(t, path); status != want {
+				t.Errorf("%s: %d, want %d", path, status, want)
+			}
+		}
+	})
+
+	t.Run("filtered exports", func(t *testing.T) {
+		const cwt = "/datasets/cancer-waiting-times-by-provider/releases/1/rows/cancer-waiting-times-2026-01-provider.csv"
+		q := "?eq.Org+Code=RR8&eq.Standard=62D"
+		csvBody := s.mustGet(t, cwt+q)
+		records, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+		if err != nil || len(records) < 3 {
+			t.Fatalf("csv export: %v, %d records", err, len(records))
+		}
+		code, std := slices.Index(records[0], "Org Code"), slices.Index(records[0], "Standard")
+		for _, r := range records[1:] {
+			if r[code] != "RR8" || r[std] != "62D" {
+				t.Fatalf("a row outside the filter: %v", r)
+			}
+		}
+		nd := s.mustGet(t, cwt+q+"&format=ndjson")
+		lines := strings.Split(strings.TrimSpace(nd), "\n")
+		if len(lines) != len(records)-1 {
+			t.Errorf("ndjson has %d rows, csv %d", len(lines), len(records)-1)
+		}
+		var first map[string]any
+		if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first["Org Code"] != "RR8" {
+			t.Errorf("ndjson row: %v %v", err, first)
+		}
+		if _, isNum := first["Total"].(float64); !isNum {
+			t.Errorf("a count is not a number in JSON: %#v", first["Total"])
+		}
+		// JSON pages with a keyset cursor add up to the whole.
+		seen, next, pages := 0, cwt+q+"&format=json&limit=3", 0
+		for next != "" && pages < 100 {
+			var page struct {
+				Rows []map[string]any
+				Next string
+			}
+			_, body, _ := s.get(t, next)
+			if err := json.Unmarshal([]byte(body), &page); err != nil {
+				t.Fatalf("json page: %v %.200s", err, body)
+			}
+			seen += len(page.Rows)
+			next, pages = page.Next, pages+1
+		}
+		if seen != len(records)-1 || pages < 2 {
+			t.Errorf("json pages: %d rows in %d pages, csv %d rows", seen, pages, len(records)-1)
+		}
+		// Codes stay strings and a suppressed cell is its marker, with a note.
+		status, body, h := s.get(t, "/datasets/proms-hip-and-knee-replacements/releases/1/rows/proms-hip-knee-2018-19.csv?format=json&limit=10000")
+		if status != 200 || !strings.Contains(body, `"Modelled Records":"*"`) || !strings.Contains(h.Get("X-Candour-Note"), "withheld, not zero") ||
+			!strings.Contains(body, "withheld, not zero") {
+			t.Errorf("suppressed cells: %d %q", status, h.Get("X-Candour-Note"))
+		}
+		// Ranges compare by type: SHMI's dates.
+		shmi := s.mustGet(t, "/datasets/shmi/releases/10/rows/shmi-2014-01.csv?gte.DATE=2014-01-01&lte.DATE=2014-01-01&eq.PROVIDER=RA2")
+		if n := strings.Count(strings.TrimSpace(shmi), "\n"); n != 1 {
+			t.Errorf("date range and provider: %d rows\n%s", n, shmi)
+		}
+		for path, want := range map[string]string{
+			cwt + "?eq.Nope=1":                  "eq.Nope",
+			cwt + "?like.Org+Code=RR8":          "like.Org Code",
+			cwt + "?eq.Total=5":                 "not a key or dimension field",
+			cwt + "?format=xlsx":                "format",
+			cwt + "?format=json&limit=-1":       "limit",
+			cwt + "?format=json&limit=99999999": "limit",
+			cwt + "?after=x":                    "after",
+			"/datasets/shmi/releases/10/rows/shmi-2014-01.csv?gte.DATE=2014-13-45": "gte.DATE",
+		} {
+			status, body, _ := s.get(t, path)
+			if status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(body), want) {
+				t.Errorf("%s: %d, want 400 naming %q", path, status, want)
+			}
+		}
+		req, _ := http.NewRequest(http.MethodGet, s.base+cwt, nil)
+		req.Header.Set("Accept", "application/xml")
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("Accept: application/xml: %v %v", err, resp.StatusCode)
+		} else {
+			resp.Body.Close()
+		}
+		if status, _, _ := s.get(t, "/datasets/shmi/releases/11/rows/shmi-2014-04.csv"); status != http.StatusNotFound {
+			t.Errorf("the scheduled release's rows: %d, want 404", status)
 		}
 	})
 

@@ -1,0 +1,305 @@
+package site
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gorilla/feeds"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/content"
+)
+
+// Feeds of what was published: new releases, corrections and withdrawals,
+// as Atom, RSS 2.0 and JSON Feed, site-wide or for one publisher, dataset
+// or topic (/feeds/releases.atom?dataset=shmi). Every entry links the
+// release, its files and its change notes.
+//
+// gorilla/feeds builds them, with two of its defects put right before
+// writing (tech-notes.md): its Atom feed has no rel="self" link and uses
+// the site's link as the feed's id, so the Atom document is written from
+// Candour's own struct with both links and a tag: URI id (entries get
+// stable tag: ids too); and its RSS <author> holds a name where RSS wants
+// an e-mail address, so RSS items carry no author (the publisher is the
+// item's category instead).
+
+const feedEntries = 50
+
+// feedFilter is which releases a feed follows.
+type feedFilter struct {
+	Publisher, Dataset, Topic string
+}
+
+func (f feedFilter) query() string {
+	for _, kv := range [][2]string{{"publisher", f.Publisher}, {"dataset", f.Dataset}, {"topic", f.Topic}} {
+		if kv[1] != "" {
+			return "?" + kv[0] + "=" + strings.ReplaceAll(kv[1], " ", "+")
+		}
+	}
+	return ""
+}
+
+// feedEvent is one entry: a release published (or correcting another),
+// or withdrawn.
+type feedEvent struct {
+	Release   catalogue.Release
+	Dataset   catalogue.Dataset
+	Withdrawn bool
+	At        time.Time
+}
+
+// feedEvents lists what the feed shows, newest first.
+func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, error) {
+	ctx := c.UserContext()
+	v := s.deps.Catalogue.View()
+	title := s.cfg.SiteName + ": new releases, corrections and withdrawals"
+	switch {
+	case f.Dataset != "":
+		d, err := v.Dataset(ctx, f.Dataset)
+		if err != nil {
+			return nil, "", badParam("dataset", f.Dataset, "it must be the slug of a published dataset, such as shmi")
+		}
+		title = s.cfg.SiteName + ": " + d.Title
+	case f.Publisher != "":
+		ps, err := v.Publishers(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		i := slices.IndexFunc(ps, func(p catalogue.Publisher) bool { return p.Slug == f.Publisher })
+		if i < 0 {
+			return nil, "", badParam("publisher", f.Publisher, "it must be the slug of a publisher with a listed dataset")
+		}
+		title = s.cfg.SiteName + ": releases from " + ps[i].Name
+	case f.Topic != "":
+		title = s.cfg.SiteName + ": releases about " + f.Topic
+	}
+	rs, err := v.LatestReleases(ctx, 500)
+	if err != nil {
+		return nil, "", err
+	}
+	datasets := map[string]catalogue.Dataset{}
+	var out []feedEvent
+	for _, r := range rs {
+		if f.Dataset != "" && r.Dataset.Slug != f.Dataset {
+			continue
+		}
+		d, ok := datasets[r.Dataset.Slug]
+		if !ok {
+			if d, err = v.Dataset(ctx, r.Dataset.Slug); err != nil {
+				return nil, "", err
+			}
+			datasets[d.Slug] = d
+		}
+		if f.Publisher != "" && d.Publisher.Slug != f.Publisher || f.Topic != "" && !slices.Contains(d.Topics, f.Topic) {
+			continue
+		}
+		if !r.PublishedAt.IsZero() {
+			if full, err := v.Release(ctx, d.Slug, r.Version); err == nil {
+				r = full // with its public files
+			}
+			out = append(out, feedEvent{Release: r, Dataset: d, At: r.PublishedAt})
+		}
+		if r.State == catalogue.StateWithdrawn {
+			out = append(out, feedEvent{Release: r, Dataset: d, Withdrawn: true, At: r.StateChangedAt})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b feedEvent) int { return b.At.Compare(a.At) })
+	if len(out) > feedEntries {
+		out = out[:feedEntries]
+	}
+	return out, title, nil
+}
+
+// tagID is a stable tag: URI (RFC 4151) for a feed or entry.
+func tagID(host, path string) string {
+	h, _, _ := strings.Cut(host, ":")
+	return "tag:" + h + ",2026:" + path
+}
+
+// buildFeed turns events into a gorilla feed with absolute links.
+func buildFeed(base, host, title, self string, events []feedEvent) (*feeds.Feed, error) {
+	f := &feeds.Feed{Title: title, Link: &feeds.Link{Href: base + "/datasets"}, Id: tagID(host, "feeds/releases"),
+		Description: "Releases published on " + host + ": new data, corrections and withdrawals, under the licence each dataset states.",
+		Copyright:   "Open Government Licence v3.0 unless a dataset states otherwise"}
+	if len(events) > 0 {
+		f.Updated = events[0].At
+		f.Created = events[len(events)-1].At
+	}
+	for _, e := range events {
+		r := e.Release
+		link := base + fmt.Sprintf("/datasets/%s/releases/%d", r.Dataset.Slug, r.Version)
+		item := &feeds.Item{Link: &feeds.Link{Href: link}, Created: e.At, Updated: e.At,
+			Id: tagID(host, fmt.Sprintf("release/%d", r.ID))}
+		var body strings.Builder
+		switch {
+		case e.Withdrawn:
+			item.Title = "Withdrawn: " + r.Title
+			item.Id += "/withdrawn"
+			fmt.Fprintf(&body, "<p>This release was withdrawn: %s</p>", escape(r.WithdrawnReason))
+		case !r.Corrects.IsZero():
+			item.Title = "Correction: " + r.Title
+			fmt.Fprintf(&body, "<p>Corrects version %d. %s</p>", r.Corrects.Version, escape(r.CorrectionNotice))
+		default:
+			item.Title = "New release: " + r.Title
+		}
+		item.Description = r.Summary
+		if r.Summary == "" {
+			item.Description = strings.TrimSuffix(e.Dataset.Title+", "+r.PeriodLabel, ", ")
+		}
+		fmt.Fprintf(&body, "<p>%s</p>", escape(item.Description))
+		if notes := strings.TrimSpace(r.ChangeNotes); notes != "" && !e.Withdrawn {
+			html, err := content.Markdown(notes)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&body, "<h2>What changed</h2>%s", html)
+		}
+		if !e.Withdrawn {
+			var files []string
+			for _, file := range r.Files {
+				if file.Role == catalogue.RolePublic {
+					files = append(files, fmt.Sprintf(`<li><a href="%s">%s</a> (%s, SHA-256 %s)</li>`, base+fileURL(r.Dataset.Slug, r.Version, file.Name),
+						escape(file.Name), humanBytes(file.Bytes), file.SHA256))
+				}
+			}
+			if len(files) > 0 {
+				fmt.Fprintf(&body, "<h2>Files</h2><ul>%s</ul>", strings.Join(files, ""))
+			}
+		}
+		item.Content = body.String()
+		item.Author = &feeds.Author{Name: e.Dataset.Publisher.Name}
+		f.Items = append(f.Items, item)
+	}
+	return f, nil
+}
+
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// atomFeed is gorilla's Atom feed with several links (alternate and
+// self) instead of one.
+type atomFeed struct {
+	XMLName  xml.Name          `xml:"feed"`
+	Xmlns    string            `xml:"xmlns,attr"`
+	Title    string            `xml:"title"`
+	ID       string            `xml:"id"`
+	Updated  string            `xml:"updated"`
+	Rights   string            `xml:"rights,omitempty"`
+	Subtitle string            `xml:"subtitle,omitempty"`
+	Links    []feeds.AtomLink  `xml:"link"`
+	Author   *feeds.AtomAuthor `xml:"author,omitempty"`
+	Entries  []*feeds.AtomEntry
+}
+
+// writeAtom writes the feed as Atom with its self link and tag: ids.
+func writeAtom(f *feeds.Feed, self string) ([]byte, error) {
+	g := (&feeds.Atom{Feed: f}).AtomFeed()
+	a := atomFeed{Xmlns: g.Xmlns, Title: g.Title, ID: f.Id, Updated: g.Updated, Rights: g.Rights, Subtitle: g.Subtitle,
+		Links:   []feeds.AtomLink{{Href: f.Link.Href, Rel: "alternate", Type: "text/html"}, {Href: self, Rel: "self", Type: "application/atom+xml"}},
+		Author:  &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: "Candour"}},
+		Entries: g.Entries}
+	if a.Updated == "" {
+		a.Updated = time.Unix(0, 0).UTC().Format(time.RFC3339)
+	}
+	for i, e := range a.Entries {
+		e.Xmlns = ""
+		e.Summary = &feeds.AtomSummary{Content: f.Items[i].Description, Type: "text"}
+	}
+	out, err := xml.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), out...), nil
+}
+
+// writeRSS writes the feed as RSS 2.0, without gorilla's name-only
+// <author>, with the publisher as each item's category.
+func writeRSS(f *feeds.Feed) ([]byte, error) {
+	r := (&feeds.Rss{Feed: f}).RssFeed()
+	for i, item := range r.Items {
+		item.Author = ""
+		if a := f.Items[i].Author; a != nil {
+			item.Category = a.Name
+		}
+	}
+	r.ManagingEditor = ""
+	x := r.FeedXml().(*feeds.RssFeedXml)
+	out, err := xml.MarshalIndent(x, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), out...), nil
+}
+
+func writeJSONFeed(f *feeds.Feed, self string) ([]byte, error) {
+	j := (&feeds.JSON{Feed: f}).JSONFeed()
+	j.FeedUrl = self
+	return json.MarshalIndent(j, "", "  ")
+}
+
+func (s *Site) feed(c *fiber.Ctx) error {
+	format := c.Params("format")
+	types := map[string]string{"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8",
+		"json": "application/feed+json; charset=utf-8"}
+	ctype, ok := types[format]
+	if !ok {
+		return &userError{status: http.StatusNotFound, message: "Feeds are releases.atom, releases.rss and releases.json."}
+	}
+	f := feedFilter{Publisher: c.Query("publisher"), Dataset: c.Query("dataset"), Topic: c.Query("topic")}
+	set := 0
+	for _, v := range []string{f.Publisher, f.Dataset, f.Topic} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return badParam("dataset", f.Dataset+f.Publisher+f.Topic, "a feed follows one dataset, one publisher or one topic; give only one of them")
+	}
+	events, title, err := s.feedEvents(c, f)
+	if err != nil {
+		return err
+	}
+	base := c.BaseURL()
+	self := base + "/feeds/releases." + format + f.query()
+	built, err := buildFeed(base, c.Hostname(), title, self, events)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	switch format {
+	case "atom":
+		body, err = writeAtom(built, self)
+	case "rss":
+		body, err = writeRSS(built)
+	default:
+		body, err = writeJSONFeed(built, self)
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, ctype)
+	c.Set("Access-Control-Allow-Origin", "*")
+	if len(events) > 0 {
+		c.Set(fiber.HeaderLastModified, events[0].At.UTC().Format(http.TimeFormat))
+	}
+	return c.Send(body)
+}
+
+// feedLinks are the discovery links a page's head carries.
+type feedLink struct{ Title, Type, Href string }
+
+func feedLinksFor(f feedFilter, title string) []feedLink {
+	q := f.query()
+	return []feedLink{
+		{title + " (Atom)", "application/atom+xml", "/feeds/releases.atom" + q},
+		{title + " (RSS)", "application/rss+xml", "/feeds/releases.rss" + q},
+		{title + " (JSON Feed)", "application/feed+json", "/feeds/releases.json" + q},
+	}
+}
