@@ -17,6 +17,8 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/datasets/:slug/releases/:version", s.cached, s.release)
 	app.Get("/datasets/:slug/releases/:version/files/:name", s.download)
 	app.Get("/datasets/:slug/releases/:version/manifest.json", s.cached, s.releaseManifest)
+	app.Get("/datasets/:slug/releases/:version/datapackage.json", s.cached, s.dataPackage)
+	app.Get("/datasets/:slug/releases/:version/csv-metadata.json", s.cached, s.csvMetadata)
 	app.Get("/datasets/:slug/releases/:version/rows/:name", s.rowsExport) // streamed: not cached
 	app.Get("/organisations", s.cached, s.organisationList)
 	app.Get("/organisations/:code", s.cached, s.organisation)

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -908,6 +909,30 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if status, _, _ := s.get(t, "/datasets/shmi/releases/11/rows/shmi-2014-04.csv"); status != http.StatusNotFound {
 			t.Errorf("the scheduled release's rows: %d, want 404", status)
+		}
+	})
+
+	t.Run("machine metadata passes the conformance kit", func(t *testing.T) {
+		kit := os.Getenv("CANDOUR_CONFORMANCE_KIT")
+		if kit == "" {
+			t.Skip("CANDOUR_CONFORMANCE_KIT is not set (.ci/run sets it to an installed copy of ../shared/conformance); skipping the official validators")
+		}
+		for _, release := range []string{"cancer-waiting-times-by-provider/releases/1", "proms-hip-and-knee-replacements/releases/1",
+			"cqc-ratings-of-gp-practices/releases/1", "nhs-payments-to-general-practice/releases/1", "shmi/releases/10",
+			"synthetic-surgical-outcomes-audit/releases/3"} {
+			for kind, doc := range map[string]string{"datapackage": "datapackage.json", "csvw": "csv-metadata.json"} {
+				u := s.base + "/datasets/" + release + "/" + doc
+				out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "--strict", "--quiet", kind, u).CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "PASS") {
+					t.Errorf("%s %s: %v\n%s", kind, u, err, out)
+				}
+			}
+		}
+		// The validator is not a rubber stamp: a broken package fails.
+		bad := filepath.Join(t.TempDir(), "datapackage.json")
+		os.WriteFile(bad, []byte(`{"name": "Not Valid!", "resources": "none"}`), 0o644)
+		if out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "datapackage", bad).CombinedOutput(); err == nil {
+			t.Errorf("an invalid data package passed:\n%s", out)
 		}
 	})
 
