@@ -166,6 +166,8 @@ type datasetPage struct {
 	Licence     catalogue.Licence
 	Releases    []catalogue.Release
 	Latest      *catalogue.Release
+	// JSONLD is the schema.org Dataset description search engines read.
+	JSONLD template.JS
 }
 
 func (s *Site) dataset(c *fiber.Ctx) error {
@@ -192,6 +194,15 @@ func (s *Site) dataset(c *fiber.Ctx) error {
 			page.Latest = &releases[i]
 			break
 		}
+	}
+	var latest *catalogue.Release
+	if page.Latest != nil {
+		if r, err := v.Release(ctx, d.Slug, page.Latest.Version); err == nil {
+			latest = &r
+		}
+	}
+	if page.JSONLD, err = schemaOrgDataset(c.BaseURL(), d, licence, latest); err != nil {
+		return err
 	}
 	return s.render(c, "dataset", page)
 }

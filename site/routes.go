@@ -28,6 +28,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/indicators/:id/download.csv", s.cached, s.indicatorDownload)
 	app.Get("/compare", s.cached, s.compare)
 	app.Get("/feeds/releases.:format", s.cached, s.feed)
+	app.Get("/catalog.jsonld", s.cached, s.dcatCatalog)
 	app.Get("/search", s.cached, s.searchPage)
 	app.Get("/api/v1/search", allowAnyOrigin, s.cached, s.apiSearch) // public: before the token-protected group
 	app.Get("/audits", s.cached, s.auditList)

@@ -912,6 +912,55 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("DCAT catalogue and schema.org descriptions", func(t *testing.T) {
+		var cat struct {
+			Dataset []struct {
+				ID           string `json:"@id"`
+				Distribution []struct {
+					DownloadURL string `json:"downloadURL"`
+					Checksum    struct {
+						ChecksumValue string `json:"checksumValue"`
+					} `json:"checksum"`
+				} `json:"distribution"`
+			} `json:"dataset"`
+			TotalItems string `json:"totalItems"`
+		}
+		_, body, h := s.get(t, "/catalog.jsonld")
+		if err := json.Unmarshal([]byte(body), &cat); err != nil || !strings.HasPrefix(h.Get("Content-Type"), "application/ld+json") {
+			t.Fatalf("catalog.jsonld: %v", err)
+		}
+		dists := 0
+		for _, d := range cat.Dataset {
+			for _, dist := range d.Distribution {
+				dists++
+				if len(dist.Checksum.ChecksumValue) != 64 || !strings.HasPrefix(dist.DownloadURL, s.base+"/datasets/") {
+					t.Errorf("distribution %+v", dist)
+				}
+			}
+		}
+		if len(cat.Dataset) != 26 || cat.TotalItems != "26" || dists != 6 || strings.Contains(body, "releases/11/") {
+			t.Errorf("catalog: %d datasets (total %s), %d distributions", len(cat.Dataset), cat.TotalItems, dists)
+		}
+		if status, _, _ := s.get(t, "/catalog.jsonld?page=0"); status != http.StatusBadRequest {
+			t.Errorf("page 0: %d", status)
+		}
+		page := s.mustGet(t, "/datasets/shmi")
+		m := regexp.MustCompile(`<script type="application/ld\+json">([^<]*)</script>`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("the dataset page has no schema.org JSON-LD")
+		}
+		var ld struct {
+			Type         string `json:"@type"`
+			Name         string
+			License      string
+			Distribution []struct{ ContentURL string }
+		}
+		if err := json.Unmarshal([]byte(m[1]), &ld); err != nil || ld.Type != "Dataset" || !strings.Contains(ld.License, "open-government-licence") ||
+			len(ld.Distribution) != 1 || !strings.Contains(ld.Distribution[0].ContentURL, "/releases/10/") {
+			t.Errorf("schema.org JSON-LD: %v %+v", err, ld)
+		}
+	})
+
 	t.Run("machine metadata passes the conformance kit", func(t *testing.T) {
 		kit := os.Getenv("CANDOUR_CONFORMANCE_KIT")
 		if kit == "" {
@@ -927,6 +976,10 @@ func TestDemoEndToEnd(t *testing.T) {
 					t.Errorf("%s %s: %v\n%s", kind, u, err, out)
 				}
 			}
+		}
+		out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "--strict", "--quiet", "dcat", s.base+"/catalog.jsonld").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "PASS") {
+			t.Errorf("DCAT-AP catalogue: %v\n%s", err, out)
 		}
 		// The validator is not a rubber stamp: a broken package fails.
 		bad := filepath.Join(t.TempDir(), "datapackage.json")
