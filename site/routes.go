@@ -30,7 +30,20 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/feeds/releases.:format", s.cached, s.feed)
 	app.Get("/catalog.jsonld", s.cached, s.dcatCatalog)
 	app.Get("/search", s.cached, s.searchPage)
-	app.Get("/api/v1/search", allowAnyOrigin, s.cached, s.apiSearch) // public: before the token-protected group
+	// The public read API, before the token-protected group (which would
+	// otherwise answer every /api/v1 path).
+	app.Get("/api", s.cached, s.apiDocs)
+	pub := app.Group("/api/v1", s.apiRateLimit(s.cfg.APIRate), allowAnyOrigin)
+	pub.Get("/search", s.cached, s.apiSearch)
+	pub.Get("/openapi.json", s.openAPI)
+	pub.Get("/datasets", s.apiErrors(s.apiDatasets))
+	pub.Get("/datasets/:slug", s.apiErrors(s.apiDataset))
+	pub.Get("/datasets/:slug/releases/:version", s.apiErrors(s.apiRelease))
+	pub.Get("/datasets/:slug/releases/:version/rows/:name", s.apiErrors(s.apiRows))
+	pub.Get("/organisations", s.apiErrors(s.apiOrganisations))
+	pub.Get("/organisations/:code", s.apiErrors(s.apiOrganisation))
+	pub.Get("/indicators", s.apiErrors(s.apiIndicators))
+	pub.Get("/indicators/:id/observations", s.apiErrors(s.apiObservations))
 	app.Get("/audits", s.cached, s.auditList)
 	app.Get("/audits/:audit", s.cached, s.auditOverview)
 	app.Get("/audits/:audit/outcomes.csv", s.cached, s.auditDownload)

@@ -74,6 +74,9 @@ type Config struct {
 	// published changes (or PageCacheTTL passes).
 	PageCache    bool
 	PageCacheTTL time.Duration
+	// APIRate is how many requests a minute one client may make to the
+	// public API (0: unlimited).
+	APIRate int
 }
 
 // Deps are what the site reads from.

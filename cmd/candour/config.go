@@ -25,6 +25,7 @@ type Config struct {
 	Approvals       int           // --approvals, CANDOUR_APPROVALS
 	MaxUploadBytes  int64         // --max-upload, CANDOUR_MAX_UPLOAD
 	PageCache       bool          // --page-cache, CANDOUR_PAGE_CACHE
+	APIRate         int           // --api-rate, CANDOUR_API_RATE
 }
 
 // setting describes one configuration value: its flag, variable, default
@@ -89,6 +90,15 @@ var settings = []setting{
 				return fmt.Errorf("want true or false")
 			}
 			c.PageCache = b
+			return nil
+		}},
+	{"api-rate", "CANDOUR_API_RATE", "600", "how many public API requests a minute one client may make (0: no limit)", true,
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a whole number, 0 for no limit")
+			}
+			c.APIRate = n
 			return nil
 		}},
 	{"approvals", "CANDOUR_APPROVALS", "2", "how many distinct panel members must approve each release", false,

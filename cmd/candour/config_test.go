@@ -29,13 +29,13 @@ func TestConfigPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil,
 			Config{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second,
-				Approvals: 2, MaxUploadBytes: 200 << 20, PageCache: true}},
+				Approvals: 2, MaxUploadBytes: 200 << 20, PageCache: true, APIRate: 600}},
 		{"environment over default", nil, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_NHS_BRANDING": "true", "CANDOUR_LOG_LEVEL": "debug", "CANDOUR_APPROVALS": "3", "CANDOUR_MAX_UPLOAD": "1GiB"},
 			Config{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second,
-				Approvals: 3, MaxUploadBytes: 1 << 30, PageCache: true}},
+				Approvals: 3, MaxUploadBytes: 1 << 30, PageCache: true, APIRate: 600}},
 		{"flag over environment", []string{"--addr", "127.0.0.1:0", "--data-dir=/tmp/x", "--shutdown-timeout", "2s", "--max-upload", "500KiB"}, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_MAX_UPLOAD": "1GiB"},
 			Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second,
-				Approvals: 2, MaxUploadBytes: 500 << 10, PageCache: true}},
+				Approvals: 2, MaxUploadBytes: 500 << 10, PageCache: true, APIRate: 600}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

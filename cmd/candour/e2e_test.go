@@ -77,13 +77,13 @@ type server struct {
 
 // startCandour runs `candour <command> --addr 127.0.0.1:0 --data-dir DIR`
 // and waits until it serves.
-func startCandour(t *testing.T, command, dataDir string) *server {
+func startCandour(t *testing.T, command, dataDir string, extra ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{dataDir: dataDir, stdout: newWatcher(`serving (http://\S+)`), stderr: newWatcher(`(x^)`)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, noEnv, s.stdout, s.stderr)
+		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extra...), noEnv, s.stdout, s.stderr)
 	}()
 	select {
 	case s.base = <-s.stdout.found:
@@ -909,6 +909,76 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if status, _, _ := s.get(t, "/datasets/shmi/releases/11/rows/shmi-2014-04.csv"); status != http.StatusNotFound {
 			t.Errorf("the scheduled release's rows: %d, want 404", status)
+		}
+	})
+
+	t.Run("public API: every documented route answers", func(t *testing.T) {
+		status, body, h := s.get(t, "/api/v1/openapi.json")
+		var doc struct {
+			Paths map[string]struct {
+				Get struct {
+					Parameters []struct {
+						Name, In string
+						Example  any
+					}
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &doc); err != nil || status != 200 || len(doc.Paths) < 10 {
+			t.Fatalf("openapi.json: %d %v", status, err)
+		}
+		for path, item := range doc.Paths {
+			u := "/api/v1" + path
+			for _, p := range item.Get.Parameters {
+				if p.In == "path" {
+					u = strings.Replace(u, "{"+p.Name+"}", url.PathEscape(fmt.Sprint(p.Example)), 1)
+				}
+			}
+			status, body, h := s.get(t, u)
+			var any map[string]any
+			if status != 200 || json.Unmarshal([]byte(body), &any) != nil || h.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("documented route %s: %d %.120s", u, status, body)
+			}
+		}
+		if kit := os.Getenv("CANDOUR_CONFORMANCE_KIT"); kit != "" {
+			out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "--strict", "--quiet", "openapi", s.base+"/api/v1/openapi.json").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "PASS") {
+				t.Errorf("OpenAPI document: %v\n%s", err, out)
+			}
+		}
+		_ = h
+		var ds struct {
+			Total int
+			Items []struct{ Slug string }
+		}
+		_, body, _ = s.get(t, "/api/v1/datasets?status=published&limit=2")
+		if json.Unmarshal([]byte(body), &ds) != nil || ds.Total != 6 || len(ds.Items) != 2 {
+			t.Errorf("datasets: %s", body)
+		}
+		var rel struct {
+			Version int
+			Files   []struct{ URL, SHA256 string }
+		}
+		_, body, _ = s.get(t, "/api/v1/datasets/shmi/releases/10")
+		if json.Unmarshal([]byte(body), &rel) != nil || rel.Version != 10 || len(rel.Files) != 1 || len(rel.Files[0].SHA256) != 64 {
+			t.Errorf("release: %s", body)
+		}
+		for path, want := range map[string]int{
+			"/api/v1/datasets/shmi/releases/11": 404, "/api/v1/datasets/nope": 404, "/api/v1/organisations/ZZZ9": 404,
+			"/api/v1/datasets?limit=0": 400, "/api/v1/datasets?status=odd": 400, "/api/v1/organisations?type=castle": 400,
+			"/api/v1/indicators/nope/observations": 404, "/api/v1/datasets/shmi/releases/10/rows/shmi-2014-01.csv?eq.Nope=1": 400,
+		} {
+			status, body, h := s.get(t, path)
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if status != want || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code == "" || e.Error.Message == "" ||
+				!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+				t.Errorf("%s: %d %s, want %d with the error shape", path, status, body, want)
+			}
+		}
+		if page := s.mustGet(t, "/api"); !strings.Contains(page, "/api/v1/openapi.json") {
+			t.Error("the API page does not link the OpenAPI document")
 		}
 	})
 

@@ -68,3 +68,29 @@ func TestSearchIndexIsRebuilt(t *testing.T) {
 		t.Error("after an unfinished build, the index does not find the pages")
 	}
 }
+
+// The public API limits each client; beyond the limit it answers 429 with
+// Retry-After and the API's error shape.
+func TestAPIRateLimit(t *testing.T) {
+	s := startCandour(t, "serve", filepath.Join(t.TempDir(), "candour-data"), "--api-rate", "3")
+	defer s.stop()
+	var last *http.Response
+	for i := 0; i < 4; i++ {
+		resp, err := http.Get(s.base + "/api/v1/datasets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp
+		if i < 3 && resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Errorf("the fourth request: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	// Pages are not limited.
+	if status, _, _ := s.get(t, "/"); status != http.StatusOK {
+		t.Errorf("the home page after the API limit: %d", status)
+	}
+}

@@ -48,7 +48,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
-		PageCache: a.cfg.PageCache}, site.Deps{
+		PageCache: a.cfg.PageCache, APIRate: a.cfg.APIRate}, site.Deps{
 		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
 		Rows:         a.rows,
 		Blobs:        a.blobs,

@@ -1,0 +1,136 @@
+package site
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The OpenAPI 3.0 document of the public read API, built once. Every
+// path parameter carries an example from the demo data, so a test can
+// request every documented route.
+
+type apiRoute struct {
+	Path, Summary, Description string
+	Params                     []apiParam
+}
+
+type apiParam struct {
+	Name, In, Description, Type, Example string
+	Required                             bool
+}
+
+var pagingParams = []apiParam{
+	{Name: "limit", In: "query", Description: "how many items (1 to 500, default 50)", Type: "integer"},
+	{Name: "offset", In: "query", Description: "how many items to skip", Type: "integer"},
+}
+
+var apiRoutes = []apiRoute{
+	{Path: "/api/v1/datasets", Summary: "List datasets", Description: "Every listed dataset: published, planned, not open or withdrawn.",
+		Params: append([]apiParam{{Name: "status", In: "query", Description: "planned, published, not-open or withdrawn", Type: "string"}}, pagingParams...)},
+	{Path: "/api/v1/datasets/{slug}", Summary: "A dataset and its releases",
+		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"}}},
+	{Path: "/api/v1/datasets/{slug}/releases/{version}", Summary: "A published release and its files",
+		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"},
+			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version"}}},
+	{Path: "/api/v1/datasets/{slug}/releases/{version}/rows/{file}", Summary: "A published file's rows, filtered",
+		Description: "eq.FIELD (repeatable), gte.FIELD and lte.FIELD on key and dimension fields; JSON pages with a next link (keyset).",
+		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"},
+			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version"},
+			{Name: "file", In: "path", Required: true, Type: "string", Example: "shmi-2014-01.csv", Description: "the file's name"},
+			{Name: "format", In: "query", Type: "string", Description: "json (default here), csv or ndjson"},
+			{Name: "limit", In: "query", Type: "integer", Description: "rows in a JSON page (1 to 10,000)"},
+			{Name: "after", In: "query", Type: "integer", Description: "the row number the next page starts after"}}},
+	{Path: "/api/v1/organisations", Summary: "List organisations",
+		Params: append([]apiParam{{Name: "q", In: "query", Type: "string", Description: "a code prefix or part of a name"},
+			{Name: "type", In: "query", Type: "string", Description: "an organisation type, such as nhs-trust"}}, pagingParams...)},
+	{Path: "/api/v1/organisations/{code}", Summary: "An organisation",
+		Params: []apiParam{{Name: "code", In: "path", Required: true, Type: "string", Example: "RR8", Description: "its ODS code"}}},
+	{Path: "/api/v1/indicators", Summary: "List indicators"},
+	{Path: "/api/v1/indicators/{id}/observations", Summary: "An indicator's observations",
+		Params: append([]apiParam{{Name: "id", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the indicator's id"},
+			{Name: "organisation", In: "query", Type: "string", Description: "one organisation's code"},
+			{Name: "all-periods", In: "query", Type: "boolean", Description: "true for every period, not only the latest"}}, pagingParams...)},
+	{Path: "/api/v1/search", Summary: "Search", Description: "The site's search, with facets: for typeahead and intermediaries.",
+		Params: []apiParam{{Name: "q", In: "query", Type: "string", Description: "words, a code, a postcode or a town"},
+			{Name: "kind", In: "query", Type: "string", Description: "dataset, release, organisation, indicator, audit, page or calendar"},
+			{Name: "limit", In: "query", Type: "integer", Description: "results (1 to 50)"},
+			{Name: "page", In: "query", Type: "integer", Description: "the page of results"}}},
+	{Path: "/api/v1/openapi.json", Summary: "This document"},
+}
+
+// openAPIDocument builds the document for a server base URL.
+func openAPIDocument(base string) map[string]any {
+	errorRef := map[string]any{"$ref": "#/components/schemas/Error"}
+	errorResponse := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}}
+	}
+	paths := map[string]any{}
+	for _, r := range apiRoutes {
+		var params []map[string]any
+		for _, p := range r.Params {
+			param := map[string]any{"name": p.Name, "in": p.In, "required": p.Required, "description": p.Description,
+				"schema": map[string]any{"type": p.Type}}
+			if p.Example != "" {
+				param["example"] = p.Example
+			}
+			params = append(params, param)
+		}
+		op := map[string]any{"summary": r.Summary, "operationId": operationID(r.Path),
+			"responses": map[string]any{
+				"200": map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}},
+				"400": errorResponse("A parameter is not valid; the message names it."),
+				"404": errorResponse("No such published resource."),
+				"429": map[string]any{"description": "Too many requests from this client; wait for Retry-After seconds.",
+					"headers": map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}},
+					"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
+			}}
+		if r.Description != "" {
+			op["description"] = r.Description
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		paths[strings.TrimPrefix(r.Path, "/api/v1")] = map[string]any{"get": op}
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "Candour public API", "version": "1.0.0",
+			"description": "Read-only access to everything Candour publishes: only published releases are ever returned.",
+			"license":     map[string]any{"name": "Open Government Licence v3.0", "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}},
+		"servers": []map[string]any{{"url": base + "/api/v1"}},
+		"paths":   paths,
+		"components": map[string]any{"schemas": map[string]any{"Error": map[string]any{
+			"type": "object", "required": []string{"error"},
+			"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
+				"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}},
+		}}},
+	}
+}
+
+func operationID(path string) string {
+	parts := strings.FieldsFunc(strings.TrimPrefix(path, "/api/v1/"), func(r rune) bool { return r == '/' || r == '.' || r == '{' || r == '}' || r == '-' })
+	return "get" + strings.Join(func() []string {
+		for i, p := range parts {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+		return parts
+	}(), "")
+}
+
+func (s *Site) openAPI(c *fiber.Ctx) error {
+	c.Set("Access-Control-Allow-Origin", "*")
+	return c.JSON(openAPIDocument(c.BaseURL()))
+}
+
+type apiPage struct {
+	layout
+	Routes []apiRoute
+}
+
+func (s *Site) apiDocs(c *fiber.Ctx) error {
+	routes := append([]apiRoute(nil), apiRoutes...)
+	sort.SliceStable(routes, func(i, j int) bool { return routes[i].Path < routes[j].Path })
+	return s.render(c, "api", apiPage{layout: s.layout(c, "Public API", crumb{"/", "Home"}), Routes: routes})
+}
