@@ -982,6 +982,115 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("CKAN-compatible action API", func(t *testing.T) {
+		// The envelope and field names CKAN documents (docs.ckan.org, API v3).
+		type envelope struct {
+			Help    string          `json:"help"`
+			Success bool            `json:"success"`
+			Result  json.RawMessage `json:"result"`
+			Error   *struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		call := func(action string, wantStatus int) envelope {
+			t.Helper()
+			status, body, _ := s.get(t, "/api/3/action/"+action)
+			var e envelope
+			if err := json.Unmarshal([]byte(body), &e); err != nil || status != wantStatus || e.Help == "" {
+				t.Fatalf("%s: %d %v %.200s", action, status, err, body)
+			}
+			return e
+		}
+		var status struct {
+			CKANVersion string `json:"ckan_version"`
+			APIVersion  int    `json:"api_version"`
+		}
+		json.Unmarshal(call("status_show", 200).Result, &status)
+		if status.APIVersion != 3 || status.CKANVersion == "" {
+			t.Errorf("status_show: %+v", status)
+		}
+		var names []string
+		json.Unmarshal(call("package_list", 200).Result, &names)
+		if len(names) != 26 || !slices.Contains(names, "shmi") {
+			t.Errorf("package_list: %v", names)
+		}
+		var pkg struct {
+			Name         string                `json:"name"`
+			Title        string                `json:"title"`
+			LicenseID    string                `json:"license_id"`
+			Organization struct{ Name string } `json:"organization"`
+			NumResources int                   `json:"num_resources"`
+			Resources    []struct {
+				URL, Format, Hash string
+				Size              int64
+			} `json:"resources"`
+			Tags []struct{ Name string } `json:"tags"`
+		}
+		json.Unmarshal(call("package_show?id=shmi", 200).Result, &pkg)
+		if pkg.Name != "shmi" || pkg.LicenseID != "OGL-UK-3.0" || pkg.Organization.Name != "hscic" || pkg.NumResources != 10 ||
+			len(pkg.Resources) != 10 || pkg.Resources[0].Format != "CSV" || !strings.Contains(pkg.Resources[0].URL, "/releases/10/") ||
+			!strings.HasPrefix(pkg.Resources[0].Hash, "sha256:") || len(pkg.Tags) == 0 {
+			t.Errorf("package_show: %+v", pkg)
+		}
+		var search struct {
+			Count        int `json:"count"`
+			Results      []struct{ Name string }
+			SearchFacets map[string]struct {
+				Items []struct {
+					Name  string
+					Count int
+				}
+			} `json:"search_facets"`
+		}
+		json.Unmarshal(call("package_search?q=mortality&facet.field=%5B%22organization%22%5D&rows=5", 200).Result, &search)
+		if search.Count < 1 || search.Results[0].Name != "shmi" || len(search.SearchFacets["organization"].Items) == 0 {
+			t.Errorf("package_search q: %+v", search)
+		}
+		json.Unmarshal(call("package_search?fq=organization:nhs-digital&rows=1&start=1", 200).Result, &search)
+		if search.Count != 2 || len(search.Results) != 1 {
+			t.Errorf("package_search fq/rows/start: %+v", search)
+		}
+		var orgs []struct {
+			Name         string `json:"name"`
+			PackageCount int    `json:"package_count"`
+		}
+		json.Unmarshal(call("organization_list?all_fields=true", 200).Result, &orgs)
+		if len(orgs) != 5 || slices.ContainsFunc(orgs, func(o struct {
+			Name         string `json:"name"`
+			PackageCount int    `json:"package_count"`
+		}) bool {
+			return o.Name == ""
+		}) {
+			t.Errorf("organization_list: %+v", orgs)
+		}
+		var org struct{ Name string }
+		json.Unmarshal(call("organization_show?id=hscic", 200).Result, &org)
+		if org.Name != "hscic" {
+			t.Errorf("organization_show: %+v", org)
+		}
+		for _, a := range []string{"group_list", "tag_list"} {
+			var list []string
+			if json.Unmarshal(call(a, 200).Result, &list); len(list) == 0 {
+				t.Errorf("%s is empty", a)
+			}
+		}
+		if e := call("package_show?id=nope", 404); e.Success || e.Error == nil || e.Error.Type != "Not Found Error" {
+			t.Errorf("package_show of nothing: %+v", e)
+		}
+		if e := call("package_search?fq=colour:red", 409); e.Success || e.Error.Type != "Validation Error" {
+			t.Errorf("a bad fq: %+v", e)
+		}
+		if e := call("package_create", 400); e.Success {
+			t.Error("a write action succeeded")
+		}
+		// An unpublished release's file is never a resource.
+		_, body, _ := s.get(t, "/api/3/action/package_show?id=cqc-ratings-of-gp-practices")
+		if strings.Contains(body, "releases/2/") {
+			t.Error("the CQC correction in review is listed as a resource")
+		}
+	})
+
 	t.Run("DCAT catalogue and schema.org descriptions", func(t *testing.T) {
 		var cat struct {
 			Dataset []struct {
