@@ -4,7 +4,7 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean bench bench-search
+.PHONY: demo test build assets clean bench bench-search bench-export
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
@@ -46,6 +46,12 @@ bench: build
 bench-search:
 	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql)
 	$(GO) run ./cmd/candour-bench search
+
+## bench-export: downloads (a 200 MB file against nginx; a 5-million-row filtered export against PostgreSQL COPY; peak memory); installs nginx and PostgreSQL if missing
+bench-export: build
+	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
+	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql)
+	$(GO) run ./cmd/candour-bench export --candour $(BIN)
 
 clean:
 	rm -rf bin site/thirdparty/nhsuk site/thirdparty/echarts node_modules

@@ -193,6 +193,9 @@ type InventoryEntry struct {
 	OGL         string
 	Granularity string
 	Publisher   string
+	// Expected is ReleaseDate read by the importer's documented rules:
+	// "YYYY-MM-DD", "YYYY-MM", or "" when no rule applies.
+	Expected string
 }
 
 // DatasetQuery selects datasets.

@@ -3,6 +3,7 @@ package publisher_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -411,6 +412,29 @@ func TestImportInventory(t *testing.T) {
 	d, _ := e.cat.GetDataset(ctx, "prescribing-data", catalogue.Internal())
 	if d.Inventory.ReleaseDate != "Data 14 December 2011" || d.Inventory.OGL != "yes (released under terms of OGL)" || d.Inventory.Line != 2 {
 		t.Errorf("original text not kept: %+v", d.Inventory)
+	}
+	// The documented table types dates and frequencies; what it cannot
+	// read is reported with its line and column, not guessed.
+	if d.Inventory.Expected != "2011-12-14" || d.Frequency != "Monthly" || d.Inventory.Frequency != "Updated monthly" {
+		t.Errorf("typed fields: expected %q, frequency %q", d.Inventory.Expected, d.Frequency)
+	}
+	if d, _ := e.cat.GetDataset(ctx, "staff-survey", catalogue.Internal()); d.Frequency != "Annually" || d.Inventory.Expected != "" {
+		t.Errorf("staff survey: %q %q", d.Frequency, d.Inventory.Expected)
+	}
+	var unmapped []string
+	for _, p := range report.Unmapped {
+		unmapped = append(unmapped, fmt.Sprintf("%d:%d:%s=%s", p.Row, p.Column, p.Field, p.Value))
+	}
+	if got := strings.Join(unmapped, " "); got != "3:3:release_date=April 4:3:release_date=2013 5:3:release_date=2014" {
+		t.Errorf("unmapped cells: %s", got)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"Service available from September 2012", "2012-09"}, {"Pre-release of format 29 November 2011; data 14 December 2011", "2011-12-14"},
+		{"31 March 2012", "2012-03-31"}, {"tbc", ""}, {"Spring", ""},
+	} {
+		if got := publisher.InventoryExpected(tc.in); got != tc.want {
+			t.Errorf("%q → %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

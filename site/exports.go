@@ -255,6 +255,13 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 			if f.field >= len(cells) {
 				return false
 			}
+			// Text fields compare as text: no parsing per cell.
+			if t := e.Schema.Fields[f.field].Type; f.op == "eq" && (t == "" || t == datasets.TypeString) {
+				if !slices.ContainsFunc(f.vals, func(w datasets.Value) bool { return w.Text == cells[f.field] }) {
+					return false
+				}
+				continue
+			}
 			v, err := e.Schema.Fields[f.field].Parse(cells[f.field], missing)
 			if err != nil || !f.match(v) {
 				return false

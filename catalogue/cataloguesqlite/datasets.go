@@ -40,9 +40,10 @@ func (s *Store) CreateDataset(ctx context.Context, d catalogue.Dataset) (catalog
 		}
 		if inv := d.Inventory; inv != nil {
 			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO inventory_entries (dataset_id, source, line, name, description, release_date, frequency, ogl, granularity, publisher)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				d.ID, inv.Source, inv.Line, inv.Name, inv.Description, inv.ReleaseDate, inv.Frequency, inv.OGL, inv.Granularity, inv.Publisher); err != nil {
+				INSERT INTO inventory_entries (dataset_id, source, line, name, description, release_date, frequency, ogl, granularity, publisher, expected)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				d.ID, inv.Source, inv.Line, inv.Name, inv.Description, inv.ReleaseDate, inv.Frequency, inv.OGL, inv.Granularity, inv.Publisher,
+				inv.Expected); err != nil {
 				return err
 			}
 		}
@@ -65,7 +66,7 @@ func datasetColumns(v catalogue.Visibility) (string, []any, error) {
 			COALESCE(p.id, 0), COALESCE(p.slug, ''), COALESCE(p.name, ''), COALESCE(p.url, ''),
 			d.topics, d.licence, d.attribution, d.frequency, d.granularity, ` + status + ` AS status, d.announced,
 			d.created_at, d.updated_at,
-			i.source, i.line, i.name, i.description, i.release_date, i.frequency, i.ogl, i.granularity, i.publisher`, args, nil
+			i.source, i.line, i.name, i.description, i.release_date, i.frequency, i.ogl, i.granularity, i.publisher, i.expected`, args, nil
 }
 
 const datasetFrom = ` FROM datasets d
@@ -79,12 +80,13 @@ func scanDataset(sc interface{ Scan(...any) error }, extra ...any) (catalogue.Da
 		source                                                              sql.NullString
 		line                                                                sql.NullInt64
 		name, description, releaseDate, frequency, ogl, granularity, publis sql.NullString
+		expected                                                            sql.NullString
 	}
 	dest := []any{&d.ID, &d.Slug, &d.Title, &d.Summary, &d.Description,
 		&d.Publisher.ID, &d.Publisher.Slug, &d.Publisher.Name, &d.Publisher.URL,
 		&topics, &d.Licence, &d.Attribution, &d.Frequency, &d.Granularity, &status, &d.Announced,
 		&created, &updated,
-		&inv.source, &inv.line, &inv.name, &inv.description, &inv.releaseDate, &inv.frequency, &inv.ogl, &inv.granularity, &inv.publis}
+		&inv.source, &inv.line, &inv.name, &inv.description, &inv.releaseDate, &inv.frequency, &inv.ogl, &inv.granularity, &inv.publis, &inv.expected}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return d, err
 	}
@@ -103,7 +105,7 @@ func scanDataset(sc interface{ Scan(...any) error }, extra ...any) (catalogue.Da
 		d.Inventory = &catalogue.InventoryEntry{
 			Source: inv.source.String, Line: int(inv.line.Int64), Name: inv.name.String,
 			Description: inv.description.String, ReleaseDate: inv.releaseDate.String, Frequency: inv.frequency.String,
-			OGL: inv.ogl.String, Granularity: inv.granularity.String, Publisher: inv.publis.String,
+			OGL: inv.ogl.String, Granularity: inv.granularity.String, Publisher: inv.publis.String, Expected: inv.expected.String,
 		}
 	}
 	return d, nil

@@ -11,7 +11,8 @@
 // data, never a deployment: nothing here goes through the publishing
 // workflow, and the data folder is a temporary one.
 //
-// `candour-bench search` is the search benchmark instead (search.go).
+// `candour-bench search` is the search benchmark instead (search.go), and
+// `candour-bench export` the downloads benchmark (export.go).
 //
 // Usage (see `make bench`, which installs nginx and wrk if missing):
 //
@@ -47,6 +48,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "export" {
+		if err := runExportBench(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "search" {
 		if err := runSearchBench(os.Args[2:]); err != nil {
 			log.Fatal(err)

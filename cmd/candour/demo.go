@@ -126,7 +126,7 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Loaded %d inventory entries.\n", report.Entries)
+	fmt.Fprintf(stdout, "Loaded %d inventory entries; %d cells no rule reads were kept as written.\n", report.Entries, len(report.Unmapped))
 
 	var toPublish []int64
 	var cqc int64

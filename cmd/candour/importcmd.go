@@ -85,6 +85,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		fmt.Fprintf(stdout, "Loaded %d inventory entries (%d already present).\n", report.Entries, len(report.Skipped))
+		for _, p := range report.Unmapped {
+			fmt.Fprintln(stdout, "  not read: "+p.Error())
+		}
 		return nil
 	case "release":
 		dir, name := filepath.Split(files[0])

@@ -1,0 +1,347 @@
+package main
+
+// The downloads benchmark (`candour-bench export`, `make bench-export`),
+// side by side in one run:
+//
+//   - a 200 MB release file through Candour against nginx serving the same
+//     file from disk (target: at least 0.9× nginx's throughput);
+//   - a filtered export of 5 million rows from Candour's row store against
+//     PostgreSQL `COPY (SELECT …) TO STDOUT WITH CSV` of the same rows from
+//     an indexed table (target: at least 1.0×);
+//   - Candour's peak resident memory (VmHWM) after exporting 500,000 rows
+//     and after exporting 5 million (target: they differ by less than
+//     32 MB: the export streams).
+//
+// The data folder is generated (rows and blobs written straight into the
+// stores as a published release): benchmark data, never a deployment.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/rowsqlite"
+	"github.com/candour/candour/datasets/sqlitedb"
+)
+
+func runExportBench(args []string) error {
+	fs := flag.NewFlagSet("export", flag.ExitOnError)
+	candour := fs.String("candour", "bin/candour", "the candour binary")
+	rowsN := fs.Int("rows", 5_000_000, "rows in the exported file (the small export is a tenth of them)")
+	fileMB := fs.Int("file-mb", 200, "size of the release file downloaded, in MB")
+	downloads := fs.Int("downloads", 5, "downloads of the release file from each server")
+	pgBin := fs.String("pg-bin", "/usr/lib/postgresql/15/bin", "folder of PostgreSQL's initdb and pg_ctl")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	work, err := os.MkdirTemp("", "candour-exportbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	dataDir := filepath.Join(work, "candour-data")
+	start := time.Now()
+	bigPath := filepath.Join(work, "big.csv")
+	if err := writeBigFile(bigPath, *fileMB<<20); err != nil {
+		return err
+	}
+	if err := seedExport(ctx, dataDir, *rowsN, bigPath); err != nil {
+		return err
+	}
+	fmt.Printf("generated %d rows and a %d MB file in %s\n", *rowsN, *fileMB, time.Since(start).Round(time.Millisecond))
+
+	// Candour, fresh for each memory measurement.
+	measure := func(query string) (time.Duration, int64, float64, error) {
+		cmd, base, err := startCandourProcess(*candour, dataDir)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+		t := time.Now()
+		n, err := drain(base + "/datasets/bulk/releases/1/rows/bulk.csv" + query)
+		d := time.Since(t)
+		return d, n, peakRSSMB(cmd.Process.Pid), err
+	}
+	smallT, smallBytes, smallRSS, err := measure("?eq.Region=R2")
+	if err != nil {
+		return err
+	}
+	fullT, fullBytes, fullRSS, err := measure("")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nCandour filtered export: %d rows' CSV (%s) in %s; all %d rows (%s) in %s\n", *rowsN/10, mb(smallBytes), smallT.Round(time.Millisecond),
+		*rowsN, mb(fullBytes), fullT.Round(time.Millisecond))
+	fmt.Printf("peak resident memory of the server: %.1f MB after %d rows, %.1f MB after %d rows: difference %.1f MB (target < 32 MB: %s)\n",
+		smallRSS, *rowsN/10, fullRSS, *rowsN, fullRSS-smallRSS, verdict(fullRSS-smallRSS < 32))
+
+	// PostgreSQL COPY of the same rows.
+	pool, stop, err := startPostgres(ctx, *pgBin, filepath.Join(work, "pg"))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if _, err := pool.Exec(ctx, `CREATE TABLE bulk (id bigint PRIMARY KEY, region text NOT NULL, count text NOT NULL)`); err != nil {
+		return err
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"bulk"}, []string{"id", "region", "count"}, pgx.CopyFromFunc(func() func() ([]any, error) {
+		i := 0
+		return func() ([]any, error) {
+			i++
+			if i > *rowsN {
+				return nil, nil
+			}
+			c := bulkRow(i)
+			return []any{int64(i), c[1], c[2]}, nil
+		}
+	}())); err != nil {
+		return err
+	}
+	for _, stmt := range []string{`CREATE INDEX bulk_region ON bulk (region, id)`, `VACUUM ANALYZE bulk`} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	copyOut := func(where string) (time.Duration, int64, error) {
+		t := time.Now()
+		tag, err := conn.Conn().PgConn().CopyTo(ctx, io.Discard,
+			`COPY (SELECT id, region, count FROM bulk `+where+` ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER true)`)
+		return time.Since(t), tag.RowsAffected(), err
+	}
+	pgSmallT, _, err := copyOut(`WHERE region = 'R2'`)
+	if err != nil {
+		return err
+	}
+	pgFullT, pgRows, err := copyOut("")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("PostgreSQL COPY: %d rows in %s; all %d rows in %s\n", *rowsN/10, pgSmallT.Round(time.Millisecond), pgRows, pgFullT.Round(time.Millisecond))
+	r := pgFullT.Seconds() / fullT.Seconds()
+	fmt.Printf("ratio (rows per second, %d rows): Candour %.2f× PostgreSQL COPY (target ≥ 1.0×: %s); filtered %d rows: %.2f×\n",
+		*rowsN, r, verdict(r >= 1), *rowsN/10, pgSmallT.Seconds()/smallT.Seconds())
+
+	// The release file: Candour against nginx from disk.
+	nginxBase, stopNginx, err := startNginx(work, "ready")
+	if err != nil {
+		return err
+	}
+	defer stopNginx()
+	if err := os.Rename(bigPath, filepath.Join(work, "www", "big.csv")); err != nil {
+		return err
+	}
+	cmd, base, err := startCandourProcess(*candour, dataDir)
+	if err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	throughput := func(u string) (float64, error) {
+		var total int64
+		t := time.Now()
+		for i := 0; i < *downloads; i++ {
+			n, err := drain(u)
+			if err != nil {
+				return 0, err
+			}
+			total += n
+		}
+		return float64(total) / (1 << 20) / time.Since(t).Seconds(), nil
+	}
+	drain(base + "/datasets/bulk/releases/1/files/big.csv") // warm the page cache for both
+	nginxMBs, err := throughput(nginxBase + "/big.csv")
+	if err != nil {
+		return err
+	}
+	candMBs, err := throughput(base + "/datasets/bulk/releases/1/files/big.csv")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%d MB release file, %d downloads each: nginx %.0f MB/s, Candour %.0f MB/s: %.2f× (target ≥ 0.9×: %s)\n",
+		*fileMB, *downloads, nginxMBs, candMBs, candMBs/nginxMBs, verdict(candMBs/nginxMBs >= 0.9))
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// drain downloads a URL without compression, returning its size.
+func drain(u string) (int64, error) {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return io.Copy(io.Discard, resp.Body)
+}
+
+// peakRSSMB reads a process's peak resident set size (VmHWM).
+func peakRSSMB(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func startCandourProcess(bin, dataDir string) (*exec.Cmd, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error", "--api-rate", "0")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	base := "http://" + addr
+	for i := 0; i < 600; i++ {
+		if _, err := fetch(base + "/healthz"); err == nil {
+			return cmd, base, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return nil, "", errors.New("candour did not start")
+}
+
+// bulkRow is row i of the generated file.
+func bulkRow(i int) []string {
+	count := strconv.Itoa(i * 7 % 1000)
+	if i%97 == 0 {
+		count = "*"
+	}
+	return []string{strconv.Itoa(i), "R" + strconv.Itoa(i%10), count}
+}
+
+// writeBigFile writes a CSV of about size bytes.
+func writeBigFile(path string, size int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("Id,Region,Count\n")
+	written := 0
+	for i := 1; written < size; i++ {
+		line := strings.Join(bulkRow(i), ",") + "\n"
+		n, _ := w.WriteString(line)
+		written += n
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// seedExport writes a published release with the rows file and the big
+// file into a new data folder.
+func seedExport(ctx context.Context, dataDir string, n int, bigPath string) error {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return err
+	}
+	db, err := sqlitedb.Open(ctx, filepath.Join(dataDir, "candour.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
+		rowsqlite.Migrations()); err != nil {
+		return err
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	cat := cataloguesqlite.New(db, now)
+	pub, err := cat.PutPublisher(ctx, catalogue.Publisher{Slug: "bulk", Name: "Bulk statistics"})
+	if err != nil {
+		return err
+	}
+	ds, err := cat.CreateDataset(ctx, catalogue.Dataset{Slug: "bulk", Title: "Bulk rows", Publisher: pub, Licence: catalogue.DefaultLicence,
+		Status: catalogue.DatasetPlanned})
+	if err != nil {
+		return err
+	}
+	res := datasets.Resource{Name: "bulk", Path: "bulk.csv", Dialect: datasets.DefaultDialect(), Schema: datasets.Schema{Fields: []datasets.Field{
+		{Name: "Id", Type: datasets.TypeInteger, Role: datasets.RoleKey},
+		{Name: "Region", Type: datasets.TypeString, Role: datasets.RoleDimension},
+		{Name: "Count", Type: datasets.TypeInteger, Role: datasets.RoleMeasure, Suppressed: []string{"*"}}}}}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	blobs, err := datasets.OpenBlobStore(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(bigPath)
+	if err != nil {
+		return err
+	}
+	blob, err := blobs.Put(ctx, f) // the blob store hashes the bytes
+	f.Close()
+	if err != nil {
+		return err
+	}
+	r, err := cat.CreateRelease(ctx, catalogue.Release{DatasetID: ds.ID, Title: "Bulk rows", PeriodLabel: "2026"}, []catalogue.File{
+		{Name: "bulk.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8", SHA256: strings.Repeat("0", 64), Rows: int64(n), Resource: raw},
+		{Name: "big.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8", SHA256: blob.SHA256, Bytes: blob.Bytes, Resource: raw},
+	}, nil)
+	if err != nil {
+		return err
+	}
+	rows := func(yield func([]string, error) bool) {
+		for i := 1; i <= n; i++ {
+			if !yield(bulkRow(i), nil) {
+				return
+			}
+		}
+	}
+	if _, err := rowsqlite.New(db).WriteRows(ctx, datasets.FileRef{Release: r.ID, File: "bulk.csv"}, rows); err != nil {
+		return err
+	}
+	for _, to := range []catalogue.ReleaseState{catalogue.StateChecked, catalogue.StateInReview, catalogue.StateApproved, catalogue.StateScheduled, catalogue.StatePublished} {
+		if r, err = cat.TransitionRelease(ctx, catalogue.Transition{Release: r.ID, From: r.State, To: to, At: now(), Actor: "candour-bench", EmbargoAt: now()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/rowsqlite"
+	"github.com/candour/candour/datasets/sqlitedb"
+)
+
+// largeRows is the size of the streamed-export test (the benchmark runs
+// 5 million).
+const largeRows = 500_000
+
+// seedLargeRelease writes a published release of n generated rows
+// straight into a data folder's stores: benchmark-style fixture data, not
+// a workflow test (the workflow has its own). Region cycles through five
+// codes; it returns the SHA-256 and row count of the CSV a filter on
+// region R2 should stream.
+func seedLargeRelease(t *testing.T, dataDir string, n int) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlitedb.Open(ctx, filepath.Join(dataDir, databaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()},
+		rowsqlite.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	cat := cataloguesqlite.New(db, now)
+	pub, err := cat.PutPublisher(ctx, catalogue.Publisher{Slug: "bulk", Name: "Bulk statistics"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := cat.CreateDataset(ctx, catalogue.Dataset{Slug: "bulk", Title: "Bulk rows", Publisher: pub, Licence: catalogue.DefaultLicence,
+		Status: catalogue.DatasetPlanned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := datasets.Resource{Name: "bulk", Path: "bulk.csv", Dialect: datasets.DefaultDialect(), Schema: datasets.Schema{Fields: []datasets.Field{
+		{Name: "Id", Type: datasets.TypeInteger, Role: datasets.RoleKey},
+		{Name: "Region", Type: datasets.TypeString, Role: datasets.RoleDimension},
+		{Name: "Count", Type: datasets.TypeInteger, Role: datasets.RoleMeasure, Suppressed: []string{"*"}}}}}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell := func(i int) []string {
+		count := itoa(i * 7 % 1000)
+		if i%97 == 0 {
+			count = "*"
+		}
+		return []string{itoa(i), fmt.Sprintf("R%d", i%5), count}
+	}
+	r, err := cat.CreateRelease(ctx, catalogue.Release{DatasetID: ds.ID, Title: "Bulk rows", PeriodLabel: "2026"},
+		[]catalogue.File{{Name: "bulk.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8",
+			SHA256: strings.Repeat("0", 64), Rows: int64(n), Resource: raw}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := func(yield func([]string, error) bool) {
+		for i := 1; i <= n; i++ {
+			if !yield(cell(i), nil) {
+				return
+			}
+		}
+	}
+	if _, err := rowsqlite.New(db).WriteRows(ctx, datasets.FileRef{Release: r.ID, File: "bulk.csv"}, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []catalogue.ReleaseState{catalogue.StateChecked, catalogue.StateInReview, catalogue.StateApproved, catalogue.StateScheduled, catalogue.StatePublished} {
+		if r, err = cat.TransitionRelease(ctx, catalogue.Transition{Release: r.ID, From: r.State, To: to, At: now(), Actor: "test fixture", EmbargoAt: now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The expected export: the header and the R2 rows, as datasets.Writer
+	// writes them.
+	h := sha256.New()
+	w, err := datasets.NewWriter(h, []string{"Id", "Region", "Count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for i := 1; i <= n; i++ {
+		if i%5 == 2 {
+			w.Write(cell(i))
+			want++
+		}
+	}
+	w.Close()
+	return hex.EncodeToString(h.Sum(nil)), want
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+// A filtered export of a large file streams every matching row, byte for
+// byte as expected, as CSV and as NDJSON.
+func TestLargeFilteredExportStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams half a million rows; skipped with -short")
+	}
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	wantSum, wantRows := seedLargeRelease(t, dataDir, largeRows)
+	s := startCandour(t, "serve", dataDir)
+	defer s.stop()
+	resp, err := http.Get(s.base + "/datasets/bulk/releases/1/rows/bulk.csv?eq.Region=R2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("export: %d %v", resp.StatusCode, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != wantSum {
+		t.Errorf("the CSV export (%d bytes) hashes to %s, want %s", n, got, wantSum)
+	}
+	resp, err = http.Get(s.base + "/datasets/bulk/releases/1/rows/bulk.csv?eq.Region=R2&format=ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	lines, suppressed := 0, 0
+	for sc.Scan() {
+		lines++
+		if strings.Contains(sc.Text(), `"Count":"*"`) {
+			suppressed++
+		}
+	}
+	resp.Body.Close()
+	if lines != wantRows || suppressed == 0 {
+		t.Errorf("NDJSON: %d rows (%d suppressed markers), want %d", lines, suppressed, wantRows)
+	}
+}
