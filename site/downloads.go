@@ -310,20 +310,10 @@ func schemaHash(resource json.RawMessage) (string, error) {
 }
 
 func (s *Site) releaseManifest(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	if c.Params("version") == "latest" {
 		return s.latest(c, "/manifest.json")
 	}
-	version, err := parseVersion(c)
-	if err != nil {
-		return err
-	}
-	v := s.deps.Catalogue.View()
-	d, err := v.Dataset(ctx, c.Params("slug"))
-	if err != nil {
-		return err
-	}
-	r, err := v.Release(ctx, d.Slug, version)
+	d, r, err := s.releaseOf(c)
 	if err != nil {
 		return err
 	}

@@ -133,6 +133,11 @@ func (s *Site) datasetList(c *fiber.Ctx) error {
 	if status != "" && !status.Valid() {
 		return badParam("status", string(status), "use published, planned, not-open or withdrawn")
 	}
+	if format, err := twinFormat(c); err != nil {
+		return err
+	} else if format != "" {
+		return s.datasetsTwin(c, format, status)
+	}
 	n, err := pageNumber(c)
 	if err != nil {
 		return err
@@ -368,6 +373,11 @@ func (s *Site) organisationList(c *fiber.Ctx) error {
 	status := catalogue.OrganisationStatus(c.Query("status"))
 	if status != "" && !status.Valid() {
 		return badParam("status", string(status), "use active, closed, dormant, proposed or unknown")
+	}
+	if format, err := twinFormat(c); err != nil {
+		return err
+	} else if format != "" {
+		return s.organisationsTwin(c, format, catalogue.OrganisationQuery{Type: typ, Status: status})
 	}
 	n, err := pageNumber(c)
 	if err != nil {

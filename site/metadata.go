@@ -143,7 +143,9 @@ func publicResources(r catalogue.Release) ([]catalogue.File, []datasets.Resource
 	return files, res, nil
 }
 
-func (s *Site) metadataRelease(c *fiber.Ctx) (catalogue.Dataset, catalogue.Release, error) {
+// releaseOf reads the dataset and listed release the path names
+// (:slug, :version).
+func (s *Site) releaseOf(c *fiber.Ctx) (catalogue.Dataset, catalogue.Release, error) {
 	version, err := parseVersion(c)
 	if err != nil {
 		return catalogue.Dataset{}, catalogue.Release{}, err
@@ -154,6 +156,12 @@ func (s *Site) metadataRelease(c *fiber.Ctx) (catalogue.Dataset, catalogue.Relea
 		return d, catalogue.Release{}, err
 	}
 	r, err := v.Release(c.UserContext(), d.Slug, version)
+	return d, r, err
+}
+
+// metadataRelease is releaseOf for a release whose content is public.
+func (s *Site) metadataRelease(c *fiber.Ctx) (catalogue.Dataset, catalogue.Release, error) {
+	d, r, err := s.releaseOf(c)
 	if err == nil && !r.ContentVisible {
 		err = errNotFound
 	}

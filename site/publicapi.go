@@ -180,17 +180,7 @@ func (s *Site) apiDataset(c *fiber.Ctx) error {
 }
 
 func (s *Site) apiRelease(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	version, err := parseVersion(c)
-	if err != nil {
-		return err
-	}
-	v := s.deps.Catalogue.View()
-	d, err := v.Dataset(ctx, c.Params("slug"))
-	if err != nil {
-		return err
-	}
-	r, err := v.Release(ctx, d.Slug, version)
+	d, r, err := s.releaseOf(c)
 	if err != nil {
 		return err
 	}

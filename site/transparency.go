@@ -25,6 +25,11 @@ func (s *Site) calendar(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if format, err := twinFormat(c); err != nil {
+		return err
+	} else if format != "" {
+		return calendarTwin(c, format, entries)
+	}
 	page := calendarPage{layout: s.layout(c, "Release calendar", crumb{"/", "Home"})}
 	for _, e := range entries {
 		if e.Status == catalogue.CalendarAnnounced {

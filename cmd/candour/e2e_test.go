@@ -982,6 +982,46 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("CSV and JSON twins of the tabular pages", func(t *testing.T) {
+		for path, want := range map[string]int{
+			"/datasets?status=published&format=csv":    6,
+			"/datasets?format=json":                    26,
+			"/organisations?type=nhs-trust&format=csv": 274,
+			"/calendar?format=json":                    -1,
+		} {
+			status, body, h := s.get(t, path)
+			if status != 200 {
+				t.Errorf("%s: %d", path, status)
+				continue
+			}
+			n := 0
+			if strings.HasSuffix(path, "csv") {
+				records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+				if err != nil || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
+					t.Errorf("%s: %v", path, err)
+					continue
+				}
+				n = len(records) - 1
+			} else {
+				var doc struct{ Total int }
+				if err := json.Unmarshal([]byte(body), &doc); err != nil {
+					t.Errorf("%s: %v", path, err)
+					continue
+				}
+				n = doc.Total
+			}
+			if want >= 0 && n != want || want < 0 && n < 11 {
+				t.Errorf("%s: %d rows, want %d", path, n, want)
+			}
+		}
+		if status, _, _ := s.get(t, "/datasets?format=xml"); status != http.StatusBadRequest {
+			t.Errorf("format=xml: %d", status)
+		}
+		if page := s.mustGet(t, "/organisations?type=nhs-trust"); !strings.Contains(page, "type=nhs-trust&amp;format=csv") {
+			t.Error("the organisations page does not link its CSV twin")
+		}
+	})
+
 	t.Run("CKAN-compatible action API", func(t *testing.T) {
 		// The envelope and field names CKAN documents (docs.ckan.org, API v3).
 		type envelope struct {
