@@ -56,6 +56,10 @@ type RowQuery struct {
 	File  FileRef
 	After int64 // return rows with Number > After (keyset pagination)
 	Limit int   // 0 means no limit
+	// Equal keeps only rows whose cell at each column index is one of the
+	// texts given (exact text comparison), so a store can filter without
+	// handing every row over.
+	Equal map[int][]string
 }
 
 // RowStore holds the rows of release files, each tagged with its release.

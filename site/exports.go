@@ -279,7 +279,15 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 		c.Set("X-Candour-Note", note)
 	}
 	ref := datasets.FileRef{Release: e.Release.ID, File: e.File.Name}
-	q := datasets.RowQuery{File: ref, After: e.After}
+	q := datasets.RowQuery{File: ref, After: e.After, Equal: map[int][]string{}}
+	// Equality on text fields goes to the store; keep checks everything.
+	for _, f := range e.Filters {
+		if t := e.Schema.Fields[f.field].Type; f.op == "eq" && (t == "" || t == datasets.TypeString) {
+			for _, v := range f.vals {
+				q.Equal[f.field] = append(q.Equal[f.field], v.Text)
+			}
+		}
+	}
 	base := fmt.Sprintf("/datasets/%s/releases/%d/rows/%s", e.Dataset.Slug, e.Release.Version, url.PathEscape(e.File.Name))
 
 	if e.Format == "json" {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/candour/candour/datasets"
@@ -16,6 +17,42 @@ import (
 
 // Run checks store behaviour that public reads and publication rely on.
 func Run(t *testing.T, newStore func(t *testing.T) datasets.RowStore) {
+	t.Run("equality filters", func(t *testing.T) {
+		s := newStore(t)
+		ctx := context.Background()
+		f := datasets.FileRef{Release: 3, File: "e.csv"}
+		data := [][]string{{"RR8", "62D", "1"}, {"RX1", "62D", "2"}, {"RR8", "FDS", "3"}, {"RA2", "62D", "4"}, {"RR8", "62D", "5"}}
+		if _, err := s.WriteRows(ctx, f, func(yield func([]string, error) bool) {
+			for _, r := range data {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for r, err := range s.Rows(ctx, datasets.NewVisible(3), datasets.RowQuery{File: f, Equal: map[int][]string{0: {"RR8", "RA2"}, 1: {"62D"}}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d %s", r.Number, r.Cells[2]))
+		}
+		if strings.Join(got, ",") != "1 1,4 4,5 5" {
+			t.Errorf("filtered rows: %v", got)
+		}
+		got = nil
+		for r, err := range s.Rows(ctx, datasets.NewVisible(3), datasets.RowQuery{File: f, After: 1, Limit: 1, Equal: map[int][]string{0: {"RR8"}}}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprint(r.Number))
+		}
+		if strings.Join(got, ",") != "3" {
+			t.Errorf("filtered with a cursor and limit: %v", got)
+		}
+	})
+
 	t.Run("write then read in order", func(t *testing.T) {
 		s := newStore(t)
 		ctx := context.Background()
