@@ -43,7 +43,7 @@ func (p prepared) auditDetails(sub Submission) map[string]any {
 // prepare validates files, runs disclosure control on them (against the
 // public files of the earlier releases given), and writes the original and
 // public bytes to the blob store. Problems come back as a *Rejection.
-func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, revision *RevisionSpec, progress Progress) (prepared, error) {
+func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, progress Progress) (prepared, error) {
 	var p prepared
 	var total int64
 	results := make([]scanned, len(files))
@@ -79,7 +79,7 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 		in.Files = append(in.Files, disclosure.File{Name: f.Name(), Resource: f.Resource, Header: results[i].header, Rows: results[i].rows})
 	}
 	for _, r := range earlier {
-		e, err := s.earlierInput(ctx, r, revision)
+		e, err := s.earlierInput(ctx, r, links)
 		if err != nil {
 			return p, err
 		}
@@ -225,31 +225,53 @@ func (s *Service) earlierReleases(ctx context.Context, datasetID, except int64) 
 	return out, nil
 }
 
-// earlierInput reads an earlier release's public files for the audit.
-func (s *Service) earlierInput(ctx context.Context, r catalogue.Release, revision *RevisionSpec) (disclosure.Earlier, error) {
+// earlierLinks says how a release's files relate to earlier releases of
+// its dataset, for the recoverability audit.
+type earlierLinks struct {
+	// revision, when set, declares the release unchanged since an earlier
+	// version except in the rows it lists.
+	revision *RevisionSpec
+	// corrects is the version the release corrects (0 for none). It is
+	// linked cell by cell, by comparing the two releases' originals: the
+	// correction notice and the what-changed page make the difference
+	// public, so the publisher's own row list is not relied on.
+	corrects int
+}
+
+// earlierInput reads an earlier release's public files for the audit, and
+// its originals when the new release corrects it.
+func (s *Service) earlierInput(ctx context.Context, r catalogue.Release, links earlierLinks) (disclosure.Earlier, error) {
 	e := disclosure.Earlier{Version: r.Version}
-	if revision != nil && revision.Of == r.Version {
-		e.Linked, e.UnchangedExcept = true, revision.Changed
+	corrected := links.corrects != 0 && links.corrects == r.Version
+	switch {
+	case corrected:
+		e.Linked = true
+	case links.revision != nil && links.revision.Of == r.Version:
+		e.Linked, e.UnchangedExcept = true, links.revision.Changed
 	}
 	for _, f := range r.Files {
-		if f.Role != catalogue.RolePublic {
+		if f.Role != catalogue.RolePublic && !(corrected && f.Role == catalogue.RoleOriginal) {
 			continue
 		}
 		var res datasets.Resource
 		if err := json.Unmarshal(f.Resource, &res); err != nil {
 			return e, fmt.Errorf("release %d file %s: %w", r.ID, f.Name, err)
 		}
-		file, err := s.readPublic(ctx, f, res)
+		file, err := s.readStored(ctx, f, res)
 		if err != nil {
 			return e, fmt.Errorf("release %d: %w", r.ID, err)
 		}
-		e.Files = append(e.Files, file)
+		if f.Role == catalogue.RoleOriginal {
+			e.Originals = append(e.Originals, file)
+		} else {
+			e.Files = append(e.Files, file)
+		}
 	}
 	return e, nil
 }
 
-// readPublic parses a stored public file.
-func (s *Service) readPublic(ctx context.Context, f catalogue.File, res datasets.Resource) (disclosure.File, error) {
+// readStored parses a stored file of a release.
+func (s *Service) readStored(ctx context.Context, f catalogue.File, res datasets.Resource) (disclosure.File, error) {
 	blob, _, err := s.blobs.Open(ctx, f.SHA256)
 	if err != nil {
 		return disclosure.File{}, fmt.Errorf("file %s: %w", f.Name, err)
@@ -330,7 +352,8 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 			older = append(older, e)
 		}
 	}
-	prep, err := s.prepare(ctx, files, older, nil, progress)
+	// A correction stays linked to the release it corrects.
+	prep, err := s.prepare(ctx, files, older, earlierLinks{corrects: r.Corrects.Version}, progress)
 	if err != nil {
 		return r, err
 	}

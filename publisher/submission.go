@@ -298,7 +298,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	} else if rej != nil {
 		return Outcome{}, rej
 	}
-	prep, err := s.prepare(ctx, sub.Files, earlier, sub.Release.Revision, progress)
+	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: sub.Release.Revision, corrects: sub.Release.Corrects}, progress)
 	if err != nil {
 		return Outcome{}, err
 	}

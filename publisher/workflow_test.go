@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog"
+	"github.com/candour/candour/publisher/disclosure"
 )
 
 // TestPermissionTable checks every (state, action, role) against the rule
@@ -474,4 +476,94 @@ func TestSchedulerCatchesUpAfterDowntime(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("scheduler: %v", err)
 	}
+}
+
+// A correction is linked to the release it corrects cell by cell, from the
+// originals: the correction notice and the what-changed page tell anyone
+// which cells changed. Version 1 was published with too low a threshold
+// (RX1's 3 day cases appeared); the correction raises it and fixes RR8's
+// emergency admissions. RX1's day cases are unchanged, so the correction's
+// marker hides nothing: refused, nothing stored — even though the publisher
+// declared RX1's row unchanged only by omission. A correction of a release
+// that published only the total gets a second suppression instead.
+func TestCorrectionThatPinsASuppressedCellRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	withSchema := func(csv string, threshold int) publisher.Submission {
+		sub := submission(t, csv)
+		s, err := datasetsParseSchema(fmt.Sprintf(`{"fields": [
+			{"name": "Code", "type": "string", "candour:role": "key", "candour:totalValues": ["England"]},
+			{"name": "Day cases", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]},
+			{"name": "Emergency", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}],
+			"primaryKey": "Code",
+			"candour:disclosure": {"rule": "threshold", "threshold": %d}}`, threshold))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Files[0].Resource.Schema = s
+		return sub
+	}
+	correction := func(of catalogue.Release, csv string) publisher.Submission {
+		sub := withSchema(csv, 5)
+		sub.Release.Corrects = of.Version
+		sub.Release.CorrectionNotice = "RR8's emergency admissions were 491, not 490; counts of 5 or fewer are now suppressed."
+		// What the publisher declares is not relied on: the cells are
+		// compared.
+		sub.Release.Revision = &publisher.RevisionSpec{Of: of.Version, Changed: []string{"RR8", "RX1"}}
+		return sub
+	}
+	const v1CSV = "Code,Day cases,Emergency\r\nRR8,40,490\r\nRX1,3,300\r\nRX2,27,110\r\n"
+	v1 := publishNow(t, e, withSchema(v1CSV, 2))
+	corrected := strings.Replace(v1CSV, "490", "491", 1)
+	_, err := e.svc.Submit(ctx, pub, correction(v1, corrected), nil)
+	var rej *publisher.Rejection
+	if !errors.As(err, &rej) || len(rej.Disclosure) == 0 {
+		t.Fatalf("got %v, want a disclosure rejection", err)
+	}
+	if f := rej.Disclosure[0]; f.Kind != disclosure.KindRecoverable || f.Row != 3 || f.Field != "Day cases" {
+		t.Errorf("first finding %+v, want RX1's day cases (row 3) recoverable", f)
+	}
+	if n := len(ok(e.cat.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal()}))(t)); n != 1 {
+		t.Errorf("%d releases stored after the refusal, want 1", n)
+	}
+	// RX1's day cases corrected as well: a different unknown, accepted.
+	ok(e.svc.Submit(ctx, pub, correction(v1, strings.Replace(corrected, "RX1,3,", "RX1,4,", 1)), nil))(t)
+
+	// A release that published only the total; its correction adds the
+	// breakdown with RR8's emergency admissions fixed. The day cases still
+	// add up to the earlier total, so a second one is suppressed.
+	e = newEnv(t)
+	total := publishNow(t, e, withSchema("Code,Day cases,Emergency\r\nEngland,70,900\r\n", 5))
+	out := ok(e.svc.Submit(ctx, pub, correction(total, corrected), nil))(t)
+	if got := publicText(t, e, out.Release); got != "Code,Day cases,Emergency\r\nRR8,40,491\r\nRX1,*,300\r\nRX2,*,110\r\n" &&
+		got != "Code,Day cases,Emergency\nRR8,40,491\nRX1,*,300\nRX2,*,110\n" {
+		t.Errorf("public file of the correction:\n%s", got)
+	}
+	// Not a correction: the earlier total is not linked.
+	plain := ok(e.svc.Submit(ctx, pub, withSchema(corrected, 5), nil))(t)
+	if got := publicText(t, e, plain.Release); !strings.Contains(got, "RX2,27,110") {
+		t.Errorf("public file of a new release:\n%s", got)
+	}
+}
+
+// publicText returns a stored release's public file.
+func publicText(t *testing.T, e env, r catalogue.Release) string {
+	t.Helper()
+	for _, f := range r.Files {
+		if f.Role != catalogue.RolePublic {
+			continue
+		}
+		rc, _, err := e.blobs.Open(context.Background(), f.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	t.Fatal("no public file")
+	return ""
 }

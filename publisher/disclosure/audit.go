@@ -235,6 +235,20 @@ func identityWithout(id, name string) string {
 	return strings.Join(out, ",")
 }
 
+// shares reports whether cell (row r, field name, identity id) of t is
+// the same unknown as the cell of that identity in the current release:
+// always for a current table; for an earlier one, when it is linked and
+// its row (or, for a corrected release, the cell itself) is unchanged.
+func (t *table) shares(r int, name, id string) bool {
+	switch {
+	case t.version == 0:
+		return true
+	case t.links != nil:
+		return t.links[name+"\x00"+id]
+	}
+	return !t.except[t.rowKeys[r]]
+}
+
 // buildModel gathers the unknowns and relations of the release and the
 // linked earlier releases.
 func buildModel(current, earlier []*table, c *checker) *model {
@@ -253,10 +267,6 @@ func buildModel(current, earlier []*table, c *checker) *model {
 		for r := range t.cells {
 			id := t.rowIdentity(r)
 			idents[ti][r] = id
-			ns := "R"
-			if t.version != 0 && t.except[t.rowKeys[r]] {
-				ns = "E" + strconv.Itoa(t.version)
-			}
 			for col, fi := range t.fields {
 				if !fi.additive {
 					continue
@@ -267,6 +277,10 @@ func buildModel(current, earlier []*table, c *checker) *model {
 					continue
 				}
 				name := t.schema.Fields[col].Name
+				ns := "R"
+				if !t.shares(r, name, id) {
+					ns = "E" + strconv.Itoa(t.version)
+				}
 				key := ns + "\x00" + name + "\x00" + id
 				var truth float64
 				hasTruth := false
@@ -420,7 +434,7 @@ func buildModel(current, earlier []*table, c *checker) *model {
 					} else {
 						g.bad = true
 					}
-					g.changed = g.changed || t.version != 0 && t.except[t.rowKeys[r]]
+					g.changed = g.changed || !t.shares(r, name, idents[ti][r])
 				}
 				for _, rest := range order {
 					g := groups[rest]

@@ -466,3 +466,82 @@ func TestLargeComponentUsesLP(t *testing.T) {
 		t.Errorf("single unknown: %+v", c)
 	}
 }
+
+// A correction is linked to the release it corrects cell by cell, by the
+// originals: a cell whose original value is unchanged is one unknown in
+// both, whatever else changed in its row.
+func TestCorrectionLinkedCellByCell(t *testing.T) {
+	schema := func(threshold int) string {
+		return fmt.Sprintf(`{"fields": [
+		{"name": "Provider", "candour:role": "key", "candour:totalValues": ["Total"]},
+		{"name": "Deaths", "type": "integer", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]},
+		{"name": "Admissions", "type": "integer", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}],
+		"primaryKey": "Provider",
+		"candour:disclosure": {"rule": "threshold", "threshold": %d}}`, threshold)
+	}
+	const v1Cells = "Provider,Deaths,Admissions\nRX1,3,410\nRX2,40,380\nRX3,27,110\n"
+	const v1Margin = "Provider,Deaths,Admissions\nTotal,70,900\n"
+	tests := []struct {
+		name               string
+		v1Schema, v1, v2   string
+		v2Threshold        int
+		blocked            bool
+		method             string
+		secondary          int
+		wantPublic         string
+		declaredRowChanged bool // also check the row-level link would have missed it
+	}{
+		// Version 1 published RX1's deaths (3, above its threshold of 2);
+		// the correction raises the threshold and fixes RX1's admissions.
+		// Its deaths are unchanged, so the earlier publication pins them.
+		{"unchanged cell published before, suppressed now", schema(2), v1Cells,
+			"Provider,Deaths,Admissions\nRX1,3,412\nRX2,40,380\nRX3,27,110\n", 4, true, MethodPinned, 0, "", true},
+		{"the cell itself was corrected", schema(2), v1Cells,
+			"Provider,Deaths,Admissions\nRX1,4,412\nRX2,40,380\nRX3,27,110\n", 4, false, MethodMarker, 0, "", false},
+		// Version 1 published only the totals. The correction fixes RX1's
+		// admissions; the deaths still add up to version 1's total, which
+		// would give RX1's 3 away: a second cell is suppressed.
+		{"earlier margin, parts unchanged", schema(4), v1Margin,
+			"Provider,Deaths,Admissions\nRX1,3,412\nRX2,40,380\nRX3,27,110\n", 4, false, MethodExact, 1,
+			"Provider,Deaths,Admissions\nRX1,*,412\nRX2,40,380\nRX3,*,110\n", true},
+		{"earlier margin, a part corrected", schema(4), v1Margin,
+			"Provider,Deaths,Admissions\nRX1,3,412\nRX2,40,380\nRX3,28,110\n", 4, false, MethodMarker, 0,
+			"Provider,Deaths,Admissions\nRX1,*,412\nRX2,40,380\nRX3,28,110\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v1 := parseFile(t, "deaths.csv", tt.v1Schema, tt.v1)
+			current := parseFile(t, "deaths.csv", schema(tt.v2Threshold), tt.v2)
+			in := Input{Files: []File{current},
+				Earlier: []Earlier{{Version: 1, Files: []File{v1}, Originals: []File{v1}, Linked: true}}}
+			res := mustCheck(t, in)
+			c := auditCell(t, res, "deaths.csv", 2, "Deaths")
+			if res.Blocked != tt.blocked || c.Method != tt.method || res.Report.Audit.SecondaryAdded != tt.secondary {
+				t.Fatalf("blocked %v (want %v), secondary %d (want %d), RX1 %+v (want method %s); findings %+v",
+					res.Blocked, tt.blocked, res.Report.Audit.SecondaryAdded, tt.secondary, c, tt.method, res.Report.Findings)
+			}
+			if tt.blocked {
+				rec := findings(res, KindRecoverable)
+				if len(rec) == 0 || rec[0].Row != 2 || rec[0].Column != 2 || c.Min != 3 || maxOf(c) != 3 {
+					t.Errorf("RX1 [%v, %v]; findings %+v", c.Min, maxOf(c), rec)
+				}
+			}
+			if tt.wantPublic != "" {
+				if got := publicText(res.Public[0]); got != tt.wantPublic {
+					t.Errorf("public file:\n%s\nwant\n%s", got, tt.wantPublic)
+				}
+			}
+			if tt.declaredRowChanged {
+				// Linked by rows, with RX1's row declared changed (its
+				// admissions did change), the audit would not see it.
+				in.Earlier[0].Originals, in.Earlier[0].UnchangedExcept = nil, []string{"RX1"}
+				if tt.v1 == v1Margin {
+					in.Earlier[0].UnchangedExcept = []string{"Total"}
+				}
+				if res := mustCheck(t, in); res.Blocked || res.Report.Audit.SecondaryAdded != 0 {
+					t.Errorf("linked by rows: blocked %v, secondary %d", res.Blocked, res.Report.Audit.SecondaryAdded)
+				}
+			}
+		})
+	}
+}

@@ -29,6 +29,13 @@ type Earlier struct {
 	// UnchangedExcept are the row keys (primary-key values joined by "|")
 	// of the rows that changed.
 	UnchangedExcept []string
+	// Originals are the earlier release's ORIGINAL files, given when the
+	// new release corrects it (Linked must be set too). The link is then
+	// cell by cell and decided by the originals: a cell is the same
+	// unknown in both releases exactly when its original value is
+	// unchanged, and UnchangedExcept is not used. Like the current
+	// release's originals, they are input only.
+	Originals []File
 }
 
 // Input is a release to check.
@@ -175,11 +182,19 @@ func Check(in Input) (Result, error) {
 		for _, k := range e.UnchangedExcept {
 			except[k] = true
 		}
+		var links map[string]bool
+		if len(e.Originals) > 0 {
+			var err error
+			if links, err = correctionLinks(current, e.Originals, e.Version); err != nil {
+				return Result{}, err
+			}
+		}
 		for _, f := range e.Files {
 			t, err := newEarlierTable(f, e.Version, except)
 			if err != nil {
 				return Result{}, err
 			}
+			t.links = links
 			earlier = append(earlier, t)
 		}
 	}

@@ -106,6 +106,14 @@
 //     relation each, which also catches differencing between nested bands.
 //     Margins that do not add up in the original are left out of the audit
 //     and reported (blocking when they involve a suppressed cell).
+//   - Corrections: a correction is linked to the release it corrects cell
+//     by cell, by comparing the two releases' originals (Earlier.Originals):
+//     the correction notice and the what-changed page make the difference
+//     public, so every cell whose original is unchanged is one unknown in
+//     both releases, whatever else changed in its row (a row-level
+//     declaration would miss a suppressed cell beside a corrected one). A
+//     margin one release publishes and the other does not is compared with
+//     the sum of the other's parts.
 //   - Earlier releases: only linked ones take part. In an earlier public
 //     file under the threshold rule a marker is read as hiding primary and
 //     secondary cells alike (0 up to its margins), since the public cannot

@@ -65,6 +65,7 @@ type table struct {
 	editable  bool            // the heuristic may add secondary suppressions
 	ambig     int8            // ambiguousCached: 0 unknown, 1 no, 2 yes
 	except    map[string]bool // earlier: row keys that changed
+	links     map[string]bool // earlier, corrected: the cells (field NUL identity) that are unchanged; nil when linked by rows
 
 	aggregated  bool     // a magnitude table built from contributions
 	dropped     []string // columns left out of an aggregated table

@@ -1,0 +1,127 @@
+package disclosure
+
+import (
+	"math"
+	"slices"
+
+	"github.com/candour/candour/datasets"
+)
+
+// A correction is linked to the release it corrects cell by cell. The
+// correction notice and the portal's what-changed page (a cell-level
+// difference of the two public versions) tell anyone which cells the
+// correction changed, so the audit takes every other cell as known to be
+// equal in both releases: one unknown. Which cells changed is decided from
+// the two releases' originals, so a cell whose public text differs only
+// because its suppression differs (8 in the first release, * in the
+// correction) is still the same unknown — and is pinned by the earlier
+// publication, which is what a reader comparing the two would find.
+
+// origCell is a cell's original value: a number, or the marker of a cell
+// suppressed at source.
+type origCell struct {
+	x      float64
+	marker string
+}
+
+func (a origCell) equal(b origCell) bool {
+	if a.marker != "" || b.marker != "" {
+		return a.marker == b.marker
+	}
+	return math.Abs(a.x-b.x) <= 1e-9*math.Max(1, math.Abs(a.x))
+}
+
+// originalCells maps the additive cells of tables (field name, NUL, cell
+// identity) to their original values. A margin the tables do not hold is
+// worked out from its parts when every part is a number, so that a cell
+// published as a margin in one release and as parts in the other can be
+// compared.
+func originalCells(tables []*table) map[string]origCell {
+	out := map[string]origCell{}
+	for _, t := range tables {
+		for r := range t.orig {
+			id := t.rowIdentity(r)
+			for col, fi := range t.fields {
+				if !fi.additive {
+					continue
+				}
+				key := t.schema.Fields[col].Name + "\x00" + id
+				switch v := t.orig[r][col]; v.Kind {
+				case datasets.KindInteger, datasets.KindNumber:
+					out[key] = origCell{x: v.Float}
+				case datasets.KindSuppressed:
+					out[key] = origCell{marker: v.Text}
+				}
+			}
+		}
+	}
+	// Each table and dimension gives its own sums; two that disagree
+	// leave the margin out.
+	derived := map[string]origCell{}
+	broken := map[string]bool{}
+	for _, t := range tables {
+		for _, dc := range t.identCols {
+			d := t.schema.Fields[dc]
+			if len(d.TotalValues) == 0 {
+				continue
+			}
+			sums := map[string]origCell{}
+			for r := range t.orig {
+				if slices.Contains(d.TotalValues, t.cells[r][dc]) {
+					continue
+				}
+				rest := identityWithout(t.rowIdentity(r), d.Name)
+				for col, fi := range t.fields {
+					if !fi.additive {
+						continue
+					}
+					key := t.schema.Fields[col].Name + "\x00" + rest
+					if _, ok := out[key]; ok {
+						continue
+					}
+					v := t.orig[r][col]
+					if v.Kind != datasets.KindInteger && v.Kind != datasets.KindNumber {
+						broken[key] = true
+						continue
+					}
+					c := sums[key]
+					c.x += v.Float
+					sums[key] = c
+				}
+			}
+			for key, c := range sums {
+				if was, ok := derived[key]; ok && !was.equal(c) {
+					broken[key] = true
+				}
+				derived[key] = c
+			}
+		}
+	}
+	for key, c := range derived {
+		if !broken[key] {
+			out[key] = c
+		}
+	}
+	return out
+}
+
+// correctionLinks returns the cells of an earlier release (from its
+// original files) whose original value the current release keeps.
+func correctionLinks(current []*table, originals []File, version int) (map[string]bool, error) {
+	var before []*table
+	for _, f := range originals {
+		t, err := newEarlierTable(f, version, nil)
+		if err != nil {
+			return nil, err
+		}
+		before = append(before, t)
+	}
+	now := originalCells(current)
+	links := map[string]bool{}
+	for key, was := range originalCells(before) {
+		if is, ok := now[key]; ok && is.equal(was) {
+			links[key] = true
+		}
+	}
+	return links, nil
+}
