@@ -60,7 +60,17 @@ type RowQuery struct {
 	// texts given (exact text comparison), so a store can filter without
 	// handing every row over.
 	Equal map[int][]string
+	// Within keeps only rows whose cell at each column index is a decimal
+	// number (as ParseDecimal reads it) inside the range; any other cell
+	// (a suppression marker, a blank) is outside every range.
+	Within map[int]Range
 }
+
+// Range is a closed interval of numbers; use math.Inf for an open end.
+type Range struct{ Min, Max float64 }
+
+// Contains reports whether x is in the range.
+func (r Range) Contains(x float64) bool { return r.Min <= x && x <= r.Max }
 
 // RowStore holds the rows of release files, each tagged with its release.
 // Writing rows makes nothing public: public reads pass a Visible set that

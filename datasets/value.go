@@ -65,6 +65,31 @@ func (f Field) Parse(text string, missing []string) (Value, error) {
 	return p.parse(text, missing)
 }
 
+// Parser returns f's Parse prepared once, for parsing many cells: Parse
+// prepares the field (compiling its pattern, reading its format) on every
+// call.
+func (f Field) Parser() (func(text string, missing []string) (Value, error), error) {
+	p, err := newFieldParser(f)
+	if err != nil {
+		return nil, fmt.Errorf("invalid field %q: %w", f.Name, err)
+	}
+	return p.parse, nil
+}
+
+// ParseDecimal reads text as integer and number fields write their
+// values: an optionally signed decimal with an optional fraction and
+// exponent, nothing else (no spaces, separators, "NaN" or "Inf").
+func ParseDecimal(text string) (float64, bool) {
+	if !isDecimal(text) {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(x, 0) {
+		return 0, false
+	}
+	return x, true
+}
+
 // fieldParser is a Field prepared for parsing many cells: pattern
 // compiled, format understood, bounds and enum parsed.
 type fieldParser struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -238,6 +239,81 @@ func jsonValue(f datasets.Field, cell string, missing []string) any {
 	return cell
 }
 
+// storeQuery turns an export's filters into a row-store query: equality
+// on text fields and numeric ranges (and single equalities) on integer and
+// number fields run in the store, which skips whole blocks by their
+// summaries; the rest (dates, years, periods, several numeric values) are
+// checked by keep, nil when nothing is left to check. A numeric field
+// whose suppression marker or missing value reads as a number stays with
+// keep, since the store cannot tell such a cell from a value.
+func storeQuery(e export, ref datasets.FileRef) (datasets.RowQuery, func([]string) bool, error) {
+	q := datasets.RowQuery{File: ref, After: e.After, Limit: 0}
+	missing := e.Schema.MissingValues
+	numericSafe := func(f datasets.Field) bool {
+		for _, m := range append(slices.Clone(f.Suppressed), missing...) {
+			if _, ok := datasets.ParseDecimal(m); ok {
+				return false
+			}
+		}
+		return true
+	}
+	type check struct {
+		f     rowFilter
+		parse func(string, []string) (datasets.Value, error)
+	}
+	var rest []check
+	for _, f := range e.Filters {
+		field := e.Schema.Fields[f.field]
+		switch t := field.Type; {
+		case f.op == "eq" && (t == "" || t == datasets.TypeString):
+			if q.Equal == nil {
+				q.Equal = map[int][]string{}
+			}
+			for _, v := range f.vals {
+				q.Equal[f.field] = append(q.Equal[f.field], v.Text)
+			}
+			continue
+		case (t == datasets.TypeInteger || t == datasets.TypeNumber) && numericSafe(field) && (f.op != "eq" || len(f.vals) == 1):
+			if q.Within == nil {
+				q.Within = map[int]datasets.Range{}
+			}
+			r, ok := q.Within[f.field]
+			if !ok {
+				r = datasets.Range{Min: math.Inf(-1), Max: math.Inf(1)}
+			}
+			x := f.vals[0].Float
+			if f.op != "lte" {
+				r.Min = max(r.Min, x)
+			}
+			if f.op != "gte" {
+				r.Max = min(r.Max, x)
+			}
+			q.Within[f.field] = r
+			continue
+		}
+		parse, err := field.Parser()
+		if err != nil {
+			return q, nil, err
+		}
+		rest = append(rest, check{f, parse})
+	}
+	if len(rest) == 0 {
+		return q, nil, nil
+	}
+	return q, func(cells []string) bool {
+		for _, c := range rest {
+			if c.f.field >= len(cells) {
+				return false
+			}
+			v, err := c.parse(cells[c.f.field], missing)
+			if err != nil || !c.f.match(v) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
 func (s *Site) rowsExport(c *fiber.Ctx) error {
 	e, err := s.parseExport(c)
 	if err != nil {
@@ -250,24 +326,10 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 	}
 	names := e.Schema.FieldNames()
 	missing := e.Schema.MissingValues
-	keep := func(cells []string) bool {
-		for _, f := range e.Filters {
-			if f.field >= len(cells) {
-				return false
-			}
-			// Text fields compare as text: no parsing per cell.
-			if t := e.Schema.Fields[f.field].Type; f.op == "eq" && (t == "" || t == datasets.TypeString) {
-				if !slices.ContainsFunc(f.vals, func(w datasets.Value) bool { return w.Text == cells[f.field] }) {
-					return false
-				}
-				continue
-			}
-			v, err := e.Schema.Fields[f.field].Parse(cells[f.field], missing)
-			if err != nil || !f.match(v) {
-				return false
-			}
-		}
-		return true
+	ref := datasets.FileRef{Release: e.Release.ID, File: e.File.Name}
+	q, keep, err := storeQuery(e, ref)
+	if err != nil {
+		return err
 	}
 	licence, _ := catalogue.LookupLicence(e.Dataset.Licence)
 	c.Set("Access-Control-Allow-Origin", "*")
@@ -277,16 +339,6 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 	note := suppressionNote(e.Schema)
 	if note != "" {
 		c.Set("X-Candour-Note", note)
-	}
-	ref := datasets.FileRef{Release: e.Release.ID, File: e.File.Name}
-	q := datasets.RowQuery{File: ref, After: e.After, Equal: map[int][]string{}}
-	// Equality on text fields goes to the store; keep checks everything.
-	for _, f := range e.Filters {
-		if t := e.Schema.Fields[f.field].Type; f.op == "eq" && (t == "" || t == datasets.TypeString) {
-			for _, v := range f.vals {
-				q.Equal[f.field] = append(q.Equal[f.field], v.Text)
-			}
-		}
 	}
 	base := fmt.Sprintf("/datasets/%s/releases/%d/rows/%s", e.Dataset.Slug, e.Release.Version, url.PathEscape(e.File.Name))
 
@@ -310,7 +362,7 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 			if err != nil {
 				return err
 			}
-			if !keep(row.Cells) {
+			if keep != nil && !keep(row.Cells) {
 				continue
 			}
 			if len(p.Rows) == e.Limit {
@@ -362,7 +414,7 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 			if err != nil {
 				return // the response is already under way: it ends short, and the client sees no final newline
 			}
-			if !keep(row.Cells) {
+			if keep != nil && !keep(row.Cells) {
 				continue
 			}
 			if limit > 0 && written == limit {

@@ -45,7 +45,7 @@ func runExportBench(args []string) error {
 	candour := fs.String("candour", "bin/candour", "the candour binary")
 	rowsN := fs.Int("rows", 5_000_000, "rows in the exported file (the small export is a tenth of them)")
 	fileMB := fs.Int("file-mb", 200, "size of the release file downloaded, in MB")
-	downloads := fs.Int("downloads", 5, "downloads of the release file from each server")
+	downloads := fs.Int("downloads", 10, "downloads of the release file from each server, alternating")
 	pgBin := fs.String("pg-bin", "/usr/lib/postgresql/15/bin", "folder of PostgreSQL's initdb and pg_ctl")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -79,15 +79,18 @@ func runExportBench(args []string) error {
 		d := time.Since(t)
 		return d, n, peakRSSMB(cmd.Process.Pid), err
 	}
+	// The small export is an equality filter (a tenth of the rows); the
+	// large one a range filter every row meets, so that all 5 million
+	// rows go through the filter as PostgreSQL's do through its WHERE.
 	smallT, smallBytes, smallRSS, err := measure("?eq.Region=R2")
 	if err != nil {
 		return err
 	}
-	fullT, fullBytes, fullRSS, err := measure("")
+	fullT, fullBytes, fullRSS, err := measure("?gte.Id=1")
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nCandour filtered export: %d rows' CSV (%s) in %s; all %d rows (%s) in %s\n", *rowsN/10, mb(smallBytes), smallT.Round(time.Millisecond),
+	fmt.Printf("\nCandour filtered export: eq.Region=R2, %d rows' CSV (%s) in %s; gte.Id=1, all %d rows (%s) in %s\n", *rowsN/10, mb(smallBytes), smallT.Round(time.Millisecond),
 		*rowsN, mb(fullBytes), fullT.Round(time.Millisecond))
 	fmt.Printf("peak resident memory of the server: %.1f MB after %d rows, %.1f MB after %d rows: difference %.1f MB (target < 32 MB: %s)\n",
 		smallRSS, *rowsN/10, fullRSS, *rowsN, fullRSS-smallRSS, verdict(fullRSS-smallRSS < 32))
@@ -130,17 +133,18 @@ func runExportBench(args []string) error {
 			`COPY (SELECT id, region, count FROM bulk `+where+` ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER true)`)
 		return time.Since(t), tag.RowsAffected(), err
 	}
+	copyOut(`WHERE region = 'R2'`) // once to warm PostgreSQL's buffers, as Candour's first run warms the page cache
 	pgSmallT, _, err := copyOut(`WHERE region = 'R2'`)
 	if err != nil {
 		return err
 	}
-	pgFullT, pgRows, err := copyOut("")
+	pgFullT, pgRows, err := copyOut(`WHERE id >= 1`)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("PostgreSQL COPY: %d rows in %s; all %d rows in %s\n", *rowsN/10, pgSmallT.Round(time.Millisecond), pgRows, pgFullT.Round(time.Millisecond))
+	fmt.Printf("PostgreSQL COPY: region = 'R2', %d rows in %s; id >= 1, %d rows in %s\n", *rowsN/10, pgSmallT.Round(time.Millisecond), pgRows, pgFullT.Round(time.Millisecond))
 	r := pgFullT.Seconds() / fullT.Seconds()
-	fmt.Printf("ratio (rows per second, %d rows): Candour %.2f× PostgreSQL COPY (target ≥ 1.0×: %s); filtered %d rows: %.2f×\n",
+	fmt.Printf("ratio (rows per second, %d rows): Candour %.2f× PostgreSQL COPY (target ≥ 1.0×: %s); %d rows: %.2f×\n",
 		*rowsN, r, verdict(r >= 1), *rowsN/10, pgSmallT.Seconds()/smallT.Seconds())
 
 	// The release file: Candour against nginx from disk.
@@ -157,27 +161,28 @@ func runExportBench(args []string) error {
 		return err
 	}
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	throughput := func(u string) (float64, error) {
-		var total int64
-		t := time.Now()
-		for i := 0; i < *downloads; i++ {
-			n, err := drain(u)
-			if err != nil {
-				return 0, err
-			}
-			total += n
-		}
-		return float64(total) / (1 << 20) / time.Since(t).Seconds(), nil
-	}
+	// Downloads alternate between the two servers, so that whatever else
+	// the machine is doing falls on both alike.
 	drain(base + "/datasets/bulk/releases/1/files/big.csv") // warm the page cache for both
-	nginxMBs, err := throughput(nginxBase + "/big.csv")
-	if err != nil {
-		return err
+	var nginxBytes, candBytes int64
+	var nginxTime, candTime time.Duration
+	for i := 0; i < *downloads; i++ {
+		for _, s := range []struct {
+			u     string
+			bytes *int64
+			took  *time.Duration
+		}{{nginxBase + "/big.csv", &nginxBytes, &nginxTime}, {base + "/datasets/bulk/releases/1/files/big.csv", &candBytes, &candTime}} {
+			t := time.Now()
+			n, err := drain(s.u)
+			if err != nil {
+				return err
+			}
+			*s.took += time.Since(t)
+			*s.bytes += n
+		}
 	}
-	candMBs, err := throughput(base + "/datasets/bulk/releases/1/files/big.csv")
-	if err != nil {
-		return err
-	}
+	nginxMBs := float64(nginxBytes) / (1 << 20) / nginxTime.Seconds()
+	candMBs := float64(candBytes) / (1 << 20) / candTime.Seconds()
 	fmt.Printf("\n%d MB release file, %d downloads each: nginx %.0f MB/s, Candour %.0f MB/s: %.2f× (target ≥ 0.9×: %s)\n",
 		*fileMB, *downloads, nginxMBs, candMBs, candMBs/nginxMBs, verdict(candMBs/nginxMBs >= 0.9))
 	return nil

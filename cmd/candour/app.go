@@ -79,6 +79,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	rows := rowsqlite.New(db)
+	if moved, err := rows.Upgrade(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if moved > 0 {
+		log.Info("row store upgraded to blocks", "files", moved)
+	}
 	blobs, err := datasets.OpenBlobStore(filepath.Join(cfg.DataDir, blobsDir))
 	if err != nil {
 		db.Close()
@@ -86,7 +93,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	a := &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
-		catalogue: cataloguesqlite.New(db, now), rows: rowsqlite.New(db)}
+		catalogue: cataloguesqlite.New(db, now), rows: rows}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
 	a.observations = observationsqlite.New(db)
 	a.audits = outcomesqlite.New(db)

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,6 +127,76 @@ func Run(t *testing.T, newStore func(t *testing.T) datasets.RowStore) {
 			t.Errorf("pages gave %d rows %v, want 1..25", len(seen), seen)
 		}
 	})
+	// Enough rows that a store keeping them in pages or blocks has many:
+	// rows of different lengths, a value seen once, a value in every row
+	// of one stretch only, cursors and limits at every offset of interest.
+	t.Run("many rows: filters, cursors and limits", func(t *testing.T) {
+		s := newStore(t)
+		ctx := context.Background()
+		f := datasets.FileRef{Release: 9, File: "many.csv"}
+		const n = 10000
+		var in [][]string
+		for i := 1; i <= n; i++ {
+			row := []string{fmt.Sprint(i), fmt.Sprintf("R%d", i%7), fmt.Sprintf("org-%d", i/1000), strings.Repeat("x", i%50)}
+			if i%13 == 0 {
+				row = row[:3] // a short row
+			}
+			if i == 7777 {
+				row[1] = "once, with a comma and \"quotes\""
+			}
+			in = append(in, row)
+		}
+		if got, err := s.WriteRows(ctx, f, seq(in, nil)); err != nil || got != n {
+			t.Fatalf("wrote %d rows: %v", got, err)
+		}
+		vis := datasets.NewVisible(9)
+		want := func(after int64, limit int, keep func(row []string) bool) []int64 {
+			var out []int64
+			for i, row := range in {
+				if int64(i+1) > after && keep(row) && (limit == 0 || len(out) < limit) {
+					out = append(out, int64(i+1))
+				}
+			}
+			return out
+		}
+		all := func([]string) bool { return true }
+		cases := []struct {
+			name  string
+			q     datasets.RowQuery
+			keep  func([]string) bool
+			cells bool
+		}{
+			{"everything", datasets.RowQuery{}, all, true},
+			{"after 4095, 3 rows", datasets.RowQuery{After: 4095, Limit: 3}, all, true},
+			{"after the last", datasets.RowQuery{After: n}, all, false},
+			{"a value in one stretch", datasets.RowQuery{Equal: map[int][]string{2: {"org-4"}}}, func(r []string) bool { return r[2] == "org-4" }, false},
+			{"a value seen once", datasets.RowQuery{Equal: map[int][]string{1: {"once, with a comma and \"quotes\""}}}, func(r []string) bool { return r[1] == "once, with a comma and \"quotes\"" }, true},
+			{"two columns, a cursor and a limit", datasets.RowQuery{After: 2500, Limit: 40, Equal: map[int][]string{1: {"R3", "R5"}, 2: {"org-2", "org-9"}}},
+				func(r []string) bool { return (r[1] == "R3" || r[1] == "R5") && (r[2] == "org-2" || r[2] == "org-9") }, false},
+			{"a column short rows lack", datasets.RowQuery{Equal: map[int][]string{3: {""}}}, func(r []string) bool { return len(r) > 3 && r[3] == "" }, false},
+			{"no such value", datasets.RowQuery{Equal: map[int][]string{1: {"R9"}}}, func([]string) bool { return false }, false},
+			{"a numeric range", datasets.RowQuery{Within: map[int]datasets.Range{0: {Min: 4000, Max: 4100.5}}},
+				func(r []string) bool { n, _ := strconv.Atoi(r[0]); return n >= 4000 && n <= 4100 }, true},
+			{"a range, an equality and a limit", datasets.RowQuery{Limit: 5, Within: map[int]datasets.Range{0: {Min: math.Inf(-1), Max: 30}}, Equal: map[int][]string{1: {"R3"}}},
+				func(r []string) bool { n, _ := strconv.Atoi(r[0]); return n <= 30 && r[1] == "R3" }, true},
+			{"a range over text", datasets.RowQuery{Within: map[int]datasets.Range{1: {Min: math.Inf(-1), Max: math.Inf(1)}}}, func([]string) bool { return false }, false},
+		}
+		for _, c := range cases {
+			c.q.File = f
+			got := collect(t, s.Rows(ctx, vis, c.q))
+			var numbers []int64
+			for _, r := range got {
+				numbers = append(numbers, r.Number)
+				if c.cells && !slices.Equal(r.Cells, in[r.Number-1]) {
+					t.Errorf("%s: row %d is %q, want %q", c.name, r.Number, r.Cells, in[r.Number-1])
+					break
+				}
+			}
+			if w := want(c.q.After, c.q.Limit, c.keep); !slices.Equal(numbers, w) {
+				t.Errorf("%s: got %d rows (%v…), want %d (%v…)", c.name, len(numbers), head(numbers), len(w), head(w))
+			}
+		}
+	})
 	t.Run("failed write stores nothing", func(t *testing.T) {
 		s := newStore(t)
 		ctx := context.Background()
@@ -190,4 +262,11 @@ func collect(t *testing.T, rows iter.Seq2[datasets.StoredRow, error]) []datasets
 		out = append(out, r)
 	}
 	return out
+}
+
+func head(xs []int64) []int64 {
+	if len(xs) > 5 {
+		return xs[:5]
+	}
+	return xs
 }
