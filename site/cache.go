@@ -30,8 +30,13 @@ type pageCache struct {
 type cachedPage struct {
 	body        []byte
 	contentType string
+	headers     [][2]string // of cachedHeaders, as the response set them
 	stored      time.Time
 }
+
+// cachedHeaders are the response headers a cached page keeps besides its
+// type: a CSV twin's file name, CORS and licence links.
+var cachedHeaders = []string{fiber.HeaderContentDisposition, fiber.HeaderAccessControlAllowOrigin, "Link", "X-Candour-Note"}
 
 func newPageCache(ttl time.Duration, max int) *pageCache {
 	return &pageCache{entries: map[string]cachedPage{}, ttl: ttl, max: max}
@@ -84,6 +89,9 @@ func (s *Site) cached(c *fiber.Ctx) error {
 	key := strings.Clone(c.OriginalURL())
 	if e, ok := s.cache.get(key); ok {
 		c.Set(fiber.HeaderContentType, e.contentType)
+		for _, h := range e.headers {
+			c.Set(h[0], h[1])
+		}
 		c.Set("X-Candour-Cache", "hit")
 		return c.Send(e.body)
 	}
@@ -92,7 +100,13 @@ func (s *Site) cached(c *fiber.Ctx) error {
 	}
 	if c.Response().StatusCode() == fiber.StatusOK {
 		body := append([]byte(nil), c.Response().Body()...)
-		s.cache.put(key, cachedPage{body: body, contentType: string(c.Response().Header.ContentType()), stored: time.Now()})
+		var headers [][2]string
+		for _, h := range cachedHeaders {
+			if v := c.Response().Header.Peek(h); len(v) > 0 {
+				headers = append(headers, [2]string{h, string(v)})
+			}
+		}
+		s.cache.put(key, cachedPage{body: body, contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
 	}
 	return nil
 }

@@ -69,6 +69,9 @@ func (s *Site) render(c *fiber.Ctx, name string, data any) error {
 	if !ok {
 		return fmt.Errorf("no template %q", name)
 	}
+	if handled, err := renderTwin(c, data); handled {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
@@ -92,6 +95,8 @@ type layout struct {
 	CSRF     string
 	// Feeds are the page's feed discovery links.
 	Feeds []feedLink
+	// Here is the page's path and query, for links to its twins.
+	Here string
 }
 
 type crumb struct {
@@ -123,6 +128,7 @@ func (s *Site) layout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 		SiteName: s.cfg.SiteName, Title: title, NHSBranding: s.cfg.NHSBranding, Section: section,
 		Breadcrumbs: crumbs, FooterPages: s.deps.Content.Pages(), Version: s.cfg.Version,
 		Feeds: feedLinksFor(feedFilter{}, s.cfg.SiteName+": new releases"),
+		Here:  string(c.Request().URI().RequestURI()),
 	}
 }
 

@@ -281,3 +281,30 @@ func TestStripRemoteFonts(t *testing.T) {
 		t.Error("stripRemoteFonts changed a non-CSS file")
 	}
 }
+
+// Every tabular page links its twins, and its twin's rows are as wide as
+// its header.
+func TestTabularPagesLinkTheirTwins(t *testing.T) {
+	pages := []interface {
+		tabular
+		Twins() bool
+	}{comparePage{}, transparencyPage{}, organisationPage{}, datasetPage{}, releasePage{}, indicatorListPage{}, indicatorPage{}, auditListPage{}}
+	for _, p := range pages {
+		table := p.twin()
+		if !p.Twins() || table.Name == "" || len(table.Header) == 0 {
+			t.Errorf("%T: links %v, twin %+v", p, p.Twins(), table)
+		}
+	}
+	if (layout{}).Twins() {
+		t.Error("a page without a table links twins")
+	}
+	l := layout{Here: "/compare?org=RR8&org=RX1&format=json"}
+	if got := l.TwinURL("csv"); got != "/compare?format=csv&org=RR8&org=RX1" {
+		t.Errorf("twin URL %q", got)
+	}
+	p := comparePage{Columns: []compareColumn{{}, {}}, Rows: []compareRow{{Cells: make([]*indicators.Observation, 2)}}}
+	p.Columns[0].Organisation.Code, p.Columns[1].Organisation.Code = "RR8", "RX1"
+	if table := p.twin(); len(table.Rows) != 1 || len(table.Rows[0]) != len(table.Header) || table.Name != "comparison-RR8-RX1" {
+		t.Errorf("comparison twin: %+v", table)
+	}
+}

@@ -10,11 +10,11 @@ import (
 	"github.com/candour/candour/datasets"
 )
 
-// CSV and JSON twins of the tabular pages: the same rows, every page of
+// CSV and JSON twins of the paged lists: the same rows, every page of
 // them, for ?format=csv or ?format=json (the dataset and organisation
-// lists with their filters, the release calendar, comparisons). Other
-// tables have their own downloads: indicators, audits, the register,
-// changes, exports.
+// lists with their filters, the release calendar). Pages built around one
+// table get theirs through tabular (tables.go); audits, the register,
+// changes and exports have their own downloads.
 
 // twinFormat reads ?format: "" for the page itself.
 func twinFormat(c *fiber.Ctx) (string, error) {

@@ -1014,6 +1014,68 @@ func TestDemoEndToEnd(t *testing.T) {
 				t.Errorf("%s: %d rows, want %d", path, n, want)
 			}
 		}
+		// The pages built around one table: each links its twins, and the
+		// twins agree with each other (CSV header = JSON columns, same
+		// rows), carry their file name and licence, also when cached.
+		for page, want := range map[string]struct {
+			header string // the CSV header's first cells
+			rows   int    // at least
+			cell   string // some cell
+		}{
+			"/compare?org=RR8&org=RX1":   {"indicator_id,indicator,RR8_value", 2, "shmi"},
+			"/transparency":              {"dataset,version,release,published,approved_by", 10, "shmi"},
+			"/organisations/RR8":         {"organisation_code,indicator_id", 3, "RR8"},
+			"/datasets/shmi":             {"version,title,period", 10, "published"},
+			"/datasets/shmi/releases/10": {"file,url,media_type", 1, "text/csv"},
+			"/indicators":                {"id,title,description", 3, "shmi"},
+			"/indicators/shmi":           {"organisation_code,organisation,period", 100, "RR8"},
+			"/audits":                    {"id,name,clinical_area", 1, "synthetic-surgical-outcomes"},
+		} {
+			html := s.mustGet(t, page)
+			if !strings.Contains(html, `id="twins"`) || !strings.Contains(html, "format=csv") || !strings.Contains(html, "format=json") {
+				t.Errorf("%s does not link its twins", page)
+				continue
+			}
+			sep := "?"
+			if strings.Contains(page, "?") {
+				sep = "&"
+			}
+			var csvRecords [][]string
+			for round := 0; round < 2; round++ { // the second answer comes from the cache
+				status, body, h := s.get(t, page+sep+"format=csv")
+				records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+				if status != 200 || err != nil || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") ||
+					!strings.Contains(h.Get("Content-Disposition"), ".csv") || !strings.Contains(h.Get("Link"), "open-government-licence") {
+					t.Errorf("%s CSV (round %d): %d %v %v", page, round, status, err, h)
+					break
+				}
+				csvRecords = records
+			}
+			if len(csvRecords) == 0 {
+				continue
+			}
+			if got := strings.Join(csvRecords[0], ","); !strings.HasPrefix(got, want.header) {
+				t.Errorf("%s CSV header %q, want it to start %q", page, got, want.header)
+			}
+			if len(csvRecords)-1 < want.rows || !slices.ContainsFunc(csvRecords[1:], func(r []string) bool { return slices.Contains(r, want.cell) }) {
+				t.Errorf("%s CSV: %d rows, want at least %d with a cell %q", page, len(csvRecords)-1, want.rows, want.cell)
+			}
+			var doc struct {
+				Columns []string
+				Total   int
+				Items   []map[string]string
+			}
+			_, body, _ := s.get(t, page+sep+"format=json")
+			if err := json.Unmarshal([]byte(body), &doc); err != nil || !slices.Equal(doc.Columns, csvRecords[0]) ||
+				doc.Total != len(csvRecords)-1 || len(doc.Items) != doc.Total {
+				t.Errorf("%s JSON: %v; columns %v, total %d, CSV rows %d", page, err, doc.Columns, doc.Total, len(csvRecords)-1)
+			} else if doc.Total > 0 && doc.Items[0][csvRecords[0][0]] != csvRecords[1][0] {
+				t.Errorf("%s: the JSON's first item %v differs from the CSV's first row %v", page, doc.Items[0], csvRecords[1])
+			}
+		}
+		if status, _, _ := s.get(t, "/transparency?format=pdf"); status != http.StatusBadRequest {
+			t.Errorf("/transparency?format=pdf: %d", status)
+		}
 		if status, _, _ := s.get(t, "/datasets?format=xml"); status != http.StatusBadRequest {
 			t.Errorf("format=xml: %d", status)
 		}
