@@ -982,6 +982,12 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("golden files of the machine-readable formats", func(t *testing.T) {
+		for _, g := range goldenFormats {
+			checkGolden(t, s, g.name, g.path)
+		}
+	})
+
 	t.Run("CSV and JSON twins of the tabular pages", func(t *testing.T) {
 		for path, want := range map[string]int{
 			"/datasets?status=published&format=csv":    6,
