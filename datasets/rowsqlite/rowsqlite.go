@@ -56,6 +56,10 @@ func (s *Store) WriteRows(ctx context.Context, f datasets.FileRef, rows iter.Seq
 		return 0, fmt.Errorf("write rows of %s: %w", f.File, err)
 	}
 	defer tx.Rollback()
+	// Rows of the file from before blocks came go too.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dataset_rows WHERE release_id = ? AND file_name = ?`, f.Release, f.File); err != nil {
+		return 0, fmt.Errorf("write rows of %s: %w", f.File, err)
+	}
 	n, err := writeBlocks(ctx, tx, f, rows)
 	if err != nil {
 		return 0, err
@@ -66,12 +70,10 @@ func (s *Store) WriteRows(ctx context.Context, f datasets.FileRef, rows iter.Seq
 	return n, nil
 }
 
-// writeBlocks replaces the rows of a file inside tx.
+// writeBlocks replaces the blocks of a file inside tx.
 func writeBlocks(ctx context.Context, tx *sql.Tx, f datasets.FileRef, rows iter.Seq2[[]string, error]) (int64, error) {
-	for _, table := range []string{"row_blocks", "dataset_rows"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE release_id = ? AND file_name = ?`, f.Release, f.File); err != nil {
-			return 0, fmt.Errorf("write rows of %s: %w", f.File, err)
-		}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM row_blocks WHERE release_id = ? AND file_name = ?`, f.Release, f.File); err != nil {
+		return 0, fmt.Errorf("write rows of %s: %w", f.File, err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO row_blocks (release_id, file_name, first_row, row_count, data) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
@@ -359,46 +361,62 @@ func (s *Store) Upgrade(ctx context.Context) (int, error) {
 	return len(files), nil
 }
 
+// upgradeFile moves one file's legacy rows, reading them a block's worth
+// at a time so that a file of any size moves in bounded memory.
 func (s *Store) upgradeFile(ctx context.Context, f datasets.FileRef) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	var old [][]string
-	rows, err := tx.QueryContext(ctx, `SELECT row_number, cells FROM dataset_rows WHERE release_id = ? AND file_name = ? ORDER BY row_number`, f.Release, f.File)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var number int64
-		var text string
-		if err := rows.Scan(&number, &text); err != nil {
-			rows.Close()
-			return err
-		}
-		if number != int64(len(old))+1 {
-			rows.Close()
-			return fmt.Errorf("%s of release %d: row %d follows row %d", f.File, f.Release, number, len(old))
-		}
-		cells, err := decodeCells(text)
+	page := func(after int64) ([][]string, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT row_number, cells FROM dataset_rows
+			WHERE release_id = ? AND file_name = ? AND row_number > ? ORDER BY row_number LIMIT ?`, f.Release, f.File, after, blockRows)
 		if err != nil {
-			rows.Close()
-			return fmt.Errorf("%s of release %d: row %d: %w", f.File, f.Release, number, err)
+			return nil, err
 		}
-		old = append(old, cells)
+		defer rows.Close()
+		var out [][]string
+		for rows.Next() {
+			var number int64
+			var text string
+			if err := rows.Scan(&number, &text); err != nil {
+				return nil, err
+			}
+			if number != after+int64(len(out))+1 {
+				return nil, fmt.Errorf("%s of release %d: row %d follows row %d", f.File, f.Release, number, after+int64(len(out)))
+			}
+			cells, err := decodeCells(text)
+			if err != nil {
+				return nil, fmt.Errorf("%s of release %d: row %d: %w", f.File, f.Release, number, err)
+			}
+			out = append(out, cells)
+		}
+		return out, rows.Err()
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if _, err := writeBlocks(ctx, tx, f, func(yield func([]string, error) bool) {
-		for _, c := range old {
-			if !yield(c, nil) {
+	legacy := func(yield func([]string, error) bool) {
+		var after int64
+		for {
+			rows, err := page(after)
+			if err != nil {
+				yield(nil, err)
 				return
 			}
+			if len(rows) == 0 {
+				return
+			}
+			for _, r := range rows {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			after += int64(len(rows))
 		}
-	}); err != nil {
+	}
+	if _, err := writeBlocks(ctx, tx, f, legacy); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dataset_rows WHERE release_id = ? AND file_name = ?`, f.Release, f.File); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -63,6 +63,9 @@ func TestUpgradeMovesLegacyRows(t *testing.T) {
 	s, db := openStore(t)
 	ctx := context.Background()
 	legacy := [][]string{{"RR8", "12"}, {"RX1", `say "hi"`}, {"A,B", "é"}}
+	for i := len(legacy); i < 5000; i++ { // more than one page of the move
+		legacy = append(legacy, []string{"R" + strconv.Itoa(i), strconv.Itoa(i * 3)})
+	}
 	for i, cells := range legacy {
 		raw, _ := json.Marshal(cells)
 		if _, err := db.ExecContext(ctx, `INSERT INTO dataset_rows (release_id, file_name, row_number, cells) VALUES (4, 'old.csv', ?, ?)`, i+1, string(raw)); err != nil {
@@ -80,7 +83,7 @@ func TestUpgradeMovesLegacyRows(t *testing.T) {
 		}
 	}
 	got, err := readAll(t, s, datasets.RowQuery{File: f})
-	if err != nil || len(got) != 3 {
+	if err != nil || len(got) != len(legacy) {
 		t.Fatalf("after the upgrade: %v %v", got, err)
 	}
 	for i, r := range got {
