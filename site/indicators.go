@@ -253,7 +253,9 @@ func (s *Site) compare(c *fiber.Ctx) error {
 			}
 		}
 	})
-	if len(codes) < 2 || len(codes) > maxCompare {
+	// Fewer than two is a page to choose them on; more than four is a
+	// mistake.
+	if len(codes) > maxCompare {
 		return &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
 			"Choose from two to four organisations to compare, by code: for example /compare?org=RR8&org=RX1. You chose %d.", len(codes))}
 	}

@@ -577,7 +577,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			text   string
 		}{
 			"/indicators/cancer-62":                  {404, "Did you mean: Started first treatment within 62 days"},
-			"/compare?org=RR8":                       {400, "Choose from two to four organisations"},
+			"/compare?org=RR8":                       {200, "So far: <a href=\"/organisations/RR8\">LEEDS TEACHING HOSPITALS NHS TRUST</a>"},
+			"/compare":                               {200, `id="add-org"`},
 			"/compare?org=A&org=B&org=C&org=D&org=E": {400, "You chose 5"},
 			"/compare?org=RR8&org=ZZZ9":              {404, "There is no organisation with the code"},
 		} {
@@ -981,6 +982,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Error("the API page does not link the OpenAPI document")
 		}
 	})
+
+	t.Run("in a real browser", func(t *testing.T) { browserChecks(t, s) })
 
 	t.Run("golden files of the machine-readable formats", func(t *testing.T) {
 		for _, g := range goldenFormats {
