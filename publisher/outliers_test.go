@@ -164,3 +164,20 @@ func auditSubmissionErr(csv, def string) (publisher.Submission, error) {
 		"outcomes.csv": {Data: []byte(csv)},
 	}, "d.json")
 }
+
+// Cancelling an audit release removes its outcomes with its rows.
+func TestCancelRemovesAuditOutcomes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	out, err := e.svc.Submit(ctx, pub, auditSubmission(t, auditCSV, auditDef), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.Release.ID
+	if _, err := e.svc.Cancel(ctx, pub, id, "wrong period"); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := e.audits.Outcomes(ctx, audit.Query{Visible: datasets.NewVisible(id)}); err != nil || len(all) != 0 {
+		t.Errorf("outcomes after cancelling: %v %d", err, len(all))
+	}
+}

@@ -359,13 +359,8 @@ func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error)
 	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t}}); err != nil {
 		return fmt.Errorf("%w (and cancelling release %d failed: %v)", cause, r.ID, err)
 	}
-	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
-		return fmt.Errorf("%w (and removing the rows of release %d failed: %v)", cause, r.ID, err)
-	}
-	if s.audits != nil {
-		if err := s.audits.DeleteRelease(ctx, r.ID); err != nil {
-			return fmt.Errorf("%w (and removing the audit outcomes of release %d failed: %v)", cause, r.ID, err)
-		}
+	if err := s.discardContent(ctx, r.ID); err != nil {
+		return fmt.Errorf("%w (and %v)", cause, err)
 	}
 	return cause
 }

@@ -175,15 +175,29 @@ func (s *Service) Cancel(ctx context.Context, actor Actor, releaseID int64, reas
 		Audit: s.audit(actor, "release.cancelled", r, map[string]string{"reason": reason})}); err != nil {
 		return r, err
 	}
-	if err := s.rows.DeleteRelease(ctx, r.ID); err != nil {
+	if err := s.discardContent(ctx, r.ID); err != nil {
 		return r, err
 	}
+	return s.release(ctx, r.ID)
+}
+
+// discardContent removes what a cancelled release stored besides its
+// catalogue record: its rows, indicator observations and audit outcomes.
+func (s *Service) discardContent(ctx context.Context, release int64) error {
+	if err := s.rows.DeleteRelease(ctx, release); err != nil {
+		return fmt.Errorf("removing the rows of release %d: %w", release, err)
+	}
 	if s.observations != nil {
-		if err := s.observations.DeleteRelease(ctx, r.ID); err != nil {
-			return r, err
+		if err := s.observations.DeleteRelease(ctx, release); err != nil {
+			return fmt.Errorf("removing the indicator observations of release %d: %w", release, err)
 		}
 	}
-	return s.release(ctx, r.ID)
+	if s.audits != nil {
+		if err := s.audits.DeleteRelease(ctx, release); err != nil {
+			return fmt.Errorf("removing the audit outcomes of release %d: %w", release, err)
+		}
+	}
+	return nil
 }
 
 // Withdraw takes a published release's content down, keeping its page with

@@ -189,6 +189,10 @@ type auditPage struct {
 	Summary     string
 	Download    string
 	DatasetURL  string
+	// First, Last and Total say which units this page lists (1-based);
+	// Pages links every page when there is more than one.
+	First, Last, Total int
+	Pages              []pageLink
 }
 
 func unitURL(auditID string, level audit.Level, code string) string {
@@ -237,7 +241,48 @@ func (s *Site) auditOverview(c *fiber.Ctx) error {
 	page.Summary = fmt.Sprintf("%d %s units in %s: %d within the expected range, %d at alert, %d at alarm; %d not classified.",
 		f.Units, strings.ToLower(sel.Level.Label()), sel.Period, f.Classified-f.Alerts-f.Alarms, f.Alerts, f.Alarms, f.Units-f.Classified)
 	page.Chart = auditFunnel(sel.Measure, f, page.Rows)
+	if err := page.paginate(c, "/audits/"+def.ID+"?"+q); err != nil {
+		return err
+	}
 	return s.render(c, "audit", page)
+}
+
+// auditPageSize is how many units a page of an audit's tables lists: the
+// consultant level of a national audit has about a thousand, and the
+// funnel plot (which always shows every unit) comes first.
+const auditPageSize = 200
+
+// pageLink is one link of a pagination list.
+type pageLink struct {
+	Number  int
+	URL     string
+	Current bool
+}
+
+// paginate keeps one page of the classified units followed by the ones
+// not classified (outliers come first), from ?page.
+func (p *auditPage) paginate(c *fiber.Ctx, base string) error {
+	total := len(p.Rows) + len(p.NotShown)
+	pages := max(1, (total+auditPageSize-1)/auditPageSize)
+	n := 1
+	if raw := c.Query("page"); raw != "" {
+		v, err := strconv.Atoi(raw)
+		if err != nil || v < 1 || v > pages {
+			return badParam("page", raw, fmt.Sprintf("it must be a page number from 1 to %d", pages))
+		}
+		n = v
+	}
+	start, end := (n-1)*auditPageSize, min(n*auditPageSize, total)
+	p.First, p.Last, p.Total = start+1, end, total
+	classified := len(p.Rows)
+	p.Rows = p.Rows[min(start, classified):min(end, classified)]
+	p.NotShown = p.NotShown[max(0, start-classified):max(0, end-classified)]
+	if pages > 1 {
+		for i := 1; i <= pages; i++ {
+			p.Pages = append(p.Pages, pageLink{Number: i, URL: base + "&page=" + strconv.Itoa(i), Current: i == n})
+		}
+	}
+	return nil
 }
 
 // statusRank orders a table: alarms, then alerts, then the rest.

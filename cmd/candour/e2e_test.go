@@ -328,6 +328,32 @@ func TestDemoEndToEnd(t *testing.T) {
 				t.Errorf("%s shows the provider's private outlier response", u)
 			}
 		}
+		// The consultant level (about a thousand units) comes in pages; the
+		// funnel plot on each shows every unit.
+		first := s.mustGet(t, a+"?level=consultant")
+		second := s.mustGet(t, a+"?level=consultant&page=2")
+		if !strings.Contains(first, `id="pages"`) || !strings.Contains(first, "Units 1 to 200 of ") || len(first) > 500_000 ||
+			!strings.Contains(second, "Units 201 to 400 of ") || !strings.Contains(second, `<strong aria-current="page">2</strong>`) {
+			t.Errorf("consultant pages: first %d bytes, second %d bytes, without the expected pagination", len(first), len(second))
+		}
+		if status, body, _ := s.get(t, a+"?level=consultant&page=99"); status != http.StatusBadRequest || !strings.Contains(body, "page") {
+			t.Errorf("page 99: %d", status)
+		}
+		// Pages go out compressed to clients that accept it.
+		req, _ := http.NewRequest(http.MethodGet, s.base+a+"?level=consultant", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zipped, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil || resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("compressed page: %v, headers %v", err, resp.Header)
+		} else if unzipped, _ := io.ReadAll(zr); len(unzipped) < 5*len(zipped) || !bytes.Contains(unzipped, []byte("Units 1 to 200 of ")) {
+			t.Errorf("compressed page: %d bytes for %d", len(zipped), len(unzipped))
+		}
 		consultant := s.mustGet(t, a+"/units/consultant/"+twoProviders)
 		if n := strings.Count(consultant, "(SYN-H"); n < 2 {
 			t.Errorf("consultant %s at two providers shows %d providers", twoProviders, n)
