@@ -113,9 +113,10 @@ func (s *Site) asset(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	c.Set(fiber.HeaderContentType, a.contentType)
-	c.Set(fiber.HeaderETag, a.etag)
+	// Weak: the same tag covers the compressed and identity bodies.
+	c.Set(fiber.HeaderETag, "W/"+a.etag)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
-	if c.Get(fiber.HeaderIfNoneMatch) == a.etag {
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), a.etag) {
 		return c.SendStatus(fiber.StatusNotModified)
 	}
 	return c.Send(a.body)

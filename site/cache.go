@@ -35,8 +35,8 @@ type cachedPage struct {
 }
 
 // cachedHeaders are the response headers a cached page keeps besides its
-// type: a CSV twin's file name, CORS and licence links.
-var cachedHeaders = []string{fiber.HeaderContentDisposition, fiber.HeaderAccessControlAllowOrigin, "Link", "X-Candour-Note"}
+// type: a CSV twin's file name, CORS and licence links, a feed's Last-Modified.
+var cachedHeaders = []string{fiber.HeaderContentDisposition, fiber.HeaderAccessControlAllowOrigin, "Link", "X-Candour-Note", fiber.HeaderLastModified}
 
 func newPageCache(ttl time.Duration, max int) *pageCache {
 	return &pageCache{entries: map[string]cachedPage{}, ttl: ttl, max: max}

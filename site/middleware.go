@@ -2,6 +2,10 @@ package site
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,5 +49,44 @@ func (s *Site) logRequests(c *fiber.Ctx) error {
 	}
 	s.log.Info("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
 		"duration", time.Since(start).Round(time.Microsecond))
+	return nil
+}
+
+// conditionalGET gives every complete public answer (pages, lists, API
+// JSON, CSV twins, feeds, metadata) a weak ETag from its bytes, and
+// answers 304 Not Modified when the client already has them: by
+// If-None-Match, or else by If-Modified-Since when the answer says when it
+// last changed (feeds). Feed readers and harvesters poll; this spares them
+// the body. Answers with their own validator (release files, assets),
+// streamed ones (exports) and ones not to be stored (signed-in pages) are
+// left as they are. It runs inside compression, so the tag is the
+// identity body's, and weak: the same for every encoding of it.
+func conditionalGET(c *fiber.Ctx) error {
+	if m := c.Method(); m != fiber.MethodGet && m != fiber.MethodHead {
+		return c.Next()
+	}
+	if err := c.Next(); err != nil {
+		return err
+	}
+	resp := c.Response()
+	if resp.StatusCode() != fiber.StatusOK || resp.IsBodyStream() || len(resp.Header.Peek(fiber.HeaderETag)) > 0 ||
+		strings.Contains(string(resp.Header.Peek(fiber.HeaderCacheControl)), "no-store") {
+		return nil
+	}
+	sum := sha256.Sum256(resp.Body())
+	opaque := `"` + hex.EncodeToString(sum[:12]) + `"`
+	c.Set(fiber.HeaderETag, "W/"+opaque)
+	notModified := false
+	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" {
+		notModified = etagMatches(inm, opaque)
+	} else if ims, lm := c.Get(fiber.HeaderIfModifiedSince), string(resp.Header.Peek(fiber.HeaderLastModified)); ims != "" && lm != "" {
+		since, err1 := http.ParseTime(ims)
+		modified, err2 := http.ParseTime(lm)
+		notModified = err1 == nil && err2 == nil && !modified.After(since)
+	}
+	if notModified {
+		resp.ResetBody()
+		resp.SetStatusCode(fiber.StatusNotModified)
+	}
 	return nil
 }

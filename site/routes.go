@@ -18,7 +18,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool {
 		p := c.Path()
 		return strings.HasPrefix(p, "/datasets/") && strings.Contains(p, "/files/")
-	}}))
+	}}), conditionalGET)
 
 	app.Get("/healthz", s.healthz)
 

@@ -710,6 +710,36 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("conditional GET for pollers: feeds, API, pages, assets", func(t *testing.T) {
+		for _, path := range []string{"/feeds/releases.atom", "/api/v1/datasets", "/api/3/action/package_list", "/datasets?format=csv",
+			"/datasets/shmi/releases/10/datapackage.json", "/", "/static/candour.css"} {
+			_, _, h := s.get(t, path)
+			tag := h.Get("ETag")
+			if !strings.HasPrefix(tag, `W/"`) {
+				t.Errorf("%s: ETag %q, want a weak tag", path, tag)
+				continue
+			}
+			req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+			req.Header.Set("If-None-Match", tag)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+				t.Errorf("%s with If-None-Match: %d, %d bytes", path, resp.StatusCode, len(body))
+			}
+		}
+		// A feed also answers If-Modified-Since with its Last-Modified.
+		_, _, h := s.get(t, "/feeds/releases.atom?dataset=shmi")
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/feeds/releases.atom?dataset=shmi", nil)
+		req.Header.Set("If-Modified-Since", h.Get("Last-Modified"))
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotModified {
+			t.Errorf("feed with If-Modified-Since %q: %v %v", h.Get("Last-Modified"), resp, err)
+		}
+	})
+
 	t.Run("feeds", func(t *testing.T) {
 		p := gofeed.NewParser()
 		for _, tc := range []struct {
