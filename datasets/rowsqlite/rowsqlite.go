@@ -114,79 +114,122 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, f datasets.FileRef, rows iter.
 // Rows implements datasets.RowStore. Filters are applied here, block by
 // block and column by column: a block whose dictionary or numeric zone
 // rules a filter out is not decoded further, and only matching rows are
-// built.
+// built. A goroutine reads and decodes the blocks a couple ahead of the
+// caller, so that SQLite and decoding overlap with whatever the caller
+// does with the rows (an export writes CSV); it stops, and is waited for,
+// when the caller stops early.
 func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.RowQuery) iter.Seq2[datasets.StoredRow, error] {
 	return func(yield func(datasets.StoredRow, error) bool) {
 		if !visible.Contains(q.File.Release) {
 			yield(datasets.StoredRow{}, datasets.ErrNotVisible)
 			return
 		}
-		// Start at the block holding row After+1.
-		rows, err := s.db.QueryContext(ctx, `SELECT first_row, row_count, data FROM row_blocks
-			WHERE release_id = ? AND file_name = ? AND first_row >= IFNULL((SELECT MAX(first_row) FROM row_blocks
-				WHERE release_id = ? AND file_name = ? AND first_row <= ?), 0)
-			ORDER BY first_row`, q.File.Release, q.File.File, q.File.Release, q.File.File, q.After+1)
-		if err != nil {
-			yield(datasets.StoredRow{}, fmt.Errorf("read rows of %s: %w", q.File.File, err))
-			return
-		}
-		defer rows.Close()
-		emitted := 0
-		var sel []int32
-		for rows.Next() {
-			var first int64
-			var count int
-			var data []byte
-			if err := rows.Scan(&first, &count, &data); err != nil {
-				yield(datasets.StoredRow{}, err)
+		ctx, cancel := context.WithCancel(ctx)
+		batches := make(chan rowBatch, 2)
+		go s.readBlocks(ctx, q, batches)
+		defer func() {
+			cancel()
+			for range batches { // wait for the reader to let go of its connection
+			}
+		}()
+		for b := range batches {
+			if b.err != nil {
+				yield(datasets.StoredRow{}, b.err)
 				return
 			}
-			if first+int64(count)-1 <= q.After {
-				continue
-			}
-			fail := func(err error) {
-				yield(datasets.StoredRow{}, fmt.Errorf("read rows of %s: rows from %d: %w", q.File.File, first, err))
-			}
-			b, err := decodeBlock(data)
-			if err == nil && b.rows != count {
-				err = fmt.Errorf("%w: %d rows, the index says %d", errBlock, b.rows, count)
-			}
-			if err != nil {
-				fail(err)
-				return
-			}
-			from := max(0, int(q.After-first+1))
-			sel = sel[:0]
-			for i := from; i < b.rows; i++ {
-				sel = append(sel, int32(i))
-			}
-			if sel, err = b.filter(sel, q); err != nil {
-				fail(err)
-				return
-			}
-			if len(sel) == 0 {
-				continue
-			}
-			if q.Limit > 0 && len(sel) > q.Limit-emitted {
-				sel = sel[:q.Limit-emitted]
-			}
-			built, err := b.build(sel)
-			if err != nil {
-				fail(err)
-				return
-			}
-			for k, cells := range built {
-				if !yield(datasets.StoredRow{Number: first + int64(sel[k]), Cells: cells}, nil) {
+			for _, r := range b.rows {
+				if !yield(r, nil) {
 					return
 				}
 			}
-			if emitted += len(sel); q.Limit > 0 && emitted >= q.Limit {
-				return
-			}
 		}
-		if err := rows.Err(); err != nil {
-			yield(datasets.StoredRow{}, err)
+	}
+}
+
+// rowBatch is one block's selected rows, or the error that ended reading.
+type rowBatch struct {
+	rows []datasets.StoredRow
+	err  error
+}
+
+// readBlocks sends the rows q selects, a block at a time, and closes out.
+func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, out chan<- rowBatch) {
+	defer close(out)
+	send := func(b rowBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
 		}
+	}
+	// Start at the block holding row After+1.
+	rows, err := s.db.QueryContext(ctx, `SELECT first_row, row_count, data FROM row_blocks
+		WHERE release_id = ? AND file_name = ? AND first_row >= IFNULL((SELECT MAX(first_row) FROM row_blocks
+			WHERE release_id = ? AND file_name = ? AND first_row <= ?), 0)
+		ORDER BY first_row`, q.File.Release, q.File.File, q.File.Release, q.File.File, q.After+1)
+	if err != nil {
+		send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
+		return
+	}
+	defer rows.Close()
+	emitted := 0
+	var sel []int32
+	for rows.Next() {
+		var first int64
+		var count int
+		var data []byte
+		if err := rows.Scan(&first, &count, &data); err != nil {
+			send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
+			return
+		}
+		if first+int64(count)-1 <= q.After {
+			continue
+		}
+		fail := func(err error) {
+			send(rowBatch{err: fmt.Errorf("read rows of %s: rows from %d: %w", q.File.File, first, err)})
+		}
+		b, err := decodeBlock(data)
+		if err == nil && b.rows != count {
+			err = fmt.Errorf("%w: %d rows, the index says %d", errBlock, b.rows, count)
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		from := max(0, int(q.After-first+1))
+		sel = sel[:0]
+		for i := from; i < b.rows; i++ {
+			sel = append(sel, int32(i))
+		}
+		if sel, err = b.filter(sel, q); err != nil {
+			fail(err)
+			return
+		}
+		if len(sel) == 0 {
+			continue
+		}
+		if q.Limit > 0 && len(sel) > q.Limit-emitted {
+			sel = sel[:q.Limit-emitted]
+		}
+		built, err := b.build(sel)
+		if err != nil {
+			fail(err)
+			return
+		}
+		batch := make([]datasets.StoredRow, len(built))
+		for k, cells := range built {
+			batch[k] = datasets.StoredRow{Number: first + int64(sel[k]), Cells: cells}
+		}
+		if !send(rowBatch{rows: batch}) {
+			return
+		}
+		if emitted += len(sel); q.Limit > 0 && emitted >= q.Limit {
+			return
+		}
+	}
+	if err := rows.Err(); err != nil && ctx.Err() == nil {
+		send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
 	}
 }
 

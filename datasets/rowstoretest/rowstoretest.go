@@ -197,6 +197,36 @@ func Run(t *testing.T, newStore func(t *testing.T) datasets.RowStore) {
 			}
 		}
 	})
+	t.Run("a reader that stops early lets go", func(t *testing.T) {
+		s := newStore(t)
+		ctx := context.Background()
+		f := datasets.FileRef{Release: 11, File: "early.csv"}
+		var in [][]string
+		for i := range 20000 {
+			in = append(in, []string{fmt.Sprint(i)})
+		}
+		if _, err := s.WriteRows(ctx, f, seq(in, nil)); err != nil {
+			t.Fatal(err)
+		}
+		for range 50 { // many readers stopping early must not pile up
+			n := 0
+			for _, err := range s.Rows(ctx, datasets.NewVisible(11), datasets.RowQuery{File: f}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n++; n == 3 {
+					break
+				}
+			}
+		}
+		// Writing and deleting need no reader to be holding on.
+		if _, err := s.WriteRows(ctx, f, seq(in[:5], nil)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteRelease(ctx, 11); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("failed write stores nothing", func(t *testing.T) {
 		s := newStore(t)
 		ctx := context.Background()
