@@ -193,6 +193,7 @@ type auditPage struct {
 	// Pages links every page when there is more than one.
 	First, Last, Total int
 	Pages              []pageLink
+	table              twinTable // every unit of the selection (not one page), for the twins
 }
 
 func unitURL(auditID string, level audit.Level, code string) string {
@@ -222,7 +223,10 @@ func (s *Site) auditOverview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range a.current(outcomes) {
+	current := a.current(outcomes)
+	page.table = twinTable{Name: strings.Join([]string{def.ID, sel.Measure.ID, string(sel.Level), strings.ReplaceAll(sel.Period, "/", "-")}, "-"),
+		Header: auditCSVHeader, Rows: auditRecords(def, current)}
+	for _, o := range current {
 		row := auditRow{Outcome: o, URL: unitURL(def.ID, o.Level, o.Code), Position: o.Position(sel.Measure)}
 		if o.Status == audit.NotClassified {
 			page.NotShown = append(page.NotShown, row)
@@ -313,6 +317,17 @@ func (s *Site) writeAuditCSV(c *fiber.Ctx, filename string, def audit.Definition
 	if err != nil {
 		return err
 	}
+	for _, row := range auditRecords(def, outcomes) {
+		if err := w.Write(row); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// auditRecords are outcomes as the rows of auditCSVHeader: the downloads
+// and the twins of the audit pages.
+func auditRecords(def audit.Definition, outcomes []audit.Outcome) [][]string {
 	num := func(p *float64) string {
 		if p == nil {
 			return ""
@@ -329,6 +344,7 @@ func (s *Site) writeAuditCSV(c *fiber.Ctx, filename string, def audit.Definition
 	if def.Synthetic {
 		note = audit.SyntheticNote
 	}
+	out := make([][]string, 0, len(outcomes))
 	for _, o := range outcomes {
 		m, _ := def.Measure(o.Measure)
 		var lim [4]string
@@ -348,13 +364,11 @@ func (s *Site) writeAuditCSV(c *fiber.Ctx, filename string, def audit.Definition
 		if o.Status == audit.NotClassified {
 			status = "not classified"
 		}
-		if err := w.Write([]string{def.ID, o.Measure, o.Period, string(o.Level), o.Code, o.Name, o.Provider, o.ProviderName, o.Team, o.TeamName,
+		out = append(out, []string{def.ID, o.Measure, o.Period, string(o.Level), o.Code, o.Name, o.Provider, o.ProviderName, o.Team, o.TeamName,
 			count(o.Cases), count(o.Observed), num(o.Expected), num(o.CrudeRate), num(o.Ratio), num(o.AdjustedRate), riskAdjusted,
-			lim[0], lim[1], lim[2], lim[3], status, dir, o.Reason, string(m.Limits), strconv.FormatInt(o.Release, 10), note}); err != nil {
-			return err
-		}
+			lim[0], lim[1], lim[2], lim[3], status, dir, o.Reason, string(m.Limits), strconv.FormatInt(o.Release, 10), note})
 	}
-	return w.Close()
+	return out
 }
 
 func (s *Site) auditDownload(c *fiber.Ctx) error {
@@ -395,6 +409,7 @@ type unitPage struct {
 	Teams     []string
 	Measures  []unitMeasure
 	Download  string
+	table     twinTable // every outcome of the unit, for the twins
 }
 
 func (s *Site) auditUnitOutcomes(c *fiber.Ctx) (*publishedAudit, audit.Level, string, []audit.Outcome, error) {
@@ -437,7 +452,8 @@ func (s *Site) auditUnit(c *fiber.Ctx) error {
 		name = code
 	}
 	page := unitPage{layout: s.layout(c, name, crumb{"/", "Home"}, crumb{"/audits", "Clinical audits"}, crumb{"/audits/" + def.ID, def.Name}),
-		Audit: a, Level: level, Code: code, Name: name, Download: unitURL(def.ID, level, code) + ".csv"}
+		Audit: a, Level: level, Code: code, Name: name, Download: unitURL(def.ID, level, code) + ".csv",
+		table: twinTable{Name: def.ID + "-" + code, Header: auditCSVHeader, Rows: auditRecords(def, outcomes)}}
 	for _, o := range outcomes {
 		p := o.Provider
 		if o.ProviderName != "" {

@@ -288,7 +288,8 @@ func TestTabularPagesLinkTheirTwins(t *testing.T) {
 	pages := []interface {
 		tabular
 		Twins() bool
-	}{comparePage{}, transparencyPage{}, organisationPage{}, datasetPage{}, releasePage{}, indicatorListPage{}, indicatorPage{}, auditListPage{}}
+	}{comparePage{}, transparencyPage{}, organisationPage{}, datasetPage{}, releasePage{}, indicatorListPage{}, indicatorPage{}, auditListPage{},
+		auditPage{table: twinTable{Name: "audit", Header: auditCSVHeader}}, unitPage{table: twinTable{Name: "unit", Header: auditCSVHeader}}}
 	for _, p := range pages {
 		table := p.twin()
 		if !p.Twins() || table.Name == "" || len(table.Header) == 0 {

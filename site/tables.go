@@ -191,3 +191,12 @@ func (p auditListPage) twin() twinTable {
 	}
 	return t
 }
+
+func (auditPage) Twins() bool { return true }
+
+// The twin is every unit of the selection, whichever page is shown.
+func (p auditPage) twin() twinTable { return p.table }
+
+func (unitPage) Twins() bool { return true }
+
+func (p unitPage) twin() twinTable { return p.table }

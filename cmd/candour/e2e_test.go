@@ -1095,6 +1095,9 @@ func TestDemoEndToEnd(t *testing.T) {
 			"/indicators":                {"id,title,description", 3, "shmi"},
 			"/indicators/shmi":           {"organisation_code,organisation,period", 100, "RR8"},
 			"/audits":                    {"id,name,clinical_area", 1, "synthetic-surgical-outcomes"},
+			// Every unit of the selection, not the page shown.
+			"/audits/synthetic-surgical-outcomes?level=consultant&page=2": {"audit,measure,period,level,unit_code", 900, "consultant"},
+			"/audits/synthetic-surgical-outcomes/units/team/SYN-T001":     {"audit,measure,period,level,unit_code", 2, "SYN-T001"},
 		} {
 			html := s.mustGet(t, page)
 			if !strings.Contains(html, `id="twins"`) || !strings.Contains(html, "format=csv") || !strings.Contains(html, "format=json") {
