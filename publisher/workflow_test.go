@@ -527,7 +527,13 @@ func TestCorrectionThatPinsASuppressedCellRefused(t *testing.T) {
 		t.Errorf("%d releases stored after the refusal, want 1", n)
 	}
 	// RX1's day cases corrected as well: a different unknown, accepted.
-	ok(e.svc.Submit(ctx, pub, correction(v1, strings.Replace(corrected, "RX1,3,", "RX1,4,", 1)), nil))(t)
+	accepted := ok(e.svc.Submit(ctx, pub, correction(v1, strings.Replace(corrected, "RX1,3,", "RX1,4,", 1)), nil))(t)
+	// Amending it back to version 1's value is refused the same way: an
+	// amendment of a correction stays linked to the release it corrects.
+	_, err = e.svc.Amend(ctx, pub, accepted.Release.ID, correction(v1, corrected).Files, "RX1 was 3 after all", nil)
+	if !errors.As(err, &rej) || len(rej.Disclosure) == 0 || rej.Disclosure[0].Kind != disclosure.KindRecoverable {
+		t.Errorf("amending the correction to pin RX1: %v", err)
+	}
 
 	// A release that published only the total; its correction adds the
 	// breakdown with RR8's emergency admissions fixed. The day cases still
