@@ -325,6 +325,7 @@ daemon off;
 events { worker_connections 1024; }
 http {
   access_log off;
+  sendfile on; tcp_nopush on;
   client_body_temp_path %[2]s; proxy_temp_path %[2]s; fastcgi_temp_path %[2]s; uwsgi_temp_path %[2]s; scgi_temp_path %[2]s;
   server {
     listen 127.0.0.1:%d;
