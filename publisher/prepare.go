@@ -352,8 +352,13 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 			older = append(older, e)
 		}
 	}
-	// A correction stays linked to the release it corrects.
-	prep, err := s.prepare(ctx, files, older, earlierLinks{corrects: r.Corrects.Version}, progress)
+	// A correction stays linked to the release it corrects, and a declared
+	// revision to the version it names.
+	revision, err := s.workflow.Revision(ctx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, progress)
 	if err != nil {
 		return r, err
 	}

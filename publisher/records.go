@@ -135,6 +135,9 @@ type CalendarChange struct {
 type Report struct {
 	Release int64
 	JSON    json.RawMessage
+	// Revision is what the submission declared about an earlier version,
+	// kept so that amendments are audited against it too (nil for none).
+	Revision *RevisionSpec
 }
 
 // WorkflowStore keeps the workflow's records. Implementations:
@@ -156,6 +159,9 @@ type WorkflowStore interface {
 	Preview(ctx context.Context, release int64) (Preview, bool, error)
 	// Report returns a release's disclosure report (nil if none).
 	Report(ctx context.Context, release int64) (json.RawMessage, error)
+	// Revision returns the revision a release's submission declared (nil
+	// for none).
+	Revision(ctx context.Context, release int64) (*RevisionSpec, error)
 	// RecordAccess adds a person to a release's pre-release access list,
 	// or updates when they last looked.
 	RecordAccess(ctx context.Context, a Access) error

@@ -338,7 +338,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
 	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t},
-		Report: &Report{Release: release.ID, JSON: prep.report},
+		Report: &Report{Release: release.ID, JSON: prep.report, Revision: sub.Release.Revision},
 		Audit:  s.audit(actor, "release.submitted", release, prep.auditDetails(sub))}); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}

@@ -573,3 +573,44 @@ func publicText(t *testing.T, e env, r catalogue.Release) string {
 	t.Fatal("no public file")
 	return ""
 }
+
+// A declared revision ("unchanged since version 1 except RR8's row") is
+// kept with the release, so an amendment is audited against version 1 as
+// the submission was: suppressing RX1's unchanged 3, which version 1
+// published, is refused.
+func TestAmendmentKeepsTheDeclaredRevision(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	withSchema := func(csv string, threshold int) publisher.Submission {
+		sub := submission(t, csv)
+		s, err := datasetsParseSchema(fmt.Sprintf(`{"fields": [
+			{"name": "Code", "type": "string", "candour:role": "key"},
+			{"name": "Day cases", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}],
+			"primaryKey": "Code",
+			"candour:disclosure": {"rule": "threshold", "threshold": %d}}`, threshold))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Files[0].Resource.Schema = s
+		return sub
+	}
+	const csv = "Code,Day cases\r\nRR8,40\r\nRX1,3\r\nRX2,27\r\n"
+	v1 := publishNow(t, e, withSchema(csv, 2))
+	sub := withSchema(strings.Replace(csv, "RR8,40", "RR8,41", 1), 2)
+	sub.Release.Revision = &publisher.RevisionSpec{Of: v1.Version, Changed: []string{"RR8"}}
+	v2 := ok(e.svc.Submit(ctx, pub, sub, nil))(t)
+	if got := ok(e.work.Revision(ctx, v2.Release.ID))(t); got == nil || got.Of != v1.Version || !slices.Equal(got.Changed, []string{"RR8"}) {
+		t.Fatalf("stored revision: %+v", got)
+	}
+	amended := withSchema(strings.Replace(csv, "RR8,40", "RR8,41", 1), 4)
+	_, err := e.svc.Amend(ctx, pub, v2.Release.ID, amended.Files, "counts of 4 or fewer suppressed, as the panel asked", nil)
+	var rej *publisher.Rejection
+	if !errors.As(err, &rej) || len(rej.Disclosure) == 0 || rej.Disclosure[0].Kind != disclosure.KindRecoverable || rej.Disclosure[0].Row != 3 {
+		t.Errorf("amendment suppressing RX1's unchanged 3: %v", err)
+	}
+	// The revision survives an amendment that is accepted.
+	ok(e.svc.Amend(ctx, pub, v2.Release.ID, withSchema(strings.Replace(csv, "RR8,40", "RR8,42", 1), 2).Files, "RR8 was 42", nil))(t)
+	if got := ok(e.work.Revision(ctx, v2.Release.ID))(t); got == nil || got.Of != v1.Version {
+		t.Errorf("revision after an amendment: %+v", got)
+	}
+}

@@ -88,8 +88,18 @@ func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
 		}
 	}
 	if r := c.Report; r != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_reports (release_id, report) VALUES (?, ?)
-			ON CONFLICT (release_id) DO UPDATE SET report = excluded.report`, r.Release, string(r.JSON)); err != nil {
+		var revision any
+		if r.Revision != nil {
+			raw, err := json.Marshal(r.Revision)
+			if err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			revision = string(raw)
+		}
+		// An amendment's report keeps the revision the submission declared.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_reports (release_id, report, revision) VALUES (?, ?, ?)
+			ON CONFLICT (release_id) DO UPDATE SET report = excluded.report, revision = COALESCE(excluded.revision, workflow_reports.revision)`,
+			r.Release, string(r.JSON), revision); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 	}
@@ -257,6 +267,23 @@ func (s *Store) Preview(ctx context.Context, release int64) (publisher.Preview, 
 		return p, false, err
 	}
 	return p, true, nil
+}
+
+// Revision implements publisher.WorkflowStore.
+func (s *Store) Revision(ctx context.Context, release int64) (*publisher.RevisionSpec, error) {
+	var raw sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT revision FROM workflow_reports WHERE release_id = ?`, release).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !raw.Valid {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revision of release %d: %w", release, err)
+	}
+	var spec publisher.RevisionSpec
+	if err := json.Unmarshal([]byte(raw.String), &spec); err != nil {
+		return nil, fmt.Errorf("revision of release %d: %w", release, err)
+	}
+	return &spec, nil
 }
 
 // Report implements publisher.WorkflowStore.
