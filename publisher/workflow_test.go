@@ -490,18 +490,7 @@ func TestCorrectionThatPinsASuppressedCellRefused(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	withSchema := func(csv string, threshold int) publisher.Submission {
-		sub := submission(t, csv)
-		s, err := datasetsParseSchema(fmt.Sprintf(`{"fields": [
-			{"name": "Code", "type": "string", "candour:role": "key", "candour:totalValues": ["England"]},
-			{"name": "Day cases", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]},
-			{"name": "Emergency", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}],
-			"primaryKey": "Code",
-			"candour:disclosure": {"rule": "threshold", "threshold": %d}}`, threshold))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub.Files[0].Resource.Schema = s
-		return sub
+		return thresholdSubmission(t, csv, threshold, "Day cases", "Emergency")
 	}
 	correction := func(of catalogue.Release, csv string) publisher.Submission {
 		sub := withSchema(csv, 5)
@@ -582,17 +571,7 @@ func TestAmendmentKeepsTheDeclaredRevision(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	withSchema := func(csv string, threshold int) publisher.Submission {
-		sub := submission(t, csv)
-		s, err := datasetsParseSchema(fmt.Sprintf(`{"fields": [
-			{"name": "Code", "type": "string", "candour:role": "key"},
-			{"name": "Day cases", "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}],
-			"primaryKey": "Code",
-			"candour:disclosure": {"rule": "threshold", "threshold": %d}}`, threshold))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub.Files[0].Resource.Schema = s
-		return sub
+		return thresholdSubmission(t, csv, threshold, "Day cases")
 	}
 	const csv = "Code,Day cases\r\nRR8,40\r\nRX1,3\r\nRX2,27\r\n"
 	v1 := publishNow(t, e, withSchema(csv, 2))
@@ -613,4 +592,22 @@ func TestAmendmentKeepsTheDeclaredRevision(t *testing.T) {
 	if got := ok(e.work.Revision(ctx, v2.Release.ID))(t); got == nil || got.Of != v1.Version {
 		t.Errorf("revision after an amendment: %+v", got)
 	}
+}
+
+// thresholdSubmission is a one-file submission keyed by Code (with an
+// "England" total row allowed) whose counts fall under the threshold rule.
+func thresholdSubmission(t *testing.T, csv string, threshold int, counts ...string) publisher.Submission {
+	t.Helper()
+	fields := []string{`{"name": "Code", "type": "string", "candour:role": "key", "candour:totalValues": ["England"]}`}
+	for _, name := range counts {
+		fields = append(fields, fmt.Sprintf(`{"name": %q, "type": "integer", "candour:role": "measure", "candour:countOfIndividuals": true, "candour:suppressed": ["*"]}`, name))
+	}
+	schema, err := datasetsParseSchema(fmt.Sprintf(`{"fields": [%s], "primaryKey": "Code", "candour:disclosure": {"rule": "threshold", "threshold": %d}}`,
+		strings.Join(fields, ", "), threshold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := submission(t, csv)
+	sub.Files[0].Resource.Schema = schema
+	return sub
 }

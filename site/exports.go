@@ -247,7 +247,7 @@ func jsonValue(f datasets.Field, cell string, missing []string) any {
 // whose suppression marker or missing value reads as a number stays with
 // keep, since the store cannot tell such a cell from a value.
 func storeQuery(e export, ref datasets.FileRef) (datasets.RowQuery, func([]string) bool, error) {
-	q := datasets.RowQuery{File: ref, After: e.After, Limit: 0}
+	q := datasets.RowQuery{File: ref, After: e.After}
 	missing := e.Schema.MissingValues
 	numericSafe := func(f datasets.Field) bool {
 		for _, m := range append(slices.Clone(f.Suppressed), missing...) {

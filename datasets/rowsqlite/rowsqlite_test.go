@@ -18,16 +18,8 @@ import (
 
 func TestContract(t *testing.T) {
 	rowstoretest.Run(t, func(t *testing.T) datasets.RowStore {
-		ctx := context.Background()
-		db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "candour.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := sqlitedb.Migrate(ctx, db, rowsqlite.Migrations()); err != nil {
-			t.Fatal(err)
-		}
-		return rowsqlite.New(db)
+		s, _ := openStore(t)
+		return s
 	})
 }
 
