@@ -27,23 +27,27 @@ type Period struct {
 }
 
 // Compute materialises the observations of the definitions from the
-// public files of one release. It reads only the public version: a
+// public files of one release, and a summary of each indicator (its
+// period, funnel and benchmark rows). It reads only the public version: a
 // suppressed cell makes its organisation's value "not shown" with the
-// reason. Errors name the indicator and the row.
-func Compute(defs []Definition, tables []Table, period Period) ([]Observation, error) {
+// reason. Rows of areas (England, regions; see datasets.AreaLevel) are
+// benchmarks, never organisations. Errors name the indicator and the row.
+func Compute(defs []Definition, tables []Table, period Period) ([]Observation, []Summary, error) {
 	var out []Observation
+	var sums []Summary
 	for _, d := range defs {
 		i := slices.IndexFunc(tables, func(t Table) bool { return t.Name == d.File })
 		if i < 0 {
-			return nil, invalid(d.ID, "file", "the release has no file %q", d.File)
+			return nil, nil, invalid(d.ID, "file", "the release has no file %q", d.File)
 		}
-		obs, err := computeOne(d, tables[i], period)
+		obs, sum, err := computeOne(d, tables[i], period)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, obs...)
+		sums = append(sums, sum)
 	}
-	return out, nil
+	return out, sums, nil
 }
 
 // group is one organisation's rows of an indicator.
@@ -60,7 +64,8 @@ type group struct {
 	bands      [][2]float64 // per ESP2013 band: count, population (DSR)
 }
 
-func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
+func computeOne(d Definition, t Table, period Period) ([]Observation, Summary, error) {
+	sum := Summary{Indicator: d.ID, Period: period.Label, PeriodStart: period.Start}
 	col := func(name string) int {
 		if name == "" {
 			return -1
@@ -70,13 +75,13 @@ func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
 	org, num, den, val, low := col(d.Organisation), col(d.Numerator), col(d.Denominator), col(d.Value), col(d.Lower)
 	age, peer := col(d.AgeBand), col(d.Benchmark.Field)
 	if org < 0 {
-		return nil, invalid(d.ID, "organisation", "the file %s has no field %q", t.Name, d.Organisation)
+		return nil, sum, invalid(d.ID, "organisation", "the file %s has no field %q", t.Name, d.Organisation)
 	}
 	filters := map[int]string{}
 	for f, v := range d.Filter {
 		c := col(f)
 		if c < 0 {
-			return nil, invalid(d.ID, "filter", "the file %s has no field %q", t.Name, f)
+			return nil, sum, invalid(d.ID, "filter", "the file %s has no field %q", t.Name, f)
 		}
 		filters[c] = v
 	}
@@ -85,7 +90,7 @@ func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
 		if c >= 0 {
 			fi := t.Schema.FieldIndex(t.Header[c])
 			if fi < 0 {
-				return nil, invalid(d.ID, "file", "the schema of %s has no field %q", t.Name, t.Header[c])
+				return nil, sum, invalid(d.ID, "file", "the schema of %s has no field %q", t.Name, t.Header[c])
 			}
 			fields[c] = t.Schema.Fields[fi]
 		}
@@ -106,13 +111,9 @@ func computeOne(d Definition, t Table, period Period) ([]Observation, error) {
 		f, err := strconv.ParseFloat(text, 64)
 		return f, false, false, err
 	}
-	england := map[string]bool{}
-	for _, e := range d.Benchmark.EnglandValues {
-		england[e] = true
-	}
-	groups := map[string]*group{}
-	var order []string
-	var national *group
+	areas := areaCodes(d, t.Schema)
+	groups, areaGroups := map[string]*group{}, map[string]*group{}
+	var order, areaOrder []string
 rows:
 	for r, row := range t.Rows {
 		for c, v := range filters {
@@ -121,16 +122,19 @@ rows:
 			}
 		}
 		code := strings.TrimSpace(row[org])
-		g := groups[code]
-		if england[code] {
-			if national == nil {
-				national = &group{code: code}
-			}
-			g = national
-		} else if g == nil {
+		if code == "" || slices.Contains(t.Schema.MissingValues, code) {
+			sum.Unattributed++ // no organisation: the row cannot be attributed
+			continue
+		}
+		into, list := groups, &order
+		if _, area := areas.level(code); area {
+			into, list = areaGroups, &areaOrder
+		}
+		g := into[code]
+		if g == nil {
 			g = &group{code: code}
-			groups[code] = g
-			order = append(order, code)
+			into[code] = g
+			*list = append(*list, code)
 		}
 		add := func(c int, into *float64) error {
 			if c < 0 {
@@ -151,17 +155,17 @@ rows:
 		if d.Method == MethodDSR {
 			band := slices.Index(d.AgeBands, strings.TrimSpace(row[age]))
 			if band < 0 {
-				return nil, fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the declared age bands", d.ID, t.Name, r+2, d.AgeBand, row[age])
+				return nil, sum, fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the declared age bands", d.ID, t.Name, r+2, d.AgeBand, row[age])
 			}
 			if g.bands == nil {
 				g.bands = make([][2]float64, len(d.AgeBands))
 			}
 			var x, n float64
 			if err := add(num, &x); err != nil {
-				return nil, err
+				return nil, sum, err
 			}
 			if err := add(den, &n); err != nil {
-				return nil, err
+				return nil, sum, err
 			}
 			g.bands[band][0] += x
 			g.bands[band][1] += n
@@ -169,10 +173,10 @@ rows:
 			continue
 		}
 		if err := add(num, &g.num); err != nil {
-			return nil, err
+			return nil, sum, err
 		}
 		if err := add(den, &g.den); err != nil {
-			return nil, err
+			return nil, sum, err
 		}
 		if val >= 0 {
 			if d.Method == MethodCategory {
@@ -182,41 +186,19 @@ rows:
 			}
 			g.hasValue = true
 			if err := add(val, &g.value); err != nil {
-				return nil, err
+				return nil, sum, err
 			}
 		}
 		if err := add(low, &g.lower); err != nil {
-			return nil, err
+			return nil, sum, err
 		}
 	}
 
-	// The benchmark: a target, the England rows (else the pooled value of
-	// every organisation), or the pooled value of the peer group.
-	benchFor := func(g *group) *float64 { return nil }
-	switch d.Benchmark.Kind {
-	case "target":
-		benchFor = func(*group) *float64 { return d.Benchmark.Value }
-	case "england":
-		var bench *float64
-		if national != nil && !national.suppressed && !national.missing {
-			if v, ok := pointValue(d, national); ok {
-				bench = &v
-			}
-		} else {
-			bench = pooledValue(d, groups, func(*group) bool { return true })
-		}
-		benchFor = func(*group) *float64 { return bench }
-	case "peer-group":
-		byPeer := map[string]*float64{}
-		for _, g := range groups {
-			if _, done := byPeer[g.peer]; !done {
-				peer := g.peer
-				byPeer[peer] = pooledValue(d, groups, func(h *group) bool { return h.peer == peer })
-			}
-		}
-		benchFor = func(g *group) *float64 { return byPeer[g.peer] }
+	sort.Strings(areaOrder)
+	for _, code := range areaOrder {
+		sum.Areas = append(sum.Areas, areaValue(d, areaGroups[code], areas))
 	}
-
+	benchFor := benchmarks(d, groups, areaGroups, areas)
 	sort.Strings(order)
 	var out []Observation
 	for _, code := range order {
@@ -226,31 +208,118 @@ rows:
 		out = append(out, o)
 	}
 	assignQuintiles(d, out)
-	if d.Method == MethodOERatio {
-		assignFunnel(out)
+	fit, err := applyVerdict(d, out)
+	if err != nil {
+		return nil, sum, err
 	}
-	return out, nil
+	sum.Funnel, sum.Organisations = fit, len(out)
+	return out, sum, nil
 }
 
-// assignFunnel places each shown ratio on the funnel plot of all of them:
-// log-scale limits widened by the overdispersion τ² estimated from
-// winsorised z-scores (statistics.md B1, the SHMI method).
-func assignFunnel(obs []Observation) {
-	var o, e []float64
-	for _, x := range obs {
-		if x.Value != nil && x.Numerator != nil && x.Denominator != nil {
-			o, e = append(o, *x.Numerator), append(e, *x.Denominator)
+// benchmarks returns what each organisation is compared with: a target,
+// the England row (else the pooled value of every organisation), its
+// region's row (else the pooled value of its region), or the pooled
+// value of its peer group.
+func benchmarks(d Definition, groups, areaGroups map[string]*group, areas areaSet) func(*group) *float64 {
+	rowValue := func(g *group) *float64 {
+		if g == nil || g.suppressed || g.missing {
+			return nil
+		}
+		if v, ok := pointValue(d, g); ok {
+			return &v
+		}
+		return nil
+	}
+	switch d.Benchmark.Kind {
+	case "target":
+		return func(*group) *float64 { return d.Benchmark.Value }
+	case "england":
+		bench := rowValue(areaGroups[areas.england(areaGroups)])
+		if bench == nil {
+			bench = pooledValue(d, groups, func(*group) bool { return true })
+		}
+		return func(*group) *float64 { return bench }
+	case "peer-group", "region":
+		byPeer := map[string]*float64{}
+		for _, g := range groups {
+			if _, done := byPeer[g.peer]; done {
+				continue
+			}
+			peer := g.peer
+			if d.Benchmark.Kind == "region" {
+				if v := rowValue(areaGroups[peer]); v != nil {
+					byPeer[peer] = v
+					continue
+				}
+			}
+			byPeer[peer] = pooledValue(d, groups, func(h *group) bool { return h.peer == peer })
+		}
+		return func(g *group) *float64 { return byPeer[g.peer] }
+	}
+	return func(*group) *float64 { return nil }
+}
+
+// areaSet recognises the area codes of a definition's file: those
+// datasets.AreaLevel knows, England's declared values and declared areas.
+type areaSet struct{ englandValues, declared map[string]bool }
+
+// The schema's own list of codes in the organisation field that are not
+// organisations ("national totals such as Total, England") counts as
+// England's values.
+func areaCodes(d Definition, schema datasets.Schema) areaSet {
+	a := areaSet{englandValues: map[string]bool{}, declared: map[string]bool{}}
+	for _, e := range d.Benchmark.EnglandValues {
+		a.englandValues[e] = true
+	}
+	if i := schema.FieldIndex(d.Organisation); i >= 0 && schema.Fields[i].Organisation != nil {
+		for _, e := range schema.Fields[i].Organisation.NotOrganisations {
+			a.englandValues[e] = true
 		}
 	}
-	od, err := EstimateOverdispersion(o, e, 0.1)
-	if err != nil {
-		return
+	for _, e := range d.Benchmark.Areas {
+		a.declared[e] = true
 	}
-	for i, x := range obs {
-		if x.Value != nil && x.Denominator != nil && *x.Denominator > 0 {
-			obs[i].Funnel = FunnelPosition(*x.Value, LogRatioLimits(*x.Denominator, od.Tau2))
+	return a
+}
+
+// level is the level of area code names, and whether it is one.
+func (a areaSet) level(code string) (string, bool) {
+	switch {
+	case a.englandValues[code]:
+		return "national", true
+	case a.declared[code]:
+		return "area", true
+	}
+	return datasets.AreaLevel(code)
+}
+
+// england is the code of the England row among the area rows: a declared
+// England value, else E92000001; "" when there is none.
+func (a areaSet) england(rows map[string]*group) string {
+	for code := range rows {
+		if a.englandValues[code] {
+			return code
 		}
 	}
+	if rows[datasets.EnglandCode] != nil {
+		return datasets.EnglandCode
+	}
+	return ""
+}
+
+// areaValue is an area row's value with its interval, as a benchmark.
+func areaValue(d Definition, g *group, areas areaSet) AreaValue {
+	level, _ := areas.level(g.code)
+	o := observe(Definition{Method: d.Method, Unit: d.Unit, PerN: d.PerN, Numerator: d.Numerator, Denominator: d.Denominator,
+		Categories: d.Categories, Polarity: NoJudgement}, g, nil)
+	return AreaValue{Code: g.code, Level: level, Value: o.Value, Lower95: o.Lower95, Upper95: o.Upper95, Reason: areaReason(o)}
+}
+
+func areaReason(o Observation) string {
+	if o.Value != nil {
+		return ""
+	}
+	return o.Reason
 }
 
 func fptr(x float64) *float64 { return &x }
@@ -379,7 +448,11 @@ func observe(d Definition, g *group, bench *float64) Observation {
 	case o.Lower95 == nil:
 		o.Reason = "no confidence interval to compare with"
 	default:
-		o.Comparison = compare(*o.Lower95, *o.Upper95, *bench, d.Polarity)
+		lo, hi := o.Lower95, o.Upper95
+		if d.Verdict.Conf() == 0.998 {
+			lo, hi = o.Lower998, o.Upper998
+		}
+		o.Comparison = compare(*lo, *hi, *bench, d.Polarity)
 	}
 	return o
 }

@@ -101,7 +101,7 @@ func TestComputeFromPublicRows(t *testing.T) {
 		{"RJ1", "FDS", "*", "*"},   // suppressed
 		{"RR8", "31D", "500", "1"}, // another standard: filtered out
 	}}
-	obs, err := Compute([]Definition{d}, []Table{table}, Period{Label: "January 2026", Start: "2026-01-01"})
+	obs, _, err := Compute([]Definition{d}, []Table{table}, Period{Label: "January 2026", Start: "2026-01-01"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestComputeDSRAndPeerGroups(t *testing.T) {
 	if err := dsr.Validate(table.Header); err != nil {
 		t.Fatal(err)
 	}
-	obs, err := Compute([]Definition{dsr}, []Table{table}, Period{Label: "2025"})
+	obs, _, err := Compute([]Definition{dsr}, []Table{table}, Period{Label: "2025"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestComputeDSRAndPeerGroups(t *testing.T) {
 	peer := Definition{ID: "p", Title: "P", Description: "d", File: "deaths.csv", Organisation: "Code", Numerator: "Deaths",
 		Denominator: "Population", Unit: UnitPercentage, Polarity: LowerIsBetter, Method: MethodWilson,
 		Benchmark: Benchmark{Kind: "peer-group", Field: "Type"}, AuthoredBy: "a", CheckedBy: "b"}
-	obs, err = Compute([]Definition{peer}, []Table{table}, Period{Label: "2025"})
+	obs, _, err = Compute([]Definition{peer}, []Table{table}, Period{Label: "2025"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,16 +54,25 @@ var (
 
 // Benchmark is what an indicator's values are compared with.
 type Benchmark struct {
-	// Kind is "england" (the value of the rows whose organisation field
-	// holds one of EnglandValues, or the pooled value of all
-	// organisations when none do), "peer-group" (the pooled value of the
-	// organisations that share the value of Field, such as a trust type
-	// or rurality), "target" (Value), or "none".
+	// Kind is "england" (the value of the England row: a row whose
+	// organisation field holds England's area code E92000001 or one of
+	// EnglandValues, or the pooled value of all organisations when there
+	// is none), "region" (the value of the row of the area whose code an
+	// organisation's row holds in Field, such as its NHS England region,
+	// else the pooled value of the organisations sharing it),
+	// "peer-group" (the pooled value of the organisations that share the
+	// value of Field, such as a trust type or rurality), "target"
+	// (Value), or "none".
 	Kind          string   `json:"kind"`
 	Field         string   `json:"field,omitempty"`
 	Value         *float64 `json:"value,omitempty"` // the target, in the indicator's unit
 	Label         string   `json:"label,omitempty"` // e.g. "Constitutional standard 85%"
 	EnglandValues []string `json:"englandValues,omitempty"`
+	// Areas are further codes in the organisation field that name areas
+	// (a region, an ICB) rather than organisations, when they are not
+	// ONS (GSS) or NHS England region codes, which are recognised
+	// anyway. Their rows are benchmarks, never organisations.
+	Areas []string `json:"areas,omitempty"`
 	// Notes are further reference points shown beside the benchmark, such
 	// as a planning target.
 	Notes []string `json:"notes,omitempty"`
@@ -114,6 +123,141 @@ type Definition struct {
 	NextReview         string `json:"nextReview,omitempty"` // YYYY-MM
 	// Headline marks one of the few measures a scorecard leads with.
 	Headline bool `json:"headline,omitempty"`
+	// Verdict declares how organisations are compared: the one verdict
+	// every surface shows. Left out, it is the 95% interval against the
+	// benchmark (the Fingertips way).
+	Verdict Verdict `json:"verdict,omitzero"`
+}
+
+// VerdictMethod is how an indicator's verdict is reached.
+type VerdictMethod string
+
+// Verdict methods: a confidence interval against the benchmark value
+// (Fingertips: better, similar, worse), or funnel control limits around
+// the target (the SHMI: higher than expected, as expected, lower than
+// expected).
+const (
+	VerdictInterval VerdictMethod = "interval"
+	VerdictFunnel   VerdictMethod = "funnel"
+)
+
+// Verdict declares an indicator's one way of comparing organisations.
+type Verdict struct {
+	Method VerdictMethod `json:"method,omitempty"`
+	// Level is the confidence or control level that decides, 95 or 99.8
+	// (default 95).
+	Level float64 `json:"level,omitempty"`
+	// Limits are a funnel's control limits: for observed/expected ratios
+	// "log-scale" (the SHMI), "normal", "exact-poisson" or "chi-square";
+	// for proportions "normal", "exact-binomial" or "arcsine".
+	Limits string `json:"limits,omitempty"`
+	// Overdispersion is how a funnel allows for variation between
+	// organisations beyond chance: "none", "additive" (a random-effects
+	// τ², with log-scale or arcsine limits) or "multiplicative" (φ, with
+	// normal limits).
+	Overdispersion string `json:"overdispersion,omitempty"`
+	// Trim keeps outlying organisations from inflating the estimate:
+	// "truncate" (NHS Digital's SHMI: leave out the most extreme share at
+	// each end), "winsorise" (Spiegelhalter: pull them in) or "none";
+	// TrimBy is that share (default 0.1).
+	Trim   string  `json:"trim,omitempty"`
+	TrimBy float64 `json:"trimBy,omitempty"`
+	// AlsoShow names the other comparison shown beside the verdict, for
+	// information ("interval" or "funnel"); Why says why the verdict's
+	// method is the one that decides. Why is required with AlsoShow.
+	AlsoShow VerdictMethod `json:"alsoShow,omitempty"`
+	Why      string        `json:"why,omitempty"`
+}
+
+// Decides returns the verdict's method, interval when none is declared.
+func (v Verdict) Decides() VerdictMethod {
+	if v.Method == "" {
+		return VerdictInterval
+	}
+	return v.Method
+}
+
+// Conf is the verdict's level as a probability: 0.95 or 0.998.
+func (v Verdict) Conf() float64 {
+	if v.Level == 99.8 {
+		return 0.998
+	}
+	return 0.95
+}
+
+// HasFunnel says whether the indicator's organisations are placed on a
+// funnel plot, as the verdict or beside it.
+func (v Verdict) HasFunnel() bool {
+	return v.Decides() == VerdictFunnel || v.AlsoShow == VerdictFunnel
+}
+
+var (
+	ratioFunnelLimits      = []string{"log-scale", "normal", "exact-poisson", "chi-square"}
+	proportionFunnelLimits = []string{"normal", "exact-binomial", "arcsine"}
+	overdispersionFor      = map[string]string{"log-scale": "additive", "arcsine": "additive", "normal": "multiplicative"}
+)
+
+// validate checks a verdict against its indicator's method.
+func (v Verdict) validate(d Definition) error {
+	switch v.Decides() {
+	case VerdictInterval, VerdictFunnel:
+	default:
+		return invalid(d.ID, "verdict.method", "%q: choose interval or funnel", v.Method)
+	}
+	if v.Level != 0 && v.Level != 95 && v.Level != 99.8 {
+		return invalid(d.ID, "verdict.level", "%v: choose 95 or 99.8", v.Level)
+	}
+	switch v.AlsoShow {
+	case "":
+	case VerdictInterval, VerdictFunnel:
+		if v.AlsoShow == v.Decides() {
+			return invalid(d.ID, "verdict.alsoShow", "%q is already the verdict's method", v.AlsoShow)
+		}
+		if strings.TrimSpace(v.Why) == "" {
+			return invalid(d.ID, "verdict.why", "required with alsoShow: say why %s decides the verdict and %s is shown only beside it", v.Decides(), v.AlsoShow)
+		}
+	default:
+		return invalid(d.ID, "verdict.alsoShow", "%q: choose interval or funnel", v.AlsoShow)
+	}
+	if !v.HasFunnel() {
+		if v.Limits != "" || v.Overdispersion != "" || v.Trim != "" {
+			return invalid(d.ID, "verdict.limits", "limits, overdispersion and trim describe a funnel, but the verdict uses none")
+		}
+		return nil
+	}
+	var allowed []string
+	switch d.Method {
+	case MethodOERatio:
+		allowed = ratioFunnelLimits
+	case MethodWilson:
+		allowed = proportionFunnelLimits
+	default:
+		return invalid(d.ID, "verdict.method", "a funnel needs observed/expected ratios (oe-ratio) or proportions (wilson), not %s", d.Method)
+	}
+	if !slices.Contains(allowed, v.Limits) {
+		return invalid(d.ID, "verdict.limits", "%q: for the method %s choose one of %s", v.Limits, d.Method, strings.Join(allowed, ", "))
+	}
+	switch v.Overdispersion {
+	case "", "none":
+	case "additive", "multiplicative":
+		if overdispersionFor[v.Limits] != v.Overdispersion {
+			return invalid(d.ID, "verdict.overdispersion", "%s adjustment does not apply to %s limits (additive goes with log-scale or arcsine, multiplicative with normal)", v.Overdispersion, v.Limits)
+		}
+	default:
+		return invalid(d.ID, "verdict.overdispersion", "%q: choose none, additive or multiplicative", v.Overdispersion)
+	}
+	switch v.Trim {
+	case "", "none", "truncate", "winsorise":
+	default:
+		return invalid(d.ID, "verdict.trim", "%q: choose truncate, winsorise or none", v.Trim)
+	}
+	if v.TrimBy < 0 || v.TrimBy >= 0.5 {
+		return invalid(d.ID, "verdict.trimBy", "%v: a share at each end, from 0 to below 0.5", v.TrimBy)
+	}
+	if d.Method == MethodWilson && d.Benchmark.Kind != "england" && d.Benchmark.Kind != "target" {
+		return invalid(d.ID, "benchmark.kind", "a funnel for proportions is centred on the England value or a target: choose england or target")
+	}
+	return nil
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
@@ -181,9 +325,9 @@ func (d Definition) Validate(fields []string) error {
 		return invalid(d.ID, "perN", "required for a rate, e.g. 100000")
 	}
 	switch d.Benchmark.Kind {
-	case "peer-group":
+	case "peer-group", "region":
 		if d.Benchmark.Field == "" {
-			return invalid(d.ID, "benchmark.field", "required for a peer-group benchmark: the field whose value forms the group")
+			return invalid(d.ID, "benchmark.field", "required for a %s benchmark: the field whose value forms the group", d.Benchmark.Kind)
 		}
 	case "england", "none", "":
 	case "target":
@@ -191,7 +335,10 @@ func (d Definition) Validate(fields []string) error {
 			return invalid(d.ID, "benchmark.value", "required for a target")
 		}
 	default:
-		return invalid(d.ID, "benchmark.kind", "%q: choose england, peer-group, target or none", d.Benchmark.Kind)
+		return invalid(d.ID, "benchmark.kind", "%q: choose england, region, peer-group, target or none", d.Benchmark.Kind)
+	}
+	if err := d.Verdict.validate(d); err != nil {
+		return err
 	}
 	if strings.TrimSpace(d.AuthoredBy) == "" || strings.TrimSpace(d.CheckedBy) == "" {
 		return invalid(d.ID, "authoredBy", "authoredBy and checkedBy are required: who wrote the definition, and who checked it")

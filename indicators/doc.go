@@ -7,21 +7,45 @@
 //     and compared, and who wrote and checked it. [ParseDefinitions] and
 //     [Definition.Validate] name the field at fault.
 //   - [Compute]: observations (organisation × indicator × period → value,
-//     95% and 99.8% limits, comparison with the benchmark through polarity,
-//     quintile, and the reason when a value is not shown or not compared),
+//     95% and 99.8% limits, the verdict, quintile, funnel position and
+//     limits, and the reason when a value is not shown or not compared)
+//     and a [Summary] per indicator (period, funnel fit, benchmark rows),
 //     computed from the PUBLIC version of a release's files at submission
 //     and stored tagged with the release, so pages read only what was
 //     computed then.
+//   - One verdict per indicator (funnel.go): the definition's [Verdict]
+//     declares how organisations are compared — the interval against the
+//     benchmark (Fingertips) or funnel control limits with their
+//     overdispersion handling (the SHMI) — and that one comparison is
+//     stored as Observation.Comparison, which every surface shows. The
+//     other, when asked for, is Observation.Beside, labelled as not the
+//     verdict.
+//   - Benchmark rows are areas, not organisations: England (E92000001 or
+//     declared values), regions and other ONS/ODS area codes
+//     (datasets.AreaLevel) and declared areas become the Summary's Areas
+//     and serve as the England or regional benchmark.
+//   - Period order (read.go): series are ordered by the period they cover,
+//     never by submission; recent trends and the latest period are
+//     derived from the visible series when read ([BuildScorecard],
+//     [ReadIndicator], [ReadSeries]), so a late release for an earlier
+//     period changes every surface at the instant it becomes visible.
 //   - The methods (stats.go, trend.go) follow PHE's indicator toolkit
 //     (statistics.md B4): Wilson score intervals for proportions; exact
 //     Poisson limits below 10 events and Byar's from 10 for counts, rates
 //     and observed/expected ratios (SMR, ISR); Dobson's DSR with ESP2013
-//     weights, withheld below 10 events; a normal interval for means from
-//     the standard deviation and n; comparison of the 95% interval with the
+//     weights, withheld below 10 events; an interval for means from
+//     the standard deviation and n using Student's t on n − 1 degrees of
+//     freedom as phe_mean does; comparison of the 95% interval with the
 //     benchmark value through polarity; PHE quantiles with ties at the
 //     minimum rank; recent trends over the five latest non-overlapping
-//     periods by weighted least squares (χ² > 9.5495) with the
-//     leave-one-out check. For ratios, Spiegelhalter's funnel limits
+//     periods (χ² > 9.5495) with the leave-one-out check: for
+//     proportions the chi-square test for trend in proportions over the
+//     numerators and denominators (as R's prop.trend.test; reference
+//     values in testdata), for other methods a weighted least-squares
+//     slope. Exact Poisson, exact binomial and chi-square limits are
+//     computed from regularised incomplete gamma and beta functions
+//     (gonum) with bounded searches, correct from E = 0.1 to 10⁶ and n up
+//     to 10⁷ against R (testdata/limits-reference.*). For ratios, Spiegelhalter's funnel limits
 //     (normal, log-scale, exact Poisson with interpolation, without the
 //     +1/n variant) and DerSimonian–Laird overdispersion on the log scale
 //     with optional 10% winsorising, and FunnelPlotR's chi-square "CI"

@@ -48,12 +48,17 @@ func limits(d Definition, g *group) ([4]*float64, error) {
 			iv = r
 		case MethodMeanSD:
 			// The lower field holds the standard deviation; the
-			// denominator the number of individuals.
-			if g.den <= 0 {
-				return out, errors.New("no individuals")
+			// denominator the number of individuals. The interval uses
+			// Student's t on n − 1 degrees of freedom, as PHE's phe_mean
+			// does, for every n (MeanInterval).
+			if g.den < 2 {
+				return out, errors.New("fewer than two individuals")
 			}
-			se := g.lower / math.Sqrt(g.den)
-			iv = Interval{g.value - Z(conf)*se, g.value + Z(conf)*se}
+			m, err := MeanInterval(g.value, g.lower, g.den, conf)
+			if err != nil {
+				return out, errors.New("the mean and its standard deviation must be numbers, the standard deviation at least 0")
+			}
+			iv = m
 		default:
 			return out, nil
 		}
@@ -68,47 +73,6 @@ func wilson(x, n, z float64) (float64, float64) {
 	z2 := z * z
 	root := z * math.Sqrt(z2+4*x*(1-p))
 	return (2*x + z2 - root) / (2 * (n + z2)), (2*x + z2 + root) / (2 * (n + z2))
-}
-
-// poissonCDF is P(X ≤ k) for X ~ Poisson(mu), k a whole number ≥ 0.
-func poissonCDF(k int, mu float64) float64 {
-	term, sum := math.Exp(-mu), 0.0
-	for i := 0; i <= k; i++ {
-		if i > 0 {
-			term *= mu / float64(i)
-		}
-		sum += term
-	}
-	return sum
-}
-
-// exactPoissonLower is the mean mu with P(X ≥ x) = tail; 0 for x = 0.
-// (Equivalently χ²_{tail; 2x}/2.) Counts are rounded to whole numbers.
-func exactPoissonLower(x, tail float64) float64 {
-	k := int(math.Round(x))
-	if k <= 0 {
-		return 0
-	}
-	return bisect(func(mu float64) float64 { return 1 - poissonCDF(k-1, mu) - tail }, 0, float64(k)+50)
-}
-
-// exactPoissonUpper is the mean mu with P(X ≤ x) = tail (χ²_{1−tail; 2x+2}/2).
-func exactPoissonUpper(x, tail float64) float64 {
-	k := int(math.Round(x))
-	return bisect(func(mu float64) float64 { return tail - poissonCDF(k, mu) }, 0, float64(k)+60)
-}
-
-// bisect finds a root of an increasing f in [lo, hi].
-func bisect(f func(float64) float64, lo, hi float64) float64 {
-	for i := 0; i < 200 && hi-lo > 1e-12*math.Max(1, hi); i++ {
-		mid := (lo + hi) / 2
-		if f(mid) < 0 {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
 }
 
 // compare places a 95% interval against a benchmark value, through

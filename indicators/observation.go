@@ -10,16 +10,60 @@ import (
 // Comparison is how a value compares with its benchmark.
 type Comparison string
 
-// Comparisons. With a polarity, significant differences are better or
-// worse; without one, higher or lower.
+// Comparisons. An interval verdict (Fingertips): with a polarity,
+// significant differences are better or worse; without one, higher or
+// lower. A funnel verdict (the SHMI): higher than expected, as expected
+// or lower than expected, whatever the polarity, which only colours it.
 const (
-	Better      Comparison = "better"
-	Similar     Comparison = "similar"
-	Worse       Comparison = "worse"
-	Higher      Comparison = "higher"
-	Lower       Comparison = "lower"
-	NotCompared Comparison = "not-compared"
+	Better             Comparison = "better"
+	Similar            Comparison = "similar"
+	Worse              Comparison = "worse"
+	Higher             Comparison = "higher"
+	Lower              Comparison = "lower"
+	HigherThanExpected Comparison = "higher-than-expected"
+	AsExpected         Comparison = "as-expected"
+	LowerThanExpected  Comparison = "lower-than-expected"
+	NotCompared        Comparison = "not-compared"
 )
+
+// Words are a comparison in plain words, as every surface shows it.
+func (c Comparison) Words() string {
+	switch c {
+	case Better:
+		return "Better"
+	case Similar:
+		return "Similar"
+	case Worse:
+		return "Worse"
+	case Higher:
+		return "Higher"
+	case Lower:
+		return "Lower"
+	case HigherThanExpected:
+		return "Higher than expected"
+	case AsExpected:
+		return "As expected"
+	case LowerThanExpected:
+		return "Lower than expected"
+	}
+	return "Not compared"
+}
+
+// Tone is how a comparison is coloured through polarity: "good", "bad",
+// "neutral" (a difference without a judgement) or "none".
+func (c Comparison) Tone(p Polarity) string {
+	high := c == Higher || c == HigherThanExpected || c == Better && p == HigherIsBetter || c == Worse && p == LowerIsBetter
+	low := c == Lower || c == LowerThanExpected || c == Better && p == LowerIsBetter || c == Worse && p == HigherIsBetter
+	switch {
+	case !high && !low:
+		return "none"
+	case p == NoJudgement:
+		return "neutral"
+	case high == (p == HigherIsBetter):
+		return "good"
+	}
+	return "bad"
+}
 
 // Observation is one indicator's value for one organisation and period,
 // computed from the public version of one release.
@@ -49,10 +93,62 @@ type Observation struct {
 	// period; TrendReason says why it cannot be calculated.
 	Trend       Trend
 	TrendReason string
-	// Funnel is, for observed/expected ratios, the position on the
-	// release's funnel plot: within the limits, or above or below the 95%
-	// or 99.8% limit (log scale, widened for overdispersion).
-	Funnel string
+	// Funnel is the position on the release's funnel plot, when the
+	// indicator has one (its verdict, or shown beside it): within the
+	// limits, or above or below the 95% or 99.8% limit; FunnelLower95 …
+	// FunnelUpper998 are the control limits at this organisation's size.
+	Funnel         string
+	FunnelLower95  *float64
+	FunnelUpper95  *float64
+	FunnelLower998 *float64
+	FunnelUpper998 *float64
+	// Beside is the comparison the definition shows beside the verdict
+	// for information (verdict.alsoShow), "" when none.
+	Beside Comparison
+}
+
+// Summary is what one release says of one indicator as a whole: its
+// period, the funnel it fitted, and the benchmark rows (England, regions)
+// it carried, which are areas, not organisations.
+type Summary struct {
+	Release     int64
+	Indicator   string
+	Period      string
+	PeriodStart string
+	// Organisations counts the organisations with an observation;
+	// Unattributed the rows left out because their organisation code is
+	// missing.
+	Organisations int
+	Unattributed  int         `json:",omitempty"`
+	Funnel        *FunnelFit  `json:",omitempty"`
+	Areas         []AreaValue `json:",omitempty"`
+}
+
+// AreaValue is a benchmark row's value: England's, or a region's.
+type AreaValue struct {
+	Code    string
+	Level   string // national, region, icb, area
+	Value   *float64
+	Lower95 *float64
+	Upper95 *float64
+	Reason  string `json:",omitempty"` // why no value
+}
+
+// FunnelFit is the funnel an indicator's organisations were placed on in
+// one release: the limits, the target and the overdispersion estimate.
+type FunnelFit struct {
+	Limits         string
+	Level          float64 // the level the verdict uses: 95 or 99.8
+	Target         float64
+	Overdispersion string // none, additive, multiplicative
+	Trim           string
+	TrimBy         float64
+	Phi            float64
+	Tau2           float64
+	// Units is the number of organisations the estimate used, after
+	// trimming; Applied says whether the limits were widened.
+	Units   int
+	Applied bool
 }
 
 // ObservationQuery selects observations. Every read takes the set of
@@ -78,7 +174,14 @@ type ObservationStore interface {
 	// Definitions returns the definitions of the visible releases, the
 	// newest release's for each indicator.
 	Definitions(ctx context.Context, visible datasets.Visible) ([]ReleasedDefinition, error)
-	// DeleteRelease removes a release's observations and definitions.
+	// WriteSummaries replaces a release's indicator summaries.
+	WriteSummaries(ctx context.Context, release int64, sums []Summary) error
+	// Summaries returns the summaries of the visible releases for an
+	// indicator ("" for every one), in period order: by period start,
+	// then release.
+	Summaries(ctx context.Context, visible datasets.Visible, indicator string) ([]Summary, error)
+	// DeleteRelease removes a release's observations, definitions and
+	// summaries.
 	DeleteRelease(ctx context.Context, release int64) error
 }
 

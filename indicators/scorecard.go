@@ -38,7 +38,8 @@ func (s Scorecard) Headlines() []Line {
 }
 
 // BuildScorecard reads an organisation's observations of the visible
-// releases and arranges them by indicator.
+// releases and arranges them by indicator, each series in period order
+// with its recent trends; the latest is the latest period's.
 func BuildScorecard(ctx context.Context, store ObservationStore, visible datasets.Visible, org string) (Scorecard, error) {
 	sc := Scorecard{Organisation: org}
 	defs, err := store.Definitions(ctx, visible)
@@ -49,25 +50,17 @@ func BuildScorecard(ctx context.Context, store ObservationStore, visible dataset
 	for _, d := range defs {
 		byID[d.ID] = d.Definition
 	}
-	series := map[string][]Observation{}
-	for o, err := range store.Observations(ctx, ObservationQuery{Visible: visible, Organisation: org}) {
-		if err != nil {
-			return sc, err
-		}
-		series[o.Indicator] = append(series[o.Indicator], o)
+	bySeries, err := readSeries(ctx, store, ObservationQuery{Visible: visible, Organisation: org})
+	if err != nil {
+		return sc, err
 	}
-	for id, obs := range series {
-		d, ok := byID[id]
+	for _, series := range bySeries {
+		d, ok := byID[series[0].Indicator]
 		if !ok {
 			continue
 		}
-		sort.SliceStable(obs, func(i, j int) bool {
-			if obs[i].PeriodStart != obs[j].PeriodStart {
-				return obs[i].PeriodStart < obs[j].PeriodStart
-			}
-			return obs[i].Release < obs[j].Release
-		})
-		sc.Lines = append(sc.Lines, Line{Definition: d, Latest: obs[len(obs)-1], Series: obs})
+		WithTrends(d, series)
+		sc.Lines = append(sc.Lines, Line{Definition: d, Latest: series[len(series)-1], Series: series})
 	}
 	sort.Slice(sc.Lines, func(i, j int) bool {
 		a, b := sc.Lines[i].Definition, sc.Lines[j].Definition
@@ -129,21 +122,95 @@ func (d Definition) Sentence(o Observation) string {
 	if d.Polarity == NoJudgement && (d.Benchmark.Kind == "" || d.Benchmark.Kind == "none") {
 		return "" // context, not compared
 	}
+	switch o.Comparison {
+	case HigherThanExpected, AsExpected, LowerThanExpected:
+		return o.Comparison.Words() + ": " + d.FunnelWords(o.Comparison)
+	}
 	bench := d.Benchmark.Label
 	if bench == "" && o.Benchmark != nil {
 		bench = d.FormatValue(o.Benchmark)
 	}
 	switch o.Comparison {
-	case Better:
-		return fmt.Sprintf("Better than the benchmark (%s)", bench)
-	case Worse:
-		return fmt.Sprintf("Worse than the benchmark (%s)", bench)
-	case Similar:
-		return fmt.Sprintf("Similar to the benchmark (%s): the difference could be chance", bench)
-	case Higher:
-		return fmt.Sprintf("Higher than the benchmark (%s)", bench)
-	case Lower:
-		return fmt.Sprintf("Lower than the benchmark (%s)", bench)
+	case Better, Worse, Similar, Higher, Lower:
+		return o.Comparison.Words() + " than the benchmark (" + bench + ")" + intervalTail(d, o.Comparison)
 	}
 	return "Not compared: " + o.Reason
+}
+
+func intervalTail(d Definition, c Comparison) string {
+	if c == Similar {
+		return ": the difference could be chance"
+	}
+	return fmt.Sprintf(": the %s confidence interval does not include it", levelWords(d.Verdict.Conf()))
+}
+
+func levelWords(conf float64) string {
+	if conf == 0.998 {
+		return "99.8%"
+	}
+	return "95%"
+}
+
+// FunnelWords says where a funnel verdict puts an organisation, in plain
+// words: "above the upper 95% control limit, which allows for
+// overdispersion".
+func (d Definition) FunnelWords(c Comparison) string {
+	where := "within the " + levelWords(d.Verdict.Conf()) + " control limits"
+	switch c {
+	case HigherThanExpected:
+		where = "above the upper " + levelWords(d.Verdict.Conf()) + " control limit"
+	case LowerThanExpected:
+		where = "below the lower " + levelWords(d.Verdict.Conf()) + " control limit"
+	}
+	if specOf(d).overdispersion != "none" {
+		where += " (widened for variation between organisations beyond chance)"
+	}
+	return where
+}
+
+// VerdictExplained says in a sentence how the indicator's verdict is
+// reached, and, when another comparison is shown beside it, which one
+// decides and why.
+func (d Definition) VerdictExplained() string {
+	var s string
+	if d.Verdict.Decides() == VerdictFunnel {
+		s = fmt.Sprintf(`The verdict is the position on the funnel plot: "higher than expected" or "lower than expected" means outside the %s control limits around %s`,
+			levelWords(d.Verdict.Conf()), d.funnelCentre())
+		if specOf(d).overdispersion != "none" {
+			s += ", widened for the variation between organisations that chance alone does not explain (overdispersion)"
+		}
+		s += `; "as expected" means within them.`
+	} else {
+		s = fmt.Sprintf(`The verdict compares the %s confidence interval with the benchmark: "better" or "worse" (or "higher" or "lower") means the interval does not include the benchmark; "similar" means the difference could be chance.`,
+			levelWords(d.Verdict.Conf()))
+	}
+	if d.Verdict.AlsoShow != "" {
+		s += " " + d.besideExplained()
+	}
+	return s
+}
+
+func (d Definition) besideExplained() string {
+	other := "the comparison of the confidence interval with the benchmark"
+	if d.Verdict.AlsoShow == VerdictFunnel {
+		other = "the funnel plot position"
+	}
+	return fmt.Sprintf("%s is shown beside it for information only; it is not the verdict. %s", capitalise(other), d.Verdict.Why)
+}
+
+func (d Definition) funnelCentre() string {
+	if d.Method == MethodOERatio {
+		return "1 (as many as expected)"
+	}
+	if d.Benchmark.Label != "" {
+		return "the benchmark (" + d.Benchmark.Label + ")"
+	}
+	return "the benchmark"
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sort"
 )
@@ -82,10 +83,39 @@ func Byars(x, conf float64) Interval {
 	return Interval{math.Max(lo, 0), x1 * math.Pow(1-1/(9*x1)+z/(3*math.Sqrt(x1)), 3)}
 }
 
-// ExactPoisson is the exact (chi-square) interval of a whole count x.
+// ExactPoisson is the exact (chi-square) interval of a count x (PHE's
+// phe_rate below 10 events): lower χ²_{tail; 2x}/2 (0 for x = 0), upper
+// χ²_{1−tail; 2x+2}/2, with tail = (1 − conf)/2. The chi-square quantiles
+// come from the inverse incomplete gamma function, so any count works; x is
+// used as given, as PHE's qchisq does (it was once rounded to a whole
+// number). A negative or non-finite count, or a confidence outside (0, 1),
+// gives NaN limits.
 func ExactPoisson(x, conf float64) Interval {
 	tail := (1 - conf) / 2
-	return Interval{exactPoissonLower(x, tail), exactPoissonUpper(x, tail)}
+	if !usable(x) || x < 0 || checkProbability(tail) != nil {
+		return Interval{math.NaN(), math.NaN()}
+	}
+	return Interval{poissonMeanLower(x, tail), poissonMeanUpper(x, tail)}
+}
+
+// MeanInterval is the confidence interval of a mean of n individuals with
+// standard deviation sd, by Student's t as PHE's phe_mean computes it:
+// mean ± t·sd/√n with t = qt((1 + conf)/2, n − 1), the t quantile on n − 1
+// degrees of freedom. It is used for every n: t approaches the normal z as
+// n grows (1.9623 at n = 1000 against z = 1.9600), so small groups get the
+// wider interval their estimated standard deviation calls for. n need not
+// be whole. It returns an error for fewer than two individuals (no
+// degrees of freedom), a negative standard deviation, non-finite inputs or
+// a confidence outside (0, 1).
+func MeanInterval(mean, sd, n, conf float64) (Interval, error) {
+	if !usable(n) || n < 2 {
+		return Interval{}, fmt.Errorf("%w: fewer than two individuals", ErrInput)
+	}
+	if !usable(mean) || !usable(sd) || sd < 0 || !usable(conf) || conf <= 0 || conf >= 1 {
+		return Interval{}, fmt.Errorf("%w: mean %v, standard deviation %v, confidence %v", ErrInput, mean, sd, conf)
+	}
+	half := tQuantile((1+conf)/2, n-1) * sd / math.Sqrt(n)
+	return Interval{mean - half, mean + half}, nil
 }
 
 // CountInterval is PHE's choice: exact below 10, Byar's from 10. It
@@ -210,21 +240,28 @@ func LogRatioLimits(e, tau2 float64) RatioLimits {
 }
 
 // ExactRatioLimit is Spiegelhalter's exact Poisson limit with
-// interpolation at probability p: r the smallest count with F(r) ≥ p,
-// α = (F(r) − p)/(F(r) − F(r − 1)), limit (r − α)/E. (The reference also
-// mentions a +1/n upper variant; this is the interpolated form without it.)
+// interpolation at probability p, on the ratio scale around a target of 1:
+// r the smallest count with F(r) ≥ p for X ~ Poisson(E), α = (F(r) − p)/
+// (F(r) − F(r − 1)), limit (r − α)/E. (The reference also mentions a +1/n
+// upper variant; this is the interpolated form without it.) It is not
+// clipped: at small E the lower limit falls below zero. It works at any E
+// up to 2⁵³ (see distributions.go); inputs it cannot use (E not positive or
+// not finite, p outside (0, 1)) give NaN, and ExactRatioLimitChecked says
+// why.
 func ExactRatioLimit(e, p float64) float64 {
-	r := 0
-	for poissonCDF(r, e) < p {
-		r++
+	l, _ := ExactRatioLimitChecked(e, p)
+	return l
+}
+
+// ExactRatioLimitChecked is ExactRatioLimit with an error in place of NaN:
+// ErrInput for inputs it cannot use, ErrNotConverged if a search reached its
+// iteration cap.
+func ExactRatioLimitChecked(e, p float64) (float64, error) {
+	q, err := exactPoissonQuantile(e, p)
+	if err != nil {
+		return math.NaN(), err
 	}
-	fr := poissonCDF(r, e)
-	prev := 0.0
-	if r > 0 {
-		prev = poissonCDF(r-1, e)
-	}
-	alpha := (fr - p) / (fr - prev)
-	return (float64(r) - alpha) / e
+	return q / e, nil
 }
 
 // Overdispersion is the estimate of extra-Poisson variation between
@@ -392,35 +429,27 @@ func NormalProportionLimits(theta, n float64) ProportionLimits {
 	return ProportionLimits{clip01(theta - z95*s), clip01(theta + z95*s), clip01(theta - z998*s), clip01(theta + z998*s)}
 }
 
-// binomialCDF is P(X ≤ k) for X ~ Binomial(n, p).
-func binomialCDF(k, n int, p float64) float64 {
-	if k < 0 {
-		return 0
-	}
-	if k >= n {
-		return 1
-	}
-	sum, term := 0.0, math.Pow(1-p, float64(n))
-	for i := 0; i <= k; i++ {
-		if i > 0 {
-			term *= float64(n-i+1) / float64(i) * p / (1 - p)
-		}
-		sum += term
-	}
-	return sum
+// ExactProportionLimit is Spiegelhalter's exact binomial limit with
+// interpolation at probability p: r the smallest count with F(r) ≥ p for
+// X ~ Binomial(n, θ0), α = (F(r) − p)/(F(r) − F(r − 1)), limit (r − α)/n,
+// clipped to [0, 1]. (The +1/n upper variant of some implementations is not
+// used.) It works for any n up to 2⁵³ (see distributions.go); inputs it
+// cannot use (n < 1, θ0 outside (0, 1), p outside (0, 1), NaN) give NaN,
+// and ExactProportionLimitChecked says why.
+func ExactProportionLimit(theta float64, n int, p float64) float64 {
+	l, _ := ExactProportionLimitChecked(theta, n, p)
+	return l
 }
 
-// ExactProportionLimit is Spiegelhalter's exact binomial limit with
-// interpolation at probability p: r the smallest count with F(r) ≥ p,
-// α = (F(r) − p)/(F(r) − F(r − 1)), limit (r − α)/n, clipped to [0, 1].
-// (The +1/n upper variant of some implementations is not used.)
-func ExactProportionLimit(theta float64, n int, p float64) float64 {
-	r := 0
-	for binomialCDF(r, n, theta) < p {
-		r++
+// ExactProportionLimitChecked is ExactProportionLimit with an error in
+// place of NaN: ErrInput for inputs it cannot use, ErrNotConverged if a
+// search reached its iteration cap.
+func ExactProportionLimitChecked(theta float64, n int, p float64) (float64, error) {
+	q, err := exactBinomialQuantile(theta, n, p)
+	if err != nil {
+		return math.NaN(), err
 	}
-	fr, prev := binomialCDF(r, n, theta), binomialCDF(r-1, n, theta)
-	return clip01((float64(r) - (fr-p)/(fr-prev)) / float64(n))
+	return clip01(q / float64(n)), nil
 }
 
 // ArcsineProportionLimits are sin²(asin√θ0 ± z·√(1/(4n) + τ²)), clipped
@@ -452,12 +481,27 @@ func Classification(value float64, lower95, upper95, lower998, upper998 float64)
 }
 
 // ChiSquareRatioLimits are FunnelPlotR's unadjusted limits for a ratio
-// with target 1 ("exact CI" form): χ²_{α; 2E}/(2E) and χ²_{1−α; 2(E+1)}/(2E),
-// treating E as an observed count (a CI-based, not prediction-based,
-// limit). E is rounded to a whole number.
+// with target 1 ("exact CI" form): lower χ²_{α; 2E}/(2E) and upper
+// χ²_{1−α; 2(E+1)}/(2E), treating E as an observed count (a CI-based, not
+// prediction-based, limit), with α = 0.025 and 0.001. As in FunnelPlotR,
+// E is not rounded: the chi-square has 2E degrees of freedom whether or
+// not E is whole. (Earlier versions rounded E to a whole number and
+// searched only up to E + 60, which clipped the upper limit at large E.)
+// An E that is not positive and finite gives NaN limits;
+// ChiSquareRatioLimitsChecked says why.
 func ChiSquareRatioLimits(e float64) RatioLimits {
-	k := math.Round(e)
-	lo := func(tail float64) float64 { return exactPoissonLower(k, tail) / e }
-	hi := func(tail float64) float64 { return exactPoissonUpper(k, tail) / e }
-	return RatioLimits{lo(0.025), hi(0.025), lo(0.001), hi(0.001)}
+	l, _ := ChiSquareRatioLimitsChecked(e)
+	return l
+}
+
+// ChiSquareRatioLimitsChecked is ChiSquareRatioLimits with an error
+// (ErrInput) in place of NaN limits.
+func ChiSquareRatioLimitsChecked(e float64) (RatioLimits, error) {
+	if !usable(e) || e <= 0 {
+		nan := math.NaN()
+		return RatioLimits{nan, nan, nan, nan}, fmt.Errorf("%w: the expected count %v must be positive and finite", ErrInput, e)
+	}
+	lo := func(tail float64) float64 { return gammaQuantile(e, tail) / e }
+	hi := func(tail float64) float64 { return gammaQuantile(e+1, 1-tail) / e }
+	return RatioLimits{lo(0.025), hi(0.025), lo(0.001), hi(0.001)}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -324,32 +323,6 @@ func TestRecentTrend(t *testing.T) {
 }
 
 func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
-
-func TestAssignTrends(t *testing.T) {
-	v := func(x float64) *float64 { return &x }
-	defs := []Definition{{ID: "a", Method: MethodWilson}, {ID: "shmi", Method: MethodOERatio, OverlappingPeriods: true}}
-	var earlier []Observation
-	for i, x := range []float64{60, 63, 66, 69} {
-		start := fmt.Sprintf("202%d-04-01", i)
-		earlier = append(earlier, Observation{Indicator: "a", Organisation: "RR8", PeriodStart: start, Value: v(x), Lower95: v(x - 1), Upper95: v(x + 1)},
-			Observation{Indicator: "shmi", Organisation: "RR8", PeriodStart: start, Value: v(1 + float64(i)/10), Lower95: v(0.9), Upper95: v(1.5)})
-	}
-	obs := []Observation{
-		{Indicator: "a", Organisation: "RR8", PeriodStart: "2024-04-01", Value: v(72), Lower95: v(71), Upper95: v(73)},
-		{Indicator: "shmi", Organisation: "RR8", PeriodStart: "2024-04-01", Value: v(1.4), Lower95: v(1.3), Upper95: v(1.5)},
-		{Indicator: "a", Organisation: "RX1", PeriodStart: "2024-04-01", Value: v(50), Lower95: v(49), Upper95: v(51)},
-	}
-	AssignTrends(defs, obs, earlier)
-	if obs[0].Trend != TrendIncreasing {
-		t.Errorf("five rising points: %s (%s)", obs[0].Trend, obs[0].TrendReason)
-	}
-	if obs[1].Trend != TrendNotComputed || !strings.Contains(obs[1].TrendReason, "overlap") {
-		t.Errorf("SHMI: %s (%s)", obs[1].Trend, obs[1].TrendReason)
-	}
-	if obs[2].Trend != TrendNotComputed || !strings.Contains(obs[2].TrendReason, "fewer than five") {
-		t.Errorf("one point: %s (%s)", obs[2].Trend, obs[2].TrendReason)
-	}
-}
 
 func TestFunnelPositionIsStrict(t *testing.T) {
 	l := RatioLimits{Lower95: 0.8, Upper95: 1.2, Lower998: 0.7, Upper998: 1.3}

@@ -3,7 +3,6 @@ package indicators
 import (
 	"fmt"
 	"math"
-	"sort"
 )
 
 // Trend is a recent-trend marker.
@@ -93,36 +92,72 @@ func wls(x, y, w []float64) (float64, float64) {
 	return b, b * b * sxx
 }
 
-// AssignTrends gives each new observation its recent-trend marker from the
-// series of earlier observations of the same indicator and organisation
-// (from earlier releases) followed by it.
-func AssignTrends(defs []Definition, obs []Observation, earlier []Observation) {
-	byDef := map[string]Definition{}
-	for _, d := range defs {
-		byDef[d.ID] = d
+// trendOf is the recent-trend marker at the last point of a series of
+// one indicator for one organisation, in period order. Proportions
+// (Wilson) use the chi-square test for trend in proportions over the
+// numerators and denominators (ProportionTrend, Fingertips' test for
+// proportions); every other method the weighted least-squares slope over
+// the values and their 95% intervals (RecentTrend).
+func trendOf(d Definition, series []Observation) (Trend, string) {
+	if d.Method == MethodCategory || d.Method == MethodAsGiven && !hasIntervals(series) {
+		return "", ""
 	}
-	type key struct{ indicator, org string }
-	series := map[key][]Observation{}
-	for _, o := range earlier {
-		k := key{o.Indicator, o.Organisation}
-		series[k] = append(series[k], o)
+	if d.OverlappingPeriods {
+		return RecentTrend(nil, nil, nil, true)
 	}
-	for i := range obs {
-		o := &obs[i]
-		d, ok := byDef[o.Indicator]
-		if !ok || d.Method == MethodCategory {
+	if d.Method == MethodWilson {
+		return proportionTrend(series)
+	}
+	var v, lo, hi []float64
+	for _, x := range series {
+		if x.Value == nil || x.Lower95 == nil || x.Upper95 == nil {
+			v, lo, hi = append(v, math.NaN()), append(lo, math.NaN()), append(hi, math.NaN())
 			continue
 		}
-		s := append(append([]Observation(nil), series[key{o.Indicator, o.Organisation}]...), *o)
-		sort.SliceStable(s, func(a, b int) bool { return s[a].PeriodStart < s[b].PeriodStart })
-		var v, lo, hi []float64
-		for _, x := range s {
-			if x.Value == nil || x.Lower95 == nil || x.Upper95 == nil {
-				v, lo, hi = append(v, math.NaN()), append(lo, math.NaN()), append(hi, math.NaN())
-				continue
-			}
-			v, lo, hi = append(v, *x.Value), append(lo, *x.Lower95), append(hi, *x.Upper95)
-		}
-		o.Trend, o.TrendReason = RecentTrend(v, lo, hi, d.OverlappingPeriods)
+		v, lo, hi = append(v, *x.Value), append(lo, *x.Lower95), append(hi, *x.Upper95)
 	}
+	return RecentTrend(v, lo, hi, false)
+}
+
+func hasIntervals(series []Observation) bool {
+	for _, o := range series {
+		if o.Lower95 != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// proportionTrend applies the recent-trend rule to proportions: the five
+// most recent points, χ² for trend on 1 degree of freedom above 9.5495,
+// then the same leave-one-out check as RecentTrend.
+func proportionTrend(series []Observation) (Trend, string) {
+	if len(series) < 5 {
+		return TrendNotComputed, fmt.Sprintf("fewer than five periods (%d)", len(series))
+	}
+	var x, n []float64
+	for _, o := range series[len(series)-5:] {
+		if o.Value == nil || o.Numerator == nil || o.Denominator == nil || *o.Denominator <= 0 {
+			return TrendNotComputed, "a value, its numerator or its denominator is missing"
+		}
+		x, n = append(x, *o.Numerator), append(n, *o.Denominator)
+	}
+	slope, chi2, err := ProportionTrend(x, n)
+	if err != nil {
+		return TrendNotComputed, "the test for trend cannot be calculated from these counts"
+	}
+	if chi2 <= trendThreshold {
+		return TrendNoChange, ""
+	}
+	for drop := range x {
+		xs := append(append([]float64(nil), x[:drop]...), x[drop+1:]...)
+		ns := append(append([]float64(nil), n[:drop]...), n[drop+1:]...)
+		if s, _, err := ProportionTrend(xs, ns); err == nil && math.Signbit(s) != math.Signbit(slope) {
+			return TrendNoChange, "an outlying point decides the direction"
+		}
+	}
+	if slope > 0 {
+		return TrendIncreasing, ""
+	}
+	return TrendDecreasing, ""
 }

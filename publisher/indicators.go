@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/publisher/disclosure"
 )
@@ -29,6 +28,18 @@ func checkIndicators(defs []indicators.Definition, files []SubmittedFile) []Fiel
 	return out
 }
 
+// declaredAreas are the codes indicator definitions declare as areas
+// rather than organisations: England's values and other areas.
+func declaredAreas(defs []indicators.Definition) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range defs {
+		for _, c := range append(slices.Clone(d.Benchmark.EnglandValues), d.Benchmark.Areas...) {
+			out[c] = true
+		}
+	}
+	return out
+}
+
 // materialise computes a release's indicator observations from the public
 // version of its files, and stores them with the definitions, tagged with
 // the release (public only once the release is).
@@ -43,36 +54,20 @@ func (s *Service) materialise(ctx context.Context, r catalogue.Release, defs []i
 	for _, p := range public {
 		tables = append(tables, indicators.Table{Name: p.Name, Schema: p.Resource.Schema, Header: p.Header, Rows: p.Rows})
 	}
-	obs, err := indicators.Compute(defs, tables, indicators.Period{Label: r.PeriodLabel, Start: r.PeriodStart.String()})
+	obs, sums, err := indicators.Compute(defs, tables, indicators.Period{Label: r.PeriodLabel, Start: r.PeriodStart.String()})
 	if err != nil {
-		return err
+		return &Rejection{Fields: []FieldProblem{{Field: "indicators", Message: err.Error()}}}
 	}
-	// Trends run over this release's series: earlier versions of the same
-	// dataset (not cancelled or rejected) up to this one.
-	earlierReleases, err := s.earlierReleases(ctx, r.DatasetID, r.ID)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	for _, e := range earlierReleases {
-		if e.Version < r.Version {
-			ids = append(ids, e.ID)
-		}
-	}
-	var earlier []indicators.Observation
-	if len(ids) > 0 {
-		for o, err := range s.observations.Observations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(ids...)}) {
-			if err != nil {
-				return err
-			}
-			earlier = append(earlier, o)
-		}
-	}
-	indicators.AssignTrends(defs, obs, earlier)
+	// Recent trends and the latest period are not fixed here: they depend
+	// on which periods are published, and are derived in period order
+	// from the visible series when read (indicators.ReadIndicator).
 	for i := range obs {
 		obs[i].Dataset, obs[i].Version = r.Dataset.Slug, r.Version
 	}
 	if err := s.observations.WriteDefinitions(ctx, r.ID, defs); err != nil {
+		return err
+	}
+	if err := s.observations.WriteSummaries(ctx, r.ID, sums); err != nil {
 		return err
 	}
 	return s.observations.WriteObservations(ctx, r.ID, obs)

@@ -182,7 +182,12 @@ func (s *Service) materialiseAudit(ctx context.Context, r catalogue.Release, def
 	if ps := c.Problems(); len(ps) > 0 {
 		return fmt.Errorf("the public version of %s fails the audit checks: %w", p.Name, ps)
 	}
-	outcomes, funnels := audit.Compute(*def, rows)
+	// A limit that cannot be computed in its time fails the submission,
+	// naming the measure and unit, instead of hanging it.
+	outcomes, funnels, err := audit.ComputeChecked(*def, rows)
+	if err != nil {
+		return &Rejection{Fields: []FieldProblem{{Field: "audit", Message: fmt.Sprintf("the funnel limits of %s cannot be computed: %v", p.Name, err)}}}
+	}
 	return s.audits.WriteAudit(ctx, audit.Released{Release: r.ID, Dataset: r.Dataset.Slug, Version: r.Version, Definition: *def, Funnels: funnels}, outcomes)
 }
 

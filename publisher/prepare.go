@@ -43,7 +43,10 @@ func (p prepared) auditDetails(sub Submission) map[string]any {
 // prepare validates files, runs disclosure control on them (against the
 // public files of the earlier releases given), and writes the original and
 // public bytes to the blob store. Problems come back as a *Rejection.
-func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, progress Progress) (prepared, error) {
+//
+// areas are codes the release's indicator definitions declare as areas
+// (England, regions): their rows are benchmarks, not organisations.
+func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, areas map[string]bool, progress Progress) (prepared, error) {
 	var p prepared
 	var total int64
 	results := make([]scanned, len(files))
@@ -104,7 +107,7 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 	}
 	p.summary = result.Report.Summary.Sentence()
 
-	if p.mentions, p.warnings, err = s.mentions(ctx, results); err != nil {
+	if p.mentions, p.warnings, err = s.mentions(ctx, results, areas); err != nil {
 		return p, err
 	}
 	var originals []catalogue.File
@@ -358,7 +361,17 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 	if err != nil {
 		return r, err
 	}
-	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, progress)
+	var defs []indicators.Definition
+	if s.observations != nil {
+		released, err := s.observations.Definitions(ctx, datasets.NewVisible(r.ID))
+		if err != nil {
+			return r, err
+		}
+		for _, d := range released {
+			defs = append(defs, d.Definition)
+		}
+	}
+	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, declaredAreas(defs), progress)
 	if err != nil {
 		return r, err
 	}
@@ -379,18 +392,8 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 	if err := s.storeRows(ctx, amended, progress); err != nil {
 		return amended, fmt.Errorf("amended release %d: storing its rows: %w (amend it again to retry)", r.ID, err)
 	}
-	if s.observations != nil {
-		released, err := s.observations.Definitions(ctx, datasets.NewVisible(r.ID))
-		if err != nil {
-			return amended, err
-		}
-		var defs []indicators.Definition
-		for _, d := range released {
-			defs = append(defs, d.Definition)
-		}
-		if err := s.materialise(ctx, amended, defs, prep.result.Public); err != nil {
-			return amended, fmt.Errorf("amended release %d: its indicators: %w (amend it again to retry)", r.ID, err)
-		}
+	if err := s.materialise(ctx, amended, defs, prep.result.Public); err != nil {
+		return amended, fmt.Errorf("amended release %d: its indicators: %w (amend it again to retry)", r.ID, err)
 	}
 	if hasAudit {
 		if err := s.materialiseAudit(ctx, amended, &shipped.Definition, prep.result.Public); err != nil {

@@ -298,7 +298,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	} else if rej != nil {
 		return Outcome{}, rej
 	}
-	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: sub.Release.Revision, corrects: sub.Release.Corrects}, progress)
+	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: sub.Release.Revision, corrects: sub.Release.Corrects}, declaredAreas(sub.Indicators), progress)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -392,11 +392,16 @@ func (s *Service) ensureDataset(ctx context.Context, spec DatasetSpec) (catalogu
 }
 
 // mentions merges the organisation codes the files use and warns about
-// those the national directory lacks.
-func (s *Service) mentions(ctx context.Context, results []scanned) ([]catalogue.Mention, []string, error) {
+// those the national directory lacks. Area codes (England, regions: see
+// datasets.AreaLevel, and those the indicator definitions declare) are
+// benchmarks, not organisations: they are left out.
+func (s *Service) mentions(ctx context.Context, results []scanned, areas map[string]bool) ([]catalogue.Mention, []string, error) {
 	merged := map[string]catalogue.Mention{}
 	for _, r := range results {
 		for code, m := range r.mentions {
+			if _, area := datasets.AreaLevel(code); area || areas[code] {
+				continue
+			}
 			prev, ok := merged[code]
 			if !ok {
 				merged[code] = m

@@ -128,29 +128,37 @@ func caterpillar(d indicators.Definition, rows []indicatorRow) string {
 	return chartJSON(bar)
 }
 
-// funnel plots observed/expected ratios against the expected count, with
-// the 95% and 99.8% limits around 1 on the log scale, widened by the
-// overdispersion τ² (exp(±z·√(1/E + τ²))).
-func funnel(d indicators.Definition, rows []indicatorRow, tau2 float64) string {
+// funnel plots each organisation on the indicator's funnel (observed ÷
+// expected against expected events, or a percentage against cases), with
+// the 95% and 99.8% control limits the release fitted, drawn by the same
+// function that placed the organisations.
+func funnel(d indicators.Definition, fit *indicators.FunnelFit, rows []indicatorRow) string {
+	if fit == nil {
+		return ""
+	}
 	var pts []opts.ScatterData
-	maxE := 0.0
+	minP, maxP := math.Inf(1), 0.0
 	for _, r := range rows {
 		o := r.Observation
-		if o.Denominator == nil || o.Value == nil || *o.Denominator <= 0 {
+		if o.Funnel == "" || o.Denominator == nil || o.Value == nil || *o.Denominator <= 0 {
 			continue
 		}
 		pts = append(pts, opts.ScatterData{Name: r.Organisation.Code, Value: []float64{round(*o.Denominator, 2), round(*o.Value, 4)}, SymbolSize: 6})
-		maxE = math.Max(maxE, *o.Denominator)
+		minP, maxP = math.Min(minP, *o.Denominator), math.Max(maxP, *o.Denominator)
 	}
 	if len(pts) < 3 {
 		return ""
+	}
+	xName, yName := "expected events", "observed ÷ expected"
+	if d.Method == indicators.MethodWilson {
+		xName, yName = "cases", string(d.Unit)
 	}
 	sc := charts.NewScatter()
 	sc.SetGlobalOptions(
 		charts.WithAnimation(false),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "expected deaths"}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "observed ÷ expected", Scale: opts.Bool(true)}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: xName}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: yName, Scale: opts.Bool(true)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
 	)
 	sc.AddSeries("organisations", pts, charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
@@ -160,14 +168,14 @@ func funnel(d indicators.Definition, rows []indicatorRow, tau2 float64) string {
 		color string
 	}{{"95% limits", nhsGrey}, {"95% limits", nhsGrey}, {"99.8% limits", nhsRed}, {"99.8% limits", nhsRed}} {
 		var line []opts.LineData
-		for i := 1; i <= 60; i++ {
-			e := maxE * float64(i) / 60
-			if e < 5 {
+		for i := 0; i <= 60; i++ {
+			p := math.Max(minP*0.8, 1) + (maxP*1.05-math.Max(minP*0.8, 1))*float64(i)/60
+			l, err := fit.LimitsAt(d, p)
+			if err != nil {
 				continue
 			}
-			l := indicators.LogRatioLimits(e, tau2)
 			y := []float64{l.Upper95, l.Lower95, l.Upper998, l.Lower998}[k]
-			line = append(line, opts.LineData{Value: []float64{round(e, 2), round(y, 4)}})
+			line = append(line, opts.LineData{Value: []float64{round(p, 2), round(y, 4)}})
 		}
 		limits.AddSeries(lim.name, line, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
 			charts.WithLineStyleOpts(opts.LineStyle{Color: lim.color, Type: "dashed", Width: 1}))

@@ -2,6 +2,7 @@ package site
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,9 +16,12 @@ func TestChartsCarryTheData(t *testing.T) {
 	var rows []indicatorRow
 	for i, x := range []float64{0.91, 1.02, 1.13} {
 		rows = append(rows, indicatorRow{Organisation: catalogue.Organisation{Code: []string{"RA2", "RR8", "RX1"}[i]},
-			Observation: indicators.Observation{Value: v(x), Lower95: v(x - 0.05), Upper95: v(x + 0.05), Denominator: v(100 * float64(i+1)), Benchmark: v(1)}})
+			Observation: indicators.Observation{Value: v(x), Lower95: v(x - 0.05), Upper95: v(x + 0.05), Denominator: v(100 * float64(i+1)), Benchmark: v(1),
+				Funnel: "within the limits"}})
 	}
-	for name, js := range map[string]string{"caterpillar": caterpillar(d, rows), "funnel": funnel(d, rows, 0),
+	d.Verdict = indicators.Verdict{Method: indicators.VerdictFunnel, Limits: "log-scale"}
+	fit := &indicators.FunnelFit{Limits: "log-scale", Target: 1, Overdispersion: "additive"}
+	for name, js := range map[string]string{"caterpillar": caterpillar(d, rows), "funnel": funnel(d, fit, rows),
 		"sparkline": sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation, rows[1].Observation}})} {
 		var opts map[string]any
 		if err := json.Unmarshal([]byte(js), &opts); err != nil {
@@ -33,8 +37,13 @@ func TestChartsCarryTheData(t *testing.T) {
 	if c := caterpillar(d, rows); !strings.Contains(c, `"value":0.91`) || !strings.Contains(c, `"value":0.86`) {
 		t.Errorf("the caterpillar does not carry RA2's value and lower limit: %s", c)
 	}
-	if !strings.Contains(funnel(d, rows, 0), "[300,1.13]") {
-		t.Errorf("the funnel does not plot RX1 at (300, 1.13): %s", funnel(d, rows, 0))
+	if !strings.Contains(funnel(d, fit, rows), "[300,1.13]") {
+		t.Errorf("the funnel does not plot RX1 at (300, 1.13): %s", funnel(d, fit, rows))
+	}
+	// The limit lines come from the fit: they start at 80% of the smallest
+	// organisation's E, where the upper 95% limit is exp(1.96/√80) = 1.245.
+	if l, _ := fit.LimitsAt(d, 80); round(l.Upper95, 4) != 1.245 || !strings.Contains(funnel(d, fit, rows), fmt.Sprintf("[80,%v]", round(l.Upper95, 4))) {
+		t.Errorf("the funnel's 95%% line does not pass through (80, %.4f): %s", l.Upper95, funnel(d, fit, rows))
 	}
 	if sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation}}) != "" {
 		t.Error("a sparkline of one point")

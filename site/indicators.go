@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,26 +46,32 @@ func (s *Site) indicatorList(c *fiber.Ctx) error {
 type indicatorRow struct {
 	Organisation catalogue.Organisation
 	Observation  indicators.Observation
-	Funnel       string // funnel position, for ratios
 }
 
 type indicatorPage struct {
 	layout
 	Definition indicators.Definition
-	Release    catalogue.Release
 	Period     string
 	Rows       []indicatorRow // shown values, best first by polarity
 	NotShown   []indicatorRow
 	Counts     map[indicators.Comparison]int
 	Summary    string
+	// Explained says how the verdict is reached (and which comparison
+	// decides when another is shown beside it).
+	Explained string
+	// Areas are the benchmark rows of the latest period (England,
+	// regions): areas, not organisations.
+	Areas []indicators.AreaValue
 	// Filters narrow the organisations to a region or an ICB.
 	Regions, ICBs []string
 	Region, ICB   string
 	Download      string
 	Chart         string // caterpillar: values with 95% intervals, ordered
-	Funnel        string // funnel plot, for observed/expected ratios
-	// Overdispersion of the ratios, when the funnel allows for it.
-	Overdispersion *indicators.Overdispersion
+	Funnel        string // funnel plot, when the indicator has one
+	// Fit is the funnel the latest period's release fitted.
+	Fit *indicators.FunnelFit
+	// Unattributed counts the rows without an organisation code.
+	Unattributed int
 }
 
 // suggest returns up to five codes or names like q from candidates.
@@ -146,31 +151,27 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := def.ID
+	view, err := indicators.ReadIndicator(ctx, s.deps.Observations, visible, def)
+	if err != nil {
+		return err
+	}
 	page := indicatorPage{layout: s.layout(c, def.Title, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}),
 		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
-		Download: "/indicators/" + def.ID + "/download.csv"}
+		Download: "/indicators/" + def.ID + "/download.csv", Period: view.Latest.Period, Areas: view.Latest.Areas,
+		Fit: view.Latest.Funnel, Explained: def.VerdictExplained(), Unattributed: view.Latest.Unattributed}
 	regions, icbs := map[string]bool{}, map[string]bool{}
-	var allO, allE []float64 // every organisation's counts, for the funnel's overdispersion
 	v := s.deps.Catalogue.View()
-	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
-		if err != nil {
-			return err
-		}
+	for _, o := range view.Observations {
 		org, err := v.Organisation(ctx, o.Organisation)
 		if err != nil {
 			org = catalogue.Organisation{Code: o.Organisation}
 		}
 		row := indicatorRow{Organisation: org, Observation: o}
-		page.Period = o.Period
 		if org.RegionCode != "" {
 			regions[org.RegionCode] = true
 		}
 		if org.ParentCode != "" {
 			icbs[org.ParentCode] = true
-		}
-		if o.Value != nil && o.Numerator != nil && o.Denominator != nil {
-			allO, allE = append(allO, *o.Numerator), append(allE, *o.Denominator)
 		}
 		if page.Region != "" && org.RegionCode != page.Region || page.ICB != "" && org.ParentCode != page.ICB {
 			continue
@@ -197,27 +198,29 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		}
 		return x < y
 	})
-	page.Summary = fmt.Sprintf("%d organisations have a value for %s. Compared with the benchmark: better %d, similar %d, worse %d. Not shown: %d.",
-		len(page.Rows), page.Period, page.Counts[indicators.Better]+page.Counts[indicators.Higher], page.Counts[indicators.Similar],
-		page.Counts[indicators.Worse]+page.Counts[indicators.Lower], len(page.NotShown))
+	page.Summary = verdictSummary(def.Definition, page.Period, len(page.Rows), len(page.NotShown), page.Counts)
 	page.Chart = caterpillar(def.Definition, page.Rows)
-	if def.Method == indicators.MethodOERatio {
-		// Funnel limits on the log scale, widened for overdispersion
-		// (DerSimonian–Laird τ² from winsorised z-scores, as SHMI does).
-		o, e := allO, allE
-		// The positions were computed with the release; the same estimate
-		// from the same values draws the limit lines.
-		tau2 := 0.0
-		if od, err := indicators.EstimateOverdispersion(o, e, 0.1); err == nil {
-			page.Overdispersion = &od
-			tau2 = od.Tau2
-		}
-		for i, r := range page.Rows {
-			page.Rows[i].Funnel = r.Observation.Funnel
-		}
-		page.Funnel = funnel(def.Definition, page.Rows, tau2)
+	if def.Verdict.HasFunnel() {
+		page.Funnel = funnel(def.Definition, page.Fit, page.Rows)
 	}
 	return s.render(c, "indicator", page)
+}
+
+// verdictSummary counts the verdicts of an indicator page in the
+// verdict's own words.
+func verdictSummary(d indicators.Definition, period string, shown, notShown int, n map[indicators.Comparison]int) string {
+	head := fmt.Sprintf("%d organisations have a value for %s.", shown, period)
+	tail := fmt.Sprintf(" Not compared: %d. Not shown: %d.", n[indicators.NotCompared], notShown)
+	if d.Verdict.Decides() == indicators.VerdictFunnel {
+		return head + fmt.Sprintf(" On the funnel plot: higher than expected %d, as expected %d, lower than expected %d.",
+			n[indicators.HigherThanExpected], n[indicators.AsExpected], n[indicators.LowerThanExpected]) + tail
+	}
+	if d.Polarity == indicators.NoJudgement {
+		return head + fmt.Sprintf(" Compared with the benchmark: higher %d, similar %d, lower %d.",
+			n[indicators.Higher], n[indicators.Similar], n[indicators.Lower]) + tail
+	}
+	return head + fmt.Sprintf(" Compared with the benchmark: better %d, similar %d, worse %d.",
+		n[indicators.Better], n[indicators.Similar], n[indicators.Worse]) + tail
 }
 
 type compareColumn struct {
@@ -336,43 +339,21 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// indicatorDownload writes an indicator's observations for the latest
-// release that defines it as CSV, under the release's licence.
+// indicatorDownload writes the latest period's observations of an
+// indicator as CSV, under the release's licence: the indicator page's
+// twin, with every organisation's row.
 func (s *Site) indicatorDownload(c *fiber.Ctx) error {
-	ctx := c.UserContext()
 	def, visible, err := s.publishedIndicator(c)
 	if err != nil {
 		return err
 	}
-	id := def.ID
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+id+`.csv"`)
-	c.Set("Link", `<https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/>; rel="license"`)
-	w, err := datasets.NewWriter(c.Response().BodyWriter(), []string{"organisation_code", "indicator", "period", "numerator",
-		"denominator", "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "benchmark", "comparison", "reason", "quintile",
-		"trend", "trend_reason", "category"})
+	view, err := indicators.ReadIndicator(c.UserContext(), s.deps.Observations, visible, def)
 	if err != nil {
 		return err
 	}
-	num := func(p *float64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*p, 'g', -1, 64)
+	rows := make([][]string, 0, len(view.Observations))
+	for _, o := range view.Observations {
+		rows = append(rows, observationCells(def.Definition, o))
 	}
-	for o, err := range s.deps.Observations.Observations(ctx, indicators.ObservationQuery{Visible: visible, Indicator: id, Release: def.Release}) {
-		if err != nil {
-			return err
-		}
-		q := ""
-		if o.Quintile > 0 {
-			q = strconv.Itoa(o.Quintile)
-		}
-		if err := w.Write([]string{o.Organisation, o.Indicator, o.Period, num(o.Numerator), num(o.Denominator), num(o.Value),
-			num(o.Lower95), num(o.Upper95), num(o.Lower998), num(o.Upper998), num(o.Benchmark), string(o.Comparison), o.Reason, q,
-			string(o.Trend), o.TrendReason, o.Category}); err != nil {
-			return err
-		}
-	}
-	return w.Close()
+	return writeTwin(c, "csv", def.ID, observationColumns, rows)
 }

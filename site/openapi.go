@@ -49,6 +49,11 @@ var apiRoutes = []apiRoute{
 		Params: []apiParam{{Name: "code", In: "path", Required: true, Type: "string", Example: "RR8", Description: "its ODS code"}}},
 	{Path: "/api/v1/indicators", Summary: "List indicators"},
 	{Path: "/api/v1/indicators/{id}/observations", Summary: "An indicator's observations",
+		Description: "Each organisation's observation in the latest period (or every period, in period order), with the same names as the indicator page's CSV twin: " +
+			"organisation_code, indicator_id, period, period_start, numerator, denominator, value, lower_95, upper_95, lower_99_8, upper_99_8, benchmark, " +
+			"verdict (the indicator's one verdict: better, similar, worse, higher, lower, higher-than-expected, as-expected, lower-than-expected or not-compared), " +
+			"verdict_words, verdict_sentence, beside_verdict (shown beside the verdict, not the verdict), funnel_position, funnel_lower_95, funnel_upper_95, " +
+			"funnel_lower_99_8, funnel_upper_99_8, quintile, trend, trend_reason, category, reason, dataset and version.",
 		Params: append([]apiParam{{Name: "id", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the indicator's id"},
 			{Name: "organisation", In: "query", Type: "string", Description: "one organisation's code"},
 			{Name: "all-periods", In: "query", Type: "boolean", Description: "true for every period, not only the latest"}}, pagingParams...)},

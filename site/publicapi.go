@@ -265,22 +265,28 @@ func (s *Site) apiObservations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := indicators.ObservationQuery{Visible: visible, Indicator: def.ID, Organisation: c.Query("organisation")}
-	if c.Query("all-periods") != "true" {
-		q.Release = def.Release
-	}
-	items := []indicators.Observation{}
-	total := 0
-	for o, err := range s.deps.Observations.Observations(c.UserContext(), q) {
-		if err != nil {
-			return err
+	// The latest period by default (the indicator page's), or every
+	// visible period in period order, each with its recent trend.
+	var obs []indicators.Observation
+	if c.Query("all-periods") == "true" {
+		obs, err = indicators.ReadSeries(c.UserContext(), s.deps.Observations, visible, def.Definition, c.Query("organisation"))
+	} else {
+		var view indicators.IndicatorView
+		view, err = indicators.ReadIndicator(c.UserContext(), s.deps.Observations, visible, def)
+		for _, o := range view.Observations {
+			if org := c.Query("organisation"); org == "" || o.Organisation == org {
+				obs = append(obs, o)
+			}
 		}
-		if total >= offset && len(items) < limit {
-			items = append(items, o)
-		}
-		total++
 	}
-	return c.JSON(fiber.Map{"indicator": def.ID, "total": total, "limit": limit, "offset": offset, "items": items})
+	if err != nil {
+		return err
+	}
+	items := []map[string]any{}
+	for i := offset; i < len(obs) && len(items) < limit; i++ {
+		items = append(items, observationJSON(def.Definition, obs[i]))
+	}
+	return c.JSON(fiber.Map{"indicator": def.ID, "total": len(obs), "limit": limit, "offset": offset, "columns": observationColumns, "items": items})
 }
 
 // apiRows is the filtered export as JSON pages, under the API.

@@ -197,6 +197,20 @@ var funcs = template.FuncMap{
 	"value": func(d indicators.Definition, v *float64) string { return d.FormatValue(v) },
 	// verdict says in words how an observation compares with its benchmark.
 	"verdict": func(d indicators.Definition, o indicators.Observation) string { return d.Sentence(o) },
+	// pctShare writes a share such as 0.1 as "10%".
+	"pctShare": func(x float64) string { return strconv.FormatFloat(x*100, 'f', -1, 64) + "%" },
+	// areaLevel names a level of area in words.
+	"areaLevel": func(level string) string {
+		switch level {
+		case "region":
+			return "Region"
+		case "icb":
+			return "Integrated care board area"
+		}
+		return "Area"
+	},
+	// tone colours a verdict through the indicator's polarity.
+	"tone": func(d indicators.Definition, c indicators.Comparison) string { return c.Tone(d.Polarity) },
 	// pct formats a proportion as a percentage, "" for none.
 	"pct": func(v *float64) string {
 		if v == nil {

@@ -73,7 +73,7 @@ func (p comparePage) twin() twinTable {
 	var codes []string
 	for _, col := range p.Columns {
 		codes = append(codes, col.Organisation.Code)
-		for _, suffix := range []string{"value", "lower_95", "upper_95", "comparison", "category", "period", "reason"} {
+		for _, suffix := range []string{"value", "lower_95", "upper_95", "verdict", "verdict_words", "category", "period", "reason"} {
 			t.Header = append(t.Header, col.Organisation.Code+"_"+suffix)
 		}
 	}
@@ -82,10 +82,10 @@ func (p comparePage) twin() twinTable {
 		row := []string{r.Definition.ID, r.Definition.Title}
 		for _, o := range r.Cells {
 			if o == nil {
-				row = append(row, "", "", "", "", "", "", "no data")
+				row = append(row, "", "", "", "", "", "", "", "no data")
 				continue
 			}
-			row = append(row, number(o.Value), number(o.Lower95), number(o.Upper95), string(o.Comparison), o.Category, o.Period, o.Reason)
+			row = append(row, number(o.Value), number(o.Lower95), number(o.Upper95), string(o.Comparison), o.Comparison.Words(), o.Category, o.Period, o.Reason)
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -110,14 +110,17 @@ func (p transparencyPage) twin() twinTable {
 func (organisationPage) Twins() bool { return true }
 
 func (p organisationPage) twin() twinTable {
-	t := twinTable{Name: "scorecard-" + p.Organisation.Code, Header: []string{"organisation_code", "indicator_id", "indicator", "period",
-		"value", "lower_95", "upper_95", "benchmark", "comparison", "category", "reason", "trend", "funnel", "dataset", "version"}}
+	t := twinTable{Name: "scorecard-" + p.Organisation.Code, Header: withColumn(observationColumns, 2, "indicator")}
 	for _, l := range p.Scorecard.Lines {
-		o := l.Latest
-		t.Rows = append(t.Rows, []string{p.Organisation.Code, l.Definition.ID, l.Definition.Title, o.Period, number(o.Value), number(o.Lower95),
-			number(o.Upper95), number(o.Benchmark), string(o.Comparison), o.Category, o.Reason, string(o.Trend), o.Funnel, o.Dataset, versionText(o.Version)})
+		t.Rows = append(t.Rows, withColumn(observationCells(l.Definition, l.Latest), 2, l.Definition.Title))
 	}
 	return t
+}
+
+// withColumn returns cells with one more inserted at position at.
+func withColumn(cells []string, at int, cell string) []string {
+	out := make([]string, 0, len(cells)+1)
+	return append(append(append(out, cells[:at]...), cell), cells[at:]...)
 }
 
 func versionText(v int) string {
@@ -165,18 +168,12 @@ func (p indicatorListPage) twin() twinTable {
 func (indicatorPage) Twins() bool { return true }
 
 func (p indicatorPage) twin() twinTable {
-	t := twinTable{Name: p.Definition.ID + "-" + strings.ReplaceAll(strings.ToLower(p.Period), " ", "-"), Header: []string{"organisation_code", "organisation",
-		"period", "numerator", "denominator", "value", "lower_95", "upper_95", "benchmark", "comparison", "category", "reason", "funnel"}}
-	add := func(r indicatorRow) {
-		o := r.Observation
-		t.Rows = append(t.Rows, []string{o.Organisation, r.Organisation.Name, o.Period, number(o.Numerator), number(o.Denominator), number(o.Value),
-			number(o.Lower95), number(o.Upper95), number(o.Benchmark), string(o.Comparison), o.Category, o.Reason, r.Funnel})
-	}
-	for _, r := range p.Rows {
-		add(r)
-	}
-	for _, r := range p.NotShown {
-		add(r)
+	t := twinTable{Name: p.Definition.ID + "-" + strings.ReplaceAll(strings.ToLower(p.Period), " ", "-"),
+		Header: withColumn(observationColumns, 1, "organisation")}
+	for _, rows := range [][]indicatorRow{p.Rows, p.NotShown} {
+		for _, r := range rows {
+			t.Rows = append(t.Rows, withColumn(observationCells(p.Definition, r.Observation), 1, r.Organisation.Name))
+		}
 	}
 	return t
 }

@@ -243,6 +243,13 @@ func generate(dir string, orgs, inds, periods int) (int, error) {
 		if err := obsStore.WriteObservations(ctx, r.ID, obs); err != nil {
 			return 0, err
 		}
+		var sums []indicators.Summary
+		for _, d := range defs {
+			sums = append(sums, indicators.Summary{Indicator: d.ID, Period: r.PeriodLabel, PeriodStart: start.String(), Organisations: orgs})
+		}
+		if err := obsStore.WriteSummaries(ctx, r.ID, sums); err != nil {
+			return 0, err
+		}
 		total += len(obs)
 		fmt.Printf("  period %d of %d: %d observations\n", p+1, periods, total)
 	}

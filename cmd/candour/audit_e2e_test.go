@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -67,27 +65,10 @@ func TestClinicalAuditThroughHTTP(t *testing.T) {
 	s := startCandour(t, "serve", dataDir)
 
 	upload := func(csv string) (int, string) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
-		fmt.Fprintf(fw, `{"dataset": {"slug": "e2e-hip-audit-data", "title": "E2E hip fracture audit", "publisher": {"slug": "e2e-audit-body", "name": "E2E Audit Body"}},
+		descriptor := fmt.Sprintf(`{"dataset": {"slug": "e2e-hip-audit-data", "title": "E2E hip fracture audit", "publisher": {"slug": "e2e-audit-body", "name": "E2E Audit Body"}},
 			"release": {"title": "Hip audit E2EAUDITTITLE 2025/26", "periodLabel": "2025/26", "periodStart": "2025-04-01", "periodEnd": "2026-03-31"},
 			"resources": [{"name": "outcomes", "path": "outcomes.csv", "schema": %s}], "audit": "audit.json"}`, e2eAuditSchema)
-		fw, _ = mw.CreateFormFile("outcomes.csv", "outcomes.csv")
-		fw.Write([]byte(csv))
-		fw, _ = mw.CreateFormFile("audit.json", "audit.json")
-		fw.Write([]byte(e2eAuditDefinition))
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/submissions", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postSubmission(t, s, token, descriptor, map[string]string{"outcomes.csv": csv, "audit.json": e2eAuditDefinition})
 	}
 
 	// Bad input is rejected at validation with the row and column, and

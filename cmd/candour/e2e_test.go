@@ -615,6 +615,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("one verdict per indicator on every surface", func(t *testing.T) { oneVerdictEverywhere(t, s) })
+
 	t.Run("release files: ETags, conditional requests, ranges, gzip, latest and manifest", func(t *testing.T) {
 		const path = "/datasets/proms-hip-and-knee-replacements/releases/1/files/proms-hip-knee-2018-19.csv"
 		want := sums(t)["proms-hip-knee-2018-19.csv"]
@@ -1093,7 +1095,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			"/datasets/shmi":             {"version,title,period", 10, "published"},
 			"/datasets/shmi/releases/10": {"file,url,media_type", 1, "text/csv"},
 			"/indicators":                {"id,title,description", 3, "shmi"},
-			"/indicators/shmi":           {"organisation_code,organisation,period", 100, "RR8"},
+			"/indicators/shmi":           {"organisation_code,organisation,indicator_id,period", 100, "RR8"},
 			"/audits":                    {"id,name,clinical_area", 1, "synthetic-surgical-outcomes"},
 			// Every unit of the selection, not the page shown.
 			"/audits/synthetic-surgical-outcomes?level=consultant&page=2": {"audit,measure,period,level,unit_code", 900, "consultant"},

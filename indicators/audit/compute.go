@@ -1,9 +1,11 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/candour/candour/indicators"
 )
@@ -94,8 +96,40 @@ var (
 
 // UnitLimits are the funnel limits of measure m around target at a
 // unit's precision (cases for proportions, expected events for ratios),
-// with the funnel's dispersion.
+// with the funnel's dispersion. A limit that cannot be computed is NaN;
+// UnitLimitsChecked says why.
 func UnitLimits(m Measure, target, precision float64, d Dispersion) Limits {
+	l, err := UnitLimitsChecked(m, target, precision, d)
+	if errors.Is(err, errUnvalidated) {
+		panic(err.Error())
+	}
+	return l
+}
+
+// errUnvalidated marks a limit method that Definition.Validate would have
+// refused for the measure's statistic.
+var errUnvalidated = errors.New("audit: limit method was not validated")
+
+// UnitLimitsChecked is UnitLimits with an error when a limit cannot be
+// computed: an input the method cannot use (indicators.ErrInput), a search
+// that reached its iteration cap (indicators.ErrNotConverged), or any
+// other NaN limit. The exact methods never loop without bound (see
+// indicators/distributions.go), so it always returns.
+func UnitLimitsChecked(m Measure, target, precision float64, d Dispersion) (Limits, error) {
+	l, err := unitLimits(m, target, precision, d)
+	if err != nil {
+		return l, err
+	}
+	for _, v := range []float64{l.Lower95, l.Upper95, l.Lower998, l.Upper998} {
+		if math.IsNaN(v) {
+			return l, fmt.Errorf("%w: a %s limit is not a number at precision %v", indicators.ErrInput, m.Limits, precision)
+		}
+	}
+	return l, nil
+}
+
+// unitLimits computes the four limits of UnitLimits by the measure's method.
+func unitLimits(m Measure, target, precision float64, d Dispersion) (Limits, error) {
 	phi, tau2 := 1.0, 0.0
 	if d.Applied {
 		phi, tau2 = math.Max(d.Phi, 1), d.Tau2
@@ -110,31 +144,113 @@ func UnitLimits(m Measure, target, precision float64, d Dispersion) Limits {
 	switch {
 	case m.Statistic == Proportion && m.Limits == LimitNormal:
 		s := math.Sqrt(phi * target * (1 - target) / precision)
-		return Limits{lo(target - z95*s), math.Min(target+z95*s, 1), lo(target - z998*s), math.Min(target+z998*s, 1)}
+		return Limits{lo(target - z95*s), math.Min(target+z95*s, 1), lo(target - z998*s), math.Min(target+z998*s, 1)}, nil
 	case m.Limits == LimitExactBinomial:
+		if !(precision >= 1 && precision <= 1<<53) {
+			return nanLimits(), fmt.Errorf("%w: %v cases", indicators.ErrInput, precision)
+		}
 		n := int(math.Round(precision))
-		return Limits{indicators.ExactProportionLimit(target, n, 0.025), math.Min(plus(indicators.ExactProportionLimit(target, n, 0.975)), 1),
-			indicators.ExactProportionLimit(target, n, 0.001), math.Min(plus(indicators.ExactProportionLimit(target, n, 0.999)), 1)}
+		var l [4]float64
+		for i, p := range []float64{0.025, 0.975, 0.001, 0.999} {
+			v, err := indicators.ExactProportionLimitChecked(target, n, p)
+			if err != nil {
+				return nanLimits(), err
+			}
+			l[i] = v
+		}
+		return Limits{l[0], math.Min(plus(l[1]), 1), l[2], math.Min(plus(l[3]), 1)}, nil
 	case m.Limits == LimitArcsine:
 		l := indicators.ArcsineProportionLimits(target, precision, tau2)
-		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}
+		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}, nil
 	case m.Statistic == Ratio && m.Limits == LimitNormal:
 		s := math.Sqrt(phi / precision)
-		return Limits{lo(1 - z95*s), 1 + z95*s, lo(1 - z998*s), 1 + z998*s}
+		return Limits{lo(1 - z95*s), 1 + z95*s, lo(1 - z998*s), 1 + z998*s}, nil
 	case m.Limits == LimitExactPoisson:
 		// At small E the interpolated lower limit falls below zero (r = 0,
 		// α > 0): a ratio cannot, so it is clipped, as proportions are.
-		return Limits{lo(indicators.ExactRatioLimit(precision, 0.025)), plus(indicators.ExactRatioLimit(precision, 0.975)),
-			lo(indicators.ExactRatioLimit(precision, 0.001)), plus(indicators.ExactRatioLimit(precision, 0.999))}
+		var l [4]float64
+		for i, p := range []float64{0.025, 0.975, 0.001, 0.999} {
+			v, err := indicators.ExactRatioLimitChecked(precision, p)
+			if err != nil {
+				return nanLimits(), err
+			}
+			l[i] = v
+		}
+		return Limits{lo(l[0]), plus(l[1]), lo(l[2]), plus(l[3])}, nil
 	case m.Limits == LimitLogScale:
 		l := indicators.LogRatioLimits(precision, tau2)
-		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}
+		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}, nil
 	case m.Limits == LimitChiSquare:
-		l := indicators.ChiSquareRatioLimits(precision)
-		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}
+		l, err := indicators.ChiSquareRatioLimitsChecked(precision)
+		return Limits{l.Lower95, l.Upper95, l.Lower998, l.Upper998}, err
 	}
-	panic(fmt.Sprintf("audit: limit method %q for %q was not validated", m.Limits, m.Statistic))
+	return nanLimits(), fmt.Errorf("%w: %q for %q", errUnvalidated, m.Limits, m.Statistic)
 }
+
+func nanLimits() Limits {
+	nan := math.NaN()
+	return Limits{nan, nan, nan, nan}
+}
+
+// limitTimeout is the longest one unit's limit computation may take in
+// Compute and ComputeChecked before the unit is reported as not computable
+// (ErrLimitTimeout). The computations are bounded and take microseconds;
+// this is a second guard so that a submission fails with a clear error
+// rather than hanging the publisher.
+var limitTimeout = 5 * time.Second
+
+// ErrLimitTimeout is the error of a limit computation that took longer
+// than limitTimeout (5 s).
+var ErrLimitTimeout = errors.New("the limit computation took longer than its time limit")
+
+// limitsFunc computes a unit's limits; tests replace it.
+var limitsFunc = UnitLimitsChecked
+
+// limitsWithin runs limitsFunc in a goroutine and waits for at most
+// limitTimeout. A panic in the computation becomes an error. (A
+// computation that overran would be left to finish on its own: Go cannot
+// stop a goroutine.)
+func limitsWithin(m Measure, target, precision float64, d Dispersion) (Limits, error) {
+	type result struct {
+		l   Limits
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{nanLimits(), fmt.Errorf("the limit computation failed: %v", r)}
+			}
+		}()
+		l, err := limitsFunc(m, target, precision, d)
+		done <- result{l, err}
+	}()
+	timer := time.NewTimer(limitTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.l, r.err
+	case <-timer.C:
+		return nanLimits(), fmt.Errorf("%w (%v)", ErrLimitTimeout, limitTimeout)
+	}
+}
+
+// LimitError reports a unit whose funnel limits could not be computed,
+// naming the measure, level, period, unit and precision.
+type LimitError struct {
+	Measure, Period string
+	Level           Level
+	Unit            string  // the unit's code at its level
+	Precision       float64 // cases (proportions) or expected events (ratios)
+	Err             error
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("audit: measure %q, %s level, period %q, unit %s: the funnel limits at precision %v cannot be computed: %v",
+		e.Measure, e.Level, e.Period, e.Unit, e.Precision, e.Err)
+}
+
+func (e *LimitError) Unwrap() error { return e.Err }
 
 // Classify places a value against its limits under the measure's
 // on-limit convention: strict comparisons put a unit exactly on a limit
@@ -240,8 +356,20 @@ func percentile(sorted []float64, p float64) float64 {
 // Compute places every row of an audit release on its funnel: one funnel
 // per measure, period and level. Units whose counts were suppressed, or
 // with fewer than the audit's minimum cases, are shown without a rate and
-// never classified; the reason says why.
+// never classified; the reason says why. A unit whose limits cannot be
+// computed is not classified either; ComputeChecked reports it as an
+// error, which a publisher should prefer.
 func Compute(def Definition, rows []Row) ([]Outcome, []Funnel) {
+	outcomes, funnels, _ := ComputeChecked(def, rows)
+	return outcomes, funnels
+}
+
+// ComputeChecked is Compute with an error for every unit whose funnel
+// limits could not be computed (a NaN limit, an iteration cap reached, or
+// a computation longer than 5 s): each is a *LimitError naming
+// the measure, level, period, unit and precision, joined with errors.Join.
+// The outcomes and funnels are returned as Compute returns them.
+func ComputeChecked(def Definition, rows []Row) ([]Outcome, []Funnel, error) {
 	type group struct {
 		measure, period string
 		level           Level
@@ -267,13 +395,15 @@ func Compute(def Definition, rows []Row) ([]Outcome, []Funnel) {
 	})
 	var outcomes []Outcome
 	var funnels []Funnel
+	var errs []error
 	for _, g := range order {
 		m, _ := def.Measure(g.measure)
-		o, f := computeFunnel(def, m, g.period, g.level, byGroup[g])
+		o, f, e := computeFunnel(def, m, g.period, g.level, byGroup[g])
 		outcomes = append(outcomes, o...)
 		funnels = append(funnels, f)
+		errs = append(errs, e...)
 	}
-	return outcomes, funnels
+	return outcomes, funnels, errors.Join(errs...)
 }
 
 func levelRank(l Level) int {
@@ -289,7 +419,9 @@ func levelRank(l Level) int {
 // Levels lists the unit levels, largest first.
 var Levels = []Level{Hospital, Team, Consultant}
 
-func computeFunnel(def Definition, m Measure, period string, level Level, rows []Row) ([]Outcome, Funnel) {
+// computeFunnel computes one funnel; the errors are the units whose limits
+// could not be computed.
+func computeFunnel(def Definition, m Measure, period string, level Level, rows []Row) ([]Outcome, Funnel, []error) {
 	f := Funnel{Measure: m.ID, Period: period, Level: level, Units: len(rows), MinCases: def.MinCases}
 	var sumO, sumN float64
 	for _, r := range rows {
@@ -341,6 +473,7 @@ func computeFunnel(def Definition, m Measure, period string, level Level, rows [
 	}
 	f.Dispersion = EstimateDispersion(m.Overdisp, zs, ws)
 	out := make([]Outcome, 0, len(rows))
+	var errs []error
 	for _, r := range rows {
 		o := Outcome{Audit: def.ID, Measure: m.ID, Period: period, Level: level, Code: r.Code(), Name: r.Name(),
 			Provider: r.Provider, ProviderName: r.ProviderName, Team: r.Team, TeamName: r.TeamName,
@@ -366,7 +499,13 @@ func computeFunnel(def Definition, m Measure, period string, level Level, rows [
 			value = ratio
 		}
 		o.Value = &value
-		l := UnitLimits(m, f.Target, o.Precision, f.Dispersion)
+		l, err := limitsWithin(m, f.Target, o.Precision, f.Dispersion)
+		if err != nil {
+			errs = append(errs, &LimitError{Measure: m.ID, Period: period, Level: level, Unit: o.Code, Precision: o.Precision, Err: err})
+			o.Reason = "The funnel limits cannot be computed at this unit's precision, so it is not classified."
+			out = append(out, o)
+			continue
+		}
 		o.Limits = &l
 		o.Status, o.High = Classify(value, l, m.OnLimit)
 		f.Classified++
@@ -378,7 +517,7 @@ func computeFunnel(def Definition, m Measure, period string, level Level, rows [
 		}
 		out = append(out, o)
 	}
-	return out, f
+	return out, f, errs
 }
 
 // Position says in words where a unit lies on its funnel.

@@ -47,8 +47,8 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO observations (release_id, indicator, organisation, period, period_start,
 			numerator, denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
-			trend, trend_reason, dataset, version, funnel)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,8 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 		for _, o := range obs {
 			if _, err := stmt.ExecContext(ctx, release, o.Indicator, o.Organisation, o.Period, o.PeriodStart,
 				o.Numerator, o.Denominator, o.Value, o.Category, o.Lower95, o.Upper95, o.Lower998, o.Upper998, o.Benchmark,
-				string(o.Comparison), o.Reason, o.Quintile, string(o.Trend), o.TrendReason, o.Dataset, o.Version, o.Funnel); err != nil {
+				string(o.Comparison), o.Reason, o.Quintile, o.Dataset, o.Version, o.Funnel,
+				o.FunnelLower95, o.FunnelUpper95, o.FunnelLower998, o.FunnelUpper998, string(o.Beside)); err != nil {
 				return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
 			}
 		}
@@ -83,7 +84,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		}
 		rows, err := s.db.QueryContext(ctx, `SELECT release_id, indicator, organisation, period, period_start, numerator,
 			denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
-			trend, trend_reason, dataset, version, funnel
+			dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside
 			FROM observations WHERE `+strings.Join(where, " AND ")+` ORDER BY indicator, organisation, period_start, release_id`, args...)
 		if err != nil {
 			yield(indicators.Observation{}, err)
@@ -92,11 +93,11 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		defer rows.Close()
 		for rows.Next() {
 			var o indicators.Observation
-			var comparison, trend string
+			var comparison, beside string
 			err := rows.Scan(&o.Release, &o.Indicator, &o.Organisation, &o.Period, &o.PeriodStart, &o.Numerator, &o.Denominator,
 				&o.Value, &o.Category, &o.Lower95, &o.Upper95, &o.Lower998, &o.Upper998, &o.Benchmark, &comparison, &o.Reason, &o.Quintile,
-				&trend, &o.TrendReason, &o.Dataset, &o.Version, &o.Funnel)
-			o.Comparison, o.Trend = indicators.Comparison(comparison), indicators.Trend(trend)
+				&o.Dataset, &o.Version, &o.Funnel, &o.FunnelLower95, &o.FunnelUpper95, &o.FunnelLower998, &o.FunnelUpper998, &beside)
+			o.Comparison, o.Beside = indicators.Comparison(comparison), indicators.Comparison(beside)
 			if !yield(o, err) || err != nil {
 				return
 			}
@@ -152,13 +153,64 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 	return out, rows.Err()
 }
 
+// WriteSummaries implements indicators.ObservationStore.
+func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indicators.Summary) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM indicator_summaries WHERE release_id = ?`, release); err != nil {
+			return err
+		}
+		for _, sum := range sums {
+			sum.Release = release
+			raw, err := json.Marshal(sum)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO indicator_summaries (release_id, indicator, period, period_start, summary)
+				VALUES (?, ?, ?, ?, ?)`, release, sum.Indicator, sum.Period, sum.PeriodStart, string(raw)); err != nil {
+				return fmt.Errorf("summary of %s: %w", sum.Indicator, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Summaries implements indicators.ObservationStore.
+func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicator string) ([]indicators.Summary, error) {
+	in, args := sqlitedb.VisibleIn(visible)
+	where := "release_id IN " + in
+	if indicator != "" {
+		where += " AND indicator = ?"
+		args = append(args, indicator)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT summary FROM indicator_summaries WHERE `+where+`
+		ORDER BY indicator, period_start, release_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indicators.Summary
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var sum indicators.Summary
+		if err := json.Unmarshal([]byte(raw), &sum); err != nil {
+			return nil, fmt.Errorf("indicator summary: %w", err)
+		}
+		out = append(out, sum)
+	}
+	return out, rows.Err()
+}
+
 // DeleteRelease implements indicators.ObservationStore.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM observations WHERE release_id = ?`, release); err != nil {
-			return err
+		for _, table := range []string{"observations", "indicator_definitions", "indicator_summaries"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE release_id = ?`, release); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM indicator_definitions WHERE release_id = ?`, release)
-		return err
+		return nil
 	})
 }

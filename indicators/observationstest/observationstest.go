@@ -86,4 +86,55 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 			t.Errorf("with only release 3 visible: %+v", d)
 		}
 	})
+	t.Run("funnel limits and the comparison beside the verdict round-trip", func(t *testing.T) {
+		s := open(t)
+		in := indicators.Observation{Indicator: "shmi", Organisation: "RA2", Period: "p", Value: f(1.2), Comparison: indicators.HigherThanExpected,
+			Beside: indicators.Worse, Funnel: "above the 95% limit", FunnelLower95: f(0.87), FunnelUpper95: f(1.15), FunnelLower998: f(0.8), FunnelUpper998: f(1.25)}
+		if err := s.WriteObservations(ctx, 4, []indicators.Observation{in}); err != nil {
+			t.Fatal(err)
+		}
+		got := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(4)})
+		if len(got) != 1 {
+			t.Fatalf("read %d observations", len(got))
+		}
+		o := got[0]
+		if o.Comparison != in.Comparison || o.Beside != in.Beside || o.Funnel != in.Funnel || *o.FunnelLower95 != 0.87 || *o.FunnelUpper95 != 1.15 ||
+			*o.FunnelLower998 != 0.8 || *o.FunnelUpper998 != 1.25 {
+			t.Errorf("read back %+v", o)
+		}
+	})
+	t.Run("summaries in period order, visible only, removed with the release", func(t *testing.T) {
+		s := open(t)
+		// Written out of period order: release 9 is the earliest period.
+		for rel, start := range map[int64]string{5: "2022-04-01", 6: "2023-04-01", 9: "2018-04-01"} {
+			sum := indicators.Summary{Indicator: "x", Period: start[:4], PeriodStart: start, Organisations: 3,
+				Funnel: &indicators.FunnelFit{Limits: "log-scale", Tau2: 0.003, Units: 3, Applied: true},
+				Areas:  []indicators.AreaValue{{Code: "E92000001", Level: "national", Value: f(12.5)}}}
+			if err := s.WriteSummaries(ctx, rel, []indicators.Summary{sum}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Summaries(ctx, datasets.NewVisible(5, 6, 9), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0].Release != 9 || got[1].Release != 5 || got[2].Release != 6 {
+			t.Fatalf("summaries: %+v", got)
+		}
+		if got[0].Funnel == nil || got[0].Funnel.Tau2 != 0.003 || len(got[0].Areas) != 1 || *got[0].Areas[0].Value != 12.5 {
+			t.Errorf("summary read back: %+v", got[0])
+		}
+		if got, _ := s.Summaries(ctx, datasets.NewVisible(6), "x"); len(got) != 1 || got[0].Release != 6 {
+			t.Errorf("with only release 6 visible: %+v", got)
+		}
+		if got, _ := s.Summaries(ctx, datasets.NewVisible(5, 6, 9), "y"); len(got) != 0 {
+			t.Errorf("another indicator: %+v", got)
+		}
+		if err := s.DeleteRelease(ctx, 9); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Summaries(ctx, datasets.NewVisible(5, 6, 9), ""); len(got) != 2 {
+			t.Errorf("after deleting release 9: %+v", got)
+		}
+	})
 }

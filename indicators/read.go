@@ -1,0 +1,200 @@
+package indicators
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/candour/candour/datasets"
+)
+
+// Reading in period order. Observations are stored per release, but a
+// series is ordered by the period it covers, never by when its release
+// was submitted or published: a release for an earlier period published
+// late takes its place in every series at once. Recent trends and the
+// latest period depend on which releases are visible, so they are
+// derived here, from the visible series, by the functions every surface
+// reads through (BuildScorecard, ReadIndicator, ReadSeries): a
+// publication changes them exactly when it changes what is visible, and
+// the public never sees one page with the new period and another
+// without. Storing them would mean rewriting other releases' rows in step
+// with the publication's transaction, in another store.
+
+// periodOrder is where a period sorts: its start date, else the start
+// its label names when it is a financial year ("2022/23" or "2022-23":
+// 1 April), a year ("2024"), a month ("2026-01", "January 2026"); else ""
+// (such periods sort first, in release order).
+func periodOrder(start, label string) string {
+	if start != "" {
+		return start
+	}
+	return startFromLabel(strings.TrimSpace(label))
+}
+
+var (
+	financialYear = regexp.MustCompile(`^(\d{4})[/-](\d{2})$`)
+	calendarYear  = regexp.MustCompile(`^\d{4}$`)
+	yearMonth     = regexp.MustCompile(`^(\d{4})-(\d{2})$`)
+)
+
+func startFromLabel(label string) string {
+	if m := financialYear.FindStringSubmatch(label); m != nil {
+		if y, _ := strconv.Atoi(m[1]); fmt.Sprintf("%02d", (y+1)%100) == m[2] {
+			return m[1] + "-04-01"
+		}
+	}
+	if calendarYear.MatchString(label) {
+		return label + "-01-01"
+	}
+	if m := yearMonth.FindStringSubmatch(label); m != nil {
+		return m[1] + "-" + m[2] + "-01"
+	}
+	if t, err := time.Parse("January 2006", label); err == nil {
+		return t.Format(time.DateOnly)
+	}
+	return ""
+}
+
+// inPeriodOrder sorts items by period (then release) and keeps, for a
+// period covered twice (a correction beside the release it superseded:
+// the same start and label), only the newer release's.
+func inPeriodOrder[T any](items []T, key func(T) (start, label string, release int64)) []T {
+	s := slices.Clone(items)
+	sort.SliceStable(s, func(i, j int) bool {
+		as, al, ar := key(s[i])
+		bs, bl, br := key(s[j])
+		if a, b := periodOrder(as, al), periodOrder(bs, bl); a != b {
+			return a < b
+		}
+		return ar < br
+	})
+	newest := map[[2]string]int64{}
+	for _, x := range s {
+		start, label, rel := key(x)
+		k := [2]string{start, label}
+		newest[k] = max(newest[k], rel)
+	}
+	out := s[:0]
+	for _, x := range s {
+		start, label, rel := key(x)
+		if newest[[2]string{start, label}] == rel {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// InPeriodOrder returns one indicator's observations for one
+// organisation in period order, keeping for a period covered twice only
+// the newer release's observation.
+func InPeriodOrder(obs []Observation) []Observation {
+	return inPeriodOrder(obs, func(o Observation) (string, string, int64) { return o.PeriodStart, o.Period, o.Release })
+}
+
+// WithTrends gives every point of a series in period order the recent
+// trend over the series up to it.
+func WithTrends(d Definition, series []Observation) {
+	for i := range series {
+		series[i].Trend, series[i].TrendReason = trendOf(d, series[:i+1])
+	}
+}
+
+// PeriodsInOrder returns an indicator's summaries in period order, one a
+// period (the newer release's when two cover it).
+func PeriodsInOrder(sums []Summary) []Summary {
+	return inPeriodOrder(sums, func(s Summary) (string, string, int64) { return s.PeriodStart, s.Period, s.Release })
+}
+
+// trendWindow is how many periods a recent trend looks back over.
+const trendWindow = 5
+
+// IndicatorView is one indicator across organisations in its latest
+// visible period.
+type IndicatorView struct {
+	Definition ReleasedDefinition
+	// Latest is the summary of the latest period (its release, period,
+	// funnel and benchmark rows); Periods every visible period, in order.
+	Latest  Summary
+	Periods []Summary
+	// Observations are the latest period's, one per organisation, with
+	// their recent trends.
+	Observations []Observation
+}
+
+// ReadIndicator reads an indicator's latest visible period: the summary
+// and every organisation's observation, with recent trends from the
+// periods before it. It reads only the last five periods' observations.
+func ReadIndicator(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition) (IndicatorView, error) {
+	view := IndicatorView{Definition: def}
+	sums, err := store.Summaries(ctx, visible, def.ID)
+	if err != nil {
+		return view, err
+	}
+	view.Periods = PeriodsInOrder(sums)
+	if len(view.Periods) == 0 {
+		return view, nil
+	}
+	view.Latest = view.Periods[len(view.Periods)-1]
+	recent := view.Periods[max(0, len(view.Periods)-trendWindow):]
+	var ids []int64
+	for _, s := range recent {
+		ids = append(ids, s.Release)
+	}
+	bySeries, err := readSeries(ctx, store, ObservationQuery{Visible: datasets.NewVisible(ids...), Indicator: def.ID})
+	if err != nil {
+		return view, err
+	}
+	for _, series := range bySeries {
+		WithTrends(def.Definition, series)
+		if last := series[len(series)-1]; last.Release == view.Latest.Release {
+			view.Observations = append(view.Observations, last)
+		}
+	}
+	sort.Slice(view.Observations, func(i, j int) bool { return view.Observations[i].Organisation < view.Observations[j].Organisation })
+	return view, nil
+}
+
+// ReadSeries reads every visible period of an indicator (for one
+// organisation, or all when org is ""), in period order per organisation,
+// with recent trends.
+func ReadSeries(ctx context.Context, store ObservationStore, visible datasets.Visible, def Definition, org string) ([]Observation, error) {
+	bySeries, err := readSeries(ctx, store, ObservationQuery{Visible: visible, Indicator: def.ID, Organisation: org})
+	if err != nil {
+		return nil, err
+	}
+	var out []Observation
+	for _, series := range bySeries {
+		WithTrends(def, series)
+		out = append(out, series...)
+	}
+	return out, nil
+}
+
+// readSeries groups the observations q selects into series, one per
+// indicator and organisation, each in period order, in the store's
+// order of indicator and organisation.
+func readSeries(ctx context.Context, store ObservationStore, q ObservationQuery) ([][]Observation, error) {
+	type key struct{ indicator, org string }
+	var keys []key
+	group := map[key][]Observation{}
+	for o, err := range store.Observations(ctx, q) {
+		if err != nil {
+			return nil, err
+		}
+		k := key{o.Indicator, o.Organisation}
+		if _, seen := group[k]; !seen {
+			keys = append(keys, k)
+		}
+		group[k] = append(group[k], o)
+	}
+	out := make([][]Observation, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, InPeriodOrder(group[k]))
+	}
+	return out, nil
+}
