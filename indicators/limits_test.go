@@ -160,8 +160,8 @@ func TestProportionTrendAgainstR(t *testing.T) {
 		return out
 	}
 	for _, row := range rows {
-		name := "x=" + row["x"] + " n=" + row["n"]
-		slope, chi2, err := ProportionTrend(list(row["x"]), list(row["n"]))
+		name := "x=" + row["x"] + " n=" + row["n"] + " score=" + row["score"]
+		slope, chi2, err := ProportionTrendAt(list(row["score"]), list(row["x"]), list(row["n"]))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

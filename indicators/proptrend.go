@@ -22,8 +22,22 @@ import "fmt"
 // numerator outside 0..n, non-finite values, or a pooled proportion of 0
 // or 1, where there is no variation to test.
 func ProportionTrend(numerators, denominators []float64) (slope float64, chi2 float64, err error) {
+	scores := make([]float64, len(numerators))
+	for i := range scores {
+		scores[i] = float64(i)
+	}
+	return ProportionTrendAt(scores, numerators, denominators)
+}
+
+// ProportionTrendAt is ProportionTrend at given scores (the periods'
+// positions), so that a series with a point left out keeps the others in
+// their places (R's prop.trend.test(x, n, score)).
+func ProportionTrendAt(scores, numerators, denominators []float64) (slope float64, chi2 float64, err error) {
 	if err := checkTrendCounts(numerators, denominators); err != nil {
 		return 0, 0, err
+	}
+	if len(scores) != len(numerators) {
+		return 0, 0, fmt.Errorf("%w: %d scores for %d points", ErrInput, len(scores), len(numerators))
 	}
 	var sx, sn float64
 	for i := range numerators {
@@ -39,7 +53,7 @@ func ProportionTrend(numerators, denominators []float64) (slope float64, chi2 fl
 	for i := range numerators {
 		w := denominators[i] / (pooled * (1 - pooled))
 		sw += w
-		sws += w * float64(i)
+		sws += w * scores[i]
 		swf += w * numerators[i] / denominators[i]
 	}
 	sBar, fBar := sws/sw, swf/sw
@@ -47,7 +61,7 @@ func ProportionTrend(numerators, denominators []float64) (slope float64, chi2 fl
 	var sss, ssf float64
 	for i := range numerators {
 		w := denominators[i] / (pooled * (1 - pooled))
-		ds := float64(i) - sBar
+		ds := scores[i] - sBar
 		sss += w * ds * ds
 		ssf += w * ds * (numerators[i]/denominators[i] - fBar)
 	}

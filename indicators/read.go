@@ -62,28 +62,50 @@ func startFromLabel(label string) string {
 
 // inPeriodOrder sorts items by period (then release) and keeps, for a
 // period covered twice (a correction beside the release it superseded:
-// the same start and label), only the newer release's.
+// the same start and label), only the newer release's. Periods without a
+// known start keep release order. Items already in that order, as the
+// store streams them, are returned as they are.
 func inPeriodOrder[T any](items []T, key func(T) (start, label string, release int64)) []T {
-	s := slices.Clone(items)
-	sort.SliceStable(s, func(i, j int) bool {
-		as, al, ar := key(s[i])
-		bs, bl, br := key(s[j])
-		if a, b := periodOrder(as, al), periodOrder(bs, bl); a != b {
-			return a < b
+	orders := make([]string, len(items))
+	inOrder, run := true, 0 // run: where the current run of equal orders starts
+	for i, x := range items {
+		start, label, rel := key(x)
+		orders[i] = periodOrder(start, label)
+		if i == 0 || orders[i] != orders[i-1] {
+			inOrder = inOrder && (i == 0 || orders[i] > orders[i-1])
+			run = i
+			continue
 		}
-		return ar < br
-	})
+		for _, y := range items[run:i] { // same order: later releases, other periods
+			yStart, yLabel, yRel := key(y)
+			if yRel >= rel || yStart == start && yLabel == label {
+				inOrder = false
+			}
+		}
+	}
+	if inOrder {
+		return items
+	}
+	idx := make([]int, len(items))
 	newest := map[[2]string]int64{}
-	for _, x := range s {
+	for i, x := range items {
+		idx[i] = i
 		start, label, rel := key(x)
 		k := [2]string{start, label}
 		newest[k] = max(newest[k], rel)
 	}
-	out := s[:0]
-	for _, x := range s {
-		start, label, rel := key(x)
-		if newest[[2]string{start, label}] == rel {
-			out = append(out, x)
+	sort.SliceStable(idx, func(a, b int) bool {
+		if oa, ob := orders[idx[a]], orders[idx[b]]; oa != ob {
+			return oa < ob
+		}
+		_, _, ra := key(items[idx[a]])
+		_, _, rb := key(items[idx[b]])
+		return ra < rb
+	})
+	out := make([]T, 0, len(items))
+	for _, i := range idx {
+		if start, label, rel := key(items[i]); newest[[2]string{start, label}] == rel {
+			out = append(out, items[i])
 		}
 	}
 	return out
@@ -101,6 +123,14 @@ func InPeriodOrder(obs []Observation) []Observation {
 func WithTrends(d Definition, series []Observation) {
 	for i := range series {
 		series[i].Trend, series[i].TrendReason = trendOf(d, series[:i+1])
+	}
+}
+
+// withLatestTrend gives only the last point of a series its recent trend:
+// what scorecards and indicator pages show.
+func withLatestTrend(d Definition, series []Observation) {
+	if n := len(series); n > 0 {
+		series[n-1].Trend, series[n-1].TrendReason = trendOf(d, series)
 	}
 }
 
@@ -150,7 +180,7 @@ func ReadIndicator(ctx context.Context, store ObservationStore, visible datasets
 		return view, err
 	}
 	for _, series := range bySeries {
-		WithTrends(def.Definition, series)
+		withLatestTrend(def.Definition, series)
 		if last := series[len(series)-1]; last.Release == view.Latest.Release {
 			view.Observations = append(view.Observations, last)
 		}
@@ -177,24 +207,34 @@ func ReadSeries(ctx context.Context, store ObservationStore, visible datasets.Vi
 
 // readSeries groups the observations q selects into series, one per
 // indicator and organisation, each in period order, in the store's
-// order of indicator and organisation.
+// order of indicator and organisation. The store streams them grouped
+// so (ObservationStore.Observations); a stream that is not is grouped
+// here.
 func readSeries(ctx context.Context, store ObservationStore, q ObservationQuery) ([][]Observation, error) {
-	type key struct{ indicator, org string }
-	var keys []key
-	group := map[key][]Observation{}
+	var all []Observation
 	for o, err := range store.Observations(ctx, q) {
 		if err != nil {
 			return nil, err
 		}
-		k := key{o.Indicator, o.Organisation}
-		if _, seen := group[k]; !seen {
-			keys = append(keys, k)
-		}
-		group[k] = append(group[k], o)
+		all = append(all, o)
 	}
-	out := make([][]Observation, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, InPeriodOrder(group[k]))
+	less := func(a, b Observation) int {
+		if c := strings.Compare(a.Indicator, b.Indicator); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Organisation, b.Organisation)
+	}
+	if !slices.IsSortedFunc(all, less) {
+		slices.SortStableFunc(all, less)
+	}
+	var out [][]Observation
+	for start := 0; start < len(all); {
+		end := start + 1
+		for end < len(all) && less(all[start], all[end]) == 0 {
+			end++
+		}
+		out = append(out, InPeriodOrder(all[start:end:end]))
+		start = end
 	}
 	return out, nil
 }

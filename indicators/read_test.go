@@ -68,3 +68,18 @@ func TestPeriodOrderWithoutStarts(t *testing.T) {
 		t.Errorf("order: %v", got)
 	}
 }
+
+func TestSeriesAsTheStoreStreamsThem(t *testing.T) {
+	// In period order already, as the store streams them: kept as is, but
+	// for a period covered by two releases, of which the newer stays.
+	obs := []Observation{{Release: 1, Period: "2019/20", PeriodStart: "2019-04-01"}, {Release: 2, Period: "2020/21", PeriodStart: "2020-04-01"},
+		{Release: 7, Period: "2020/21", PeriodStart: "2020-04-01"}, {Release: 3, Period: "2021/22", PeriodStart: "2021-04-01"}}
+	got := InPeriodOrder(obs[:2])
+	if len(got) != 2 || &got[0] != &obs[0] {
+		t.Errorf("an ordered series was copied or changed: %v", got)
+	}
+	got = InPeriodOrder(obs)
+	if len(got) != 3 || got[1].Release != 7 || got[2].Release != 3 {
+		t.Errorf("with a correction: %+v", got)
+	}
+}

@@ -38,8 +38,8 @@ func (s Scorecard) Headlines() []Line {
 }
 
 // BuildScorecard reads an organisation's observations of the visible
-// releases and arranges them by indicator, each series in period order
-// with its recent trends; the latest is the latest period's.
+// releases and arranges them by indicator, each series in period order;
+// the latest is the latest period's, with its recent trend.
 func BuildScorecard(ctx context.Context, store ObservationStore, visible datasets.Visible, org string) (Scorecard, error) {
 	sc := Scorecard{Organisation: org}
 	defs, err := store.Definitions(ctx, visible)
@@ -59,7 +59,7 @@ func BuildScorecard(ctx context.Context, store ObservationStore, visible dataset
 		if !ok {
 			continue
 		}
-		WithTrends(d, series)
+		withLatestTrend(d, series)
 		sc.Lines = append(sc.Lines, Line{Definition: d, Latest: series[len(series)-1], Series: series})
 	}
 	sort.Slice(sc.Lines, func(i, j int) bool {

@@ -150,9 +150,13 @@ func proportionTrend(series []Observation) (Trend, string) {
 		return TrendNoChange, ""
 	}
 	for drop := range x {
-		xs := append(append([]float64(nil), x[:drop]...), x[drop+1:]...)
-		ns := append(append([]float64(nil), n[:drop]...), n[drop+1:]...)
-		if s, _, err := ProportionTrend(xs, ns); err == nil && math.Signbit(s) != math.Signbit(slope) {
+		var scores, xs, ns []float64
+		for i := range x {
+			if i != drop {
+				scores, xs, ns = append(scores, float64(i)), append(xs, x[i]), append(ns, n[i])
+			}
+		}
+		if s, _, err := ProportionTrendAt(scores, xs, ns); err == nil && math.Signbit(s) != math.Signbit(slope) {
 			return TrendNoChange, "an outlying point decides the direction"
 		}
 	}
