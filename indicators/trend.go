@@ -54,21 +54,34 @@ func RecentTrend(values, lower, upper []float64, overlapping bool) (Trend, strin
 	if chi2 <= trendThreshold {
 		return TrendNoChange, ""
 	}
-	for drop := range x {
-		var xs, ys, ws []float64
-		for i := range x {
-			if i != drop {
-				xs, ys, ws = append(xs, x[i]), append(ys, y[i]), append(ws, w[i])
-			}
-		}
-		if s, _ := wls(xs, ys, ws); math.Signbit(s) != math.Signbit(slope) {
-			return TrendNoChange, "an outlying point decides the direction"
-		}
+	if anyLeftOutReverses(len(x), slope, func(drop int) (float64, bool) {
+		s, _ := wls(without(x, drop), without(y, drop), without(w, drop))
+		return s, true
+	}) {
+		return TrendNoChange, "an outlying point decides the direction"
 	}
 	if slope > 0 {
 		return TrendIncreasing, ""
 	}
 	return TrendDecreasing, ""
+}
+
+// anyLeftOutReverses is Fingertips' outlier check: whether leaving out any
+// one of n points reverses the sign of the slope; slopeWithout fits the
+// rest (ok false when it cannot).
+func anyLeftOutReverses(n int, slope float64, slopeWithout func(drop int) (float64, bool)) bool {
+	for drop := range n {
+		if s, ok := slopeWithout(drop); ok && math.Signbit(s) != math.Signbit(slope) {
+			return true
+		}
+	}
+	return false
+}
+
+// without returns xs with the element at drop left out, each point keeping
+// its own value (positions are passed the same way).
+func without(xs []float64, drop int) []float64 {
+	return append(append(make([]float64, 0, len(xs)-1), xs[:drop]...), xs[drop+1:]...)
 }
 
 // wls returns the weighted least-squares slope and slope²/variance.
@@ -149,16 +162,12 @@ func proportionTrend(series []Observation) (Trend, string) {
 	if chi2 <= trendThreshold {
 		return TrendNoChange, ""
 	}
-	for drop := range x {
-		var scores, xs, ns []float64
-		for i := range x {
-			if i != drop {
-				scores, xs, ns = append(scores, float64(i)), append(xs, x[i]), append(ns, n[i])
-			}
-		}
-		if s, _, err := ProportionTrendAt(scores, xs, ns); err == nil && math.Signbit(s) != math.Signbit(slope) {
-			return TrendNoChange, "an outlying point decides the direction"
-		}
+	positions := []float64{0, 1, 2, 3, 4}
+	if anyLeftOutReverses(len(x), slope, func(drop int) (float64, bool) {
+		s, _, err := ProportionTrendAt(without(positions, drop), without(x, drop), without(n, drop))
+		return s, err == nil
+	}) {
+		return TrendNoChange, "an outlying point decides the direction"
 	}
 	if slope > 0 {
 		return TrendIncreasing, ""

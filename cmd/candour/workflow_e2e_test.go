@@ -485,31 +485,14 @@ func TestSubmissionAPI(t *testing.T) {
 	s := startCandour(t, "serve", dataDir)
 
 	upload := func(bearer, csv string, indicators ...string) (int, string) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
 		extra := ""
 		if len(indicators) > 0 {
 			extra = `, "indicators": [` + indicators[0] + `]`
 		}
-		fmt.Fprintf(fw, `{"dataset": {"slug": "e2e-api", "title": "API uploads", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
+		descriptor := fmt.Sprintf(`{"dataset": {"slug": "e2e-api", "title": "API uploads", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
 			"release": {"title": "API release", "periodLabel": "April 2026"},
 			"resources": [{"name": "admissions", "path": "admissions.csv", "schema": %s}]%s}`, e2eSchema, extra)
-		fw, _ = mw.CreateFormFile("admissions.csv", "admissions.csv")
-		fw.Write([]byte(csv))
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/submissions", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postSubmission(t, s, bearer, descriptor, map[string]string{"admissions.csv": csv})
 	}
 	if status, body := upload("", e2eCSV); status != http.StatusUnauthorized || !strings.Contains(body, "API token") {
 		t.Errorf("no token: %d %s", status, body)
