@@ -131,7 +131,9 @@ func (d Definition) Sentence(o Observation) string {
 		bench = d.FormatValue(o.Benchmark)
 	}
 	switch o.Comparison {
-	case Better, Worse, Similar, Higher, Lower:
+	case Similar:
+		return "Similar to the benchmark (" + bench + ")" + intervalTail(d, o.Comparison)
+	case Better, Worse, Higher, Lower:
 		return o.Comparison.Words() + " than the benchmark (" + bench + ")" + intervalTail(d, o.Comparison)
 	}
 	return "Not compared: " + o.Reason

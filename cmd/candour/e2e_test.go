@@ -568,7 +568,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, want := range []string{"How it compares", "Deaths compared with the number expected (SHMI)", "0.95",
 			"Started first treatment within 62 days", "Constitutional standard: 85%", "95% confidence interval", "(10 periods)",
 			"Cannot be calculated: the periods overlap", "Cannot be calculated: fewer than five periods", "data-chart=",
-			"Funnel plot: within the limits", "Published "} {
+			"As expected: within the 95% control limits", "Published "} {
 			if !strings.Contains(leeds, want) {
 				t.Errorf("RR8 scorecard lacks %q", want)
 			}
