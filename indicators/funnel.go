@@ -188,7 +188,7 @@ func fitFunnel(spec funnelSpec, target float64, units []funnelUnit) FunnelFit {
 			z, w = append(z, zi), append(w, wi)
 		}
 	}
-	z, w = trimScores(z, w, spec.trim, spec.trimBy)
+	z, w = TrimScores(z, w, spec.trim, spec.trimBy)
 	fit.Units = len(z)
 	if len(z) < 2 {
 		return fit
@@ -231,11 +231,13 @@ func unitScore(spec funnelSpec, target float64, u funnelUnit) (float64, float64,
 	return (u.o/u.n/target - 1) * math.Sqrt(u.n), u.n, true
 }
 
-// trimScores keeps outlying z-scores from inflating the estimate:
-// truncation leaves out ⌊I × share⌋ at each end of the sorted scores
-// (NHS Digital's SHMI); winsorising pulls scores beyond the share's
-// percentiles in to them (Spiegelhalter).
-func trimScores(z, w []float64, trim string, share float64) ([]float64, []float64) {
+// TrimScores keeps outlying z-scores from inflating an overdispersion
+// estimate: "truncate" leaves out ⌊I × share⌋ at each end of the sorted
+// scores, with their weights (NHS Digital's SHMI); "winsorise" pulls
+// scores beyond the share's percentiles in to them (Spiegelhalter);
+// "none", or fewer than three scores, keeps them as they are. Indicator
+// funnels and clinical audit funnels both trim with it.
+func TrimScores(z, w []float64, trim string, share float64) ([]float64, []float64) {
 	if len(z) < 3 || trim == "none" || share <= 0 {
 		return z, w
 	}

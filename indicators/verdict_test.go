@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,5 +220,22 @@ func TestTheVerdictIsExplained(t *testing.T) {
 	plain := ratioDefinition(Verdict{Level: 99.8}).VerdictExplained()
 	if !strings.Contains(plain, "compares the 99.8% confidence interval with the benchmark") || strings.Contains(plain, "not the verdict") {
 		t.Errorf("interval explanation: %s", plain)
+	}
+}
+
+func TestTruncationAsNHSDigital(t *testing.T) {
+	// ⌊147 × 10%⌋ = 14 left out at each end, as the SHMI's published
+	// limits need (an interpolated 10th percentile would leave out 15).
+	z, w := make([]float64, 147), make([]float64, 147)
+	for i := range z {
+		z[i], w[i] = float64((i*37)%147), 1
+	}
+	kept, weights := TrimScores(z, w, "truncate", 0.1)
+	if len(kept) != 119 || len(weights) != 119 || slices.Min(kept) != 14 || slices.Max(kept) != 132 {
+		t.Errorf("kept %d scores from %v to %v", len(kept), slices.Min(kept), slices.Max(kept))
+	}
+	wins, _ := TrimScores(z, w, "winsorise", 0.1)
+	if len(wins) != 147 || slices.Min(wins) <= 14 || slices.Min(wins) >= 15 {
+		t.Errorf("winsorised: %d scores, least %v", len(wins), slices.Min(wins))
 	}
 }

@@ -294,45 +294,22 @@ func unitZ(m Measure, target float64, o, n, e float64) (z, w float64, ok bool) {
 }
 
 // EstimateDispersion estimates φ and τ² from z-scores and weights
-// (statistics.md B1, steps 2–5): trimmed by the measure's rule, φ the
+// (statistics.md B1, steps 2–5): trimmed by the measure's rule with
+// indicators.TrimScores (truncation as NHS Digital does it), φ the
 // mean squared z, τ² = (I·φ − (I − 1)) / (Σw − Σw²/Σw) when positive.
 func EstimateDispersion(spec OverdispersionSpec, z, w []float64) Dispersion {
-	type zw struct{ z, w float64 }
-	units := make([]zw, len(z))
-	for i := range z {
-		units[i] = zw{z[i], w[i]}
-	}
-	if len(units) >= 3 && spec.Trim != TrimNone && spec.TrimBy > 0 {
-		sorted := make([]float64, len(z))
-		copy(sorted, z)
-		sort.Float64s(sorted)
-		lo, hi := percentile(sorted, spec.TrimBy), percentile(sorted, 1-spec.TrimBy)
-		switch spec.Trim {
-		case TrimWinsorise:
-			for i := range units {
-				units[i].z = math.Min(math.Max(units[i].z, lo), hi)
-			}
-		case TrimTruncate:
-			kept := units[:0]
-			for _, u := range units {
-				if u.z >= lo && u.z <= hi {
-					kept = append(kept, u)
-				}
-			}
-			units = kept
-		}
-	}
-	d := Dispersion{Units: len(units)}
-	if len(units) < 2 {
+	z, w = indicators.TrimScores(z, w, string(spec.Trim), spec.TrimBy)
+	d := Dispersion{Units: len(z)}
+	if len(z) < 2 {
 		return d
 	}
 	var ss, sw, sw2 float64
-	for _, u := range units {
-		ss += u.z * u.z
-		sw += u.w
-		sw2 += u.w * u.w
+	for i := range z {
+		ss += z[i] * z[i]
+		sw += w[i]
+		sw2 += w[i] * w[i]
 	}
-	i := float64(len(units))
+	i := float64(len(z))
 	d.Phi = ss / i
 	if i*d.Phi > i-1 {
 		d.Applied = spec.Adjustment != AdjustNone
@@ -341,16 +318,6 @@ func EstimateDispersion(spec OverdispersionSpec, z, w []float64) Dispersion {
 		}
 	}
 	return d
-}
-
-// percentile is the linear-interpolation percentile of sorted values.
-func percentile(sorted []float64, p float64) float64 {
-	pos := p * float64(len(sorted)-1)
-	i := int(math.Floor(pos))
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
 // Compute places every row of an audit release on its funnel: one funnel
