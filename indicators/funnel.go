@@ -190,8 +190,23 @@ func fitFunnel(spec funnelSpec, target float64, units []funnelUnit) FunnelFit {
 	}
 	z, w = TrimScores(z, w, spec.trim, spec.trimBy)
 	fit.Units = len(z)
+	var over bool
+	fit.Phi, fit.Tau2, over = DispersionOf(z, w)
+	fit.Applied = over
+	if spec.overdispersion != "additive" {
+		fit.Tau2 = 0
+	}
+	return fit
+}
+
+// DispersionOf is the overdispersion of (trimmed) z-scores with their
+// weights (statistics.md B1, steps 3–5): φ the mean squared z; over
+// whether I·φ exceeds its expectation I − 1; τ² = (I·φ − (I − 1)) /
+// (Σw − Σw²/Σw) when it does, else 0 (DerSimonian–Laird). Indicator
+// funnels and clinical audit funnels both estimate with it.
+func DispersionOf(z, w []float64) (phi, tau2 float64, over bool) {
 	if len(z) < 2 {
-		return fit
+		return 0, 0, false
 	}
 	var ss, sw, sw2 float64
 	for i := range z {
@@ -200,14 +215,14 @@ func fitFunnel(spec funnelSpec, target float64, units []funnelUnit) FunnelFit {
 		sw2 += w[i] * w[i]
 	}
 	k := float64(len(z))
-	fit.Phi = ss / k
-	if k*fit.Phi > k-1 {
-		fit.Applied = true
-		if den := sw - sw2/sw; den > 0 && spec.overdispersion == "additive" {
-			fit.Tau2 = (k*fit.Phi - (k - 1)) / den
-		}
+	phi = ss / k
+	if k*phi <= k-1 {
+		return phi, 0, false
 	}
-	return fit
+	if den := sw - sw2/sw; den > 0 {
+		tau2 = (k*phi - (k - 1)) / den
+	}
+	return phi, tau2, true
 }
 
 // unitScore is a unit's z-score and weight (statistics.md B1, step 1):

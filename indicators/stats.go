@@ -280,38 +280,18 @@ func EstimateOverdispersion(o, e []float64, winsor float64) (Overdispersion, err
 	if len(o) != len(e) || len(o) < 2 {
 		return Overdispersion{}, ErrInput
 	}
-	z := make([]float64, 0, len(o))
-	var sw, sw2 float64
+	var z, w []float64
 	for i := range o {
-		if o[i] <= 0 || e[i] <= 0 {
-			continue
+		if o[i] > 0 && e[i] > 0 {
+			z, w = append(z, math.Sqrt(e[i])*math.Log(o[i]/e[i])), append(w, e[i])
 		}
-		z = append(z, math.Sqrt(e[i])*math.Log(o[i]/e[i]))
-		sw += e[i]
-		sw2 += e[i] * e[i]
 	}
-	n := len(z)
-	if n < 2 {
+	if len(z) < 2 {
 		return Overdispersion{}, ErrInput
 	}
-	if winsor > 0 {
-		sorted := append([]float64(nil), z...)
-		sort.Float64s(sorted)
-		lo, hi := percentile(sorted, winsor), percentile(sorted, 1-winsor)
-		for i := range z {
-			z[i] = math.Min(math.Max(z[i], lo), hi)
-		}
-	}
-	var ss float64
-	for _, v := range z {
-		ss += v * v
-	}
-	phi := ss / float64(n)
-	tau2 := 0.0
-	if float64(n)*phi > float64(n-1) {
-		tau2 = (float64(n)*phi - float64(n-1)) / (sw - sw2/sw)
-	}
-	return Overdispersion{Phi: phi, Tau2: tau2, N: n}, nil
+	z, w = TrimScores(z, w, "winsorise", winsor)
+	phi, tau2, _ := DispersionOf(z, w)
+	return Overdispersion{Phi: phi, Tau2: tau2, N: len(z)}, nil
 }
 
 // percentile is the linear-interpolation percentile of sorted values.

@@ -512,6 +512,11 @@ func TestSubmissionAPI(t *testing.T) {
 		strings.Replace(indicator, `"method": "wilson"`, `"method": "guesswork"`, 1):      "method",
 		strings.Replace(indicator, `"polarity": "higher-is-better",`, ``, 1):              "polarity",
 		strings.Replace(indicator, `"numerator": "Patients"`, `"numerator": "Deaths"`, 1): "numerator",
+		// Verdicts that cannot be: log-scale limits are for ratios, not
+		// proportions; 90% is not a level; "ranking" is not a method.
+		strings.Replace(indicator, `"method": "wilson",`, `"method": "wilson", "verdict": {"method": "funnel", "limits": "log-scale"},`, 1): "verdict.limits",
+		strings.Replace(indicator, `"method": "wilson",`, `"method": "wilson", "verdict": {"level": 90},`, 1):                               "verdict.level",
+		strings.Replace(indicator, `"method": "wilson",`, `"method": "wilson", "verdict": {"method": "ranking"},`, 1):                       "verdict.method",
 	} {
 		status, body := upload(token[1], e2eCSV, bad)
 		if status < 400 || status >= 500 || !strings.Contains(body, field) {

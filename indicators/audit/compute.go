@@ -300,23 +300,9 @@ func unitZ(m Measure, target float64, o, n, e float64) (z, w float64, ok bool) {
 func EstimateDispersion(spec OverdispersionSpec, z, w []float64) Dispersion {
 	z, w = indicators.TrimScores(z, w, string(spec.Trim), spec.TrimBy)
 	d := Dispersion{Units: len(z)}
-	if len(z) < 2 {
-		return d
-	}
-	var ss, sw, sw2 float64
-	for i := range z {
-		ss += z[i] * z[i]
-		sw += w[i]
-		sw2 += w[i] * w[i]
-	}
-	i := float64(len(z))
-	d.Phi = ss / i
-	if i*d.Phi > i-1 {
-		d.Applied = spec.Adjustment != AdjustNone
-		if den := sw - sw2/sw; den > 0 {
-			d.Tau2 = (i*d.Phi - (i - 1)) / den
-		}
-	}
+	var over bool
+	d.Phi, d.Tau2, over = indicators.DispersionOf(z, w)
+	d.Applied = over && spec.Adjustment != AdjustNone
 	return d
 }
 
