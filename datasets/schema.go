@@ -236,7 +236,46 @@ type Field struct {
 	// dominance and p% rules apply to those cells. In the public file that
 	// publisher/disclosure writes, the values are the cells' totals.
 	Magnitude bool
+	// NotACount is the reason an integer field is not a count of
+	// individuals (JSON "candour:notACount", e.g. "a year"). Under a
+	// small-number rule every integer measure is audited as a count of
+	// individuals unless it says so; reviewers see the reason.
+	NotACount string
+	// AlreadyPublished declares that the field's figures are already
+	// public elsewhere (JSON "candour:alreadyPublished"): they are
+	// published exactly, not rounded or suppressed, and the disclosure
+	// audit takes them as exact.
+	AlreadyPublished *PublishedSource
+	// Parent declares that the units of this key or dimension field nest
+	// in larger units (JSON "candour:parent"): practices in networks,
+	// networks in ICBs. The disclosure audit adds the children's cells up
+	// to the parent's cell wherever a file of the release publishes it.
+	Parent *ParentRef
 }
+
+// PublishedSource says where figures are already published.
+type PublishedSource struct {
+	Source string `json:"source"` // who publishes them, and in what
+	URL    string `json:"url"`    // where
+}
+
+// ParentRef says what a unit nests in: the parent unit's field, as the
+// files holding the parents name it, and how each child's parent is known:
+// from a mapping file of the same release (a CSV with a column named as
+// the child field and one named as the parent field) or from the
+// organisation directory ("icb" for a practice's or trust's integrated
+// care board, "region" for its NHS England region).
+type ParentRef struct {
+	Field     string `json:"field"`
+	Mapping   string `json:"mapping,omitempty"`
+	Directory string `json:"directory,omitempty"`
+}
+
+// Directory links a ParentRef may use.
+const (
+	DirectoryICB    = "icb"
+	DirectoryRegion = "region"
+)
 
 // Constraints are the Frictionless field constraints Candour checks.
 // Bounds and enum values are kept as text in the field's own format (for
@@ -531,6 +570,9 @@ func (f Field) validate() error {
 			}
 		}
 	}
+	if err := f.validateDisclosureDeclarations(numeric); err != nil {
+		return err
+	}
 	if ref := f.Organisation; ref != nil {
 		if t := f.typ(); t != TypeString {
 			return fmt.Errorf("candour:organisation: organisation codes are strings, not %s", t)
@@ -543,6 +585,46 @@ func (f Field) validate() error {
 		}
 		if ref.Type != "" && ref.TypeField != "" {
 			return errors.New("candour:organisation.type: give one type for the field, or a typeField with types, not both")
+		}
+	}
+	return nil
+}
+
+// validateDisclosureDeclarations checks candour:notACount,
+// candour:alreadyPublished and candour:parent.
+func (f Field) validateDisclosureDeclarations(numeric bool) error {
+	if f.NotACount != "" {
+		switch {
+		case strings.TrimSpace(f.NotACount) == "":
+			return errors.New("candour:notACount: give the reason the field is not a count of individuals")
+		case !numeric:
+			return fmt.Errorf("candour:notACount: only integer and number fields can be counts, not %s", f.typ())
+		case f.CountOfIndividuals:
+			return errors.New("candour:notACount: the field is also declared candour:countOfIndividuals")
+		}
+	}
+	if p := f.AlreadyPublished; p != nil {
+		switch {
+		case !numeric:
+			return fmt.Errorf("candour:alreadyPublished: only integer and number fields hold figures, not %s", f.typ())
+		case strings.TrimSpace(p.Source) == "":
+			return errors.New("candour:alreadyPublished.source: say who publishes the figures already, and in what")
+		case !strings.HasPrefix(p.URL, "https://") && !strings.HasPrefix(p.URL, "http://"):
+			return fmt.Errorf("candour:alreadyPublished.url: %q is not an http or https address of where they are published", p.URL)
+		case f.Magnitude || f.Contributors != "":
+			return errors.New("candour:alreadyPublished: a magnitude or statistic is controlled by its contributors; declare only counts already published")
+		}
+	}
+	if p := f.Parent; p != nil {
+		switch {
+		case f.Role != RoleKey && f.Role != RoleDimension:
+			return errors.New(`candour:parent: only key and dimension fields hold units that nest (set candour:role to "key" or "dimension")`)
+		case p.Field == "" || p.Field == f.Name:
+			return errors.New("candour:parent.field: name the field that holds the parent units' codes (not this field)")
+		case (p.Mapping == "") == (p.Directory == ""):
+			return errors.New(`candour:parent: give either mapping (a file of the release) or directory ("icb" or "region"), not both`)
+		case p.Directory != "" && p.Directory != DirectoryICB && p.Directory != DirectoryRegion:
+			return fmt.Errorf(`candour:parent.directory: %q is not "icb" or "region"`, p.Directory)
 		}
 	}
 	return nil
@@ -588,6 +670,9 @@ func (f Field) MarshalJSON() ([]byte, error) {
 		NationalValues     []string         `json:"candour:nationalValues,omitempty"`
 		Contributors       string           `json:"candour:contributors,omitempty"`
 		Magnitude          bool             `json:"candour:magnitude,omitempty"`
+		NotACount          string           `json:"candour:notACount,omitempty"`
+		AlreadyPublished   *PublishedSource `json:"candour:alreadyPublished,omitempty"`
+		Parent             *ParentRef       `json:"candour:parent,omitempty"`
 	}{
 		Name: f.Name, Title: f.Title, Description: f.Description, Type: f.typ(), Format: f.Format,
 		TrueValues: f.TrueValues, FalseValues: f.FalseValues,
@@ -595,6 +680,7 @@ func (f Field) MarshalJSON() ([]byte, error) {
 		GeographyLevel: f.GeographyLevel, Suppressed: f.Suppressed, Organisation: f.Organisation,
 		TotalValues: f.TotalValues, TotalOf: f.TotalOf, NationalValues: f.NationalValues,
 		Contributors: f.Contributors, Magnitude: f.Magnitude,
+		NotACount: f.NotACount, AlreadyPublished: f.AlreadyPublished, Parent: f.Parent,
 	}
 	if c := f.Constraints; !c.IsZero() {
 		numeric := f.typ() == TypeInteger || f.typ() == TypeNumber
@@ -861,6 +947,7 @@ var fieldCandourKeys = []string{
 	"candour:role", "candour:countOfIndividuals", "candour:total", "candour:geographyLevel",
 	"candour:suppressed", "candour:organisation", "candour:totalValues", "candour:totalOf",
 	"candour:nationalValues", "candour:contributors", "candour:magnitude",
+	"candour:notACount", "candour:alreadyPublished", "candour:parent",
 }
 
 // decodeField decodes a field descriptor. The returned Field has at least
@@ -880,7 +967,7 @@ func decodeField(o object) (Field, error) {
 	}{
 		{"title", &f.Title}, {"description", &f.Description}, {"type", &typ}, {"format", &f.Format},
 		{"candour:role", &role}, {"candour:geographyLevel", &f.GeographyLevel},
-		{"candour:contributors", &f.Contributors},
+		{"candour:contributors", &f.Contributors}, {"candour:notACount", &f.NotACount},
 	} {
 		if err := o.str("", p.key, p.dst); err != nil {
 			return f, err
@@ -935,6 +1022,20 @@ func decodeField(o object) (Field, error) {
 			ref.NotOrganisations = nil
 		}
 		f.Organisation = &ref
+	}
+	if raw := o.get("candour:alreadyPublished"); raw != nil {
+		var src PublishedSource
+		if err := strictDecode(raw, "candour:alreadyPublished", &src, "source", "url"); err != nil {
+			return f, err
+		}
+		f.AlreadyPublished = &src
+	}
+	if raw := o.get("candour:parent"); raw != nil {
+		var ref ParentRef
+		if err := strictDecode(raw, "candour:parent", &ref, "field", "mapping", "directory"); err != nil {
+			return f, err
+		}
+		f.Parent = &ref
 	}
 	return f, nil
 }

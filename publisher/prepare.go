@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -46,7 +47,7 @@ func (p prepared) auditDetails(sub Submission) map[string]any {
 //
 // areas are codes the release's indicator definitions declare as areas
 // (England, regions): their rows are benchmarks, not organisations.
-func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, areas map[string]bool, progress Progress) (prepared, error) {
+func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, progress Progress) (prepared, error) {
 	var p prepared
 	var total int64
 	results := make([]scanned, len(files))
@@ -77,9 +78,13 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 		return p, &Rejection{Files: problems}
 	}
 
-	in := disclosure.Input{}
+	in := disclosure.Input{Texts: texts}
 	for i, f := range files {
 		in.Files = append(in.Files, disclosure.File{Name: f.Name(), Resource: f.Resource, Header: results[i].header, Rows: results[i].rows})
+	}
+	var err error
+	if in.Directory, err = s.directoryParents(ctx, files, results); err != nil {
+		return p, err
 	}
 	for _, r := range earlier {
 		e, err := s.earlierInput(ctx, r, links)
@@ -249,6 +254,9 @@ func (s *Service) earlierInput(ctx context.Context, r catalogue.Release, links e
 	switch {
 	case corrected:
 		e.Linked = true
+		if links.revision != nil && links.revision.Of == r.Version {
+			e.UnchangedExcept = links.revision.Changed // the rows a correction lists as changed
+		}
 	case links.revision != nil && links.revision.Of == r.Version:
 		e.Linked, e.UnchangedExcept = true, links.revision.Changed
 	}
@@ -271,6 +279,72 @@ func (s *Service) earlierInput(ctx context.Context, r catalogue.Release, links e
 		}
 	}
 	return e, nil
+}
+
+// directoryParents looks up, in the organisation directory, the parents
+// that the files' candour:parent declarations ask for: for each code of a
+// field whose parent comes from the directory, its ICB or region.
+func (s *Service) directoryParents(ctx context.Context, files []SubmittedFile, results []scanned) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for i, f := range files {
+		for col, fl := range f.Resource.Schema.Fields {
+			if fl.Parent == nil || fl.Parent.Directory == "" {
+				continue
+			}
+			link := fl.Parent.Directory
+			if out[link] == nil {
+				out[link] = map[string]string{}
+			}
+			if err := s.lookUpParents(ctx, results[i].rows, col, link, out[link]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// lookUpParents adds the directory parent of each code in column col.
+func (s *Service) lookUpParents(ctx context.Context, rows []datasets.Row, col int, link string, into map[string]string) error {
+	tried := map[string]bool{}
+	for _, row := range rows {
+		code := row.Cells[col]
+		if tried[code] {
+			continue
+		}
+		tried[code] = true
+		org, err := s.catalogue.GetOrganisation(ctx, code, catalogue.Internal())
+		if errors.Is(err, catalogue.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		parent := org.ParentCode
+		if link == datasets.DirectoryRegion {
+			parent = org.RegionCode
+		}
+		if parent != "" {
+			into[code] = parent
+		}
+	}
+	return nil
+}
+
+// publishedTexts returns a release's texts that are published with it,
+// for the disclosure audit.
+func publishedTexts(title, summary, changeNotes, notice string, q catalogue.Quality) []disclosure.Text {
+	var out []disclosure.Text
+	for _, t := range []disclosure.Text{
+		{Field: "release.title", Text: title}, {Field: "release.summary", Text: summary},
+		{Field: "release.changeNotes", Text: changeNotes}, {Field: "release.correctionNotice", Text: notice},
+		{Field: "release.quality.coverage", Text: q.Coverage}, {Field: "release.quality.completeness", Text: q.Completeness},
+		{Field: "release.quality.knownIssues", Text: q.KnownIssues}, {Field: "release.quality.revisions", Text: q.Revisions},
+	} {
+		if strings.TrimSpace(t.Text) != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // readStored parses a stored file of a release.
@@ -371,7 +445,8 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 			defs = append(defs, d.Definition)
 		}
 	}
-	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, declaredAreas(defs), progress)
+	texts := publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
+	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, texts, declaredAreas(defs), progress)
 	if err != nil {
 		return r, err
 	}

@@ -61,7 +61,10 @@ type ReleaseSpec struct {
 	// Revision declares, for the disclosure audit, that this release
 	// repeats an earlier version's cells except in the rows listed: those
 	// cells are linked to the earlier ones (a cell reported unchanged
-	// keeps its earlier value).
+	// keeps its earlier value). For a correction (of = the version
+	// corrected) the rows listed are those whose cells the publisher
+	// submitted already suppressed although they changed; any other cell
+	// submitted suppressed is taken as unchanged.
 	Revision *RevisionSpec `json:"revision,omitempty"`
 }
 
@@ -298,7 +301,9 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	} else if rej != nil {
 		return Outcome{}, rej
 	}
-	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: sub.Release.Revision, corrects: sub.Release.Corrects}, declaredAreas(sub.Indicators), progress)
+	r := sub.Release
+	texts := publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
+	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: r.Revision, corrects: r.Corrects}, texts, declaredAreas(sub.Indicators), progress)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -239,6 +239,13 @@ func (s *Service) FindRelease(ctx context.Context, datasetSlug string, version i
 	return s.catalogue.GetRelease(ctx, datasetSlug, version, catalogue.Internal())
 }
 
+// DisclosureReport returns a release's disclosure-control report, for the
+// operator's command line (nil when the release has none). It names cells
+// and quotes original values: never for the public.
+func (s *Service) DisclosureReport(ctx context.Context, releaseID int64) (json.RawMessage, error) {
+	return s.workflow.Report(ctx, releaseID)
+}
+
 // ReleaseByID returns a release in any state with all its files.
 func (s *Service) ReleaseByID(ctx context.Context, id int64) (catalogue.Release, error) {
 	return s.release(ctx, id)

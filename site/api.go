@@ -1,6 +1,7 @@
 package site
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,6 +66,16 @@ type apiRelease struct {
 	Files    []apiFile              `json:"files"`
 	Warnings []string               `json:"warnings,omitempty"`
 	Summary  string                 `json:"disclosureSummary,omitempty"`
+	// Submission is where the full disclosure report is read.
+	Submission string `json:"submission"`
+}
+
+// apiSubmissionBody is a submission with its disclosure-control report:
+// every finding, each suppressed cell's feasible interval and the method
+// that proved it, and the extra suppressions Candour chose.
+type apiSubmissionBody struct {
+	apiRelease
+	Disclosure json.RawMessage `json:"disclosure"`
 }
 
 type apiFile struct {
@@ -77,7 +88,8 @@ type apiFile struct {
 
 func toAPIRelease(r catalogue.Release) apiRelease {
 	out := apiRelease{ID: r.ID, Dataset: r.Dataset.Slug, Version: r.Version, Title: r.Title, State: r.State,
-		URL: fmt.Sprintf("/workspace/releases/%d", r.ID), Summary: r.DisclosureSummary}
+		URL: fmt.Sprintf("/workspace/releases/%d", r.ID), Summary: r.DisclosureSummary,
+		Submission: fmt.Sprintf("/api/v1/submissions/%d", r.ID)}
 	for _, f := range r.Files {
 		if f.Role == catalogue.RolePublic {
 			out.Files = append(out.Files, apiFile{Name: f.Name, Role: string(f.Role), SHA256: f.SHA256, Bytes: f.Bytes, Rows: f.Rows})
@@ -149,6 +161,24 @@ func (s *Site) apiReleaseStatus(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(toAPIRelease(d.Release))
+}
+
+// apiSubmission returns a release with its disclosure report, to the
+// publisher and reviewers who may see the release in the workspace.
+func (s *Site) apiSubmission(c *fiber.Ctx) error {
+	id, err := releaseID(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Publisher.Detail(c.UserContext(), session(c).Actor, id)
+	if err != nil {
+		return err
+	}
+	body := apiSubmissionBody{apiRelease: toAPIRelease(d.Release), Disclosure: json.RawMessage("null")}
+	if len(d.Report) > 0 {
+		body.Disclosure = d.Report
+	}
+	return c.JSON(body)
 }
 
 var _ = datasets.Problem{}

@@ -143,6 +143,9 @@ func mustLoadLocation(name string) *time.Location {
 }
 
 var funcs = template.FuncMap{
+	// deref gives the value of an optional number (a feasible interval's
+	// upper end).
+	"deref": func(p *float64) float64 { return *p },
 	// date formats a civil date as "1 April 1974".
 	"date": func(d catalogue.Date) string {
 		if d.IsZero() {

@@ -89,6 +89,7 @@ func (s *Site) routes(app *fiber.App) {
 	api := app.Group("/api/v1", s.requireAPIToken)
 	api.Post("/submissions", s.apiSubmit)
 	api.Get("/releases/:id", s.apiReleaseStatus)
+	api.Get("/submissions/:id", s.apiSubmission)
 
 	app.Get("/assets/*", s.asset) // nhsuk-frontend, copied from npm
 	app.Get("/static/*", s.asset) // Candour's own CSS and scripts

@@ -16,7 +16,7 @@ import (
 
 // An indicator published as a publisher would: five annual periods of a
 // proportion for four trusts, with an England row and a region row.
-const periodSchema = `{"missingValues": [""], "fields": [
+const periodSchema = `{"missingValues": [""], "candour:disclosure": {"rule": "none", "reason": "Trust-level counts in the thousands."}, "fields": [
 	{"name": "ORG", "type": "string", "candour:role": "key", "candour:organisation": {"type": "nhs-trust"}},
 	{"name": "REGION", "type": "string", "candour:role": "dimension"},
 	{"name": "X", "type": "integer", "candour:role": "measure"},

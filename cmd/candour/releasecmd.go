@@ -2,19 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/publisher/disclosure"
 )
 
 const releaseUsage = `Usage: candour release <action> [options] [arguments]
 
 Actions:
   list [--state STATE]        list releases in every state (draft, checked, in-review, scheduled, published, …)
-  show DATASET VERSION        a release's details, files and history
+  show DATASET VERSION        a release's details, files, history and disclosure report
+                              (findings, each suppressed cell's feasible values and
+                              the method that proved them, further suppressions chosen)
 
 Nothing here publishes: a release becomes public only through the workflow
 (panel review in the workspace, then publication by the scheduler at its
@@ -107,7 +112,64 @@ func runRelease(ctx context.Context, args []string, getenv func(string) string, 
 	for _, e := range events {
 		fmt.Fprintf(stdout, "%s  %s -> %s by %s %s\n", e.At.Format("2006-01-02 15:04:05"), orDash(string(e.From)), e.To, e.Actor, e.Note)
 	}
+	raw, err := a.publisher.DisclosureReport(ctx, r.ID)
+	if err != nil || len(raw) == 0 {
+		return err
+	}
+	var rep disclosure.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return fmt.Errorf("release %d: its disclosure report: %w", r.ID, err)
+	}
+	return printDisclosure(stdout, rep)
+}
+
+// printDisclosure prints a disclosure report for the operator: findings,
+// each suppressed cell's feasible interval and method, and the further
+// suppressions Candour chose.
+func printDisclosure(w io.Writer, rep disclosure.Report) error {
+	fmt.Fprintf(w, "\nDisclosure control: %s\n", rep.Summary.Sentence())
+	for _, f := range rep.Findings {
+		blocking := ""
+		if f.Blocking {
+			blocking = " (blocking)"
+		}
+		fmt.Fprintf(w, "Finding %s%s: %s\n", f.Kind, blocking, f.Message)
+	}
+	if len(rep.Audit.Cells) > 0 {
+		fmt.Fprintln(w, "\nSuppressed cells (feasible values a reader could work out):")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "FILE\tROW\tKEY\tFIELD\tSUPPRESSED AS\tMIN\tMAX\tVALUES\tNEEDED\tMETHOD\tPROTECTED")
+		for _, c := range rep.Audit.Cells {
+			hi, values := "unbounded", "unbounded"
+			if c.Max != nil {
+				hi, values = strconv.FormatFloat(*c.Max, 'f', -1, 64), strconv.FormatInt(c.Values, 10)
+			}
+			file := c.File
+			if c.Version != 0 {
+				file += fmt.Sprintf(" (version %d)", c.Version)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", file, c.Row, c.Key, c.Field, c.Suppression,
+				strconv.FormatFloat(c.Min, 'f', -1, 64), hi, values, c.Protection, c.Method, yesNo(c.Pass))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Audit.Secondary) > 0 {
+		fmt.Fprintln(w, "\nFurther suppressions Candour chose:")
+		for _, c := range rep.Audit.Secondary {
+			fmt.Fprintf(w, "  %s row %d (%s), %s = %s, to protect %s\n", c.File, c.Row, c.Key, c.Field, c.Value, strings.Join(c.Protects, "; "))
+		}
+		fmt.Fprintf(w, "  How: %s\n", rep.Audit.SecondaryMethod)
+	}
 	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func orDash(s string) string {

@@ -103,6 +103,12 @@ type model struct {
 	compEqs  [][]int
 	c        *checker
 	cache    map[string]compResult
+	// pins are values assumed for unknowns, as a figure in the release's
+	// text would state them (see textFindings); nil otherwise.
+	pins map[int]interval
+	// chosenFor records, for each secondary suppression the heuristic
+	// kept, the cells failing when it was chosen.
+	chosenFor map[int][]int
 }
 
 // preimage returns the true values that the nhs-digital rule publishes as
@@ -148,11 +154,20 @@ func (m *model) obsInterval(o obs) (interval, bool, bool) {
 				return interval{lo: 0, loOpen: true, hi: float64(t.rule.Threshold)}, true, true
 			case rule == datasets.DisclosureThreshold && !t.ambiguousCached():
 				return interval{lo: 1, hi: float64(t.rule.Threshold)}, true, true
+			case rule == datasets.DisclosureThreshold && (t.treat == nil || t.treat[o.r][o.c] != tSource) && fi.number:
+				return interval{lo: 0, loOpen: true, inf: true}, true, true
+			case rule == datasets.DisclosureThreshold && (t.treat == nil || t.treat[o.r][o.c] != tSource):
+				// Primary or secondary: never a zero, which the rule
+				// publishes and the heuristic does not suppress. (In an
+				// earlier public file a marker may hide a zero suppressed
+				// at source; assuming it does not only narrows the
+				// audit's intervals, so fails safe.)
+				return interval{lo: 1, inf: true}, true, true
 			}
 		}
 		return nonNegative, true, true
 	}
-	if fi.count && rule == datasets.DisclosureNHSDigital && sub {
+	if fi.count && !fi.exact && rule == datasets.DisclosureNHSDigital && sub {
 		return preimage(x, fi.number), false, true
 	}
 	return point(x), false, true
@@ -251,8 +266,8 @@ func (t *table) shares(r int, name, id string) bool {
 
 // buildModel gathers the unknowns and relations of the release and the
 // linked earlier releases.
-func buildModel(current, earlier []*table, c *checker) *model {
-	m := &model{varOf: map[obs]int{}, c: c, cache: map[string]compResult{}}
+func buildModel(current, earlier []*table, parents map[string]parentLink, c *checker) *model {
+	m := &model{varOf: map[obs]int{}, c: c, cache: map[string]compResult{}, chosenFor: map[int][]int{}}
 	m.tables = append(append(m.tables, current...), earlier...)
 	byID := map[string]int{}
 	// index[release][field \x00 identity] is the var of a cell of that release.
@@ -312,6 +327,11 @@ func buildModel(current, earlier []*table, c *checker) *model {
 								t.records[r], col+1, name, t.version, t.version, t.rowKeys[r])})
 					}
 					if clash == "" {
+						// A cell shared with another release is still this
+						// release's cell: its margins hold with its parts.
+						if _, ok := index[t.version][name+"\x00"+id]; !ok {
+							index[t.version][name+"\x00"+id] = vi
+						}
 						v.obs = append(v.obs, o)
 						v.integral = v.integral && !fi.number
 						v.current = v.current || t.version == 0
@@ -379,24 +399,17 @@ func buildModel(current, earlier []*table, c *checker) *model {
 		// Total columns.
 		for r := range t.cells {
 			for col, fi := range t.fields {
-				if !fi.total || len(fi.parts) == 0 {
+				if !fi.total {
 					continue
 				}
 				mv, ok := m.varOf[obs{ti, r, col}]
 				if !ok {
 					continue
 				}
-				var parts []int
-				for _, pc := range fi.parts {
-					pv, ok := m.varOf[obs{ti, r, pc}]
-					if !ok {
-						parts = nil
-						break
+				for _, set := range append([][]int{fi.parts}, fi.extraParts...) {
+					if parts := m.rowParts(ti, r, set); parts != nil {
+						addEq(mv, parts, obs{ti, r, col})
 					}
-					parts = append(parts, pv)
-				}
-				if parts != nil {
-					addEq(mv, parts, obs{ti, r, col})
 				}
 			}
 		}
@@ -455,6 +468,7 @@ func buildModel(current, earlier []*table, c *checker) *model {
 			}
 		}
 	}
+	m.hierarchyRelations(parents, index, addEq)
 	m.varEqs = make([][]int, len(m.vars))
 	for ei, eq := range m.eqs {
 		for _, tm := range eq.terms {
@@ -463,6 +477,20 @@ func buildModel(current, earlier []*table, c *checker) *model {
 	}
 	m.components()
 	return m
+}
+
+// rowParts returns the unknowns of the given columns of row r of table
+// ti, or nil when the set is empty or some part is not an unknown.
+func (m *model) rowParts(ti, r int, cols []int) []int {
+	var parts []int
+	for _, pc := range cols {
+		pv, ok := m.varOf[obs{ti, r, pc}]
+		if !ok {
+			return nil
+		}
+		parts = append(parts, pv)
+	}
+	return parts
 }
 
 // components works out the static components.

@@ -92,6 +92,9 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 				}
 			}
 		}
+		if p, ok := m.pins[vi]; ok {
+			b = b.intersect(p)
+		}
 		bounds[i] = b
 	}
 	globalBounds := func(v int) interval { return bounds[pos[v]] }

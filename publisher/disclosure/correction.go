@@ -106,22 +106,67 @@ func originalCells(tables []*table) map[string]origCell {
 }
 
 // correctionLinks returns the cells of an earlier release (from its
-// original files) whose original value the current release keeps.
-func correctionLinks(current []*table, originals []File, version int) (map[string]bool, error) {
-	var before []*table
-	for _, f := range originals {
-		t, err := newEarlierTable(f, version, nil)
-		if err != nil {
-			return nil, err
-		}
-		before = append(before, t)
-	}
+// original files) that the current release keeps: those whose original
+// value is unchanged, and — failing safe — those the publisher submitted
+// already suppressed, unless their row is listed among the changed rows
+// (except): a suppressed cell cannot be compared, and a reader of the
+// correction notice takes whatever it does not list as unchanged.
+func correctionLinks(current, before []*table, except map[string]bool) map[string]bool {
 	now := originalCells(current)
+	listed := listedCells(current, except)
 	links := map[string]bool{}
 	for key, was := range originalCells(before) {
-		if is, ok := now[key]; ok && is.equal(was) {
+		is, ok := now[key]
+		if ok && (is.equal(was) || is.marker != "" && !listed[key]) {
 			links[key] = true
 		}
 	}
-	return links, nil
+	return links
+}
+
+// originalTables prepares the originals of a release being corrected.
+// The margins found in them are looked for in the current files too (and
+// those found in the current files in them), so that a relation the
+// public saw in either version is audited in both.
+func originalTables(originals []File, version int, rule datasets.DisclosureRule, current []*table) ([]*table, error) {
+	var before []*table
+	for _, f := range originals {
+		t, err := newEarlierTable(f, version, nil, rule, current)
+		if err != nil {
+			return nil, err
+		}
+		if smallNumberRule(t.rule.Rule) {
+			t.detectTotals(&checker{})
+		}
+		for _, cur := range current {
+			if cur.name == t.name {
+				cur.adoptFound(t)
+			}
+		}
+		before = append(before, t)
+	}
+	return before, nil
+}
+
+// listedCells returns the additive cells (field name, NUL, identity) of
+// the rows whose keys are listed as changed.
+func listedCells(tables []*table, except map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	if len(except) == 0 {
+		return out
+	}
+	for _, t := range tables {
+		for r := range t.orig {
+			if !except[t.rowKeys[r]] {
+				continue
+			}
+			id := t.rowIdentity(r)
+			for col, fi := range t.fields {
+				if fi.additive {
+					out[t.schema.Fields[col].Name+"\x00"+id] = true
+				}
+			}
+		}
+	}
+	return out
 }

@@ -3,7 +3,10 @@ package disclosure
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/candour/candour/datasets"
 )
@@ -42,6 +45,21 @@ type Earlier struct {
 type Input struct {
 	Files   []File
 	Earlier []Earlier
+	// Texts are the release's published words (title, change notes,
+	// correction notice, quality statements): a number in them that,
+	// read as the value of a cell it mentions, narrows a suppressed cell
+	// below the protection blocks the release.
+	Texts []Text
+	// Directory gives each organisation's parent by link ("icb",
+	// "region"), for fields whose candour:parent names the directory:
+	// Directory["icb"]["A81001"] = "QHM". See DirectoryLinks.
+	Directory map[string]map[string]string
+}
+
+// Text is one published text of a release.
+type Text struct {
+	Field string // where it is given, e.g. "release.changeNotes"
+	Text  string
 }
 
 // Result is the outcome of Check.
@@ -94,8 +112,12 @@ type Finding struct {
 	Row      int    `json:"row,omitempty"`    // record number as datasets.Row.Record (the header is 1); 0 for the whole file
 	Column   int    `json:"column,omitempty"` // 1-based; 0 for the whole row or file
 	Field    string `json:"field,omitempty"`
+	Key      string `json:"key,omitempty"`   // the row's key and dimension values as written, e.g. "RR8, 15-24, M"
 	Value    string `json:"value,omitempty"` // the cell as in the original, for reviewers
-	Message  string `json:"message"`         // names the row and column in words
+	Message  string `json:"message"`         // names the row (by number and key values) and column in words
+	// Because names what gives a cell away: the margins, files, linked
+	// releases or text whose publication narrows it.
+	Because []string `json:"because,omitempty"`
 }
 
 // Kinds of finding.
@@ -156,8 +178,15 @@ type CellCounts struct {
 // data is a finding in the report.
 func Check(in Input) (Result, error) {
 	c := &checker{}
+	rule, from := releaseRule(in.Files)
+	files := slices.Clone(in.Files)
 	var current []*table
-	for i, f := range in.Files {
+	for i := range files {
+		f, err := c.inheritRule(files[i], rule, from)
+		if err != nil {
+			return Result{}, err
+		}
+		files[i] = f
 		t, err := newCurrentTable(f, c)
 		if err != nil {
 			return Result{}, err
@@ -165,7 +194,7 @@ func Check(in Input) (Result, error) {
 		t.index = i
 		current = append(current, t)
 	}
-	for i, f := range in.Files {
+	for i, f := range files {
 		if r := current[i].rule; r.Rule == datasets.DisclosureNone {
 			c.add(Finding{Kind: KindRuleNone, File: f.Name,
 				Message: fmt.Sprintf("The schema declares no small-number control, for this reason: %q. Reviewers must accept the reason before approving.", r.Reason)})
@@ -173,42 +202,27 @@ func Check(in Input) (Result, error) {
 		c.scanIdentifiers(f, current[i])
 		c.checkRecordLevel(f, current[i])
 	}
-	var earlier []*table
-	for _, e := range in.Earlier {
-		if !e.Linked {
-			continue
-		}
-		except := map[string]bool{}
-		for _, k := range e.UnchangedExcept {
-			except[k] = true
-		}
-		var links map[string]bool
-		if len(e.Originals) > 0 {
-			var err error
-			if links, err = correctionLinks(current, e.Originals, e.Version); err != nil {
-				return Result{}, err
-			}
-		}
-		for _, f := range e.Files {
-			t, err := newEarlierTable(f, e.Version, except)
-			if err != nil {
-				return Result{}, err
-			}
-			t.links = links
-			earlier = append(earlier, t)
-		}
+	earlier, err := earlierTables(in.Earlier, current, rule)
+	if err != nil {
+		return Result{}, err
 	}
-	m := buildModel(current, earlier, c)
+	parents, err := resolveParents(files, in.Directory)
+	if err != nil {
+		return Result{}, err
+	}
+	m := buildModel(current, earlier, parents, c)
 	added := m.secondary()
 	final := m.audit()
 	c.auditFindings(m, final)
+	c.textFindings(m, final, in.Texts)
 
 	var res Result
 	res.Report.Audit = m.auditReport(final, added)
 	for _, t := range current {
 		res.Public = append(res.Public, t.publicFile())
 	}
-	c.sortFindings(in.Files)
+	c.attachKeys(m.tables)
+	c.sortFindings(files)
 	res.Report.Findings = c.findings
 	if res.Report.Findings == nil {
 		res.Report.Findings = []Finding{}
@@ -229,6 +243,40 @@ func Check(in Input) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// earlierTables prepares the public files of the linked earlier releases
+// (and links a corrected release cell by cell through its originals).
+// They are read with the current files' fail-safe declarations: defaults
+// and detected totals of a file of the same name.
+func earlierTables(in []Earlier, current []*table, rule datasets.DisclosureRule) ([]*table, error) {
+	var earlier []*table
+	for _, e := range in {
+		if !e.Linked {
+			continue
+		}
+		except := map[string]bool{}
+		for _, k := range e.UnchangedExcept {
+			except[k] = true
+		}
+		var links map[string]bool
+		if len(e.Originals) > 0 {
+			before, err := originalTables(e.Originals, e.Version, rule, current)
+			if err != nil {
+				return nil, err
+			}
+			links = correctionLinks(current, before, except)
+		}
+		for _, f := range e.Files {
+			t, err := newEarlierTable(f, e.Version, except, rule, current)
+			if err != nil {
+				return nil, err
+			}
+			t.links = links
+			earlier = append(earlier, t)
+		}
+	}
+	return earlier, nil
 }
 
 // checker collects findings.
@@ -260,4 +308,61 @@ func (c *checker) sortFindings(files []File) {
 		}
 		return a.Column < b.Column
 	})
+}
+
+// attachKeys gives every finding about a row the row's key values, and
+// puts them in its message beside the row number.
+func (c *checker) attachKeys(tables []*table) {
+	byLabel := map[string]*table{}
+	for _, t := range tables {
+		if _, ok := byLabel[t.label()]; !ok {
+			byLabel[t.label()] = t
+		}
+	}
+	rowOf := map[*table]map[int]int{}
+	for i := range c.findings {
+		f := &c.findings[i]
+		t := byLabel[f.File]
+		if f.Row == 0 || t == nil {
+			continue
+		}
+		if rowOf[t] == nil {
+			rowOf[t] = make(map[int]int, len(t.records))
+			for r, rec := range t.records {
+				rowOf[t][rec] = r
+			}
+		}
+		r, ok := rowOf[t][f.Row]
+		if !ok {
+			continue
+		}
+		if f.Key == "" {
+			f.Key = t.keyText(r)
+		}
+		f.Message = withKey(f.Message, f.Row, f.Key)
+	}
+}
+
+// withKey adds key after the first mention of row number row in msg
+// ("Row 5" → "Row 5 (RR8, 15-24, M)"), unless msg already gives it.
+func withKey(msg string, row int, key string) string {
+	if strings.Contains(msg, "("+key+")") {
+		return msg
+	}
+	num := strconv.Itoa(row)
+	for _, word := range []string{"Row ", "row "} {
+		needle := word + num
+		for from := 0; ; {
+			i := strings.Index(msg[from:], needle)
+			if i < 0 {
+				break
+			}
+			j := from + i + len(needle)
+			if j == len(msg) || !isDigit(msg[j]) {
+				return msg[:j] + " (" + key + ")" + msg[j:]
+			}
+			from = j
+		}
+	}
+	return msg
 }

@@ -26,8 +26,57 @@
 //     the declared protection (default three possible values).
 //   - k-anonymity and ℓ-diversity of record-level files, the (n,k)
 //     dominance and p% rules of magnitude tables.
-//   - The public summary: how many cells each rule suppressed, rounded or
-//     left unchanged, never which cells or their values.
+//   - The public summary: how many cells were suppressed, rounded or left
+//     unchanged, never which cells or their values.
+//
+// # Failing safe
+//
+// The audit must not depend on the publisher remembering to declare
+// things: what is left undeclared makes the release safer.
+//
+//   - Counts by default: under a small-number rule (nhs-digital,
+//     threshold) every integer field with role measure (or no role) is a
+//     count of individuals unless the schema says otherwise:
+//     candour:notACount with a reason (shown to reviewers as a finding),
+//     candour:alreadyPublished, a magnitude or a statistic. A file that
+//     declares no rule but holds such fields takes the release's rule (a
+//     companion table); with no rule anywhere it is a declaration error.
+//   - Totals found from the data (totals.go): rows that are half their
+//     group's sum in every count column (national, regional, "All ages"
+//     rows) and columns that equal the sum of other columns in every row
+//     are audited as margins, with a finding naming them.
+//   - Corrections: a cell is the same unknown in both releases unless the
+//     originals differ; a cell submitted already suppressed is taken as
+//     unchanged (and so linked) unless its row is listed as changed
+//     (release.revision with of = the corrected version), because a
+//     reader of the notice takes whatever it does not list as unchanged.
+//     Cells submitted already suppressed are flagged: Candour needs the
+//     true values.
+//   - Hierarchies (hierarchy.go): candour:parent on a key or dimension
+//     field links children to the parent cell through a mapping file of
+//     the release or the organisation directory, whether or not the
+//     children's file repeats the parent's code.
+//   - Text (text.go): the release's title, summary, change notes,
+//     correction notice and quality statements are published too; a
+//     figure in them that, read as the value of a cell the sentence is
+//     about, narrows a suppressed cell below its protection blocks.
+//   - Already-public figures (candour:alreadyPublished, with the source
+//     and its address) are published exactly and audited as exact, and
+//     never chosen for secondary suppression.
+//   - The public summary gives one count of suppressed cells: telling
+//     small numbers from the cells suppressed to protect them would tell
+//     a reader the latter are above the threshold.
+//
+// # Reports people can act on
+//
+// Every finding about a row gives its key values (Finding.Key, and in the
+// message beside the row number: "row 5 (RR8, 15-24, M)"); a recoverable
+// cell's finding says what gives it away (Finding.Because: the margins and
+// files, linked releases or text). The audit report lists every
+// suppressed cell's feasible interval with the method that proved it
+// (AuditReport.Cells) and the secondary suppressions chosen, each with the
+// cells it protects (AuditReport.Secondary). The workspace, GET
+// /api/v1/submissions/{id} and `candour release show` show them.
 //
 // # How the audit and secondary suppression work
 //

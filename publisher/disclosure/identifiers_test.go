@@ -106,7 +106,7 @@ const notesSchema = `{
   "fields": [
     {"name": "Org Code", "candour:role": "key"},
     {"name": "Admissions", "type": "integer", "candour:countOfIndividuals": true},
-    {"name": "Reference", "type": "integer"},
+    {"name": "Reference", "type": "integer", "candour:notACount": "a reference number"},
     {"name": "Comments", "candour:role": "note"}
   ],
   "candour:disclosure": {"rule": "nhs-digital"}
@@ -144,7 +144,7 @@ func TestNHSNumberInFreeText(t *testing.T) {
 }
 
 func TestNHSNumberColumn(t *testing.T) {
-	schema := `{"fields": [{"name": "Ref", "type": "string"}, {"name": "n", "type": "integer"}]}`
+	schema := `{"fields": [{"name": "Ref", "type": "string"}, {"name": "n", "type": "integer", "candour:notACount": "a sequence number"}]}`
 	// Most tokens pass: a column of NHS numbers, even without the word.
 	csv := "Ref,n\n9434765919,1\n4010232137,2\n6541003238,3\n1234567890,4\n"
 	res := mustCheck(t, Input{Files: []File{parseFile(t, "refs.csv", schema, csv)}})
@@ -165,7 +165,7 @@ func TestNHSNumberColumn(t *testing.T) {
 		t.Errorf("got %+v, want no findings", got)
 	}
 	// A column named as NHS numbers: any passing token counts.
-	schema = `{"fields": [{"name": "NHS No", "type": "string"}, {"name": "n", "type": "integer"}]}`
+	schema = `{"fields": [{"name": "NHS No", "type": "string"}, {"name": "n", "type": "integer", "candour:notACount": "a sequence number"}]}`
 	csv = "NHS No,n\n1234567890,1\n2345678901,2\n4010232137,3\n"
 	res = mustCheck(t, Input{Files: []File{parseFile(t, "refs.csv", schema, csv)}})
 	if got := findings(res, KindNHSNumber); len(got) != 1 || got[0].Row != 4 {
@@ -224,7 +224,7 @@ func TestPersonLevelIdentifiers(t *testing.T) {
 		}
 	}
 	// The same postcode in an aggregate file's code column is not a finding.
-	agg := `{"fields": [{"name": "Site postcode", "candour:role": "key"}, {"name": "Beds", "type": "integer"}]}`
+	agg := `{"fields": [{"name": "Site postcode", "candour:role": "key"}, {"name": "Beds", "type": "integer", "candour:notACount": "beds, not people"}]}`
 	res = mustCheck(t, Input{Files: []File{parseFile(t, "sites.csv", agg, "Site postcode,Beds\nLS1 4AB,300\n")}})
 	if len(res.Report.Findings) != 0 || res.Blocked {
 		t.Errorf("aggregate postcodes: got %+v", res.Report.Findings)

@@ -95,7 +95,7 @@ func TestPublicSummaryDisclosesNothing(t *testing.T) {
 			}
 		}
 	}
-	want := "terminations.csv was checked under the threshold rule: counts from 1 to 9 are suppressed, and further cells are suppressed where totals would let a suppressed count be worked out: of 4 controlled cells, 1 was suppressed as a small number, 1 was suppressed to protect others and 2 were published unchanged."
+	want := "terminations.csv was checked under the threshold rule: counts from 1 to 9 are suppressed, and further cells are suppressed where totals would let a suppressed count be worked out: of 4 controlled cells, 2 were suppressed (small numbers, and cells that would let them be worked out) and 2 were published unchanged."
 	if sentence != want {
 		t.Errorf("sentence:\ngot  %s\nwant %s", sentence, want)
 	}

@@ -2,7 +2,9 @@ package disclosure
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // AuditReport is the outcome of the recoverability audit.
@@ -17,13 +19,32 @@ type AuditReport struct {
 	Notes          []string       `json:"notes,omitempty"` // anything the audit could not reconcile
 	Criterion      string         `json:"criterion"`       // the rule applied, in words
 	LinkedReleases []int          `json:"linkedReleases,omitempty"`
+	// Secondary lists the cells Candour suppressed to protect others,
+	// each with the cells it was chosen for; SecondaryMethod says how
+	// they were chosen.
+	Secondary       []SecondaryCell `json:"secondary"`
+	SecondaryMethod string          `json:"secondaryMethod,omitempty"`
 }
+
+// SecondaryCell is a cell suppressed to protect others.
+type SecondaryCell struct {
+	File     string   `json:"file"`
+	Row      int      `json:"row"`
+	Column   int      `json:"column"`
+	Field    string   `json:"field"`
+	Key      string   `json:"key"`      // the row's key values
+	Value    string   `json:"value"`    // its original value (private)
+	Protects []string `json:"protects"` // the cells failing when it was chosen
+}
+
+const secondaryMethod = "Greedy, to keep the number and the size of suppressed cells small: while a suppressed cell can be worked out too closely, try the smallest few non-zero cells in a published relation with it (interior cells before margins) and keep the one after which the fewest cells fail; when every cell passes, give back each added cell, largest first, that the audit does not need. The result passes the audit but is not guaranteed to be the smallest possible pattern."
 
 // AuditCell is the feasible interval of one suppressed cell.
 type AuditCell struct {
 	File        string   `json:"file"`
 	Version     int      `json:"version,omitempty"` // the earlier release, for a cell suppressed there
 	Row         int      `json:"row"`
+	Key         string   `json:"key"` // the row's key values, e.g. "RR8, 15-24, M"
 	Column      int      `json:"column"`
 	Field       string   `json:"field"`
 	Cell        string   `json:"cell"`        // the cell's identity in words
@@ -70,7 +91,7 @@ func (m *model) auditCells(ar auditResult) []AuditCell {
 			}
 			ac := AuditCell{
 				File: t.name, Version: t.version, Row: t.records[o.r], Column: o.c + 1,
-				Field: t.schema.Fields[o.c].Name, Cell: m.label(vi),
+				Field: t.schema.Fields[o.c].Name, Key: t.keyText(o.r), Cell: m.label(vi),
 				Suppression: suppressionName(tr, t.version), Published: t.cells[o.r][o.c],
 				Min: vr.lo, Values: vr.values, Protection: ar.prot[vi], Method: vr.method, Pass: ar.pass[vi],
 			}
@@ -97,6 +118,10 @@ func (m *model) auditReport(ar auditResult, added int) AuditReport {
 		}
 	}
 	rep.Cells = m.auditCells(ar)
+	rep.Secondary = m.secondaryCells()
+	if len(rep.Secondary) > 0 {
+		rep.SecondaryMethod = secondaryMethod
+	}
 	if rep.Cells == nil {
 		rep.Cells = []AuditCell{}
 	}
@@ -141,41 +166,132 @@ func (c *checker) auditFindings(m *model, ar auditResult) {
 			what = "it involves a suppressed cell, so the audit cannot vouch for the suppression: correct the margin or its parts"
 		}
 		c.add(Finding{Kind: KindNotAdditive, Blocking: involves, File: t.label(), Row: t.records[eq.at.r], Column: eq.at.c + 1,
-			Field: t.schema.Fields[eq.at.c].Name, Value: formatNumber(mv.truth),
-			Message: fmt.Sprintf("Row %d, column %d (%s) is a margin of %d parts, but in the original it is %s and its parts sum to %s; %s.",
-				t.records[eq.at.r], eq.at.c+1, t.schema.Fields[eq.at.c].Name, eq.parts, formatNumber(mv.truth), formatNumber(eq.sum), what)})
+			Field: t.schema.Fields[eq.at.c].Name, Key: t.keyText(eq.at.r), Value: formatNumber(mv.truth),
+			Message: fmt.Sprintf("%s is a margin of %d parts, but in the original it is %s and its parts sum to %s; %s.",
+				capitalise(t.where(eq.at.r, eq.at.c)), eq.parts, formatNumber(mv.truth), formatNumber(eq.sum), what)})
 	}
 	for _, vi := range ar.failing {
 		vr := ar.res[vi]
 		v := m.vars[vi]
+		because := m.giveaways(vi)
 		for _, o := range v.obs {
 			if _, supp, ok := m.obsInterval(o); !ok || !supp {
 				continue
 			}
 			t := m.tables[o.t]
 			name := t.schema.Fields[o.c].Name
-			f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1, Field: name}
+			f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1, Field: name,
+				Key: t.keyText(o.r), Because: because}
 			if t.version == 0 {
 				f.Value = t.orig[o.r][o.c].Text
 			}
-			where := fmt.Sprintf("Row %d, column %d (%s)", t.records[o.r], o.c+1, name)
+			where := capitalise(t.where(o.r, o.c))
 			if t.version != 0 {
 				where += fmt.Sprintf(" of version %d, suppressed there,", t.version)
+			}
+			by := ""
+			if len(because) > 0 {
+				by = "; what gives it away: " + strings.Join(because, "; ")
 			}
 			switch {
 			case vr.empty:
 				f.Kind = KindAuditIncomplete
-				f.Message = fmt.Sprintf("%s is suppressed, but no value fits everything published about it (the margins, roundings and earlier releases contradict each other), so the audit cannot vouch for it.", where)
+				f.Message = fmt.Sprintf("%s is suppressed, but no value fits everything published about it (the margins, roundings and earlier releases contradict each other), so the audit cannot vouch for it%s.", where, by)
 			case vr.incomplete:
 				f.Kind = KindAuditIncomplete
 				f.Message = fmt.Sprintf("%s is suppressed, but the audit could not finish for it; simplify the table or its margins.", where)
 			default:
-				f.Message = fmt.Sprintf("%s is suppressed, but what is published lets it be worked out to between %s and %s (%d possible %s; at least %d needed; %s).",
-					where, formatNumber(vr.lo), formatNumber(vr.hi), vr.values, plural(vr.values, "value", "values"), ar.prot[vi], methodWords(vr.method))
+				f.Message = fmt.Sprintf("%s is suppressed, but what is published lets it be worked out to between %s and %s (%d possible %s; at least %d needed; %s)%s.",
+					where, formatNumber(vr.lo), formatNumber(vr.hi), vr.values, plural(vr.values, "value", "values"), ar.prot[vi], methodWords(vr.method), by)
 			}
 			c.add(f)
 		}
 	}
+}
+
+// giveaways names what publishes a relation or a value of unknown v: the
+// margins and parts it is in (with their files), and the other files or
+// linked releases that publish it.
+func (m *model) giveaways(v int) []string {
+	const most = 8
+	var out []string
+	add := func(s string) {
+		if len(out) < most && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, o := range m.vars[v].obs {
+		t := m.tables[o.t]
+		if _, supp, ok := m.obsInterval(o); ok && !supp {
+			add(fmt.Sprintf("it is published as %s in %s, %s", t.cells[o.r][o.c], t.label(), t.where(o.r, o.c)))
+		}
+	}
+	for _, ei := range m.varEqs[v] {
+		eq := m.eqs[ei]
+		if eq.broken {
+			continue
+		}
+		margin := eq.terms[0].v
+		for _, tm := range eq.terms {
+			if tm.a > 0 {
+				margin = tm.v
+			}
+		}
+		files := m.filesOf(eq)
+		if margin == v {
+			add(fmt.Sprintf("its %d parts (%s)", len(eq.terms)-1, files))
+			continue
+		}
+		add(fmt.Sprintf("the margin %s (%s)", m.label(margin), files))
+	}
+	return out
+}
+
+// filesOf names the files (and linked releases) publishing a relation's
+// cells.
+func (m *model) filesOf(eq equation) string {
+	var names []string
+	for _, tm := range eq.terms {
+		for _, o := range m.vars[tm.v].obs {
+			if l := m.tables[o.t].label(); !slices.Contains(names, l) {
+				names = append(names, l)
+			}
+		}
+	}
+	return "in " + joinWords(names)
+}
+
+// secondaryCells lists the secondary suppressions kept, with the cells
+// each was chosen for.
+func (m *model) secondaryCells() []SecondaryCell {
+	out := []SecondaryCell{}
+	vars := make([]int, 0, len(m.chosenFor))
+	for v := range m.chosenFor {
+		vars = append(vars, v)
+	}
+	slices.Sort(vars)
+	for _, v := range vars {
+		var protects []string
+		for _, f := range m.chosenFor[v] {
+			protects = append(protects, m.label(f))
+		}
+		for _, o := range m.vars[v].obs {
+			t := m.tables[o.t]
+			if t.version != 0 || t.treat[o.r][o.c] != tSecondary {
+				continue
+			}
+			out = append(out, SecondaryCell{File: t.name, Row: t.records[o.r], Column: o.c + 1, Field: t.schema.Fields[o.c].Name,
+				Key: t.keyText(o.r), Value: t.orig[o.r][o.c].Text, Protects: protects})
+		}
+	}
+	return out
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func methodWords(method string) string {

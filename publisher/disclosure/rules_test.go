@@ -41,7 +41,7 @@ const tv18Schema = `{
     {"name": "Patients", "type": "integer", "candour:countOfIndividuals": true},
     {"name": "Mean age", "type": "number", "candour:contributors": "Patients"},
     {"name": "Standardised rate", "type": "number"},
-    {"name": "Providers", "type": "integer"}
+    {"name": "Providers", "type": "integer", "candour:notACount": "a count of providers, not of people"}
   ],
   "primaryKey": "Area",
   "candour:disclosure": {"rule": "nhs-digital"}

@@ -43,7 +43,7 @@ func (m *model) eligible(v int) bool {
 		if tr.suppressed() {
 			continue
 		}
-		if !t.editable || tr != tUnchanged {
+		if !t.editable || tr != tUnchanged || t.fields[o.c].exact {
 			return false
 		}
 		open++
@@ -60,7 +60,7 @@ func (m *model) pinnedOutside(v int) bool {
 			continue
 		}
 		t := m.tables[o.t]
-		if t.version != 0 || !t.editable || t.treat[o.r][o.c] != tUnchanged {
+		if t.version != 0 || !t.editable || t.treat[o.r][o.c] != tUnchanged || t.fields[o.c].exact {
 			return true
 		}
 	}
@@ -209,6 +209,7 @@ func (m *model) secondaryIn(f int) int {
 			}
 		}
 		added = append(added, step{best, m.suppress(best)})
+		m.chosenFor[best] = slices.Clone(ar.failing)
 	}
 	if !passed {
 		return len(added)
@@ -222,7 +223,9 @@ func (m *model) secondaryIn(f int) int {
 		if len(m.auditComponents(f, st.v).failing) > 0 {
 			m.suppress(st.v)
 			kept++
+			continue
 		}
+		delete(m.chosenFor, st.v)
 	}
 	return kept
 }

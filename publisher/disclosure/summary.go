@@ -20,13 +20,30 @@ type FileSummary struct {
 	File   string     `json:"file"`
 	Rule   string     `json:"rule"`             // nhs-digital, threshold, none, or "" when no control applies
 	About  string     `json:"about"`            // the rule in words
-	Reason string     `json:"reason,omitempty"` // the publisher's reason for the rule
-	Cells  CellCounts `json:"cells"`
+	Reason string           `json:"reason,omitempty"` // the publisher's reason for the rule
+	Cells  PublicCellCounts `json:"cells"`
+}
+
+// PublicCellCounts are the counts the public may see. Cells suppressed as
+// small numbers and cells suppressed to protect them are one number:
+// telling them apart would tell a reader that the secondary ones are above
+// the threshold, which can narrow them (a pair of suppressed cells adding
+// to 7 under a threshold of 5, one of each kind, could only be 1 and 6).
+type PublicCellCounts struct {
+	Controlled         int `json:"controlled"`
+	Suppressed         int `json:"suppressed"`
+	SuppressedAtSource int `json:"suppressedAtSource"`
+	Rounded            int `json:"rounded"`
+	Unchanged          int `json:"unchanged"`
+	Missing            int `json:"missing"`
 }
 
 // fileSummary describes a current table for the public.
 func (t *table) fileSummary() FileSummary {
-	return FileSummary{File: t.name, Rule: t.rule.Rule, About: ruleWords(t.rule, t.aggregated), Reason: t.rule.Reason, Cells: t.counts()}
+	n := t.counts()
+	return FileSummary{File: t.name, Rule: t.rule.Rule, About: ruleWords(t.rule, t.aggregated), Reason: t.rule.Reason,
+		Cells: PublicCellCounts{Controlled: n.Controlled, Suppressed: n.SuppressedPrimary + n.SuppressedSecondary,
+			SuppressedAtSource: n.SuppressedAtSource, Rounded: n.Rounded, Unchanged: n.Unchanged, Missing: n.Missing}}
 }
 
 // ruleWords describes a rule in plain English.
@@ -75,8 +92,11 @@ func (f FileSummary) Sentence() string {
 			parts = append(parts, fmt.Sprintf("%d %s", k, pluralInt(k, one, many)))
 		}
 	}
-	add(n.SuppressedPrimary, "was suppressed as a small number", "were suppressed as small numbers")
-	add(n.SuppressedSecondary, "was suppressed to protect others", "were suppressed to protect others")
+	if f.Rule == datasets.DisclosureNHSDigital && !strings.Contains(f.About, "dominated") {
+		add(n.Suppressed, "was suppressed as a small number", "were suppressed as small numbers")
+	} else {
+		add(n.Suppressed, "was suppressed (a small number, or a cell that would let one be worked out)", "were suppressed (small numbers, and cells that would let them be worked out)")
+	}
 	add(n.SuppressedAtSource, "was already suppressed at source", "were already suppressed at source")
 	add(n.Rounded, "was rounded to the nearest 5", "were rounded to the nearest 5")
 	add(n.Unchanged, "was published unchanged", "were published unchanged")

@@ -33,9 +33,11 @@ type fieldInfo struct {
 	magnitude    bool  // magnitude contributions (original) or cell totals (public)
 	total        bool  // the sum of parts in the same row
 	parts        []int // a total's parts
+	extraParts   [][]int // further sets of parts it is found to be the sum of (undeclared totals)
 	additive     bool  // takes part in sums: counts, totals, parts, magnitudes
 	identity     bool  // part of a cell's identity
 	number       bool  // type number (values may be non-integer)
+	exact        bool  // declared already published elsewhere: published and audited exactly
 }
 
 func (f fieldInfo) controlled() bool { return f.count || f.statistic || f.magnitude || f.total }
@@ -74,6 +76,24 @@ type table struct {
 	freeText    []string
 }
 
+// keyText gives row r's identity values as written, for people to find
+// the row: "RR8, 15-24, M" (the row number when it has none).
+func (t *table) keyText(r int) string {
+	if len(t.identCols) == 0 {
+		return fmt.Sprintf("row %d", t.records[r])
+	}
+	parts := make([]string, len(t.identCols))
+	for i, c := range t.identCols {
+		parts[i] = t.cells[r][c]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// where names a cell in words: "row 5 (RR8, 15-24, M), column 3 (deaths)".
+func (t *table) where(r, c int) string {
+	return fmt.Sprintf("row %d (%s), column %d (%s)", t.records[r], t.keyText(r), c+1, t.schema.Fields[c].Name)
+}
+
 // label names the file in messages and the audit.
 func (t *table) label() string {
 	if t.version == 0 {
@@ -94,6 +114,7 @@ func classify(s datasets.Schema) []fieldInfo {
 			total:        f.Total,
 			identity:     f.Role == datasets.RoleKey || f.Role == datasets.RoleDimension,
 			number:       f.Type == datasets.TypeNumber,
+			exact:        f.AlreadyPublished != nil,
 		}
 	}
 	for i, f := range s.Fields {
@@ -229,6 +250,7 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 	if err := checkRows(f); err != nil {
 		return nil, err
 	}
+	s = c.failSafeSchema(f.Name, s)
 	infos := classify(s)
 	t := &table{name: f.Name, res: f.Resource, schema: s, fields: infos, header: f.Header}
 	if t.header == nil {
@@ -261,7 +283,11 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 		t.editable = t.rule.Rule == datasets.DisclosureThreshold
 	}
 	t.identCols = identityColumns(t.schema, t.fields)
+	if smallNumberRule(t.rule.Rule) && !t.aggregated {
+		t.detectTotals(c)
+	}
 	t.rowKeys = rowKeys(t.schema, t.identCols, t.cells)
+	c.preSuppressed(t)
 	return t, nil
 }
 
@@ -312,6 +338,7 @@ func (t *table) applyRule(c *checker) {
 			treats[col] = tUnchanged
 			x := v.Float
 			switch {
+			case fi.exact:
 			case fi.count && x < 0:
 				c.add(Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.records[r], Column: col + 1,
 					Field: t.schema.Fields[col].Name, Value: v.Text,
@@ -346,8 +373,12 @@ func (t *table) applyRule(c *checker) {
 	}
 }
 
-// newEarlierTable prepares the public file of a linked earlier release.
-func newEarlierTable(f File, version int, except map[string]bool) (*table, error) {
+// newEarlierTable prepares the public file of a linked earlier release
+// (or, for a correction, an original of the release corrected). A file
+// with no rule is read under the release's rule; its fields take the
+// fail-safe defaults, and the margins found in the current file of the
+// same name (see adopt).
+func newEarlierTable(f File, version int, except map[string]bool, rule datasets.DisclosureRule, current []*table) (*table, error) {
 	s := f.Resource.Schema
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("disclosure: earlier version %d, file %q: schema: %w", version, f.Name, err)
@@ -355,12 +386,16 @@ func newEarlierTable(f File, version int, except map[string]bool) (*table, error
 	if err := checkRows(f); err != nil {
 		return nil, fmt.Errorf("earlier version %d: %w", version, err)
 	}
-	t := &table{name: f.Name, version: version, res: f.Resource, schema: s, fields: classify(s), header: f.Header, except: except}
-	if s.Disclosure != nil {
-		t.rule = *s.Disclosure
-	} else {
-		t.rule = datasets.DisclosureRule{Rule: datasets.DisclosureNone}
+	switch {
+	case s.Disclosure != nil:
+	case rule.Rule != "":
+		s.Disclosure = &rule
+	default:
+		s.Disclosure = &datasets.DisclosureRule{Rule: datasets.DisclosureNone}
 	}
+	s = (&checker{}).failSafeSchema(f.Name, s)
+	t := &table{name: f.Name, version: version, res: f.Resource, schema: s, fields: classify(s), header: f.Header, except: except}
+	t.rule = *s.Disclosure
 	for _, row := range f.Rows {
 		t.records = append(t.records, row.Record)
 		t.orig = append(t.orig, row.Values)
@@ -368,8 +403,43 @@ func newEarlierTable(f File, version int, except map[string]bool) (*table, error
 	}
 	t.national = nationalRows(s, t.orig)
 	t.identCols = identityColumns(s, t.fields)
+	for _, cur := range current {
+		if cur.name == f.Name {
+			t.adopt(cur)
+		}
+	}
 	t.rowKeys = rowKeys(s, t.identCols, t.cells)
 	return t, nil
+}
+
+// adopt takes the margins found in a current table (undeclared totals)
+// for the same fields of an earlier version of the file.
+func (t *table) adopt(cur *table) {
+	for i, f := range cur.schema.Fields {
+		j := t.schema.FieldIndex(f.Name)
+		if j < 0 {
+			continue
+		}
+		if len(t.schema.Fields[j].TotalValues) == 0 && len(f.TotalValues) > 0 {
+			t.schema.Fields[j].TotalValues = f.TotalValues
+		}
+		for _, set := range cur.fields[i].extraParts {
+			var mine []int
+			for _, p := range set {
+				if k := t.schema.FieldIndex(cur.schema.Fields[p].Name); k >= 0 {
+					mine = append(mine, k)
+				}
+			}
+			if len(mine) == len(set) {
+				t.fields[j].total = true
+				t.fields[j].additive = true
+				t.fields[j].extraParts = append(t.fields[j].extraParts, mine)
+				for _, k := range mine {
+					t.fields[k].additive = true
+				}
+			}
+		}
+	}
 }
 
 // cellState returns the published value of a cell: its number, or that it
@@ -433,9 +503,10 @@ func (t *table) publicFile() PublicFile {
 	return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Rows: rows}
 }
 
-// publicSchema returns the schema with the markers written declared.
+// publicSchema returns the declared schema with the markers written
+// declared (never what the audit assumed: defaults and detected totals).
 func (t *table) publicSchema() datasets.Schema {
-	s := t.schema
+	s := t.res.Schema
 	s.Fields = slices.Clone(s.Fields)
 	used := make([]bool, len(s.Fields))
 	for r := range t.treat {
