@@ -17,9 +17,9 @@ type PublicSummary struct {
 
 // FileSummary is the public summary of one file.
 type FileSummary struct {
-	File   string     `json:"file"`
-	Rule   string     `json:"rule"`             // nhs-digital, threshold, none, or "" when no control applies
-	About  string     `json:"about"`            // the rule in words
+	File   string           `json:"file"`
+	Rule   string           `json:"rule"`             // nhs-digital, threshold, none, or "" when no control applies
+	About  string           `json:"about"`            // the rule in words
 	Reason string           `json:"reason,omitempty"` // the publisher's reason for the rule
 	Cells  PublicCellCounts `json:"cells"`
 }

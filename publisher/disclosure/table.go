@@ -27,17 +27,17 @@ func (t treatment) suppressed() bool { return t == tPrimary || t == tSecondary |
 
 // fieldInfo is what disclosure control needs to know about a field.
 type fieldInfo struct {
-	count        bool  // a count of individuals (or a total of such counts)
-	statistic    bool  // a simple statistic with a contributors field
-	contributors int   // index of the contributors field
-	magnitude    bool  // magnitude contributions (original) or cell totals (public)
-	total        bool  // the sum of parts in the same row
-	parts        []int // a total's parts
+	count        bool    // a count of individuals (or a total of such counts)
+	statistic    bool    // a simple statistic with a contributors field
+	contributors int     // index of the contributors field
+	magnitude    bool    // magnitude contributions (original) or cell totals (public)
+	total        bool    // the sum of parts in the same row
+	parts        []int   // a total's parts
 	extraParts   [][]int // further sets of parts it is found to be the sum of (undeclared totals)
-	additive     bool  // takes part in sums: counts, totals, parts, magnitudes
-	identity     bool  // part of a cell's identity
-	number       bool  // type number (values may be non-integer)
-	exact        bool  // declared already published elsewhere: published and audited exactly
+	additive     bool    // takes part in sums: counts, totals, parts, magnitudes
+	identity     bool    // part of a cell's identity
+	number       bool    // type number (values may be non-integer)
+	exact        bool    // declared already published elsewhere: published and audited exactly
 }
 
 func (f fieldInfo) controlled() bool { return f.count || f.statistic || f.magnitude || f.total }
