@@ -14,6 +14,11 @@ const (
 	MethodMarker = "marker"             // in no published relation: what its marker (with other publications) discloses
 	MethodPinned = "pinned"             // published exactly elsewhere (another file or an earlier release)
 	MethodNone   = "not-audited"        // inconsistent or unfinished
+	// MethodRestricted: in a table whose relations span very many cells,
+	// solved with the cell's block and one compensating block free and
+	// every other cell held at its true value. Holding cells fixed only
+	// removes solutions, so the range found is within the true range.
+	MethodRestricted = "restricted"
 )
 
 // exactLimit is the largest number of unknowns in a component solved by
@@ -145,20 +150,35 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 			}
 		}
 	}
-	comps := map[int][]int{}
-	compEqs := map[int][]reducedEq{}
 	compCurrent := map[int]bool{}
 	for i, vi := range vars {
-		if bounds[i].isPoint() {
-			continue
+		if !bounds[i].isPoint() {
+			compCurrent[find(i)] = compCurrent[find(i)] || m.vars[vi].current
 		}
-		r := find(i)
-		comps[r] = append(comps[r], vi)
-		compCurrent[r] = compCurrent[r] || m.vars[vi].current
+	}
+	// Blocks: the components without the relations of very many cells
+	// (see giantTerms), which are solved with a compensating block.
+	sys := newBlocks(n)
+	for _, rd := range reds {
+		if len(rd.terms) <= giantTerms {
+			for _, tm := range rd.terms[1:] {
+				sys.union(pos[rd.terms[0].v], pos[tm.v])
+			}
+		}
+	}
+	for i, vi := range vars {
+		if !bounds[i].isPoint() {
+			r := sys.find(i)
+			sys.vars[r] = append(sys.vars[r], vi)
+		}
 	}
 	for _, rd := range reds {
-		r := find(pos[rd.terms[0].v])
-		compEqs[r] = append(compEqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
+		if len(rd.terms) > giantTerms {
+			sys.addGiant(m, rd.terms, rd.rhs, pos)
+			continue
+		}
+		r := sys.find(pos[rd.terms[0].v])
+		sys.eqs[r] = append(sys.eqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
 	}
 	isTarget := func(i int) bool {
 		if suppCur[i] {
@@ -186,7 +206,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		case b.isPoint():
 			ar.res[vi] = varResult{lo: b.lo, hi: b.lo, values: 1, method: MethodPinned}
 		default:
-			r := find(i)
+			r := sys.find(i)
 			if compTargets[r] == nil {
 				roots = append(roots, r)
 			}
@@ -194,9 +214,14 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	for _, r := range roots {
-		res := m.solveComponent(comps[r], compEqs[r], globalBounds, compTargets[r])
+		var res compResult
+		if len(sys.giantsOf[r]) > 0 {
+			res = m.solveWithCompensator(sys, r, globalBounds, compTargets[r])
+		} else {
+			res = m.solveComponent(sys.vars[r], sys.eqs[r], globalBounds, compTargets[r])
+		}
 		for vi, vr := range res {
-			if len(compEqs[r]) == 0 && vr.method == MethodExact {
+			if len(sys.eqs[r]) == 0 && len(sys.giantsOf[r]) == 0 && vr.method == MethodExact {
 				vr.method = MethodMarker
 			}
 			ar.res[vi] = vr

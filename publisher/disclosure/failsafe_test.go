@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -226,5 +227,29 @@ func TestCorrectionWithPreSuppressedCells(t *testing.T) {
 		if fd.Blocking && fd.Key == "C" {
 			t.Errorf("C listed as changed is still linked: %+v", fd)
 		}
+	}
+}
+
+// A national row over many practices makes one relation of a hundred
+// rounded cells: it is solved with the suppressed cell's own block and a
+// compensating block free and the rest held at their true values.
+func TestNationalRowOverManyPractices(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("practice,patients\n")
+	total := 3
+	fmt.Fprintf(&b, "P000,3\n")
+	for i := 1; i <= 100; i++ {
+		fmt.Fprintf(&b, "P%03d,%d\n", i, 20+i)
+		total += 20 + i
+	}
+	fmt.Fprintf(&b, "ENG,%d\n", total)
+	f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, `{"rule": "nhs-digital"}`), b.String())
+	res := mustCheck(t, Input{Files: []File{f}})
+	if res.Blocked {
+		t.Fatalf("blocked: %+v", res.Report.Findings)
+	}
+	c := auditCell(t, res, "p.csv", 2, "patients")
+	if c.Method != MethodRestricted || !c.Pass || c.Values < 3 {
+		t.Errorf("P000: %+v", c)
 	}
 }

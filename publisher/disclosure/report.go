@@ -302,6 +302,8 @@ func methodWords(method string) string {
 		return "bounded by linear programming over the published relations"
 	case MethodMarker:
 		return "its marker alone discloses this range"
+	case MethodRestricted:
+		return "found with the rest of a very large table held at its true values, so the full range is at least this wide"
 	case MethodPinned:
 		return "it is published exactly elsewhere: in another file of this release or a linked earlier release"
 	}
