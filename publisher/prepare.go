@@ -111,10 +111,17 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 		return p, &Rejection{Disclosure: blocking, Report: &result.Report}
 	}
 	p.summary = result.Report.Summary.Sentence()
+	for _, f := range result.Report.Findings {
+		if f.Kind == disclosure.KindPreSuppressed {
+			p.warnings = append(p.warnings, f.File+": "+f.Message)
+		}
+	}
 
-	if p.mentions, p.warnings, err = s.mentions(ctx, results, areas); err != nil {
+	mentions, warnings, err := s.mentions(ctx, results, areas)
+	if err != nil {
 		return p, err
 	}
+	p.mentions, p.warnings = mentions, append(p.warnings, warnings...)
 	var originals []catalogue.File
 	for i, f := range files {
 		orig, err := s.putOriginal(ctx, f, results[i])

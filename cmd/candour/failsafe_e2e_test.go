@@ -181,6 +181,13 @@ func TestDisclosureFailsSafeThroughTheAPI(t *testing.T) {
 		if len(sec) != 1 || sec[0].Key != "A81002" || !strings.Contains(strings.Join(sec[0].Protects, " "), "A81001") {
 			t.Errorf("secondary suppressions: %+v", sec)
 		}
+		fran := newBrowser(t, s)
+		fran.login("fran", "correct horse battery")
+		status, page := fran.get(fmt.Sprintf("/workspace/releases/%d", sub.ID))
+		if status != http.StatusOK || !strings.Contains(page, `id="audit-cells"`) || !strings.Contains(page, `id="secondary-cells"`) ||
+			!strings.Contains(page, "A81002") || !strings.Contains(page, "undeclared-total") {
+			t.Errorf("the workspace does not show the feasible intervals and further suppressions: %d", status)
+		}
 		refusals := fs.refused("fs-undeclared-total-nhs", fsRelease, [][3]string{{"p.csv", fsPractices(`, "candour:nationalValues": ["ENG"]`, fsNHS),
 			"practice,patients\nENG,3\nA81001,2\nA81002,1\n"}})
 		namesKeys(t, "national row under nhs-digital", refusals, "A81001", "A81002")
@@ -194,6 +201,10 @@ func TestDisclosureFailsSafeThroughTheAPI(t *testing.T) {
 		publishThroughWorkflow(t, s, map[string]int{"fs-correction": 1})
 		correction := `{"title": "Quarter 1 (corrected)", "periodLabel": "2026 Q1", "corrects": 1,
 		  "correctionNotice": "A81005's count was wrong; no other figure changed."}`
+		status, body := fs.submit("fs-presuppressed", fsRelease, [][3]string{{"p.csv", schema, "practice,patients\nA81001,*\nA81002,13\nA81004,20\nTotal,35\n"}})
+		if status != http.StatusCreated || !strings.Contains(body, "true values") {
+			t.Errorf("a submission with cells already suppressed is not flagged in the API's answer: %d %s", status, body)
+		}
 		refusals := fs.refused("fs-correction", correction, [][3]string{{"p.csv", schema, "practice,patients\nA81001,2\nA81002,15\nA81004,*\nA81005,31\nTotal,68\n"}})
 		namesKeys(t, "pre-suppressed cell", refusals, "A81004", "A81001")
 		if !strings.Contains(fmt.Sprint(refusals), "version 1") {
