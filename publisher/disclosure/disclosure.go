@@ -281,7 +281,8 @@ func earlierTables(in []Earlier, current []*table, rule datasets.DisclosureRule)
 
 // checker collects findings.
 type checker struct {
-	findings []Finding
+	findings   []Finding
+	textTrials int // figure-as-cell audits of the texts so far
 }
 
 func (c *checker) add(f Finding) {

@@ -257,6 +257,10 @@ func (c *checker) textFindings(m *model, final auditResult, texts []Text) {
 	}
 }
 
+// maxTextTrials bounds the figure-as-cell audits of one release's texts;
+// beyond it the text is refused as too much to check (failing safe).
+const maxTextTrials = 5000
+
 // sentenceFindings tries each figure of a sentence as the value of each
 // cell the sentence could be about.
 func (c *checker) sentenceFindings(m *model, passing map[int]bool, tx Text, s string, nums []textNumber, cands []int) {
@@ -269,6 +273,14 @@ func (c *checker) sentenceFindings(m *model, passing map[int]bool, tx Text, s st
 		for _, n := range nums {
 			if !b.contains(n.value) || m.vars[v].integral && n.value != math.Trunc(n.value) {
 				continue
+			}
+			if c.textTrials++; c.textTrials > maxTextTrials {
+				if c.textTrials == maxTextTrials+1 {
+					c.add(Finding{Kind: KindTextDisclosure, Blocking: true, File: m.tables[0].name,
+						Because: []string{fmt.Sprintf("%s: %q", tx.Field, s)},
+						Message: fmt.Sprintf("The release's texts hold more figures about suppressed cells than the audit can check (over %d figure-and-cell pairs, reached in the %s); remove figures from the text or give them in a file of the release.", maxTextTrials, textName(tx.Field))})
+				}
+				return
 			}
 			m.pins = map[int]interval{v: point(n.value)}
 			ar := m.auditComponents(v)
