@@ -11,8 +11,9 @@
 // data, never a deployment: nothing here goes through the publishing
 // workflow, and the data folder is a temporary one.
 //
-// `candour-bench search` is the search benchmark instead (search.go), and
-// `candour-bench export` the downloads benchmark (export.go).
+// `candour-bench search` is the search benchmark instead (search.go),
+// `candour-bench export` the downloads benchmark (export.go), and
+// `candour-bench disclosure` the disclosure-control benchmark (disclosure.go).
 //
 // Usage (see `make bench`, which installs nginx and wrk if missing):
 //
@@ -56,6 +57,12 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "search" {
 		if err := runSearchBench(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "disclosure" {
+		if err := runDisclosureBench(os.Args[2:]); err != nil {
 			log.Fatal(err)
 		}
 		return
