@@ -26,6 +26,7 @@ const (
 	KindUndeclaredTotal  = "undeclared-total"
 	KindPreSuppressed    = "pre-suppressed"
 	KindTextDisclosure   = "text-discloses"
+	KindUnmapped         = "no-parent"
 )
 
 // smallNumberRule reports whether rule controls small counts.

@@ -210,6 +210,7 @@ func Check(in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	c.unmappedFindings(current, parents)
 	m := buildModel(current, earlier, parents, c)
 	added := m.secondary()
 	final := m.audit()

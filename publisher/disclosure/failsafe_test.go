@@ -150,6 +150,12 @@ func TestHierarchyByMappingFile(t *testing.T) {
 	if got := publicText(res.Public[0]); got != "practice,patients\nP1,*\nP2,*\nP3,25\nP4,30\n" {
 		t.Errorf("practices through the directory:\n%s", got)
 	}
+	// A practice the directory does not place is named.
+	res = mustCheck(t, Input{Files: []File{practices, networks},
+		Directory: map[string]map[string]string{"icb": {"P1": "N1", "P2": "N1", "P3": "N2"}}})
+	if fs := findings(res, KindUnmapped); len(fs) != 1 || !strings.Contains(fs[0].Message, "(P4)") {
+		t.Errorf("no-parent findings: %+v", fs)
+	}
 	// A mapping file that is not in the release is a declaration error.
 	practices.Resource.Schema.Fields[0].Parent.Directory = ""
 	practices.Resource.Schema.Fields[0].Parent.Mapping = "missing.csv"

@@ -190,3 +190,43 @@ func DirectoryLinks(files []datasets.Resource) []string {
 	}
 	return out
 }
+
+// unmappedFindings reports, for each current table with a nesting field,
+// the codes with no parent: their cells are left out of their parents'
+// sums, so a parent cell that counts them will not add up.
+func (c *checker) unmappedFindings(current []*table, parents map[string]parentLink) {
+	for _, t := range current {
+		for _, dc := range t.identCols {
+			f := t.schema.Fields[dc]
+			link, ok := parents[f.Name]
+			if !ok {
+				continue
+			}
+			var missing []string
+			seen := map[string]bool{}
+			for r := range t.cells {
+				code := t.cells[r][dc]
+				if _, ok := link.of[code]; ok || seen[code] || slices.Contains(f.TotalValues, code) || slices.Contains(f.NationalValues, code) {
+					continue
+				}
+				seen[code] = true
+				missing = append(missing, code)
+			}
+			if len(missing) == 0 {
+				continue
+			}
+			shown := missing[:min(len(missing), 10)]
+			c.add(Finding{Kind: KindUnmapped, File: t.name, Column: dc + 1, Field: f.Name, Value: strings.Join(shown, ", "),
+				Message: fmt.Sprintf("%d %s of column %d (%s) %s no %s in %s (%s%s); their cells are left out of the %s sums, so a %s cell that counts them will not add up.",
+					len(missing), pluralInt(len(missing), "code", "codes"), dc+1, f.Name, pluralInt(len(missing), "has", "have"), link.parent, link.source,
+					strings.Join(shown, ", "), more(len(missing) > len(shown)), link.parent, link.parent)})
+		}
+	}
+}
+
+func more(cut bool) string {
+	if cut {
+		return ", …"
+	}
+	return ""
+}
