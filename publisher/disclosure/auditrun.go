@@ -268,6 +268,12 @@ type reducedEq struct {
 // solveComponent computes the feasible intervals of targets within one
 // connected component of unknowns.
 func (m *model) solveComponent(vars []int, eqs []reducedEq, boundsOf func(int) interval, targets []int) compResult {
+	return m.solveUpTo(vars, eqs, boundsOf, targets, exactLimit)
+}
+
+// solveUpTo is solveComponent trying exact search on up to limit unknowns
+// (its node budget still bounds the work; beyond it, linear programming).
+func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interval, targets []int, limit int) compResult {
 	// The lattice: whole units unless some value or unknown needs finer.
 	integral := true
 	var nums []float64
@@ -387,7 +393,7 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, boundsOf func(int) i
 	}
 
 	done := false
-	if len(vars) <= exactLimit {
+	if len(vars) <= limit {
 		sys := newISys(len(vars), ieqs, exactBudget)
 		exact := compResult{}
 		done = true

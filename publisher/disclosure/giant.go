@@ -21,6 +21,11 @@ import (
 // solved whole with its component.
 const giantTerms = 64
 
+// restrictedExactLimit is the most unknowns of a restricted system tried
+// by exact search first: its relations to the compensating blocks are
+// mostly two-cell equalities, which propagation resolves at once.
+const restrictedExactLimit = 400
+
 // compensators is how many compensating blocks are tried.
 const compensators = 3
 
@@ -112,7 +117,7 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 			eqs = append(eqs, b.eqs[c]...)
 		}
 		eqs = append(eqs, b.restricted(m, append([]int{r}, free...))...)
-		res := m.solveComponent(vars, eqs, boundsOf, targets)
+		res := m.solveUpTo(vars, eqs, boundsOf, targets, restrictedExactLimit)
 		for _, v := range targets {
 			vr, ok := res[v]
 			if !ok || vr.incomplete || vr.empty {
