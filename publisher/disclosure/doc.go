@@ -90,6 +90,16 @@
 // programming bound from a small bounded-variable simplex (float64,
 // rounded inwards to whole units); the report states the method per cell.
 //
+// A relation over very many unknowns (more than 64: a national row over
+// thousands of practices) would join every block into one component far
+// too big to solve (giant.go). Such relations are left out when the
+// blocks are formed; a block they touch is solved with up to three
+// compensating blocks free and every other unknown held at its true
+// value, by exact search first (up to 400 unknowns, budgeted). Holding
+// values fixed only removes solutions, so a cell that keeps its
+// protection there keeps it in full; the method is "restricted", and a
+// cell may be refused that the whole system would pass.
+//
 // Under the threshold rule (and for magnitude cells) secondary suppression
 // is greedy, one component at a time: while some suppressed cell fails,
 // try the smallest few unsuppressed non-zero cells in a relation with a
