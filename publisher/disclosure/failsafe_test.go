@@ -175,6 +175,7 @@ func TestTextThatPinsASuppressedCell(t *testing.T) {
 		{"The figures for 2025-26 were revised on 3 December 2026 (version 2).", false},
 		{"Practice A81003 had 57 patients.", false}, // already published exactly
 		{"Nothing else changed.", false},
+		{"Quarter 3 of 2025/26: published 3 December 2026, revising table 2.", false},
 	} {
 		res := mustCheck(t, Input{Files: []File{f}, Texts: []Text{{Field: "release.changeNotes", Text: tt.text}}})
 		fs := findings(res, KindTextDisclosure)
@@ -257,5 +258,26 @@ func TestNationalRowOverManyPractices(t *testing.T) {
 	c := auditCell(t, res, "p.csv", 2, "patients")
 	if c.Method != MethodRestricted || !c.Pass || c.Values < 3 {
 		t.Errorf("P000: %+v", c)
+	}
+}
+
+func TestFiguresInText(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want string
+	}{
+		{"A81002 had 40 patients, not 1,234.", "40 1,234"},
+		{"Published 3 December 2026 for 2025/26 (version 2, table 4).", ""},
+		{"Quarter 3: ages 15-24 rose by 12% in Y56 and E38000001.", ""},
+		{"Three practices reported 7.5 cases.", "7.5 three"},
+		{"Revised on 2026-12-03 and 03/12/2026.", ""},
+	} {
+		var got []string
+		for _, n := range figures(tt.text) {
+			got = append(got, n.as)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("figures(%q) = %q, want %q", tt.text, got, tt.want)
+		}
 	}
 }

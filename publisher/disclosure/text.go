@@ -24,7 +24,8 @@ import (
 // Numbers that are not figures are left out: years (1900–2100), dates,
 // periods such as 2022/23, numbers glued to letters (codes such as Y56 or
 // E38000001), ranges such as 15-24, percentages, and numbers after
-// "version", "row", "column", "table", "page" or "section". Written
+// "version", "row", "column", "table", "page", "section", "quarter",
+// "month", "week", "year" or "day" (and the like). Written
 // numbers from "one" to "twenty" count.
 
 var (
@@ -37,7 +38,8 @@ var (
 		"eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
 		"eighteen": 18, "nineteen": 19, "twenty": 20,
 	}
-	notFigureBefore = []string{"version", "v", "row", "rows", "column", "columns", "table", "page", "section", "release", "wave", "phase"}
+	notFigureBefore = []string{"version", "v", "row", "rows", "column", "columns", "table", "page", "section", "release", "wave", "phase",
+		"quarter", "q", "month", "week", "year", "day", "days", "weeks", "months", "years", "annex", "appendix", "figure", "chart", "note", "step", "part", "edition"}
 )
 
 // textNumber is a figure found in a sentence.
