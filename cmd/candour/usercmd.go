@@ -27,7 +27,11 @@ Roles:
 
 "user token" prints a new API token for a publisher who uploads
 programmatically (POST /api/v1/submissions with Authorization: Bearer
-TOKEN). It is shown once and stored only as a hash.
+TOKEN; GET /api/v1/submissions/ID then gives the disclosure report: every
+finding, each suppressed cell's feasible values and the suppressions
+Candour added). Send the true values, not files already suppressed:
+Candour applies the rule and audits the result itself. The token is
+shown once and stored only as a hash.
 
 The password (at least 12 characters) is read from the first line of
 --password-file (use - for standard input), or else from the environment
