@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/candour/candour/datasets"
 )
@@ -103,6 +104,7 @@ type model struct {
 	compEqs  [][]int
 	c        *checker
 	cache    map[string]compResult
+	cacheMu  sync.Mutex
 	// pins are values assumed for unknowns, as a figure in the release's
 	// text would state them (see textFindings); nil otherwise.
 	pins map[int]interval

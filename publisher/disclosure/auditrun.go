@@ -3,8 +3,11 @@ package disclosure
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 )
 
 // Audit methods, as the report states them.
@@ -213,14 +216,17 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 			compTargets[r] = append(compTargets[r], vi)
 		}
 	}
-	for _, r := range roots {
-		var res compResult
+	results := make([]compResult, len(roots))
+	m.eachInParallel(len(roots), func(i int) {
+		r := roots[i]
 		if len(sys.giantsOf[r]) > 0 {
-			res = m.solveWithCompensator(sys, r, globalBounds, compTargets[r])
+			results[i] = m.solveWithCompensator(sys, r, globalBounds, compTargets[r])
 		} else {
-			res = m.solveComponent(sys.vars[r], sys.eqs[r], globalBounds, compTargets[r])
+			results[i] = m.solveComponent(sys.vars[r], sys.eqs[r], globalBounds, compTargets[r])
 		}
-		for vi, vr := range res {
+	})
+	for i, r := range roots {
+		for vi, vr := range results[i] {
 			if len(sys.eqs[r]) == 0 && len(sys.giantsOf[r]) == 0 && vr.method == MethodExact {
 				vr.method = MethodMarker
 			}
@@ -365,7 +371,7 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 		key = strconv.AppendInt(key, int64(v), 36)
 		key = append(key, ',')
 	}
-	if r, ok := m.cache[string(key)]; ok {
+	if r, ok := m.cached(string(key)); ok {
 		return r
 	}
 
@@ -387,7 +393,7 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 			for _, v := range targets {
 				res[v] = varResult{empty: true, method: MethodNone}
 			}
-			m.cache[string(key)] = res
+			m.remember(string(key), res)
 			return res
 		}
 	}
@@ -456,6 +462,49 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 			res[v] = toVar(v, lv, int64(math.Floor(mx+1e-6)), false, MethodLP)
 		}
 	}
-	m.cache[string(key)] = res
+	m.remember(string(key), res)
 	return res
+}
+
+// parallelFrom is the number of blocks from which an audit run solves
+// them on every processor: blocks share nothing but the result cache.
+const parallelFrom = 64
+
+// eachInParallel calls fn(0) … fn(n-1), on GOMAXPROCS goroutines when n
+// is large enough to be worth it.
+func (m *model) eachInParallel(n int, fn func(int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelFrom || workers < 2 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// cached returns a remembered component result.
+func (m *model) cached(key string) (compResult, bool) {
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	r, ok := m.cache[key]
+	return r, ok
+}
+
+// remember keeps a component result for later audit runs.
+func (m *model) remember(key string, r compResult) {
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	m.cache[key] = r
 }
