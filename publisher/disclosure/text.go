@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,12 +116,7 @@ func previousWordIn(s string, words []string) bool {
 		return false
 	}
 	last := strings.TrimFunc(fields[len(fields)-1], func(r rune) bool { return !unicode.IsLetter(r) })
-	for _, w := range words {
-		if last == w {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(words, last)
 }
 
 // mentions reports whether sentence (lower case) holds value as a whole
@@ -171,7 +167,7 @@ func (m *model) buildTextIndex(targets map[int]bool) textIndex {
 			if val == "" || isNumberText(val) {
 				continue
 			}
-			if containsString(t.schema.Fields[c].TotalValues, val) {
+			if slices.Contains(t.schema.Fields[c].TotalValues, val) {
 				continue
 			}
 			values++
@@ -187,15 +183,6 @@ func (m *model) buildTextIndex(targets map[int]bool) textIndex {
 func isNumberText(s string) bool {
 	_, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
 	return err == nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // candidates returns the unknowns a sentence could be about.
