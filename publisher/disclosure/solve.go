@@ -26,6 +26,9 @@ type isys struct {
 	varEqs [][]int
 	nodes  int
 	budget int
+	bufs   [][2][]int64 // scratch bounds by search depth (see scratch)
+	queue  []int        // propagate's work list, reused
+	queued []bool
 }
 
 func newISys(n int, eqs []ieq, budget int) *isys {
@@ -57,16 +60,21 @@ func ceilDiv(a, b int64) int64 {
 // propagate narrows lo and hi to a fixpoint of bound consistency; it
 // reports false when some equation cannot hold.
 func (s *isys) propagate(lo, hi []int64) (bool, error) {
-	queue := make([]int, 0, len(s.eqs))
-	queued := make([]bool, len(s.eqs))
+	if s.queued == nil {
+		s.queued = make([]bool, len(s.eqs))
+	}
+	queue, queued := s.queue[:0], s.queued
+	defer func() {
+		clear(queued)
+		s.queue = queue[:0]
+	}()
 	for i := range s.eqs {
 		queue = append(queue, i)
 		queued[i] = true
 	}
 	steps := 0
-	for len(queue) > 0 {
-		ei := queue[0]
-		queue = queue[1:]
+	for head := 0; head < len(queue); head++ {
+		ei := queue[head]
 		queued[ei] = false
 		if steps++; steps%64 == 0 {
 			if s.nodes++; s.nodes > s.budget {
@@ -176,10 +184,26 @@ func b2i(b bool) int {
 // feasible reports whether some integer point within lo and hi satisfies
 // every equation. It does not change lo and hi.
 func (s *isys) feasible(lo, hi []int64) (bool, error) {
+	return s.feasibleAt(lo, hi, 0)
+}
+
+// scratch returns the two buffers of search depth d, reused from one
+// search to the next: a frame uses only its own depth's buffers, and
+// deeper frames have returned before it reads them again.
+func (s *isys) scratch(d int) ([]int64, []int64) {
+	for len(s.bufs) <= d {
+		s.bufs = append(s.bufs, [2][]int64{make([]int64, s.n), make([]int64, s.n)})
+	}
+	return s.bufs[d][0], s.bufs[d][1]
+}
+
+func (s *isys) feasibleAt(lo, hi []int64, depth int) (bool, error) {
 	if s.nodes++; s.nodes > s.budget {
 		return false, errBudget
 	}
-	l, h := clone64(lo), clone64(hi)
+	l, h := s.scratch(depth)
+	copy(l, lo)
+	copy(h, hi)
 	ok, err := s.propagate(l, h)
 	if err != nil || !ok {
 		return false, err
@@ -205,11 +229,11 @@ func (s *isys) feasible(lo, hi []int64) (bool, error) {
 	}
 	saved := h[best]
 	h[best] = mid
-	if ok, err := s.feasible(l, h); ok || err != nil {
+	if ok, err := s.feasibleAt(l, h, depth+1); ok || err != nil {
 		return ok, err
 	}
 	h[best], l[best] = saved, mid+1
-	return s.feasible(l, h)
+	return s.feasibleAt(l, h, depth+1)
 }
 
 func clone64(x []int64) []int64 { return append([]int64(nil), x...) }
