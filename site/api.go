@@ -152,11 +152,7 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 
 // apiRelease returns a release's state to someone entitled to see it.
 func (s *Site) apiReleaseStatus(c *fiber.Ctx) error {
-	id, err := releaseID(c)
-	if err != nil {
-		return err
-	}
-	d, err := s.deps.Publisher.Detail(c.UserContext(), session(c).Actor, id)
+	d, err := s.apiDetail(c)
 	if err != nil {
 		return err
 	}
@@ -166,11 +162,7 @@ func (s *Site) apiReleaseStatus(c *fiber.Ctx) error {
 // apiSubmission returns a release with its disclosure report, to the
 // publisher and reviewers who may see the release in the workspace.
 func (s *Site) apiSubmission(c *fiber.Ctx) error {
-	id, err := releaseID(c)
-	if err != nil {
-		return err
-	}
-	d, err := s.deps.Publisher.Detail(c.UserContext(), session(c).Actor, id)
+	d, err := s.apiDetail(c)
 	if err != nil {
 		return err
 	}
@@ -179,6 +171,16 @@ func (s *Site) apiSubmission(c *fiber.Ctx) error {
 		body.Disclosure = d.Report
 	}
 	return c.JSON(body)
+}
+
+// apiDetail reads the release named in the path, as the token's holder
+// may see it.
+func (s *Site) apiDetail(c *fiber.Ctx) (publisher.Detail, error) {
+	id, err := releaseID(c)
+	if err != nil {
+		return publisher.Detail{}, err
+	}
+	return s.deps.Publisher.Detail(c.UserContext(), session(c).Actor, id)
 }
 
 var _ = datasets.Problem{}

@@ -194,16 +194,24 @@ func (t *table) rowIdentity(r int) string {
 	if len(t.identCols) == 0 {
 		return fmt.Sprintf("#%s#%d#%d", t.name, t.version, r)
 	}
-	type pair struct{ name, value string }
-	ps := make([]pair, 0, len(t.identCols))
+	ps := make([]identityPair, 0, len(t.identCols))
 	for _, c := range t.identCols {
 		f := t.schema.Fields[c]
 		v := t.cells[r][c]
 		if slices.Contains(f.TotalValues, v) {
 			continue
 		}
-		ps = append(ps, pair{f.Name, v})
+		ps = append(ps, identityPair{f.Name, v})
 	}
+	return canonicalIdentity(ps)
+}
+
+// identityPair is one field of a cell's identity and its value.
+type identityPair struct{ name, value string }
+
+// canonicalIdentity writes an identity as its pairs in field-name order,
+// quoted: "age"="15-24","practice"="A81001".
+func canonicalIdentity(ps []identityPair) string {
 	sort.Slice(ps, func(i, j int) bool { return ps[i].name < ps[j].name })
 	var b strings.Builder
 	for i, p := range ps {

@@ -3,8 +3,6 @@ package disclosure
 import (
 	"fmt"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/candour/candour/datasets"
@@ -86,28 +84,16 @@ func mappingFrom(files []File, name, child, parent string) (map[string]string, e
 // row of t whose child field (identity column dc) holds code: the row's
 // identity without dc, with the parent field set to parent.
 func (t *table) parentIdentity(r, dc int, parent string, parentCode string) string {
-	type pair struct{ name, value string }
-	var ps []pair
+	var ps []identityPair
 	for _, c := range t.identCols {
 		f := t.schema.Fields[c]
 		v := t.cells[r][c]
 		if c == dc || f.Name == parent || slices.Contains(f.TotalValues, v) {
 			continue
 		}
-		ps = append(ps, pair{f.Name, v})
+		ps = append(ps, identityPair{f.Name, v})
 	}
-	ps = append(ps, pair{parent, parentCode})
-	sort.Slice(ps, func(i, j int) bool { return ps[i].name < ps[j].name })
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(p.name))
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(p.value))
-	}
-	return b.String()
+	return canonicalIdentity(append(ps, identityPair{parent, parentCode}))
 }
 
 // hierarchyRelations adds, for every table with a field that nests, one

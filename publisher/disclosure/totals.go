@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/candour/candour/datasets"
@@ -406,14 +405,11 @@ func (t *table) marginHolds(dc int, v string, counts []int) bool {
 
 // rowIdentityAll is a row's identity with no field left out as a total.
 func (t *table) rowIdentityAll(r int) string {
-	var b strings.Builder
-	for _, c := range t.identCols {
-		b.WriteString(strconv.Quote(t.schema.Fields[c].Name))
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(t.cells[r][c]))
-		b.WriteByte(',')
+	ps := make([]identityPair, len(t.identCols))
+	for i, c := range t.identCols {
+		ps[i] = identityPair{t.schema.Fields[c].Name, t.cells[r][c]}
 	}
-	return strings.TrimSuffix(b.String(), ",")
+	return canonicalIdentity(ps)
 }
 
 // adoptFound takes the margins found in another version of the same file
