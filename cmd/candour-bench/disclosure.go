@@ -427,6 +427,7 @@ type discSummary struct {
 	cells                           disclosure.CellCounts
 	findings                        map[string]int
 	blocked, passed                 bool
+	samples                         []string // the first blocking findings' messages
 }
 
 func summarise(r disclosure.Result) discSummary {
@@ -438,6 +439,9 @@ func summarise(r disclosure.Result) discSummary {
 	}
 	for _, f := range r.Report.Findings {
 		s.findings[f.Kind]++
+		if f.Blocking && len(s.samples) < 5 {
+			s.samples = append(s.samples, f.Message)
+		}
 	}
 	return s
 }
@@ -460,6 +464,9 @@ func printDisclosureBench(rows int, size int64, parse, check measurement, s disc
 	fmt.Printf("cells: %d controlled; %d suppressed primary, %d secondary, %d at source; %d rounded, %d unchanged, %d missing\n",
 		c.Controlled, c.SuppressedPrimary, c.SuppressedSecondary, c.SuppressedAtSource, c.Rounded, c.Unchanged, c.Missing)
 	fmt.Printf("findings: %s; blocked %v\n", countsText(s.findings), s.blocked)
+	for _, m := range s.samples {
+		fmt.Printf("  blocking: %s\n", m)
+	}
 	fmt.Printf("GOMAXPROCS %d, %s %s/%s\n", runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 

@@ -57,9 +57,15 @@ func ceilDiv(a, b int64) int64 {
 	return q
 }
 
+// allChanged, as propagate's changed variable, starts from every
+// equation.
+const allChanged = -1
+
 // propagate narrows lo and hi to a fixpoint of bound consistency; it
-// reports false when some equation cannot hold.
-func (s *isys) propagate(lo, hi []int64) (bool, error) {
+// reports false when some equation cannot hold. changed is the one
+// variable whose bounds moved since lo and hi were last at a fixpoint
+// (only its equations can narrow anything), or allChanged.
+func (s *isys) propagate(lo, hi []int64, changed int) (bool, error) {
 	if s.queued == nil {
 		s.queued = make([]bool, len(s.eqs))
 	}
@@ -68,9 +74,16 @@ func (s *isys) propagate(lo, hi []int64) (bool, error) {
 		clear(queued)
 		s.queue = queue[:0]
 	}()
-	for i := range s.eqs {
-		queue = append(queue, i)
-		queued[i] = true
+	if changed == allChanged {
+		for i := range s.eqs {
+			queue = append(queue, i)
+			queued[i] = true
+		}
+	} else {
+		for _, ei := range s.varEqs[changed] {
+			queue = append(queue, ei)
+			queued[ei] = true
+		}
 	}
 	steps := 0
 	for head := 0; head < len(queue); head++ {
@@ -182,9 +195,10 @@ func b2i(b bool) int {
 }
 
 // feasible reports whether some integer point within lo and hi satisfies
-// every equation. It does not change lo and hi.
-func (s *isys) feasible(lo, hi []int64) (bool, error) {
-	return s.feasibleAt(lo, hi, 0)
+// every equation; changed is as for propagate. It does not change lo and
+// hi.
+func (s *isys) feasible(lo, hi []int64, changed int) (bool, error) {
+	return s.feasibleAt(lo, hi, 0, changed)
 }
 
 // scratch returns the two buffers of search depth d, reused from one
@@ -197,14 +211,14 @@ func (s *isys) scratch(d int) ([]int64, []int64) {
 	return s.bufs[d][0], s.bufs[d][1]
 }
 
-func (s *isys) feasibleAt(lo, hi []int64, depth int) (bool, error) {
+func (s *isys) feasibleAt(lo, hi []int64, depth, changed int) (bool, error) {
 	if s.nodes++; s.nodes > s.budget {
 		return false, errBudget
 	}
 	l, h := s.scratch(depth)
 	copy(l, lo)
 	copy(h, hi)
-	ok, err := s.propagate(l, h)
+	ok, err := s.propagate(l, h, changed)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -229,11 +243,11 @@ func (s *isys) feasibleAt(lo, hi []int64, depth int) (bool, error) {
 	}
 	saved := h[best]
 	h[best] = mid
-	if ok, err := s.feasibleAt(l, h, depth+1); ok || err != nil {
+	if ok, err := s.feasibleAt(l, h, depth+1, best); ok || err != nil {
 		return ok, err
 	}
 	h[best], l[best] = saved, mid+1
-	return s.feasibleAt(l, h, depth+1)
+	return s.feasibleAt(l, h, depth+1, best)
 }
 
 func clone64(x []int64) []int64 { return append([]int64(nil), x...) }
@@ -246,21 +260,22 @@ const bigValue = int64(1) << 40
 // there is none.
 func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool, err error) {
 	lo, hi = clone64(lo), clone64(hi)
-	if ok, err := s.propagate(lo, hi); !ok || err != nil {
+	if ok, err := s.propagate(lo, hi, allChanged); !ok || err != nil {
 		return 0, 0, false, false, err
 	}
+	// with narrows x_j to [l, h] for one feasibility test (feasible copies
+	// its bounds before searching) and puts x_j's bounds back.
 	with := func(l, h int64) (bool, error) {
-		lo2, hi2 := clone64(lo), clone64(hi)
-		if l > lo2[j] {
-			lo2[j] = l
+		loJ, hiJ := lo[j], hi[j]
+		defer func() { lo[j], hi[j] = loJ, hiJ }()
+		lo[j] = max(l, loJ)
+		if h != unbounded && (hiJ == unbounded || h < hiJ) {
+			hi[j] = h
 		}
-		if h != unbounded && (hi2[j] == unbounded || h < hi2[j]) {
-			hi2[j] = h
-		}
-		if hi2[j] != unbounded && lo2[j] > hi2[j] {
+		if hi[j] != unbounded && lo[j] > hi[j] {
 			return false, nil
 		}
-		return s.feasible(lo2, hi2)
+		return s.feasible(lo, hi, j)
 	}
 	if ok, err := with(lo[j], hi[j]); !ok || err != nil {
 		return 0, 0, false, false, err
