@@ -4,18 +4,18 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean bench bench-search bench-export bench-disclosure
+.PHONY: demo test build assets clean bench bench-search bench-export bench-disclosure fuzz
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
 	./$(BIN) demo
 
-## test: check formatting, vet and run every test with the race detector
+## test: check formatting, vet and run every test with the race detector (cmd/candour's end-to-end tests, the crash harness among them, take several minutes)
 test: assets
 	@unformatted=$$(gofmt -l cmd catalogue publisher site indicators datasets content); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
 
 ## build: the candour binary in bin/
 build: assets
@@ -57,6 +57,33 @@ bench-export: build
 ## bench-disclosure: disclosure control against parsing (5 million rows of patients by practice, age and sex, with margins, under the nhs-digital rule; target ≤ 2.0× parsing's time; peak memory)
 bench-disclosure:
 	$(GO) run ./cmd/candour-bench disclosure
+
+## fuzz: run every fuzz target for FUZZTIME each (default 10m), one after another, and print each one's executions and result (.ci/fuzz)
+FUZZTIME ?= 10m
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) .ci/fuzz
+
+## load: the load test (the demo data; 256 connections for 60 s of scorecards, search, downloads, API and feeds from 1,000 clients, then open-loop arrivals at 4x the measured capacity for 20 s; about 3 minutes); LOAD_ARGS adds flags, e.g. LOAD_ARGS="--duration 5s --overload-duration 5s --conns 64"
+LOAD_ARGS ?=
+.PHONY: load soak
+load: build
+	$(GO) run ./cmd/candour-bench load --candour $(BIN) $(LOAD_ARGS)
+
+## crash-long: the crash harness (cmd/candour/crash_e2e_test.go) with CRASH_TRIALS random trials (default 200) besides every named fault point; ends with "crash trials: N, failures: F"
+CRASH_TRIALS ?= 200
+.PHONY: crash-long
+crash-long:
+	@summary=$${CANDOUR_CRASH_SUMMARY:-$$(mktemp -u /tmp/candour-crash.XXXXXX)}; rm -f "$$summary"; \
+	  CANDOUR_CRASH_SUMMARY="$$summary" $(GO) test -count=1 -timeout 3h -run 'TestCrash$$' -v ./cmd/candour -crash.trials=$(CRASH_TRIALS); \
+	  status=$$?; \
+	  if [ -s "$$summary" ]; then cat "$$summary"; else echo "crash trials: 0, failures: 1 (the harness did not finish)"; status=1; fi; \
+	  [ -n "$$CANDOUR_CRASH_SUMMARY" ] || rm -f "$$summary"; \
+	  exit $$status
+
+## soak: the long runs one after another, then one summary (.ci/soak): make crash-long with CRASH_TRIALS random trials (default 200), make fuzz for FUZZTIME per target (default 10m), make load; about 2 hours
+CRASH_TRIALS ?= 200
+soak:
+	FUZZTIME="$(FUZZTIME)" CRASH_TRIALS="$(CRASH_TRIALS)" LOAD_ARGS="$(LOAD_ARGS)" GO="$(GO)" .ci/soak
 
 clean:
 	rm -rf bin site/thirdparty/nhsuk site/thirdparty/echarts node_modules

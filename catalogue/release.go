@@ -124,7 +124,24 @@ type Release struct {
 	Files []File
 	// ContentVisible is set by views: false for a withdrawn release.
 	ContentVisible bool
+	// AuditHead is the audit log's chain head as of the release's own
+	// publication entry, recorded in the publication's transaction and
+	// never changed; zero until published (and for releases published
+	// before heads were recorded, unless the upgrade could fill it in).
+	// Manifests carry it so that anyone can later check the log was not
+	// cut short (package auditlog explains).
+	AuditHead ChainHead
 }
+
+// ChainHead is a position in the publisher's hash-chained audit log: an
+// entry's sequence number and hash. The zero value is no head.
+type ChainHead struct {
+	Seq  int64
+	Hash string
+}
+
+// IsZero reports whether no head is recorded.
+func (h ChainHead) IsZero() bool { return h.Seq == 0 }
 
 // ReleaseRef points at another release of the same dataset; the zero
 // value points nowhere.

@@ -10,6 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/candour/candour/datasets/faultpoint"
 )
 
 // ErrBlobNotFound is returned for a blob the store does not hold, and for
@@ -24,7 +27,10 @@ type Blob struct {
 
 // BlobStore keeps files named by the SHA-256 of their content, in
 // dir/<first two hex digits>/<64 hex digits>. Files are written to dir/tmp,
-// synced and renamed into place, so a blob is either whole or absent.
+// synced and renamed into place, and the folders synced after the rename,
+// so a blob is either whole or absent, and stays once Put has returned. A
+// crash can leave a temporary file, or a blob whose release was never
+// recorded; Sweep removes both at start-up.
 type BlobStore struct {
 	dir string
 }
@@ -94,6 +100,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 	if err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
 	}
+	faultpoint.Hit("blob.synced")
 
 	blob = Blob{SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n}
 	final := s.path(blob.SHA256)
@@ -102,6 +109,12 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 			return Blob{}, fmt.Errorf("put blob %s: stored file has %d bytes, the content %d", blob.SHA256, fi.Size(), n)
 		}
 		if err := os.Remove(tmpName); err != nil {
+			return Blob{}, fmt.Errorf("put blob: %w", err)
+		}
+		// The file may be there only because an earlier Put renamed it and
+		// died before syncing its folder: sync it now, so that a blob Put
+		// reports stored survives a power cut.
+		if err := syncDir(filepath.Dir(final)); err != nil {
 			return Blob{}, fmt.Errorf("put blob: %w", err)
 		}
 		return blob, nil
@@ -113,9 +126,11 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 	if err := syncDir(s.dir); err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
 	}
+	faultpoint.Hit("blob.before-rename")
 	if err := os.Rename(tmpName, final); err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
 	}
+	faultpoint.Hit("blob.renamed")
 	// The content is in place; from here a failure to sync is reported but
 	// the file stays.
 	if err := syncDir(sub); err != nil {
@@ -124,6 +139,7 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 	if err := syncDir(filepath.Join(s.dir, "tmp")); err != nil {
 		return blob, fmt.Errorf("put blob: %w", err)
 	}
+	faultpoint.Hit("blob.dir-synced")
 	return blob, nil
 }
 
@@ -189,6 +205,83 @@ func checkBlobName(name string) error {
 		return fmt.Errorf("blob %s is not a SHA-256 (64 lower-case hex digits): %w", quote(name), ErrBlobNotFound)
 	}
 	return nil
+}
+
+// Swept is what Sweep removed.
+type Swept struct {
+	Blobs     []Blob // stored blobs no one keeps
+	Temporary int    // temporary files of puts that never finished
+}
+
+// Sweep removes every stored blob for which keep returns false, and every
+// temporary file left in dir/tmp by a Put that never finished (a crash),
+// syncing each folder it changed. Files that are not the store's (names
+// that are not a blob's) are left alone.
+//
+// Sweep must run only while nothing else uses the store: a running
+// submission's blob is unreferenced between its Put and the commit of its
+// release record, and Sweep would remove it. Candour sweeps at start-up,
+// holding the data folder alone.
+func (s *BlobStore) Sweep(ctx context.Context, keep func(sha256 string) bool) (Swept, error) {
+	var out Swept
+	tmpDir := filepath.Join(s.dir, "tmp")
+	temps, err := os.ReadDir(tmpDir)
+	if err != nil {
+		return out, fmt.Errorf("sweep blobs: %w", err)
+	}
+	for _, e := range temps {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "put-") {
+			continue
+		}
+		if err := os.Remove(filepath.Join(tmpDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return out, fmt.Errorf("sweep blobs: %w", err)
+		}
+		out.Temporary++
+	}
+	if out.Temporary > 0 {
+		if err := syncDir(tmpDir); err != nil {
+			return out, fmt.Errorf("sweep blobs: %w", err)
+		}
+	}
+	subs, err := os.ReadDir(s.dir)
+	if err != nil {
+		return out, fmt.Errorf("sweep blobs: %w", err)
+	}
+	for _, sub := range subs {
+		if !sub.IsDir() || len(sub.Name()) != 2 {
+			continue
+		}
+		dir := filepath.Join(s.dir, sub.Name())
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			return out, fmt.Errorf("sweep blobs: %w", err)
+		}
+		changed := false
+		for _, f := range files {
+			if err := ctx.Err(); err != nil {
+				return out, fmt.Errorf("sweep blobs: %w", err)
+			}
+			name := f.Name()
+			if !f.Type().IsRegular() || checkBlobName(name) != nil || name[:2] != sub.Name() || keep(name) {
+				continue
+			}
+			info, err := f.Info()
+			if err != nil {
+				return out, fmt.Errorf("sweep blobs: %w", err)
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, fmt.Errorf("sweep blobs: %w", err)
+			}
+			out.Blobs = append(out.Blobs, Blob{SHA256: name, Bytes: info.Size()})
+			changed = true
+		}
+		if changed {
+			if err := syncDir(dir); err != nil {
+				return out, fmt.Errorf("sweep blobs: %w", err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // syncDir flushes a directory's entries to disk.

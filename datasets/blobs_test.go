@@ -221,3 +221,40 @@ func TestBlobNotFound(t *testing.T) {
 		t.Errorf("Has: got %v, %v, want false, nil", has, err)
 	}
 }
+
+func TestBlobSweepRemovesWhatNoOneKeeps(t *testing.T) {
+	s, dir := openStore(t)
+	ctx := context.Background()
+	kept, err := s.Put(ctx, strings.NewReader("kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := s.Put(ctx, strings.NewReader("dropped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A put that died, and a file that is not the store's.
+	if err := os.WriteFile(filepath.Join(dir, "tmp", "put-42"), []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stranger := filepath.Join(dir, kept.SHA256[:2], "notes.txt")
+	if err := os.WriteFile(stranger, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	swept, err := s.Sweep(ctx, func(sum string) bool { return sum == kept.SHA256 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(swept.Blobs) != 1 || swept.Blobs[0] != dropped || swept.Temporary != 1 {
+		t.Errorf("swept %+v, want %+v and one temporary file", swept, dropped)
+	}
+	for sum, want := range map[string]bool{kept.SHA256: true, dropped.SHA256: false} {
+		if got, err := s.Has(ctx, sum); err != nil || got != want {
+			t.Errorf("Has(%s) = %v (err %v), want %v", sum[:8], got, err, want)
+		}
+	}
+	assertTmpEmpty(t, dir)
+	if _, err := os.Stat(stranger); err != nil {
+		t.Errorf("a file that is not a blob was removed: %v", err)
+	}
+}

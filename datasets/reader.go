@@ -152,9 +152,10 @@ func compareHeader(header, names []string) Problems {
 func (r *Reader) Header() []string { return slices.Clone(r.header) }
 
 // Read returns the next data row, and io.EOF after the last. Cells that do
-// not parse, or break a constraint, and a row with the wrong number of
-// cells are reported as Problems together with the row; the caller may go
-// on reading. Encoding and quoting errors are fatal: Read returns them as
+// not parse, break a constraint or hold a control character (see
+// controlCharacter), and a row with the wrong number of cells, are
+// reported as Problems together with the row; the caller may go on
+// reading. Encoding and quoting errors are fatal: Read returns them as
 // Problems, and every later Read returns the same error. Errors from the
 // underlying reader are returned wrapped, and are fatal too.
 //
@@ -185,8 +186,12 @@ func (r *Reader) Read() (Row, error) {
 	row.Values = make([]Value, len(rec))
 	var ps Problems
 	for i, cell := range row.Cells {
-		v, err := r.parsers[i].parse(cell, r.missing)
-		row.Values[i] = v
+		var err error
+		if c, ok := controlCharacter(cell); ok {
+			err = controlCharacterError(c)
+		} else {
+			row.Values[i], err = r.parsers[i].parse(cell, r.missing)
+		}
 		if err != nil {
 			ps = append(ps, r.problem(Problem{
 				Row: r.records, Line: line, Column: i + 1, Field: r.fields[i].Name,
@@ -195,6 +200,42 @@ func (r *Reader) Read() (Row, error) {
 		}
 	}
 	return row, ps.err()
+}
+
+// controlNames are the abbreviations of the C0 control characters, as in
+// ISO 6429 and the Unicode charts.
+var controlNames = [32]string{
+	"NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL",
+	"BS", "HT", "LF", "VT", "FF", "CR", "SO", "SI",
+	"DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB",
+	"CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US",
+}
+
+// controlCharacter returns the first control character in cell that a
+// cell may not hold: any C0 control (U+0000 to U+001F) but tab, line feed
+// and carriage return (which a quoted cell may hold), and DEL (U+007F).
+// They are refused because they are invisible in a spreadsheet, truncate
+// text in C-based tools (NUL), and can drive terminals (ESC); no NHS
+// dataset needs them. C1 controls (U+0080 to U+009F) are not refused (in
+// a file declared windows-1252 the bytes 0x80 to 0x9F are printable
+// characters, never C1 controls).
+func controlCharacter(cell string) (byte, bool) {
+	for i := 0; i < len(cell); i++ {
+		c := cell[i]
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// controlCharacterError describes control character c in a cell.
+func controlCharacterError(c byte) error {
+	name := "DEL"
+	if c < 0x20 {
+		name = controlNames[c]
+	}
+	return fmt.Errorf("contains the control character U+%04X (%s); remove it", c, name)
 }
 
 func plural(n int, one, many string) string {

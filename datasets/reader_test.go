@@ -352,6 +352,85 @@ func TestReaderFatalProblemsAreSticky(t *testing.T) {
 	}
 }
 
+func TestReaderRefusesControlCharacters(t *testing.T) {
+	utf8Res := practiceResource()
+	cp1252Res := practiceResource()
+	cp1252Res.Encoding = "windows-1252"
+	headerless := practiceResource()
+	headerless.Dialect.Header = false
+
+	rowA := "A81001,Surgery,20240131,12.5\r\n"
+	tests := []struct {
+		name  string
+		res   Resource
+		input string
+		rows  int64
+		want  []wantProblem
+	}{
+		{"NUL", utf8Res, practiceHeader + rowA + "B82002,Sm\x00ith,20240101,1\r\n", 2,
+			[]wantProblem{{Row: 3, Line: 3, Column: 2, Field: "name", Value: "Sm\x00ith", Offset: -1,
+				Message: "contains the control character U+0000 (NUL); remove it"}}},
+		{"NUL alone", utf8Res, practiceHeader + "B82002,\x00,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+		{"SOH", utf8Res, practiceHeader + "B82002,x\x01,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "x\x01", Offset: -1, Message: "contains the control character U+0001 (SOH); remove it"}}},
+		{"ESC", utf8Res, practiceHeader + "B82002,\x1B[31mred,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "\x1B[31mred", Offset: -1, Message: "U+001B (ESC)"}}},
+		{"DEL", utf8Res, practiceHeader + "B82002,x\x7F,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "x\x7F", Offset: -1, Message: "contains the control character U+007F (DEL); remove it"}}},
+		{"US, the last C0 control", utf8Res, practiceHeader + "B82002,a\x1Fb,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "a\x1Fb", Offset: -1, Message: "U+001F (US)"}}},
+		{"NUL in a number is reported as a control character, not as a bad number", utf8Res, practiceHeader + "B82002,x,20240101,1\x00\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 4, Field: "total", Value: "1\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+		{"NUL in a quoted cell", utf8Res, practiceHeader + "B82002,\"a,\x00\",20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "a,\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+		{"NUL after a multi-line cell", utf8Res, practiceHeader + "A81001,\"two\r\nlines\",20240131,1\r\n" + "B82002,x,20240101,\x00\r\n", 2,
+			[]wantProblem{{Row: 3, Line: 4, Column: 4, Field: "total", Value: "\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+		{"several cells and rows, reading goes on", utf8Res, practiceHeader + "A\x0081001,x\x02,20240131,1\r\n" + rowA + "B82002,x,20240101,\x7F\r\n", 3,
+			[]wantProblem{
+				{Row: 2, Line: 2, Column: 1, Field: "code", Value: "A\x0081001", Offset: -1, Message: "U+0000 (NUL)"},
+				{Row: 2, Line: 2, Column: 2, Field: "name", Value: "x\x02", Offset: -1, Message: "U+0002 (STX)"},
+				{Row: 4, Line: 4, Column: 4, Field: "total", Value: "\x7F", Offset: -1, Message: "U+007F (DEL)"},
+			}},
+		{"headerless row numbers", headerless, rowA + "B82002,\x00,20240101,1\r\n", 2,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+		{"windows-1252", cp1252Res, practiceHeader + "B82002,Caf\xE9\x00,20240101,1\r\n", 1,
+			[]wantProblem{{Row: 2, Line: 2, Column: 2, Field: "name", Value: "Café\x00", Offset: -1, Message: "U+0000 (NUL)"}}},
+
+		{"TAB allowed", utf8Res, practiceHeader + "B82002,a\tb,20240101,1\r\n", 1, nil},
+		{"TAB allowed in a quoted cell", utf8Res, practiceHeader + "B82002,\"a\tb\",20240101,1\r\n", 1, nil},
+		{"line feed in a quoted cell allowed", utf8Res, practiceHeader + "B82002,\"two\nlines\",20240101,1\r\n", 1, nil},
+		{"CRLF in a quoted cell allowed", utf8Res, practiceHeader + "B82002,\"two\r\nlines\",20240101,1\r\n", 1, nil},
+		{"lone CR in a quoted cell allowed", utf8Res, practiceHeader + "B82002,\"two\rlines\",20240101,1\r\n", 1, nil},
+		{"C1 range from windows-1252 allowed", cp1252Res, practiceHeader + "B82002,\x80 \x9F,20240101,1\r\n", 1, nil},
+		{"U+0080 in UTF-8 not checked", utf8Res, practiceHeader + "B82002,\u0080,20240101,1\r\n", 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum, err := Validate(strings.NewReader(tt.input), "practices.csv", tt.res, 0)
+			checkProblems(t, err, "practices.csv", tt.want)
+			if sum.Rows != tt.rows {
+				t.Errorf("Rows: got %d, want %d", sum.Rows, tt.rows)
+			}
+			_, err = Validate(iotest.OneByteReader(strings.NewReader(tt.input)), "practices.csv", tt.res, 0)
+			checkProblems(t, err, "practices.csv", tt.want)
+		})
+	}
+}
+
+func TestControlCharacterProblemMessage(t *testing.T) {
+	res := practiceResource()
+	res.Schema.Fields[2].Name = "age_band"
+	res.Schema.Fields[2].Type = TypeString
+	res.Schema.Fields[2].Format = ""
+	input := "code,name,age_band,total\n" + strings.Repeat("A81001,x,0-4,1\n", 10) + "A81001,x,0-4\x00,1\n"
+	_, err := Validate(strings.NewReader(input), "practice-patients.csv", res, 0)
+	want := "practice-patients.csv: row 12, column 3 (age_band): contains the control character U+0000 (NUL); remove it"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
 var errDisk = errors.New("disk on fire")
 
 func TestReaderPassesOnReadErrors(t *testing.T) {

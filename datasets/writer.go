@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,6 +23,32 @@ type Writer struct {
 	rows    int // data rows written
 	err     error
 	closed  bool
+	safe    bool   // neutralise formula-like cells (SpreadsheetSafe)
+	numeric []bool // by column: values are numbers, left alone when safe
+}
+
+// SpreadsheetSafe makes every later row neutralise cells a spreadsheet
+// would run as a formula, by OWASP's rule for CSV injection: a cell that
+// starts with "=", "+", "-", "@", a tab or a carriage return gets a single
+// quote in front ("=HYPERLINK(…)" becomes "'=HYPERLINK(…)"). Numbers stay
+// numbers: a cell in a column numeric marks true, or one that reads as a
+// number ("-3", "+1.5e3"), is written as it is. Candour's server-built
+// exports and twins are written this way; release files are the
+// producer's exact bytes and never pass through it. numeric may be nil.
+func (w *Writer) SpreadsheetSafe(numeric []bool) {
+	w.safe, w.numeric = true, numeric
+}
+
+// NeutraliseFormula is a cell as SpreadsheetSafe writes it when its
+// column is not numeric.
+func NeutraliseFormula(c string) string {
+	if c == "" || c == "-" || c == "+" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return c // a lone "-" (not applicable, in many NHS tables) is text to every spreadsheet
+	}
+	if _, err := strconv.ParseFloat(c, 64); err == nil && !strings.ContainsAny(c, "\t\r") {
+		return c
+	}
+	return "'" + c
 }
 
 // NewWriter returns a Writer to w, and writes the header row.
@@ -47,6 +75,9 @@ func (w *Writer) Write(cells []string) error {
 	n := w.rows + 1
 	if len(cells) != w.columns {
 		return fmt.Errorf("csv writer: row %d has %d cells, want %d", n, len(cells), w.columns)
+	}
+	if w.safe {
+		cells = w.neutralised(cells)
 	}
 	if err := w.writeRecord(cells); err != nil {
 		w.err = fmt.Errorf("csv writer: row %d: %w", n, err)
@@ -101,6 +132,24 @@ func (w *Writer) writeRecord(cells []string) error {
 	}
 	_, err := w.w.WriteString("\r\n")
 	return err
+}
+
+// neutralised is cells with every formula-like text cell neutralised; it
+// copies only when a cell changes.
+func (w *Writer) neutralised(cells []string) []string {
+	out := cells
+	for i, c := range cells {
+		if i < len(w.numeric) && w.numeric[i] {
+			continue
+		}
+		if n := NeutraliseFormula(c); n != c {
+			if &out[0] == &cells[0] {
+				out = slices.Clone(cells)
+			}
+			out[i] = n
+		}
+	}
+	return out
 }
 
 // needsQuotes reports whether a cell must be quoted.

@@ -224,3 +224,44 @@ func TestWriterStreams(t *testing.T) {
 		t.Errorf("got %d writes for %d bytes, want the output streamed in buffer-sized pieces", cw.calls, want)
 	}
 }
+
+func TestWriterSpreadsheetSafe(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"=HYPERLINK(\"http://evil\",\"x\")", "'=HYPERLINK(\"http://evil\",\"x\")"},
+		{"@SUM(A1:A2)", "'@SUM(A1:A2)"},
+		{"+44 20 7946 0000", "'+44 20 7946 0000"},
+		{"-2+3", "'-2+3"},
+		{"\tcmd", "'\tcmd"},
+		{"\r=1", "'\r=1"},
+		{"-3", "-3"},
+		{"+1.5e3", "+1.5e3"},
+		{"Leeds", "Leeds"},
+		{"", ""},
+		{"a=b", "a=b"},
+		{"-", "-"},
+	}
+	for _, c := range cases {
+		if got := NeutraliseFormula(c.in); got != c.want {
+			t.Errorf("NeutraliseFormula(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, []string{"name", "count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SpreadsheetSafe([]bool{false, true})
+	row := []string{"=1+1", "-1"}
+	if err := w.Write(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "name,count\r\n'=1+1,-1\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if row[0] != "=1+1" {
+		t.Errorf("the caller's row was changed: %q", row[0])
+	}
+}

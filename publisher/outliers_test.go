@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
@@ -81,8 +82,9 @@ func TestAuditReleaseAppliesDisclosureAndNotifiesByProvider(t *testing.T) {
 	if _, _, err := e.svc.Outliers(ctx, checker, id); !errors.Is(err, publisher.ErrNotAllowed) {
 		t.Errorf("a checker before the preview: %v", err)
 	}
-	if _, _, err := e.svc.Outliers(ctx, outsider, id); !errors.Is(err, publisher.ErrForbidden) {
-		t.Errorf("another publisher: %v", err)
+	// Before publication a stranger is told the release does not exist.
+	if _, _, err := e.svc.Outliers(ctx, outsider, id); !errors.Is(err, catalogue.ErrNotFound) || errors.Is(err, publisher.ErrForbidden) {
+		t.Errorf("another publisher: %v, want not found", err)
 	}
 	if _, err := e.svc.OpenPreview(ctx, pub, id, now.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/faultpoint"
 	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher/disclosure"
 )
 
@@ -102,6 +104,7 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 		return p, err
 	}
 	if result.Blocked {
+		s.stats.disclosureRefusals.Add(1)
 		var blocking []disclosure.Finding
 		for _, f := range result.Report.Findings {
 			if f.Blocking {
@@ -111,6 +114,7 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 		return p, &Rejection{Disclosure: blocking, Report: &result.Report}
 	}
 	p.summary = result.Report.Summary.Sentence()
+	faultpoint.Hit("disclosure.checked")
 	for _, f := range result.Report.Findings {
 		if f.Kind == disclosure.KindPreSuppressed {
 			p.warnings = append(p.warnings, f.File+": "+f.Message)
@@ -461,31 +465,57 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 	amended := r
 	amended.Files = prep.files
 	details := map[string]any{"note": note, "before": before, "disclosure": prep.result.Report.Summary}
+	// The commit that replaces the files also marks the release
+	// unfinished: until its rows, observations and outcomes are rewritten
+	// they are the old files', and start-up recovery rewrites them if the
+	// process dies first.
+	faultpoint.Hit("amend.before-commit")
 	if err := s.step(ctx, actor, ActionAmend, r, Change{
-		Files:  &FileReplacement{Release: r.ID, Files: prep.files, DisclosureSummary: prep.summary},
-		Report: &Report{Release: r.ID, JSON: prep.report},
-		Audit:  s.audit(actor, "release.amended", amended, details)}); err != nil {
+		Files:      &FileReplacement{Release: r.ID, Files: prep.files, DisclosureSummary: prep.summary},
+		Report:     &Report{Release: r.ID, JSON: prep.report},
+		Unfinished: &Unfinished{Release: r.ID, At: s.now()},
+		Audit:      s.audit(actor, "release.amended", amended, details)}); err != nil {
 		return r, err
 	}
+	faultpoint.Hit("amend.after-commit")
 	amended, err = s.release(ctx, r.ID)
 	if err != nil {
 		return amended, err
 	}
-	if err := s.storeRows(ctx, amended, progress); err != nil {
-		return amended, fmt.Errorf("amended release %d: storing its rows: %w (amend it again to retry)", r.ID, err)
-	}
-	if err := s.materialise(ctx, amended, defs, prep.result.Public); err != nil {
-		return amended, fmt.Errorf("amended release %d: its indicators: %w (amend it again to retry)", r.ID, err)
-	}
+	var def *audit.Definition
 	if hasAudit {
-		if err := s.materialiseAudit(ctx, amended, &shipped.Definition, prep.result.Public); err != nil {
-			return amended, fmt.Errorf("amended release %d: its audit outcomes: %w (amend it again to retry)", r.ID, err)
-		}
+		def = &shipped.Definition
 	}
-	if err := s.indexRelease(ctx, amended); err != nil {
-		return amended, fmt.Errorf("amended release %d: its search document: %w (amend it again to retry)", r.ID, err)
+	if err := s.rederive(ctx, amended, defs, def, prep.result.Public, progress); err != nil {
+		return amended, fmt.Errorf("amended release %d: %w (amend it again to retry)", r.ID, err)
 	}
+	if err := s.workflow.Apply(ctx, Change{Unfinished: &Unfinished{Release: r.ID, Done: true}}); err != nil {
+		return amended, fmt.Errorf("amended release %d: %w", r.ID, err)
+	}
+	faultpoint.Hit("amend.finished")
 	return amended, nil
+}
+
+// rederive rewrites a release's derived data from its files: its rows
+// (read back from the blob store), indicator observations and audit
+// outcomes (from public, the public version of its files) and its search
+// document.
+func (s *Service) rederive(ctx context.Context, r catalogue.Release, defs []indicators.Definition, def *audit.Definition, public []disclosure.PublicFile, progress Progress) error {
+	if err := s.storeRows(ctx, r, progress); err != nil {
+		return fmt.Errorf("storing its rows: %w", err)
+	}
+	faultpoint.Hit("amend.rows-stored")
+	if err := s.materialise(ctx, r, defs, public); err != nil {
+		return fmt.Errorf("its indicators: %w", err)
+	}
+	if err := s.materialiseAudit(ctx, r, def, public); err != nil {
+		return fmt.Errorf("its audit outcomes: %w", err)
+	}
+	if err := s.indexRelease(ctx, r); err != nil {
+		return fmt.Errorf("its search document: %w", err)
+	}
+	faultpoint.Hit("amend.derived-stored")
+	return nil
 }
 
 func byteSize(n int64) string {

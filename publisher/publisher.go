@@ -36,6 +36,59 @@
 // a release's when it is submitted, and those of everything public, kept in
 // step with the published view by difference after every change of it.
 //
+// # Crash safety
+//
+// A process may die at any instant (SIGKILL, a power cut). What is public
+// changes only by commits of the one SQLite database (WAL, synchronous
+// FULL), so a release is fully published or not at all: publication is
+// one commit, made after every file it names is verified in the blob store
+// (which renames a synced file into place and syncs its folder, so a blob
+// is whole or absent). The other steps write in several stores, and a crash
+// between them leaves work half-stored but never public; start-up recovery
+// ([Service.Recover], run by cmd when it opens the data folder alone)
+// finishes or removes it:
+//
+//   - A submission writes its blobs, then its release record as a draft,
+//     then rows, observations, audit outcomes and its search document,
+//     then one commit that stores the disclosure report, moves it to
+//     checked and appends the audit entry. A release still in draft at
+//     start-up never completed: recovery removes its rows, observations and
+//     outcomes, then in one commit its record (and its dataset, when the
+//     submission created it) with an audit entry release.draft-removed
+//     (about no release, since the id is free again; its details name the
+//     draft), and logs it. A submission that fails without a crash is
+//     removed the same way ("abandon").
+//   - An amendment's commit replaces the files and marks the release
+//     unfinished ([Unfinished]) until its rows, observations and outcomes
+//     are rewritten; recovery rewrites them from the stored public files
+//     and clears the mark, and publication refuses a marked release.
+//   - A cancellation's commit marks the release unfinished the same way
+//     until its rows, observations and outcomes are removed; recovery
+//     removes them.
+//   - Blobs no release records (from a submission that stopped before its
+//     record, a removed draft, an amended release's earlier files) and the
+//     temporary files of unfinished blob writes are removed. A file is
+//     served only through a published release's record, so such a file was
+//     never reachable; removing it keeps it so.
+//
+// Version numbers are given when a release is created, as the dataset's
+// highest version plus one, and are not renumbered at publication: a
+// version is a release's identity in reviews, approvals, corrections, the
+// calendar and the audit log long before it is public, so numbering public
+// versions only at publication would give one release two numbers. Instead
+// a draft is always its dataset's newest version — a submission holds its
+// dataset's draft lock (lockDrafts) from creating the draft until it is
+// checked or removed — so removing a draft frees exactly the highest
+// number, which the next submission reuses, and a crash leaves no gap.
+// (Two processes submitting to the same dataset at once are not
+// serialised; recovery runs only when a process holds the data folder
+// alone.) Cancelled and rejected releases keep their numbers, as the
+// workflow records decisions about them.
+//
+// The fault points of package faultpoint mark each of these steps; the
+// crash harness (cmd/candour/crash_e2e_test.go) kills a real process at
+// each of them and at random instants, and checks all of the above.
+//
 // # What it must not do
 //
 // It never serves anything. It never lets an original file, or the hash of
@@ -58,10 +111,12 @@ import (
 	"github.com/candour/candour/indicators/audit"
 )
 
-// Blobs is the blob store as the publisher uses it.
+// Blobs is the blob store as the publisher uses it. Sweep is for start-up
+// recovery only (recovery.go).
 type Blobs interface {
 	Put(ctx context.Context, r io.Reader) (datasets.Blob, error)
 	Open(ctx context.Context, sha256 string) (*os.File, datasets.Blob, error)
+	Sweep(ctx context.Context, keep func(sha256 string) bool) (datasets.Swept, error)
 }
 
 // Service runs submissions, the workflow, publication and imports.
@@ -90,6 +145,11 @@ type Service struct {
 
 	listenersMu sync.Mutex
 	listeners   []func() // told when what the public sees changes
+
+	stats stats // for operators (stats.go)
+
+	draftsMu sync.Mutex
+	drafting map[int64]*sync.Mutex // by dataset: one draft at a time (submission.go)
 }
 
 // Options configure a Service. Catalogue, Rows, Blobs and Workflow are

@@ -114,6 +114,35 @@ type Change struct {
 	// notification (its ID is set when stored).
 	OutlierResponse *OutlierResponse
 	Audit           auditlog.Entry // Action "" for none
+	// RecordHeadFor, when not 0, is the release (being published by this
+	// change) whose record keeps the chain head that Audit makes: its
+	// sequence number and hash, carried in the release's manifest.
+	RecordHeadFor int64
+	// Unfinished marks a release whose derived data must be rewritten
+	// from its files, or clears the mark.
+	Unfinished *Unfinished
+	// RemoveDraft removes a draft that never became checked.
+	RemoveDraft *DraftRemoval
+}
+
+// Unfinished marks a release whose derived data (rows, indicator
+// observations, audit outcomes) no longer match its files or state: set
+// in the commit that replaces its files (an amendment) or cancels it,
+// cleared (Done) once they are rewritten or removed. Start-up recovery
+// finishes whatever a crash left marked.
+type Unfinished struct {
+	Release int64
+	At      time.Time // when marked
+	Done    bool
+}
+
+// DraftRemoval removes a release still in state draft — a submission that
+// stopped between storing its record and being checked — with its files'
+// records, and its dataset when the submission created it. The store sets
+// DatasetRemoved.
+type DraftRemoval struct {
+	Release        int64
+	DatasetRemoved bool
 }
 
 // FileReplacement replaces a release's files (an amendment).
@@ -169,6 +198,9 @@ type WorkflowStore interface {
 	AccessList(ctx context.Context, release int64) ([]Access, error)
 	// AuditLog is the hash-chained audit log the store appends to.
 	AuditLog() AuditLog
+	// UnfinishedReleases returns the releases marked Unfinished, oldest
+	// mark first.
+	UnfinishedReleases(ctx context.Context) ([]int64, error)
 }
 
 // AuditLog is the read side of the hash-chained audit log.

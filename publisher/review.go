@@ -82,6 +82,18 @@ func (s *Service) RaiseQuery(ctx context.Context, actor Actor, releaseID int64, 
 // checkPreviewer checks a provider checker may see r: the preview window
 // is open and the release names their organisation.
 func (s *Service) checkPreviewer(ctx context.Context, actor Actor, r catalogue.Release) error {
+	// Whether the release names the checker's organisation comes first: a
+	// checker it does not name learns nothing of it, not even its state.
+	named, err := s.names(ctx, r, actor.Organisation)
+	if err != nil {
+		return err
+	}
+	if !named {
+		if err := hiddenFrom(r); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s version %d has no figures for %s", ErrForbidden, r.Dataset.Slug, r.Version, actor.Organisation)
+	}
 	p, ok, err := s.workflow.Preview(ctx, r.ID)
 	if err != nil {
 		return err
@@ -91,13 +103,6 @@ func (s *Service) checkPreviewer(ctx context.Context, actor Actor, r catalogue.R
 	}
 	if !s.now().Before(p.Until) {
 		return fmt.Errorf("%w: the provider preview of %s version %d ended at %s", ErrNotAllowed, r.Dataset.Slug, r.Version, formatWhen(p.Until))
-	}
-	named, err := s.names(ctx, r, actor.Organisation)
-	if err != nil {
-		return err
-	}
-	if !named {
-		return fmt.Errorf("%w: %s version %d has no figures for %s", ErrForbidden, r.Dataset.Slug, r.Version, actor.Organisation)
 	}
 	return nil
 }

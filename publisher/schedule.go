@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets/faultpoint"
 )
 
 // DefaultEmbargoClock is the time of day releases are published when only a
@@ -43,6 +44,7 @@ func (s *Service) Announce(ctx context.Context, actor Actor, datasetSlug, period
 	if err := s.workflow.Apply(ctx, Change{Calendar: &CalendarChange{Entry: e, Actor: actor.String()}, Audit: audit}); err != nil {
 		return e, err
 	}
+	s.notifyPublicChange()
 	entries, err := s.catalogue.ListCalendar(ctx, catalogue.CalendarQuery{Visibility: catalogue.Internal(), DatasetID: d.ID})
 	if err != nil || len(entries) == 0 {
 		return e, err
@@ -204,6 +206,14 @@ func (s *Service) publish(ctx context.Context, releaseID int64) (catalogue.Relea
 	if len(approvals) < s.approvals {
 		return r, fmt.Errorf("%w: %s version %d has %d current approvals of the %d it needs", ErrNotAllowed, r.Dataset.Slug, r.Version, len(approvals), s.approvals)
 	}
+	// All or nothing: a release whose amendment's rows are still being
+	// rewritten waits (the scheduler tries again on its next round).
+	if pending, err := s.unfinished(ctx, r.ID); err != nil {
+		return r, err
+	} else if pending {
+		return r, fmt.Errorf("%w: %s version %d: its rows and observations are still being rewritten after an amendment; it is published once they are (start-up recovery finishes them if the process amending it stopped)",
+			ErrNotAllowed, r.Dataset.Slug, r.Version)
+	}
 	for _, f := range r.Files {
 		if f.Role != catalogue.RolePublic {
 			continue
@@ -211,6 +221,14 @@ func (s *Service) publish(ctx context.Context, releaseID int64) (catalogue.Relea
 		if err := s.verifyBlob(ctx, f); err != nil {
 			return r, fmt.Errorf("release %d: %w", r.ID, err)
 		}
+	}
+	// The release's search document is written again before the commit,
+	// so the document that becomes visible with it is its own (one written
+	// under the same id by a draft that was later removed, or none, for a
+	// release imported by a command without the index, would otherwise
+	// show until the next sync).
+	if err := s.indexRelease(ctx, r); err != nil {
+		return r, fmt.Errorf("release %d: its search document: %w", r.ID, err)
 	}
 	note := ""
 	if late := s.now().Sub(r.EmbargoAt); late > time.Minute {
@@ -237,9 +255,18 @@ func (s *Service) publish(ctx context.Context, releaseID int64) (catalogue.Relea
 		}
 	}
 	c.Audit = s.audit(actor, "release.published", r, map[string]any{"approvedBy": names, "embargo": r.EmbargoAt.UTC().Format(time.RFC3339)})
+	// The release keeps the chain head its publication entry makes, for its
+	// manifest: the log can then never be cut back past it unseen.
+	c.RecordHeadFor = r.ID
+	if r.Corrects.IsZero() {
+		faultpoint.Hit("publish.before-commit")
+	} else {
+		faultpoint.Hit("publish-correction.before-commit")
+	}
 	if err := s.step(ctx, actor, ActionPublish, r, c); err != nil {
 		return r, err
 	}
+	s.countPublication(s.now().Sub(r.EmbargoAt))
 	published, err := s.release(ctx, r.ID)
 	if err == nil {
 		s.log.Info("release published", "release", published.ID, "dataset", published.Dataset.Slug,

@@ -58,11 +58,14 @@ func (s *Service) releaseDocument(ctx context.Context, r catalogue.Release) (cat
 	if updated.IsZero() {
 		updated = r.CreatedAt
 	}
-	return catalogue.SearchDocument{ID: "release:" + strconv.FormatInt(r.ID, 10), Kind: catalogue.KindRelease, Release: r.ID,
+	return catalogue.SearchDocument{ID: releaseDocumentID(r.ID), Kind: catalogue.KindRelease, Release: r.ID,
 		URL: fmt.Sprintf("/datasets/%s/releases/%d", r.Dataset.Slug, r.Version), Title: r.Title, Text: text.String(),
 		Publisher: d.Publisher.Name, Topics: d.Topics, Licence: d.Licence, Frequency: d.Frequency, Granularity: d.Granularity,
 		Updated: updated}, nil
 }
+
+// releaseDocumentID is the search document id of a release.
+func releaseDocumentID(id int64) string { return "release:" + strconv.FormatInt(id, 10) }
 
 // indexRelease writes a release's document (before publication: the index
 // does not show it until the release is visible).

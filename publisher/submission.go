@@ -14,9 +14,11 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/faultpoint"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher/disclosure"
@@ -307,6 +309,11 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	if err != nil {
 		return Outcome{}, err
 	}
+	points := submitPoints
+	if sub.Release.Corrects != 0 {
+		points = correctPoints
+	}
+	faultpoint.Hit(points.blobsStored)
 
 	dataset := existing
 	if !exists {
@@ -314,6 +321,10 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 			return Outcome{}, err
 		}
 	}
+	// One draft per dataset at a time, so that a draft is always its
+	// dataset's newest version and removing it (abandon, or recovery
+	// after a crash) leaves no gap in the version numbers.
+	defer s.lockDrafts(dataset.ID)()
 	start, _ := catalogue.ParseDate(sub.Release.PeriodStart)
 	end, _ := catalogue.ParseDate(sub.Release.PeriodEnd)
 	release, err := s.catalogue.CreateRelease(ctx, catalogue.Release{
@@ -326,9 +337,11 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	if err != nil {
 		return Outcome{}, err
 	}
+	faultpoint.Hit(points.draftCreated)
 	if err := s.storeRows(ctx, release, progress); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
+	faultpoint.Hit(points.rowsStored)
 	if err := s.materialise(ctx, release, sub.Indicators, prep.result.Public); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
@@ -342,11 +355,13 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	if err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
+	faultpoint.Hit(points.beforeCommit)
 	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t},
 		Report: &Report{Release: release.ID, JSON: prep.report, Revision: sub.Release.Revision},
 		Audit:  s.audit(actor, "release.submitted", release, prep.auditDetails(sub))}); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
+	faultpoint.Hit(points.afterCommit)
 	release, err = s.release(ctx, release.ID)
 	if err != nil {
 		return Outcome{}, err
@@ -356,18 +371,42 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	return Outcome{Release: release, Warnings: prep.warnings, Report: prep.report}, nil
 }
 
-// abandon cancels a release whose storing failed half-way, so it can never
-// be published, and returns the original error.
+// abandon removes a draft whose storing failed half-way — its rows,
+// observations and record, as start-up recovery removes one a crash left
+// (recovery.go) — so it can never be published and its version number is
+// free again, and returns the original error.
 func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error) error {
-	t := catalogue.Transition{Release: r.ID, From: r.State, To: catalogue.StateCancelled, At: s.now(),
-		Actor: "submission", Note: "storing failed: " + cause.Error()}
-	if err := s.workflow.Apply(ctx, Change{Transitions: []catalogue.Transition{t}}); err != nil {
-		return fmt.Errorf("%w (and cancelling release %d failed: %v)", cause, r.ID, err)
-	}
-	if err := s.discardContent(ctx, r.ID); err != nil {
-		return fmt.Errorf("%w (and %v)", cause, err)
+	if _, err := s.removeDraft(ctx, r, "storing the submission failed: "+cause.Error(), ""); err != nil {
+		return fmt.Errorf("%w (and removing draft release %d failed: %v)", cause, r.ID, err)
 	}
 	return cause
+}
+
+// submissionPoints name a submission's fault points (package faultpoint).
+type submissionPoints struct {
+	blobsStored, draftCreated, rowsStored, beforeCommit, afterCommit string
+}
+
+var (
+	submitPoints  = submissionPoints{"submit.blobs-stored", "submit.draft-created", "submit.rows-stored", "submit.before-commit", "submit.after-commit"}
+	correctPoints = submissionPoints{"correct.blobs-stored", "correct.draft-created", "correct.rows-stored", "correct.before-commit", "correct.after-commit"}
+)
+
+// lockDrafts holds the dataset's draft lock until the returned function is
+// called.
+func (s *Service) lockDrafts(dataset int64) func() {
+	s.draftsMu.Lock()
+	if s.drafting == nil {
+		s.drafting = map[int64]*sync.Mutex{}
+	}
+	m := s.drafting[dataset]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.drafting[dataset] = m
+	}
+	s.draftsMu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 func encodingOrDefault(e string) string {

@@ -1,8 +1,10 @@
 package publisher
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -133,8 +135,31 @@ func publicAction(action string) bool {
 	return false
 }
 
-// VerifyAuditLog recomputes the whole chain; it returns the head, or an
-// error naming the first entry that does not match.
-func (s *Service) VerifyAuditLog(ctx context.Context) (auditlog.Head, error) {
-	return s.workflow.AuditLog().Verify(ctx)
+// VerifyAuditLog recomputes the whole chain and checks it still holds
+// every known head (auditlog.VerifyHeads); it returns the head, or an
+// error naming the first entry that does not match or the heads missing.
+func (s *Service) VerifyAuditLog(ctx context.Context, known ...auditlog.KnownHead) (auditlog.Head, error) {
+	return auditlog.VerifyHeads(s.workflow.AuditLog().Entries(ctx, 0), known)
+}
+
+// ReleaseAuditHeads returns the chain head recorded at the publication of
+// every release that has one (published, superseded or withdrawn since),
+// as its manifest carries it, oldest first.
+func (s *Service) ReleaseAuditHeads(ctx context.Context) ([]auditlog.KnownHead, error) {
+	releases, err := s.catalogue.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal(),
+		States: []catalogue.ReleaseState{catalogue.StatePublished, catalogue.StateSuperseded, catalogue.StateWithdrawn}})
+	if err != nil {
+		return nil, err
+	}
+	var out []auditlog.KnownHead
+	for _, r := range releases {
+		if r.AuditHead.IsZero() {
+			continue
+		}
+		out = append(out, auditlog.KnownHead{Head: auditlog.Head{Seq: r.AuditHead.Seq, Hash: r.AuditHead.Hash},
+			Source: fmt.Sprintf("the manifest of release %s version %d (/datasets/%s/releases/%d/manifest.json)",
+				r.Dataset.Slug, r.Version, r.Dataset.Slug, r.Version)})
+	}
+	slices.SortFunc(out, func(a, b auditlog.KnownHead) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }

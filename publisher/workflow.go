@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets/faultpoint"
 	"github.com/candour/candour/publisher/auditlog"
 )
 
@@ -92,8 +93,14 @@ func publicHashes(r catalogue.Release) []auditlog.FileHash {
 	return out
 }
 
-// sameHashes reports whether two lists of file hashes are equal.
+// sameHashes reports whether two lists of file hashes hold the same
+// files, in whatever order each was listed (a form lists them in the
+// order submitted).
 func sameHashes(a, b []auditlog.FileHash) bool {
+	byName := func(x, y auditlog.FileHash) int { return strings.Compare(x.Name, y.Name) }
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, byName)
+	slices.SortFunc(b, byName)
 	return slices.Equal(a, b)
 }
 
@@ -112,9 +119,24 @@ func (s *Service) ownsDataset(ctx context.Context, actor Actor, r catalogue.Rele
 		return err
 	}
 	if actor.Organisation != d.Publisher.Slug {
+		if err := hiddenFrom(r); err != nil {
+			return err
+		}
 		return fmt.Errorf("%w: %s publishes for %q, and %s is published by %s", ErrForbidden, actor, actor.Organisation, d.Title, d.Publisher.Name)
 	}
 	return nil
+}
+
+// hiddenFrom is the error for someone who may not see release r: while r
+// has no public page, the same not-found error as for a release that does
+// not exist, naming nothing (a 403, or a title in the message, would tell
+// a signed-in stranger what is being prepared); nil once r is listed
+// publicly, when the caller's own refusal may say what it is.
+func hiddenFrom(r catalogue.Release) error {
+	if r.State.Listed() {
+		return nil
+	}
+	return fmt.Errorf("%w: no release %d", catalogue.ErrNotFound, r.ID)
 }
 
 // step runs one workflow action on a release: permission, the publisher's
@@ -126,14 +148,26 @@ func (s *Service) step(ctx context.Context, actor Actor, action Action, r catalo
 	if err := s.workflow.Apply(ctx, c); err != nil {
 		return fmt.Errorf("%s %s version %d: %w", action, r.Dataset.Slug, r.Version, err)
 	}
-	for _, t := range c.Transitions {
-		if t.To.Listed() || t.From.Listed() {
-			s.notifyPublicChange()
-			break
-		}
+	committed, notified := stepPoints(action, r)
+	faultpoint.Hit(committed)
+	if publicChange(c) {
+		s.notifyPublicChange()
 	}
+	faultpoint.Hit(notified)
 	s.log.Info("workflow", "action", action, "release", r.ID, "dataset", r.Dataset.Slug, "version", r.Version, "actor", actor.String())
 	return nil
+}
+
+// stepPoints names the fault points (package faultpoint) of a step after
+// its commit and after listeners are told; "" for none.
+func stepPoints(action Action, r catalogue.Release) (committed, notified string) {
+	if action != ActionPublish {
+		return "", ""
+	}
+	if r.Corrects.IsZero() {
+		return "publish.after-commit", "publish.notified"
+	}
+	return "publish-correction.after-commit", "publish-correction.notified"
 }
 
 // verifyBlob checks a file's bytes are stored and still hash to the
@@ -171,11 +205,19 @@ func (s *Service) Cancel(ctx context.Context, actor Actor, releaseID int64, reas
 	if err != nil {
 		return r, err
 	}
+	// The commit marks the release unfinished until its rows are gone: a
+	// crash before that leaves the mark, and start-up recovery removes
+	// them (recovery.go).
 	if err := s.step(ctx, actor, ActionCancel, r, Change{Transitions: []catalogue.Transition{t},
-		Audit: s.audit(actor, "release.cancelled", r, map[string]string{"reason": reason})}); err != nil {
+		Unfinished: &Unfinished{Release: r.ID, At: s.now()},
+		Audit:      s.audit(actor, "release.cancelled", r, map[string]string{"reason": reason})}); err != nil {
 		return r, err
 	}
+	faultpoint.Hit("cancel.after-commit")
 	if err := s.discardContent(ctx, r.ID); err != nil {
+		return r, err
+	}
+	if err := s.workflow.Apply(ctx, Change{Unfinished: &Unfinished{Release: r.ID, Done: true}}); err != nil {
 		return r, err
 	}
 	return s.release(ctx, r.ID)
@@ -254,9 +296,24 @@ func (s *Service) ReleaseByID(ctx context.Context, id int64) (catalogue.Release,
 // formatWhen is an instant for messages.
 func formatWhen(t time.Time) string { return catalogue.FormatInstant(t) }
 
+// publicChange reports whether a change alters what the public may see: a
+// release entering or leaving a listed state, or any change to the
+// release calendar (announcements, schedules, new dates).
+func publicChange(c Change) bool {
+	if c.Calendar != nil {
+		return true
+	}
+	for _, t := range c.Transitions {
+		if t.To.Listed() || t.From.Listed() {
+			return true
+		}
+	}
+	return false
+}
+
 // OnPublicChange registers fn to be called whenever what the public may
-// see changes (a publication, supersession or withdrawal), so caches of
-// public pages can be dropped.
+// see changes (a publication, supersession, withdrawal, announcement or
+// schedule), so caches of public pages can be dropped.
 func (s *Service) OnPublicChange(fn func()) {
 	s.listenersMu.Lock()
 	s.listeners = append(s.listeners, fn)

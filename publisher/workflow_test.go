@@ -131,8 +131,9 @@ func TestWorkflowToPublication(t *testing.T) {
 	}
 	other := checker
 	other.Organisation = "RX1"
-	if _, _, err := e.svc.PreviewRows(ctx, other, id); !errors.Is(err, publisher.ErrForbidden) {
-		t.Errorf("a checker of another organisation previewed: %v", err)
+	// The release does not name RX1: to its checker it does not exist.
+	if _, _, err := e.svc.PreviewRows(ctx, other, id); !errors.Is(err, catalogue.ErrNotFound) {
+		t.Errorf("a checker of another organisation previewed: %v, want not found", err)
 	}
 	q := ok(e.svc.RaiseQuery(ctx, checker, id, "Our patients figure looks low"))(t)
 	ok(e.svc.SendToReview(ctx, pub, id))(t)
@@ -213,6 +214,22 @@ func TestWorkflowToPublication(t *testing.T) {
 	}
 	if _, err := e.svc.VerifyAuditLog(ctx); err != nil {
 		t.Errorf("audit log: %v", err)
+	}
+	// The release keeps the chain head its publication entry made, and
+	// verification checks the log still holds it.
+	if want := (catalogue.ChainHead{Seq: head.Seq, Hash: head.Hash}); recs[0].Release.AuditHead != want {
+		t.Errorf("release's audit chain head %+v, want the publication entry's %+v", recs[0].Release.AuditHead, want)
+	}
+	if entries := ok(e.work.AuditLog().EntriesForRelease(ctx, got[0].ID))(t); len(entries) == 0 || entries[len(entries)-1].Action != "release.published" || entries[len(entries)-1].Hash != head.Hash {
+		t.Errorf("the recorded head is not the release.published entry: %+v", entries)
+	}
+	heads := ok(e.svc.ReleaseAuditHeads(ctx))(t)
+	if len(heads) != 1 || heads[0].Head != head || !strings.Contains(heads[0].Source, "waits version 1") {
+		t.Errorf("release audit heads %+v, want the one publication's %+v", heads, head)
+	}
+	forged := auditlog.KnownHead{Head: auditlog.Head{Seq: head.Seq + 1, Hash: head.Hash}, Source: "a later manifest"}
+	if _, err := e.svc.VerifyAuditLog(ctx, append(heads, forged)...); err == nil || !strings.Contains(err.Error(), "a later manifest") {
+		t.Errorf("a head past the chain's end verified: %v", err)
 	}
 }
 

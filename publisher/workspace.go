@@ -42,6 +42,16 @@ func (s *Service) names(ctx context.Context, r catalogue.Release, code string) (
 	return slices.ContainsFunc(rs, func(x catalogue.Release) bool { return x.ID == r.ID }), nil
 }
 
+// mayKnowOf is hiddenFrom for an actor with no part in release r: not a
+// reviewer or administrator, nor a publisher of its dataset. It records
+// nothing.
+func (s *Service) mayKnowOf(ctx context.Context, actor Actor, r catalogue.Release) error {
+	if actor.Has(RoleAdministrator) || actor.Has(RoleReviewer) || actor.Has(RolePublisher) && s.ownsDataset(ctx, actor, r) == nil {
+		return nil
+	}
+	return hiddenFrom(r)
+}
+
 // canSee checks an actor may see a release's unpublished content, and
 // records them on its pre-release access list. Publishers see their own
 // organisation's releases; reviewers and administrators see every release
@@ -60,6 +70,9 @@ func (s *Service) canSee(ctx context.Context, actor Actor, r catalogue.Release) 
 		}
 		role = RolePublisher
 	default:
+		if err := hiddenFrom(r); err != nil {
+			return err
+		}
 		return fmt.Errorf("%w: %s may not see releases before publication", ErrForbidden, actor)
 	}
 	return s.recordAccess(ctx, actor, role, r)
@@ -173,6 +186,9 @@ func (s *Service) PreviewRows(ctx context.Context, actor Actor, releaseID int64)
 		return r, nil, err
 	}
 	if !actor.Has(RoleProviderChecker) {
+		if err := s.mayKnowOf(ctx, actor, r); err != nil {
+			return r, nil, err
+		}
 		return r, nil, fmt.Errorf("%w: the provider preview is for provider checkers", ErrForbidden)
 	}
 	if err := s.checkPreviewer(ctx, actor, r); err != nil {

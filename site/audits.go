@@ -317,6 +317,7 @@ func (s *Site) writeAuditCSV(c *fiber.Ctx, filename string, def audit.Definition
 	if err != nil {
 		return err
 	}
+	w.SpreadsheetSafe(nil)
 	for _, row := range auditRecords(def, outcomes) {
 		if err := w.Write(row); err != nil {
 			return err

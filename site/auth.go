@@ -176,7 +176,7 @@ func (s *Site) login(c *fiber.Ctx) error {
 	}
 	username := strings.TrimSpace(c.FormValue("username"))
 	next := safeNext(c.FormValue("next"))
-	token, err := s.deps.Auth.Login(c.UserContext(), username, c.FormValue("password"), c.IP())
+	token, err := s.deps.Auth.Login(c.UserContext(), username, c.FormValue("password"), s.clientAddress(c))
 	var throttled *ThrottledError
 	switch {
 	case err == nil:

@@ -1,73 +1,176 @@
 package site
 
 import (
+	"container/list"
 	"context"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
 )
 
 // pageCache keeps rendered public pages in memory. Public pages are the
 // same for everyone and change only when what is published changes, so
-// the publisher's notice of a publication, withdrawal or supersession
-// clears the cache at once (Site.InvalidateCache); a short lifetime bounds
-// staleness from changes made by another process on the same data folder.
-// Workspace pages, the API, downloads and pages that change with every
+// the publisher's notice of any public change (a publication, withdrawal,
+// supersession, announcement or schedule) clears the cache at once
+// (Site.InvalidateCache); a short lifetime bounds staleness from changes
+// made by another process on the same data folder. Workspace pages, the
+// API's row and release answers, downloads and pages that change with every
 // workflow step (calendar, transparency) are never cached.
+//
+// The cache is bounded by bytes, not entries: the least recently used
+// pages go first once the budget is spent, and expired pages are freed as
+// they are met and by a sweep once per lifetime. Its keys are the path and
+// the query parameters the site reads (cacheableParams), in a canonical
+// order; a request with any other parameter, or a very long address, is
+// answered without being stored, so junk in query strings cannot fill
+// memory. Each clear starts a new generation, and a page is stored only if
+// no clear happened while it was rendered, so a page rendered before a
+// publication is never kept after it.
 type pageCache struct {
-	mu      sync.RWMutex
-	entries map[string]cachedPage
-	ttl     time.Duration
-	max     int
+	mu        sync.Mutex
+	entries   map[string]*list.Element // of *cachedPage
+	recency   *list.List               // most recently used first
+	bytes     int64                    // held by entries
+	budget    int64
+	ttl       time.Duration
+	gen       uint64
+	lastSweep time.Time
+	hits      atomic.Int64
+	misses    atomic.Int64
 }
 
 type cachedPage struct {
+	key         string
 	body        []byte
 	contentType string
 	headers     [][2]string // of cachedHeaders, as the response set them
 	stored      time.Time
+	size        int64
 }
 
 // cachedHeaders are the response headers a cached page keeps besides its
 // type: a CSV twin's file name, CORS and licence links, a feed's Last-Modified.
 var cachedHeaders = []string{fiber.HeaderContentDisposition, fiber.HeaderAccessControlAllowOrigin, "Link", "X-Candour-Note", fiber.HeaderLastModified}
 
-func newPageCache(ttl time.Duration, max int) *pageCache {
-	return &pageCache{entries: map[string]cachedPage{}, ttl: ttl, max: max}
+// entryOverhead is what an entry costs beyond its key, body and headers
+// (map slot, list element, struct), counted against the budget.
+const entryOverhead = 256
+
+// maxCacheKey is the longest address (path and canonical query) stored.
+const maxCacheKey = 1024
+
+func newPageCache(ttl time.Duration, budget int64) *pageCache {
+	return &pageCache{entries: map[string]*list.Element{}, recency: list.New(), ttl: ttl, budget: budget, lastSweep: time.Now()}
 }
 
-func (p *pageCache) get(key string) (cachedPage, bool) {
-	p.mu.RLock()
-	e, ok := p.entries[key]
-	p.mu.RUnlock()
-	if !ok || time.Since(e.stored) > p.ttl {
-		return cachedPage{}, false
+// generation is the number of clears so far; put stores a page only under
+// the generation it was rendered in.
+func (p *pageCache) generation() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
+}
+
+func (p *pageCache) get(key string) (*cachedPage, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	el, ok := p.entries[key]
+	if !ok {
+		p.misses.Add(1)
+		return nil, false
 	}
+	e := el.Value.(*cachedPage)
+	if time.Since(e.stored) > p.ttl {
+		p.remove(el)
+		p.misses.Add(1)
+		return nil, false
+	}
+	p.recency.MoveToFront(el)
+	p.hits.Add(1)
 	return e, true
 }
 
-func (p *pageCache) put(key string, e cachedPage) {
+// put stores a page rendered in generation gen, unless the cache has been
+// cleared since or the page alone exceeds the budget.
+func (p *pageCache) put(gen uint64, e *cachedPage) {
+	e.size = int64(len(e.key)+len(e.body)+len(e.contentType)) + entryOverhead
+	for _, h := range e.headers {
+		e.size += int64(len(h[0]) + len(h[1]))
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.entries) >= p.max {
-		for k := range p.entries { // evict an arbitrary entry
-			delete(p.entries, k)
-			break
-		}
+	if gen != p.gen || e.size > p.budget {
+		return
 	}
-	p.entries[key] = e
+	if time.Since(p.lastSweep) > p.ttl {
+		p.sweep()
+	}
+	if old, ok := p.entries[e.key]; ok {
+		p.remove(old)
+	}
+	for p.bytes+e.size > p.budget {
+		p.remove(p.recency.Back())
+	}
+	p.entries[e.key] = p.recency.PushFront(e)
+	p.bytes += e.size
+}
+
+// sweep frees every expired page; the caller holds mu.
+func (p *pageCache) sweep() {
+	for el := p.recency.Back(); el != nil; {
+		prev := el.Prev()
+		if time.Since(el.Value.(*cachedPage).stored) > p.ttl {
+			p.remove(el)
+		}
+		el = prev
+	}
+	p.lastSweep = time.Now()
+}
+
+// remove drops one entry; the caller holds mu.
+func (p *pageCache) remove(el *list.Element) {
+	e := p.recency.Remove(el).(*cachedPage)
+	delete(p.entries, e.key)
+	p.bytes -= e.size
 }
 
 func (p *pageCache) clear() {
 	p.mu.Lock()
-	p.entries = map[string]cachedPage{}
+	p.entries = map[string]*list.Element{}
+	p.recency.Init()
+	p.bytes = 0
+	p.gen++
 	p.mu.Unlock()
+}
+
+// CacheStats is what the page cache holds and how it has done.
+type CacheStats struct {
+	Entries      int
+	Bytes        int64
+	Budget       int64
+	Hits, Misses int64
+}
+
+// CacheStats reports the page cache's size and hit counts (all zero when
+// the cache is off).
+func (s *Site) CacheStats() CacheStats {
+	if s.cache == nil {
+		return CacheStats{}
+	}
+	p := s.cache
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return CacheStats{Entries: len(p.entries), Bytes: p.bytes, Budget: p.budget, Hits: p.hits.Load(), Misses: p.misses.Load()}
 }
 
 // InvalidateCache drops every cached page. The publisher calls it whenever
@@ -78,15 +181,65 @@ func (s *Site) InvalidateCache() {
 	}
 }
 
+// cacheableParams are the query parameters public pages read; a request
+// with any other parameter is served without the cache. A parameter left
+// out here only costs speed (such requests are rendered each time), never
+// correctness.
+var cacheableParams = func() map[string]bool {
+	names := []string{"format", "page", "status", "type", "q", "sort", "limit", "offset", "snippets",
+		"measure", "level", "period", "region", "icb", "org", "from", "to", "file",
+		"publisher", "dataset", "topic", "id", "all_fields", "include_datasets", "rows", "start", "fq", "facet.field"}
+	m := map[string]bool{}
+	for _, n := range append(names, catalogue.Facets...) {
+		m[n] = true
+	}
+	return m
+}()
+
+// cacheKey is the request's path and query in canonical order (parameters
+// sorted by name, the values of one name in the order given), or false
+// when the request must not be stored: an unknown parameter, or too long.
+func cacheKey(c *fiber.Ctx) (string, bool) {
+	type pair struct{ k, v string }
+	var pairs []pair
+	known := true
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if !cacheableParams[string(k)] {
+			known = false
+		}
+		pairs = append(pairs, pair{string(k), string(v)})
+	})
+	if !known {
+		return "", false
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
+	var key strings.Builder
+	key.WriteString(c.Path())
+	for i, p := range pairs {
+		key.WriteByte("?&"[min(i, 1)])
+		key.WriteString(url.QueryEscape(p.k))
+		key.WriteByte('=')
+		key.WriteString(url.QueryEscape(p.v))
+	}
+	if key.Len() > maxCacheKey {
+		return "", false
+	}
+	return key.String(), true
+}
+
 // cached serves a public page from the cache, or renders it and keeps it
 // when it was a success.
 func (s *Site) cached(c *fiber.Ctx) error {
 	if s.cache == nil || c.Method() != fiber.MethodGet {
 		return c.Next()
 	}
-	// fasthttp reuses the request's buffers: the key must be a copy, not a
-	// view of them, or a later request rewrites it inside the map.
-	key := strings.Clone(c.OriginalURL())
+	// The key is built from copies (strings), not views of fasthttp's
+	// buffers, which a later request would rewrite inside the map.
+	key, ok := cacheKey(c)
+	if !ok {
+		c.Set("X-Candour-Cache", "bypass")
+		return c.Next()
+	}
 	if e, ok := s.cache.get(key); ok {
 		c.Set(fiber.HeaderContentType, e.contentType)
 		for _, h := range e.headers {
@@ -95,10 +248,11 @@ func (s *Site) cached(c *fiber.Ctx) error {
 		c.Set("X-Candour-Cache", "hit")
 		return c.Send(e.body)
 	}
+	gen := s.cache.generation()
 	if err := c.Next(); err != nil {
 		return err
 	}
-	if c.Response().StatusCode() == fiber.StatusOK {
+	if c.Response().StatusCode() == fiber.StatusOK && !c.Response().IsBodyStream() {
 		body := append([]byte(nil), c.Response().Body()...)
 		var headers [][2]string
 		for _, h := range cachedHeaders {
@@ -106,7 +260,7 @@ func (s *Site) cached(c *fiber.Ctx) error {
 				headers = append(headers, [2]string{h, string(v)})
 			}
 		}
-		s.cache.put(key, cachedPage{body: body, contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
+		s.cache.put(gen, &cachedPage{key: key, body: body, contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
 	}
 	return nil
 }

@@ -330,6 +330,7 @@ func (s *Site) changes(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		w.SpreadsheetSafe(nil)
 		for _, ch := range diff.Changes {
 			key := make([]string, len(diff.KeyFields))
 			for i, k := range diff.KeyFields {

@@ -285,6 +285,17 @@ type manifest struct {
 	Licence     manifestLic    `json:"licence"`
 	Attribution string         `json:"attribution"`
 	Files       []manifestFile `json:"files"`
+	// AuditChainHead is the audit log's chain head as of the release's
+	// publication entry: keep it, and `candour audit verify --expect-head`
+	// (or anyone replaying /transparency/audit-log.jsonl) can later show
+	// the log was not cut short. Absent for releases published before
+	// heads were recorded.
+	AuditChainHead *manifestHead `json:"auditChainHead,omitempty"`
+}
+
+type manifestHead struct {
+	Sequence int64  `json:"sequence"`
+	Hash     string `json:"hash"`
 }
 
 type manifestLic struct {
@@ -321,6 +332,9 @@ func (s *Site) releaseManifest(c *fiber.Ctx) error {
 	m := manifest{Dataset: d.Slug, DatasetURL: "/datasets/" + d.Slug, Version: r.Version, Title: r.Title, Period: r.PeriodLabel,
 		Published: r.PublishedAt.UTC().Format(time.RFC3339), State: string(r.State), Corrects: r.Corrects.Version,
 		Licence: manifestLic{ID: licence.ID, Title: licence.Title, URL: licence.URL}, Attribution: d.AttributionStatement(), Files: []manifestFile{}}
+	if h := r.AuditHead; !h.IsZero() {
+		m.AuditChainHead = &manifestHead{Sequence: h.Seq, Hash: h.Hash}
+	}
 	for _, f := range r.Files {
 		if f.Role != catalogue.RolePublic {
 			continue

@@ -69,6 +69,8 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		heading = "There is a problem with what was sent"
 	case status < 500:
 		heading = http.StatusText(status)
+	case ue != nil:
+		heading = http.StatusText(status) // chosen, such as shedding load: counted in /metrics, not an error to log
 	default:
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}

@@ -157,42 +157,48 @@ func (s *Site) parseExport(c *fiber.Ctx) (export, error) {
 		if problem != nil {
 			return
 		}
-		key := string(k)
-		switch key {
-		case "format", "limit", "after":
-			return
-		}
-		op, field, ok := strings.Cut(key, ".")
-		if !ok || (op != "eq" && op != "gte" && op != "lte") {
-			problem = badParam(key, string(raw), "filters are eq.FIELD, gte.FIELD or lte.FIELD (with format, limit and after); this is none of them")
-			return
-		}
-		i := e.Schema.FieldIndex(field)
-		if i < 0 {
-			problem = badParam(key, string(raw), fmt.Sprintf("the file has no field %q (its fields are %s)", field, strings.Join(e.Schema.FieldNames(), ", ")))
-			return
-		}
-		f := e.Schema.Fields[i]
-		if f.Role != datasets.RoleKey && f.Role != datasets.RoleDimension && f.Organisation == nil {
-			problem = badParam(key, string(raw), fmt.Sprintf("%q is not a key or dimension field, so it cannot filter", field))
-			return
-		}
-		val, err := f.Parse(string(raw), nil)
-		if err != nil || val.Kind == datasets.KindSuppressed {
-			problem = badParam(key, string(raw), fmt.Sprintf("it is not a value of %q (a %s)", field, typeName(f)))
-			return
-		}
-		j := slices.IndexFunc(e.Filters, func(r rowFilter) bool { return r.field == i && r.op == op })
-		switch {
-		case j >= 0 && op == "eq":
-			e.Filters[j].vals = append(e.Filters[j].vals, val)
-		case j >= 0:
-			problem = badParam(key, string(raw), "give each range bound once")
-		default:
-			e.Filters = append(e.Filters, rowFilter{field: i, op: op, vals: []datasets.Value{val}})
-		}
+		e.Filters, problem = addRowFilter(e.Schema, e.Filters, string(k), string(raw))
 	})
 	return e, problem
+}
+
+// addRowFilter adds the filter that the query parameter key=raw of an
+// export asks for to filters and returns them; the export's own
+// parameters (format, limit, after) leave filters as they are. A parameter
+// that is not a filter on one of the schema's key or dimension fields, or
+// whose value is not a value of the field, is a 400 naming it. It reads
+// nothing but its arguments.
+func addRowFilter(schema datasets.Schema, filters []rowFilter, key, raw string) ([]rowFilter, error) {
+	switch key {
+	case "format", "limit", "after":
+		return filters, nil
+	}
+	op, field, ok := strings.Cut(key, ".")
+	if !ok || (op != "eq" && op != "gte" && op != "lte") {
+		return filters, badParam(key, raw, "filters are eq.FIELD, gte.FIELD or lte.FIELD (with format, limit and after); this is none of them")
+	}
+	i := schema.FieldIndex(field)
+	if i < 0 {
+		return filters, badParam(key, raw, fmt.Sprintf("the file has no field %q (its fields are %s)", field, strings.Join(schema.FieldNames(), ", ")))
+	}
+	f := schema.Fields[i]
+	if f.Role != datasets.RoleKey && f.Role != datasets.RoleDimension && f.Organisation == nil {
+		return filters, badParam(key, raw, fmt.Sprintf("%q is not a key or dimension field, so it cannot filter", field))
+	}
+	val, err := f.Parse(raw, nil)
+	if err != nil || val.Kind == datasets.KindSuppressed {
+		return filters, badParam(key, raw, fmt.Sprintf("it is not a value of %q (a %s)", field, typeName(f)))
+	}
+	j := slices.IndexFunc(filters, func(r rowFilter) bool { return r.field == i && r.op == op })
+	switch {
+	case j >= 0 && op == "eq":
+		filters[j].vals = append(filters[j].vals, val)
+	case j >= 0:
+		return filters, badParam(key, raw, "give each range bound once")
+	default:
+		filters = append(filters, rowFilter{field: i, op: op, vals: []datasets.Value{val}})
+	}
+	return filters, nil
 }
 
 func typeName(f datasets.Field) string {
@@ -407,6 +413,7 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 			if cw, err = datasets.NewWriter(w, names); err != nil {
 				return
 			}
+			cw.SpreadsheetSafe(numericFields(fields))
 		}
 		enc := json.NewEncoder(w)
 		start := time.Now()

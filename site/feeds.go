@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/feeds"
@@ -228,6 +229,9 @@ func writeRSS(f *feeds.Feed) ([]byte, error) {
 		if a := f.Items[i].Author; a != nil {
 			item.Category = a.Name
 		}
+		if item.Content != nil {
+			item.Content.Content = xmlChars(item.Content.Content)
+		}
 	}
 	r.ManagingEditor = ""
 	x := r.FeedXml().(*feeds.RssFeedXml)
@@ -236,6 +240,21 @@ func writeRSS(f *feeds.Feed) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(xml.Header), out...), nil
+}
+
+// xmlChars replaces what XML 1.0 does not allow in a document (control
+// characters other than tab, line feed and carriage return, U+FFFE,
+// U+FFFF, and bytes that are not UTF-8) with U+FFFD, as encoding/xml does
+// in the text it escapes. encoding/xml writes a CDATA section as it is, so
+// RSS's content:encoded needs this, or a release's text holding such a
+// character would make the whole feed unreadable.
+func xmlChars(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
+			return r
+		}
+		return utf8.RuneError
+	}, s)
 }
 
 func writeJSONFeed(f *feeds.Feed, self string) ([]byte, error) {

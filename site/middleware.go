@@ -35,11 +35,19 @@ const requestTimeout = 30 * time.Second
 // context is recycled and must not reach database/sql, which watches a
 // context from another goroutine), and writes one log line per request
 // after it is answered.
+//
+// The log line is the access log: method, path, route pattern, status,
+// bytes of the body (-1 while it streams), the client's address (as
+// client.go decides it), the user agent and the time taken; with
+// --log-format json each is a field. The same request is counted in the
+// metrics (metrics.go).
 func (s *Site) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
 	err := c.Next()
 	if err != nil {
 		// Let the error handler write the response now so the status is known.
@@ -47,8 +55,17 @@ func (s *Site) logRequests(c *fiber.Ctx) error {
 			return herr
 		}
 	}
-	s.log.Info("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
-		"duration", time.Since(start).Round(time.Microsecond))
+	took := time.Since(start)
+	s.metrics.observe(c, took)
+	// Body() would read a streamed body to its end into memory: a
+	// streamed answer's size is not known here.
+	bodyBytes := -1
+	if !c.Response().IsBodyStream() {
+		bodyBytes = len(c.Response().Body())
+	}
+	s.log.Info("request", "method", c.Method(), "path", c.Path(), "route", c.Route().Path, "status", c.Response().StatusCode(),
+		"bytes", bodyBytes, "client", s.clientAddress(c), "user_agent", c.Get(fiber.HeaderUserAgent),
+		"duration", took.Round(time.Microsecond))
 	return nil
 }
 

@@ -304,7 +304,7 @@ func (s *Site) apiRateLimit(perMinute int) fiber.Handler {
 		return func(c *fiber.Ctx) error { return c.Next() }
 	}
 	return limiter.New(limiter.Config{
-		Max: perMinute, Expiration: time.Minute,
+		Max: perMinute, Expiration: time.Minute, KeyGenerator: s.clientAddress,
 		LimitReached: func(c *fiber.Ctx) error {
 			return apiProblemJSON(c, http.StatusTooManyRequests, "rate-limited",
 				fmt.Sprintf("At most %d requests a minute from one client; wait for the time Retry-After gives.", perMinute))

@@ -9,7 +9,7 @@ import (
 
 // routes is the site's whole URL surface.
 func (s *Site) routes(app *fiber.App) {
-	app.Use(s.logRequests, s.securityHeaders)
+	app.Use(s.logRequests, s.securityHeaders, s.shedLoad(), refuseEncodedBodies)
 	// Pages, lists, JSON and CSV go out compressed (gzip or Brotli, as the
 	// client accepts, with Vary: Accept-Encoding): an audit's consultant
 	// table is ten times smaller. Release files are left alone: their
@@ -21,6 +21,7 @@ func (s *Site) routes(app *fiber.App) {
 	}}), conditionalGET)
 
 	app.Get("/healthz", s.healthz)
+	app.Get("/metrics", s.serveMetrics())
 
 	app.Get("/", s.cached, s.home)
 	app.Get("/datasets", s.cached, s.datasetList)
@@ -69,27 +70,31 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/register", s.register)
 	app.Get("/register.csv", s.registerCSV)
 
-	app.Get("/account/login", s.loginForm)
-	app.Post("/account/login", s.login)
-	app.Post("/account/logout", s.requireSession, s.logout)
+	// Accounts, the workspace and the submission API: not on a read node,
+	// which has no accounts (they answer 404 there).
+	if !s.cfg.ReadOnly {
+		app.Get("/account/login", s.loginForm)
+		app.Post("/account/login", s.login)
+		app.Post("/account/logout", s.requireSession, s.logout)
 
-	ws := app.Group("/workspace", s.requireSession)
-	ws.Get("/", s.workspace)
-	ws.Get("/submit", s.submitForm)
-	ws.Post("/submit", s.submit)
-	ws.Get("/releases/:id", s.workspaceRelease)
-	ws.Get("/releases/:id/preview", s.workspacePreview)
-	ws.Get("/releases/:id/files/:role/:name", s.workspaceFile)
-	ws.Post("/releases/:id/outliers/respond", s.respondToOutlier)
-	ws.Post("/releases/:id/:action", s.workspaceAction)
-	ws.Post("/announce", s.announce)
-	ws.Get("/register", s.registerForm)
-	ws.Post("/register", s.registerAdd)
+		ws := app.Group("/workspace", s.requireSession)
+		ws.Get("/", s.workspace)
+		ws.Get("/submit", s.submitForm)
+		ws.Post("/submit", s.submit)
+		ws.Get("/releases/:id", s.workspaceRelease)
+		ws.Get("/releases/:id/preview", s.workspacePreview)
+		ws.Get("/releases/:id/files/:role/:name", s.workspaceFile)
+		ws.Post("/releases/:id/outliers/respond", s.respondToOutlier)
+		ws.Post("/releases/:id/:action", s.workspaceAction)
+		ws.Post("/announce", s.announce)
+		ws.Get("/register", s.registerForm)
+		ws.Post("/register", s.registerAdd)
 
-	api := app.Group("/api/v1", s.requireAPIToken)
-	api.Post("/submissions", s.apiSubmit)
-	api.Get("/releases/:id", s.apiReleaseStatus)
-	api.Get("/submissions/:id", s.apiSubmission)
+		api := app.Group("/api/v1", s.requireAPIToken)
+		api.Post("/submissions", s.apiSubmit)
+		api.Get("/releases/:id", s.apiReleaseStatus)
+		api.Get("/submissions/:id", s.apiSubmission)
+	}
 
 	app.Get("/assets/*", s.asset) // nhsuk-frontend, copied from npm
 	app.Get("/static/*", s.asset) // Candour's own CSS and scripts

@@ -37,7 +37,9 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // UK times on pages, whatever the machine's zone files
 
@@ -74,10 +76,30 @@ type Config struct {
 	// published changes (or PageCacheTTL passes).
 	PageCache    bool
 	PageCacheTTL time.Duration
+	// PageCacheBytes is the page cache's budget (default 64 MiB).
+	PageCacheBytes int64
 	// APIRate is how many requests a minute one client may make to the
 	// public API (0: unlimited).
 	APIRate int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (client.go); empty: none, the connection's address counts.
+	TrustedProxies []netip.Prefix
+	// Limits (limits.go); zero takes the default.
+	MaxUploadBytes    int64
+	ReadTimeout       time.Duration
+	UploadReadTimeout time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxInFlight       int
+	QueueWait         time.Duration
+	// ReadOnly serves the public pages only (a read node on a public
+	// snapshot): the sign-in and workspace pages and the submission API
+	// are not routed, and answer 404.
+	ReadOnly bool
 }
+
+// DefaultPageCacheBytes is the page cache's budget unless Config sets one.
+const DefaultPageCacheBytes = 64 << 20
 
 // Deps are what the site reads from.
 type Deps struct {
@@ -113,6 +135,8 @@ type Site struct {
 	assets  *assetSet
 	started time.Time
 	cache   *pageCache
+	shed    atomic.Int64 // requests answered 503 by shedLoad
+	metrics *siteMetrics
 	// outcodes are the postcode district centres, read once.
 	outcodes outcodeCentres
 }
@@ -140,13 +164,19 @@ func New(cfg Config, deps Deps) (*Site, error) {
 		deps.Log.Warn("front-end asset missing; pages will be served unstyled (run `make assets`)", "file", m)
 	}
 	deps.Observations = &definitionsCache{ObservationStore: deps.Observations}
+	cfg.limitsOr()
 	site := &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}
+	site.metrics = newSiteMetrics(site)
 	if cfg.PageCache {
 		ttl := cfg.PageCacheTTL
 		if ttl <= 0 {
 			ttl = time.Minute
 		}
-		site.cache = newPageCache(ttl, 20000)
+		budget := cfg.PageCacheBytes
+		if budget <= 0 {
+			budget = DefaultPageCacheBytes
+		}
+		site.cache = newPageCache(ttl, budget)
 	}
 	return site, nil
 }
@@ -157,11 +187,17 @@ func (s *Site) App() *fiber.App {
 		AppName:               s.cfg.SiteName,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
-		ReadTimeout:           30 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
-		// Downloads stream for as long as they need; no write timeout.
+		// The limits are explained in limits.go; requestConfig narrows the
+		// body limit and timeouts per request from its headers.
+		BodyLimit: int(s.cfg.MaxUploadBytes + multipartOverhead),
+		// No write timeout by default: requestConfig gives every answer but
+		// streamed downloads and exports one (fasthttp takes a request's
+		// zero as "the server's").
+		ReadTimeout:    s.cfg.ReadTimeout,
+		IdleTimeout:    s.cfg.IdleTimeout,
+		ReadBufferSize: headerBufferBytes,
 	})
+	app.Server().HeaderReceived = s.requestConfig
 	s.routes(app)
 	return app
 }

@@ -45,16 +45,27 @@ type transparencyPage struct {
 	layout
 	Records []publisher.PublicRecord
 	Head    auditlog.Head
+	// Published is the newest head recorded at a publication, and the
+	// release that carries it in its manifest (zero before any).
+	Published        catalogue.ChainHead
+	PublishedRelease catalogue.Release
 }
 
-// transparency lists every published release with who approved it and
-// when, and shows the audit log's chain head.
+// transparency lists every published release with who approved it, when,
+// and the audit chain head at its publication, and shows the audit log's
+// chain head now and at the newest publication.
 func (s *Site) transparency(c *fiber.Ctx) error {
 	records, head, err := s.deps.Publisher.Transparency(c.UserContext(), s.deps.Catalogue.View())
 	if err != nil {
 		return err
 	}
-	return s.render(c, "transparency", transparencyPage{layout: s.layout(c, "Transparency", crumb{"/", "Home"}), Records: records, Head: head})
+	page := transparencyPage{layout: s.layout(c, "Transparency", crumb{"/", "Home"}), Records: records, Head: head}
+	for _, rec := range records {
+		if h := rec.Release.AuditHead; h.Seq > page.Published.Seq {
+			page.Published, page.PublishedRelease = h, rec.Release
+		}
+	}
+	return s.render(c, "transparency", page)
 }
 
 // auditLogExport streams the audit log as JSON Lines, with entries about

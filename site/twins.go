@@ -56,6 +56,7 @@ func writeTwin(c *fiber.Ctx, format, name string, header []string, rows [][]stri
 	if err != nil {
 		return err
 	}
+	w.SpreadsheetSafe(nil)
 	for _, r := range rows {
 		if err := w.Write(r); err != nil {
 			return err
@@ -125,4 +126,14 @@ func calendarTwin(c *fiber.Ctx, format string, entries []catalogue.CalendarEntry
 		rows = append(rows, []string{e.Dataset.Slug, e.Dataset.Title, e.PeriodLabel, string(e.Status), e.ProvisionalMonth, confirmed, changes})
 	}
 	return writeTwin(c, format, "release-calendar", []string{"dataset", "dataset_title", "period", "status", "provisional_month", "confirmed", "date_changes"}, rows)
+}
+
+// numericFields marks the fields whose values are numbers, which
+// spreadsheet-safe CSV leaves as they are.
+func numericFields(fields []datasets.Field) []bool {
+	out := make([]bool, len(fields))
+	for i, f := range fields {
+		out[i] = f.Type == datasets.TypeInteger || f.Type == datasets.TypeNumber
+	}
+	return out
 }

@@ -17,7 +17,7 @@ const releaseColumns = `r.id, r.dataset_id, d.slug, d.title, r.version, r.title,
 	r.withdrawn_reason, r.change_notes, r.quality, r.embargo_at, r.submitted_by,
 	COALESCE(r.corrects, 0), COALESCE((SELECT cr.version FROM releases cr WHERE cr.id = r.corrects), 0), r.correction_notice,
 	COALESCE(r.replaced_by, 0), COALESCE((SELECT rr.version FROM releases rr WHERE rr.id = r.replaced_by), 0),
-	r.disclosure_summary`
+	r.disclosure_summary, r.audit_head_seq, r.audit_head_hash`
 
 const releaseFrom = ` FROM releases r JOIN datasets d ON d.id = r.dataset_id`
 
@@ -29,7 +29,7 @@ func scanRelease(sc interface{ Scan(...any) error }) (catalogue.Release, error) 
 		&r.PeriodLabel, &start, &end, &state, &created, &changed, &published,
 		&r.WithdrawnReason, &r.ChangeNotes, &quality, &embargo, &r.SubmittedBy,
 		&r.Corrects.ID, &r.Corrects.Version, &r.CorrectionNotice, &r.ReplacedBy.ID, &r.ReplacedBy.Version,
-		&r.DisclosureSummary); err != nil {
+		&r.DisclosureSummary, &r.AuditHead.Seq, &r.AuditHead.Hash); err != nil {
 		return r, err
 	}
 	r.State = catalogue.ReleaseState(state)

@@ -90,6 +90,28 @@ func (w *TxWriter) TransitionRelease(ctx context.Context, t catalogue.Transition
 	return insertEvent(ctx, w.tx, catalogue.Event{Release: t.Release, From: t.From, To: t.To, At: t.At, Actor: t.Actor, Note: t.Note})
 }
 
+// RecordAuditHead records the audit log's chain head as of a release's
+// publication entry, in the publication's own transaction. A head is
+// written once: ErrConflict if the release is not published (or superseded
+// or withdrawn since) or already has one.
+func (w *TxWriter) RecordAuditHead(ctx context.Context, release int64, h catalogue.ChainHead) error {
+	if h.Seq < 1 || h.Hash == "" {
+		return fmt.Errorf("%w: audit chain head %d:%q", catalogue.ErrInvalid, h.Seq, h.Hash)
+	}
+	res, err := w.tx.ExecContext(ctx, `UPDATE releases SET audit_head_seq = ?, audit_head_hash = ?
+		WHERE id = ? AND audit_head_seq = 0 AND state IN (?, ?, ?)`, h.Seq, h.Hash, release,
+		string(catalogue.StatePublished), string(catalogue.StateSuperseded), string(catalogue.StateWithdrawn))
+	if err != nil {
+		return fmt.Errorf("record the audit chain head of release %d: %w", release, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: release %d is not published or already has an audit chain head", catalogue.ErrConflict, release)
+	}
+	return nil
+}
+
 // ReplaceFiles replaces every file of a release that is not yet public
 // (an amendment made during review), and its disclosure summary.
 func (w *TxWriter) ReplaceFiles(ctx context.Context, release int64, files []catalogue.File, disclosureSummary string) error {
@@ -167,4 +189,45 @@ func (w *TxWriter) PutCalendarEntry(ctx context.Context, e catalogue.CalendarEnt
 	}
 	e.AnnouncedAt, e.Status = old.AnnouncedAt, old.Status
 	return e, nil
+}
+
+// RemoveDraft deletes a release that is still a draft — a submission that
+// stopped before it was checked — with its files, organisation mentions
+// and events, and its dataset as well when the submission created it (the
+// dataset then has no other release, no calendar entry, no inventory entry
+// and was never announced). It reports whether the dataset went too.
+// ErrConflict if the release is past draft: only a draft has never been
+// seen by anyone but the submission that was storing it.
+func (w *TxWriter) RemoveDraft(ctx context.Context, release int64) (datasetRemoved bool, err error) {
+	var state string
+	var dataset int64
+	err = w.tx.QueryRowContext(ctx, `SELECT state, dataset_id FROM releases WHERE id = ?`, release).Scan(&state, &dataset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("%w: release %d", catalogue.ErrNotFound, release)
+	}
+	if err != nil {
+		return false, err
+	}
+	if catalogue.ReleaseState(state) != catalogue.StateDraft {
+		return false, fmt.Errorf("%w: release %d is %s, not a draft", catalogue.ErrConflict, release, state)
+	}
+	for _, q := range []string{
+		`DELETE FROM organisation_mentions WHERE release_id = ?`,
+		`DELETE FROM release_files WHERE release_id = ?`,
+		`DELETE FROM release_events WHERE release_id = ?`,
+		`DELETE FROM releases WHERE id = ?`,
+	} {
+		if _, err := w.tx.ExecContext(ctx, q, release); err != nil {
+			return false, fmt.Errorf("remove draft release %d: %w", release, err)
+		}
+	}
+	res, err := w.tx.ExecContext(ctx, `DELETE FROM datasets WHERE id = ? AND announced = 0
+		AND NOT EXISTS (SELECT 1 FROM releases WHERE dataset_id = ?)
+		AND NOT EXISTS (SELECT 1 FROM calendar_entries WHERE dataset_id = ?)
+		AND NOT EXISTS (SELECT 1 FROM inventory_entries WHERE dataset_id = ?)`, dataset, dataset, dataset, dataset)
+	if err != nil {
+		return false, fmt.Errorf("remove the dataset of draft release %d: %w", release, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

@@ -12,8 +12,9 @@
 // workflow, and the data folder is a temporary one.
 //
 // `candour-bench search` is the search benchmark instead (search.go),
-// `candour-bench export` the downloads benchmark (export.go), and
-// `candour-bench disclosure` the disclosure-control benchmark (disclosure.go).
+// `candour-bench export` the downloads benchmark (export.go),
+// `candour-bench disclosure` the disclosure-control benchmark (disclosure.go),
+// and `candour-bench load` the load test (load.go).
 //
 // Usage (see `make bench`, which installs nginx and wrk if missing):
 //
@@ -57,6 +58,15 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "search" {
 		if err := runSearchBench(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		if err := runLoadBench(os.Args[2:]); err != nil {
+			if errors.Is(err, errLoadChecks) {
+				os.Exit(1) // the summary has said which check failed
+			}
 			log.Fatal(err)
 		}
 		return

@@ -48,6 +48,8 @@ type app struct {
 	content  *content.Library
 	accounts *accounts.Service
 	register *register.Service
+	// lock is this process's hold on the data folder (datalock.go).
+	lock *folderLock
 }
 
 // databaseFile and blobsDir are the data directory's layout.
@@ -58,10 +60,22 @@ const (
 
 // openApp opens (creating if needed) the data directory: the SQLite
 // database with every store's migrations applied, and the blob store.
-func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+// When no other process has the folder open it first runs start-up
+// recovery, which finishes or removes whatever a crash left half-stored
+// (publisher.Service.Recover).
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
+	lock, alone, err := lockFolder(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	db, err := sqlitedb.Open(ctx, filepath.Join(cfg.DataDir, databaseFile))
 	if err != nil {
 		return nil, err
@@ -92,8 +106,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	a := &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
-		catalogue: cataloguesqlite.New(db, now), rows: rows}
+	a = &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
+		catalogue: cataloguesqlite.New(db, now), rows: rows, lock: lock}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
 	a.observations = observationsqlite.New(db)
 	a.audits = outcomesqlite.New(db)
@@ -108,14 +122,39 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := a.recover(ctx, alone); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// recover runs start-up recovery when this process holds the data folder
+// alone, then shares the folder with any process that opens it next. A
+// recovery that fails is logged, not fatal: what it would have removed is
+// never public, and the next start tries again.
+func (a *app) recover(ctx context.Context, alone bool) error {
+	if !alone {
+		a.log.Debug("start-up recovery skipped: another process has the data folder open", "data_dir", a.cfg.DataDir)
+		return nil
+	}
+	done, err := a.publisher.Recover(ctx)
+	if err != nil {
+		a.log.Error("start-up recovery failed; it runs again at the next start", "err", err)
+	} else if !done.Empty() {
+		a.log.Warn("start-up recovery finished what a crash left", "amendments_finished", len(done.Finished),
+			"drafts_removed", len(done.Removed), "files_removed", len(done.Blobs), "temporary_files_removed", done.Temporary)
+	}
+	return a.lock.share()
 }
 
 func (a *app) Close() error {
 	if a.search != nil {
 		a.search.Close()
 	}
-	return a.db.Close()
+	err := a.db.Close()
+	a.lock.Close()
+	return err
 }
 
 // empty reports whether nothing has been loaded: no dataset and no

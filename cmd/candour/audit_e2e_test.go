@@ -190,6 +190,10 @@ func TestClinicalAuditThroughHTTP(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The scheduler's publication is counted for operators, with its lag.
+	if n, lag := metric(t, s, "candour_publications_total"), metric(t, s, "candour_scheduler_lag_seconds"); n != 1 || lag < 0 || lag > 15 {
+		t.Errorf("/metrics after one scheduled publication: %v publications, lag %v s", n, lag)
+	}
 
 	// The public pages.
 	for u, want := range map[string][]string{

@@ -6,26 +6,48 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/candour/candour/site"
 )
 
 // Config is the program's whole configuration, built once from flags and
 // CANDOUR_* environment variables (a flag wins over its variable, a
 // variable over the default) and passed down explicitly.
 type Config struct {
-	Addr            string        // --addr, CANDOUR_ADDR
-	DataDir         string        // --data-dir, CANDOUR_DATA_DIR
-	LogLevel        slog.Level    // --log-level, CANDOUR_LOG_LEVEL
-	LogFormat       string        // --log-format, CANDOUR_LOG_FORMAT: text or json
-	SiteName        string        // --site-name, CANDOUR_SITE_NAME
-	NHSBranding     bool          // --nhs-branding, CANDOUR_NHS_BRANDING
-	ShutdownTimeout time.Duration // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
-	Approvals       int           // --approvals, CANDOUR_APPROVALS
-	MaxUploadBytes  int64         // --max-upload, CANDOUR_MAX_UPLOAD
-	PageCache       bool          // --page-cache, CANDOUR_PAGE_CACHE
-	APIRate         int           // --api-rate, CANDOUR_API_RATE
+	Addr            string         // --addr, CANDOUR_ADDR
+	DataDir         string         // --data-dir, CANDOUR_DATA_DIR
+	LogLevel        slog.Level     // --log-level, CANDOUR_LOG_LEVEL
+	LogFormat       string         // --log-format, CANDOUR_LOG_FORMAT: text or json
+	SiteName        string         // --site-name, CANDOUR_SITE_NAME
+	NHSBranding     bool           // --nhs-branding, CANDOUR_NHS_BRANDING
+	ShutdownTimeout time.Duration  // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
+	Approvals       int            // --approvals, CANDOUR_APPROVALS
+	MaxUploadBytes  int64          // --max-upload, CANDOUR_MAX_UPLOAD
+	PageCache       bool           // --page-cache, CANDOUR_PAGE_CACHE
+	APIRate         int            // --api-rate, CANDOUR_API_RATE
+	PageCacheBytes  int64          // --page-cache-bytes, CANDOUR_PAGE_CACHE_BYTES
+	TrustedProxies  []netip.Prefix // --trusted-proxy, CANDOUR_TRUSTED_PROXY
+	ReadTimeout     time.Duration  // --read-timeout, CANDOUR_READ_TIMEOUT
+	UploadTimeout   time.Duration  // --upload-timeout, CANDOUR_UPLOAD_TIMEOUT
+	WriteTimeout    time.Duration  // --write-timeout, CANDOUR_WRITE_TIMEOUT
+	MaxInFlight     int            // --max-in-flight, CANDOUR_MAX_IN_FLIGHT
+	QueueWait       time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
+}
+
+// positiveDuration stores a duration setting that must be above zero.
+func positiveDuration(dst func(*Config) *time.Duration) func(c *Config, v string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a duration above zero, such as 30s or 5m")
+		}
+		*dst(c) = d
+		return nil
+	}
 }
 
 // setting describes one configuration value: its flag, variable, default
@@ -101,6 +123,35 @@ var settings = []setting{
 			c.APIRate = n
 			return nil
 		}},
+	{"page-cache-bytes", "CANDOUR_PAGE_CACHE_BYTES", "64MiB", "most memory the page cache may hold, e.g. 64MiB; least recently used pages are dropped first", true,
+		func(c *Config, v string) error {
+			n, err := parseBytes(v)
+			c.PageCacheBytes = n
+			return err
+		}},
+	{"trusted-proxy", "CANDOUR_TRUSTED_PROXY", "", "reverse proxies whose X-Forwarded-For gives the client's address, as addresses or CIDR ranges separated by commas (e.g. 127.0.0.1,::1); empty: trust none", true,
+		func(c *Config, v string) error {
+			p, err := site.ParseTrustedProxies(v)
+			c.TrustedProxies = p
+			return err
+		}},
+	{"read-timeout", "CANDOUR_READ_TIMEOUT", "30s", "longest time to receive one request's headers and body (uploads have --upload-timeout)", true,
+		positiveDuration(func(c *Config) *time.Duration { return &c.ReadTimeout })},
+	{"upload-timeout", "CANDOUR_UPLOAD_TIMEOUT", "30m", "longest time to receive a signed-in upload", true,
+		positiveDuration(func(c *Config) *time.Duration { return &c.UploadTimeout })},
+	{"write-timeout", "CANDOUR_WRITE_TIMEOUT", "60s", "longest time to send an answer (not downloads and exports, which stream for as long as they need)", true,
+		positiveDuration(func(c *Config) *time.Duration { return &c.WriteTimeout })},
+	{"max-in-flight", "CANDOUR_MAX_IN_FLIGHT", "64", "most requests handled at once; others wait up to --queue-wait, then get 503 with Retry-After", true,
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a whole number of at least 1")
+			}
+			c.MaxInFlight = n
+			return nil
+		}},
+	{"queue-wait", "CANDOUR_QUEUE_WAIT", "2s", "longest a request waits for a turn when --max-in-flight are being handled", true,
+		positiveDuration(func(c *Config) *time.Duration { return &c.QueueWait })},
 	{"approvals", "CANDOUR_APPROVALS", "2", "how many distinct panel members must approve each release", false,
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,22 +21,45 @@ func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// wantConfig is a Config with the server settings' defaults filled in
+// when serverDefaults is set.
+type wantConfig struct {
+	Addr, DataDir, LogFormat, SiteName string
+	LogLevel                           slog.Level
+	NHSBranding, PageCache             bool
+	ShutdownTimeout                    time.Duration
+	Approvals, APIRate                 int
+	MaxUploadBytes                     int64
+	serverDefaults                     bool
+}
+
+func (w wantConfig) config() Config {
+	c := Config{Addr: w.Addr, DataDir: w.DataDir, LogLevel: w.LogLevel, LogFormat: w.LogFormat, SiteName: w.SiteName,
+		NHSBranding: w.NHSBranding, ShutdownTimeout: w.ShutdownTimeout, Approvals: w.Approvals, MaxUploadBytes: w.MaxUploadBytes,
+		PageCache: w.PageCache, APIRate: w.APIRate}
+	if w.serverDefaults {
+		c.PageCacheBytes, c.ReadTimeout, c.UploadTimeout, c.WriteTimeout = 64<<20, 30*time.Second, 30*time.Minute, 60*time.Second
+		c.MaxInFlight, c.QueueWait = 64, 2*time.Second
+	}
+	return c
+}
+
 func TestConfigPrecedence(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
 		env  map[string]string
-		want Config
+		want wantConfig
 	}{
 		{"defaults", nil, nil,
-			Config{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second,
-				Approvals: 2, MaxUploadBytes: 200 << 20, PageCache: true, APIRate: 600}},
+			wantConfig{Addr: "127.0.0.1:8080", DataDir: "./candour-data", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 10 * time.Second,
+				Approvals: 2, MaxUploadBytes: 200 << 20, PageCache: true, APIRate: 600, serverDefaults: true}},
 		{"environment over default", nil, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_NHS_BRANDING": "true", "CANDOUR_LOG_LEVEL": "debug", "CANDOUR_APPROVALS": "3", "CANDOUR_MAX_UPLOAD": "1GiB"},
-			Config{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second,
-				Approvals: 3, MaxUploadBytes: 1 << 30, PageCache: true, APIRate: 600}},
+			wantConfig{Addr: "127.0.0.1:9000", DataDir: "/srv/data", LogLevel: slog.LevelDebug, LogFormat: "text", SiteName: "Candour", NHSBranding: true, ShutdownTimeout: 10 * time.Second,
+				Approvals: 3, MaxUploadBytes: 1 << 30, PageCache: true, APIRate: 600, serverDefaults: true}},
 		{"flag over environment", []string{"--addr", "127.0.0.1:0", "--data-dir=/tmp/x", "--shutdown-timeout", "2s", "--max-upload", "500KiB"}, map[string]string{"CANDOUR_ADDR": "127.0.0.1:9000", "CANDOUR_DATA_DIR": "/srv/data", "CANDOUR_MAX_UPLOAD": "1GiB"},
-			Config{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second,
-				Approvals: 2, MaxUploadBytes: 500 << 10, PageCache: true, APIRate: 600}},
+			wantConfig{Addr: "127.0.0.1:0", DataDir: "/tmp/x", LogLevel: slog.LevelInfo, LogFormat: "text", SiteName: "Candour", ShutdownTimeout: 2 * time.Second,
+				Approvals: 2, MaxUploadBytes: 500 << 10, PageCache: true, APIRate: 600, serverDefaults: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,8 +67,9 @@ func TestConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != c.want || len(rest) != 0 {
-				t.Errorf("got %+v (rest %v), want %+v", got, rest, c.want)
+			want := c.want.config()
+			if !reflect.DeepEqual(got, want) || len(rest) != 0 {
+				t.Errorf("got %+v (rest %v), want %+v", got, rest, want)
 			}
 		})
 	}

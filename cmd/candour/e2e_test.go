@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -105,6 +106,9 @@ func startCandour(t *testing.T, command, dataDir string, extra ...string) *serve
 		case err := <-done:
 			if err != nil {
 				t.Errorf("candour %s: %v", command, err)
+				if os.Getenv("CANDOUR_TEST_DUMP") != "" {
+					pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+				}
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("candour %s did not stop within 30 s of cancellation", command)

@@ -45,6 +45,8 @@ Commands:
   user      create accounts, such as the first administrator (see candour user --help)
   audit     verify the hash-chained audit log (candour audit verify)
   reindex   rebuild the search index from the database
+  backup    write a consistent backup of the data folder, even while serving (candour backup OUT)
+  restore   restore a backup into an empty data folder and verify it (candour restore BACKUP)
   version   print the version
 
 Run "candour <command> --help" for a command's options. Every option can also
@@ -83,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "reindex":
 		return runReindex(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, getenv, stdout, stderr)
 	}
 	return &usageError{fmt.Sprintf("candour: unknown command %q (run candour --help)", cmd)}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,9 +17,21 @@ transparency pages, and the workspace where publishers submit releases and
 the transparency panel reviews them (sign in at /account/login; create the
 first administrator with candour user add). Only published releases are
 public. Releases are published by the built-in scheduler at their embargo
-instants. Stops gracefully on SIGINT or SIGTERM.`
+instants. Stops gracefully on SIGINT or SIGTERM.
+
+At start-up and after each publication it writes a public snapshot into
+DATA/public for read nodes. With --read-only (CANDOUR_READ_ONLY=true) it is
+a read node: --data-dir names such a public folder (or a copy of it), and it
+serves the public pages only, from the current snapshot, switching to each
+new one as it appears.`
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	args, readOnly, err := cutReadOnly(args, getenv)
+	if err != nil {
+		return err
+	} else if readOnly {
+		return runReadNode(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, rest, err := parseConfig("serve", serveSummary, "", true, args, getenv, stdout)
 	if err != nil {
 		return err
@@ -48,7 +61,10 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
-		PageCache: a.cfg.PageCache, APIRate: a.cfg.APIRate}, site.Deps{
+		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, APIRate: a.cfg.APIRate,
+		TrustedProxies: a.cfg.TrustedProxies, MaxUploadBytes: a.cfg.MaxUploadBytes,
+		ReadTimeout: a.cfg.ReadTimeout, UploadReadTimeout: a.cfg.UploadTimeout, WriteTimeout: a.cfg.WriteTimeout,
+		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait}, site.Deps{
 		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
 		Rows:         a.rows,
 		Blobs:        a.blobs,
@@ -65,6 +81,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	a.publisher.OnPublicChange(s.InvalidateCache)
+	defer startPublicSnapshots(a)() // for read nodes (snapshot.go)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
@@ -90,7 +107,13 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	shutdown, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := app.ShutdownWithContext(shutdown); err != nil {
+	if err := app.ShutdownWithContext(shutdown); errors.Is(err, context.DeadlineExceeded) {
+		// Clients still connected when the timeout ends (a keep-alive
+		// connection part-way through a request, a stalled upload) are cut
+		// off as the process exits: the timeout is the promise.
+		a.log.Warn("connections still open at the shutdown timeout are closed", "timeout", a.cfg.ShutdownTimeout)
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-served

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/auditlog"
 )
 
 const userUsage = `Usage:
@@ -138,13 +141,25 @@ func pluralS(n int) string {
 	return "s"
 }
 
-const auditUsage = `Usage: candour audit verify [--data-dir DIR]
+const auditUsage = "Usage: candour audit verify [--expect-head SEQ:HASH]… [--release-heads=false] [--data-dir DIR]\n\n" + auditSummary
 
-Recomputes the hash chain of the audit log — every workflow step, account
+const auditSummary = `Recomputes the hash chain of the audit log — every workflow step, account
 change and register entry — and reports the chain head. Exits with status 1
 and names the first entry that does not match if any entry was altered,
 removed or reordered.
-`
+
+A chain cut short at its end still links up, so verify also checks the log
+holds every chain head recorded outside it: the head each published release
+carries in its manifest (read from the release records in the data folder
+unless --release-heads=false), and each --expect-head SEQ:HASH given (a head
+copied from a manifest, the transparency page or a backup's backup.json;
+repeat the option for several). If the log no longer holds an entry with
+that sequence number and hash — entries were removed from its end, or it
+was rewritten from there — verify exits with status 1 naming each missing
+head and where it was recorded.
+
+  --expect-head SEQ:HASH   a chain head the log must still hold (repeatable)
+  --release-heads=false    do not check the heads of the published releases`
 
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
@@ -158,7 +173,49 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if args[0] != "verify" {
 		return &usageError{fmt.Sprintf("candour audit: unknown action %q (verify)", args[0])}
 	}
-	cfg, pos, err := parseConfig("audit verify", auditUsage, "", false, args[1:], getenv, stdout)
+	// --expect-head and --release-heads are this action's own options.
+	var expected []auditlog.KnownHead
+	releaseHeads := true
+	var rest []string
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(a, "=")
+		switch strings.TrimLeft(name, "-") {
+		case "expect-head":
+			if !strings.HasPrefix(a, "-") {
+				rest = append(rest, a)
+				continue
+			}
+			if !hasValue {
+				if i+1 >= len(args) {
+					return &usageError{"candour audit verify: --expect-head needs SEQ:HASH"}
+				}
+				i++
+				value = args[i]
+			}
+			h, err := auditlog.ParseHead(value)
+			if err != nil {
+				return &usageError{fmt.Sprintf("candour audit verify: --expect-head: %v", err)}
+			}
+			expected = append(expected, auditlog.KnownHead{Head: h, Source: "--expect-head " + h.String()})
+		case "release-heads":
+			if !strings.HasPrefix(a, "-") {
+				rest = append(rest, a)
+				continue
+			}
+			b := true
+			if hasValue {
+				var err error
+				if b, err = strconv.ParseBool(value); err != nil {
+					return &usageError{fmt.Sprintf("candour audit verify: --release-heads %q: want true or false", value)}
+				}
+			}
+			releaseHeads = b
+		default:
+			rest = append(rest, a)
+		}
+	}
+	cfg, pos, err := parseConfig("audit verify", auditSummary, "", false, rest, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -173,12 +230,34 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
-	head, err := a.publisher.VerifyAuditLog(ctx)
+	head, checked, err := a.verifyAudit(ctx, releaseHeads, expected)
 	if err != nil {
-		return fmt.Errorf("the audit log does not verify: %w", err)
+		return err
 	}
 	fmt.Fprintf(stdout, "The audit log verifies: %d entries, chain head %s.\n", head.Seq, head.Hash)
+	if checked > 0 {
+		fmt.Fprintf(stdout, "Chain heads recorded outside the log (release manifests, --expect-head), all found in it: %d.\n", checked)
+	}
 	return nil
+}
+
+// verifyAudit verifies the audit chain and that it holds the expected
+// heads, and the head of every published release when releaseHeads is
+// set. It returns the chain's head and how many known heads were checked.
+func (a *app) verifyAudit(ctx context.Context, releaseHeads bool, expected []auditlog.KnownHead) (auditlog.Head, int, error) {
+	known := slices.Clone(expected)
+	if releaseHeads {
+		hs, err := a.publisher.ReleaseAuditHeads(ctx)
+		if err != nil {
+			return auditlog.Head{}, 0, fmt.Errorf("chain heads of published releases: %w", err)
+		}
+		known = append(known, hs...)
+	}
+	head, err := a.publisher.VerifyAuditLog(ctx, known...)
+	if err != nil {
+		return head, len(known), fmt.Errorf("the audit log does not verify: %w", err)
+	}
+	return head, len(known), nil
 }
 
 func runUserToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -187,9 +187,9 @@ type Store interface {
 	UserByID(ctx context.Context, id int64) (User, error)
 	SetDisabled(ctx context.Context, actor string, userID int64, disabled bool) error // also ends the user's sessions
 	RecordAttempt(ctx context.Context, username, client string, at time.Time, ok bool) error
-	// Failures counts failed attempts since an instant, by username and by
-	// client, with the oldest of each (zero when none).
-	Failures(ctx context.Context, username, client string, since time.Time) (byUser, byClient int, oldestUser, oldestClient time.Time, err error)
+	// Failures counts failed attempts since an instant by the username and
+	// client together and by the client alone.
+	Failures(ctx context.Context, username, client string, since time.Time) (Failures, error)
 	CreateSession(ctx context.Context, s StoredSession) error
 	SessionByHash(ctx context.Context, tokenHash string) (StoredSession, error) // ErrNoSession
 	TouchSession(ctx context.Context, tokenHash string, at time.Time) error
@@ -218,11 +218,26 @@ type Options struct {
 	Lifetime    time.Duration // default 12 hours
 }
 
-// Throttling limits: failed attempts within the window.
+// Failures is what throttling knows of recent failed sign-ins.
+type Failures struct {
+	Pair       int       // by this username from this client address
+	PairOldest time.Time // the oldest of those (zero when none)
+	Client     int       // from this client address, any username
+	ClientLast time.Time // the newest attempt from the address, failed or not (zero when none)
+}
+
+// Throttling limits, within ThrottleWindow. Failures are counted per
+// username and client address together, so nobody can lock another
+// person out by failing to sign in as them from elsewhere: a pair is
+// refused for the rest of the window after MaxFailuresPerPair. An address
+// with MaxFailuresPerClient failures (password spraying across usernames)
+// is slowed, not locked: it may try once every ClientSlowdown, so people
+// who share the address (an office behind one gateway) still get in.
 const (
-	MaxFailuresPerUser   = 5
+	MaxFailuresPerPair   = 5
 	MaxFailuresPerClient = 20
 	ThrottleWindow       = 15 * time.Minute
+	ClientSlowdown       = 30 * time.Second
 )
 
 // New returns a Service over store.
@@ -285,21 +300,17 @@ func hashToken(token string) string {
 }
 
 // Login checks a password and starts a session, returning its token. After
-// too many failures for the username or from the client within the window,
-// it refuses with a *ThrottledError without checking the password.
+// too many failures (see MaxFailuresPerPair and MaxFailuresPerClient) it
+// refuses with a *ThrottledError without checking the password.
 func (s *Service) Login(ctx context.Context, username, password, client string) (string, Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	now := s.now().UTC()
-	byUser, byClient, oldestUser, oldestClient, err := s.store.Failures(ctx, username, client, now.Add(-ThrottleWindow))
+	f, err := s.store.Failures(ctx, username, client, now.Add(-ThrottleWindow))
 	if err != nil {
 		return "", Session{}, err
 	}
-	if byUser >= MaxFailuresPerUser || byClient >= MaxFailuresPerClient {
-		until := oldestUser.Add(ThrottleWindow)
-		if byClient >= MaxFailuresPerClient && oldestClient.Add(ThrottleWindow).After(until) {
-			until = oldestClient.Add(ThrottleWindow)
-		}
-		return "", Session{}, &ThrottledError{RetryAfter: until.Sub(now)}
+	if wait := throttledFor(f, now); wait > 0 {
+		return "", Session{}, &ThrottledError{RetryAfter: wait}
 	}
 	u, hash, err := s.store.UserByUsername(ctx, username)
 	if errors.Is(err, ErrNotFound) {
@@ -329,6 +340,19 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", Session{}, err
 	}
 	return token, Session{User: u, CSRF: st.CSRF, CreatedAt: now, LastSeen: now}, nil
+}
+
+// throttledFor is how long a sign-in with these recent failures must wait
+// (0: it may go ahead).
+func throttledFor(f Failures, now time.Time) time.Duration {
+	var wait time.Duration
+	if f.Pair >= MaxFailuresPerPair {
+		wait = f.PairOldest.Add(ThrottleWindow).Sub(now)
+	}
+	if f.Client >= MaxFailuresPerClient {
+		wait = max(wait, f.ClientLast.Add(ClientSlowdown).Sub(now))
+	}
+	return max(wait, 0)
 }
 
 // Session returns the live session a token names, extending its idle

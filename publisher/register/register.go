@@ -121,6 +121,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 	if err != nil {
 		return err
 	}
+	cw.SpreadsheetSafe(nil) // server-built: a formula typed into the register must not run in a reader's spreadsheet
 	for _, e := range entries {
 		if err := cw.Write([]string{e.Recipient, e.Data, e.Purpose, e.LegalBasis, e.SharedOn.String(), e.Classification,
 			e.Agreement, e.RecordedBy, e.RecordedAt.UTC().Format(time.RFC3339)}); err != nil {

@@ -2,7 +2,10 @@
 // SQLite database the catalogue uses, so that one workflow step — a
 // release's change of state (through cataloguesqlite's transaction
 // writer), the workflow's own records, and the step's audit entry (through
-// auditsqlite) — commits in one transaction or not at all.
+// auditsqlite) — commits in one transaction or not at all. A publication
+// also records, in that same transaction, the chain head its audit entry
+// makes in the release's catalogue record (package auditlog explains why);
+// migration 0004 fills it in for releases published before that.
 //
 // It owns the tables of its migrations. It must not decide what is public
 // (the catalogue's published view does) and it never serves anything.
@@ -17,6 +20,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/catalogue/cataloguesqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/indicators/audit"
@@ -136,10 +140,43 @@ func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
 			return fmt.Errorf("review: %w", err)
 		}
 	}
+	if u := c.Unfinished; u != nil {
+		q := `INSERT INTO workflow_unfinished (release_id, since) VALUES (?, ?) ON CONFLICT (release_id) DO NOTHING`
+		args := []any{u.Release, formatInstant(u.At)}
+		if u.Done {
+			q, args = `DELETE FROM workflow_unfinished WHERE release_id = ?`, args[:1]
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("unfinished mark of release %d: %w", u.Release, err)
+		}
+	}
+	if d := c.RemoveDraft; d != nil {
+		// A draft has no workflow records but, perhaps, a publisher's look
+		// at it in the workspace (the access list).
+		for _, table := range []string{"workflow_unfinished", "workflow_access", "workflow_reports", "workflow_previews",
+			"workflow_queries", "workflow_reviews", "workflow_outlier_responses"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE release_id = ?`, d.Release); err != nil {
+				return fmt.Errorf("remove draft release %d: %s: %w", d.Release, table, err)
+			}
+		}
+		removed, err := cat.RemoveDraft(ctx, d.Release)
+		if err != nil {
+			return err
+		}
+		d.DatasetRemoved = removed
+	}
 	if c.Audit.Action != "" {
-		if _, err := auditsqlite.Append(ctx, tx, c.Audit); err != nil {
+		e, err := auditsqlite.Append(ctx, tx, c.Audit)
+		if err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
+		if c.RecordHeadFor != 0 {
+			if err := cat.RecordAuditHead(ctx, c.RecordHeadFor, catalogue.ChainHead{Seq: e.Seq, Hash: e.Hash}); err != nil {
+				return err
+			}
+		}
+	} else if c.RecordHeadFor != 0 {
+		return fmt.Errorf("release %d: a chain head to record needs an audit entry", c.RecordHeadFor)
 	}
 	return tx.Commit()
 }
@@ -336,3 +373,21 @@ func (s *Store) AccessList(ctx context.Context, release int64) ([]publisher.Acce
 
 // AuditLog implements publisher.WorkflowStore.
 func (s *Store) AuditLog() publisher.AuditLog { return s.log }
+
+// UnfinishedReleases implements publisher.WorkflowStore.
+func (s *Store) UnfinishedReleases(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT release_id FROM workflow_unfinished ORDER BY since, release_id`)
+	if err != nil {
+		return nil, fmt.Errorf("unfinished releases: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

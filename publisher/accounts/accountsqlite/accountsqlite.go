@@ -162,18 +162,20 @@ func (s *Store) RecordAttempt(ctx context.Context, username, client string, at t
 }
 
 // Failures implements accounts.Store.
-func (s *Store) Failures(ctx context.Context, username, client string, since time.Time) (int, int, time.Time, time.Time, error) {
-	var byUser, byClient int
-	var oldestUser, oldestClient sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM login_attempts WHERE username = ? AND ok = 0 AND at > ?`,
-		username, formatInstant(since)).Scan(&byUser, &oldestUser); err != nil {
-		return 0, 0, time.Time{}, time.Time{}, err
+func (s *Store) Failures(ctx context.Context, username, client string, since time.Time) (accounts.Failures, error) {
+	var f accounts.Failures
+	var pairOldest, clientLast sql.NullString
+	at := formatInstant(since)
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM login_attempts WHERE username = ? AND client = ? AND ok = 0 AND at > ?`,
+		username, client, at).Scan(&f.Pair, &pairOldest); err != nil {
+		return f, err
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM login_attempts WHERE client = ? AND ok = 0 AND at > ?`,
-		client, formatInstant(since)).Scan(&byClient, &oldestClient); err != nil {
-		return 0, 0, time.Time{}, time.Time{}, err
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(ok = 0), 0), MAX(at) FROM login_attempts WHERE client = ? AND at > ?`,
+		client, at).Scan(&f.Client, &clientLast); err != nil {
+		return f, err
 	}
-	return byUser, byClient, parseInstant(oldestUser.String), parseInstant(oldestClient.String), nil
+	f.PairOldest, f.ClientLast = parseInstant(pairOldest.String), parseInstant(clientLast.String)
+	return f, nil
 }
 
 // CreateSession implements accounts.Store.

@@ -172,28 +172,42 @@ func TestLoginThrottling(t *testing.T) {
 	if _, err := svc.AddUser(ctx, "test", accounts.User{Username: "pat", Name: "Pat", Roles: []accounts.Role{accounts.RoleAdministrator}}, pw); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < accounts.MaxFailuresPerUser; i++ {
+	var th *accounts.ThrottledError
+	for i := 0; i < accounts.MaxFailuresPerPair; i++ {
 		if _, _, err := svc.Login(ctx, "pat", "guess number one", "10.0.0.2"); !errors.Is(err, accounts.ErrInvalidCredentials) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 		c.Advance(time.Minute)
 	}
-	// Even the right password is refused now, without being checked.
-	_, _, err := svc.Login(ctx, "pat", pw, "10.0.0.3")
-	var th *accounts.ThrottledError
+	// From that address, even the right password is refused now, without
+	// being checked.
+	_, _, err := svc.Login(ctx, "pat", pw, "10.0.0.2")
 	if !errors.As(err, &th) || th.RetryAfter <= 0 || th.RetryAfter > accounts.ThrottleWindow {
-		t.Fatalf("sixth attempt: %v, want throttled", err)
+		t.Fatalf("sixth attempt from the same address: %v, want throttled", err)
+	}
+	// Failing as pat from one address does not lock pat out elsewhere.
+	if _, _, err := svc.Login(ctx, "pat", pw, "10.0.0.3"); err != nil {
+		t.Errorf("pat from another address after someone else's failures: %v", err)
 	}
 	c.Advance(th.RetryAfter + time.Second)
-	if _, _, err := svc.Login(ctx, "pat", pw, "10.0.0.3"); err != nil {
+	if _, _, err := svc.Login(ctx, "pat", pw, "10.0.0.2"); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
-	// By client address: twenty failures for any usernames.
+
+	// Spraying from one address (twenty failures for any usernames) slows
+	// the address: one attempt per ClientSlowdown, not a lockout.
 	for i := 0; i < accounts.MaxFailuresPerClient; i++ {
 		svc.Login(ctx, "nobody"+string(rune('a'+i)), "guess", "10.9.9.9")
 	}
-	if _, _, err := svc.Login(ctx, "pat", pw, "10.9.9.9"); !errors.As(err, &th) {
-		t.Errorf("after 20 failures from one address: %v, want throttled", err)
+	if _, _, err := svc.Login(ctx, "pat", pw, "10.9.9.9"); !errors.As(err, &th) || th.RetryAfter > accounts.ClientSlowdown {
+		t.Fatalf("right after 20 failures from one address: %v, want a wait of at most %s", err, accounts.ClientSlowdown)
+	}
+	c.Advance(accounts.ClientSlowdown)
+	if _, _, err := svc.Login(ctx, "pat", pw, "10.9.9.9"); err != nil {
+		t.Errorf("a known user behind the spraying address, %s later: %v (slowed, not locked)", accounts.ClientSlowdown, err)
+	}
+	if _, _, err := svc.Login(ctx, "nobodyz", "guess", "10.9.9.9"); !errors.As(err, &th) {
+		t.Errorf("the next attempt at once: %v, want throttled", err)
 	}
 	if _, _, err := svc.Login(ctx, "pat", pw, "10.0.0.4"); err != nil {
 		t.Errorf("another address is throttled too: %v", err)

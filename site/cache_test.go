@@ -1,0 +1,101 @@
+package site
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+func page(key string, n int) *cachedPage {
+	return &cachedPage{key: key, body: []byte(strings.Repeat("x", n)), contentType: "text/html", stored: time.Now()}
+}
+
+func TestPageCacheKeepsToItsByteBudget(t *testing.T) {
+	p := newPageCache(time.Minute, 10_000)
+	for i := range 100 {
+		p.put(p.generation(), page(fmt.Sprintf("/p/%d", i), 1000))
+		if p.bytes > p.budget {
+			t.Fatalf("after %d pages: %d bytes held, budget %d", i+1, p.bytes, p.budget)
+		}
+	}
+	if len(p.entries) == 0 || len(p.entries) > 10 {
+		t.Errorf("%d entries of ~1.3 KB in a 10 KB budget", len(p.entries))
+	}
+	// The least recently used go first: touch the oldest survivor, add one,
+	// and it is still there.
+	oldest := p.recency.Back().Value.(*cachedPage).key
+	if _, ok := p.get(oldest); !ok {
+		t.Fatal("oldest survivor missing")
+	}
+	p.put(p.generation(), page("/new", 1000))
+	if _, ok := p.get(oldest); !ok {
+		t.Error("a page just used was evicted before older ones")
+	}
+	// A page bigger than the whole budget is not stored.
+	p.put(p.generation(), page("/huge", 20_000))
+	if _, ok := p.get("/huge"); ok {
+		t.Error("a page over the budget was stored")
+	}
+}
+
+func TestPageCacheGenerations(t *testing.T) {
+	p := newPageCache(time.Minute, 1<<20)
+	gen := p.generation() // rendering starts
+	p.clear()             // a publication lands meanwhile
+	p.put(gen, page("/", 10))
+	if _, ok := p.get("/"); ok {
+		t.Error("a page rendered before a publication was stored after it")
+	}
+	p.put(p.generation(), page("/", 10))
+	if _, ok := p.get("/"); !ok {
+		t.Error("a page rendered after the publication was not stored")
+	}
+}
+
+func TestPageCacheFreesExpiredPages(t *testing.T) {
+	p := newPageCache(20*time.Millisecond, 1<<20)
+	for i := range 50 {
+		p.put(p.generation(), page(fmt.Sprintf("/old/%d", i), 100))
+	}
+	time.Sleep(30 * time.Millisecond)
+	p.put(p.generation(), page("/fresh", 100)) // sweeps: a lifetime has passed since the last sweep
+	if len(p.entries) != 1 || p.bytes != p.entries["/fresh"].Value.(*cachedPage).size {
+		t.Errorf("after expiry: %d entries, %d bytes; want only /fresh", len(p.entries), p.bytes)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if _, ok := p.get("/fresh"); ok || len(p.entries) != 0 || p.bytes != 0 {
+		t.Errorf("an expired page was served or kept: %d entries, %d bytes", len(p.entries), p.bytes)
+	}
+}
+
+func TestCacheKeys(t *testing.T) {
+	app := fiber.New()
+	app.Get("/*", func(c *fiber.Ctx) error {
+		key, ok := cacheKey(c)
+		return c.SendString(fmt.Sprint(ok, " ", key))
+	})
+	cases := []struct{ url, want string }{
+		{"/organisations", "true /organisations"},
+		{"/organisations?type=gp-practice&format=json", "true /organisations?format=json&type=gp-practice"},
+		{"/organisations?format=json&type=gp-practice", "true /organisations?format=json&type=gp-practice"},
+		{"/compare?org=RR8&org=RX1", "true /compare?org=RR8&org=RX1"},
+		{"/compare?org=RX1&org=RR8", "true /compare?org=RX1&org=RR8"},
+		{"/organisations?format=json&junk=1", "false "},
+		{"/search?q=" + strings.Repeat("a", 2000), "false "},
+	}
+	for _, c := range cases {
+		resp, err := app.Test(httptest.NewRequest("GET", c.url, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != c.want {
+			t.Errorf("%s: key %q, want %q", c.url, body, c.want)
+		}
+	}
+}

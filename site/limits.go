@@ -1,0 +1,180 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// Limits on what a request may cost, each set deliberately (and listed in
+// the README's "Limits" section):
+//
+//   - Headers: the request line and headers must fit in headerBufferBytes
+//     (fasthttp's read buffer); larger answers 431.
+//   - Bodies: formBodyBytes for every request except a signed-in upload
+//     (POST /workspace/submit with a live session, POST /api/v1/submissions
+//     with a valid API token), whose limit is the --max-upload size plus
+//     room for the multipart framing. The limit is chosen from the headers,
+//     before a byte of the body is read, so nobody who has not signed in
+//     can make the server hold more than formBodyBytes. Upload files are
+//     spooled to temporary files by the multipart reader, not held in
+//     memory.
+//   - Compressed bodies: a request body with a Content-Encoding other than
+//     identity is refused with 415 (and its limit is encodedBodyBytes), so
+//     no body is ever inflated: a small gzip body cannot become gigabytes.
+//   - Time: ReadTimeout (reading one request's headers and body; a slow
+//     client is cut off) and UploadReadTimeout for uploads; WriteTimeout
+//     for every answer except streamed downloads and exports, which may
+//     take as long as the client's connection needs; IdleTimeout between
+//     requests on a kept-alive connection; requestTimeout (middleware.go)
+//     for the work one request may ask of the stores.
+//   - Concurrency: at most MaxInFlight requests are handled at once; a
+//     request waits up to QueueWait for a turn and is then answered 503
+//     with Retry-After, so an overload sheds work instead of queueing into
+//     answers that take half a minute. /healthz and /metrics never wait.
+const (
+	headerBufferBytes = 16 << 10
+	formBodyBytes     = 256 << 10
+	encodedBodyBytes  = 64 << 10
+	multipartOverhead = 1 << 20
+)
+
+// Defaults of the limits Config may change.
+const (
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultUploadReadTimeout = 30 * time.Minute
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxInFlight       = 64
+	DefaultQueueWait         = 2 * time.Second
+	DefaultMaxUploadBytes    = 200 << 20
+)
+
+// limitsOr fills the limits Config leaves at zero with their defaults.
+func (cfg *Config) limitsOr() {
+	or := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	or(&cfg.ReadTimeout, DefaultReadTimeout)
+	or(&cfg.UploadReadTimeout, DefaultUploadReadTimeout)
+	or(&cfg.WriteTimeout, DefaultWriteTimeout)
+	or(&cfg.IdleTimeout, DefaultIdleTimeout)
+	or(&cfg.QueueWait, DefaultQueueWait)
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+}
+
+// uploadRoutes are the POST paths that take files, with how each proves
+// who is sending before the body is read.
+var uploadRoutes = map[string]func(s *Site, h *fasthttp.RequestHeader) bool{
+	"/workspace/submit":   (*Site).hasSession,
+	"/api/v1/submissions": (*Site).hasAPIToken,
+}
+
+// requestConfig chooses a request's body limit and timeouts from its
+// headers alone (fasthttp calls it before reading the body).
+func (s *Site) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	rc := fasthttp.RequestConfig{MaxRequestBodySize: formBodyBytes, ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout}
+	path := string(h.RequestURI())
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if streamedPath(path) {
+		rc.WriteTimeout = 0 // the server's: none; a download lasts as long as the connection needs
+	}
+	if ce := h.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && !bytes.EqualFold(ce, []byte("identity")) {
+		rc.MaxRequestBodySize = encodedBodyBytes
+		return rc
+	}
+	if proves, ok := uploadRoutes[path]; ok && h.IsPost() && proves(s, h) {
+		rc.MaxRequestBodySize = int(s.cfg.MaxUploadBytes + multipartOverhead)
+		rc.ReadTimeout = s.cfg.UploadReadTimeout
+	}
+	return rc
+}
+
+// streamedPath reports whether answers at path are streamed files or
+// exports, which have no write timeout.
+func streamedPath(path string) bool {
+	return strings.HasPrefix(path, "/datasets/") && (strings.Contains(path, "/files/") || strings.Contains(path, "/rows/")) ||
+		strings.HasPrefix(path, "/api/v1/datasets/") && strings.Contains(path, "/rows/") ||
+		path == "/sitemap.xml" || path == "/transparency/audit-log.jsonl"
+}
+
+// hasSession reports whether the request carries a live session cookie.
+func (s *Site) hasSession(h *fasthttp.RequestHeader) bool {
+	token := string(h.Cookie(sessionCookie))
+	if token == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.deps.Auth.Session(ctx, token)
+	return err == nil
+}
+
+// hasAPIToken reports whether the request carries a valid API token.
+func (s *Site) hasAPIToken(h *fasthttp.RequestHeader) bool {
+	token, ok := strings.CutPrefix(string(h.Peek(fiber.HeaderAuthorization)), "Bearer ")
+	if !ok || token == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := s.deps.Auth.APIToken(ctx, token)
+	return err == nil
+}
+
+// refuseEncodedBodies answers 415 to a request whose body is compressed:
+// Candour never inflates a request body (a 130 KB gzip body can expand to
+// gigabytes), so the client must send it as it is.
+func refuseEncodedBodies(c *fiber.Ctx) error {
+	ce := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding))
+	if ce == "" || strings.EqualFold(ce, "identity") {
+		return c.Next()
+	}
+	c.Set(fiber.HeaderAcceptEncoding, "identity")
+	return &userError{status: http.StatusUnsupportedMediaType,
+		message: fmt.Sprintf("Request bodies must be sent uncompressed; this one has Content-Encoding %q. Send it again without compressing it.", ce)}
+}
+
+// shedLoad lets at most MaxInFlight requests be handled at once; one that
+// cannot get a turn within QueueWait is answered 503 with Retry-After.
+func (s *Site) shedLoad() fiber.Handler {
+	slots := make(chan struct{}, s.cfg.MaxInFlight)
+	retry := strconv.Itoa(max(1, int(s.cfg.QueueWait.Seconds())))
+	return func(c *fiber.Ctx) error {
+		if p := c.Path(); p == "/healthz" || p == "/metrics" {
+			return c.Next()
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			t := time.NewTimer(s.cfg.QueueWait)
+			select {
+			case slots <- struct{}{}:
+				t.Stop()
+			case <-t.C:
+				s.shed.Add(1)
+				c.Set(fiber.HeaderRetryAfter, retry)
+				return &userError{status: http.StatusServiceUnavailable,
+					message: "The service is busy. Try again in a few seconds."}
+			}
+		}
+		defer func() { <-slots }()
+		return c.Next()
+	}
+}
