@@ -320,6 +320,16 @@ func storeQuery(e export, ref datasets.FileRef) (datasets.RowQuery, func([]strin
 	}, nil
 }
 
+// exportStreams is how many filtered exports may stream at once: half the
+// requests in flight (at least one). An export reads its rows after its
+// handler has returned and its turn in shedLoad is given back, so without
+// a bound of its own a crowd of exports would read the row store beyond
+// the concurrency limit. An export keeps its turn until its last byte is
+// sent: a client that reads slowly holds one, and when all are held the
+// next export waits the queue wait and is answered 503 with Retry-After
+// while every other page is served as usual.
+func exportStreams(maxInFlight int) int { return max(1, maxInFlight/2) }
+
 func (s *Site) rowsExport(c *fiber.Ctx) error {
 	e, err := s.parseExport(c)
 	if err != nil {
@@ -395,6 +405,10 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 		return c.JSON(p)
 	}
 
+	if !s.exportTurns.take() {
+		return s.busy(c)
+	}
+	turns := s.exportTurns
 	c.Set(fiber.HeaderContentType, exportTypes[e.Format]+"; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-v%d-%s-filtered.%s"`, e.Dataset.Slug, e.Release.Version,
 		strings.TrimSuffix(e.File.Name, ".csv"), e.Format))
@@ -402,6 +416,7 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 	rowsIter := s.deps.Rows.Rows
 	fields := e.Schema.Fields
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer turns.give()
 		// The request's context ends when the handler returns, before the
 		// body streams; a client that goes away ends the stream by a
 		// failed write instead.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -52,10 +53,19 @@ const (
 	DefaultUploadReadTimeout = 30 * time.Minute
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxInFlight       = 64
 	DefaultQueueWait         = 2 * time.Second
 	DefaultMaxUploadBytes    = 200 << 20
 )
+
+// DefaultMaxInFlight is four requests a CPU. A request's work here is CPU
+// (SQLite reads from the page cache, templates, compression), so requests
+// let in beyond that only share the CPUs and stretch every answer: with 64
+// at once on 2 CPUs, a request that got its turn after the full queue wait
+// took seconds more, and the load test's overload phase saw 7 to 9 s
+// answers. With four a CPU both CPUs stay busy (one request waiting on the
+// disk leaves room for another), a request let in is answered in a
+// fraction of a second, and the queue wait bounds the answer time.
+func DefaultMaxInFlight() int { return 4 * runtime.NumCPU() }
 
 // limitsOr fills the limits Config leaves at zero with their defaults.
 func (cfg *Config) limitsOr() {
@@ -70,7 +80,7 @@ func (cfg *Config) limitsOr() {
 	or(&cfg.IdleTimeout, DefaultIdleTimeout)
 	or(&cfg.QueueWait, DefaultQueueWait)
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
+		cfg.MaxInFlight = DefaultMaxInFlight()
 	}
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
@@ -151,30 +161,60 @@ func refuseEncodedBodies(c *fiber.Ctx) error {
 		message: fmt.Sprintf("Request bodies must be sent uncompressed; this one has Content-Encoding %q. Send it again without compressing it.", ce)}
 }
 
+// turns lets at most cap(ch) holders at once; take waits up to wait for
+// one to give its turn back.
+type turns struct {
+	ch   chan struct{}
+	wait time.Duration
+}
+
+func newTurns(n int, wait time.Duration) *turns {
+	return &turns{ch: make(chan struct{}, max(1, n)), wait: wait}
+}
+
+// take gets a turn, waiting up to t.wait (in arrival order), and reports
+// whether it did; a holder must give the turn back.
+func (t *turns) take() bool {
+	select {
+	case t.ch <- struct{}{}:
+		return true
+	default:
+	}
+	timer := time.NewTimer(t.wait)
+	defer timer.Stop()
+	select {
+	case t.ch <- struct{}{}:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+func (t *turns) give() { <-t.ch }
+
+// busy answers 503 with Retry-After (the queue wait, at least a second)
+// and counts the request as shed.
+func (s *Site) busy(c *fiber.Ctx) error {
+	s.shed.Add(1)
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(s.cfg.QueueWait.Seconds()))))
+	return &userError{status: http.StatusServiceUnavailable,
+		message: "The service is busy. Try again in a few seconds."}
+}
+
 // shedLoad lets at most MaxInFlight requests be handled at once; one that
 // cannot get a turn within QueueWait is answered 503 with Retry-After.
+// A streamed export's rows are read after its handler returns, so exports
+// also take one of exportTurns for as long as they stream (exports.go).
 func (s *Site) shedLoad() fiber.Handler {
-	slots := make(chan struct{}, s.cfg.MaxInFlight)
-	retry := strconv.Itoa(max(1, int(s.cfg.QueueWait.Seconds())))
+	inFlight := newTurns(s.cfg.MaxInFlight, s.cfg.QueueWait)
 	return func(c *fiber.Ctx) error {
 		if p := c.Path(); p == "/healthz" || p == "/metrics" {
 			return c.Next()
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			t := time.NewTimer(s.cfg.QueueWait)
-			select {
-			case slots <- struct{}{}:
-				t.Stop()
-			case <-t.C:
-				s.shed.Add(1)
-				c.Set(fiber.HeaderRetryAfter, retry)
-				return &userError{status: http.StatusServiceUnavailable,
-					message: "The service is busy. Try again in a few seconds."}
-			}
+		if !inFlight.take() {
+			return s.busy(c)
 		}
-		defer func() { <-slots }()
+		defer inFlight.give()
 		return c.Next()
 	}
 }

@@ -135,8 +135,11 @@ type Site struct {
 	assets  *assetSet
 	started time.Time
 	cache   *pageCache
-	shed    atomic.Int64 // requests answered 503 by shedLoad
-	metrics *siteMetrics
+	shed    atomic.Int64 // requests answered 503 by shedLoad or for want of an export turn
+	// exportTurns bounds the filtered exports streaming at once; see
+	// exportStreams.
+	exportTurns *turns
+	metrics     *siteMetrics
 	// outcodes are the postcode district centres, read once.
 	outcodes outcodeCentres
 }
@@ -167,6 +170,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	cfg.limitsOr()
 	site := &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}
 	site.metrics = newSiteMetrics(site)
+	site.exportTurns = newTurns(exportStreams(cfg.MaxInFlight), cfg.QueueWait)
 	if cfg.PageCache {
 		ttl := cfg.PageCacheTTL
 		if ttl <= 0 {

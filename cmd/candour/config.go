@@ -141,11 +141,11 @@ var settings = []setting{
 		positiveDuration(func(c *Config) *time.Duration { return &c.UploadTimeout })},
 	{"write-timeout", "CANDOUR_WRITE_TIMEOUT", "60s", "longest time to send an answer (not downloads and exports, which stream for as long as they need)", true,
 		positiveDuration(func(c *Config) *time.Duration { return &c.WriteTimeout })},
-	{"max-in-flight", "CANDOUR_MAX_IN_FLIGHT", "64", "most requests handled at once; others wait up to --queue-wait, then get 503 with Retry-After", true,
+	{"max-in-flight", "CANDOUR_MAX_IN_FLIGHT", "0", "most requests handled at once (0: four a CPU); others wait up to --queue-wait, then get 503 with Retry-After", true,
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("want a whole number of at least 1")
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a whole number: 0 for four a CPU, or the most requests at once")
 			}
 			c.MaxInFlight = n
 			return nil

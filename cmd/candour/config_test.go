@@ -39,7 +39,7 @@ func (w wantConfig) config() Config {
 		PageCache: w.PageCache, APIRate: w.APIRate}
 	if w.serverDefaults {
 		c.PageCacheBytes, c.ReadTimeout, c.UploadTimeout, c.WriteTimeout = 64<<20, 30*time.Second, 30*time.Minute, 60*time.Second
-		c.MaxInFlight, c.QueueWait = 64, 2*time.Second
+		c.MaxInFlight, c.QueueWait = 0, 2*time.Second
 	}
 	return c
 }
@@ -88,6 +88,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad boolean", nil, map[string]string{"CANDOUR_NHS_BRANDING": "yes please"}, `CANDOUR_NHS_BRANDING`},
 		{"bad approvals", []string{"--approvals", "0"}, nil, `--approvals "0"`},
 		{"bad upload size", nil, map[string]string{"CANDOUR_MAX_UPLOAD": "lots"}, `CANDOUR_MAX_UPLOAD "lots"`},
+		{"negative max in flight", []string{"--max-in-flight", "-1"}, nil, `--max-in-flight "-1"`},
 		{"empty data dir flag", []string{"--data-dir="}, nil, `--data-dir ""`},
 		{"unknown flag", []string{"--port", "80"}, nil, "flag provided but not defined: -port"},
 	}

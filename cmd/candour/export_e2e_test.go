@@ -6,12 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,6 +126,7 @@ func TestLargeFilteredExportStreams(t *testing.T) {
 	}
 	dataDir := filepath.Join(t.TempDir(), "candour-data")
 	expect := seedLargeRelease(t, dataDir, largeRows)
+	t.Run("an export holds a turn while it streams", func(t *testing.T) { exportsHoldATurn(t, dataDir) })
 	s := startCandour(t, "serve", dataDir)
 	defer s.stop()
 	for _, c := range []struct {
@@ -165,4 +169,72 @@ func TestLargeFilteredExportStreams(t *testing.T) {
 			t.Errorf("%s: NDJSON: %d rows (%d suppressed markers), want %d", c.query, lines, suppressed, wantRows)
 		}
 	}
+}
+
+// exportsHoldATurn: with --max-in-flight 2 one filtered export may stream
+// at once. A client that asks for the whole file and stops reading keeps
+// that turn (its rows are read after the handler returned, outside the
+// concurrency limit); meanwhile a second export is answered 503 with
+// Retry-After after the queue wait, ordinary pages are still served, and
+// once the first client goes away exports are served again.
+func exportsHoldATurn(t *testing.T, dataDir string) {
+	s := startCandour(t, "serve", dataDir, "--max-in-flight", "2", "--queue-wait", "300ms", "--page-cache=false")
+	defer s.stop()
+	addr := strings.TrimPrefix(s.base, "http://")
+	// A small receive buffer so that the server's writes block soon.
+	d := net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	slow, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "GET /datasets/bulk/releases/1/rows/bulk.csv?gte.Id=0 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	head := make([]byte, 512)
+	if _, err := io.ReadFull(slow, head); err != nil || !strings.HasPrefix(string(head), "HTTP/1.1 200") {
+		t.Fatalf("the slow export did not start: %v %q", err, head)
+	}
+	// The server's buffers fill and the stream blocks with the turn held.
+	time.Sleep(500 * time.Millisecond)
+
+	resp, err := http.Get(s.base + "/datasets/bulk/releases/1/rows/bulk.csv?gte.Id=499990")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("a second export while one streams: %d (Retry-After %q), want 503 with Retry-After: %.200s",
+			resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if code := getStatus(t, s.base+"/datasets/bulk"); code != http.StatusOK {
+		t.Errorf("the dataset page while an export holds its turn: %d, want 200", code)
+	}
+
+	slow.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code := getStatus(t, s.base+"/datasets/bulk/releases/1/rows/bulk.csv?gte.Id=499990")
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exports still answered %d 10 s after the slow client went away", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
