@@ -633,7 +633,7 @@ type loadCategory struct {
 var loadCategories = [...]loadCategory{
 	{"scorecard", 25}, // /organisations/CODE
 	{"search", 15},    // /search?q= and /api/v1/search?q=
-	{"download", 5},   // release files, from the manifests
+	{"download", 5},   // release files, from the manifests, and filtered CSV exports
 	{"api", 20},       // /api/v1/datasets…, releases, rows with a limit, organisations
 	{"feed", 5},       // /feeds/releases.*
 	{"home", 10},      // /
@@ -788,6 +788,9 @@ func discoverLoadTargets(base string, seed uint64, only map[string]bool) (*loadT
 					if f.Rows > 200 {
 						add("api", fmt.Sprintf("%s?limit=100&after=%d", rows, f.Rows/2))
 					}
+					// A filtered export, streamed as CSV (it holds one of
+					// the server's export turns while it streams).
+					add("download", fmt.Sprintf("/datasets/%s/releases/%d/rows/%s?limit=1000", url.PathEscape(d.Slug), r.Version, url.PathEscape(f.Name)))
 				}
 			}
 		}
