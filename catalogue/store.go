@@ -78,8 +78,15 @@ type CalendarQuery struct {
 type Store interface {
 	Reader
 
-	// PutPublisher creates or updates the publisher with p.Slug.
+	// PutPublisher creates or updates the publisher with p.Slug: for
+	// administrators and importers, never for a submission.
 	PutPublisher(ctx context.Context, p Publisher) (Publisher, error)
+	// EnsurePublisher returns the publisher with p.Slug as stored,
+	// unchanged whatever p's name and address say, creating it from p
+	// only when there is none (ErrNotFound then when p has no name). A
+	// submission uses it, so that no submission can rename an
+	// organisation's public attribution.
+	EnsurePublisher(ctx context.Context, p Publisher) (Publisher, error)
 	// PutOrganisations creates or updates directory organisations by code,
 	// all in one transaction (a nil Location keeps the one stored).
 	PutOrganisations(ctx context.Context, orgs []Organisation) error

@@ -123,6 +123,9 @@ type Change struct {
 	Unfinished *Unfinished
 	// RemoveDraft removes a draft that never became checked.
 	RemoveDraft *DraftRemoval
+	// Publisher sets an existing publisher's name and address (an
+	// administrator's correction; see Service.RenamePublisher).
+	Publisher *catalogue.Publisher
 }
 
 // Unfinished marks a release whose derived data (rows, indicator

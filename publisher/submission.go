@@ -24,7 +24,10 @@ import (
 	"github.com/candour/candour/publisher/disclosure"
 )
 
-// PublisherSpec names the organisation publishing a dataset.
+// PublisherSpec names the organisation publishing a dataset. Name and URL
+// are read only for an organisation's first dataset, when it has no
+// publisher record yet; an existing organisation's name and address are
+// never changed by a submission (catalogue.Store's EnsurePublisher).
 type PublisherSpec struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
@@ -185,9 +188,6 @@ func checkMetadata(sub Submission) []FieldProblem {
 	if !catalogue.ValidSlug(d.Publisher.Slug) {
 		add("dataset.publisher.slug", "%q is not a slug", d.Publisher.Slug)
 	}
-	if strings.TrimSpace(d.Publisher.Name) == "" {
-		add("dataset.publisher.name", "required")
-	}
 	if _, ok := catalogue.LookupLicence(licenceOrDefault(d.Licence)); !ok {
 		add("dataset.licence", "unknown licence %q", d.Licence)
 	}
@@ -272,6 +272,14 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 	}
 	if actor.Organisation != owner {
 		return Outcome{}, fmt.Errorf("%w: %s submits for %q; the dataset %s is published by %q", ErrForbidden, actor, actor.Organisation, sub.Dataset.Slug, owner)
+	}
+	if !exists && strings.TrimSpace(sub.Dataset.Publisher.Name) == "" {
+		if _, err := s.catalogue.EnsurePublisher(ctx, catalogue.Publisher{Slug: owner}); errors.Is(err, catalogue.ErrNotFound) {
+			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "dataset.publisher.name", Message: "required: " + owner +
+				" has not published with Candour before, so its name is needed once (a submission never changes the name of an organisation that has)"}}}
+		} else if err != nil {
+			return Outcome{}, err
+		}
 	}
 	var corrects catalogue.Release
 	if sub.Release.Corrects != 0 {
@@ -424,7 +432,10 @@ func (s *Service) ensureDataset(ctx context.Context, spec DatasetSpec) (catalogu
 	if !errors.Is(err, catalogue.ErrNotFound) {
 		return d, err
 	}
-	p, err := s.catalogue.PutPublisher(ctx, catalogue.Publisher{Slug: spec.Publisher.Slug, Name: spec.Publisher.Name, URL: spec.Publisher.URL})
+	// The organisation's stored name and address stand: a submission only
+	// names an organisation that has none yet (and that name becomes
+	// public only with the release, after review).
+	p, err := s.catalogue.EnsurePublisher(ctx, catalogue.Publisher{Slug: spec.Publisher.Slug, Name: spec.Publisher.Name, URL: spec.Publisher.URL})
 	if err != nil {
 		return d, err
 	}

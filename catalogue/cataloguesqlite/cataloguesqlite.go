@@ -112,6 +112,32 @@ func (s *Store) PutPublisher(ctx context.Context, p catalogue.Publisher) (catalo
 	return p, nil
 }
 
+// EnsurePublisher implements catalogue.Store.
+func (s *Store) EnsurePublisher(ctx context.Context, p catalogue.Publisher) (catalogue.Publisher, error) {
+	if !catalogue.ValidSlug(p.Slug) {
+		return catalogue.Publisher{}, p.Validate()
+	}
+	if strings.TrimSpace(p.Name) != "" {
+		if err := p.Validate(); err != nil {
+			return catalogue.Publisher{}, err
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO publishers (slug, name, url) VALUES (?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
+			p.Slug, p.Name, p.URL); err != nil {
+			return catalogue.Publisher{}, fmt.Errorf("ensure publisher %s: %w", p.Slug, err)
+		}
+	}
+	var stored catalogue.Publisher
+	err := s.db.QueryRowContext(ctx, `SELECT id, slug, name, url FROM publishers WHERE slug = ?`, p.Slug).
+		Scan(&stored.ID, &stored.Slug, &stored.Name, &stored.URL)
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalogue.Publisher{}, fmt.Errorf("publisher %s: %w", p.Slug, catalogue.ErrNotFound)
+	}
+	if err != nil {
+		return catalogue.Publisher{}, fmt.Errorf("ensure publisher %s: %w", p.Slug, err)
+	}
+	return stored, nil
+}
+
 // ListPublishers implements catalogue.Reader.
 func (s *Store) ListPublishers(ctx context.Context, v catalogue.Visibility) ([]catalogue.Publisher, error) {
 	listed, args, err := datasetListed(v, "d")

@@ -231,3 +231,19 @@ func (w *TxWriter) RemoveDraft(ctx context.Context, release int64) (datasetRemov
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// RenamePublisher sets an existing publisher's name and address;
+// ErrNotFound when there is no publisher with p.Slug.
+func (w *TxWriter) RenamePublisher(ctx context.Context, p catalogue.Publisher) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	res, err := w.tx.ExecContext(ctx, `UPDATE publishers SET name = ?, url = ? WHERE slug = ?`, p.Name, p.URL, p.Slug)
+	if err != nil {
+		return fmt.Errorf("rename publisher %s: %w", p.Slug, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(fmt.Errorf("publisher %s: %w", p.Slug, catalogue.ErrNotFound), err)
+	}
+	return nil
+}

@@ -43,6 +43,7 @@ Commands:
   import    load a directory, the dataset inventory or a release (see candour import --help)
   release   list releases in every state and show one (see candour release --help)
   user      create accounts, such as the first administrator (see candour user --help)
+  publisher rename an organisation that publishes here, audited (see candour publisher --help)
   audit     verify the hash-chained audit log (candour audit verify)
   reindex   rebuild the search index from the database
   backup    write a consistent backup of the data folder, even while serving (candour backup OUT)
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRelease(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, getenv, stdout, stderr)
+	case "publisher":
+		return runPublisher(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "reindex":

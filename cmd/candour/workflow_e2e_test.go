@@ -368,6 +368,39 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	if strings.Contains(after[releaseURL+"/files/admissions.csv"], ",3\r\n") {
 		t.Error("the download holds the original small count")
 	}
+
+	// A submission never renames the organisation: pam's next dataset,
+	// sent with another publisher name, leaves "E2E Statistics" on every
+	// public page; the operator's audited rename changes it. (An unknown
+	// query parameter makes the page bypass the page cache.)
+	var second bytes.Buffer
+	mw2 := multipart.NewWriter(&second)
+	for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-second", "dataset-title": "E2E second", "publisher-name": "Hijacked Statistics",
+		"title": "Second, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31", "coverage": "Three trusts"} {
+		mw2.WriteField(k, v)
+	}
+	fw2, _ := mw2.CreateFormFile("csv-1", "admissions.csv")
+	fw2.Write([]byte(e2eCSV))
+	fw2, _ = mw2.CreateFormFile("schema-1", "admissions.schema.json")
+	fw2.Write([]byte(e2eSchema))
+	mw2.Close()
+	req2, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &second)
+	req2.Header.Set("Content-Type", mw2.FormDataContentType())
+	if status, resp, _ := pam.do(req2); status != http.StatusSeeOther {
+		t.Fatalf("a second submission: %d\n%s", status, resp)
+	}
+	if _, page, _ := s.get(t, "/datasets/e2e-admissions?fresh=1"); !strings.Contains(page, "E2E Statistics") || strings.Contains(page, "Hijacked") {
+		t.Error("a submission naming the publisher otherwise changed the published dataset's attribution")
+	}
+	if out, err := s.candour(t, "publisher", "rename", "e2e-stats", "--name", "E2E Statistics Office"); err != nil {
+		t.Fatalf("candour publisher rename: %v\n%s", err, out)
+	}
+	if _, page, _ := s.get(t, "/datasets/e2e-admissions?fresh=2"); !strings.Contains(page, "E2E Statistics Office") {
+		t.Error("after candour publisher rename, the dataset page does not show the new name")
+	}
+	if out, err := s.candour(t, "publisher", "rename", "no-such-body", "--name", "Nobody"); err == nil || !strings.Contains(out+err.Error(), "no-such-body") {
+		t.Errorf("renaming an unknown publisher: %v\n%s", err, out)
+	}
 	// Announcing the next release; the data release register.
 	form := url.Values{"csrf": {pam.token()}, "dataset": {"e2e-admissions"}, "period": {"April 2026"}, "month": {"2026-05"}}
 	if status, body, _ := pam.post("/workspace/announce", form); status != http.StatusSeeOther {

@@ -91,6 +91,11 @@ func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
 			return err
 		}
 	}
+	if p := c.Publisher; p != nil {
+		if err := cat.RenamePublisher(ctx, *p); err != nil {
+			return err
+		}
+	}
 	if r := c.Report; r != nil {
 		var revision any
 		if r.Revision != nil {
