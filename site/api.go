@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -30,28 +32,68 @@ type apiProblem struct {
 	Message string `json:"message"`
 }
 
+// apiErrorBody is every API error, the read API's and the submission
+// API's alike: {"error": {"code", "message"}}, with the submission API's
+// problems (each naming its field, or its file, row and column) and
+// disclosure findings inside the same object.
 type apiErrorBody struct {
-	Error      string               `json:"error"`
+	Error apiErrorDetail `json:"error"`
+}
+
+type apiErrorDetail struct {
+	Code       string               `json:"code"`
+	Message    string               `json:"message"`
 	Problems   []apiProblem         `json:"problems,omitempty"`
 	Disclosure []disclosure.Finding `json:"disclosure,omitempty"`
 }
 
+// apiErrorCode is the code of an API error answered with status.
+func apiErrorCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad-request"
+	case http.StatusUnauthorized:
+		return "unauthorised"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not-found"
+	case http.StatusMethodNotAllowed:
+		return "method-not-allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too-large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported-media-type"
+	case http.StatusUnprocessableEntity:
+		return "rejected"
+	case http.StatusTooManyRequests:
+		return "rate-limited"
+	case http.StatusServiceUnavailable:
+		return "busy"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "error"
+}
+
 func apiError(c *fiber.Ctx, status int, msg string, problems []apiProblem) error {
 	c.Status(status)
-	return c.JSON(apiErrorBody{Error: msg, Problems: problems})
+	return c.JSON(apiErrorBody{Error: apiErrorDetail{Code: apiErrorCode(status), Message: msg, Problems: problems}})
 }
 
 func rejectionBody(rej *publisher.Rejection) apiErrorBody {
-	body := apiErrorBody{Error: "the submission was rejected; nothing was stored", Disclosure: rej.Disclosure}
+	body := apiErrorBody{Error: apiErrorDetail{Code: apiErrorCode(http.StatusUnprocessableEntity),
+		Message: "the submission was rejected; nothing was stored", Disclosure: rej.Disclosure}}
 	for _, f := range rej.Fields {
-		body.Problems = append(body.Problems, apiProblem{Field: f.Field, Message: f.Message})
+		body.Error.Problems = append(body.Error.Problems, apiProblem{Field: f.Field, Message: f.Message})
 	}
 	for _, p := range rej.Files {
 		ap := apiProblem{File: p.File, Row: p.Row, Column: p.Column, Field: p.Field, Value: p.Value, Message: p.Message}
 		if p.Offset >= 0 {
 			ap.Offset = p.Offset
 		}
-		body.Problems = append(body.Problems, ap)
+		body.Error.Problems = append(body.Error.Problems, ap)
 	}
 	return body
 }
@@ -123,10 +165,16 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 		if name == "descriptor" {
 			continue
 		}
-		if !catalogue.ValidFileName(name) || len(headers) != 1 {
-			return apiError(c, http.StatusBadRequest, fmt.Sprintf("part %q: name each file part by the resource's path, a safe file name, once", name), nil)
+		rel, ok := partPath(name)
+		if !ok || len(headers) != 1 {
+			return apiError(c, http.StatusBadRequest, fmt.Sprintf("part %q: name each file part once, by the path the descriptor gives it "+
+				"(such as admissions.csv or data/admissions.csv): up to %d folders deep, each folder and file name made of letters, digits, dots, hyphens and underscores", name, maxPartFolders), nil)
 		}
-		if err := c.SaveFile(headers[0], filepath.Join(dir, name)); err != nil {
+		target := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return err
+		}
+		if err := c.SaveFile(headers[0], target); err != nil {
 			return err
 		}
 	}
@@ -148,6 +196,29 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 	c.Status(http.StatusCreated)
 	c.Location(body.URL)
 	return c.JSON(body)
+}
+
+// maxPartFolders is how many folders deep an upload part's path may be.
+const maxPartFolders = 4
+
+// partPath turns an upload part's name — a resource's path as its
+// descriptor gives it, "admissions.csv" or "data/admissions.csv" as in the
+// bundled descriptors — into a path below the upload's folder, or false
+// when it could climb out of it or names something unsafe.
+func partPath(name string) (string, bool) {
+	if name == "" || path.IsAbs(name) || path.Clean(name) != name {
+		return "", false
+	}
+	segments := strings.Split(name, "/")
+	if len(segments) > maxPartFolders+1 {
+		return "", false
+	}
+	for _, seg := range segments {
+		if !catalogue.ValidFileName(seg) {
+			return "", false
+		}
+	}
+	return filepath.FromSlash(name), true
 }
 
 // apiRelease returns a release's state to someone entitled to see it.

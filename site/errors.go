@@ -80,7 +80,7 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		return c.JSON(fiber.Map{"status": "unavailable"})
 	}
 	if strings.HasPrefix(c.Path(), "/api/") {
-		return c.JSON(apiErrorBody{Error: message})
+		return c.JSON(apiErrorBody{Error: apiErrorDetail{Code: apiErrorCode(status), Message: message}})
 	}
 	page := errorPage{layout: s.layout(c, heading), Status: status, Heading: heading, Message: message}
 	if rerr := s.render(c, "error", page); rerr != nil {

@@ -99,18 +99,85 @@ func openAPIDocument(base string) map[string]any {
 		}
 		paths[strings.TrimPrefix(r.Path, "/api/v1")] = map[string]any{"get": op}
 	}
+	for path, item := range submissionPaths(errorResponse) {
+		paths[path] = item
+	}
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Candour public API", "version": "1.0.0",
-			"description": "Read-only access to everything Candour publishes: only published releases are ever returned.",
+			"description": "Read-only access to everything Candour publishes (only published releases are ever returned), and the submission API for publishers with an API token.",
 			"license":     map[string]any{"name": "Open Government Licence v3.0", "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}},
 		"servers": []map[string]any{{"url": base + "/api/v1"}},
 		"paths":   paths,
-		"components": map[string]any{"schemas": map[string]any{"Error": map[string]any{
-			"type": "object", "required": []string{"error"},
-			"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
-				"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}},
+		"components": map[string]any{
+			"schemas": map[string]any{"Error": errorSchema},
+			"securitySchemes": map[string]any{"token": map[string]any{"type": "http", "scheme": "bearer",
+				"description": "A publisher's API token (candour user token), sent as Authorization: Bearer <token>."}},
+		},
+	}
+}
+
+// errorSchema is every API error's shape. The code is one of bad-parameter
+// or bad-request (400), unauthorised (401), not-found (404; also for what
+// the caller may not see), too-large (413), unsupported-media-type (415),
+// rejected (422: a submission refused, nothing stored), rate-limited
+// (429), busy (503) and internal (500).
+var errorSchema = map[string]any{
+	"type": "object", "required": []string{"error"},
+	"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
+		"properties": map[string]any{
+			"code":    map[string]any{"type": "string", "description": "what kind of error, for programs: bad-parameter, bad-request, unauthorised, not-found, too-large, unsupported-media-type, rejected, rate-limited, busy or internal"},
+			"message": map[string]any{"type": "string", "description": "what went wrong and what to do, for people"},
+			"problems": map[string]any{"type": "array", "description": "a refused submission's problems, each naming its field, or its file, row and column",
+				"items": map[string]any{"type": "object", "required": []string{"message"}, "properties": map[string]any{
+					"file": map[string]any{"type": "string"}, "row": map[string]any{"type": "integer"}, "column": map[string]any{"type": "integer"},
+					"field": map[string]any{"type": "string"}, "value": map[string]any{"type": "string"}, "offset": map[string]any{"type": "integer"},
+					"message": map[string]any{"type": "string"}}}},
+			"disclosure": map[string]any{"type": "array", "description": "a refused submission's blocking disclosure findings",
+				"items": map[string]any{"type": "object"}},
 		}}},
+}
+
+// submissionPaths documents the submission API: publishers' uploads with
+// an API token. These need the token, so they are not in apiRoutes (whose
+// every route a test requests without one).
+func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
+	secured := []map[string]any{{"token": []string{}}}
+	object := map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+	idParam := []map[string]any{{"name": "id", "in": "path", "required": true, "description": "the release's id, as the upload's answer gives it",
+		"schema": map[string]any{"type": "integer"}}}
+	common := func(op map[string]any) map[string]any {
+		op["security"] = secured
+		responses := op["responses"].(map[string]any)
+		responses["401"] = errorResponse("No API token, or one that is not valid or has been revoked.")
+		responses["404"] = errorResponse("No such release, or one the token's holder may not see (the same answer).")
+		return op
+	}
+	return map[string]any{
+		"/submissions": map[string]any{"post": common(map[string]any{
+			"summary": "Submit a release", "operationId": "postSubmissions",
+			"description": "A multipart upload: a part named descriptor holding the submission descriptor (JSON with dataset, release and resources, " +
+				"as candour import release reads) and one part per resource file, named by the resource's path. The release is validated and " +
+				"put through disclosure control; it is stored (state checked) only if nothing blocks it, and becomes public only after the " +
+				"transparency panel's review and its embargo. Request bodies must not be compressed.",
+			"requestBody": map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{
+				"schema": map[string]any{"type": "object", "required": []string{"descriptor"},
+					"properties": map[string]any{"descriptor": map[string]any{"type": "string", "format": "binary"}},
+					"additionalProperties": map[string]any{"type": "string", "format": "binary"}}}}},
+			"responses": map[string]any{
+				"201": map[string]any{"description": "Stored as checked; the answer is the release, with its warnings.", "content": object},
+				"400": errorResponse("The upload is not a multipart form with one descriptor part, or the descriptor does not parse."),
+				"413": errorResponse("The upload is larger than the server's --max-upload."),
+				"415": errorResponse("The body was compressed (Content-Encoding); send it uncompressed."),
+				"422": errorResponse("Refused, and nothing stored: problems name each field, or file, row and column; disclosure gives the blocking findings."),
+			}})},
+		"/submissions/{id}": map[string]any{"get": common(map[string]any{
+			"summary": "A submission and its disclosure report", "operationId": "getSubmission", "parameters": idParam,
+			"description": "The release with its full disclosure-control report: every finding, each suppressed cell's feasible interval and the method that proved it, and the extra suppressions chosen.",
+			"responses": map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},
+		"/releases/{id}": map[string]any{"get": common(map[string]any{
+			"summary": "A submitted release's state", "operationId": "getReleaseState", "parameters": idParam,
+			"responses": map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},
 	}
 }
 

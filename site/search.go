@@ -347,7 +347,7 @@ type apiNear struct {
 // apiProblemJSON answers an API error as {"error": {"code", "message"}}.
 func apiProblemJSON(c *fiber.Ctx, status int, code, message string) error {
 	c.Status(status)
-	return c.JSON(fiber.Map{"error": fiber.Map{"code": code, "message": message}})
+	return c.JSON(apiErrorBody{Error: apiErrorDetail{Code: code, Message: message}})
 }
 
 func toAPIResult(h catalogue.SearchHit, near bool) apiSearchResult {

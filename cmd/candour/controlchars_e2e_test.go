@@ -35,25 +35,28 @@ func TestSubmissionRefusesControlCharacters(t *testing.T) {
 	if status != http.StatusUnprocessableEntity {
 		t.Fatalf("a NUL byte in a cell: %d %s, want 422", status, body)
 	}
-	var rej struct {
-		Error    string
-		Problems []struct {
-			File, Field, Message string
-			Row, Column          int
+	var answer struct {
+		Error struct {
+			Code, Message string
+			Problems      []struct {
+				File, Field, Message string
+				Row, Column          int
+			}
 		}
 	}
-	if err := json.Unmarshal([]byte(body), &rej); err != nil {
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
 		t.Fatalf("the answer is not JSON: %v\n%s", err, body)
 	}
-	if len(rej.Problems) != 1 {
-		t.Fatalf("got %d problems, want 1: %s", len(rej.Problems), body)
+	rej := answer.Error
+	if len(rej.Problems) != 1 || rej.Code != "rejected" {
+		t.Fatalf("got %d problems (code %q), want 1 (code rejected): %s", len(rej.Problems), rej.Code, body)
 	}
 	p := rej.Problems[0]
 	if p.File != "admissions.csv" || p.Row != 3 || p.Column != 2 || p.Field != "Name" || !strings.Contains(p.Message, "U+0000 (NUL)") {
 		t.Errorf("the problem: got %+v, want admissions.csv row 3, column 2 (Name), naming U+0000 (NUL)", p)
 	}
-	if !strings.Contains(rej.Error, "nothing was stored") {
-		t.Errorf("the error: got %q, want it to say nothing was stored", rej.Error)
+	if !strings.Contains(rej.Message, "nothing was stored") {
+		t.Errorf("the error: got %q, want it to say nothing was stored", rej.Message)
 	}
 
 	s.stop()

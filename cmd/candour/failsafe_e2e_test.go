@@ -97,15 +97,18 @@ func (fs failSafe) refused(slug, release string, files [][3]string) []map[string
 		fs.t.Fatalf("%s: %d %s, want 422", slug, status, body)
 	}
 	var rej struct {
-		Disclosure []map[string]any `json:"disclosure"`
+		Error struct {
+			Code       string           `json:"code"`
+			Disclosure []map[string]any `json:"disclosure"`
+		} `json:"error"`
 	}
 	if err := json.Unmarshal([]byte(body), &rej); err != nil {
 		fs.t.Fatal(err)
 	}
-	if len(rej.Disclosure) == 0 {
-		fs.t.Fatalf("%s: refused without a disclosure finding: %s", slug, body)
+	if len(rej.Error.Disclosure) == 0 || rej.Error.Code != "rejected" {
+		fs.t.Fatalf("%s: refused without a disclosure finding, or without the code \"rejected\": %s", slug, body)
 	}
-	return rej.Disclosure
+	return rej.Error.Disclosure
 }
 
 // namesKeys checks that every refusal names some of the key values.

@@ -530,6 +530,32 @@ func TestSubmissionAPI(t *testing.T) {
 	if status, body := upload("", e2eCSV); status != http.StatusUnauthorized || !strings.Contains(body, "API token") {
 		t.Errorf("no token: %d %s", status, body)
 	}
+	// One error shape on every API route, the submission API's included.
+	errorShape := func(what, body, code string) {
+		t.Helper()
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code != code || e.Error.Message == "" {
+			t.Errorf("%s: %s, want {\"error\": {\"code\": %q, \"message\": …}}", what, body, code)
+		}
+	}
+	_, body401 := upload("", e2eCSV)
+	errorShape("no token", body401, "unauthorised")
+	_, body422 := upload(token[1], strings.Replace(e2eCSV, "24", "2x4", 1))
+	errorShape("a refused upload", body422, "rejected")
+	req404, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/submissions/999999", nil)
+	req404.Header.Set("Authorization", "Bearer "+token[1])
+	if resp, err := http.DefaultClient.Do(req404); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("an unknown submission: %d, want 404", resp.StatusCode)
+		}
+		errorShape("an unknown submission", string(b), "not-found")
+	}
 	if status, _ := upload(token[1]+"x", e2eCSV); status != http.StatusUnauthorized {
 		t.Errorf("a wrong token: %d", status)
 	}
@@ -563,6 +589,20 @@ func TestSubmissionAPI(t *testing.T) {
 	// Checked is not published.
 	if status, _, _ := s.get(t, "/datasets/e2e-api/releases/1"); status != http.StatusNotFound {
 		t.Errorf("an uploaded release answers %d before review, want 404", status)
+	}
+
+	// A descriptor laid out like the bundled ones, its files in folders,
+	// is accepted with each part named by the path the descriptor gives.
+	foldered := `{"dataset": {"slug": "e2e-folders", "title": "Files in folders", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
+		"release": {"title": "Folders", "periodLabel": "April 2026"},
+		"resources": [{"name": "admissions", "path": "data/admissions.csv", "schema": "schemas/admissions.schema.json"}]}`
+	status, body = postSubmission(t, s, token[1], foldered, map[string]string{"data/admissions.csv": e2eCSV, "schemas/admissions.schema.json": e2eSchema})
+	if status != http.StatusCreated || !strings.Contains(body, `"state":"checked"`) {
+		t.Errorf("a descriptor with files in folders: %d %s", status, body)
+	}
+	status, body = postSubmission(t, s, token[1], foldered, map[string]string{"../admissions.csv": e2eCSV})
+	if status != http.StatusBadRequest || !strings.Contains(body, "../admissions.csv") || !strings.Contains(body, "data/admissions.csv") {
+		t.Errorf("a part named to climb out of the upload: %d %s, want 400 naming the part and an example", status, body)
 	}
 }
 
