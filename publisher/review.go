@@ -228,6 +228,16 @@ func (s *Service) RecordReview(ctx context.Context, actor Actor, releaseID int64
 	if !sameHashes(in.Files, current) {
 		return r, fmt.Errorf("%w: the files changed since you opened the release; read them again before deciding", ErrNotAllowed)
 	}
+	// An approval is of what will be published: not while an amendment's
+	// rows, observations and search document are still the old files'.
+	if in.Decision != DecisionReject {
+		if pending, err := s.unfinished(ctx, r.ID); err != nil {
+			return r, err
+		} else if pending {
+			return r, fmt.Errorf("%w: %s version %d was amended and its rows and figures are still being rewritten from the new files; "+
+				"approve it once they are (if the amendment failed part-way, the publisher amends it again)", ErrNotAllowed, r.Dataset.Slug, r.Version)
+		}
+	}
 	reviews, err := s.workflow.Reviews(ctx, r.ID)
 	if err != nil {
 		return r, err

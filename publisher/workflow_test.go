@@ -254,6 +254,17 @@ func TestChangedFilesVoidApprovals(t *testing.T) {
 	if n := len(ok(e.svc.Approvals(ctx, after))(t)); n != 0 {
 		t.Errorf("%d approvals survive a change of files, want 0", n)
 	}
+	// While an amendment's rows are being rewritten (marked unfinished),
+	// nobody can approve; once they are, approvals count again.
+	if err := e.work.Apply(ctx, publisher.Change{Unfinished: &publisher.Unfinished{Release: id, At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := approve(t, e, revA, id); !errors.Is(err, publisher.ErrNotAllowed) || !strings.Contains(err.Error(), "rewritten") {
+		t.Errorf("approving a release whose amendment is unfinished: %v, want ErrNotAllowed", err)
+	}
+	if err := e.work.Apply(ctx, publisher.Change{Unfinished: &publisher.Unfinished{Release: id, Done: true}}); err != nil {
+		t.Fatal(err)
+	}
 	// A review of the old files is refused; fresh approvals count.
 	if _, err := e.svc.RecordReview(ctx, revA, id, publisher.ReviewInput{Answers: answers, Decision: publisher.DecisionApprove, Files: hashes(before)}); !errors.Is(err, publisher.ErrNotAllowed) {
 		t.Errorf("approving files that have changed: %v", err)
