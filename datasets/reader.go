@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -99,6 +100,9 @@ func NewReader(r io.Reader, name string, res Resource) (*Reader, error) {
 	rd.header = slices.Clone(rec)
 	line, _ := rd.csv.FieldPos(0)
 	if ps := compareHeader(rd.header, res.Schema.FieldNames()); len(ps) > 0 {
+		if hint, ok := delimiterHint(rd.header, res.Schema.FieldNames(), rd.csv.Comma); ok {
+			ps = Problems{hint}
+		}
 		for i := range ps {
 			ps[i].File, ps[i].Row, ps[i].Line = name, 1, line
 		}
@@ -145,6 +149,57 @@ func compareHeader(header, names []string) Problems {
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// otherDelimiters are the delimiters a header read with the wrong one is
+// tried with, in order.
+var otherDelimiters = []rune{';', '\t', '|', ','}
+
+// delimiterHint recognises a header read with the wrong delimiter: split
+// by another, it has as many columns as the schema has fields (and the
+// fields' names, but for letter case, spaces and quotes, or at least
+// more than one column). It returns one problem saying which delimiter
+// the file seems to use and how to declare it.
+func delimiterHint(header, names []string, comma rune) (Problem, bool) {
+	if len(header) == len(names) || len(names) < 2 {
+		return Problem{}, false
+	}
+	raw := strings.Join(header, string(comma))
+	for _, d := range otherDelimiters {
+		if d == comma {
+			continue
+		}
+		parts := strings.Split(raw, string(d))
+		if len(parts) != len(names) {
+			continue
+		}
+		same := true
+		for i, p := range parts {
+			same = same && strings.EqualFold(strings.Trim(p, " \"'"), strings.TrimSpace(names[i]))
+		}
+		how := "its header splits into the schema's " + strconv.Itoa(len(names)) + " columns that way"
+		if same {
+			how = "its header splits into the schema's field names that way"
+		}
+		return Problem{Column: 1, Offset: -1, Value: shorten(raw, 80), Message: fmt.Sprintf(
+			"the file seems to be separated by %s, not %s (%s): declare \"dialect\": {\"delimiter\": %q} in the resource, or save the file with %s",
+			delimiterName(d), delimiterName(comma), how, string(d), delimiterName(comma))}, true
+	}
+	return Problem{}, false
+}
+
+func delimiterName(d rune) string {
+	switch d {
+	case ',':
+		return "commas (,)"
+	case ';':
+		return "semicolons (;)"
+	case '\t':
+		return "tabs"
+	case '|':
+		return "vertical bars (|)"
+	}
+	return fmt.Sprintf("%q", d)
 }
 
 // Header returns the header as in the file, or the declared field names
@@ -464,6 +519,9 @@ func (u *utf8Reader) check(eof bool) {
 			msg := "invalid UTF-8 in a file declared utf-8"
 			if u.utf16 && u.base+int64(i) == 0 {
 				msg += " (the file starts with a UTF-16 byte order mark)"
+			} else if b := u.buf[i]; !undefinedCP1252(b) {
+				msg += fmt.Sprintf(`: byte 0x%02X is %q in windows-1252; a file saved as "CSV" rather than "CSV UTF-8" (as Excel does) is windows-1252: declare "encoding": "windows-1252", or save it as CSV UTF-8`,
+					b, decodeCP1252(b))
 			}
 			u.err = &encodingError{offset: u.base + int64(i), line: u.line, msg: msg}
 			u.w = i

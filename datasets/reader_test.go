@@ -85,6 +85,8 @@ func TestValidateMalformed(t *testing.T) {
 	tilde.Dialect.Delimiter = "~"
 	spaced := practiceResource()
 	spaced.Dialect.SkipInitialSpace = true
+	semicolon := practiceResource()
+	semicolon.Dialect.Delimiter = ";"
 
 	rowA := "A81001,Surgery,20240131,12.5\r\n"
 	tests := []struct {
@@ -128,7 +130,10 @@ func TestValidateMalformed(t *testing.T) {
 
 		{"invalid UTF-8", utf8Res, practiceHeader + rowA + "B82002,Caf\xE9,20240101,1\r\n", 1,
 			[]wantProblem{{Row: 3, Line: 3, Offset: int64(len(practiceHeader+rowA) + len("B82002,Caf")), Message: "invalid UTF-8 in a file declared utf-8"}}},
-		{"invalid UTF-8 after a BOM counts the BOM", utf8Res, "\xEF\xBB\xBF" + practiceHeader + "B82002,Caf\xE9,20240101,1\r\n", 0,
+		{"windows-1252 byte in a file declared utf-8", utf8Res, practiceHeader + "B82002,Fees \xA3,20240101,1\r\n", 0,
+			[]wantProblem{{Row: 2, Line: 2, Offset: int64(len(practiceHeader) + len("B82002,Fees ")),
+				Message: `byte 0xA3 is '£' in windows-1252; a file saved as "CSV" rather than "CSV UTF-8" (as Excel does) is windows-1252: declare "encoding": "windows-1252"`}}},
+				{"invalid UTF-8 after a BOM counts the BOM", utf8Res, "\xEF\xBB\xBF" + practiceHeader + "B82002,Caf\xE9,20240101,1\r\n", 0,
 			[]wantProblem{{Row: 2, Line: 2, Offset: int64(3 + len(practiceHeader) + len("B82002,Caf")), Message: "invalid UTF-8"}}},
 		{"invalid UTF-8 in the header", utf8Res, "code,n\xFFame,opened,total\r\n" + rowA, 0,
 			[]wantProblem{{Row: 1, Line: 1, Offset: 6, Message: "invalid UTF-8"}}},
@@ -161,7 +166,16 @@ func TestValidateMalformed(t *testing.T) {
 			[]wantProblem{{Row: 1, Line: 1, Column: 4, Field: "total", Offset: -1, Message: `missing column: the schema expects "total", but the header has 3 columns`}}},
 		{"header with an extra column", utf8Res, "code,name,opened,total,notes\r\n" + rowA, 0,
 			[]wantProblem{{Row: 1, Line: 1, Column: 5, Value: "notes", Offset: -1, Message: `extra column "notes": the schema declares 4 fields`}}},
-		{"header differing in case", utf8Res, "code,Name,opened,total\r\n", 0,
+		{"semicolon-separated file", utf8Res, "code;name;opened;total\r\nA81001;x;20240131;1\r\n", 0,
+			[]wantProblem{{Row: 1, Line: 1, Column: 1, Value: "code;name;opened;total", Offset: -1,
+				Message: `the file seems to be separated by semicolons (;), not commas (,) (its header splits into the schema's field names that way): declare "dialect": {"delimiter": ";"}`}}},
+		{"tab-separated file with other names", utf8Res, "Code\tPractice\tOpened\tTotal\r\n", 0,
+			[]wantProblem{{Row: 1, Line: 1, Column: 1, Offset: -1, Value: "Code\tPractice\tOpened\tTotal",
+				Message: `separated by tabs, not commas (,) (its header splits into the schema's 4 columns that way)`}}},
+		{"comma-separated file declared semicolon", semicolon, practiceHeader, 0,
+			[]wantProblem{{Row: 1, Line: 1, Column: 1, Offset: -1, Value: "code,name,opened,total",
+				Message: `separated by commas (,), not semicolons (;)`}}},
+				{"header differing in case", utf8Res, "code,Name,opened,total\r\n", 0,
 			[]wantProblem{{Row: 1, Line: 1, Column: 2, Field: "name", Value: "Name", Offset: -1, Message: "differ only in letter case or spaces"}}},
 		{"header after blank lines", utf8Res, "\r\n\r\ncode,name,opened,totals\r\n", 0,
 			[]wantProblem{{Row: 1, Line: 3, Column: 4, Field: "total", Value: "totals", Offset: -1, Message: `the header is "totals"`}}},

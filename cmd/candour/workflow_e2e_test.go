@@ -563,6 +563,16 @@ func TestSubmissionAPI(t *testing.T) {
 	if status, body := upload(token[1], bad); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"row":3`) || !strings.Contains(body, `"column":3`) {
 		t.Errorf("a bad cell: %d %s", status, body)
 	}
+	// A semicolon-separated file is diagnosed as such, and so is a file
+	// saved by a spreadsheet in windows-1252.
+	if status, body := upload(token[1], strings.ReplaceAll(e2eCSV, ",", ";")); status != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "separated by semicolons") || !strings.Contains(body, `\"delimiter\": \";\"`) {
+		t.Errorf("a semicolon-separated file: %d %s", status, body)
+	}
+	if status, body := upload(token[1], strings.Replace(e2eCSV, "ROYAL SURREY", "ROYAL SURREY \xA3", 1)); status != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "windows-1252") || !strings.Contains(body, `"row":2`) {
+		t.Errorf("a windows-1252 file declared utf-8: %d %s", status, body)
+	}
 	// Indicator definitions are checked at submission, naming the field.
 	indicator := `{"id": "adm", "title": "Admissions", "description": "d", "file": "admissions.csv", "organisation": "Code",
 		"numerator": "Patients", "denominator": "Patients", "unit": "percentage", "polarity": "higher-is-better",
