@@ -1,7 +1,9 @@
 package site
 
 import (
+	"context"
 	"encoding/json"
+	"iter"
 	"fmt"
 	"net/http"
 	"slices"
@@ -93,9 +95,21 @@ func comparable(a, b catalogue.Release) bool {
 	return ok1 && ok2 && len(keyFields(sa)) > 0 && slices.Equal(keyFields(sa), keyFields(sb))
 }
 
-// diffReleases compares a file of two visible releases.
-func (s *Site) diffReleases(c *fiber.Ctx, from, to catalogue.Release, file string) (releaseDiff, error) {
-	ctx := c.UserContext()
+// rowReader reads a file's rows of a release.
+type rowReader func(ctx context.Context, release int64, file string) iter.Seq2[datasets.StoredRow, error]
+
+// publishedRows reads the rows of published releases from and to.
+func (s *Site) publishedRows(from, to catalogue.Release) rowReader {
+	visible := datasets.NewVisible(from.ID, to.ID)
+	return func(ctx context.Context, release int64, file string) iter.Seq2[datasets.StoredRow, error] {
+		return s.deps.Rows.Rows(ctx, visible, datasets.RowQuery{File: datasets.FileRef{Release: release, File: file}})
+	}
+}
+
+// diffReleases compares a file of two releases, reading their rows with
+// rows: the published view's for the public page, the workspace's (for a
+// release under review and the one it replaces) for the panel.
+func diffReleases(ctx context.Context, rowsOf rowReader, from, to catalogue.Release, file string) (releaseDiff, error) {
 	if file == "" {
 		var fromNames []string
 		for _, f := range from.Files {
@@ -128,10 +142,9 @@ func (s *Site) diffReleases(c *fiber.Ctx, from, to catalogue.Release, file strin
 			strings.Join(keyFields(fromSchema), ", "), strings.Join(keys, ", "))}
 	}
 	fromNames, toNames := fromSchema.FieldNames(), toSchema.FieldNames()
-	visible := datasets.NewVisible(from.ID, to.ID)
 	read := func(r catalogue.Release, file string) ([][]string, error) {
 		var rows [][]string
-		for row, err := range s.deps.Rows.Rows(ctx, visible, datasets.RowQuery{File: datasets.FileRef{Release: r.ID, File: file}}) {
+		for row, err := range rowsOf(ctx, r.ID, file) {
 			if err != nil {
 				return nil, err
 			}
@@ -281,12 +294,27 @@ func (s *Site) diffReleases(c *fiber.Ctx, from, to catalogue.Release, file strin
 
 type changesPage struct {
 	layout
-	Dataset   catalogue.Dataset
-	From, To  catalogue.Release
+	Dataset  catalogue.Dataset
+	From, To catalogue.Release
+	DiffView
+	CSV, JSON string
+}
+
+// DiffView is a difference as pages show it (the "difftable" partial):
+// the first changesShown changes.
+type DiffView struct {
+	ID        string // the table's HTML id
 	Diff      releaseDiff
 	Shown     []rowChange
 	Truncated bool
-	CSV, JSON string
+}
+
+func newDiffView(d releaseDiff) DiffView {
+	v := DiffView{ID: "changes", Diff: d, Shown: d.Changes}
+	if len(v.Shown) > changesShown {
+		v.Shown, v.Truncated = v.Shown[:changesShown], true
+	}
+	return v
 }
 
 const changesShown = 500
@@ -318,7 +346,7 @@ func (s *Site) changes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	diff, err := s.diffReleases(c, from, to, c.Query("file"))
+	diff, err := diffReleases(ctx, s.publishedRows(from, to), from, to, c.Query("file"))
 	if err != nil {
 		return err
 	}
@@ -363,10 +391,6 @@ func (s *Site) changes(c *fiber.Ctx) error {
 	}
 	page := changesPage{layout: s.layout(c, fmt.Sprintf("What changed in %s from version %d to %d", d.Title, from.Version, to.Version),
 		crumb{"/", "Home"}, crumb{"/datasets", "Datasets"}, crumb{"/datasets/" + d.Slug, d.Title}),
-		Dataset: d, From: from, To: to, Diff: diff, CSV: q + "&format=csv", JSON: q + "&format=json"}
-	page.Shown = diff.Changes
-	if len(page.Shown) > changesShown {
-		page.Shown, page.Truncated = page.Shown[:changesShown], true
-	}
+		Dataset: d, From: from, To: to, DiffView: newDiffView(diff), CSV: q + "&format=csv", JSON: q + "&format=json"}
 	return s.render(c, "changes", page)
 }

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -159,51 +160,81 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
 		Download: "/indicators/" + def.ID + "/download.csv", Period: view.Latest.Period, Areas: view.Latest.Areas,
 		Fit: view.Latest.Funnel, Explained: def.VerdictExplained(), Unattributed: view.Latest.Unattributed}
-	regions, icbs := map[string]bool{}, map[string]bool{}
-	v := s.deps.Catalogue.View()
-	for _, o := range view.Observations {
-		org, err := v.Organisation(ctx, o.Organisation)
-		if err != nil {
-			org = catalogue.Organisation{Code: o.Organisation}
-		}
-		row := indicatorRow{Organisation: org, Observation: o}
-		if org.RegionCode != "" {
-			regions[org.RegionCode] = true
-		}
-		if org.ParentCode != "" {
-			icbs[org.ParentCode] = true
-		}
-		if page.Region != "" && org.RegionCode != page.Region || page.ICB != "" && org.ParentCode != page.ICB {
-			continue
-		}
-		if o.Value == nil {
-			page.NotShown = append(page.NotShown, row)
-			continue
-		}
-		page.Rows = append(page.Rows, row)
-		page.Counts[o.Comparison]++
-	}
-	page.Regions, page.ICBs = sortedKeys(regions), sortedKeys(icbs)
-	if page.Region != "" && !regions[page.Region] {
+	rows := s.indicatorRows(ctx, def.Definition, view.Observations, page.Region, page.ICB)
+	page.Rows, page.NotShown, page.Counts = rows.shown, rows.notShown, rows.counts
+	page.Regions, page.ICBs = sortedKeys(rows.regions), sortedKeys(rows.icbs)
+	if page.Region != "" && !rows.regions[page.Region] {
 		return badParam("region", page.Region, "it must be the code of a region whose organisations have this indicator, such as "+strings.Join(page.Regions[:min(3, len(page.Regions))], ", "))
 	}
-	if page.ICB != "" && !icbs[page.ICB] {
+	if page.ICB != "" && !rows.icbs[page.ICB] {
 		return badParam("icb", page.ICB, "it must be the code of an integrated care board (or the parent organisation) whose organisations have this indicator")
 	}
-	higherFirst := def.Polarity != indicators.LowerIsBetter
-	sort.SliceStable(page.Rows, func(a, b int) bool {
-		x, y := *page.Rows[a].Observation.Value, *page.Rows[b].Observation.Value
-		if higherFirst {
-			return x > y
-		}
-		return x < y
-	})
 	page.Summary = verdictSummary(def.Definition, page.Period, len(page.Rows), len(page.NotShown), page.Counts)
 	page.Chart = caterpillar(def.Definition, page.Rows)
 	if def.Verdict.HasFunnel() {
 		page.Funnel = funnel(def.Definition, page.Fit, page.Rows)
 	}
 	return s.render(c, "indicator", page)
+}
+
+// indicatorRowSet is an indicator's observations as its table shows them.
+type indicatorRowSet struct {
+	shown, notShown []indicatorRow // shown: those with a value, best first
+	counts          map[indicators.Comparison]int
+	regions, icbs   map[string]bool // of every organisation, before filtering
+}
+
+// indicatorRows puts each observation beside its organisation (as the
+// published directory names it), keeps those in region and icb when
+// given, and orders those with a value best first. The indicator page and
+// the panel's review of a release both build their tables with it.
+func (s *Site) indicatorRows(ctx context.Context, def indicators.Definition, obs []indicators.Observation, region, icb string) indicatorRowSet {
+	set := indicatorRowSet{counts: map[indicators.Comparison]int{}, regions: map[string]bool{}, icbs: map[string]bool{}}
+	v := s.deps.Catalogue.View()
+	for _, o := range obs {
+		org, err := v.Organisation(ctx, o.Organisation)
+		if err != nil {
+			org = catalogue.Organisation{Code: o.Organisation}
+		}
+		row := indicatorRow{Organisation: org, Observation: o}
+		if org.RegionCode != "" {
+			set.regions[org.RegionCode] = true
+		}
+		if org.ParentCode != "" {
+			set.icbs[org.ParentCode] = true
+		}
+		if region != "" && org.RegionCode != region || icb != "" && org.ParentCode != icb {
+			continue
+		}
+		if o.Value == nil {
+			set.notShown = append(set.notShown, row)
+			continue
+		}
+		set.shown = append(set.shown, row)
+		set.counts[o.Comparison]++
+	}
+	higherFirst := def.Polarity != indicators.LowerIsBetter
+	sort.SliceStable(set.shown, func(a, b int) bool {
+		x, y := *set.shown[a].Observation.Value, *set.shown[b].Observation.Value
+		if higherFirst {
+			return x > y
+		}
+		return x < y
+	})
+	return set
+}
+
+// indicatorTable is the "indicatorrows" partial's data.
+type indicatorTable struct {
+	ID        string // the table's HTML id
+	D         indicators.Definition
+	Rows      []indicatorRow
+	HasFunnel bool
+}
+
+// Table is the page's table of organisations.
+func (p indicatorPage) Table() indicatorTable {
+	return indicatorTable{ID: "distribution", D: p.Definition, Rows: p.Rows, HasFunnel: p.Funnel != ""}
 }
 
 // verdictSummary counts the verdicts of an indicator page in the

@@ -91,9 +91,9 @@ func samplePages(t *testing.T) map[string]any {
 		URL: "/organisations/A81001", Codes: []string{"A81001"}, Text: "GP practice <b>open</b>."}
 	return map[string]any{
 		"changes": changesPage{layout: sampleLayout(t, "What changed"), Dataset: dataset, From: release, To: release,
-			Diff: releaseDiff{File: "waits.csv", KeyFields: []string{"Org Code"}, Added: 1, Changed: 1},
-			Shown: []rowChange{{Change: "changed", Key: map[string]string{"Org Code": "RR8"}, Cells: []cellChange{{Field: "Patients", Old: "*", New: "12"}}},
-				{Change: "added", Key: map[string]string{"Org Code": "RX1"}}}, CSV: "/datasets/waits/changes?from=1&to=2&format=csv"},
+			DiffView: DiffView{ID: "changes", Diff: releaseDiff{File: "waits.csv", KeyFields: []string{"Org Code"}, Added: 1, Changed: 1},
+				Shown: []rowChange{{Change: "changed", Key: map[string]string{"Org Code": "RR8"}, Cells: []cellChange{{Field: "Patients", Old: "*", New: "12"}}},
+					{Change: "added", Key: map[string]string{"Org Code": "RX1"}}}}, CSV: "/datasets/waits/changes?from=1&to=2&format=csv"},
 		"api": apiPage{layout: sampleLayout(t, "Public API"), Routes: apiRoutes},
 		"search": searchPage{layout: sampleLayout(t, "Search: densham"), Query: "densham", Total: 41,
 			Hits: []searchHitView{{SearchHit: catalogue.SearchHit{Document: densham}, KindLabel: "Organisation",

@@ -16,6 +16,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
 	"github.com/candour/candour/publisher/auditlog"
@@ -73,6 +74,29 @@ type workspaceReleasePage struct {
 	FilesJSON      string
 	Notice         string
 	Can            permissions
+	// What the release will publish, as the public pages will show it.
+	Indicators []reviewIndicator
+	Samples    []publisher.FileSample
+	Base       *catalogue.Release
+	Changes    []fileChanges
+}
+
+// reviewIndicator is one indicator of a release under review: its latest
+// period's table, built and rendered as on the public indicator page.
+type reviewIndicator struct {
+	Definition indicators.Definition
+	Period     string
+	Table      indicatorTable
+	NotShown   []indicatorRow
+	Summary    string
+}
+
+// fileChanges is a public file's cell-level difference from the release
+// under review's base, or why there is none.
+type fileChanges struct {
+	File    string
+	View    DiffView
+	Problem string
 }
 
 // permissions are the actions the viewer may take, for the template.
@@ -118,7 +142,55 @@ func (s *Site) workspaceRelease(c *fiber.Ctx) error {
 	} else if ok {
 		page.Outliers = &n
 	}
+	if err := s.whatItPublishes(c, &page); err != nil {
+		return err
+	}
 	return s.render(c, "workspace_release", page)
+}
+
+// whatItPublishes fills the page with what the release will publish: its
+// indicators' values, intervals and verdicts, the first rows of its public
+// files, and its difference, cell by cell, from the release it replaces.
+func (s *Site) whatItPublishes(c *fiber.Ctx, page *workspaceReleasePage) error {
+	ctx := c.UserContext()
+	r := page.Detail.Release
+	p, err := s.deps.Publisher.Publishes(ctx, page.Session.Actor, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, view := range p.Indicators {
+		def := view.Definition.Definition
+		rows := s.indicatorRows(ctx, def, view.Observations, "", "")
+		page.Indicators = append(page.Indicators, reviewIndicator{Definition: def, Period: view.Latest.Period,
+			Table:    indicatorTable{ID: "review-indicator-" + def.ID, D: def, Rows: rows.shown, HasFunnel: def.Verdict.HasFunnel()},
+			NotShown: rows.notShown, Summary: verdictSummary(def, view.Latest.Period, len(rows.shown), len(rows.notShown), rows.counts)})
+	}
+	page.Samples, page.Base = p.Samples, p.Base
+	if p.Base == nil {
+		return nil
+	}
+	for _, f := range r.Files {
+		if f.Role != catalogue.RolePublic {
+			continue
+		}
+		if _, _, ok := publicFile(*p.Base, f.Name); !ok {
+			page.Changes = append(page.Changes, fileChanges{File: f.Name, Problem: fmt.Sprintf("Version %d has no file of this name: all of it is new.", p.Base.Version)})
+			continue
+		}
+		diff, err := diffReleases(ctx, p.Rows, *p.Base, r, f.Name)
+		var ue *userError
+		switch {
+		case errors.As(err, &ue):
+			page.Changes = append(page.Changes, fileChanges{File: f.Name, Problem: ue.message})
+		case err != nil:
+			return err
+		default:
+			view := newDiffView(diff)
+			view.ID = "changes-" + f.Name
+			page.Changes = append(page.Changes, fileChanges{File: f.Name, View: view})
+		}
+	}
+	return nil
 }
 
 // back redirects to a release's workspace page after an action.

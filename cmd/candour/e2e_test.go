@@ -1486,6 +1486,14 @@ func testDraftInvisibility(t *testing.T, s *server) {
 // running server's scheduler to publish them.
 func publishThroughWorkflow(t *testing.T, s *server, releases map[string]int) {
 	t.Helper()
+	publishThroughWorkflowLooking(t, s, releases, nil)
+}
+
+// publishThroughWorkflowLooking is publishThroughWorkflow calling look, when
+// not nil, with each release's id once it is in review, before any
+// approval.
+func publishThroughWorkflowLooking(t *testing.T, s *server, releases map[string]int, look func(id int64)) {
+	t.Helper()
 	ctx := context.Background()
 	a, err := openApp(ctx, Config{DataDir: s.dataDir, Approvals: 2}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -1506,6 +1514,9 @@ func publishThroughWorkflow(t *testing.T, s *server, releases map[string]int) {
 		op := publisher.Actor{Username: "operator", Roles: []publisher.Role{publisher.RolePublisher}, Organisation: publisherOf(ctx, a, r)}
 		if _, err := a.publisher.SendToReview(ctx, op, r.ID); err != nil {
 			t.Fatal(err)
+		}
+		if look != nil {
+			look(r.ID)
 		}
 		for _, rv := range reviewers {
 			if err := cast.approve(ctx, a, rv, r.ID); err != nil {

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// tableRows returns the cells of each body row of the table with the
+// given id, as text.
+func tableRows(t *testing.T, page, id string) [][]string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<table[^>]* id="` + regexp.QuoteMeta(id) + `">(.*?)</table>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no table %q on the page", id)
+	}
+	body := m[1][strings.Index(m[1], "<tbody"):]
+	var rows [][]string
+	for _, tr := range regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`).FindAllStringSubmatch(body, -1) {
+		var cells []string
+		for _, td := range regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(tr[1], -1) {
+			cells = append(cells, strings.Join(strings.Fields(htmlUnescape(tagPattern.ReplaceAllString(td[1], " "))), " "))
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+var tagPattern = regexp.MustCompile(`<[^>]*>`)
+
+// The panel sees what a release will publish before approving it: each
+// indicator's values, intervals and verdicts, the public files' first rows
+// and, for a correction, its cell-level difference from the release it
+// corrects. Once published, the public pages show exactly those.
+func TestReviewShowsWhatWillBePublished(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	addAccounts(t, dataDir, []account{{"pam", "publisher", "e2e-trusts"}, {"rita", "reviewer", "other-body"}})
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"user", "token", "pam", "--label", "e2e", "--data-dir", dataDir}, noEnv, &out, &errOut); err != nil {
+		t.Fatalf("user token: %v %s", err, errOut.String())
+	}
+	token := regexp.MustCompile(`(?m)^(cnd_\S+)$`).FindStringSubmatch(out.String())[1]
+	s := startCandour(t, "serve", dataDir, "--page-cache=false")
+	rita := newBrowser(t, s)
+	rita.login("rita", "correct horse battery")
+
+	const slug = "e2e-review"
+	submit := func(release, csv string) {
+		t.Helper()
+		descriptor := fmt.Sprintf(`{"dataset": {"slug": %q, "title": "E2E review", "publisher": {"slug": "e2e-trusts", "name": "E2E Trusts"}},
+			"release": %s, "resources": [{"name": "data", "path": "data.csv", "schema": %s}], "indicators": %s}`,
+			slug, release, periodSchema, fmt.Sprintf(periodDefinition, slug))
+		if status, body := postSubmission(t, s, token, descriptor, map[string]string{"data.csv": csv}); status != http.StatusCreated {
+			t.Fatalf("submitting: %d %s", status, body)
+		}
+	}
+	// Value, interval and verdict: columns 2 to 4 of each organisation's
+	// row, by organisation code.
+	figures := func(rows [][]string) map[string]string {
+		out := map[string]string{}
+		for _, r := range rows {
+			if len(r) < 4 {
+				t.Fatalf("an indicator row with %d cells: %q", len(r), r)
+			}
+			code := regexp.MustCompile(`\b(R[A-Z0-9]{2})\b`).FindString(r[0])
+			out[code] = strings.Join(r[1:4], " | ")
+		}
+		return out
+	}
+
+	first := "2022/23"
+	submit(`{"title": "2022/23", "periodLabel": "2022/23", "periodStart": "2022-04-01", "periodEnd": "2023-03-31"}`, periodCSV(2022))
+	var reviewed map[string]string
+	publishThroughWorkflowLooking(t, s, map[string]int{slug: 1}, func(id int64) {
+		status, page := rita.get(fmt.Sprintf("/workspace/releases/%d", id))
+		if status != http.StatusOK || !strings.Contains(page, `id="what-it-publishes"`) {
+			t.Fatalf("the review page: %d, or no section on what the release will publish", status)
+		}
+		reviewed = figures(tableRows(t, page, "review-indicator-"+slug))
+		if len(reviewed) != 4 || !strings.Contains(reviewed["RR8"], "%") || !strings.Contains(page, first) {
+			t.Errorf("before approval the reviewer sees %v, want four trusts' values with intervals and verdicts", reviewed)
+		}
+		sample := tableRows(t, page, "sample-data.csv")
+		if len(sample) != 6 || sample[2][0] != "RR8" {
+			t.Errorf("the public file's first rows: %q", sample)
+		}
+	})
+	_, public := rita.get("/indicators/" + slug)
+	if published := figures(tableRows(t, public, "distribution")); fmt.Sprint(published) != fmt.Sprint(reviewed) {
+		t.Errorf("the published indicator page shows\n%v\nbut the reviewer saw\n%v", published, reviewed)
+	}
+
+	// A correction: RTH's count was wrong. The reviewer sees the change,
+	// cell by cell, and the public page of changes shows the same.
+	corrected := strings.Replace(periodCSV(2022), "RTH,E40000012,1250,2000", "RTH,E40000012,1300,2000", 1)
+	if corrected == periodCSV(2022) {
+		t.Fatal("the correction changed nothing")
+	}
+	submit(`{"title": "2022/23 (corrected)", "periodLabel": "2022/23", "periodStart": "2022-04-01", "periodEnd": "2023-03-31",
+		"corrects": 1, "correctionNotice": "RTH's count of patients seen in time was wrong."}`, corrected)
+	var change [][]string
+	publishThroughWorkflowLooking(t, s, map[string]int{slug: 2}, func(id int64) {
+		_, page := rita.get(fmt.Sprintf("/workspace/releases/%d", id))
+		if !strings.Contains(page, `id="changes-from-base"`) || !strings.Contains(page, "What changes from version 1 (the release it corrects)") {
+			t.Fatal("the review of a correction does not show what changes from the release it corrects")
+		}
+		change = tableRows(t, page, "changes-data.csv")
+		if len(change) != 1 || change[0][0] != "changed" || change[0][1] != "RTH" || !strings.Contains(change[0][2], "X: 1250 → 1300") {
+			t.Errorf("the correction's difference on the review page: %q", change)
+		}
+		if reviewedNow := figures(tableRows(t, page, "review-indicator-"+slug)); reviewedNow["RTH"] == reviewed["RTH"] {
+			t.Errorf("the corrected RTH figure is unchanged on the review page: %s", reviewedNow["RTH"])
+		}
+	})
+	_, changes := rita.get("/datasets/" + slug + "/changes?from=1&to=2")
+	if got := tableRows(t, changes, "changes"); fmt.Sprint(got) != fmt.Sprint(change) {
+		t.Errorf("the public page of changes shows %q, the reviewer saw %q", got, change)
+	}
+}
