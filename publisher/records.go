@@ -22,6 +22,19 @@ var Considerations = [7]string{
 	"The impact on the wider transparency agenda (will it support a market of intermediaries?)",
 }
 
+// ConsiderationGuidance is a short guide to each consideration, shown
+// beside it on the review form: what a lay panel member should look at on
+// the release page before answering.
+var ConsiderationGuidance = [7]string{
+	"Who will use these figures and for what: choosing a hospital or practice, holding services to account, research. Say what the public gains, or why there is little benefit.",
+	"Could any row be about a living person? Look at the disclosure report and the first rows below: counts of people must be suppressed or rounded. Say whether the Information Commissioner's Office was consulted, and if not, why not.",
+	"Could someone combine this release with others, or with what they already know, to learn about an individual? The report shows each suppressed cell's range of possible values; note any finding you must accept.",
+	"Is the level of detail (organisation, area, age band) right for the purpose, and is the file open and machine-readable (CSV with its schema)? Say if a coarser or finer level would be better.",
+	"What it costs to collect, check and publish these data, and who pays. Publishing what is already collected usually costs little; say so if that is the case.",
+	"Would publishing harm a company's legitimate interests or undercut someone who already provides these data? Say who is affected, or that nobody is.",
+	"Will intermediaries (journalists, charities, apps) be able to reuse it: open licence, stable addresses, documented fields? Say how it adds to what is already open.",
+}
+
 // Decision is a reviewer's decision on a release.
 type Decision string
 

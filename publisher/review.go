@@ -179,6 +179,56 @@ func (s *Service) checkReviewer(ctx context.Context, actor Actor, r catalogue.Re
 	return nil
 }
 
+// ReviewProblems are what a review lacks, each naming its field as the
+// review form does (consideration-1 … consideration-7, decision, change,
+// reasons); nothing was recorded. It is ErrInvalid.
+type ReviewProblems struct {
+	Fields []FieldProblem
+}
+
+func (p *ReviewProblems) Error() string {
+	parts := make([]string, len(p.Fields))
+	for i, f := range p.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return fmt.Sprintf("%v: %s", ErrInvalid, strings.Join(parts, "; "))
+}
+
+func (p *ReviewProblems) Unwrap() error { return ErrInvalid }
+
+// CheckReview returns every problem of a review at once: each of the seven
+// considerations needs an answer, and the decision its own words.
+func CheckReview(in ReviewInput) []FieldProblem {
+	var out []FieldProblem
+	for i, a := range in.Answers {
+		if strings.TrimSpace(a) == "" {
+			out = append(out, FieldProblem{Field: fmt.Sprintf("consideration-%d", i+1),
+				Message: fmt.Sprintf("Answer consideration %d, %s", i+1, lowerFirst(Considerations[i]))})
+		}
+	}
+	switch in.Decision {
+	case DecisionApprove:
+	case DecisionApproveWithChange:
+		if strings.TrimSpace(in.Change) == "" {
+			out = append(out, FieldProblem{Field: "change", Message: "State the change your approval depends on"})
+		}
+	case DecisionReject:
+		if strings.TrimSpace(in.Reasons) == "" {
+			out = append(out, FieldProblem{Field: "reasons", Message: "Give the reasons for rejecting the release"})
+		}
+	default:
+		out = append(out, FieldProblem{Field: "decision", Message: "Choose whether you approve, approve subject to a change, or reject the release"})
+	}
+	return out
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
 // ReviewInput is what a reviewer records.
 type ReviewInput struct {
 	Answers  [7]string
@@ -206,23 +256,8 @@ func (s *Service) RecordReview(ctx context.Context, actor Actor, releaseID int64
 	if err := s.checkReviewer(ctx, actor, r); err != nil {
 		return r, err
 	}
-	for i, a := range in.Answers {
-		if strings.TrimSpace(a) == "" {
-			return r, invalid(fmt.Sprintf("consideration %d", i+1), "record an answer to %q", Considerations[i])
-		}
-	}
-	switch in.Decision {
-	case DecisionApprove:
-	case DecisionApproveWithChange:
-		if strings.TrimSpace(in.Change) == "" {
-			return r, invalid("change", "state the change the approval depends on")
-		}
-	case DecisionReject:
-		if strings.TrimSpace(in.Reasons) == "" {
-			return r, invalid("reasons", "a rejection must give its reasons")
-		}
-	default:
-		return r, invalid("decision", "%q: choose approve, approve-with-change or reject", in.Decision)
+	if problems := CheckReview(in); len(problems) > 0 {
+		return r, &ReviewProblems{Fields: problems}
 	}
 	current := publicHashes(r)
 	if !sameHashes(in.Files, current) {

@@ -28,6 +28,9 @@ type Detail struct {
 	Calendar        *catalogue.CalendarEntry
 	// Can lists the actions the viewer may take now.
 	Can map[Action]bool
+	// AnswersVisible says whether the viewer may read the reviewers'
+	// answers to the seven considerations (see Detail).
+	AnswersVisible bool
 }
 
 // names reports whether release r names the organisation code.
@@ -140,7 +143,45 @@ func (s *Service) Detail(ctx context.Context, actor Actor, releaseID int64) (Det
 			d.Can[a] = true
 		}
 	}
+	// Panel members answer independently: a reviewer reads the others'
+	// answers to the seven considerations once they have recorded their
+	// own; the publisher and administrators read them all along.
+	d.AnswersVisible = !actor.Has(RoleReviewer) || slices.ContainsFunc(d.Reviews, func(v Review) bool { return v.Reviewer == actor.String() })
 	return d, nil
+}
+
+// AwaitingReview lists the releases in review that actor may review and
+// has not yet reviewed as their files now stand, oldest first: a
+// reviewer's workspace starts with them.
+func (s *Service) AwaitingReview(ctx context.Context, actor Actor) ([]catalogue.Release, error) {
+	if !actor.Has(RoleReviewer) {
+		return nil, nil
+	}
+	all, err := s.catalogue.ListReleases(ctx, catalogue.ReleaseQuery{Visibility: catalogue.Internal(), States: []catalogue.ReleaseState{catalogue.StateInReview}})
+	if err != nil {
+		return nil, err
+	}
+	var out []catalogue.Release
+	for _, listed := range all {
+		r, err := s.release(ctx, listed.ID)
+		if err != nil {
+			return nil, err
+		}
+		if s.checkReviewer(ctx, actor, r) != nil {
+			continue
+		}
+		reviews, err := s.workflow.Reviews(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		current := publicHashes(r)
+		if slices.ContainsFunc(reviews, func(v Review) bool { return v.Reviewer == actor.String() && sameHashes(v.Files, current) }) {
+			continue
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b catalogue.Release) int { return a.StateChangedAt.Compare(b.StateChangedAt) })
+	return out, nil
 }
 
 // Workspace lists the releases an actor works on: a publisher's own

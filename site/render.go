@@ -171,6 +171,8 @@ var funcs = template.FuncMap{
 	"orgType": func(t catalogue.OrganisationType) string { return t.Label() },
 	"lower":   strings.ToLower,
 	"add":     func(a, b int) int { return a + b },
+	// list gives its arguments as a slice, for ranging over a few names.
+	"list": func(items ...string) []string { return items },
 	// seq gives 1…n, for numbered form fields.
 	"seq": func(n int) []int {
 		out := make([]int, n)

@@ -31,6 +31,8 @@ type workspacePage struct {
 	layout
 	Session  Session
 	Releases []catalogue.Release
+	// Awaiting are the releases waiting for this reviewer's review.
+	Awaiting []catalogue.Release
 	Datasets []catalogue.Dataset // the publisher's own, for the submit form
 }
 
@@ -49,7 +51,11 @@ func (s *Site) workspace(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace", workspacePage{layout: s.wsLayout(c, "Workspace"), Session: sess, Releases: releases})
+	awaiting, err := s.deps.Publisher.AwaitingReview(c.UserContext(), sess.Actor)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "workspace", workspacePage{layout: s.wsLayout(c, "Workspace"), Session: sess, Releases: releases, Awaiting: awaiting})
 }
 
 func releaseID(c *fiber.Ctx) (int64, error) {
@@ -70,6 +76,11 @@ type workspaceReleasePage struct {
 	Detail         publisher.Detail
 	Report         *disclosure.Report
 	Considerations [7]string
+	Guidance       [7]string
+	// ReviewErrors are a review's problems (by form field), with what was
+	// typed (Typed), when a review was sent incomplete.
+	ReviewErrors []publisher.FieldProblem
+	Typed        map[string]string
 	Files          []auditlog.FileHash // public files, bound into the review form
 	FilesJSON      string
 	Notice         string
@@ -117,13 +128,43 @@ func (s *Site) workspaceRelease(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sess := session(c)
-	d, err := s.deps.Publisher.Detail(c.UserContext(), sess.Actor, id)
+	page, err := s.releasePage(c, id)
 	if err != nil {
 		return err
 	}
+	return s.render(c, "workspace_release", page)
+}
+
+// reviewAgain shows the release page again with an incomplete review's
+// problems beside its fields and what was typed kept.
+func (s *Site) reviewAgain(c *fiber.Ctx, id int64, problems []publisher.FieldProblem) error {
+	page, err := s.releasePage(c, id)
+	if err != nil {
+		return err
+	}
+	page.ReviewErrors = problems
+	page.layout.Title = "Error: " + page.layout.Title
+	for _, name := range []string{"decision", "change", "reasons"} {
+		page.Typed[name] = c.FormValue(name)
+	}
+	for i := range page.Considerations {
+		name := fmt.Sprintf("consideration-%d", i+1)
+		page.Typed[name] = c.FormValue(name)
+	}
+	c.Status(http.StatusUnprocessableEntity)
+	return s.render(c, "workspace_release", page)
+}
+
+// releasePage builds a release's workspace page for the signed-in viewer.
+func (s *Site) releasePage(c *fiber.Ctx, id int64) (workspaceReleasePage, error) {
+	sess := session(c)
+	d, err := s.deps.Publisher.Detail(c.UserContext(), sess.Actor, id)
+	if err != nil {
+		return workspaceReleasePage{}, err
+	}
 	page := workspaceReleasePage{layout: s.wsLayout(c, d.Release.Title), Session: sess, Detail: d,
-		Considerations: publisher.Considerations, Notice: c.Query("done"), Can: permissionsOf(d.Can)}
+		Considerations: publisher.Considerations, Guidance: publisher.ConsiderationGuidance, Notice: c.Query("done"),
+		Can: permissionsOf(d.Can), Typed: map[string]string{}}
 	if len(d.Report) > 0 {
 		var rep disclosure.Report
 		if err := json.Unmarshal(d.Report, &rep); err == nil {
@@ -138,14 +179,24 @@ func (s *Site) workspaceRelease(c *fiber.Ctx) error {
 	b, _ := json.Marshal(page.Files)
 	page.FilesJSON = string(b)
 	if n, ok, err := s.deps.Publisher.Outliers(c.UserContext(), sess.Actor, id); err != nil {
-		return err
+		return page, err
 	} else if ok {
 		page.Outliers = &n
 	}
 	if err := s.whatItPublishes(c, &page); err != nil {
-		return err
+		return page, err
 	}
-	return s.render(c, "workspace_release", page)
+	return page, nil
+}
+
+// ReviewError is the problem of a review form's field, or "".
+func (p workspaceReleasePage) ReviewError(field string) string {
+	for _, e := range p.ReviewErrors {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
 }
 
 // whatItPublishes fills the page with what the release will publish: its
@@ -257,7 +308,10 @@ func (s *Site) workspaceAction(c *fiber.Ctx) error {
 		if err := json.Unmarshal([]byte(c.FormValue("files")), &in.Files); err != nil {
 			return badParam("files", c.FormValue("files"), "the form's list of file hashes is damaged; reload the page")
 		}
-		if _, err := p.RecordReview(ctx, actor, id, in); err != nil {
+		var problems *publisher.ReviewProblems
+		if _, err := p.RecordReview(ctx, actor, id, in); errors.As(err, &problems) {
+			return s.reviewAgain(c, id, problems.Fields)
+		} else if err != nil {
 			return err
 		}
 	case "schedule", "reschedule":

@@ -214,8 +214,38 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	if status, _ := review(pam); status != http.StatusForbidden {
 		t.Errorf("the submitter's review: %d, want 403", status)
 	}
+	// The release waits first on each reviewer's workspace, with guidance
+	// beside each consideration and the other answers hidden until one's
+	// own are recorded.
+	for _, b := range []*browser{rita, rob} {
+		if _, ws := b.get("/workspace"); !strings.Contains(ws, `id="awaiting-review"`) || !strings.Contains(ws, `href="/workspace/releases/`+id+`"`) {
+			t.Error("a release in review is not listed under \"Awaiting your review\"")
+		}
+	}
+	if _, page := rita.get("/workspace/releases/" + id); !strings.Contains(page, `id="consideration-3-hint"`) || !strings.Contains(page, "jigsaw") {
+		t.Error("the review form has no guidance beside the considerations")
+	}
+	// An incomplete review comes back as the form, its problems summarised
+	// and beside their fields, and what was typed kept.
+	{
+		_, page := rita.get("/workspace/releases/" + id)
+		files := regexp.MustCompile(`name="files" value="([^"]*)"`).FindStringSubmatch(page)
+		form := url.Values{"files": {html.UnescapeString(files[1])}, "consideration-1": {"TYPEDANSWER benefits patients"}}
+		status, body := rita.action(id, "review", form)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, `id="review-errors"`) || !strings.Contains(body, `href="#consideration-2"`) ||
+			!strings.Contains(body, `id="consideration-2-error"`) || !strings.Contains(body, `href="#decision-approve"`) || !strings.Contains(body, "TYPEDANSWER benefits patients") {
+			t.Errorf("an incomplete review: %d, want 422 with the form, its error summary and the typed answer", status)
+		}
+	}
 	if status, body := review(rita); status != http.StatusSeeOther {
 		t.Fatalf("first approval: %d\n%s", status, body)
+	}
+	if _, ws := rita.get("/workspace"); strings.Contains(ws, `href="/workspace/releases/`+id+`"`) && strings.Contains(ws, `id="awaiting-review"`) &&
+		strings.Contains(ws[strings.Index(ws, `id="awaiting"`):strings.Index(ws, "<h2>Releases</h2>")], `/workspace/releases/`+id+`"`) {
+		t.Error("a release stays under \"Awaiting your review\" after the reviewer has reviewed it")
+	}
+	if _, page := rob.get("/workspace/releases/" + id); !strings.Contains(page, `id="answers-hidden"`) || strings.Contains(page, "Considered and acceptable") {
+		t.Error("a reviewer sees another's answers before recording their own")
 	}
 	if status, _ := review(rita); status != http.StatusConflict {
 		t.Errorf("a second approval by the same reviewer: %d, want 409", status)
@@ -228,6 +258,9 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	mustAction(t, rita, id, "resolve", url.Values{"query": {qid[1]}, "resolution": {"Checked: the count is right."}})
 	if status, body := review(rob); status != http.StatusSeeOther {
 		t.Fatalf("second approval: %d\n%s", status, body)
+	}
+	if _, page := rob.get("/workspace/releases/" + id); strings.Contains(page, `id="answers-hidden"`) || !strings.Contains(page, "Considered and acceptable") {
+		t.Error("after recording a review, a reviewer cannot read the others' answers")
 	}
 	if _, page := pam.get("/workspace/releases/" + id); !strings.Contains(page, ">Approved<") {
 		t.Fatalf("not approved after two approvals")
