@@ -3,6 +3,7 @@ package publisher
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +98,11 @@ func (s *Service) Schedule(ctx context.Context, actor Actor, releaseID int64, at
 	}
 	if len(approvers) < s.approvals {
 		return r, fmt.Errorf("%w: %s version %d has %d current approvals of the %d it needs", ErrNotAllowed, r.Dataset.Slug, r.Version, len(approvers), s.approvals)
+	}
+	// Separation of duties: whoever approved a release does not also
+	// choose when it is published.
+	if slices.ContainsFunc(approvers, func(v Review) bool { return v.Reviewer == actor.String() }) {
+		return r, fmt.Errorf("%w: %s approved %s version %d, so another account must schedule it", ErrForbidden, actor, r.Dataset.Slug, r.Version)
 	}
 	t, err := s.transition(r, catalogue.StateScheduled, actor, "embargoed until "+formatWhen(at))
 	if err != nil {

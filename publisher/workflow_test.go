@@ -639,3 +639,22 @@ func thresholdSubmission(t *testing.T, csv string, threshold int, counts ...stri
 	sub.Files[0].Resource.Schema = schema
 	return sub
 }
+
+// Separation of duties: an account that approved a release cannot also
+// schedule it, even one whose roles allow both.
+func TestApproverCannotSchedule(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	both := publisher.Actor{Username: "dual", Name: "Dana Dual", Roles: []publisher.Role{publisher.RoleAdministrator, publisher.RoleReviewer}}
+	id := ok(e.svc.Submit(ctx, pub, submission(t, goodCSV), nil))(t).Release.ID
+	ok(e.svc.SendToReview(ctx, pub, id))(t)
+	ok(approve(t, e, both, id))(t)
+	ok(approve(t, e, revB, id))(t)
+	at := now.Add(24 * time.Hour)
+	if _, err := e.svc.Schedule(ctx, both, id, at, ""); !errors.Is(err, publisher.ErrForbidden) || !strings.Contains(err.Error(), "another account") {
+		t.Fatalf("the approver scheduling: %v, want ErrForbidden", err)
+	}
+	if r := ok(e.svc.Schedule(ctx, pub, id, at, ""))(t); r.State != catalogue.StateScheduled {
+		t.Errorf("the publisher scheduling: state %s", r.State)
+	}
+}

@@ -201,7 +201,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 			"Fewer than 20 cases (7)", "<p>How it is done.</p>", "/audits/hip-audit/outcomes.csv?measure=deaths", "Risk-adjusted", "10.0%", "0.61 to 1.54"},
 		"audit_unit": {"Synthetic demonstration data", "SYN-H001", "Alarm: observed ÷ expected death within 30 days is above the 99.8% limit", "40", "20.50",
 			"/audits/hip-audit/units/hospital/SYN-H001.csv"},
-		"workspace_submit": {"release.periodEnd: before the period start", `value="Waits, March"`, "csv-3", "schema-3"},
+		"workspace_submit": {`<a href="#period-end">Period end: before the period start</a>`, `id="period-end-error"`, `value="Waits, March"`, "csv-3", "schema-3"},
 		"calendar":         {"SHMI", "9:30am on Thursday 14 January 2027", "Data supplier delay", "Year to June 2026"},
 		"transparency":     {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},
 		"register":         {"University of Leeds", "Service evaluation", "/register.csv"},

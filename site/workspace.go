@@ -261,7 +261,9 @@ func londonInstant(date, clock, field string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s %q %q is not a date (YYYY-MM-DD) and a time (HH:MM, or HH:MM:SS).", field, date, clock)}
+	return time.Time{}, &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
+		"The %s must be a date written year-month-day, such as 2026-03-31, and optionally a time on the 24-hour clock, such as 09:30; %q %q is not. Go back and enter it again.",
+		field, date, clock)}
 }
 
 func (s *Site) workspaceAction(c *fiber.Ctx) error {
@@ -435,6 +437,51 @@ type submitPage struct {
 	Rejection *publisher.Rejection
 	Error     string
 	Form      map[string]string
+}
+
+// submitFields are the submission's fields as the form names them: the
+// form field's id and its label in words.
+var submitFields = map[string]struct{ ID, Label string }{
+	"dataset.slug":             {"dataset", "Dataset identifier"},
+	"dataset.title":            {"dataset-title", "Dataset title"},
+	"dataset.publisher.name":   {"publisher-name", "Publisher name"},
+	"dataset.licence":          {"licence", "Licence"},
+	"release.title":            {"title", "Release title"},
+	"release.periodStart":      {"period-start", "Period start"},
+	"release.periodEnd":        {"period-end", "Period end"},
+	"release.corrects":         {"corrects", "Version this release corrects"},
+	"release.correctionNotice": {"correction-notice", "Public correction notice"},
+	"resources":                {"csv-1", "Files"},
+}
+
+// formProblem is a rejected submission's field problem, linked to the
+// form field it is about.
+type formProblem struct{ ID, Label, Message string }
+
+// FieldProblems are the rejection's field problems in words.
+func (p submitPage) FieldProblems() []formProblem {
+	if p.Rejection == nil {
+		return nil
+	}
+	var out []formProblem
+	for _, f := range p.Rejection.Fields {
+		if known, ok := submitFields[f.Field]; ok {
+			out = append(out, formProblem{ID: known.ID, Label: known.Label, Message: f.Message})
+			continue
+		}
+		out = append(out, formProblem{Label: f.Field, Message: f.Message})
+	}
+	return out
+}
+
+// FieldError is the problem of the form field with this id, or "".
+func (p submitPage) FieldError(id string) string {
+	for _, f := range p.FieldProblems() {
+		if f.ID == id {
+			return f.Message
+		}
+	}
+	return ""
 }
 
 func (s *Site) submitForm(c *fiber.Ctx) error {
