@@ -95,7 +95,7 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 // with the first letter capitalised and a full stop.
 func sentence(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{"forbidden: ", "not allowed by the publishing workflow: ", "invalid: ", "conflict: "} {
+	for _, prefix := range []string{"forbidden: ", "not allowed by the publishing workflow: ", "invalid: ", "conflict: ", "already exists: "} {
 		msg = strings.Replace(msg, prefix, "", 1)
 	}
 	if msg == "" {

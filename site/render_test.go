@@ -14,6 +14,7 @@ import (
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/publisher/accounts"
 	"github.com/candour/candour/publisher/auditlog"
 	"github.com/candour/candour/publisher/disclosure"
 )
@@ -134,6 +135,13 @@ func samplePages(t *testing.T) map[string]any {
 		"login":   loginPage{layout: sampleLayout(t, "Sign in"), CSRF: "tok123", Next: "/workspace", Username: "ann", Error: "The username or password is not right."},
 		"workspace": workspacePage{layout: signedIn(sampleLayout(t, "Workspace")), Session: sess,
 			Releases: []catalogue.Release{inReview}},
+		"workspace_account": accountPage{layout: signedIn(sampleLayout(t, "Your account")), NewToken: "cnd_secret123",
+			User:   accounts.User{Username: "pam", Name: "Pam Publisher", Roles: []accounts.Role{accounts.RolePublisher}, Organisation: "nhs-x"},
+			Tokens: []accounts.APIToken{{ID: 3, Label: "nightly upload", CreatedAt: published}, {ID: 2, Label: "old", Revoked: true, CreatedAt: published}}},
+		"workspace_accounts": accountsPage{layout: signedIn(sampleLayout(t, "Accounts")), Roles: accounts.Roles, Error: "Username: \"ann\" is taken.",
+			Form:   map[string]string{"username": "ann"},
+			Users:  []accounts.User{{Username: "ann", Name: "Ann Reviewer", Roles: []accounts.Role{accounts.RoleReviewer}, CreatedAt: published, Disabled: true}},
+			Tokens: []accountToken{{APIToken: accounts.APIToken{ID: 3, Label: "nightly upload", CreatedAt: published}, Username: "pam"}}},
 		"workspace_release": workspaceReleasePage{layout: signedIn(sampleLayout(t, inReview.Title)), Session: sess,
 			Detail: publisher.Detail{Release: inReview, ApprovalsNeeded: 2,
 				Reviews:    []publisher.Review{{Reviewer: "bob", ReviewerName: "Bob Reviewer", Decision: publisher.DecisionApproveWithChange, Change: "Round the small counts", At: published}},
@@ -201,6 +209,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 			"Fewer than 20 cases (7)", "<p>How it is done.</p>", "/audits/hip-audit/outcomes.csv?measure=deaths", "Risk-adjusted", "10.0%", "0.61 to 1.54"},
 		"audit_unit": {"Synthetic demonstration data", "SYN-H001", "Alarm: observed ÷ expected death within 30 days is above the 99.8% limit", "40", "20.50",
 			"/audits/hip-audit/units/hospital/SYN-H001.csv"},
+		"workspace_account": {"cnd_secret123", "nightly upload (number 3)", `action="/workspace/account/tokens/3/revoke"`, "Revoked", "Change password", "Create a token"},
+		"workspace_accounts": {"Ann Reviewer (ann)", `id="ann-reviewer" name="role-reviewer" type="checkbox" value="1" checked`, "Enable",
+			`action="/workspace/accounts/tokens/3/revoke"`, "is taken", `value="ann"`},
 		"workspace_submit": {`<a href="#period-end">Period end: before the period start</a>`, `id="period-end-error"`, `value="Waits, March"`, "csv-3", "schema-3"},
 		"calendar":         {"SHMI", "9:30am on Thursday 14 January 2027", "Data supplier delay", "Year to June 2026"},
 		"transparency":     {strings.Repeat("cd", 32), "42", "Ann Reviewer", "Waits, January 2026"},

@@ -89,6 +89,17 @@ func (s *Site) routes(app *fiber.App) {
 		ws.Post("/announce", s.announce)
 		ws.Get("/register", s.registerForm)
 		ws.Post("/register", s.registerAdd)
+		if s.deps.Accounts != nil {
+			ws.Get("/account", s.account)
+			ws.Post("/account/password", s.changePassword)
+			ws.Post("/account/tokens", s.createToken)
+			ws.Post("/account/tokens/:token/revoke", s.revokeOwnToken)
+			admin := ws.Group("/accounts", s.requireAdministrator)
+			admin.Get("/", s.accountList)
+			admin.Post("/", s.addAccount)
+			admin.Post("/tokens/:token/revoke", s.revokeAnyToken)
+			admin.Post("/:username/:action", s.changeAccount)
+		}
 
 		api := app.Group("/api/v1", s.requireAPIToken)
 		api.Post("/submissions", s.apiSubmit)

@@ -124,6 +124,9 @@ type Deps struct {
 	// Search is the catalogue's search index; every query passes the
 	// published view's visible releases.
 	Search catalogue.SearchIndex
+	// Accounts administers accounts (accounts.go); nil on a read node,
+	// which has none.
+	Accounts Accounts
 }
 
 // Site is the web application.

@@ -76,6 +76,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Observations: a.observations,
 		Audits:       a.audits,
 		Search:       a.search,
+		Accounts:     a.accounts,
 	})
 	if err != nil {
 		return err

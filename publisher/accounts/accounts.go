@@ -197,6 +197,16 @@ type Store interface {
 	CreateToken(ctx context.Context, actor string, t APIToken, tokenHash string) (APIToken, error)
 	TokenByHash(ctx context.Context, tokenHash string) (APIToken, error) // ErrNoSession
 	RevokeToken(ctx context.Context, actor string, id int64) error
+	// ListUsers returns every account, by username.
+	ListUsers(ctx context.Context) ([]User, error)
+	// SetRoles sets an account's roles and organisation.
+	SetRoles(ctx context.Context, actor string, userID int64, roles []Role, organisation string) error
+	// ListTokens returns a user's API tokens (every user's for 0), newest
+	// first, never their secrets.
+	ListTokens(ctx context.Context, userID int64) ([]APIToken, error)
+	// SetPassword replaces an account's password hash and ends its
+	// sessions other than the one whose token hash is keep.
+	SetPassword(ctx context.Context, actor string, userID int64, hash, keep string) error
 }
 
 // Service signs people in and manages accounts.
@@ -433,6 +443,65 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (User, er
 		return User{}, ErrNoSession
 	}
 	return u, nil
+}
+
+// Users lists every account, by username.
+func (s *Service) Users(ctx context.Context) ([]User, error) { return s.store.ListUsers(ctx) }
+
+// SetRoles changes an account's roles and organisation, checked as for a
+// new account; the change applies to its sessions at once.
+func (s *Service) SetRoles(ctx context.Context, actor, username string, roles []Role, organisation string) error {
+	u, _, err := s.store.UserByUsername(ctx, strings.ToLower(username))
+	if err != nil {
+		return err
+	}
+	u.Roles, u.Organisation = roles, strings.TrimSpace(organisation)
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	return s.store.SetRoles(ctx, actor, u.ID, u.Roles, u.Organisation)
+}
+
+// Tokens lists a user's API tokens (every user's for 0).
+func (s *Service) Tokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	return s.store.ListTokens(ctx, userID)
+}
+
+// RevokeUserToken revokes API token id, which must belong to userID
+// (any user's when userID is 0: an administrator's revocation).
+func (s *Service) RevokeUserToken(ctx context.Context, actor string, userID, id int64) error {
+	tokens, err := s.store.ListTokens(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(tokens, func(t APIToken) bool { return t.ID == id }) {
+		return fmt.Errorf("API token %d: %w", id, ErrNotFound)
+	}
+	return s.store.RevokeToken(ctx, actor, id)
+}
+
+// ChangePassword sets a new password for username, who must give the
+// current one; every other session of theirs ends (keepToken, the
+// session making the change, stays).
+func (s *Service) ChangePassword(ctx context.Context, username, current, next, keepToken string) error {
+	u, hash, err := s.store.UserByUsername(ctx, strings.ToLower(username))
+	if err != nil {
+		return err
+	}
+	if ok, err := CheckPassword(hash, current); err != nil || !ok {
+		return fmt.Errorf("%w: current-password: that is not your current password", ErrInvalid)
+	}
+	if len([]rune(next)) < MinPasswordLength {
+		return fmt.Errorf("%w: new-password: at least %d characters", ErrInvalid, MinPasswordLength)
+	}
+	if next == current {
+		return fmt.Errorf("%w: new-password: choose a password other than the current one", ErrInvalid)
+	}
+	newHash, err := HashPassword(next, s.params)
+	if err != nil {
+		return err
+	}
+	return s.store.SetPassword(ctx, u.Username, u.ID, newHash, hashToken(keepToken))
 }
 
 // RevokeAPIToken revokes a token.

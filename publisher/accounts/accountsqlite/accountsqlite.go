@@ -248,3 +248,77 @@ func (s *Store) RevokeToken(ctx context.Context, actor string, id int64) error {
 		return audit(ctx, tx, actor, "token.revoked", map[string]any{"token": id})
 	})
 }
+
+// ListUsers implements accounts.Store.
+func (s *Store) ListUsers(ctx context.Context) ([]accounts.User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []accounts.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SetRoles implements accounts.Store.
+func (s *Store) SetRoles(ctx context.Context, actor string, id int64, roles []accounts.Role, organisation string) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		var username, before, orgBefore string
+		if err := tx.QueryRowContext(ctx, `SELECT username, roles, organisation FROM users WHERE id = ?`, id).Scan(&username, &before, &orgBefore); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("user %d: %w", id, accounts.ErrNotFound)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET roles = ?, organisation = ? WHERE id = ?`, joinRoles(roles), organisation, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "user.roles-changed", map[string]any{"username": username, "rolesBefore": before, "roles": joinRoles(roles),
+			"organisationBefore": orgBefore, "organisation": organisation})
+	})
+}
+
+// ListTokens implements accounts.Store.
+func (s *Store) ListTokens(ctx context.Context, userID int64) ([]accounts.APIToken, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, label, created_at, revoked FROM api_tokens
+		WHERE ? = 0 OR user_id = ? ORDER BY id DESC`, userID, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []accounts.APIToken
+	for rows.Next() {
+		var t accounts.APIToken
+		var created string
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Label, &created, &t.Revoked); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = parseInstant(created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// SetPassword implements accounts.Store.
+func (s *Store) SetPassword(ctx context.Context, actor string, id int64, hash, keep string) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		var username string
+		if err := tx.QueryRowContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? RETURNING username`, hash, id).Scan(&username); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("user %d: %w", id, accounts.ErrNotFound)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, id, keep); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "user.password-changed", map[string]any{"username": username})
+	})
+}

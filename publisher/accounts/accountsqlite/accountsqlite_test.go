@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,5 +212,100 @@ func TestLoginThrottling(t *testing.T) {
 	}
 	if _, _, err := svc.Login(ctx, "pat", pw, "10.0.0.4"); err != nil {
 		t.Errorf("another address is throttled too: %v", err)
+	}
+}
+
+// Administration: roles change at once for live sessions, tokens are
+// listed without secrets and revoked only by their owner (or for anyone
+// by an administrator), a password change needs the current password and
+// ends the other sessions, and each change is audited.
+func TestAccountAdministration(t *testing.T) {
+	ctx := context.Background()
+	svc, _, log := newService(t)
+	pam, err := svc.AddUser(ctx, "root", accounts.User{Username: "pam", Name: "Pam Publisher", Roles: []accounts.Role{accounts.RolePublisher}, Organisation: "nhs-x"}, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rob, err := svc.AddUser(ctx, "root", accounts.User{Username: "rob", Name: "Rob Reviewer", Roles: []accounts.Role{accounts.RoleReviewer}}, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := svc.Users(ctx)
+	if err != nil || len(users) != 2 || users[0].Username != "pam" || users[1].Username != "rob" {
+		t.Fatalf("Users: %+v %v", users, err)
+	}
+
+	keep, _, err := svc.Login(ctx, "pam", pw, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := svc.Login(ctx, "pam", pw, "10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetRoles(ctx, "root", "pam", []accounts.Role{accounts.RoleReviewer}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := svc.Session(ctx, keep); err != nil || !s.User.Has(accounts.RoleReviewer) || s.User.Has(accounts.RolePublisher) {
+		t.Errorf("a live session after the roles changed: %+v %v", s.User, err)
+	}
+	if err := svc.SetRoles(ctx, "root", "pam", []accounts.Role{accounts.RoleProviderChecker}, ""); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "organisation") {
+		t.Errorf("a provider checker without an organisation: %v", err)
+	}
+
+	_, pamToken, err := svc.CreateAPIToken(ctx, "pam", pam.ID, "nightly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateAPIToken(ctx, "rob", rob.ID, "robs"); err != nil {
+		t.Fatal(err)
+	}
+	if mine, err := svc.Tokens(ctx, pam.ID); err != nil || len(mine) != 1 || mine[0].Label != "nightly" {
+		t.Errorf("pam's tokens: %+v %v", mine, err)
+	}
+	if all, err := svc.Tokens(ctx, 0); err != nil || len(all) != 2 {
+		t.Errorf("every token: %+v %v", all, err)
+	}
+	if err := svc.RevokeUserToken(ctx, "rob", rob.ID, pamToken.ID); !errors.Is(err, accounts.ErrNotFound) {
+		t.Errorf("rob revoking pam's token: %v, want ErrNotFound", err)
+	}
+	if err := svc.RevokeUserToken(ctx, "pam", pam.ID, pamToken.ID); err != nil {
+		t.Fatal(err)
+	}
+	if mine, _ := svc.Tokens(ctx, pam.ID); len(mine) != 1 || !mine[0].Revoked {
+		t.Errorf("after revoking: %+v", mine)
+	}
+
+	const next = "another horse battery staple"
+	if err := svc.ChangePassword(ctx, "pam", "not the password", next, keep); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "current-password") {
+		t.Errorf("a wrong current password: %v", err)
+	}
+	if err := svc.ChangePassword(ctx, "pam", pw, "short", keep); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "new-password") {
+		t.Errorf("a short new password: %v", err)
+	}
+	if err := svc.ChangePassword(ctx, "pam", pw, next, keep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Session(ctx, keep); err != nil {
+		t.Errorf("the session that changed the password ended: %v", err)
+	}
+	if _, err := svc.Session(ctx, other); !errors.Is(err, accounts.ErrNoSession) {
+		t.Errorf("another session survived the password change: %v", err)
+	}
+	if _, _, err := svc.Login(ctx, "pam", next, "10.0.0.1"); err != nil {
+		t.Errorf("signing in with the new password: %v", err)
+	}
+
+	var actions []string
+	for e, err := range log.Entries(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		actions = append(actions, e.Action)
+	}
+	for _, want := range []string{"user.roles-changed", "token.revoked", "user.password-changed"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("no %s audit entry in %v", want, actions)
+		}
 	}
 }
