@@ -74,6 +74,9 @@ type Review struct {
 	Reasons      string // why, required to reject
 	Files        []auditlog.FileHash
 	At           time.Time
+	// Accepted are the findings needing acceptance that the reviewer
+	// accepted (disclosure.Finding.AcceptanceKey).
+	Accepted []string
 }
 
 // Query is a provider checker's question about their organisation's

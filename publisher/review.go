@@ -2,12 +2,15 @@ package publisher
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/publisher/auditlog"
+	"github.com/candour/candour/publisher/disclosure"
 )
 
 // OpenPreview opens the provider preview of a checked release until the
@@ -229,6 +232,40 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
+// FindingsToAccept returns the findings of a release's disclosure report
+// that a reviewer must accept explicitly to approve it, to someone who may
+// see the release.
+func (s *Service) FindingsToAccept(ctx context.Context, actor Actor, id int64) ([]disclosure.Finding, error) {
+	r, err := s.release(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canSee(ctx, actor, r); err != nil {
+		return nil, err
+	}
+	return s.findingsToAccept(ctx, id)
+}
+
+// findingsToAccept returns the findings of release id's disclosure report
+// that reviewers must accept explicitly before approving.
+func (s *Service) findingsToAccept(ctx context.Context, id int64) ([]disclosure.Finding, error) {
+	raw, err := s.workflow.Report(ctx, id)
+	if err != nil || len(raw) == 0 {
+		return nil, err
+	}
+	var rep disclosure.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return nil, fmt.Errorf("release %d: disclosure report: %w", id, err)
+	}
+	var out []disclosure.Finding
+	for _, f := range rep.Findings {
+		if f.NeedsAcceptance() {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
 // ReviewInput is what a reviewer records.
 type ReviewInput struct {
 	Answers  [7]string
@@ -238,6 +275,9 @@ type ReviewInput struct {
 	// Files are the SHA-256 of the public files as the reviewer saw them;
 	// the review is refused if the files have changed since.
 	Files []auditlog.FileHash
+	// Accepted are the findings needing acceptance the reviewer accepts
+	// (disclosure.Finding.AcceptanceKey); an approval must accept them all.
+	Accepted []string
 }
 
 // RecordReview records a reviewer's answers to the seven considerations and
@@ -256,8 +296,27 @@ func (s *Service) RecordReview(ctx context.Context, actor Actor, releaseID int64
 	if err := s.checkReviewer(ctx, actor, r); err != nil {
 		return r, err
 	}
-	if problems := CheckReview(in); len(problems) > 0 {
+	problems := CheckReview(in)
+	needed, err := s.findingsToAccept(ctx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	if in.Decision == DecisionApprove {
+		for i, f := range needed {
+			if !slices.Contains(in.Accepted, f.AcceptanceKey()) {
+				problems = append(problems, FieldProblem{Field: fmt.Sprintf("accept-%d", i+1),
+					Message: "Accept this finding to approve, or approve subject to a change or reject instead: " + f.Message})
+			}
+		}
+	}
+	if len(problems) > 0 {
 		return r, &ReviewProblems{Fields: problems}
+	}
+	var accepted []string
+	for _, f := range needed {
+		if slices.Contains(in.Accepted, f.AcceptanceKey()) {
+			accepted = append(accepted, f.AcceptanceKey())
+		}
 	}
 	current := publicHashes(r)
 	if !sameHashes(in.Files, current) {
@@ -285,9 +344,9 @@ func (s *Service) RecordReview(ctx context.Context, actor Actor, releaseID int64
 		}
 	}
 	review := Review{Release: r.ID, Reviewer: actor.String(), ReviewerName: actor.Name, Answers: in.Answers,
-		Decision: in.Decision, Change: in.Change, Reasons: in.Reasons, Files: current, At: s.now()}
+		Decision: in.Decision, Change: in.Change, Reasons: in.Reasons, Files: current, At: s.now(), Accepted: accepted}
 	c := Change{Review: &review, Audit: s.audit(actor, "review."+string(in.Decision), r, map[string]any{
-		"considerations": answersByTitle(in.Answers), "change": in.Change, "reasons": in.Reasons})}
+		"considerations": answersByTitle(in.Answers), "change": in.Change, "reasons": in.Reasons, "acceptedFindings": accepted})}
 	switch in.Decision {
 	case DecisionReject:
 		t, err := s.transition(r, catalogue.StateRejected, actor, in.Reasons)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,10 @@ type workspaceReleasePage struct {
 	// typed (Typed), when a review was sent incomplete.
 	ReviewErrors []publisher.FieldProblem
 	Typed        map[string]string
+	// ToAccept are the report's findings a reviewer must accept to
+	// approve; TypedAccepted those ticked when a review came back.
+	ToAccept      []disclosure.Finding
+	TypedAccepted []string
 	Files          []auditlog.FileHash // public files, bound into the review form
 	FilesJSON      string
 	Notice         string
@@ -135,6 +140,18 @@ func (s *Site) workspaceRelease(c *fiber.Ctx) error {
 	return s.render(c, "workspace_release", page)
 }
 
+// acceptedIn reads the findings a review form accepts.
+func acceptedIn(c *fiber.Ctx) []string {
+	var out []string
+	for _, v := range c.Request().PostArgs().PeekMulti("accept") {
+		out = append(out, string(v))
+	}
+	return out
+}
+
+// Accepts reports whether the form came back with the finding ticked.
+func (p workspaceReleasePage) Accepts(key string) bool { return slices.Contains(p.TypedAccepted, key) }
+
 // reviewAgain shows the release page again with an incomplete review's
 // problems beside its fields and what was typed kept.
 func (s *Site) reviewAgain(c *fiber.Ctx, id int64, problems []publisher.FieldProblem) error {
@@ -151,6 +168,7 @@ func (s *Site) reviewAgain(c *fiber.Ctx, id int64, problems []publisher.FieldPro
 		name := fmt.Sprintf("consideration-%d", i+1)
 		page.Typed[name] = c.FormValue(name)
 	}
+	page.TypedAccepted = acceptedIn(c)
 	c.Status(http.StatusUnprocessableEntity)
 	return s.render(c, "workspace_release", page)
 }
@@ -169,6 +187,11 @@ func (s *Site) releasePage(c *fiber.Ctx, id int64) (workspaceReleasePage, error)
 		var rep disclosure.Report
 		if err := json.Unmarshal(d.Report, &rep); err == nil {
 			page.Report = &rep
+			for _, f := range rep.Findings {
+				if f.NeedsAcceptance() {
+					page.ToAccept = append(page.ToAccept, f)
+				}
+			}
 		}
 	}
 	for _, f := range d.Release.Files {
@@ -307,6 +330,7 @@ func (s *Site) workspaceAction(c *fiber.Ctx) error {
 		for i := range in.Answers {
 			in.Answers[i] = c.FormValue(fmt.Sprintf("consideration-%d", i+1))
 		}
+		in.Accepted = acceptedIn(c)
 		if err := json.Unmarshal([]byte(c.FormValue("files")), &in.Files); err != nil {
 			return badParam("files", c.FormValue("files"), "the form's list of file hashes is damaged; reload the page")
 		}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -84,6 +87,20 @@ func TestReviewShowsWhatWillBePublished(t *testing.T) {
 		reviewed = figures(tableRows(t, page, "review-indicator-"+slug))
 		if len(reviewed) != 4 || !strings.Contains(reviewed["RR8"], "%") || !strings.Contains(page, first) {
 			t.Errorf("before approval the reviewer sees %v, want four trusts' values with intervals and verdicts", reviewed)
+		}
+		// The file declares no small-number control: approving needs that
+		// finding accepted explicitly.
+		if !strings.Contains(page, `id="to-accept"`) || !strings.Contains(page, `value="rule-none|data.csv|"`) {
+			t.Error("the review form does not ask the reviewer to accept the rule-none finding")
+		}
+		files := regexp.MustCompile(`name="files" value="([^"]*)"`).FindStringSubmatch(page)
+		form := url.Values{"decision": {"approve"}, "files": {html.UnescapeString(files[1])}}
+		for i := 1; i <= 7; i++ {
+			form.Set(fmt.Sprintf("consideration-%d", i), "Considered")
+		}
+		if status, body := rita.action(strconv.FormatInt(id, 10), "review", form); status != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `href="#accept-1"`) || !strings.Contains(body, `id="accept-1-error"`) {
+			t.Errorf("approving without accepting the finding: %d, want 422 pointing at it", status)
 		}
 		sample := tableRows(t, page, "sample-data.csv")
 		if len(sample) != 6 || sample[2][0] != "RR8" {

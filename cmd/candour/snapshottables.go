@@ -116,7 +116,7 @@ var publicTables = []snapshotTable{
 		"the whole hash chain, as /transparency/audit-log.jsonl exports it: entries about releases without public content, and about accounts, keep only their header and payload hash"},
 	{"workflow_reviews", []string{
 		`DELETE FROM workflow_reviews WHERE ` + notListed,
-		`UPDATE workflow_reviews SET answers = '[]', change_asked = '', reasons = ''`},
+		`UPDATE workflow_reviews SET answers = '[]', change_asked = '', reasons = '', accepted = '[]'`},
 		"who approved each listed release, when, and on which file hashes (the transparency record); not the panel's answers or reasons"},
 	{"workflow_access", []string{`DELETE FROM workflow_access WHERE ` + notListed},
 		"the pre-release access list of each listed release (the transparency record)"},

@@ -120,6 +120,21 @@ type Finding struct {
 	Because []string `json:"because,omitempty"`
 }
 
+// NeedsAcceptance reports whether reviewers must accept the finding
+// explicitly before approving: a declaration that publishes something
+// with less protection than Candour would give by default (no
+// small-number control, a whole-number column declared not a count, a
+// column declared already public).
+func (f Finding) NeedsAcceptance() bool {
+	return !f.Blocking && (f.Kind == KindRuleNone || f.Kind == KindNotACount || f.Kind == KindAlreadyPublished)
+}
+
+// AcceptanceKey names a finding needing acceptance in a review: its kind,
+// file and column, stable from one reading of the report to the next.
+func (f Finding) AcceptanceKey() string {
+	return f.Kind + "|" + f.File + "|" + f.Field
+}
+
 // Kinds of finding.
 const (
 	KindNHSNumber        = "nhs-number"

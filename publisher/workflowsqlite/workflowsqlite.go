@@ -137,11 +137,12 @@ func (s *Store) Apply(ctx context.Context, c publisher.Change) error {
 	if v := c.Review; v != nil {
 		answers, _ := json.Marshal(v.Answers)
 		files, _ := json.Marshal(v.Files)
+		accepted, _ := json.Marshal(append([]string{}, v.Accepted...))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_reviews
-			(release_id, reviewer, reviewer_name, answers, decision, change_asked, reasons, files, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(release_id, reviewer, reviewer_name, answers, decision, change_asked, reasons, files, at, accepted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			v.Release, v.Reviewer, v.ReviewerName, string(answers), string(v.Decision), v.Change, v.Reasons, string(files),
-			formatInstant(v.At)); err != nil {
+			formatInstant(v.At), string(accepted)); err != nil {
 			return fmt.Errorf("review: %w", err)
 		}
 	}
@@ -212,7 +213,7 @@ var errAlreadyResolved = errors.New("no open query with that id")
 // Reviews implements publisher.WorkflowStore.
 func (s *Store) Reviews(ctx context.Context, release int64) ([]publisher.Review, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, release_id, reviewer, reviewer_name, answers, decision, change_asked,
-		reasons, files, at FROM workflow_reviews WHERE release_id = ? ORDER BY id`, release)
+		reasons, files, at, accepted FROM workflow_reviews WHERE release_id = ? ORDER BY id`, release)
 	if err != nil {
 		return nil, fmt.Errorf("reviews of release %d: %w", release, err)
 	}
@@ -220,9 +221,12 @@ func (s *Store) Reviews(ctx context.Context, release int64) ([]publisher.Review,
 	var out []publisher.Review
 	for rows.Next() {
 		var v publisher.Review
-		var answers, decision, files, at string
-		if err := rows.Scan(&v.ID, &v.Release, &v.Reviewer, &v.ReviewerName, &answers, &decision, &v.Change, &v.Reasons, &files, &at); err != nil {
+		var answers, decision, files, at, accepted string
+		if err := rows.Scan(&v.ID, &v.Release, &v.Reviewer, &v.ReviewerName, &answers, &decision, &v.Change, &v.Reasons, &files, &at, &accepted); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(accepted), &v.Accepted); err != nil {
+			return nil, fmt.Errorf("review %d accepted findings: %w", v.ID, err)
 		}
 		v.Decision = publisher.Decision(decision)
 		if err := json.Unmarshal([]byte(answers), &v.Answers); err != nil {
