@@ -3,8 +3,8 @@ package site
 import (
 	"context"
 	"encoding/json"
-	"iter"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"strconv"

@@ -162,7 +162,7 @@ func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
 				"transparency panel's review and its embargo. Request bodies must not be compressed.",
 			"requestBody": map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{
 				"schema": map[string]any{"type": "object", "required": []string{"descriptor"},
-					"properties": map[string]any{"descriptor": map[string]any{"type": "string", "format": "binary"}},
+					"properties":           map[string]any{"descriptor": map[string]any{"type": "string", "format": "binary"}},
 					"additionalProperties": map[string]any{"type": "string", "format": "binary"}}}}},
 			"responses": map[string]any{
 				"201": map[string]any{"description": "Stored as checked; the answer is the release, with its warnings.", "content": object},
@@ -174,7 +174,7 @@ func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
 		"/submissions/{id}": map[string]any{"get": common(map[string]any{
 			"summary": "A submission and its disclosure report", "operationId": "getSubmission", "parameters": idParam,
 			"description": "The release with its full disclosure-control report: every finding, each suppressed cell's feasible interval and the method that proved it, and the extra suppressions chosen.",
-			"responses": map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},
+			"responses":   map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},
 		"/releases/{id}": map[string]any{"get": common(map[string]any{
 			"summary": "A submitted release's state", "operationId": "getReleaseState", "parameters": idParam,
 			"responses": map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},

@@ -86,10 +86,10 @@ type workspaceReleasePage struct {
 	// approve; TypedAccepted those ticked when a review came back.
 	ToAccept      []disclosure.Finding
 	TypedAccepted []string
-	Files          []auditlog.FileHash // public files, bound into the review form
-	FilesJSON      string
-	Notice         string
-	Can            permissions
+	Files         []auditlog.FileHash // public files, bound into the review form
+	FilesJSON     string
+	Notice        string
+	Can           permissions
 	// What the release will publish, as the public pages will show it.
 	Indicators []reviewIndicator
 	Samples    []publisher.FileSample
