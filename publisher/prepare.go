@@ -28,6 +28,7 @@ type prepared struct {
 	report   json.RawMessage
 	summary  string
 	result   disclosure.Result
+	scans    []scanned // each file as read, for storing it
 }
 
 // auditDetails is what the audit log records of a submission: file names
@@ -50,6 +51,30 @@ func (p prepared) auditDetails(sub Submission) map[string]any {
 // areas are codes the release's indicator definitions declare as areas
 // (England, regions): their rows are benchmarks, not organisations.
 func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, progress Progress) (prepared, error) {
+	p, err := s.assess(ctx, files, earlier, links, texts, areas, progress)
+	if err != nil {
+		return p, err
+	}
+	var originals []catalogue.File
+	for i, f := range files {
+		orig, err := s.putOriginal(ctx, f, p.scans[i])
+		if err != nil {
+			return p, err
+		}
+		originals = append(originals, orig)
+		pub, err := s.putPublic(ctx, f, p.scans[i], p.result.Public[i], orig)
+		if err != nil {
+			return p, err
+		}
+		p.files = append(p.files, pub)
+	}
+	p.files = append(p.files, originals...)
+	return p, nil
+}
+
+// assess reads and checks files and runs disclosure control, storing
+// nothing: prepare's checks, and the whole of a check-only submission.
+func (s *Service) assess(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, progress Progress) (prepared, error) {
 	var p prepared
 	var total int64
 	results := make([]scanned, len(files))
@@ -125,21 +150,7 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 	if err != nil {
 		return p, err
 	}
-	p.mentions, p.warnings = mentions, append(p.warnings, warnings...)
-	var originals []catalogue.File
-	for i, f := range files {
-		orig, err := s.putOriginal(ctx, f, results[i])
-		if err != nil {
-			return p, err
-		}
-		originals = append(originals, orig)
-		pub, err := s.putPublic(ctx, f, results[i], result.Public[i], orig)
-		if err != nil {
-			return p, err
-		}
-		p.files = append(p.files, pub)
-	}
-	p.files = append(p.files, originals...)
+	p.mentions, p.warnings, p.scans = mentions, append(p.warnings, warnings...), results
 	return p, nil
 }
 

@@ -246,74 +246,126 @@ type scanned struct {
 	rows     []datasets.Row // every row, for disclosure control
 }
 
+// vetted is what checking a submission's metadata and permissions found,
+// before its files are read.
+type vetted struct {
+	existing catalogue.Dataset
+	exists   bool
+	corrects catalogue.Release
+	earlier  []catalogue.Release
+	links    earlierLinks
+	texts    []disclosure.Text
+}
+
+// vet checks everything about a submission but its files: the actor's
+// right to submit it, its metadata, the release it corrects, its indicator
+// and audit definitions. It stores nothing.
+func (s *Service) vet(ctx context.Context, actor Actor, sub Submission) (vetted, error) {
+	var v vetted
+	if !actor.Has(RolePublisher) {
+		return v, fmt.Errorf("%w: submitting a release needs the role publisher; %s has %s", ErrForbidden, actor, roleList(actor.Roles))
+	}
+	if fields := checkMetadata(sub); len(fields) > 0 {
+		return v, &Rejection{Fields: fields}
+	}
+	var err error
+	v.existing, err = s.catalogue.GetDataset(ctx, sub.Dataset.Slug, catalogue.Internal())
+	v.exists = err == nil
+	if err != nil && !errors.Is(err, catalogue.ErrNotFound) {
+		return v, err
+	}
+	owner := sub.Dataset.Publisher.Slug
+	if v.exists {
+		owner = v.existing.Publisher.Slug
+	}
+	if actor.Organisation != owner {
+		return v, fmt.Errorf("%w: %s submits for %q; the dataset %s is published by %q", ErrForbidden, actor, actor.Organisation, sub.Dataset.Slug, owner)
+	}
+	if !v.exists && strings.TrimSpace(sub.Dataset.Publisher.Name) == "" {
+		if _, err := s.catalogue.EnsurePublisher(ctx, catalogue.Publisher{Slug: owner}); errors.Is(err, catalogue.ErrNotFound) {
+			return v, &Rejection{Fields: []FieldProblem{{Field: "dataset.publisher.name", Message: "required: " + owner +
+				" has not published with Candour before, so its name is needed once (a submission never changes the name of an organisation that has)"}}}
+		} else if err != nil {
+			return v, err
+		}
+	}
+	if sub.Release.Corrects != 0 {
+		if !v.exists {
+			return v, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: "the dataset has no releases to correct"}}}
+		}
+		v.corrects, err = s.catalogue.GetRelease(ctx, sub.Dataset.Slug, sub.Release.Corrects, catalogue.Internal())
+		if err != nil {
+			return v, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: fmt.Sprintf("%s has no version %d", sub.Dataset.Slug, sub.Release.Corrects)}}}
+		}
+		if err := permit(actor, ActionCorrect, v.corrects); err != nil {
+			return v, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: err.Error()}}}
+		}
+		if strings.TrimSpace(sub.Release.CorrectionNotice) == "" {
+			return v, &Rejection{Fields: []FieldProblem{{Field: "release.correctionNotice", Message: "a correction needs a public notice saying what was wrong"}}}
+		}
+	}
+	if v.exists {
+		if v.earlier, err = s.earlierReleases(ctx, v.existing.ID, 0); err != nil {
+			return v, err
+		}
+	}
+	if fields := checkIndicators(sub.Indicators, sub.Files); len(fields) > 0 {
+		return v, &Rejection{Fields: fields}
+	}
+	if rej, err := checkAudit(sub.Audit, sub.Files); err != nil {
+		return v, err
+	} else if rej != nil {
+		return v, rej
+	}
+	r := sub.Release
+	v.texts = publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
+	v.links = earlierLinks{revision: r.Revision, corrects: r.Corrects}
+	return v, nil
+}
+
+// CheckOutcome is what a check-only submission found: the disclosure
+// report and warnings a real submission would give. Nothing was stored.
+type CheckOutcome struct {
+	Warnings []string
+	Summary  string
+	Report   json.RawMessage
+}
+
+// Check runs every check of Submit — permissions, metadata, definitions,
+// every cell against its schema, disclosure control — and stores nothing:
+// no release, no file, no row, no audit entry. With any problem it returns
+// the *Rejection Submit would.
+func (s *Service) Check(ctx context.Context, actor Actor, sub Submission, progress Progress) (CheckOutcome, error) {
+	v, err := s.vet(ctx, actor, sub)
+	if err != nil {
+		return CheckOutcome{}, err
+	}
+	a, err := s.assess(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), orNoProgress(progress))
+	if err != nil {
+		return CheckOutcome{}, err
+	}
+	return CheckOutcome{Warnings: a.warnings, Summary: a.summary, Report: a.report}, nil
+}
+
+func orNoProgress(p Progress) Progress {
+	if p == nil {
+		return noProgress
+	}
+	return p
+}
+
 // Submit checks a submission completely — every cell against its schema,
 // then disclosure control — and, if nothing blocks it, stores it as a new
 // release in state checked: the original files (private), the public
 // version of each, the public rows, the disclosure report and an audit
 // entry. With any problem it returns a *Rejection and stores nothing.
 func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progress Progress) (Outcome, error) {
-	if progress == nil {
-		progress = noProgress
-	}
-	if !actor.Has(RolePublisher) {
-		return Outcome{}, fmt.Errorf("%w: submitting a release needs the role publisher; %s has %s", ErrForbidden, actor, roleList(actor.Roles))
-	}
-	if fields := checkMetadata(sub); len(fields) > 0 {
-		return Outcome{}, &Rejection{Fields: fields}
-	}
-	existing, err := s.catalogue.GetDataset(ctx, sub.Dataset.Slug, catalogue.Internal())
-	exists := err == nil
-	if err != nil && !errors.Is(err, catalogue.ErrNotFound) {
+	v, err := s.vet(ctx, actor, sub)
+	if err != nil {
 		return Outcome{}, err
 	}
-	owner := sub.Dataset.Publisher.Slug
-	if exists {
-		owner = existing.Publisher.Slug
-	}
-	if actor.Organisation != owner {
-		return Outcome{}, fmt.Errorf("%w: %s submits for %q; the dataset %s is published by %q", ErrForbidden, actor, actor.Organisation, sub.Dataset.Slug, owner)
-	}
-	if !exists && strings.TrimSpace(sub.Dataset.Publisher.Name) == "" {
-		if _, err := s.catalogue.EnsurePublisher(ctx, catalogue.Publisher{Slug: owner}); errors.Is(err, catalogue.ErrNotFound) {
-			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "dataset.publisher.name", Message: "required: " + owner +
-				" has not published with Candour before, so its name is needed once (a submission never changes the name of an organisation that has)"}}}
-		} else if err != nil {
-			return Outcome{}, err
-		}
-	}
-	var corrects catalogue.Release
-	if sub.Release.Corrects != 0 {
-		if !exists {
-			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: "the dataset has no releases to correct"}}}
-		}
-		corrects, err = s.catalogue.GetRelease(ctx, sub.Dataset.Slug, sub.Release.Corrects, catalogue.Internal())
-		if err != nil {
-			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: fmt.Sprintf("%s has no version %d", sub.Dataset.Slug, sub.Release.Corrects)}}}
-		}
-		if err := permit(actor, ActionCorrect, corrects); err != nil {
-			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.corrects", Message: err.Error()}}}
-		}
-		if strings.TrimSpace(sub.Release.CorrectionNotice) == "" {
-			return Outcome{}, &Rejection{Fields: []FieldProblem{{Field: "release.correctionNotice", Message: "a correction needs a public notice saying what was wrong"}}}
-		}
-	}
-	var earlier []catalogue.Release
-	if exists {
-		if earlier, err = s.earlierReleases(ctx, existing.ID, 0); err != nil {
-			return Outcome{}, err
-		}
-	}
-	if fields := checkIndicators(sub.Indicators, sub.Files); len(fields) > 0 {
-		return Outcome{}, &Rejection{Fields: fields}
-	}
-	if rej, err := checkAudit(sub.Audit, sub.Files); err != nil {
-		return Outcome{}, err
-	} else if rej != nil {
-		return Outcome{}, rej
-	}
-	r := sub.Release
-	texts := publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
-	prep, err := s.prepare(ctx, sub.Files, earlier, earlierLinks{revision: r.Revision, corrects: r.Corrects}, texts, declaredAreas(sub.Indicators), progress)
+	existing, exists, corrects := v.existing, v.exists, v.corrects
+	prep, err := s.prepare(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), orNoProgress(progress))
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -120,6 +120,15 @@ type apiSubmissionBody struct {
 	Disclosure json.RawMessage `json:"disclosure"`
 }
 
+// apiCheckBody answers a check-only submission: what a submission would
+// report, with nothing stored.
+type apiCheckBody struct {
+	Stored     bool            `json:"stored"`
+	Warnings   []string        `json:"warnings,omitempty"`
+	Summary    string          `json:"disclosureSummary,omitempty"`
+	Disclosure json.RawMessage `json:"disclosure"`
+}
+
 type apiFile struct {
 	Name   string `json:"name"`
 	Role   string `json:"role"`
@@ -181,6 +190,22 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 	sub, err := publisher.ReadSubmission(os.DirFS(dir), "submission.json")
 	if err != nil {
 		return apiError(c, http.StatusBadRequest, "descriptor: "+err.Error(), nil)
+	}
+	switch c.Query("check") {
+	case "":
+	case "only":
+		checked, err := s.deps.Publisher.Check(c.UserContext(), session(c).Actor, sub, nil)
+		var rej *publisher.Rejection
+		if errors.As(err, &rej) {
+			c.Status(http.StatusUnprocessableEntity)
+			return c.JSON(rejectionBody(rej))
+		}
+		if err != nil {
+			return err
+		}
+		return c.JSON(apiCheckBody{Stored: false, Warnings: checked.Warnings, Summary: checked.Summary, Disclosure: checked.Report})
+	default:
+		return apiError(c, http.StatusBadRequest, fmt.Sprintf("check=%q: the only value is \"only\" (check without storing anything); leave it out to submit", c.Query("check")), nil)
 	}
 	out, err := s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, sub, nil)
 	var rej *publisher.Rejection

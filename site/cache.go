@@ -190,7 +190,7 @@ func (s *Site) InvalidateCache() {
 // holds (signed-in pages, streamed exports). A test reads every query
 // parameter the package's handlers ask for and fails when one is in
 // neither list, so a new parameter is a decision, not an accident.
-var uncachedParams = []string{"done", "next", "after"}
+var uncachedParams = []string{"done", "next", "after", "check"}
 
 var cacheableParams = func() map[string]bool {
 	names := []string{"format", "page", "status", "type", "q", "sort", "limit", "offset", "snippets",

@@ -160,11 +160,14 @@ func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
 				"as candour import release reads) and one part per resource file, named by the resource's path. The release is validated and " +
 				"put through disclosure control; it is stored (state checked) only if nothing blocks it, and becomes public only after the " +
 				"transparency panel's review and its embargo. Request bodies must not be compressed.",
+			"parameters": []map[string]any{{"name": "check", "in": "query", "required": false, "schema": map[string]any{"type": "string", "enum": []string{"only"}},
+				"description": "only: run every check, disclosure control included, and store nothing; the answer (200) gives the report a submission would"}},
 			"requestBody": map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{
 				"schema": map[string]any{"type": "object", "required": []string{"descriptor"},
 					"properties":           map[string]any{"descriptor": map[string]any{"type": "string", "format": "binary"}},
 					"additionalProperties": map[string]any{"type": "string", "format": "binary"}}}}},
 			"responses": map[string]any{
+				"200": map[string]any{"description": "With check=only: every check passed and nothing was stored; the answer gives the warnings, the disclosure summary and report.", "content": object},
 				"201": map[string]any{"description": "Stored as checked; the answer is the release, with its warnings.", "content": object},
 				"400": errorResponse("The upload is not a multipart form with one descriptor part, or the descriptor does not parse."),
 				"413": errorResponse("The upload is larger than the server's --max-upload."),

@@ -461,6 +461,8 @@ type submitPage struct {
 	Rejection *publisher.Rejection
 	Error     string
 	Form      map[string]string
+	// Checked is a check-only submission's outcome: nothing was stored.
+	Checked *publisher.CheckOutcome
 }
 
 // submitFields are the submission's fields as the form names them: the
@@ -554,15 +556,28 @@ func (s *Site) submit(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	out, err := s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, submissionFromForm(c, files), nil)
+	sub := submissionFromForm(c, files)
+	var out publisher.Outcome
+	if c.FormValue("check-only") != "" {
+		var checked publisher.CheckOutcome
+		checked, err = s.deps.Publisher.Check(c.UserContext(), session(c).Actor, sub, nil)
+		page.Checked = &checked
+		page.Form["check-only"] = "on"
+	} else {
+		out, err = s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, sub, nil)
+	}
 	var rej *publisher.Rejection
 	if errors.As(err, &rej) {
+		page.Checked = nil
 		page.Rejection = rej
 		c.Status(http.StatusUnprocessableEntity)
 		return s.render(c, "workspace_submit", page)
 	}
 	if err != nil {
 		return err
+	}
+	if page.Checked != nil {
+		return s.render(c, "workspace_submit", page)
 	}
 	return back(c, out.Release.ID, "submitted")
 }

@@ -161,6 +161,12 @@ func TestIndicatorsInPeriodOrderWithBenchmarkRows(t *testing.T) {
 // with an API token ("" for none), and returns the status and body.
 func postSubmission(t *testing.T, s *server, token, descriptor string, files map[string]string) (int, string) {
 	t.Helper()
+	return postSubmissionTo(t, s, "/api/v1/submissions", token, descriptor, files)
+}
+
+// postSubmissionTo is postSubmission to another address (a query added).
+func postSubmissionTo(t *testing.T, s *server, path, token, descriptor string, files map[string]string) (int, string) {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	fw, _ := mw.CreateFormFile("descriptor", "submission.json")
@@ -170,7 +176,7 @@ func postSubmission(t *testing.T, s *server, token, descriptor string, files map
 		fw.Write([]byte(content))
 	}
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/submissions", &body)
+	req, _ := http.NewRequest(http.MethodPost, s.base+path, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -406,20 +406,35 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	// sent with another publisher name, leaves "E2E Statistics" on every
 	// public page; the operator's audited rename changes it. (An unknown
 	// query parameter makes the page bypass the page cache.)
-	var second bytes.Buffer
-	mw2 := multipart.NewWriter(&second)
-	for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-second", "dataset-title": "E2E second", "publisher-name": "Hijacked Statistics",
-		"title": "Second, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31", "coverage": "Three trusts"} {
-		mw2.WriteField(k, v)
+	secondForm := func(checkOnly bool) *http.Request {
+		var second bytes.Buffer
+		mw2 := multipart.NewWriter(&second)
+		for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-second", "dataset-title": "E2E second", "publisher-name": "Hijacked Statistics",
+			"title": "Second, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31", "coverage": "Three trusts"} {
+			mw2.WriteField(k, v)
+		}
+		if checkOnly {
+			mw2.WriteField("check-only", "on")
+		}
+		fw2, _ := mw2.CreateFormFile("csv-1", "admissions.csv")
+		fw2.Write([]byte(e2eCSV))
+		fw2, _ = mw2.CreateFormFile("schema-1", "admissions.schema.json")
+		fw2.Write([]byte(e2eSchema))
+		mw2.Close()
+		req2, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &second)
+		req2.Header.Set("Content-Type", mw2.FormDataContentType())
+		return req2
 	}
-	fw2, _ := mw2.CreateFormFile("csv-1", "admissions.csv")
-	fw2.Write([]byte(e2eCSV))
-	fw2, _ = mw2.CreateFormFile("schema-1", "admissions.schema.json")
-	fw2.Write([]byte(e2eSchema))
-	mw2.Close()
-	req2, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &second)
-	req2.Header.Set("Content-Type", mw2.FormDataContentType())
-	if status, resp, _ := pam.do(req2); status != http.StatusSeeOther {
+	// Check only, through the form: the checks' outcome, the form kept,
+	// nothing stored.
+	if status, resp, _ := pam.do(secondForm(true)); status != http.StatusOK || !strings.Contains(resp, `id="checked"`) ||
+		!strings.Contains(resp, "Nothing was stored") || !strings.Contains(resp, `value="e2e-second"`) {
+		t.Errorf("a check-only submission through the form: %d", status)
+	}
+	if _, ws := pam.get("/workspace"); strings.Contains(ws, "Second, March 2026") {
+		t.Error("a check-only submission stored a release")
+	}
+	if status, resp, _ := pam.do(secondForm(false)); status != http.StatusSeeOther {
 		t.Fatalf("a second submission: %d\n%s", status, resp)
 	}
 	if _, page, _ := s.get(t, "/datasets/e2e-admissions?fresh=1"); !strings.Contains(page, "E2E Statistics") || strings.Contains(page, "Hijacked") {
@@ -624,6 +639,23 @@ func TestSubmissionAPI(t *testing.T) {
 		if status < 400 || status >= 500 || !strings.Contains(body, field) {
 			t.Errorf("indicator with a bad %s: %d %s", field, status, body)
 		}
+	}
+	// Check only: every check runs and nothing is stored (the real upload
+	// after it is still version 1); a refusal is the same as a submission's.
+	checkOnly := func(csv string) (int, string) {
+		descriptor := fmt.Sprintf(`{"dataset": {"slug": "e2e-api", "title": "API uploads", "publisher": {"slug": "e2e-stats", "name": "E2E Statistics"}},
+			"release": {"title": "API release", "periodLabel": "April 2026"},
+			"resources": [{"name": "admissions", "path": "admissions.csv", "schema": %s}]}`, e2eSchema)
+		return postSubmissionTo(t, s, "/api/v1/submissions?check=only", token[1], descriptor, map[string]string{"admissions.csv": csv})
+	}
+	if status, body := checkOnly(e2eCSV); status != http.StatusOK || !strings.Contains(body, `"stored":false`) || !strings.Contains(body, `"disclosure":{`) {
+		t.Errorf("check only: %d %s", status, body)
+	}
+	if status, body := checkOnly(strings.Replace(e2eCSV, "24", "2x4", 1)); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"row":3`) {
+		t.Errorf("check only, a bad cell: %d %s", status, body)
+	}
+	if status, _ := postSubmissionTo(t, s, "/api/v1/submissions?check=maybe", token[1], `{}`, nil); status != http.StatusBadRequest {
+		t.Errorf("check=maybe: %d, want 400", status)
 	}
 	status, body := upload(token[1], e2eCSV)
 	if status != http.StatusCreated || !strings.Contains(body, `"state":"checked"`) || !strings.Contains(body, `"version":1`) {
