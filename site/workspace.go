@@ -514,6 +514,52 @@ func (s *Site) submitForm(c *fiber.Ctx) error {
 	return s.render(c, "workspace_submit", submitPage{layout: s.wsLayout(c, "Submit a release"), Session: session(c), Form: map[string]string{}})
 }
 
+// maxDefinitionBytes bounds an uploaded indicator or audit definition file.
+const maxDefinitionBytes = 4 << 20
+
+// definitionsFromForm reads the form's optional indicator definitions (a
+// JSON array, as a descriptor's "indicators") and clinical audit
+// definition (a JSON object, as its "audit") into sub; a file that does
+// not parse is refused naming the file and the field at fault.
+func definitionsFromForm(c *fiber.Ctx, sub *publisher.Submission) error {
+	read := func(field string) ([]byte, string, error) {
+		h, err := c.FormFile(field)
+		if err != nil || h.Size == 0 && h.Filename == "" {
+			return nil, "", nil
+		}
+		f, err := h.Open()
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close()
+		raw, err := io.ReadAll(io.LimitReader(f, maxDefinitionBytes+1))
+		if err == nil && len(raw) > maxDefinitionBytes {
+			return nil, "", &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s file %s is larger than %d MiB.", field, h.Filename, maxDefinitionBytes>>20)}
+		}
+		return raw, h.Filename, err
+	}
+	raw, name, err := read("indicators")
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		if sub.Indicators, err = indicators.ParseDefinitions(raw); err != nil {
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The indicator definitions file %s: %v.", name, err)}
+		}
+	}
+	if raw, name, err = read("audit"); err != nil {
+		return err
+	}
+	if raw != nil {
+		def, err := audit.ParseDefinition(raw)
+		if err != nil {
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The clinical audit definition file %s: %v.", name, err)}
+		}
+		sub.Audit = &def
+	}
+	return nil
+}
+
 // submissionFromForm builds a submission from the submit form.
 func submissionFromForm(c *fiber.Ctx, files []publisher.SubmittedFile) publisher.Submission {
 	f := c.FormValue
@@ -557,6 +603,15 @@ func (s *Site) submit(c *fiber.Ctx) error {
 		return err
 	}
 	sub := submissionFromForm(c, files)
+	if err := definitionsFromForm(c, &sub); err != nil {
+		var ue *userError
+		if errors.As(err, &ue) {
+			page.Error = ue.message
+			c.Status(ue.status)
+			return s.render(c, "workspace_submit", page)
+		}
+		return err
+	}
 	var out publisher.Outcome
 	if c.FormValue("check-only") != "" {
 		var checked publisher.CheckOutcome

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -137,5 +138,47 @@ func TestReviewShowsWhatWillBePublished(t *testing.T) {
 	_, changes := rita.get("/datasets/" + slug + "/changes?from=1&to=2")
 	if got := tableRows(t, changes, "changes"); fmt.Sprint(got) != fmt.Sprint(change) {
 		t.Errorf("the public page of changes shows %q, the reviewer saw %q", got, change)
+	}
+}
+
+// The workspace form takes indicator definitions as a file, as a
+// descriptor's "indicators" does; a file that does not parse is refused
+// naming it, with nothing stored.
+func TestSubmitFormTakesIndicatorDefinitions(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	addAccounts(t, dataDir, []account{{"pam", "publisher", "e2e-trusts"}})
+	s := startCandour(t, "serve", dataDir, "--page-cache=false")
+	pam := newBrowser(t, s)
+	pam.login("pam", "correct horse battery")
+	submit := func(indicators string) (int, string, http.Header) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-form-indicators", "dataset-title": "E2E form indicators",
+			"publisher-name": "E2E Trusts", "title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31"} {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("csv-1", "data.csv")
+		fw.Write([]byte(periodCSV(2022)))
+		fw, _ = mw.CreateFormFile("schema-1", "data.schema.json")
+		fw.Write([]byte(periodSchema))
+		fw, _ = mw.CreateFormFile("indicators", "indicators.json")
+		fw.Write([]byte(indicators))
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return pam.do(req)
+	}
+	good := fmt.Sprintf(periodDefinition, "form-share")
+	bad := strings.Replace(good, `"method": "wilson"`, `"method": "guesswork"`, 1)
+	if status, body, _ := submit(bad); status != http.StatusBadRequest || !strings.Contains(body, "indicators.json") || !strings.Contains(body, "method") ||
+		!strings.Contains(body, `value="e2e-form-indicators"`) {
+		t.Errorf("a bad indicator definitions file: %d, want 400 naming the file and the field, the form kept", status)
+	}
+	status, _, h := submit(good)
+	if status != http.StatusSeeOther {
+		t.Fatalf("submitting with indicator definitions: %d", status)
+	}
+	if _, page := pam.get(h.Get("Location")); !strings.Contains(page, `id="review-indicator-form-share"`) {
+		t.Error("the release submitted through the form has no indicator")
 	}
 }
