@@ -463,6 +463,21 @@ type submitPage struct {
 	Form      map[string]string
 	// Checked is a check-only submission's outcome: nothing was stored.
 	Checked *publisher.CheckOutcome
+	// Staged names the staging folder of the files kept from this attempt
+	// (staging.go); StagedPairs and StagedDefinitions are what it holds.
+	Staged            string
+	StagedPairs       []stagedPair
+	StagedDefinitions []string
+}
+
+// StagedIn returns the pair kept in slot i, if any.
+func (p submitPage) StagedIn(i int) *stagedPair {
+	for j := range p.StagedPairs {
+		if p.StagedPairs[j].Slot == i {
+			return &p.StagedPairs[j]
+		}
+	}
+	return nil
 }
 
 // submitFields are the submission's fields as the form names them: the
@@ -517,43 +532,47 @@ func (s *Site) submitForm(c *fiber.Ctx) error {
 // maxDefinitionBytes bounds an uploaded indicator or audit definition file.
 const maxDefinitionBytes = 4 << 20
 
-// definitionsFromForm reads the form's optional indicator definitions (a
+// definitionsFromForm keeps the form's optional indicator definitions (a
 // JSON array, as a descriptor's "indicators") and clinical audit
-// definition (a JSON object, as its "audit") into sub; a file that does
-// not parse is refused naming the file and the field at fault.
-func definitionsFromForm(c *fiber.Ctx, sub *publisher.Submission) error {
-	read := func(field string) ([]byte, string, error) {
+// definition (a JSON object, as its "audit") in dir, then reads whatever
+// dir holds into sub; a file that does not parse is refused naming the
+// file and the field at fault.
+func definitionsFromForm(c *fiber.Ctx, dir string, sub *publisher.Submission) error {
+	for _, field := range []string{"indicators", "audit"} {
 		h, err := c.FormFile(field)
 		if err != nil || h.Size == 0 && h.Filename == "" {
-			return nil, "", nil
+			continue
 		}
-		f, err := h.Open()
-		if err != nil {
-			return nil, "", err
+		if h.Size > maxDefinitionBytes {
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s file %s is larger than %d MiB.", field, h.Filename, maxDefinitionBytes>>20)}
 		}
-		defer f.Close()
-		raw, err := io.ReadAll(io.LimitReader(f, maxDefinitionBytes+1))
-		if err == nil && len(raw) > maxDefinitionBytes {
-			return nil, "", &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The %s file %s is larger than %d MiB.", field, h.Filename, maxDefinitionBytes>>20)}
+		if err := c.SaveFile(h, stagedDefinition(dir, field)); err != nil {
+			return err
 		}
-		return raw, h.Filename, err
+		if err := os.WriteFile(stagedDefinition(dir, field)+".name", []byte(filepath.Base(h.Filename)), 0o600); err != nil {
+			return err
+		}
 	}
-	raw, name, err := read("indicators")
+	nameOf := func(field string) string {
+		raw, _ := os.ReadFile(stagedDefinition(dir, field) + ".name")
+		return string(raw)
+	}
+	raw, err := readStaged(dir, "indicators")
 	if err != nil {
 		return err
 	}
 	if raw != nil {
 		if sub.Indicators, err = indicators.ParseDefinitions(raw); err != nil {
-			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The indicator definitions file %s: %v.", name, err)}
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The indicator definitions file %s: %v.", nameOf("indicators"), err)}
 		}
 	}
-	if raw, name, err = read("audit"); err != nil {
+	if raw, err = readStaged(dir, "audit"); err != nil {
 		return err
 	}
 	if raw != nil {
 		def, err := audit.ParseDefinition(raw)
 		if err != nil {
-			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The clinical audit definition file %s: %v.", name, err)}
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The clinical audit definition file %s: %v.", nameOf("audit"), err)}
 		}
 		sub.Audit = &def
 	}
@@ -585,30 +604,36 @@ func submissionFromForm(c *fiber.Ctx, files []publisher.SubmittedFile) publisher
 }
 
 func (s *Site) submit(c *fiber.Ctx) error {
-	files, cleanup, err := s.uploadedFiles(c)
-	defer cleanup()
 	page := submitPage{layout: s.wsLayout(c, "Submit a release"), Session: session(c), Form: map[string]string{}}
 	for _, k := range []string{"dataset", "dataset-title", "dataset-summary", "dataset-description", "licence", "frequency",
 		"granularity", "publisher-name", "topics", "title", "summary", "period", "period-start", "period-end", "change-notes",
 		"coverage", "completeness", "known-issues", "revisions", "corrects", "correction-notice"} {
 		page.Form[k] = c.FormValue(k)
 	}
+	id, dir, err := openStage(c, session(c).Actor.Username)
+	if err != nil {
+		return err
+	}
+	// again shows the form with its problem, keeping the staged files.
+	again := func(status int) error {
+		page.Staged = id
+		if page.StagedPairs, err = pairsIn(dir); err != nil {
+			return err
+		}
+		for _, field := range []string{"indicators", "audit"} {
+			if _, err := os.Stat(stagedDefinition(dir, field)); err == nil {
+				page.StagedDefinitions = append(page.StagedDefinitions, field)
+			}
+		}
+		c.Status(status)
+		return s.render(c, "workspace_submit", page)
+	}
+	sub, err := s.formSubmission(c, dir)
 	if err != nil {
 		var ue *userError
 		if errors.As(err, &ue) {
 			page.Error = ue.message
-			c.Status(ue.status)
-			return s.render(c, "workspace_submit", page)
-		}
-		return err
-	}
-	sub := submissionFromForm(c, files)
-	if err := definitionsFromForm(c, &sub); err != nil {
-		var ue *userError
-		if errors.As(err, &ue) {
-			page.Error = ue.message
-			c.Status(ue.status)
-			return s.render(c, "workspace_submit", page)
+			return again(ue.status)
 		}
 		return err
 	}
@@ -625,16 +650,30 @@ func (s *Site) submit(c *fiber.Ctx) error {
 	if errors.As(err, &rej) {
 		page.Checked = nil
 		page.Rejection = rej
-		c.Status(http.StatusUnprocessableEntity)
-		return s.render(c, "workspace_submit", page)
+		return again(http.StatusUnprocessableEntity)
 	}
 	if err != nil {
 		return err
 	}
 	if page.Checked != nil {
-		return s.render(c, "workspace_submit", page)
+		return again(http.StatusOK)
 	}
+	os.RemoveAll(dir)
 	return back(c, out.Release.ID, "submitted")
+}
+
+// formSubmission keeps the form's files in the staging folder dir and
+// builds the submission from the form and every file dir holds.
+func (s *Site) formSubmission(c *fiber.Ctx, dir string) (publisher.Submission, error) {
+	if err := saveUploads(c, dir); err != nil {
+		return publisher.Submission{}, err
+	}
+	files, err := filesIn(dir)
+	if err != nil {
+		return publisher.Submission{}, err
+	}
+	sub := submissionFromForm(c, files)
+	return sub, definitionsFromForm(c, dir, &sub)
 }
 
 // uploadedFiles saves the form's CSV files and their Table Schemas
@@ -647,7 +686,16 @@ func (s *Site) uploadedFiles(c *fiber.Ctx) ([]publisher.SubmittedFile, func(), e
 		return nil, func() {}, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	var out []publisher.SubmittedFile
+	if err := saveUploads(c, dir); err != nil {
+		return nil, cleanup, err
+	}
+	files, err := filesIn(dir)
+	return files, cleanup, err
+}
+
+// saveUploads saves the form's CSV files and their schemas into dir, one
+// folder a pair ("slot-N"), replacing what an earlier attempt left there.
+func saveUploads(c *fiber.Ctx, dir string) error {
 	for i := 1; i <= maxUploadPairs; i++ {
 		csvHeader, err := c.FormFile(fmt.Sprintf("csv-%d", i))
 		if err != nil || csvHeader.Size == 0 && csvHeader.Filename == "" {
@@ -655,33 +703,110 @@ func (s *Site) uploadedFiles(c *fiber.Ctx) ([]publisher.SubmittedFile, func(), e
 		}
 		schemaHeader, err := c.FormFile(fmt.Sprintf("schema-%d", i))
 		if err != nil {
-			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d (%s) needs its Table Schema (a JSON file) in schema-%d.", i, csvHeader.Filename, i)}
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d (%s) needs its Table Schema (a JSON file) in schema-%d.", i, csvHeader.Filename, i)}
 		}
 		schemaFile, err := schemaHeader.Open()
 		if err != nil {
-			return nil, cleanup, err
+			return err
 		}
 		raw, err := io.ReadAll(io.LimitReader(schemaFile, 4<<20))
 		schemaFile.Close()
 		if err != nil {
-			return nil, cleanup, err
+			return err
 		}
 		name := filepath.Base(csvHeader.Filename)
 		if !catalogue.ValidFileName(name) {
-			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d: %q is not a safe file name (letters, digits, dot, hyphen, underscore).", i, csvHeader.Filename)}
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("File %d: %q is not a safe file name (letters, digits, dot, hyphen, underscore).", i, csvHeader.Filename)}
 		}
-		res, err := resourceFromUpload(name, raw)
+		if _, err := resourceFromUpload(name, raw); err != nil {
+			return &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The Table Schema for %s (%s): %v.", name, schemaHeader.Filename, err)}
+		}
+		slot := filepath.Join(dir, fmt.Sprintf("slot-%d", i))
+		if err := os.RemoveAll(slot); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(slot, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(slot, "schema.json"), raw, 0o600); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(slot, "schema-name"), []byte(filepath.Base(schemaHeader.Filename)), 0o600); err != nil {
+			return err
+		}
+		if err := c.SaveFile(csvHeader, filepath.Join(slot, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stagedPair is a CSV file and its schema kept in a slot.
+type stagedPair struct {
+	Slot             int
+	Name, SchemaName string
+	path             string
+	schema           []byte
+	size             int64
+}
+
+// pairsIn lists the pairs saved in dir, by slot.
+func pairsIn(dir string) ([]stagedPair, error) {
+	var out []stagedPair
+	for i := 1; i <= maxUploadPairs; i++ {
+		slot := filepath.Join(dir, fmt.Sprintf("slot-%d", i))
+		entries, err := os.ReadDir(slot)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
-			return nil, cleanup, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The Table Schema for %s (%s): %v.", name, schemaHeader.Filename, err)}
+			return nil, err
 		}
-		path := filepath.Join(dir, fmt.Sprintf("%d-%s", i, name))
-		if err := c.SaveFile(csvHeader, path); err != nil {
-			return nil, cleanup, err
+		p := stagedPair{Slot: i}
+		for _, e := range entries {
+			switch e.Name() {
+			case "schema.json":
+				if p.schema, err = os.ReadFile(filepath.Join(slot, e.Name())); err != nil {
+					return nil, err
+				}
+			case "schema-name":
+				raw, err := os.ReadFile(filepath.Join(slot, e.Name()))
+				if err != nil {
+					return nil, err
+				}
+				p.SchemaName = string(raw)
+			default:
+				info, err := e.Info()
+				if err != nil {
+					return nil, err
+				}
+				p.Name, p.path, p.size = e.Name(), filepath.Join(slot, e.Name()), info.Size()
+			}
 		}
-		out = append(out, publisher.SubmittedFile{Resource: res, Size: csvHeader.Size,
+		if p.path != "" && p.schema != nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// filesIn returns the files saved in dir as a submission's.
+func filesIn(dir string) ([]publisher.SubmittedFile, error) {
+	pairs, err := pairsIn(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []publisher.SubmittedFile
+	for _, p := range pairs {
+		res, err := resourceFromUpload(p.Name, p.schema)
+		if err != nil {
+			return nil, &userError{status: http.StatusBadRequest, message: fmt.Sprintf("The Table Schema for %s (%s): %v.", p.Name, p.SchemaName, err)}
+		}
+		path := p.path
+		out = append(out, publisher.SubmittedFile{Resource: res, Size: p.size,
 			Open: func() (io.ReadCloser, error) { return os.Open(path) }})
 	}
-	return out, cleanup, nil
+	return out, nil
 }
 
 const maxUploadPairs = 5

@@ -174,9 +174,43 @@ func TestSubmitFormTakesIndicatorDefinitions(t *testing.T) {
 		!strings.Contains(body, `value="e2e-form-indicators"`) {
 		t.Errorf("a bad indicator definitions file: %d, want 400 naming the file and the field, the form kept", status)
 	}
-	status, _, h := submit(good)
+	// The refused attempt's files were kept: sent again with no file
+	// chosen, naming the staging folder, the submission goes through. The
+	// bad indicators file was kept too, so a good one replaces it.
+	_, refused, _ := submit(bad)
+	staged := regexp.MustCompile(`name="staged" value="([0-9a-f]{32})"`).FindStringSubmatch(refused)
+	if staged == nil || !strings.Contains(refused, `id="staged-files"`) || !strings.Contains(refused, "data.csv with data.schema.json") {
+		t.Fatal("a refused form does not keep its files")
+	}
+	resend := func(b *browser, fields map[string]string) (int, string, http.Header) {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		mw.WriteField("csrf", b.token())
+		mw.WriteField("staged", staged[1])
+		if ind, ok := fields["indicators-file"]; ok {
+			fw, _ := mw.CreateFormFile("indicators", "indicators.json")
+			fw.Write([]byte(ind))
+		}
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return b.do(req)
+	}
+	fields := map[string]string{"dataset": "e2e-form-indicators", "dataset-title": "E2E form indicators", "publisher-name": "E2E Trusts",
+		"title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31", "indicators-file": good}
+	// Someone else cannot use the staged files.
+	addAccounts(t, dataDir, []account{{"pat", "publisher", "e2e-trusts"}})
+	pat := newBrowser(t, s)
+	pat.login("pat", "correct horse battery")
+	if status, body, _ := resend(pat, fields); status != http.StatusUnprocessableEntity || !strings.Contains(body, "at least one file") {
+		t.Errorf("another publisher sending pam's staging id: %d, want 422 (no files)", status)
+	}
+	status, _, h := resend(pam, fields)
 	if status != http.StatusSeeOther {
-		t.Fatalf("submitting with indicator definitions: %d", status)
+		t.Fatalf("submitting with the kept files: %d", status)
 	}
 	if _, page := pam.get(h.Get("Location")); !strings.Contains(page, `id="review-indicator-form-share"`) {
 		t.Error("the release submitted through the form has no indicator")
