@@ -191,23 +191,17 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return apiError(c, http.StatusBadRequest, "descriptor: "+err.Error(), nil)
 	}
+	ctx, actor := c.UserContext(), session(c).Actor
+	var out publisher.Outcome
+	var checked publisher.CheckOutcome
 	switch c.Query("check") {
 	case "":
+		out, err = s.deps.Publisher.Submit(ctx, actor, sub, nil)
 	case "only":
-		checked, err := s.deps.Publisher.Check(c.UserContext(), session(c).Actor, sub, nil)
-		var rej *publisher.Rejection
-		if errors.As(err, &rej) {
-			c.Status(http.StatusUnprocessableEntity)
-			return c.JSON(rejectionBody(rej))
-		}
-		if err != nil {
-			return err
-		}
-		return c.JSON(apiCheckBody{Stored: false, Warnings: checked.Warnings, Summary: checked.Summary, Disclosure: checked.Report})
+		checked, err = s.deps.Publisher.Check(ctx, actor, sub, nil)
 	default:
 		return apiError(c, http.StatusBadRequest, fmt.Sprintf("check=%q: the only value is \"only\" (check without storing anything); leave it out to submit", c.Query("check")), nil)
 	}
-	out, err := s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, sub, nil)
 	var rej *publisher.Rejection
 	if errors.As(err, &rej) {
 		c.Status(http.StatusUnprocessableEntity)
@@ -215,6 +209,9 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.Query("check") == "only" {
+		return c.JSON(apiCheckBody{Stored: false, Warnings: checked.Warnings, Summary: checked.Summary, Disclosure: checked.Report})
 	}
 	body := toAPIRelease(out.Release)
 	body.Warnings = out.Warnings

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"html"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -151,22 +150,10 @@ func TestSubmitFormTakesIndicatorDefinitions(t *testing.T) {
 	pam := newBrowser(t, s)
 	pam.login("pam", "correct horse battery")
 	submit := func(indicators string) (int, string, http.Header) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-form-indicators", "dataset-title": "E2E form indicators",
-			"publisher-name": "E2E Trusts", "title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31"} {
-			mw.WriteField(k, v)
-		}
-		fw, _ := mw.CreateFormFile("csv-1", "data.csv")
-		fw.Write([]byte(periodCSV(2022)))
-		fw, _ = mw.CreateFormFile("schema-1", "data.schema.json")
-		fw.Write([]byte(periodSchema))
-		fw, _ = mw.CreateFormFile("indicators", "indicators.json")
-		fw.Write([]byte(indicators))
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		return pam.do(req)
+		return pam.upload(map[string]string{"dataset": "e2e-form-indicators", "dataset-title": "E2E form indicators",
+			"publisher-name": "E2E Trusts", "title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31"},
+			[3]string{"csv-1", "data.csv", periodCSV(2022)}, [3]string{"schema-1", "data.schema.json", periodSchema},
+			[3]string{"indicators", "indicators.json", indicators})
 	}
 	good := fmt.Sprintf(periodDefinition, "form-share")
 	bad := strings.Replace(good, `"method": "wilson"`, `"method": "guesswork"`, 1)
@@ -183,24 +170,10 @@ func TestSubmitFormTakesIndicatorDefinitions(t *testing.T) {
 		t.Fatal("a refused form does not keep its files")
 	}
 	resend := func(b *browser, fields map[string]string) (int, string, http.Header) {
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
-		mw.WriteField("csrf", b.token())
-		mw.WriteField("staged", staged[1])
-		if ind, ok := fields["indicators-file"]; ok {
-			fw, _ := mw.CreateFormFile("indicators", "indicators.json")
-			fw.Write([]byte(ind))
-		}
-		mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		return b.do(req)
+		return b.upload(fields, [3]string{"indicators", "indicators.json", good})
 	}
 	fields := map[string]string{"dataset": "e2e-form-indicators", "dataset-title": "E2E form indicators", "publisher-name": "E2E Trusts",
-		"title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31", "indicators-file": good}
+		"title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31", "staged": staged[1]}
 	// Someone else cannot use the staged files.
 	addAccounts(t, dataDir, []account{{"pat", "publisher", "e2e-trusts"}})
 	pat := newBrowser(t, s)

@@ -99,6 +99,31 @@ func (b *browser) token() string {
 	return csrfOf(b.t, page)
 }
 
+// upload posts the workspace's submit form: its fields (the session's
+// anti-forgery token added) and files, each {form field, file name,
+// content}.
+func (b *browser) upload(fields map[string]string, files ...[3]string) (int, string, http.Header) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", b.token())
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	for _, f := range files {
+		fw, _ := mw.CreateFormFile(f[0], f[1])
+		fw.Write([]byte(f[2]))
+	}
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, b.s.base+"/workspace/submit", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return b.do(req)
+}
+
+// e2eFiles are the e2e admissions file and its schema, as the form's
+// first pair.
+var e2eFiles = [][3]string{{"csv-1", "admissions.csv", e2eCSV}, {"schema-1", "admissions.schema.json", e2eSchema}}
+
 func (b *browser) action(id, action string, form url.Values) (int, string) {
 	b.t.Helper()
 	if form == nil {
@@ -145,22 +170,10 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	}
 
 	// Upload through the workspace form.
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fields := map[string]string{"csrf": pam.token(), "dataset": "e2e-admissions", "dataset-title": "E2E admissions", "publisher-name": "E2E Statistics",
+	fields := map[string]string{"dataset": "e2e-admissions", "dataset-title": "E2E admissions", "publisher-name": "E2E Statistics",
 		"title": "Admissions E2ETITLE, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31",
 		"coverage": "Three trusts", "change-notes": "First release, E2ENOTES."}
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	fw, _ := mw.CreateFormFile("csv-1", "admissions.csv")
-	fw.Write([]byte(e2eCSV))
-	fw, _ = mw.CreateFormFile("schema-1", "admissions.schema.json")
-	fw.Write([]byte(e2eSchema))
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	status, resp, h := pam.do(req)
+	status, resp, h := pam.upload(fields, e2eFiles...)
 	if status != http.StatusSeeOther {
 		t.Fatalf("submit: %d\n%s", status, resp)
 	}
@@ -406,35 +419,24 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	// sent with another publisher name, leaves "E2E Statistics" on every
 	// public page; the operator's audited rename changes it. (An unknown
 	// query parameter makes the page bypass the page cache.)
-	secondForm := func(checkOnly bool) *http.Request {
-		var second bytes.Buffer
-		mw2 := multipart.NewWriter(&second)
-		for k, v := range map[string]string{"csrf": pam.token(), "dataset": "e2e-second", "dataset-title": "E2E second", "publisher-name": "Hijacked Statistics",
-			"title": "Second, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31", "coverage": "Three trusts"} {
-			mw2.WriteField(k, v)
-		}
+	secondForm := func(checkOnly bool) (int, string, http.Header) {
+		fields := map[string]string{"dataset": "e2e-second", "dataset-title": "E2E second", "publisher-name": "Hijacked Statistics",
+			"title": "Second, March 2026", "period": "March 2026", "period-start": "2026-03-01", "period-end": "2026-03-31", "coverage": "Three trusts"}
 		if checkOnly {
-			mw2.WriteField("check-only", "on")
+			fields["check-only"] = "on"
 		}
-		fw2, _ := mw2.CreateFormFile("csv-1", "admissions.csv")
-		fw2.Write([]byte(e2eCSV))
-		fw2, _ = mw2.CreateFormFile("schema-1", "admissions.schema.json")
-		fw2.Write([]byte(e2eSchema))
-		mw2.Close()
-		req2, _ := http.NewRequest(http.MethodPost, s.base+"/workspace/submit", &second)
-		req2.Header.Set("Content-Type", mw2.FormDataContentType())
-		return req2
+		return pam.upload(fields, e2eFiles...)
 	}
 	// Check only, through the form: the checks' outcome, the form kept,
 	// nothing stored.
-	if status, resp, _ := pam.do(secondForm(true)); status != http.StatusOK || !strings.Contains(resp, `id="checked"`) ||
+	if status, resp, _ := secondForm(true); status != http.StatusOK || !strings.Contains(resp, `id="checked"`) ||
 		!strings.Contains(resp, "Nothing was stored") || !strings.Contains(resp, `value="e2e-second"`) {
 		t.Errorf("a check-only submission through the form: %d", status)
 	}
 	if _, ws := pam.get("/workspace"); strings.Contains(ws, "Second, March 2026") {
 		t.Error("a check-only submission stored a release")
 	}
-	if status, resp, _ := pam.do(secondForm(false)); status != http.StatusSeeOther {
+	if status, resp, _ := secondForm(false); status != http.StatusSeeOther {
 		t.Fatalf("a second submission: %d\n%s", status, resp)
 	}
 	if _, page, _ := s.get(t, "/datasets/e2e-admissions?fresh=1"); !strings.Contains(page, "E2E Statistics") || strings.Contains(page, "Hijacked") {
