@@ -18,7 +18,7 @@ func TestDefaultPages(t *testing.T) {
 			t.Errorf("page %s: empty title or body", p.Slug)
 		}
 	}
-	if got, want := strings.Join(slugs, ","), "about,licence,privacy,accessibility"; got != want {
+	if got, want := strings.Join(slugs, ","), "about,licence,privacy,accessibility,publishing"; got != want {
 		t.Errorf("pages in order %s, want %s", got, want)
 	}
 	p, ok := lib.Page("licence")
