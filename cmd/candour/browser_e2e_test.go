@@ -140,7 +140,7 @@ func browserChecks(t *testing.T, s *server) {
 		}
 		for _, page := range []string{"/", "/datasets", "/datasets/shmi", "/datasets/shmi/releases/10", "/datasets/shmi/changes?from=9&to=10",
 			"/organisations", "/organisations/RR8", "/indicators/shmi", "/compare?org=RR8&org=RX1", "/search?q=leeds", "/audits",
-			"/audits/synthetic-surgical-outcomes", "/calendar", "/transparency", "/api", "/account/login"} {
+			"/audits/synthetic-surgical-outcomes", "/calendar", "/transparency", "/api", "/account/login", "/pages/publishing"} {
 			if err := chromedp.Do(ctx, chromedp.Navigate(s.base+page), chromedp.WaitReady(chromedp.CSS("body")),
 				chromedp.Evaluate[chromedp.Void](string(axe))); err != nil {
 				t.Errorf("%s: %v", page, err)
