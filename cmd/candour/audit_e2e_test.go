@@ -172,6 +172,7 @@ func TestClinicalAuditThroughHTTP(t *testing.T) {
 		for i := 1; i <= 7; i++ {
 			form.Set(fmt.Sprintf("consideration-%d", i), "Considered and acceptable")
 		}
+		acceptAll(form, page)
 		mustAction(t, b, id, "review", form)
 	}
 	review(rita)

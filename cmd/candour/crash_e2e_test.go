@@ -1643,6 +1643,7 @@ func (c *crashClient) approve(id int64) error {
 	for i := 1; i <= 7; i++ {
 		form.Set(fmt.Sprintf("consideration-%d", i), "Considered by the crash harness.")
 	}
+	acceptAll(form, string(page))
 	return c.action(id, "review", form)
 }
 

@@ -661,6 +661,9 @@ func embReview(t *testing.T, b *browser, id, decision, reasons string) {
 		sorted, _ := json.Marshal(files)
 		form.Set("files", string(sorted))
 	}
+	if decision == "approve" {
+		acceptAll(form, page)
+	}
 	for i := 1; i <= 7; i++ {
 		form.Set(fmt.Sprintf("consideration-%d", i), "Considered by the embargo crawler test")
 	}

@@ -120,6 +120,16 @@ func (b *browser) upload(fields map[string]string, files ...[3]string) (int, str
 	return b.do(req)
 }
 
+var acceptInput = regexp.MustCompile(`name="accept" type="checkbox" value="([^"]*)"`)
+
+// acceptAll adds to a review form every finding its page asks the
+// reviewer to accept before approving.
+func acceptAll(form url.Values, page string) {
+	for _, m := range acceptInput.FindAllStringSubmatch(page, -1) {
+		form.Add("accept", html.UnescapeString(m[1]))
+	}
+}
+
 // e2eFiles are the e2e admissions file and its schema, as the form's
 // first pair.
 var e2eFiles = [][3]string{{"csv-1", "admissions.csv", e2eCSV}, {"schema-1", "admissions.schema.json", e2eSchema}}
