@@ -120,6 +120,7 @@ func (s *Service) assess(ctx context.Context, files []SubmittedFile, earlier []c
 		}
 		in.Earlier = append(in.Earlier, e)
 	}
+	progress(StageDisclosure, 0, 0)
 	result, err := disclosure.Check(in)
 	if err != nil {
 		return p, &Rejection{Fields: []FieldProblem{{Field: "schema", Message: err.Error()}}}

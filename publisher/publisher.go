@@ -206,5 +206,12 @@ func New(o Options) *Service {
 // how many of how many bytes are done (total -1 when unknown).
 type Progress func(step string, done, total int64)
 
+// Steps a submission reports beside "checking FILE" (every cell against
+// its schema) and "storing rows of FILE", each once as it starts.
+const (
+	StageDisclosure = "disclosure control"
+	StageIndicators = "computing indicators and audit outcomes"
+)
+
 // noProgress is used when the caller passes nil.
 func noProgress(string, int64, int64) {}

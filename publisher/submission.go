@@ -360,12 +360,13 @@ func orNoProgress(p Progress) Progress {
 // version of each, the public rows, the disclosure report and an audit
 // entry. With any problem it returns a *Rejection and stores nothing.
 func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progress Progress) (Outcome, error) {
+	progress = orNoProgress(progress)
 	v, err := s.vet(ctx, actor, sub)
 	if err != nil {
 		return Outcome{}, err
 	}
 	existing, exists, corrects := v.existing, v.exists, v.corrects
-	prep, err := s.prepare(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), orNoProgress(progress))
+	prep, err := s.prepare(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), progress)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -402,6 +403,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 		return Outcome{}, s.abandon(ctx, release, err)
 	}
 	faultpoint.Hit(points.rowsStored)
+	progress(StageIndicators, 0, 0)
 	if err := s.materialise(ctx, release, sub.Indicators, prep.result.Public); err != nil {
 		return Outcome{}, s.abandon(ctx, release, err)
 	}

@@ -79,6 +79,7 @@ func (cfg *Config) limitsOr() {
 	or(&cfg.WriteTimeout, DefaultWriteTimeout)
 	or(&cfg.IdleTimeout, DefaultIdleTimeout)
 	or(&cfg.QueueWait, DefaultQueueWait)
+	or(&cfg.SubmitWait, DefaultSubmitWait)
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight()
 	}

@@ -81,6 +81,7 @@ func (s *Site) routes(app *fiber.App) {
 		ws.Get("/", s.workspace)
 		ws.Get("/submit", s.submitForm)
 		ws.Post("/submit", s.submit)
+		ws.Get("/submissions/:job", s.submissionProgress)
 		ws.Get("/releases/:id", s.workspaceRelease)
 		ws.Get("/releases/:id/preview", s.workspacePreview)
 		ws.Get("/releases/:id/files/:role/:name", s.workspaceFile)

@@ -92,6 +92,9 @@ type Config struct {
 	IdleTimeout       time.Duration
 	MaxInFlight       int
 	QueueWait         time.Duration
+	// SubmitWait is how long the workspace's submit form waits for a
+	// submission's checks before showing a progress page (default 2 s).
+	SubmitWait time.Duration
 	// ReadOnly serves the public pages only (a read node on a public
 	// snapshot): the sign-in and workspace pages and the submission API
 	// are not routed, and answer 404.
@@ -142,7 +145,9 @@ type Site struct {
 	// exportTurns bounds the filtered exports streaming at once; see
 	// exportStreams.
 	exportTurns *turns
-	metrics     *siteMetrics
+	// jobs are the workspace form's submissions (submitjobs.go).
+	jobs    submitJobs
+	metrics *siteMetrics
 	// outcodes are the postcode district centres, read once.
 	outcodes outcodeCentres
 }

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -604,62 +605,73 @@ func submissionFromForm(c *fiber.Ctx, files []publisher.SubmittedFile) publisher
 }
 
 func (s *Site) submit(c *fiber.Ctx) error {
-	page := submitPage{layout: s.wsLayout(c, "Submit a release"), Session: session(c), Form: map[string]string{}}
+	page := submitPage{Session: session(c), Form: map[string]string{}}
 	for _, k := range []string{"dataset", "dataset-title", "dataset-summary", "dataset-description", "licence", "frequency",
 		"granularity", "publisher-name", "topics", "title", "summary", "period", "period-start", "period-end", "change-notes",
 		"coverage", "completeness", "known-issues", "revisions", "corrects", "correction-notice"} {
 		page.Form[k] = c.FormValue(k)
 	}
-	id, dir, err := openStage(c, session(c).Actor.Username)
+	actor := session(c).Actor
+	id, dir, err := openStage(c, actor.Username)
 	if err != nil {
 		return err
 	}
-	// again shows the form with its problem, keeping the staged files.
-	again := func(status int) error {
-		page.Staged = id
-		if page.StagedPairs, err = pairsIn(dir); err != nil {
-			return err
+	// again is the form to show with its problem, the staged files kept.
+	again := func(p submitPage) (*submitPage, error) {
+		p.Staged = id
+		var err error
+		if p.StagedPairs, err = pairsIn(dir); err != nil {
+			return nil, err
 		}
 		for _, field := range []string{"indicators", "audit"} {
 			if _, err := os.Stat(stagedDefinition(dir, field)); err == nil {
-				page.StagedDefinitions = append(page.StagedDefinitions, field)
+				p.StagedDefinitions = append(p.StagedDefinitions, field)
 			}
 		}
-		c.Status(status)
-		return s.render(c, "workspace_submit", page)
+		return &p, nil
 	}
 	sub, err := s.formSubmission(c, dir)
 	if err != nil {
 		var ue *userError
-		if errors.As(err, &ue) {
-			page.Error = ue.message
-			return again(ue.status)
+		if !errors.As(err, &ue) {
+			return err
 		}
-		return err
+		page.Error = ue.message
+		shown, err := again(page)
+		if err != nil {
+			return err
+		}
+		shown.layout = s.wsLayout(c, "Submit a release")
+		c.Status(ue.status)
+		return s.render(c, "workspace_submit", *shown)
 	}
-	var out publisher.Outcome
-	if c.FormValue("check-only") != "" {
+	checkOnly := c.FormValue("check-only") != ""
+	return s.runSubmission(c, func(ctx context.Context, progress publisher.Progress) (int64, *submitPage, int, error) {
+		var out publisher.Outcome
 		var checked publisher.CheckOutcome
-		checked, err = s.deps.Publisher.Check(c.UserContext(), session(c).Actor, sub, nil)
-		page.Checked = &checked
-		page.Form["check-only"] = "on"
-	} else {
-		out, err = s.deps.Publisher.Submit(c.UserContext(), session(c).Actor, sub, nil)
-	}
-	var rej *publisher.Rejection
-	if errors.As(err, &rej) {
-		page.Checked = nil
-		page.Rejection = rej
-		return again(http.StatusUnprocessableEntity)
-	}
-	if err != nil {
-		return err
-	}
-	if page.Checked != nil {
-		return again(http.StatusOK)
-	}
-	os.RemoveAll(dir)
-	return back(c, out.Release.ID, "submitted")
+		var err error
+		if checkOnly {
+			checked, err = s.deps.Publisher.Check(ctx, actor, sub, progress)
+		} else {
+			out, err = s.deps.Publisher.Submit(ctx, actor, sub, progress)
+		}
+		var rej *publisher.Rejection
+		switch {
+		case errors.As(err, &rej):
+			page.Rejection = rej
+			shown, err := again(page)
+			return 0, shown, http.StatusUnprocessableEntity, err
+		case err != nil:
+			return 0, nil, 0, err
+		case checkOnly:
+			page.Checked = &checked
+			page.Form["check-only"] = "on"
+			shown, err := again(page)
+			return 0, shown, http.StatusOK, err
+		}
+		os.RemoveAll(dir)
+		return out.Release.ID, nil, 0, nil
+	})
 }
 
 // formSubmission keeps the form's files in the staging folder dir and

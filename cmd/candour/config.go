@@ -35,6 +35,7 @@ type Config struct {
 	UploadTimeout   time.Duration  // --upload-timeout, CANDOUR_UPLOAD_TIMEOUT
 	WriteTimeout    time.Duration  // --write-timeout, CANDOUR_WRITE_TIMEOUT
 	MaxInFlight     int            // --max-in-flight, CANDOUR_MAX_IN_FLIGHT
+	SubmitWait      time.Duration  // --submit-wait, CANDOUR_SUBMIT_WAIT
 	QueueWait       time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
 }
 
@@ -152,6 +153,8 @@ var settings = []setting{
 		}},
 	{"queue-wait", "CANDOUR_QUEUE_WAIT", "2s", "longest a request waits for a turn when --max-in-flight are being handled", true,
 		positiveDuration(func(c *Config) *time.Duration { return &c.QueueWait })},
+	{"submit-wait", "CANDOUR_SUBMIT_WAIT", "2s", "how long the workspace's submit form waits for a submission's checks before showing a progress page", true,
+		positiveDuration(func(c *Config) *time.Duration { return &c.SubmitWait })},
 	{"approvals", "CANDOUR_APPROVALS", "2", "how many distinct panel members must approve each release", false,
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

@@ -39,7 +39,7 @@ func (w wantConfig) config() Config {
 		PageCache: w.PageCache, APIRate: w.APIRate}
 	if w.serverDefaults {
 		c.PageCacheBytes, c.ReadTimeout, c.UploadTimeout, c.WriteTimeout = 64<<20, 30*time.Second, 30*time.Minute, 60*time.Second
-		c.MaxInFlight, c.QueueWait = 0, 2*time.Second
+		c.MaxInFlight, c.QueueWait, c.SubmitWait = 0, 2*time.Second, 2*time.Second
 	}
 	return c
 }

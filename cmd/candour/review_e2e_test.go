@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tableRows returns the cells of each body row of the table with the
@@ -187,5 +188,61 @@ func TestSubmitFormTakesIndicatorDefinitions(t *testing.T) {
 	}
 	if _, page := pam.get(h.Get("Location")); !strings.Contains(page, `id="review-indicator-form-share"`) {
 		t.Error("the release submitted through the form has no indicator")
+	}
+}
+
+// A submission that takes longer than --submit-wait answers with a
+// progress page naming its stage, which shows the release (or the form
+// with its problems) once the work is done; only its submitter can see it.
+func TestSubmitFormShowsProgress(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "candour-data")
+	addAccounts(t, dataDir, []account{{"pam", "publisher", "e2e-trusts"}, {"pat", "publisher", "e2e-trusts"}})
+	s := startCandour(t, "serve", dataDir, "--page-cache=false", "--submit-wait", "1ms")
+	pam, pat := newBrowser(t, s), newBrowser(t, s)
+	pam.login("pam", "correct horse battery")
+	pat.login("pat", "correct horse battery")
+	fields := map[string]string{"dataset": "e2e-progress", "dataset-title": "E2E progress", "publisher-name": "E2E Trusts",
+		"title": "2022/23", "period": "2022/23", "period-start": "2022-04-01", "period-end": "2023-03-31"}
+	files := [][3]string{{"csv-1", "data.csv", periodCSV(2022)}, {"schema-1", "data.schema.json", periodSchema}}
+	// follow reads the progress page until the submission has finished.
+	follow := func(location string) (int, string, string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			req, _ := http.NewRequest(http.MethodGet, s.base+location, nil)
+			status, body, h := pam.do(req)
+			if status == http.StatusOK && strings.Contains(body, `id="stage"`) {
+				if h.Get("Refresh") == "" {
+					t.Error("the progress page does not reload itself")
+				}
+				continue
+			}
+			return status, body, h.Get("Location")
+		}
+		t.Fatal("the submission did not finish within 30 s")
+		return 0, "", ""
+	}
+
+	status, _, h := pam.upload(fields, files...)
+	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/workspace/submissions/") {
+		t.Fatalf("a submission slower than --submit-wait: %d to %q, want 303 to its progress page", status, h.Get("Location"))
+	}
+	progress := h.Get("Location")
+	if status, _ := pat.get(progress); status != http.StatusNotFound {
+		t.Errorf("another publisher opening pam's progress page: %d, want 404", status)
+	}
+	if status, _, to := follow(progress); status != http.StatusSeeOther || !strings.HasPrefix(to, "/workspace/releases/") {
+		t.Errorf("the finished submission: %d to %q, want 303 to its release", status, to)
+	}
+
+	// A refusal: the progress page ends as the form with its problems.
+	bad := strings.Replace(periodCSV(2022), "RR8,E40000003,1340", "RR8,E40000003,13x0", 1)
+	fields["dataset"] = "e2e-progress-bad"
+	// (A refusal can come within the wait, answered at once.)
+	status, body, h := pam.upload(fields, [3]string{"csv-1", "data.csv", bad}, files[1])
+	if status == http.StatusSeeOther {
+		status, body, _ = follow(h.Get("Location"))
+	}
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "13x0") || !strings.Contains(body, `id="staged-files"`) {
+		t.Errorf("a refused submission through the progress page: %d, want 422 naming the cell with the files kept", status)
 	}
 }

@@ -64,7 +64,7 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, APIRate: a.cfg.APIRate,
 		TrustedProxies: a.cfg.TrustedProxies, MaxUploadBytes: a.cfg.MaxUploadBytes,
 		ReadTimeout: a.cfg.ReadTimeout, UploadReadTimeout: a.cfg.UploadTimeout, WriteTimeout: a.cfg.WriteTimeout,
-		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait}, site.Deps{
+		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait, SubmitWait: a.cfg.SubmitWait}, site.Deps{
 		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
 		Rows:         a.rows,
 		Blobs:        a.blobs,
