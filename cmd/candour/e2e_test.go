@@ -84,7 +84,10 @@ func startCandour(t *testing.T, command, dataDir string, extra ...string) *serve
 	s := &server{dataDir: dataDir, stdout: newWatcher(`serving (http://\S+)`), stderr: newWatcher(`(x^)`)}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"}, extra...), noEnv, s.stdout, s.stderr)
+		// Form submissions answer at once, however slow a machine under
+		// -race is (a test that looks at the progress page sets its own
+		// --submit-wait, which comes later and wins).
+		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--submit-wait", "1m"}, extra...), noEnv, s.stdout, s.stderr)
 	}()
 	select {
 	case s.base = <-s.stdout.found:
