@@ -32,6 +32,7 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 )
 
 //go:embed pages/*.md
@@ -151,7 +152,7 @@ func parsePage(slug string, b []byte) (Page, error) {
 	if p.Title == "" {
 		return p, fmt.Errorf("front matter has no title")
 	}
-	html, err := Markdown(string(body))
+	html, err := render(pageMarkdown, string(body))
 	if err != nil {
 		return p, err
 	}
@@ -161,12 +162,20 @@ func parsePage(slug string, b []byte) (Page, error) {
 
 var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Footnote))
 
+// pageMarkdown renders the editorial pages: as markdown, with an id on
+// each heading so that a page can link to its own sections (publishers'
+// text never gets them, so it cannot clash with a page's own ids).
+var pageMarkdown = goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Footnote),
+	goldmark.WithParserOptions(parser.WithAutoHeadingID()))
+
 // Markdown renders Markdown to HTML that is safe to embed: raw HTML is
 // dropped and javascript: links are emptied (goldmark's defaults, which
 // this package never relaxes).
-func Markdown(md string) (template.HTML, error) {
+func Markdown(md string) (template.HTML, error) { return render(markdown, md) }
+
+func render(m goldmark.Markdown, md string) (template.HTML, error) {
 	var buf bytes.Buffer
-	if err := markdown.Convert([]byte(md), &buf); err != nil {
+	if err := m.Convert([]byte(md), &buf); err != nil {
 		return "", fmt.Errorf("render markdown: %w", err)
 	}
 	return template.HTML(buf.String()), nil // #nosec: goldmark's safe mode output

@@ -72,3 +72,20 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// Editorial pages' headings carry ids, so a page can link to its own
+// sections; Markdown written by publishers gets none.
+func TestPageHeadingsHaveIDs(t *testing.T) {
+	lib, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := lib.Page("publishing")
+	if !ok || !strings.Contains(string(p.HTML), `<h2 id="the-descriptor">`) {
+		t.Errorf("the publishing guide's headings have no ids")
+	}
+	html, err := Markdown("## Files\n")
+	if err != nil || strings.Contains(string(html), "id=") {
+		t.Errorf("a publisher's heading got an id: %s %v", html, err)
+	}
+}

@@ -92,3 +92,22 @@ func TestSubmissionsNeverRenameAPublisher(t *testing.T) {
 		t.Errorf("the rename added no audit entry: head %d before, %d after (err %v)", before.Seq, after.Seq, err)
 	}
 }
+
+// A dataset's title is needed only to create it: a later release of an
+// existing dataset may leave it out.
+func TestDatasetTitleOnlyForANewDataset(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first := submission(t, goodCSV)
+	first.Dataset.Title = ""
+	if _, err := e.svc.Submit(ctx, pub, first, nil); !errors.As(err, new(*publisher.Rejection)) || !strings.Contains(err.Error(), "dataset.title") {
+		t.Fatalf("a new dataset without a title: %v, want a rejection naming dataset.title", err)
+	}
+	r := ok(e.svc.Submit(ctx, pub, submission(t, goodCSV), nil))(t).Release
+	ok(e.svc.Cancel(ctx, pub, r.ID, "making room for the next version"))(t)
+	later := submission(t, goodCSV)
+	later.Dataset.Title = ""
+	if _, err := e.svc.Submit(ctx, pub, later, nil); err != nil {
+		t.Errorf("a later release of an existing dataset without the dataset's title: %v", err)
+	}
+}

@@ -182,9 +182,6 @@ func checkMetadata(sub Submission) []FieldProblem {
 	if !catalogue.ValidSlug(d.Slug) {
 		add("dataset.slug", "%q is not a slug (lower-case letters, digits and single hyphens)", d.Slug)
 	}
-	if strings.TrimSpace(d.Title) == "" {
-		add("dataset.title", "required")
-	}
 	if !catalogue.ValidSlug(d.Publisher.Slug) {
 		add("dataset.publisher.slug", "%q is not a slug", d.Publisher.Slug)
 	}
@@ -273,6 +270,9 @@ func (s *Service) vet(ctx context.Context, actor Actor, sub Submission) (vetted,
 	v.exists = err == nil
 	if err != nil && !errors.Is(err, catalogue.ErrNotFound) {
 		return v, err
+	}
+	if !v.exists && strings.TrimSpace(sub.Dataset.Title) == "" {
+		return v, &Rejection{Fields: []FieldProblem{{Field: "dataset.title", Message: "required for a new dataset (an existing dataset keeps its title)"}}}
 	}
 	owner := sub.Dataset.Publisher.Slug
 	if v.exists {
