@@ -83,6 +83,9 @@ type workspaceReleasePage struct {
 	// typed (Typed), when a review was sent incomplete.
 	ReviewErrors []publisher.FieldProblem
 	Typed        map[string]string
+	// ActionError is the problem of an action's form (ActionField, the
+	// id of its first field), shown in the error summary.
+	ActionError, ActionField string
 	// ToAccept are the report's findings a reviewer must accept to
 	// approve; TypedAccepted those ticked when a review came back.
 	ToAccept      []disclosure.Finding
@@ -290,7 +293,77 @@ func londonInstant(date, clock, field string) (time.Time, error) {
 		field, date, clock)}
 }
 
+// actionFields are the fields of each action's form on the release page,
+// the first one the error summary links to.
+var actionFields = map[string][]string{
+	"preview":    {"until-date", "until-time"},
+	"schedule":   {"date", "time", "schedule-reason"},
+	"reschedule": {"re-date", "re-time", "re-reason"},
+	"unschedule": {"un-reason"},
+	"cancel":     {"cancel-reason"},
+	"withdraw":   {"withdraw-reason", "replacement"},
+	"amend":      {"amend-csv-1", "amend-note"},
+}
+
+// formFieldNames are the form names behind the fields' ids.
+var formFieldNames = map[string]string{"until-date": "until-date", "until-time": "until-time", "date": "date", "time": "time",
+	"schedule-reason": "reason", "re-date": "date", "re-time": "time", "re-reason": "reason", "un-reason": "reason",
+	"cancel-reason": "reason", "withdraw-reason": "reason", "replacement": "replacement", "amend-note": "note"}
+
+// workspaceAction carries out an action on a release. A refusal of what
+// the person sent (a date that is not one, a schedule in the past, a step
+// the workflow does not allow now) shows the release page again with the
+// problem in the error summary, linked to the action's form, and what was
+// typed kept; anything else is an error page.
 func (s *Site) workspaceAction(c *fiber.Ctx) error {
+	err := s.performAction(c)
+	fields, known := actionFields[c.Params("action")]
+	if err == nil || !known {
+		return err
+	}
+	status, message, ok := formRefusal(err)
+	if !ok {
+		return err
+	}
+	id, idErr := releaseID(c)
+	if idErr != nil {
+		return err
+	}
+	page, perr := s.releasePage(c, id)
+	if perr != nil {
+		return err
+	}
+	page.ActionError, page.ActionField = message, fields[0]
+	for _, f := range fields {
+		if name, ok := formFieldNames[f]; ok {
+			page.Typed[f] = c.FormValue(name)
+		}
+	}
+	page.layout.Title = "Error: " + page.layout.Title
+	c.Status(status)
+	return s.render(c, "workspace_release", page)
+}
+
+// formRefusal says whether err refuses what a form sent (and how to
+// answer it), rather than the request itself.
+func formRefusal(err error) (int, string, bool) {
+	var ue *userError
+	switch {
+	case errors.As(err, &ue) && ue.status == http.StatusBadRequest:
+		return ue.status, ue.message, true
+	case errors.Is(err, publisher.ErrInvalid), errors.Is(err, catalogue.ErrInvalid):
+		return http.StatusBadRequest, sentence(err), true
+	case errors.Is(err, publisher.ErrNotAllowed), errors.Is(err, catalogue.ErrConflict):
+		return http.StatusConflict, sentence(err), true
+	}
+	var rej *publisher.Rejection
+	if errors.As(err, &rej) {
+		return http.StatusUnprocessableEntity, sentence(err), true
+	}
+	return 0, "", false
+}
+
+func (s *Site) performAction(c *fiber.Ctx) error {
 	id, err := releaseID(c)
 	if err != nil {
 		return err

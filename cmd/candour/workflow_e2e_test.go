@@ -291,8 +291,14 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 
 	// Schedule a few seconds ahead; a schedule in the past is refused.
 	past := time.Now().Add(-time.Hour).In(london())
-	if status, body := pam.action(id, "schedule", url.Values{"date": {past.Format("2006-01-02")}, "time": {past.Format("15:04:05")}}); status != http.StatusBadRequest || !strings.Contains(body, "in the past") {
-		t.Errorf("schedule in the past: %d", status)
+	if status, body := pam.action(id, "schedule", url.Values{"date": {past.Format("2006-01-02")}, "time": {past.Format("15:04:05")}}); status != http.StatusBadRequest ||
+		!strings.Contains(body, "in the past") || !strings.Contains(body, `id="action-error"`) || !strings.Contains(body, `href="#date"`) ||
+		!strings.Contains(body, `value="`+past.Format("2006-01-02")+`"`) {
+		t.Errorf("schedule in the past: %d, want 400 as the release page with the problem summarised, linked to the date and the date kept", status)
+	}
+	if status, body := pam.action(id, "schedule", url.Values{"date": {"61220-02-02"}}); status != http.StatusBadRequest || !strings.Contains(body, "year-month-day") ||
+		!strings.Contains(body, `id="action-error"`) {
+		t.Errorf("schedule on a date that is not one: %d, want 400 saying how to write a date", status)
 	}
 	embargo := time.Now().Add(4 * time.Second).Truncate(time.Second)
 	mustAction(t, pam, id, "schedule", url.Values{"date": {embargo.In(london()).Format("2006-01-02")}, "time": {embargo.In(london()).Format("15:04:05")}})
