@@ -35,6 +35,8 @@ type workspacePage struct {
 	Releases []catalogue.Release
 	// Awaiting are the releases waiting for this reviewer's review.
 	Awaiting []catalogue.Release
+	// Announcement is the announcement form sent back with its problem.
+	Announcement workspaceAnnouncement
 	Datasets []catalogue.Dataset // the publisher's own, for the submit form
 }
 
@@ -47,7 +49,9 @@ func (s *Site) wsLayout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
 	return l
 }
 
-func (s *Site) workspace(c *fiber.Ctx) error {
+func (s *Site) workspace(c *fiber.Ctx) error { return s.workspacePage(c, workspaceAnnouncement{}) }
+
+func (s *Site) workspacePage(c *fiber.Ctx, announcement workspaceAnnouncement) error {
 	sess := session(c)
 	releases, err := s.deps.Publisher.Workspace(c.UserContext(), sess.Actor)
 	if err != nil {
@@ -57,7 +61,8 @@ func (s *Site) workspace(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "workspace", workspacePage{layout: s.wsLayout(c, "Workspace"), Session: sess, Releases: releases, Awaiting: awaiting})
+	return s.render(c, "workspace", workspacePage{layout: s.wsLayout(c, "Workspace"), Session: sess, Releases: releases, Awaiting: awaiting,
+		Announcement: announcement})
 }
 
 func releaseID(c *fiber.Ctx) (int64, error) {
@@ -924,8 +929,20 @@ func resourceFromUpload(name string, raw []byte) (datasets.Resource, error) {
 func (s *Site) announce(c *fiber.Ctx) error {
 	_, err := s.deps.Publisher.Announce(c.UserContext(), session(c).Actor, strings.TrimSpace(c.FormValue("dataset")),
 		c.FormValue("period"), strings.TrimSpace(c.FormValue("month")))
-	if err != nil {
+	status, message, refused := formRefusal(err)
+	if errors.Is(err, catalogue.ErrNotFound) {
+		status, message, refused = http.StatusBadRequest, fmt.Sprintf("There is no dataset %q of yours to announce; give its identifier, as in its address /datasets/IDENTIFIER.", c.FormValue("dataset")), true
+	}
+	if err != nil && !refused {
 		return err
+	}
+	if refused {
+		c.Status(status)
+		return s.workspacePage(c, workspaceAnnouncement{Error: message,
+			Dataset: c.FormValue("dataset"), Period: c.FormValue("period"), Month: c.FormValue("month")})
 	}
 	return c.Redirect("/calendar", http.StatusSeeOther)
 }
+
+// workspaceAnnouncement is the announcement form as sent, with its problem.
+type workspaceAnnouncement struct{ Error, Dataset, Period, Month string }

@@ -467,7 +467,12 @@ func TestWorkflowThroughHTTP(t *testing.T) {
 	if out, err := s.candour(t, "publisher", "rename", "no-such-body", "--name", "Nobody"); err == nil || !strings.Contains(out+err.Error(), "no-such-body") {
 		t.Errorf("renaming an unknown publisher: %v\n%s", err, out)
 	}
-	// Announcing the next release; the data release register.
+	// Announcing the next release; the data release register. A bad
+	// month comes back as the workspace with the problem and the form kept.
+	if status, body, _ := pam.post("/workspace/announce", url.Values{"csrf": {pam.token()}, "dataset": {"e2e-admissions"}, "period": {"April 2026"},
+		"month": {"May 2026"}}); status != http.StatusBadRequest || !strings.Contains(body, `id="announce-error"`) || !strings.Contains(body, `value="April 2026"`) {
+		t.Errorf("announcing with a month that is not YYYY-MM: %d, want 400 with the form kept and its problem", status)
+	}
 	form := url.Values{"csrf": {pam.token()}, "dataset": {"e2e-admissions"}, "period": {"April 2026"}, "month": {"2026-05"}}
 	if status, body, _ := pam.post("/workspace/announce", form); status != http.StatusSeeOther {
 		t.Errorf("announce: %d %s", status, body)
