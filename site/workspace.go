@@ -37,7 +37,7 @@ type workspacePage struct {
 	Awaiting []catalogue.Release
 	// Announcement is the announcement form sent back with its problem.
 	Announcement workspaceAnnouncement
-	Datasets []catalogue.Dataset // the publisher's own, for the submit form
+	Datasets     []catalogue.Dataset // the publisher's own, for the submit form
 }
 
 func (s *Site) wsLayout(c *fiber.Ctx, title string, crumbs ...crumb) layout {
