@@ -4,7 +4,7 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean bench bench-search bench-export bench-disclosure fuzz
+.PHONY: demo test build assets clean bench bench-search bench-export bench-disclosure bench-upload fuzz
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
@@ -57,6 +57,10 @@ bench-export: build
 ## bench-disclosure: disclosure control against parsing (5 million rows of patients by practice, age and sex, with margins, under the nhs-digital rule; target ≤ 2.0× parsing's time; peak memory)
 bench-disclosure:
 	$(GO) run ./cmd/candour-bench disclosure
+
+## bench-upload: one large submission through the submission API (a 1 GiB CSV streamed to POST /api/v1/submissions; the server's peak memory while it uploads and while it checks and stores); UPLOAD_ARGS adds flags, e.g. UPLOAD_ARGS="--size 200MiB"
+bench-upload: build
+	$(GO) run ./cmd/candour-bench upload --candour $(BIN) $(UPLOAD_ARGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 10m), one after another, and print each one's executions and result (.ci/fuzz)
 FUZZTIME ?= 10m

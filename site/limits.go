@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -95,6 +96,21 @@ var uploadRoutes = map[string]func(s *Site, h *fasthttp.RequestHeader) bool{
 	"/api/v1/submissions": (*Site).hasAPIToken,
 }
 
+// amendPath matches the form that replaces a release's files.
+var amendPath = regexp.MustCompile(`^/workspace/releases/[0-9]+/amend$`)
+
+// uploadRoute returns how a request to path proves it may upload, when
+// path takes files: the submission routes and a release's amendment.
+func uploadRoute(path string) (func(s *Site, h *fasthttp.RequestHeader) bool, bool) {
+	if proves, ok := uploadRoutes[path]; ok {
+		return proves, true
+	}
+	if amendPath.MatchString(path) {
+		return (*Site).hasSession, true
+	}
+	return nil, false
+}
+
 // requestConfig chooses a request's body limit and timeouts from its
 // headers alone (fasthttp calls it before reading the body).
 func (s *Site) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -110,7 +126,7 @@ func (s *Site) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		rc.MaxRequestBodySize = encodedBodyBytes
 		return rc
 	}
-	if proves, ok := uploadRoutes[path]; ok && h.IsPost() && proves(s, h) {
+	if proves, ok := uploadRoute(path); ok && h.IsPost() && proves(s, h) {
 		rc.MaxRequestBodySize = int(s.cfg.MaxUploadBytes + multipartOverhead)
 		rc.ReadTimeout = s.cfg.UploadReadTimeout
 	}

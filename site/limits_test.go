@@ -58,3 +58,38 @@ func TestExportStreams(t *testing.T) {
 		}
 	}
 }
+
+// A submission's work may last as long as its upload may; every other
+// request's is bounded by requestTimeout.
+func TestWorkTimeout(t *testing.T) {
+	s := &Site{cfg: Config{UploadReadTimeout: 30 * time.Minute}}
+	for _, c := range []struct {
+		method, path string
+		want         time.Duration
+	}{
+		{"POST", "/api/v1/submissions", 30 * time.Minute},
+		{"POST", "/workspace/submit", 30 * time.Minute},
+		{"POST", "/workspace/releases/12/amend", 30 * time.Minute},
+		{"POST", "/workspace/releases/12/cancel", requestTimeout},
+		{"GET", "/api/v1/submissions", requestTimeout},
+		{"POST", "/account/login", requestTimeout},
+		{"GET", "/datasets", requestTimeout},
+	} {
+		if got := s.workTimeout(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: %s, want %s", c.method, c.path, got, c.want)
+		}
+	}
+}
+
+// The routes that take files: the submission routes and a release's
+// amendment, each proved by a session or a token before the body is read.
+func TestUploadRoutes(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/workspace/submit": true, "/api/v1/submissions": true, "/workspace/releases/7/amend": true,
+		"/workspace/releases/7/amend/x": false, "/workspace/releases/x/amend": false, "/account/login": false, "/workspace/announce": false,
+	} {
+		if _, got := uploadRoute(path); got != want {
+			t.Errorf("uploadRoute(%q): %t, want %t", path, got, want)
+		}
+	}
+}

@@ -31,6 +31,18 @@ func (s *Site) securityHeaders(c *fiber.Ctx) error {
 // requestTimeout bounds the work a request may ask of the stores.
 const requestTimeout = 30 * time.Second
 
+// workTimeout is how long a request's work may take: requestTimeout,
+// except a submission (an upload route's POST), whose checks and storing
+// grow with its files and may take as long as --upload-timeout allows for
+// receiving them (with 30 s, a submission of a few million rows was
+// answered 500 when the checks outlasted the deadline).
+func (s *Site) workTimeout(method, path string) time.Duration {
+	if _, upload := uploadRoute(path); upload && method == fiber.MethodPost {
+		return max(requestTimeout, s.cfg.UploadReadTimeout)
+	}
+	return requestTimeout
+}
+
 // logRequests gives each request its own context (fasthttp's request
 // context is recycled and must not reach database/sql, which watches a
 // context from another goroutine), and writes one log line per request
@@ -43,7 +55,7 @@ const requestTimeout = 30 * time.Second
 // metrics (metrics.go).
 func (s *Site) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.workTimeout(c.Method(), c.Path()))
 	defer cancel()
 	c.SetUserContext(ctx)
 	s.metrics.inFlight.Inc()

@@ -14,7 +14,8 @@
 // `candour-bench search` is the search benchmark instead (search.go),
 // `candour-bench export` the downloads benchmark (export.go),
 // `candour-bench disclosure` the disclosure-control benchmark (disclosure.go),
-// and `candour-bench load` the load test (load.go).
+// `candour-bench load` the load test (load.go),
+// and `candour-bench upload` the large-upload memory benchmark (upload.go).
 //
 // Usage (see `make bench`, which installs nginx and wrk if missing):
 //
@@ -66,6 +67,15 @@ func main() {
 		if err := runLoadBench(os.Args[2:]); err != nil {
 			if errors.Is(err, errLoadChecks) {
 				os.Exit(1) // the summary has said which check failed
+			}
+			log.Fatal(err)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "upload" {
+		if err := runUploadBench(os.Args[2:]); err != nil {
+			if errors.Is(err, errUploadStatus) {
+				os.Exit(1) // the summary has given the status and the answer
 			}
 			log.Fatal(err)
 		}
