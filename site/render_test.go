@@ -323,3 +323,23 @@ func TestTabularPagesLinkTheirTwins(t *testing.T) {
 		t.Errorf("comparison twin: %+v", table)
 	}
 }
+
+// An account with several roles sees each workspace form once, whatever
+// order its roles are in (the announcement form has ids).
+func TestWorkspaceFormsOnceForSeveralRoles(t *testing.T) {
+	r, err := newRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := Session{Actor: publisher.Actor{Username: "pam", Name: "Pam", Organisation: "nhs-x",
+		Roles: []publisher.Role{publisher.RolePublisher, publisher.RoleAdministrator}}, CSRF: "tok"}
+	var buf bytes.Buffer
+	if err := r.pages["workspace"].ExecuteTemplate(&buf, "layout.html", workspacePage{layout: signedIn(sampleLayout(t, "Workspace")), Session: both}); err != nil {
+		t.Fatal(err)
+	}
+	for _, once := range []string{`id="announce-dataset"`, `href="/workspace/register"`, `href="/workspace/submit"`, `href="/workspace/accounts"`} {
+		if n := strings.Count(buf.String(), once); n != 1 {
+			t.Errorf("%s appears %d times, want once", once, n)
+		}
+	}
+}
