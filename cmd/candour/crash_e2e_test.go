@@ -1296,35 +1296,10 @@ func (h *crashHarness) copyFolder(src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() && (rel == publicDir || strings.HasPrefix(rel, snapshotBuildPrefix)) {
-			return fs.SkipDir // public snapshots for read nodes: written again at every start
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o750)
-		}
-		if rel == lockFile {
-			return nil
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+	// Public snapshots for read nodes are written again at every start,
+	// and the lock belongs to the folder copied from.
+	err = copyTree(src, dst, func(rel string, d fs.DirEntry) bool {
+		return d.IsDir() && (rel == publicDir || strings.HasPrefix(rel, snapshotBuildPrefix)) || rel == lockFile
 	})
 	return dst, err
 }

@@ -1,7 +1,6 @@
 package disclosure
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -185,13 +184,7 @@ func fuzzJudge(t *testing.T, c propCase, res Result, files []propFile, earlier *
 		t.Logf("%s: enumeration gave up after %d nodes", c.describe(), v.nodes)
 		return
 	}
-	var bad []string
-	for k, tg := range p.targets {
-		if len(v.values[k]) < propWant {
-			bad = append(bad, fmt.Sprintf("%v (%s, true value %d): possible values %v; the audit says %s",
-				tg.cell, tg.label, tg.e.eval(p.truth), sortedValues(v.values[k]), auditEntry(res, tg.cell)))
-		}
-	}
+	bad := p.underProtected(v, res)
 	if len(bad) > 0 {
 		t.Fatalf("%s: Check accepted the release, but suppressed cells have fewer than %d possible values:\n  %s\n%s",
 			c.describe(), propWant, strings.Join(bad, "\n  "), propDump(c, res, files, earlier))

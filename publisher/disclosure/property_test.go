@@ -928,6 +928,17 @@ func judgeRelease(t *testing.T, c propCase, res Result, files []propFile, earlie
 		t.Logf("%s: enumeration gave up after %d nodes", c.describe(), v.nodes)
 		return
 	}
+	bad := p.underProtected(v, res)
+	if len(bad) > 0 {
+		t.Errorf("%s: Check accepted the release, but suppressed cells have fewer than %d possible values:\n  %s\n%s",
+			c.describe(), propWant,
+			strings.Join(bad, "\n  "), propDump(c, res, files, earlier))
+	}
+}
+
+// underProtected names each target cell the enumeration found fewer than
+// propWant possible values for, with what the audit said of it.
+func (p *bfProblem) underProtected(v bfVerdict, res Result) []string {
 	var bad []string
 	for k, tg := range p.targets {
 		if len(v.values[k]) < propWant {
@@ -935,11 +946,7 @@ func judgeRelease(t *testing.T, c propCase, res Result, files []propFile, earlie
 				tg.cell, tg.label, tg.e.eval(p.truth), sortedValues(v.values[k]), auditEntry(res, tg.cell)))
 		}
 	}
-	if len(bad) > 0 {
-		t.Errorf("%s: Check accepted the release, but suppressed cells have fewer than %d possible values:\n  %s\n%s",
-			c.describe(), propWant,
-			strings.Join(bad, "\n  "), propDump(c, res, files, earlier))
-	}
+	return bad
 }
 
 // auditEntry returns the audit report's entry for a cell of the current

@@ -385,18 +385,9 @@ func (s *Store) AuditLog() publisher.AuditLog { return s.log }
 
 // UnfinishedReleases implements publisher.WorkflowStore.
 func (s *Store) UnfinishedReleases(ctx context.Context) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT release_id FROM workflow_unfinished ORDER BY since, release_id`)
+	ids, err := sqlitedb.QueryIDs(ctx, s.db, `SELECT release_id FROM workflow_unfinished ORDER BY since, release_id`)
 	if err != nil {
 		return nil, fmt.Errorf("unfinished releases: %w", err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
