@@ -94,7 +94,7 @@ type model struct {
 	vars   []*avar
 	eqs    []equation
 	varEqs [][]int
-	varOf  map[obs]int
+	varAt  [][]int32 // per table, row by row and column: the unknown + 1 (0: none)
 	// Static components: unknowns connected by relations that add up,
 	// whatever is published. A suppression changes only its own
 	// component's audit (and, by making a file's markers ambiguous, can
@@ -103,8 +103,13 @@ type model struct {
 	compVars [][]int
 	compEqs  [][]int
 	c        *checker
-	cache    map[string]compResult
-	cacheMu  sync.Mutex
+	// caching: remember each solve's result by its inputs, for audits that
+	// solve the same blocks again (secondary suppression, text trials).
+	caching bool
+	cache   map[string]compResult
+	// localPool lends solves an array by unknown (see localIndex).
+	localPool sync.Pool
+	cacheMu   sync.Mutex
 	// pins are values assumed for unknowns, as a figure in the release's
 	// text would state them (see textFindings); nil otherwise.
 	pins map[int]interval
@@ -260,233 +265,18 @@ func identityWithout(id, name string) string {
 	return strings.Join(out, ",")
 }
 
-// shares reports whether cell (row r, field name, identity id) of t is
-// the same unknown as the cell of that identity in the current release:
-// always for a current table; for an earlier one, when it is linked and
-// its row (or, for a corrected release, the cell itself) is unchanged.
-func (t *table) shares(r int, name, id string) bool {
+// shares reports whether cell (row r, field name) of t is the same
+// unknown as the cell of its identity in the current release: always for
+// a current table; for an earlier one, when it is linked and its row (or,
+// for a corrected release, the cell itself) is unchanged.
+func (t *table) shares(r int, name string) bool {
 	switch {
 	case t.version == 0:
 		return true
 	case t.links != nil:
-		return t.links[name+"\x00"+id]
+		return t.links[name+"\x00"+t.rowIdentity(r)]
 	}
 	return !t.except[t.rowKeys[r]]
-}
-
-// buildModel gathers the unknowns and relations of the release and the
-// linked earlier releases.
-func buildModel(current, earlier []*table, parents map[string]parentLink, c *checker) *model {
-	m := &model{varOf: map[obs]int{}, c: c, cache: map[string]compResult{}, chosenFor: map[int][]int{}}
-	m.tables = append(append(m.tables, current...), earlier...)
-	byID := map[string]int{}
-	// index[release][field \x00 identity] is the var of a cell of that release.
-	index := map[int]map[string]int{}
-	idents := make([][]string, len(m.tables))
-
-	for ti, t := range m.tables {
-		if index[t.version] == nil {
-			index[t.version] = map[string]int{}
-		}
-		idents[ti] = make([]string, len(t.cells))
-		for r := range t.cells {
-			id := t.rowIdentity(r)
-			idents[ti][r] = id
-			for col, fi := range t.fields {
-				if !fi.additive {
-					continue
-				}
-				o := obs{ti, r, col}
-				iv, _, ok := m.obsInterval(o)
-				if !ok {
-					continue
-				}
-				name := t.schema.Fields[col].Name
-				ns := "R"
-				if !t.shares(r, name, id) {
-					ns = "E" + strconv.Itoa(t.version)
-				}
-				key := ns + "\x00" + name + "\x00" + id
-				var truth float64
-				hasTruth := false
-				if t.version == 0 {
-					if v := t.orig[r][col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
-						truth, hasTruth = v.Float, true
-					}
-				}
-				if vi, ok := byID[key]; ok {
-					v := m.vars[vi]
-					clash := ""
-					switch {
-					case slices.ContainsFunc(v.obs, func(p obs) bool { return p.t == ti }):
-						first := v.obs[0]
-						clash = "dup"
-						c.add(Finding{Kind: KindDuplicateCell, File: t.label(), Row: t.records[r], Column: col + 1, Field: name,
-							Message: fmt.Sprintf("Row %d, column %d (%s) has the same key and dimension values as row %d; the two are audited as different cells.",
-								t.records[r], col+1, name, m.tables[first.t].records[first.r])})
-					case t.version == 0 && hasTruth && v.hasTruth && math.Abs(truth-v.truth) > 1e-9:
-						first := v.obs[0]
-						clash = "value"
-						c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.orig[r][col].Text,
-							Message: fmt.Sprintf("Row %d, column %d (%s) is the same cell as row %d of %s but has a different value; the two are audited as different cells.",
-								t.records[r], col+1, name, m.tables[first.t].records[first.r], m.tables[first.t].label())})
-					case t.version != 0 && v.hasTruth && !iv.contains(v.truth):
-						clash = "changed"
-						c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.cells[r][col],
-							Message: fmt.Sprintf("Row %d, column %d (%s) of version %d is declared unchanged, but this release's value differs from what version %d published; list its row key (%q) among the changed rows.",
-								t.records[r], col+1, name, t.version, t.version, t.rowKeys[r])})
-					}
-					if clash == "" {
-						// A cell shared with another release is still this
-						// release's cell: its margins hold with its parts.
-						if _, ok := index[t.version][name+"\x00"+id]; !ok {
-							index[t.version][name+"\x00"+id] = vi
-						}
-						v.obs = append(v.obs, o)
-						v.integral = v.integral && !fi.number
-						v.current = v.current || t.version == 0
-						m.varOf[o] = vi
-						continue
-					}
-					key += fmt.Sprintf("\x00%s#%d#%d#%d", clash, ti, r, col)
-				}
-				vi := len(m.vars)
-				byID[key] = vi
-				if _, ok := index[t.version][name+"\x00"+id]; !ok {
-					index[t.version][name+"\x00"+id] = vi
-				}
-				m.vars = append(m.vars, &avar{
-					obs: []obs{o}, integral: !fi.number,
-					truth: truth, hasTruth: hasTruth, current: t.version == 0,
-				})
-				m.varOf[o] = vi
-			}
-		}
-	}
-
-	seen := map[string]bool{}
-	addEq := func(margin int, parts []int, at obs) {
-		coef := map[int]int64{margin: 1}
-		for _, p := range parts {
-			coef[p]--
-		}
-		var terms []term
-		for v, a := range coef {
-			if a != 0 {
-				terms = append(terms, term{v, a})
-			}
-		}
-		if len(terms) == 0 {
-			return
-		}
-		sort.Slice(terms, func(i, j int) bool { return terms[i].v < terms[j].v })
-		var key strings.Builder
-		for _, tm := range terms {
-			fmt.Fprintf(&key, "%d:%d,", tm.v, tm.a)
-		}
-		if seen[key.String()] {
-			return
-		}
-		seen[key.String()] = true
-		eq := equation{terms: terms, at: at, parts: len(parts)}
-		known := m.vars[margin].hasTruth
-		sum := 0.0
-		for _, p := range parts {
-			known = known && m.vars[p].hasTruth
-			sum += m.vars[p].truth
-		}
-		if known {
-			tv := m.vars[margin].truth
-			if math.Abs(tv-sum) > 1e-6*(1+math.Abs(tv)) {
-				eq.broken, eq.sum = true, sum
-			}
-		}
-		m.vars[margin].margin = true
-		m.eqs = append(m.eqs, eq)
-	}
-
-	for ti, t := range m.tables {
-		// Total columns.
-		for r := range t.cells {
-			for col, fi := range t.fields {
-				if !fi.total {
-					continue
-				}
-				mv, ok := m.varOf[obs{ti, r, col}]
-				if !ok {
-					continue
-				}
-				for _, set := range append([][]int{fi.parts}, fi.extraParts...) {
-					if parts := m.rowParts(ti, r, set); parts != nil {
-						addEq(mv, parts, obs{ti, r, col})
-					}
-				}
-			}
-		}
-		// Margin rows.
-		for _, dc := range t.identCols {
-			d := t.schema.Fields[dc]
-			if len(d.TotalValues) == 0 {
-				continue
-			}
-			for col, fi := range t.fields {
-				if !fi.additive {
-					continue
-				}
-				name := t.schema.Fields[col].Name
-				type group struct {
-					parts   []int
-					bad     bool
-					changed bool // some part is in a row changed since an earlier release
-				}
-				var order []string
-				groups := map[string]*group{}
-				for r := range t.cells {
-					if slices.Contains(d.TotalValues, t.cells[r][dc]) {
-						continue
-					}
-					rest := identityWithout(idents[ti][r], d.Name)
-					g, ok := groups[rest]
-					if !ok {
-						g = &group{}
-						groups[rest] = g
-						order = append(order, rest)
-					}
-					if pv, ok := m.varOf[obs{ti, r, col}]; ok {
-						g.parts = append(g.parts, pv)
-					} else {
-						g.bad = true
-					}
-					g.changed = g.changed || !t.shares(r, name, idents[ti][r])
-				}
-				for _, rest := range order {
-					g := groups[rest]
-					if g.bad {
-						continue
-					}
-					// The margin: in the same release, else (for unchanged
-					// cells) in another release the cell is shared with.
-					mv, ok := index[t.version][name+"\x00"+rest]
-					if !ok && !g.changed {
-						mv, ok = byID["R\x00"+name+"\x00"+rest]
-					}
-					if !ok {
-						continue
-					}
-					addEq(mv, g.parts, m.vars[mv].obs[0])
-				}
-			}
-		}
-	}
-	m.hierarchyRelations(parents, index, addEq)
-	m.varEqs = make([][]int, len(m.vars))
-	for ei, eq := range m.eqs {
-		for _, tm := range eq.terms {
-			m.varEqs[tm.v] = append(m.varEqs[tm.v], ei)
-		}
-	}
-	m.components()
-	return m
 }
 
 // rowParts returns the unknowns of the given columns of row r of table
@@ -494,7 +284,7 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 func (m *model) rowParts(ti, r int, cols []int) []int {
 	var parts []int
 	for _, pc := range cols {
-		pv, ok := m.varOf[obs{ti, r, pc}]
+		pv, ok := m.varOf(obs{ti, r, pc})
 		if !ok {
 			return nil
 		}
@@ -527,17 +317,27 @@ func (m *model) components() {
 		}
 	}
 	m.compOf = make([]int, len(m.vars))
-	index := map[int]int{}
+	compOfRoot := make([]int32, len(m.vars))
+	var sizes []int
 	for v := range m.vars {
 		r := find(v)
-		c, ok := index[r]
-		if !ok {
-			c = len(m.compVars)
-			index[r] = c
-			m.compVars = append(m.compVars, nil)
-			m.compEqs = append(m.compEqs, nil)
+		if compOfRoot[r] == 0 {
+			sizes = append(sizes, 0)
+			compOfRoot[r] = int32(len(sizes))
 		}
+		c := int(compOfRoot[r]) - 1
 		m.compOf[v] = c
+		sizes[c]++
+	}
+	slab := make([]int, len(m.vars))
+	m.compVars = make([][]int, len(sizes))
+	m.compEqs = make([][]int, len(sizes))
+	at := 0
+	for c, n := range sizes {
+		m.compVars[c] = slab[at : at : at+n]
+		at += n
+	}
+	for v, c := range m.compOf {
 		m.compVars[c] = append(m.compVars[c], v)
 	}
 	for ei, eq := range m.eqs {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -77,10 +78,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	n := len(vars)
-	pos := make(map[int]int, n)
-	for i, v := range vars {
-		pos[v] = i
-	}
+	pos := m.positionsOf(vars)
 	bounds := make([]interval, n)
 	suppCur := make([]bool, n)
 	suppEarlier := make([]bool, n)
@@ -105,7 +103,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 		bounds[i] = b
 	}
-	globalBounds := func(v int) interval { return bounds[pos[v]] }
+	globalBounds := func(v int) interval { return bounds[pos.of(v)] }
 	ar := auditResult{res: map[int]varResult{}, prot: map[int]int{}, pass: map[int]bool{}}
 
 	parent := make([]int, n)
@@ -130,13 +128,15 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		if eq.broken {
 			continue
 		}
-		var rt []term
-		rhs := 0.0
-		for _, tm := range eq.terms {
-			if b := globalBounds(tm.v); b.isPoint() {
-				rhs -= float64(tm.a) * b.lo
-			} else {
-				rt = append(rt, tm)
+		rt, rhs := eq.terms, 0.0
+		if slices.ContainsFunc(eq.terms, func(tm term) bool { return globalBounds(tm.v).isPoint() }) {
+			rt = nil
+			for _, tm := range eq.terms {
+				if b := globalBounds(tm.v); b.isPoint() {
+					rhs -= float64(tm.a) * b.lo
+				} else {
+					rt = append(rt, tm)
+				}
 			}
 		}
 		if len(rt) == 0 {
@@ -147,16 +147,17 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 		reds = append(reds, reduced{ei, rt, rhs})
 		for _, tm := range rt[1:] {
-			a, b := find(pos[rt[0].v]), find(pos[tm.v])
+			a, b := find(pos.of(rt[0].v)), find(pos.of(tm.v))
 			if a != b {
 				parent[a] = b
 			}
 		}
 	}
-	compCurrent := map[int]bool{}
+	compCurrent := make([]bool, n) // by root
 	for i, vi := range vars {
 		if !bounds[i].isPoint() {
-			compCurrent[find(i)] = compCurrent[find(i)] || m.vars[vi].current
+			r := find(i)
+			compCurrent[r] = compCurrent[r] || m.vars[vi].current
 		}
 	}
 	// Blocks: the components without the relations of very many cells
@@ -165,7 +166,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	for _, rd := range reds {
 		if len(rd.terms) <= giantTerms {
 			for _, tm := range rd.terms[1:] {
-				sys.union(pos[rd.terms[0].v], pos[tm.v])
+				sys.union(pos.of(rd.terms[0].v), pos.of(tm.v))
 			}
 		}
 	}
@@ -180,7 +181,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 			sys.addGiant(m, rd.terms, rd.rhs, pos)
 			continue
 		}
-		r := sys.find(pos[rd.terms[0].v])
+		r := sys.find(pos.of(rd.terms[0].v))
 		sys.eqs[r] = append(sys.eqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
 	}
 	isTarget := func(i int) bool {
@@ -265,6 +266,35 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	return ar
 }
 
+// positions maps the unknowns of an audit run to their places in it: by
+// a dense array when the run covers much of the model, else a map.
+type positions struct {
+	dense  []int32
+	sparse map[int]int
+}
+
+func (m *model) positionsOf(vars []int) positions {
+	if len(vars) >= len(m.vars)/8 {
+		p := positions{dense: make([]int32, len(m.vars))}
+		for i, v := range vars {
+			p.dense[v] = int32(i)
+		}
+		return p
+	}
+	p := positions{sparse: make(map[int]int, len(vars))}
+	for i, v := range vars {
+		p.sparse[v] = i
+	}
+	return p
+}
+
+func (p positions) of(v int) int {
+	if p.dense != nil {
+		return int(p.dense[v])
+	}
+	return p.sparse[v]
+}
+
 // reducedEq is an equation over unknowns that are not pinned: Σ a·v = rhs.
 type reducedEq struct {
 	terms []term
@@ -280,99 +310,22 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, boundsOf func(int) i
 // solveUpTo is solveComponent trying exact search on up to limit unknowns
 // (its node budget still bounds the work; beyond it, linear programming).
 func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interval, targets []int, limit int) compResult {
-	// The lattice: whole units unless some value or unknown needs finer.
-	integral := true
-	var nums []float64
-	for _, v := range vars {
-		integral = integral && m.vars[v].integral
-		b := boundsOf(v)
-		nums = append(nums, b.lo)
-		if !b.inf {
-			nums = append(nums, b.hi)
-		}
-	}
-	for _, eq := range eqs {
-		nums = append(nums, eq.rhs)
-	}
-	scale := scales[len(scales)-1]
-	for _, sc := range scales {
-		if sc == 1 && !integral {
-			continue
-		}
-		ok := true
-		for _, x := range nums {
-			if !integralish(x * sc) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			scale = sc
-			break
-		}
-	}
-	local := map[int]int{}
-	lo := make([]int64, len(vars))
-	hi := make([]int64, len(vars))
+	bs := make([]interval, len(vars))
 	for i, v := range vars {
-		local[v] = i
-		b := boundsOf(v)
-		x := b.lo * scale
-		if b.loOpen {
-			lo[i] = int64(math.Floor(x+1e-9)) + 1
-		} else {
-			lo[i] = int64(math.Ceil(x - 1e-9))
-		}
-		lo[i] = max(lo[i], 0)
-		if b.inf {
-			hi[i] = unbounded
-		} else {
-			y := b.hi * scale
-			if b.hiOpen {
-				hi[i] = int64(math.Ceil(y-1e-9)) - 1
-			} else {
-				hi[i] = int64(math.Floor(y + 1e-9))
-			}
-		}
+		bs[i] = boundsOf(v)
 	}
-	var ieqs []ieq
-	for _, eq := range eqs {
-		e := ieq{rhs: int64(math.Round(eq.rhs * scale))}
-		for _, tm := range eq.terms {
-			e.vars = append(e.vars, local[tm.v])
-			e.coefs = append(e.coefs, tm.a)
-		}
-		ieqs = append(ieqs, e)
-	}
+	scale := m.latticeScale(vars, bs, eqs)
+	local := m.localIndex(vars)
+	defer m.releaseLocal(local, vars)
+	lo, hi := scaledBounds(bs, scale)
+	ieqs := scaledEqs(eqs, local, scale)
 
-	key := make([]byte, 0, 16*(len(vars)+len(targets)+len(ieqs)))
-	key = strconv.AppendFloat(key, scale, 'g', -1, 64)
-	for i, v := range vars {
-		key = append(key, ';')
-		key = strconv.AppendInt(key, int64(v), 36)
-		key = append(key, ':')
-		key = strconv.AppendInt(key, lo[i], 36)
-		key = append(key, ':')
-		key = strconv.AppendInt(key, hi[i], 36)
-	}
-	for _, e := range ieqs {
-		key = append(key, '|')
-		for i, v := range e.vars {
-			key = strconv.AppendInt(key, e.coefs[i], 36)
-			key = append(key, '*')
-			key = strconv.AppendInt(key, int64(v), 36)
-			key = append(key, '+')
+	key := ""
+	if m.caching {
+		key = cacheKey(scale, vars, lo, hi, ieqs, targets)
+		if r, ok := m.cached(key); ok {
+			return r
 		}
-		key = append(key, '=')
-		key = strconv.AppendInt(key, e.rhs, 36)
-	}
-	key = append(key, 't')
-	for _, v := range targets {
-		key = strconv.AppendInt(key, int64(v), 36)
-		key = append(key, ',')
-	}
-	if r, ok := m.cached(string(key)); ok {
-		return r
 	}
 
 	res := compResult{}
@@ -393,7 +346,7 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 			for _, v := range targets {
 				res[v] = varResult{empty: true, method: MethodNone}
 			}
-			m.remember(string(key), res)
+			m.remember(key, res)
 			return res
 		}
 	}
@@ -401,10 +354,11 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 	done := false
 	if len(vars) <= limit {
 		sys := newISys(len(vars), ieqs, exactBudget)
+		sys.setBase(m.truthPoint(vars, lo, scale))
 		exact := compResult{}
 		done = true
 		for _, v := range targets {
-			minV, maxV, unb, ok, err := sys.extremes(local[v], lo, hi)
+			minV, maxV, unb, ok, err := sys.extremes(int(local[v]), lo, hi)
 			if err != nil {
 				done = false
 				break
@@ -448,8 +402,8 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 				res[v] = varResult{incomplete: true, method: MethodNone}
 				continue
 			}
-			mn, err1 := sx.extreme(local[v], false)
-			mx, err2 := sx.extreme(local[v], true)
+			mn, err1 := sx.extreme(int(local[v]), false)
+			mx, err2 := sx.extreme(int(local[v]), true)
 			if err1 != nil || err2 != nil {
 				res[v] = varResult{incomplete: true, method: MethodNone}
 				continue
@@ -462,8 +416,152 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 			res[v] = toVar(v, lv, int64(math.Floor(mx+1e-6)), false, MethodLP)
 		}
 	}
-	m.remember(string(key), res)
+	m.remember(key, res)
 	return res
+}
+
+// localIndex numbers the unknowns of one solve 0, 1, …: an array by
+// unknown, borrowed from a pool since solves run in parallel.
+func (m *model) localIndex(vars []int) []int32 {
+	at, _ := m.localPool.Get().([]int32)
+	if len(at) != len(m.vars) {
+		at = make([]int32, len(m.vars))
+	}
+	for i, v := range vars {
+		at[v] = int32(i)
+	}
+	return at
+}
+
+// releaseLocal gives a localIndex back to the pool.
+func (m *model) releaseLocal(at []int32, vars []int) {
+	for _, v := range vars {
+		at[v] = 0
+	}
+	m.localPool.Put(at)
+}
+
+// latticeScale is the lattice a solve works on: whole units unless some
+// bound, right-hand side or unknown needs finer (see scales).
+func (m *model) latticeScale(vars []int, bs []interval, eqs []reducedEq) float64 {
+	integral := true
+	for _, v := range vars {
+		integral = integral && m.vars[v].integral
+	}
+	for _, sc := range scales {
+		if sc == 1 && !integral {
+			continue
+		}
+		if onLattice(bs, eqs, sc) {
+			return sc
+		}
+	}
+	return scales[len(scales)-1]
+}
+
+// onLattice reports whether every bound and right-hand side is a whole
+// multiple of 1/sc.
+func onLattice(bs []interval, eqs []reducedEq, sc float64) bool {
+	for _, b := range bs {
+		if !integralish(b.lo*sc) || !b.inf && !integralish(b.hi*sc) {
+			return false
+		}
+	}
+	for _, eq := range eqs {
+		if !integralish(eq.rhs * sc) {
+			return false
+		}
+	}
+	return true
+}
+
+// scaledBounds writes bounds as whole multiples of 1/scale, rounded
+// inwards (open ends excluded), never below zero.
+func scaledBounds(bs []interval, scale float64) (lo, hi []int64) {
+	lo, hi = make([]int64, len(bs)), make([]int64, len(bs))
+	for i, b := range bs {
+		x := b.lo * scale
+		if b.loOpen {
+			lo[i] = int64(math.Floor(x+1e-9)) + 1
+		} else {
+			lo[i] = int64(math.Ceil(x - 1e-9))
+		}
+		lo[i] = max(lo[i], 0)
+		if b.inf {
+			hi[i] = unbounded
+			continue
+		}
+		y := b.hi * scale
+		if b.hiOpen {
+			hi[i] = int64(math.Ceil(y-1e-9)) - 1
+		} else {
+			hi[i] = int64(math.Floor(y + 1e-9))
+		}
+	}
+	return lo, hi
+}
+
+// scaledEqs writes equations over local unknown numbers on the lattice of
+// scale, their terms in one slab.
+func scaledEqs(eqs []reducedEq, local []int32, scale float64) []ieq {
+	n := 0
+	for _, eq := range eqs {
+		n += len(eq.terms)
+	}
+	vars, coefs := make([]int, 0, n), make([]int64, 0, n)
+	ieqs := make([]ieq, len(eqs))
+	for i, eq := range eqs {
+		from := len(vars)
+		for _, tm := range eq.terms {
+			vars = append(vars, int(local[tm.v]))
+			coefs = append(coefs, tm.a)
+		}
+		ieqs[i] = ieq{vars: vars[from:len(vars):len(vars)], coefs: coefs[from:len(coefs):len(coefs)], rhs: int64(math.Round(eq.rhs * scale))}
+	}
+	return ieqs
+}
+
+// cacheKey writes a solve's inputs as the key of its remembered result.
+func cacheKey(scale float64, vars []int, lo, hi []int64, ieqs []ieq, targets []int) string {
+	key := make([]byte, 0, 16*(len(vars)+len(targets)+len(ieqs)))
+	key = strconv.AppendFloat(key, scale, 'g', -1, 64)
+	for i, v := range vars {
+		key = append(key, ';')
+		key = strconv.AppendInt(key, int64(v), 36)
+		key = append(key, ':')
+		key = strconv.AppendInt(key, lo[i], 36)
+		key = append(key, ':')
+		key = strconv.AppendInt(key, hi[i], 36)
+	}
+	for _, e := range ieqs {
+		key = append(key, '|')
+		for i, v := range e.vars {
+			key = strconv.AppendInt(key, e.coefs[i], 36)
+			key = append(key, '*')
+			key = strconv.AppendInt(key, int64(v), 36)
+			key = append(key, '+')
+		}
+		key = append(key, '=')
+		key = strconv.AppendInt(key, e.rhs, 36)
+	}
+	key = append(key, 't')
+	for _, v := range targets {
+		key = strconv.AppendInt(key, int64(v), 36)
+		key = append(key, ',')
+	}
+	return string(key)
+}
+
+// truthPoint returns the unknowns' true values on the lattice of scale,
+// where known (else their lower bounds), as a start for witness searches.
+func (m *model) truthPoint(vars []int, lo []int64, scale float64) []int64 {
+	base := slices.Clone(lo)
+	for i, v := range vars {
+		if av := m.vars[v]; av.hasTruth {
+			base[i] = int64(math.Round(av.truth * scale))
+		}
+	}
+	return base
 }
 
 // parallelFrom is the number of blocks from which an audit run solves
@@ -496,6 +594,9 @@ func (m *model) eachInParallel(n int, fn func(int)) {
 
 // cached returns a remembered component result.
 func (m *model) cached(key string) (compResult, bool) {
+	if !m.caching {
+		return nil, false
+	}
 	m.cacheMu.Lock()
 	defer m.cacheMu.Unlock()
 	r, ok := m.cache[key]
@@ -504,6 +605,9 @@ func (m *model) cached(key string) (compResult, bool) {
 
 // remember keeps a component result for later audit runs.
 func (m *model) remember(key string, r compResult) {
+	if !m.caching {
+		return
+	}
 	m.cacheMu.Lock()
 	defer m.cacheMu.Unlock()
 	m.cache[key] = r

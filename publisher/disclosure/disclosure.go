@@ -227,6 +227,7 @@ func Check(in Input) (Result, error) {
 	}
 	c.unmappedFindings(current, parents)
 	m := buildModel(current, earlier, parents, c)
+	m.caching = slices.ContainsFunc(current, func(t *table) bool { return t.editable }) || hasFigures(in.Texts)
 	added := m.secondary()
 	final := m.audit()
 	c.auditFindings(m, final)

@@ -2,7 +2,6 @@ package disclosure
 
 import (
 	"slices"
-	"sort"
 )
 
 // Relations of very many cells. A national row over thousands of
@@ -36,19 +35,36 @@ type blocks struct {
 	eqs      map[int][]reducedEq // root → relations within the block
 	giants   []giant             // relations of very many unknowns
 	giantsOf map[int][]int       // root → the giant relations it is in
+	marked   []int32             // by root: 1 + the last giant relation that listed it
 }
 
 // giant is a relation of very many unknowns, with its terms by block.
 type giant struct {
 	rhs       float64
-	byBlock   map[int][]term // root → its terms in the relation
-	order     []int          // the blocks in the order they appear
-	truthSum  float64        // Σ a·truth over every term
-	allTruths bool           // every term's true value is known
+	terms     []blockTerm // its terms, by block
+	order     []int       // the blocks in the order they appear
+	truthSum  float64     // Σ a·truth over every term
+	allTruths bool        // every term's true value is known
+}
+
+// blockTerm is a term of a giant relation and its block.
+type blockTerm struct {
+	root int
+	tm   term
+}
+
+// termsOf returns the terms of block root in g.
+func (g *giant) termsOf(root int) []blockTerm {
+	i, _ := slices.BinarySearchFunc(g.terms, root, func(bt blockTerm, r int) int { return bt.root - r })
+	j := i
+	for j < len(g.terms) && g.terms[j].root == root {
+		j++
+	}
+	return g.terms[i:j]
 }
 
 func newBlocks(n int) *blocks {
-	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, giantsOf: map[int][]int{}}
+	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, giantsOf: map[int][]int{}, marked: make([]int32, n)}
 	for i := range b.parent {
 		b.parent[i] = i
 	}
@@ -71,24 +87,26 @@ func (b *blocks) union(x, y int) {
 
 // addGiant records a relation of very many unknowns and the blocks it
 // touches; call it once the blocks are formed.
-func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos map[int]int) {
-	if r := b.find(pos[terms[0].v]); !slices.ContainsFunc(terms, func(tm term) bool { return b.find(pos[tm.v]) != r }) {
+func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
+	if r := b.find(pos.of(terms[0].v)); !slices.ContainsFunc(terms, func(tm term) bool { return b.find(pos.of(tm.v)) != r }) {
 		b.eqs[r] = append(b.eqs[r], reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
 		return
 	}
 	gi := len(b.giants)
-	g := giant{rhs: rhs, byBlock: map[int][]term{}, allTruths: true}
+	g := giant{rhs: rhs, allTruths: true, terms: make([]blockTerm, 0, len(terms))}
 	for _, tm := range terms {
-		r := b.find(pos[tm.v])
-		if _, ok := g.byBlock[r]; !ok {
+		r := b.find(pos.of(tm.v))
+		if b.marked[r] != int32(gi)+1 {
+			b.marked[r] = int32(gi) + 1
 			g.order = append(g.order, r)
 			b.giantsOf[r] = append(b.giantsOf[r], gi)
 		}
-		g.byBlock[r] = append(g.byBlock[r], tm)
+		g.terms = append(g.terms, blockTerm{r, tm})
 		v := m.vars[tm.v]
 		g.allTruths = g.allTruths && v.hasTruth
 		g.truthSum += float64(tm.a) * v.truth
 	}
+	slices.SortStableFunc(g.terms, func(x, y blockTerm) int { return x.root - y.root })
 	b.giants = append(b.giants, g)
 }
 
@@ -110,13 +128,14 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 		if len(free) == 0 || m.settled(best, targets) {
 			break
 		}
-		vars := slices.Clone(b.vars[r])
-		eqs := slices.Clone(b.eqs[r])
-		for _, c := range free {
+		blocks := append([]int{r}, free...)
+		var vars []int
+		var eqs []reducedEq
+		for _, c := range blocks {
 			vars = append(vars, b.vars[c]...)
 			eqs = append(eqs, b.eqs[c]...)
 		}
-		eqs = append(eqs, b.restricted(m, append([]int{r}, free...))...)
+		eqs = append(eqs, b.restricted(m, blocks)...)
 		res := m.solveUpTo(vars, eqs, boundsOf, targets, restrictedExactLimit)
 		for _, v := range targets {
 			vr, ok := res[v]
@@ -154,8 +173,8 @@ func wider(a, b varResult) bool {
 // relations first.
 func (b *blocks) compensatorsFor(r int) []int {
 	const scan = 24
-	score := map[int]int{}
-	var order []int
+	type scored struct{ block, score int }
+	var order []scored // few: the first blocks of each relation are mostly the same
 	for _, gi := range b.giantsOf[r] {
 		seen := 0
 		for _, c := range b.giants[gi].order {
@@ -165,14 +184,19 @@ func (b *blocks) compensatorsFor(r int) []int {
 			if seen++; seen > scan {
 				break
 			}
-			if _, ok := score[c]; !ok {
-				order = append(order, c)
+			if i := slices.IndexFunc(order, func(s scored) bool { return s.block == c }); i >= 0 {
+				order[i].score++
+			} else {
+				order = append(order, scored{c, 1})
 			}
-			score[c]++
 		}
 	}
-	sort.SliceStable(order, func(i, j int) bool { return score[order[i]] > score[order[j]] })
-	return order[:min(compensators, len(order))]
+	slices.SortStableFunc(order, func(x, y scored) int { return y.score - x.score })
+	out := make([]int, 0, compensators)
+	for _, s := range order[:min(compensators, len(order))] {
+		out = append(out, s.block)
+	}
+	return out
 }
 
 func covers(have, want []int) bool {
@@ -187,28 +211,37 @@ func covers(have, want []int) bool {
 // restricted returns the giant relations touching the free blocks, with
 // every other unknown held at its true value.
 func (b *blocks) restricted(m *model, free []int) []reducedEq {
-	var out []reducedEq
 	var giants []int
 	for _, r := range free {
-		for _, g := range b.giantsOf[r] {
-			if !slices.Contains(giants, g) {
-				giants = append(giants, g)
-			}
+		giants = append(giants, b.giantsOf[r]...)
+	}
+	slices.Sort(giants)
+	giants = slices.Compact(giants)
+	spans := make([][]blockTerm, 0, len(giants)*len(free))
+	n := 0
+	for _, gi := range giants {
+		for _, root := range free {
+			ts := b.giants[gi].termsOf(root)
+			spans = append(spans, ts)
+			n += len(ts)
 		}
 	}
-	for _, gi := range giants {
-		g := b.giants[gi]
+	slab := make([]term, 0, n)
+	out := make([]reducedEq, 0, len(giants))
+	for i, gi := range giants {
+		g := &b.giants[gi]
 		if !g.allTruths {
 			continue
 		}
-		eq := reducedEq{rhs: g.rhs - g.truthSum}
-		for _, root := range free {
-			for _, tm := range g.byBlock[root] {
-				eq.terms = append(eq.terms, tm)
-				eq.rhs += float64(tm.a) * m.vars[tm.v].truth
+		from := len(slab)
+		rhs := g.rhs - g.truthSum
+		for _, ts := range spans[i*len(free) : (i+1)*len(free)] {
+			for _, bt := range ts {
+				slab = append(slab, bt.tm)
+				rhs += float64(bt.tm.a) * m.vars[bt.tm.v].truth
 			}
 		}
-		out = append(out, eq)
+		out = append(out, reducedEq{terms: slab[from:len(slab):len(slab)], rhs: rhs})
 	}
 	return out
 }

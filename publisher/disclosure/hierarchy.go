@@ -80,55 +80,38 @@ func mappingFrom(files []File, name, child, parent string) (map[string]string, e
 	return of, nil
 }
 
-// parentIdentity returns the canonical identity of the parent cell of a
-// row of t whose child field (identity column dc) holds code: the row's
-// identity without dc, with the parent field set to parent.
-func (t *table) parentIdentity(r, dc int, parent string, parentCode string) string {
-	var ps []identityPair
-	for _, c := range t.identCols {
-		f := t.schema.Fields[c]
-		v := t.cells[r][c]
-		if c == dc || f.Name == parent || slices.Contains(f.TotalValues, v) {
-			continue
-		}
-		ps = append(ps, identityPair{f.Name, v})
-	}
-	return canonicalIdentity(append(ps, identityPair{parent, parentCode}))
-}
-
 // hierarchyRelations adds, for every table with a field that nests, one
 // relation per parent cell published anywhere: the parent equals the sum
 // of its children.
-func (m *model) hierarchyRelations(parents map[string]parentLink, index map[int]map[string]int, addEq func(int, []int, obs)) {
+func (b *modelBuilder) hierarchyRelations(parents map[string]parentLink) {
 	if len(parents) == 0 {
 		return
 	}
-	for ti, t := range m.tables {
+	for ti, t := range b.m.tables {
 		for _, dc := range t.identCols {
 			link, ok := parents[t.schema.Fields[dc].Name]
 			if !ok || link.of == nil {
 				continue
 			}
-			m.childRelations(ti, dc, link, index, addEq)
+			b.childRelations(ti, dc, link)
 		}
 	}
 }
 
 // childRelations adds the relations of one nesting field of table ti.
-func (m *model) childRelations(ti, dc int, link parentLink, index map[int]map[string]int, addEq func(int, []int, obs)) {
-	t := m.tables[ti]
+func (b *modelBuilder) childRelations(ti, dc int, link parentLink) {
+	m, t := b.m, b.m.tables[ti]
 	d := t.schema.Fields[dc]
 	for col, fi := range t.fields {
 		if !fi.additive {
 			continue
 		}
-		name := t.schema.Fields[col].Name
 		type group struct {
 			parts []int
 			bad   bool
 		}
-		var order []string
-		groups := map[string]*group{}
+		var order []int32
+		groups := map[int32]*group{}
 		for r := range t.cells {
 			code := t.cells[r][dc]
 			if slices.Contains(d.TotalValues, code) {
@@ -138,14 +121,14 @@ func (m *model) childRelations(ti, dc int, link parentLink, index map[int]map[st
 			if !ok {
 				continue
 			}
-			id := t.parentIdentity(r, dc, link.parent, parent)
+			id := b.parentIdentity(ti, r, dc, link.parent, parent)
 			g, ok := groups[id]
 			if !ok {
 				g = &group{}
 				groups[id] = g
 				order = append(order, id)
 			}
-			if pv, ok := m.varOf[obs{ti, r, col}]; ok {
+			if pv, ok := m.varOf(obs{ti, r, col}); ok {
 				g.parts = append(g.parts, pv)
 			} else {
 				g.bad = true
@@ -156,8 +139,8 @@ func (m *model) childRelations(ti, dc int, link parentLink, index map[int]map[st
 			if g.bad {
 				continue
 			}
-			if mv, ok := index[t.version][name+"\x00"+id]; ok {
-				addEq(mv, g.parts, m.vars[mv].obs[0])
+			if mv, ok := b.cellOf(t.version, b.fieldIDs[ti][col], id); ok {
+				b.addEq(int(mv), g.parts, m.vars[mv].obs[0])
 			}
 		}
 	}

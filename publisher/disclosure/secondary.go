@@ -132,7 +132,7 @@ func (m *model) candidates(ar auditResult) []int {
 			}
 			for r := range t.cells {
 				for c := range t.fields {
-					if u, ok := m.varOf[obs{o.t, r, c}]; ok && u != f && t.fields[c].count && m.eligible(u) {
+					if u, ok := m.varOf(obs{o.t, r, c}); ok && u != f && t.fields[c].count && m.eligible(u) {
 						set[u] = true
 					}
 				}

@@ -3,6 +3,7 @@ package disclosure
 import (
 	"errors"
 	"math"
+	"slices"
 )
 
 // unbounded stands for +∞ as an upper bound of the integer solver.
@@ -29,13 +30,39 @@ type isys struct {
 	bufs   [][2][]int64 // scratch bounds by search depth (see scratch)
 	queue  []int        // propagate's work list, reused
 	queued []bool
+	// varCoefs[v][k] is unknown v's coefficient in equation varEqs[v][k].
+	varCoefs [][]int64
+	base     []int64 // where witness searches start (see witness.go)
+	exLo     []int64 // extremes' working bounds, reused
+	exHi     []int64
+	root     rootBounds
+	w        *witnessState
 }
 
 func newISys(n int, eqs []ieq, budget int) *isys {
-	s := &isys{n: n, eqs: eqs, varEqs: make([][]int, n), budget: budget}
-	for ei, eq := range eqs {
+	s := &isys{n: n, eqs: eqs, varEqs: make([][]int, n), varCoefs: make([][]int64, n), budget: budget}
+	counts := make([]int, n)
+	total := 0
+	for _, eq := range eqs {
 		for _, v := range eq.vars {
+			counts[v]++
+			total++
+		}
+	}
+	eqSlab, coefSlab := make([]int, total), make([]int64, total)
+	at := 0
+	for v, c := range counts {
+		s.varEqs[v], s.varCoefs[v] = eqSlab[at:at:at+c], coefSlab[at:at:at+c]
+		at += c
+	}
+	for ei, eq := range eqs {
+		for i, v := range eq.vars {
+			if k := len(s.varEqs[v]) - 1; k >= 0 && s.varEqs[v][k] == ei {
+				s.varCoefs[v][k] += eq.coefs[i]
+				continue
+			}
 			s.varEqs[v] = append(s.varEqs[v], ei)
+			s.varCoefs[v] = append(s.varCoefs[v], eq.coefs[i])
 		}
 	}
 	return s
@@ -222,6 +249,9 @@ func (s *isys) feasibleAt(lo, hi []int64, depth, changed int) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	if depth == 0 && s.witness(l, h) {
+		return true, nil
+	}
 	best, width := -1, int64(0)
 	for v := 0; v < s.n; v++ {
 		w := int64(unbounded)
@@ -259,8 +289,8 @@ const bigValue = int64(1) << 40
 // integer solutions (hiUnb when there is no greatest), or ok false when
 // there is none.
 func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool, err error) {
-	lo, hi = clone64(lo), clone64(hi)
-	if ok, err := s.propagate(lo, hi, allChanged); !ok || err != nil {
+	lo, hi, ok, err = s.propagated(lo, hi)
+	if !ok || err != nil {
 		return 0, 0, false, false, err
 	}
 	// with narrows x_j to [l, h] for one feasibility test (feasible copies
@@ -277,7 +307,7 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 		}
 		return s.feasible(lo, hi, j)
 	}
-	if ok, err := with(lo[j], hi[j]); !ok || err != nil {
+	if ok, err := s.rootFeasible(func() (bool, error) { return with(lo[j], hi[j]) }); !ok || err != nil {
 		return 0, 0, false, false, err
 	}
 	if minV, err = s.least(j, lo[j], hi[j], with); err != nil {
@@ -288,6 +318,50 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 		return 0, 0, false, false, err
 	}
 	return minV, maxV, hiUnb, true, nil
+}
+
+// rootBounds remembers the bounds given to extremes and what propagating
+// them gave: every target of a solve starts from the same bounds.
+type rootBounds struct {
+	lo, hi   []int64 // as given
+	plo, phi []int64 // propagated
+	ok       bool
+	err      error
+	feasible int8 // whether the propagated bounds hold a solution: 0 unknown, 1 no, 2 yes
+}
+
+// rootFeasible is test() (a feasibility test of the propagated bounds),
+// run once for all the calls of extremes given the same bounds.
+func (s *isys) rootFeasible(test func() (bool, error)) (bool, error) {
+	if s.root.feasible != 0 {
+		return s.root.feasible == 2, nil
+	}
+	ok, err := test()
+	if err == nil {
+		s.root.feasible = 1
+		if ok {
+			s.root.feasible = 2
+		}
+	}
+	return ok, err
+}
+
+// propagated returns a working copy of lo and hi propagated to a fixpoint
+// (propagating once for all the calls given the same bounds).
+func (s *isys) propagated(lo, hi []int64) ([]int64, []int64, bool, error) {
+	r := &s.root
+	if r.lo == nil || !slices.Equal(r.lo, lo) || !slices.Equal(r.hi, hi) {
+		r.lo, r.hi = append(r.lo[:0], lo...), append(r.hi[:0], hi...)
+		r.plo, r.phi = append(r.plo[:0], lo...), append(r.phi[:0], hi...)
+		r.ok, r.err = s.propagate(r.plo, r.phi, allChanged)
+		r.feasible = 0
+	}
+	if s.exLo == nil {
+		s.exLo, s.exHi = make([]int64, s.n), make([]int64, s.n)
+	}
+	copy(s.exLo, r.plo)
+	copy(s.exHi, r.phi)
+	return s.exLo, s.exHi, r.ok, r.err
 }
 
 // least finds the smallest m ≥ a with a solution where x_j ≤ m, knowing

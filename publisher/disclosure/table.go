@@ -270,6 +270,8 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 		t.markers = append(t.markers, m)
 		t.addMarker = append(t.addMarker, add)
 	}
+	t.records = make([]int, 0, len(f.Rows))
+	t.orig = make([][]datasets.Value, 0, len(f.Rows))
 	for _, row := range f.Rows {
 		t.records = append(t.records, row.Record)
 		t.orig = append(t.orig, row.Values)
@@ -318,9 +320,14 @@ func nhsDigital(x float64, text, marker string) (string, treatment) {
 func (t *table) applyRule(c *checker) {
 	t.national = nationalRows(t.schema, t.orig)
 	rule := t.rule.Rule
+	width := len(t.fields)
+	cellSlab := make([]string, len(t.orig)*width)
+	treatSlab := make([]treatment, len(t.orig)*width)
+	t.cells = make([][]string, 0, len(t.orig))
+	t.treat = make([][]treatment, 0, len(t.orig))
 	for r, row := range t.orig {
-		cells := make([]string, len(row))
-		treats := make([]treatment, len(row))
+		cells := cellSlab[r*width : r*width+len(row) : r*width+len(row)]
+		treats := treatSlab[r*width : r*width+len(row) : r*width+len(row)]
 		for col, v := range row {
 			cells[col] = v.Text
 			fi := t.fields[col]

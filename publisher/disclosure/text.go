@@ -246,6 +246,19 @@ func (c *checker) textFindings(m *model, final auditResult, texts []Text) {
 	}
 }
 
+// hasFigures reports whether some text holds a figure (which textFindings
+// will try as the value of the cells it may be about).
+func hasFigures(texts []Text) bool {
+	for _, tx := range texts {
+		for _, s := range sentences(tx.Text) {
+			if len(figures(s)) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // maxTextTrials bounds the figure-as-cell audits of one release's texts;
 // beyond it the text is refused as too much to check (failing safe).
 const maxTextTrials = 5000

@@ -1,0 +1,562 @@
+package disclosure
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/candour/candour/datasets"
+)
+
+// Building the audit model. A release of millions of rows has millions of
+// unknowns, so the model is built with interned identities (identities.go)
+// and dense per-table arrays rather than maps of quoted strings; the
+// unknowns and their observations are allocated in slabs.
+
+// varKey finds the unknown of a cell: its namespace (0 for the cells
+// shared with the current release, else the version of an earlier release
+// whose cell is not shared), field and identity.
+type varKey struct {
+	ns    int32
+	field uint32
+	ident int32
+}
+
+// indexKey finds a release's cell of a field and identity (which may be
+// an unknown shared with another release).
+type indexKey struct {
+	version int32
+	field   uint32
+	ident   int32
+}
+
+// modelBuilder holds what buildModel needs only while it builds.
+type modelBuilder struct {
+	m        *model
+	ids      *identities
+	fieldIDs [][]uint32 // per table, per column: the field's number
+	order    [][]int    // per table: the identity columns in field-name order
+	rowIDs   [][]int32  // per table, per row: the row's identity
+	// vals[ti][r*len(order[ti])+k] is the value number of row r's k-th
+	// identity column in field-name order, or noValue for a total value.
+	vals [][]uint32
+	byID map[varKey]int32 // cells of earlier releases not shared with the current one
+	// shared[identity] is the offset in sharedSlab of the identity's
+	// unknowns by field (1 + the unknown; 0 for none), or −1: the unknowns
+	// of namespace 0, the cells shared with the current release, which
+	// are most cells, kept in arrays rather than a map.
+	shared     []int32
+	sharedSlab []int32
+	fieldCount int // field names of the tables' columns (numbered 1 …)
+	index      map[indexKey]int32
+	seen       map[uint64]int32 // relations added: hash → index+1
+	seenSlow   map[string]bool  // relations whose hash another relation has
+	pairs      []idPair
+	avars      []avar // slab of the unknowns
+	obsSlab    []obs  // slab of their first observations
+}
+
+// buildModel gathers the unknowns and relations of the release and the
+// linked earlier releases.
+func buildModel(current, earlier []*table, parents map[string]parentLink, c *checker) *model {
+	m := &model{c: c, cache: map[string]compResult{}, chosenFor: map[int][]int{}}
+	m.tables = append(append(m.tables, current...), earlier...)
+	b := newModelBuilder(m)
+	for ti := range m.tables {
+		b.addVars(ti)
+	}
+	for ti := range m.tables {
+		b.addTotalColumns(ti)
+		b.addMarginRows(ti)
+	}
+	b.hierarchyRelations(parents)
+	m.indexRelations()
+	m.components()
+	return m
+}
+
+func newModelBuilder(m *model) *modelBuilder {
+	rows := 0
+	for _, t := range m.tables {
+		rows += len(t.cells)
+	}
+	b := &modelBuilder{m: m, ids: newIdentities(rows), seen: make(map[uint64]int32, rows/2), seenSlow: map[string]bool{}}
+	cells := 0
+	b.fieldIDs = make([][]uint32, len(m.tables))
+	b.order = make([][]int, len(m.tables))
+	b.rowIDs = make([][]int32, len(m.tables))
+	b.vals = make([][]uint32, len(m.tables))
+	m.varAt = make([][]int32, len(m.tables))
+	for ti, t := range m.tables {
+		b.fieldIDs[ti] = make([]uint32, len(t.schema.Fields))
+		for col, f := range t.schema.Fields {
+			b.fieldIDs[ti][col] = b.ids.field(f.Name)
+		}
+		b.order[ti] = slices.Clone(t.identCols)
+		slices.SortStableFunc(b.order[ti], func(x, y int) int {
+			return strings.Compare(t.schema.Fields[x].Name, t.schema.Fields[y].Name)
+		})
+		m.varAt[ti] = make([]int32, len(t.cells)*len(t.fields))
+		additive := 0
+		for _, fi := range t.fields {
+			if fi.additive {
+				additive++
+			}
+		}
+		cells += additive * len(t.cells)
+	}
+	b.byID = map[varKey]int32{}
+	b.fieldCount = len(b.ids.names)
+	b.shared = make([]int32, 0, rows)
+	b.sharedSlab = make([]int32, 0, rows*b.fieldCount)
+	b.index = map[indexKey]int32{}
+	b.avars = make([]avar, 0, cells)
+	b.obsSlab = make([]obs, 0, cells)
+	m.vars = make([]*avar, 0, cells)
+	m.eqs = make([]equation, 0, cells/2)
+	return b
+}
+
+// noValue stands for a total value, which identities leave out.
+const noValue = ^uint32(0)
+
+// internRows numbers the identity values of every row of table ti.
+func (b *modelBuilder) internRows(ti int) {
+	t := b.m.tables[ti]
+	order := b.order[ti]
+	vals := make([]uint32, len(t.cells)*len(order))
+	last := make([]string, len(order))
+	lastID := make([]uint32, len(order))
+	for k := range lastID {
+		lastID[k] = noValue
+	}
+	for r := range t.cells {
+		for k, c := range order {
+			v := t.cells[r][c]
+			if lastID[k] == noValue || v != last[k] {
+				last[k], lastID[k] = v, b.ids.value(v)
+				if isTotal(t.schema.Fields[c], v) {
+					lastID[k] = noValue
+				}
+			}
+			vals[r*len(order)+k] = lastID[k]
+		}
+	}
+	b.vals[ti] = vals
+}
+
+// isTotal reports whether v is one of field f's total values.
+func isTotal(f datasets.Field, v string) bool { return slices.Contains(f.TotalValues, v) }
+
+// rowIdentity is the identity of row r of table ti (without the field of
+// column skip, unless skip is −1), as table.rowIdentity gives in words.
+func (b *modelBuilder) rowIdentity(ti, r, skip int) int32 {
+	t := b.m.tables[ti]
+	pairs := b.pairs[:0]
+	defer func() { b.pairs = pairs[:0] }()
+	if len(t.identCols) == 0 {
+		pairs = append(pairs, idPair{b.ids.field("\x00row of " + t.label()), b.ids.value(strconv.Itoa(r))})
+		return b.ids.of(pairs)
+	}
+	k0 := r * len(b.order[ti])
+	for k, c := range b.order[ti] {
+		if v := b.vals[ti][k0+k]; c != skip && v != noValue {
+			pairs = append(pairs, idPair{b.fieldIDs[ti][c], v})
+		}
+	}
+	return b.ids.of(pairs)
+}
+
+// parentIdentity is the identity of the parent cell of row r of table ti
+// whose child field (column dc) nests in parent (see hierarchy.go): the
+// row's identity without dc, with the parent field set to parentCode.
+func (b *modelBuilder) parentIdentity(ti, r, dc int, parent, parentCode string) int32 {
+	t := b.m.tables[ti]
+	var pairs []idPair
+	for _, c := range t.identCols {
+		f := t.schema.Fields[c]
+		v := t.cells[r][c]
+		if c == dc || f.Name == parent || isTotal(f, v) {
+			continue
+		}
+		pairs = append(pairs, idPair{b.fieldIDs[ti][c], b.ids.value(v)})
+	}
+	pairs = append(pairs, idPair{b.ids.field(parent), b.ids.value(parentCode)})
+	return b.ids.of(b.ids.inOrder(pairs))
+}
+
+// addVars gathers the unknowns of table ti.
+func (b *modelBuilder) addVars(ti int) {
+	t := b.m.tables[ti]
+	b.internRows(ti)
+	b.rowIDs[ti] = make([]int32, len(t.cells))
+	for r := range t.cells {
+		id := b.rowIdentity(ti, r, -1)
+		b.rowIDs[ti][r] = id
+		for col, fi := range t.fields {
+			if fi.additive {
+				b.addCell(ti, r, col, id)
+			}
+		}
+	}
+}
+
+// addCell makes cell (r, col) of table ti an unknown, or an observation
+// of the unknown of its identity.
+func (b *modelBuilder) addCell(ti, r, col int, id int32) {
+	m, t := b.m, b.m.tables[ti]
+	o := obs{ti, r, col}
+	iv, _, ok := m.obsInterval(o)
+	if !ok {
+		return
+	}
+	field := b.fieldIDs[ti][col]
+	key := varKey{field: field, ident: id}
+	if !t.shares(r, t.schema.Fields[col].Name) {
+		key.ns = int32(t.version)
+	}
+	var truth float64
+	hasTruth := false
+	if t.version == 0 {
+		if v := t.orig[r][col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
+			truth, hasTruth = v.Float, true
+		}
+	}
+	if vi, ok := b.lookup(key); ok && !b.clashes(int(vi), o, iv, truth, hasTruth) {
+		b.indexCell(t.version, field, id, vi)
+		v := m.vars[vi]
+		v.obs = append(v.obs, o)
+		v.integral = v.integral && !t.fields[col].number
+		v.current = v.current || t.version == 0
+		m.setVar(o, int(vi))
+		return
+	} else if !ok {
+		b.register(key, int32(len(m.vars)))
+	}
+	vi := int32(len(m.vars))
+	b.indexCell(t.version, field, id, vi)
+	b.obsSlab = append(b.obsSlab, o)
+	b.avars = append(b.avars, avar{
+		obs: b.obsSlab[len(b.obsSlab)-1 : len(b.obsSlab) : len(b.obsSlab)], integral: !t.fields[col].number,
+		truth: truth, hasTruth: hasTruth, current: t.version == 0,
+	})
+	m.vars = append(m.vars, &b.avars[len(b.avars)-1])
+	m.setVar(o, int(vi))
+}
+
+// lookup returns the unknown registered under key.
+func (b *modelBuilder) lookup(key varKey) (int32, bool) {
+	if key.ns != 0 {
+		vi, ok := b.byID[key]
+		return vi, ok
+	}
+	if int(key.ident) >= len(b.shared) || b.shared[key.ident] < 0 {
+		return 0, false
+	}
+	vi := b.sharedSlab[int(b.shared[key.ident])+int(key.field)-1]
+	return vi - 1, vi > 0
+}
+
+// register records unknown vi under key.
+func (b *modelBuilder) register(key varKey, vi int32) {
+	if key.ns != 0 {
+		b.byID[key] = vi
+		return
+	}
+	for int(key.ident) >= len(b.shared) {
+		b.shared = append(b.shared, -1)
+	}
+	if b.shared[key.ident] < 0 {
+		b.shared[key.ident] = int32(len(b.sharedSlab))
+		b.sharedSlab = append(b.sharedSlab, make([]int32, b.fieldCount)...)
+	}
+	b.sharedSlab[int(b.shared[key.ident])+int(key.field)-1] = vi + 1
+}
+
+// indexCell records that unknown vi is a cell of release version, unless
+// the release already has one of that field and identity. The current
+// release's cells are found through byID instead (see cellOf).
+func (b *modelBuilder) indexCell(version int, field uint32, id, vi int32) {
+	if version == 0 {
+		return
+	}
+	at := indexKey{int32(version), field, id}
+	if _, ok := b.index[at]; !ok {
+		b.index[at] = vi
+	}
+}
+
+// cellOf returns the unknown of release version's cell of this field and
+// identity: for the current release, the unknown registered under that
+// identity if the release publishes it (the first cell registered is the
+// first current one, since the current tables come first).
+func (b *modelBuilder) cellOf(version int, field uint32, id int32) (int32, bool) {
+	if version == 0 {
+		vi, ok := b.lookup(varKey{0, field, id})
+		return vi, ok && b.m.vars[vi].current
+	}
+	vi, ok := b.index[indexKey{int32(version), field, id}]
+	return vi, ok
+}
+
+// clashes reports (as a finding) whether cell o cannot be the unknown vi
+// that has its identity: a second cell of the same file, a different
+// original value, or a changed cell of an earlier release declared
+// unchanged. The two are then audited as different cells.
+func (b *modelBuilder) clashes(vi int, o obs, iv interval, truth float64, hasTruth bool) bool {
+	m, t := b.m, b.m.tables[o.t]
+	v := m.vars[vi]
+	r, col := o.r, o.c
+	name := t.schema.Fields[col].Name
+	first := v.obs[0]
+	switch {
+	case slices.ContainsFunc(v.obs, func(p obs) bool { return p.t == o.t }):
+		m.c.add(Finding{Kind: KindDuplicateCell, File: t.label(), Row: t.records[r], Column: col + 1, Field: name,
+			Message: fmt.Sprintf("Row %d, column %d (%s) has the same key and dimension values as row %d; the two are audited as different cells.",
+				t.records[r], col+1, name, m.tables[first.t].records[first.r])})
+	case t.version == 0 && hasTruth && v.hasTruth && math.Abs(truth-v.truth) > 1e-9:
+		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.orig[r][col].Text,
+			Message: fmt.Sprintf("Row %d, column %d (%s) is the same cell as row %d of %s but has a different value; the two are audited as different cells.",
+				t.records[r], col+1, name, m.tables[first.t].records[first.r], m.tables[first.t].label())})
+	case t.version != 0 && v.hasTruth && !iv.contains(v.truth):
+		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.cells[r][col],
+			Message: fmt.Sprintf("Row %d, column %d (%s) of version %d is declared unchanged, but this release's value differs from what version %d published; list its row key (%q) among the changed rows.",
+				t.records[r], col+1, name, t.version, t.version, t.rowKeys[r])})
+	default:
+		return false
+	}
+	return true
+}
+
+// addTotalColumns adds the relations of table ti's total columns.
+func (b *modelBuilder) addTotalColumns(ti int) {
+	m, t := b.m, b.m.tables[ti]
+	for r := range t.cells {
+		for col, fi := range t.fields {
+			if !fi.total {
+				continue
+			}
+			mv, ok := m.varOf(obs{ti, r, col})
+			if !ok {
+				continue
+			}
+			for _, set := range append([][]int{fi.parts}, fi.extraParts...) {
+				if parts := m.rowParts(ti, r, set); parts != nil {
+					b.addEq(mv, parts, obs{ti, r, col})
+				}
+			}
+		}
+	}
+}
+
+// marginGroup is the cells that add up to one margin.
+type marginGroup struct {
+	parts   []int
+	bad     bool // some part is not an unknown
+	changed bool // some part is in a row changed since an earlier release
+}
+
+// addMarginRows adds the relations of table ti's margin rows: for each
+// dimension with total values, the rows that differ only in it add up to
+// the row with its total value (in this release, else in a release the
+// cell is shared with).
+func (b *modelBuilder) addMarginRows(ti int) {
+	t := b.m.tables[ti]
+	for _, dc := range t.identCols {
+		d := t.schema.Fields[dc]
+		if len(d.TotalValues) == 0 {
+			continue
+		}
+		gs := b.marginGroups(ti, dc)
+		for col, fi := range t.fields {
+			if fi.additive {
+				b.addMarginColumn(ti, col, gs)
+			}
+		}
+	}
+}
+
+// marginGroups are the rows of a table that differ only in one dimension,
+// grouped: rows[start[g]:start[g+1]] are group g's rows, ident[g] their
+// identity without the dimension (the identity of their margin).
+type marginGroups struct {
+	ident []int32
+	start []int32
+	rows  []int32
+}
+
+// marginGroups groups the rows of table ti whose column dc is not a total
+// value by their identity without dc.
+func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
+	t := b.m.tables[ti]
+	d := t.schema.Fields[dc]
+	groupOf := make([]int32, len(t.cells))
+	index := map[int32]int32{}
+	var gs marginGroups
+	var sizes []int32
+	for r := range t.cells {
+		groupOf[r] = -1
+		if isTotal(d, t.cells[r][dc]) {
+			continue
+		}
+		id := b.rowIdentity(ti, r, dc)
+		g, ok := index[id]
+		if !ok {
+			g = int32(len(gs.ident))
+			index[id] = g
+			gs.ident = append(gs.ident, id)
+			sizes = append(sizes, 0)
+		}
+		groupOf[r] = g
+		sizes[g]++
+	}
+	gs.start = make([]int32, len(sizes)+1)
+	for g, n := range sizes {
+		gs.start[g+1] = gs.start[g] + n
+	}
+	gs.rows = make([]int32, gs.start[len(sizes)])
+	next := slices.Clone(gs.start[:len(sizes)])
+	for r, g := range groupOf {
+		if g >= 0 {
+			gs.rows[next[g]] = int32(r)
+			next[g]++
+		}
+	}
+	return gs
+}
+
+// addMarginColumn adds one column's margin relations.
+func (b *modelBuilder) addMarginColumn(ti, col int, gs marginGroups) {
+	m, t := b.m, b.m.tables[ti]
+	name := t.schema.Fields[col].Name
+	field := b.fieldIDs[ti][col]
+	var parts []int
+	for g, id := range gs.ident {
+		parts = parts[:0]
+		bad, changed := false, false
+		for _, r := range gs.rows[gs.start[g]:gs.start[g+1]] {
+			if pv, ok := m.varOf(obs{ti, int(r), col}); ok {
+				parts = append(parts, pv)
+			} else {
+				bad = true
+				break
+			}
+			changed = changed || !t.shares(int(r), name)
+		}
+		if bad {
+			continue
+		}
+		mv, ok := b.cellOf(t.version, field, id)
+		if !ok && !changed {
+			mv, ok = b.lookup(varKey{0, field, id})
+		}
+		if ok {
+			b.addEq(int(mv), parts, m.vars[mv].obs[0])
+		}
+	}
+}
+
+// addEq adds the relation margin = Σ parts, unless the same relation is
+// already there.
+func (b *modelBuilder) addEq(margin int, parts []int, at obs) {
+	m := b.m
+	terms := make([]term, 0, len(parts)+1)
+	terms = append(terms, term{margin, 1})
+	for _, p := range parts {
+		terms = append(terms, term{p, -1})
+	}
+	terms = mergeTerms(terms)
+	if len(terms) == 0 || b.added(terms) {
+		return
+	}
+	eq := equation{terms: terms, at: at, parts: len(parts)}
+	known := m.vars[margin].hasTruth
+	sum := 0.0
+	for _, p := range parts {
+		known = known && m.vars[p].hasTruth
+		sum += m.vars[p].truth
+	}
+	if tv := m.vars[margin].truth; known && math.Abs(tv-sum) > 1e-6*(1+math.Abs(tv)) {
+		eq.broken, eq.sum = true, sum
+	}
+	m.vars[margin].margin = true
+	m.eqs = append(m.eqs, eq)
+}
+
+// mergeTerms sorts terms by unknown, adds the coefficients of the same
+// unknown and drops those that cancel.
+func mergeTerms(terms []term) []term {
+	slices.SortFunc(terms, func(a, b term) int { return a.v - b.v })
+	out := terms[:0]
+	for _, tm := range terms {
+		if n := len(out); n > 0 && out[n-1].v == tm.v {
+			out[n-1].a += tm.a
+			continue
+		}
+		out = append(out, tm)
+	}
+	return slices.DeleteFunc(out, func(tm term) bool { return tm.a == 0 })
+}
+
+// added reports whether a relation with these terms is already in the
+// model, and otherwise records that it will be.
+func (b *modelBuilder) added(terms []term) bool {
+	h := uint64(14695981039346656037)
+	for _, tm := range terms {
+		h = (h ^ uint64(tm.v)) * 1099511628211
+		h = (h ^ uint64(tm.a)) * 1099511628211
+	}
+	n := int32(len(b.m.eqs))
+	i, ok := b.seen[h]
+	switch {
+	case !ok:
+		b.seen[h] = n + 1
+		return false
+	case slices.Equal(b.m.eqs[i-1].terms, terms):
+		return true
+	}
+	// Two relations with one hash: tell them apart by their terms in full.
+	key := fmt.Sprint(terms)
+	if b.seenSlow[key] {
+		return true
+	}
+	b.seenSlow[key] = true
+	return false
+}
+
+// setVar records that cell o is an observation of unknown vi.
+func (m *model) setVar(o obs, vi int) {
+	m.varAt[o.t][o.r*len(m.tables[o.t].fields)+o.c] = int32(vi) + 1
+}
+
+// varOf returns the unknown that cell o observes, if it is one.
+func (m *model) varOf(o obs) (int, bool) {
+	vi := m.varAt[o.t][o.r*len(m.tables[o.t].fields)+o.c]
+	return int(vi) - 1, vi > 0
+}
+
+// indexRelations lists each unknown's relations (varEqs), in one slab.
+func (m *model) indexRelations() {
+	counts := make([]int32, len(m.vars))
+	total := 0
+	for _, eq := range m.eqs {
+		for _, tm := range eq.terms {
+			counts[tm.v]++
+			total++
+		}
+	}
+	slab := make([]int, total)
+	m.varEqs = make([][]int, len(m.vars))
+	at := 0
+	for v, n := range counts {
+		m.varEqs[v] = slab[at : at : at+int(n)]
+		at += int(n)
+	}
+	for ei, eq := range m.eqs {
+		for _, tm := range eq.terms {
+			m.varEqs[tm.v] = append(m.varEqs[tm.v], ei)
+		}
+	}
+}
