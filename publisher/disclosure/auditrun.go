@@ -122,7 +122,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		terms []term
 		rhs   float64
 	}
-	var reds []reduced
+	reds := make([]reduced, 0, len(eqs))
 	for _, ei := range eqs {
 		eq := m.eqs[ei]
 		if eq.broken {
@@ -170,12 +170,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 			}
 		}
 	}
-	for i, vi := range vars {
-		if !bounds[i].isPoint() {
-			r := sys.find(i)
-			sys.vars[r] = append(sys.vars[r], vi)
-		}
-	}
+	sys.gather(vars, func(i int) bool { return !bounds[i].isPoint() })
 	for _, rd := range reds {
 		if len(rd.terms) > giantTerms {
 			sys.addGiant(m, rd.terms, rd.rhs, pos)

@@ -85,6 +85,40 @@ func (b *blocks) union(x, y int) {
 	}
 }
 
+// gather lists each block's unknowns (those of vars, by position, that
+// keep says to), in one slab.
+func (b *blocks) gather(vars []int, keep func(int) bool) {
+	next := make([]int32, len(vars)) // by root: 1 + where its next unknown goes
+	var roots []int
+	total := 0
+	for i := range vars {
+		if !keep(i) {
+			continue
+		}
+		r := b.find(i)
+		if next[r] == 0 {
+			roots = append(roots, r)
+		}
+		next[r]++
+		total++
+	}
+	slab := make([]int, total)
+	at := int32(0)
+	for _, r := range roots {
+		n := next[r]
+		b.vars[r] = slab[at : at+n : at+n]
+		next[r] = at + 1
+		at += n
+	}
+	for i, vi := range vars {
+		if keep(i) {
+			r := b.find(i)
+			slab[next[r]-1] = vi
+			next[r]++
+		}
+	}
+}
+
 // addGiant records a relation of very many unknowns and the blocks it
 // touches; call it once the blocks are formed.
 func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
@@ -129,8 +163,12 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 			break
 		}
 		blocks := append([]int{r}, free...)
-		var vars []int
-		var eqs []reducedEq
+		nv, ne := 0, 0
+		for _, c := range blocks {
+			nv, ne = nv+len(b.vars[c]), ne+len(b.eqs[c])
+		}
+		vars := make([]int, 0, nv)
+		eqs := make([]reducedEq, 0, ne+len(b.giantsOf[r]))
 		for _, c := range blocks {
 			vars = append(vars, b.vars[c]...)
 			eqs = append(eqs, b.eqs[c]...)
