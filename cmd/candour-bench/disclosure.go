@@ -104,6 +104,7 @@ func runDisclosureBench(args []string) error {
 	repeat := fs.Int("repeat", 3, "runs of each measurement; the best is reported")
 	keep := fs.String("keep", "", "generate into this folder and keep it (default: a temporary one, removed afterwards)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the first disclosure.Check call to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile (what the disclosure runs allocated, by site) to this file")
 	seed := fs.Uint64("seed", 1, "seed of the generated counts")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,7 +125,27 @@ func runDisclosureBench(args []string) error {
 	}
 	fmt.Printf("generated %d rows (periods %d × practices %d and England × ages %d × sexes %d, margins included), %s, in %s\n",
 		shape.rows(), shape.periods, shape.practices, discAgeValues, discSexValues, mb(size), time.Since(start).Round(time.Millisecond))
-	return benchDisclosure(path, size, *repeat, *profile)
+	if err := benchDisclosure(path, size, *repeat, *profile); err != nil {
+		return err
+	}
+	return writeHeapProfile(*memProfile)
+}
+
+// writeHeapProfile writes the heap profile to file, unless file is "".
+func writeHeapProfile(file string) error {
+	if file == "" {
+		return nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // discWorkDir returns the folder to generate into and what removes it.

@@ -276,7 +276,7 @@ func (t *table) shares(r int, name string) bool {
 	case t.links != nil:
 		return t.links[name+"\x00"+t.rowIdentity(r)]
 	}
-	return !t.except[t.rowKeys[r]]
+	return !t.except[t.rowKey(r)]
 }
 
 // rowParts returns the unknowns of the given columns of row r of table

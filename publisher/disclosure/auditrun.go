@@ -82,27 +82,14 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	bounds := make([]interval, n)
 	suppCur := make([]bool, n)
 	suppEarlier := make([]bool, n)
-	for i, vi := range vars {
-		b := nonNegative
-		for _, o := range m.vars[vi].obs {
-			iv, supp, ok := m.obsInterval(o)
-			if !ok {
-				continue
-			}
-			b = b.intersect(iv)
-			if supp {
-				if m.tables[o.t].version == 0 {
-					suppCur[i] = true
-				} else {
-					suppEarlier[i] = true
-				}
-			}
-		}
-		if p, ok := m.pins[vi]; ok {
-			b = b.intersect(p)
-		}
-		bounds[i] = b
+	for _, t := range m.tables {
+		t.ambiguousCached() // worked out before the unknowns are read in parallel
 	}
+	m.inChunks(n, func(from, to int) {
+		for i := from; i < to; i++ {
+			bounds[i] = m.boundsOf(vars[i], &suppCur[i], &suppEarlier[i])
+		}
+	})
 	globalBounds := func(v int) interval { return bounds[pos.of(v)] }
 	ar := auditResult{res: map[int]varResult{}, prot: map[int]int{}, pass: map[int]bool{}}
 
@@ -290,6 +277,52 @@ func (p positions) of(v int) int {
 	return p.sparse[v]
 }
 
+// boundsOf intersects what every publication of unknown vi discloses
+// (and any pin), and says whether it is suppressed in the current release
+// or in an earlier one.
+func (m *model) boundsOf(vi int, suppCur, suppEarlier *bool) interval {
+	b := nonNegative
+	for _, o := range m.vars[vi].obs {
+		iv, supp, ok := m.obsInterval(o)
+		if !ok {
+			continue
+		}
+		b = b.intersect(iv)
+		if supp {
+			if m.tables[o.t].version == 0 {
+				*suppCur = true
+			} else {
+				*suppEarlier = true
+			}
+		}
+	}
+	if p, ok := m.pins[vi]; ok {
+		b = b.intersect(p)
+	}
+	return b
+}
+
+// inChunks calls fn on ranges covering 0 … n−1, in parallel when n is
+// large (fn must only write what its range owns).
+func (m *model) inChunks(n int, fn func(from, to int)) {
+	const chunk = 1 << 16
+	chunks := (n + chunk - 1) / chunk
+	if chunks < 2 || runtime.GOMAXPROCS(0) < 2 {
+		fn(0, n)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < chunks; i = int(next.Add(1)) - 1 {
+				fn(i*chunk, min(n, (i+1)*chunk))
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // reducedEq is an equation over unknowns that are not pinned: Σ a·v = rhs.
 type reducedEq struct {
 	terms []term
@@ -305,15 +338,20 @@ func (m *model) solveComponent(vars []int, eqs []reducedEq, boundsOf func(int) i
 // solveUpTo is solveComponent trying exact search on up to limit unknowns
 // (its node budget still bounds the work; beyond it, linear programming).
 func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interval, targets []int, limit int) compResult {
-	bs := make([]interval, len(vars))
+	sb := solveBufsPool.Get().(*solveBufs)
+	defer solveBufsPool.Put(sb)
+	sb.bs = sized(sb.bs, len(vars))
+	bs := sb.bs
 	for i, v := range vars {
 		bs[i] = boundsOf(v)
 	}
 	scale := m.latticeScale(vars, bs, eqs)
 	local := m.localIndex(vars)
 	defer m.releaseLocal(local, vars)
-	lo, hi := scaledBounds(bs, scale)
-	ieqs := scaledEqs(eqs, local, scale)
+	sb.lo, sb.hi = sized(sb.lo, len(vars)), sized(sb.hi, len(vars))
+	lo, hi := sb.lo, sb.hi
+	scaledBounds(bs, scale, lo, hi)
+	ieqs := sb.scaledEqs(eqs, local, scale)
 
 	key := ""
 	if m.caching {
@@ -348,8 +386,11 @@ func (m *model) solveUpTo(vars []int, eqs []reducedEq, boundsOf func(int) interv
 
 	done := false
 	if len(vars) <= limit {
-		sys := newISys(len(vars), ieqs, exactBudget)
-		sys.setBase(m.truthPoint(vars, lo, scale))
+		sys := isysPool.Get().(*isys)
+		defer isysPool.Put(sys)
+		sys.reset(len(vars), ieqs, exactBudget)
+		sb.base = append(sb.base[:0], lo...)
+		sys.setBase(m.truthPoint(vars, sb.base, scale))
 		exact := compResult{}
 		done = true
 		for _, v := range targets {
@@ -470,10 +511,20 @@ func onLattice(bs []interval, eqs []reducedEq, sc float64) bool {
 	return true
 }
 
-// scaledBounds writes bounds as whole multiples of 1/scale, rounded
-// inwards (open ends excluded), never below zero.
-func scaledBounds(bs []interval, scale float64) (lo, hi []int64) {
-	lo, hi = make([]int64, len(bs)), make([]int64, len(bs))
+// solveBufs are a solve's working arrays, kept between solves.
+type solveBufs struct {
+	bs           []interval
+	lo, hi, base []int64
+	vars         []int
+	coefs        []int64
+	ieqs         []ieq
+}
+
+var solveBufsPool = sync.Pool{New: func() any { return new(solveBufs) }}
+
+// scaledBounds writes bounds into lo and hi as whole multiples of
+// 1/scale, rounded inwards (open ends excluded), never below zero.
+func scaledBounds(bs []interval, scale float64, lo, hi []int64) {
 	for i, b := range bs {
 		x := b.lo * scale
 		if b.loOpen {
@@ -493,18 +544,17 @@ func scaledBounds(bs []interval, scale float64) (lo, hi []int64) {
 			hi[i] = int64(math.Floor(y + 1e-9))
 		}
 	}
-	return lo, hi
 }
 
 // scaledEqs writes equations over local unknown numbers on the lattice of
-// scale, their terms in one slab.
-func scaledEqs(eqs []reducedEq, local []int32, scale float64) []ieq {
+// scale, their terms in the buffers' slabs.
+func (sb *solveBufs) scaledEqs(eqs []reducedEq, local []int32, scale float64) []ieq {
 	n := 0
 	for _, eq := range eqs {
 		n += len(eq.terms)
 	}
-	vars, coefs := make([]int, 0, n), make([]int64, 0, n)
-	ieqs := make([]ieq, len(eqs))
+	vars, coefs := sized(sb.vars, n)[:0], sized(sb.coefs, n)[:0]
+	ieqs := sized(sb.ieqs, len(eqs))
 	for i, eq := range eqs {
 		from := len(vars)
 		for _, tm := range eq.terms {
@@ -513,6 +563,7 @@ func scaledEqs(eqs []reducedEq, local []int32, scale float64) []ieq {
 		}
 		ieqs[i] = ieq{vars: vars[from:len(vars):len(vars)], coefs: coefs[from:len(coefs):len(coefs)], rhs: int64(math.Round(eq.rhs * scale))}
 	}
+	sb.vars, sb.coefs, sb.ieqs = vars, coefs, ieqs
 	return ieqs
 }
 
@@ -547,10 +598,10 @@ func cacheKey(scale float64, vars []int, lo, hi []int64, ieqs []ieq, targets []i
 	return string(key)
 }
 
-// truthPoint returns the unknowns' true values on the lattice of scale,
-// where known (else their lower bounds), as a start for witness searches.
-func (m *model) truthPoint(vars []int, lo []int64, scale float64) []int64 {
-	base := slices.Clone(lo)
+// truthPoint writes into base (which holds the lower bounds) the
+// unknowns' true values on the lattice of scale, where known, as a start
+// for witness searches.
+func (m *model) truthPoint(vars []int, base []int64, scale float64) []int64 {
 	for i, v := range vars {
 		if av := m.vars[v]; av.hasTruth {
 			base[i] = int64(math.Round(av.truth * scale))

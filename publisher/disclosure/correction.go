@@ -157,7 +157,7 @@ func listedCells(tables []*table, except map[string]bool) map[string]bool {
 	}
 	for _, t := range tables {
 		for r := range t.orig {
-			if !except[t.rowKeys[r]] {
+			if !except[t.rowKey(r)] {
 				continue
 			}
 			id := t.rowIdentity(r)

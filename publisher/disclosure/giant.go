@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"slices"
+	"sync"
 )
 
 // Relations of very many cells. A national row over thousands of
@@ -162,19 +163,17 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 		if len(free) == 0 || m.settled(best, targets) {
 			break
 		}
-		blocks := append([]int{r}, free...)
-		nv, ne := 0, 0
-		for _, c := range blocks {
-			nv, ne = nv+len(b.vars[c]), ne+len(b.eqs[c])
-		}
-		vars := make([]int, 0, nv)
-		eqs := make([]reducedEq, 0, ne+len(b.giantsOf[r]))
+		cb := compBufsPool.Get().(*compBufs)
+		blocks := append(append(cb.blocks[:0], r), free...)
+		vars, eqs := cb.vars[:0], cb.eqs[:0]
 		for _, c := range blocks {
 			vars = append(vars, b.vars[c]...)
 			eqs = append(eqs, b.eqs[c]...)
 		}
-		eqs = append(eqs, b.restricted(m, blocks)...)
+		eqs = b.restricted(m, blocks, cb, eqs)
 		res := m.solveUpTo(vars, eqs, boundsOf, targets, restrictedExactLimit)
+		cb.blocks, cb.vars, cb.eqs = blocks, vars, eqs
+		compBufsPool.Put(cb)
 		for _, v := range targets {
 			vr, ok := res[v]
 			if !ok || vr.incomplete || vr.empty {
@@ -246,16 +245,26 @@ func covers(have, want []int) bool {
 	return true
 }
 
-// restricted returns the giant relations touching the free blocks, with
-// every other unknown held at its true value.
-func (b *blocks) restricted(m *model, free []int) []reducedEq {
-	var giants []int
+// compBufs are a restricted solve's working arrays, kept between solves.
+type compBufs struct {
+	blocks, vars, giants []int
+	eqs                  []reducedEq
+	spans                [][]blockTerm
+	terms                []term
+}
+
+var compBufsPool = sync.Pool{New: func() any { return new(compBufs) }}
+
+// restricted appends to out the giant relations touching the free
+// blocks, with every other unknown held at its true value.
+func (b *blocks) restricted(m *model, free []int, cb *compBufs, out []reducedEq) []reducedEq {
+	giants := cb.giants[:0]
 	for _, r := range free {
 		giants = append(giants, b.giantsOf[r]...)
 	}
 	slices.Sort(giants)
 	giants = slices.Compact(giants)
-	spans := make([][]blockTerm, 0, len(giants)*len(free))
+	spans := cb.spans[:0]
 	n := 0
 	for _, gi := range giants {
 		for _, root := range free {
@@ -264,8 +273,7 @@ func (b *blocks) restricted(m *model, free []int) []reducedEq {
 			n += len(ts)
 		}
 	}
-	slab := make([]term, 0, n)
-	out := make([]reducedEq, 0, len(giants))
+	slab := sized(cb.terms, n)[:0]
 	for i, gi := range giants {
 		g := &b.giants[gi]
 		if !g.allTruths {
@@ -281,5 +289,6 @@ func (b *blocks) restricted(m *model, free []int) []reducedEq {
 		}
 		out = append(out, reducedEq{terms: slab[from:len(slab):len(slab)], rhs: rhs})
 	}
+	cb.giants, cb.spans, cb.terms = giants, spans, slab
 	return out
 }

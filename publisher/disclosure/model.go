@@ -323,7 +323,7 @@ func (b *modelBuilder) clashes(vi int, o obs, iv interval, truth float64, hasTru
 	case t.version != 0 && v.hasTruth && !iv.contains(v.truth):
 		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.cells[r][col],
 			Message: fmt.Sprintf("Row %d, column %d (%s) of version %d is declared unchanged, but this release's value differs from what version %d published; list its row key (%q) among the changed rows.",
-				t.records[r], col+1, name, t.version, t.version, t.rowKeys[r])})
+				t.records[r], col+1, name, t.version, t.version, t.rowKey(r))})
 	default:
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 )
 
 // unbounded stands for +∞ as an upper bound of the integer solver.
@@ -37,22 +38,38 @@ type isys struct {
 	exHi     []int64
 	root     rootBounds
 	w        *witnessState
+	// Buffers kept from one solve to the next (see reset).
+	counts   []int
+	eqSlab   []int
+	coefSlab []int64
 }
 
 func newISys(n int, eqs []ieq, budget int) *isys {
-	s := &isys{n: n, eqs: eqs, varEqs: make([][]int, n), varCoefs: make([][]int64, n), budget: budget}
-	counts := make([]int, n)
+	s := new(isys)
+	s.reset(n, eqs, budget)
+	return s
+}
+
+// isysPool keeps solvers between solves, with their buffers: a release of
+// millions of rows is audited in tens of thousands of small solves.
+var isysPool = sync.Pool{New: func() any { return new(isys) }}
+
+// reset makes s a solver of eqs over n unknowns, reusing its buffers.
+func (s *isys) reset(n int, eqs []ieq, budget int) {
+	s.n, s.eqs, s.budget, s.nodes, s.base = n, eqs, budget, 0, nil
+	s.varEqs, s.varCoefs = sized(s.varEqs, n), sized(s.varCoefs, n)
+	s.counts = sized(s.counts, n)
 	total := 0
 	for _, eq := range eqs {
 		for _, v := range eq.vars {
-			counts[v]++
+			s.counts[v]++
 			total++
 		}
 	}
-	eqSlab, coefSlab := make([]int, total), make([]int64, total)
+	s.eqSlab, s.coefSlab = sized(s.eqSlab, total), sized(s.coefSlab, total)
 	at := 0
-	for v, c := range counts {
-		s.varEqs[v], s.varCoefs[v] = eqSlab[at:at:at+c], coefSlab[at:at:at+c]
+	for v, c := range s.counts {
+		s.varEqs[v], s.varCoefs[v] = s.eqSlab[at:at:at+c], s.coefSlab[at:at:at+c]
 		at += c
 	}
 	for ei, eq := range eqs {
@@ -65,7 +82,23 @@ func newISys(n int, eqs []ieq, budget int) *isys {
 			s.varCoefs[v] = append(s.varCoefs[v], eq.coefs[i])
 		}
 	}
-	return s
+	s.queue, s.queued = s.queue[:0], sized(s.queued, len(eqs))
+	s.exLo, s.exHi = sized(s.exLo, n), sized(s.exHi, n)
+	s.root.valid = false
+	if s.w != nil {
+		s.w.x, s.w.res, s.w.locked = sized(s.w.x, n), sized(s.w.res, len(eqs)), sized(s.w.locked, n)
+	}
+}
+
+// sized returns x with length n and every element zero, reusing its array
+// when it is large enough.
+func sized[T any](x []T, n int) []T {
+	if cap(x) < n {
+		return make([]T, n)
+	}
+	x = x[:n]
+	clear(x)
+	return x
 }
 
 func floorDiv(a, b int64) int64 {
@@ -93,7 +126,7 @@ const allChanged = -1
 // variable whose bounds moved since lo and hi were last at a fixpoint
 // (only its equations can narrow anything), or allChanged.
 func (s *isys) propagate(lo, hi []int64, changed int) (bool, error) {
-	if s.queued == nil {
+	if len(s.queued) != len(s.eqs) {
 		s.queued = make([]bool, len(s.eqs))
 	}
 	queue, queued := s.queue[:0], s.queued
@@ -233,9 +266,12 @@ func (s *isys) feasible(lo, hi []int64, changed int) (bool, error) {
 // deeper frames have returned before it reads them again.
 func (s *isys) scratch(d int) ([]int64, []int64) {
 	for len(s.bufs) <= d {
-		s.bufs = append(s.bufs, [2][]int64{make([]int64, s.n), make([]int64, s.n)})
+		s.bufs = append(s.bufs, [2][]int64{})
 	}
-	return s.bufs[d][0], s.bufs[d][1]
+	if b := &s.bufs[d]; cap(b[0]) < s.n {
+		b[0], b[1] = make([]int64, s.n), make([]int64, s.n)
+	}
+	return s.bufs[d][0][:s.n], s.bufs[d][1][:s.n]
 }
 
 func (s *isys) feasibleAt(lo, hi []int64, depth, changed int) (bool, error) {
@@ -323,6 +359,7 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 // rootBounds remembers the bounds given to extremes and what propagating
 // them gave: every target of a solve starts from the same bounds.
 type rootBounds struct {
+	valid    bool    // lo and hi are a call's
 	lo, hi   []int64 // as given
 	plo, phi []int64 // propagated
 	ok       bool
@@ -350,13 +387,14 @@ func (s *isys) rootFeasible(test func() (bool, error)) (bool, error) {
 // (propagating once for all the calls given the same bounds).
 func (s *isys) propagated(lo, hi []int64) ([]int64, []int64, bool, error) {
 	r := &s.root
-	if r.lo == nil || !slices.Equal(r.lo, lo) || !slices.Equal(r.hi, hi) {
+	if !r.valid || !slices.Equal(r.lo, lo) || !slices.Equal(r.hi, hi) {
+		r.valid = true
 		r.lo, r.hi = append(r.lo[:0], lo...), append(r.hi[:0], hi...)
 		r.plo, r.phi = append(r.plo[:0], lo...), append(r.phi[:0], hi...)
 		r.ok, r.err = s.propagate(r.plo, r.phi, allChanged)
 		r.feasible = 0
 	}
-	if s.exLo == nil {
+	if len(s.exLo) != s.n {
 		s.exLo, s.exHi = make([]int64, s.n), make([]int64, s.n)
 	}
 	copy(s.exLo, r.plo)

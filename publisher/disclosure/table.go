@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/candour/candour/datasets"
 )
@@ -61,9 +62,10 @@ type table struct {
 
 	national  []bool
 	identCols []int
-	markers   []string        // marker written when suppressing, per field
-	addMarker []bool          // the public schema must declare markers[i]
-	rowKeys   []string        // primary-key values joined by "|"
+	markers   []string // marker written when suppressing, per field
+	addMarker []bool   // the public schema must declare markers[i]
+	keysOnce  sync.Once
+	rowKeys   []string        // primary-key values joined by "|" (see rowKey)
 	editable  bool            // the heuristic may add secondary suppressions
 	ambig     int8            // ambiguousCached: 0 unknown, 1 no, 2 yes
 	except    map[string]bool // earlier: row keys that changed
@@ -74,6 +76,13 @@ type table struct {
 	magnitude   *MagnitudeReport
 	recordLevel *RecordLevelReport
 	freeText    []string
+}
+
+// rowKey is row r's primary-key values joined by "|", as a release's
+// change notes list them; worked out for every row when first asked.
+func (t *table) rowKey(r int) string {
+	t.keysOnce.Do(func() { t.rowKeys = rowKeys(t.schema, t.identCols, t.cells) })
+	return t.rowKeys[r]
 }
 
 // keyText gives row r's identity values as written, for people to find
@@ -288,7 +297,6 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 	if smallNumberRule(t.rule.Rule) && !t.aggregated {
 		t.detectTotals(c)
 	}
-	t.rowKeys = rowKeys(t.schema, t.identCols, t.cells)
 	c.preSuppressed(t)
 	return t, nil
 }
@@ -415,7 +423,6 @@ func newEarlierTable(f File, version int, except map[string]bool, rule datasets.
 			t.adopt(cur)
 		}
 	}
-	t.rowKeys = rowKeys(s, t.identCols, t.cells)
 	return t, nil
 }
 
@@ -503,11 +510,9 @@ func (t *table) publicFile() PublicFile {
 	if res.MediaType != "" {
 		res.MediaType = "text/csv"
 	}
-	rows := make([][]string, len(t.cells))
-	for r := range t.cells {
-		rows[r] = slices.Clone(t.cells[r])
-	}
-	return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Rows: rows}
+	// The rows share the table's cells: nothing changes them once the
+	// public file is made (Check makes it last).
+	return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Rows: slices.Clone(t.cells)}
 }
 
 // publicSchema returns the declared schema with the markers written

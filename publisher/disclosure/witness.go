@@ -76,7 +76,10 @@ func (s *isys) witness(lo, hi []int64) bool {
 
 func (s *isys) witnessScratch() *witnessState {
 	if s.w == nil {
-		s.w = &witnessState{x: make([]int64, s.n), res: make([]int64, len(s.eqs)), locked: make([]bool, s.n)}
+		s.w = &witnessState{}
+	}
+	if w := s.w; len(w.x) != s.n || len(w.res) != len(s.eqs) {
+		w.x, w.res, w.locked = sized(w.x, s.n), sized(w.res, len(s.eqs)), sized(w.locked, s.n)
 	}
 	return s.w
 }
