@@ -85,7 +85,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	for _, t := range m.tables {
 		t.ambiguousCached() // worked out before the unknowns are read in parallel
 	}
-	m.inChunks(n, func(from, to int) {
+	inChunks(n, func(from, to int) {
 		for i := from; i < to; i++ {
 			bounds[i] = m.boundsOf(vars[i], &suppCur[i], &suppEarlier[i])
 		}
@@ -110,6 +110,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		rhs   float64
 	}
 	reds := make([]reduced, 0, len(eqs))
+	var slab []term // the reduced equations' terms
 	for _, ei := range eqs {
 		eq := m.eqs[ei]
 		if eq.broken {
@@ -117,7 +118,10 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 		rt, rhs := eq.terms, 0.0
 		if slices.ContainsFunc(eq.terms, func(tm term) bool { return globalBounds(tm.v).isPoint() }) {
-			rt = nil
+			if cap(slab)-len(slab) < len(eq.terms) {
+				slab = make([]term, 0, max(1<<16, len(eq.terms)))
+			}
+			rt = slab[len(slab):len(slab)]
 			for _, tm := range eq.terms {
 				if b := globalBounds(tm.v); b.isPoint() {
 					rhs -= float64(tm.a) * b.lo
@@ -125,6 +129,8 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 					rt = append(rt, tm)
 				}
 			}
+			rt = rt[:len(rt):len(rt)]
+			slab = slab[:len(slab)+len(rt)]
 		}
 		if len(rt) == 0 {
 			if math.Abs(rhs) > 1e-6*(1+math.Abs(globalBounds(eq.terms[0].v).lo)) {
@@ -166,6 +172,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		r := sys.find(pos.of(rd.terms[0].v))
 		sys.eqs[r] = append(sys.eqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
 	}
+	sys.sortGiants()
 	isTarget := func(i int) bool {
 		if suppCur[i] {
 			return true
@@ -304,7 +311,7 @@ func (m *model) boundsOf(vi int, suppCur, suppEarlier *bool) interval {
 
 // inChunks calls fn on ranges covering 0 … n−1, in parallel when n is
 // large (fn must only write what its range owns).
-func (m *model) inChunks(n int, fn func(from, to int)) {
+func inChunks(n int, fn func(from, to int)) {
 	const chunk = 1 << 16
 	chunks := (n + chunk - 1) / chunk
 	if chunks < 2 || runtime.GOMAXPROCS(0) < 2 {

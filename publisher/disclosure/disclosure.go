@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/candour/candour/datasets"
 )
@@ -214,9 +215,19 @@ func Check(in Input) (Result, error) {
 			c.add(Finding{Kind: KindRuleNone, File: f.Name,
 				Message: fmt.Sprintf("The schema declares no small-number control, for this reason: %q. Reviewers must accept the reason before approving.", r.Reason)})
 		}
-		c.scanIdentifiers(f, current[i])
-		c.checkRecordLevel(f, current[i])
 	}
+	// Identifiers and record-level risk depend only on the files: they are
+	// scanned while the audit runs, and their findings take the place they
+	// would have had.
+	scanned, scannedAt := &checker{}, len(c.findings)
+	var scans sync.WaitGroup
+	scans.Go(func() {
+		for i, f := range files {
+			scanned.scanIdentifiers(f, current[i])
+			scanned.checkRecordLevel(f, current[i])
+		}
+	})
+	defer scans.Wait()
 	earlier, err := earlierTables(in.Earlier, current, rule)
 	if err != nil {
 		return Result{}, err
@@ -232,6 +243,8 @@ func Check(in Input) (Result, error) {
 	final := m.audit()
 	c.auditFindings(m, final)
 	c.textFindings(m, final, in.Texts)
+	scans.Wait()
+	c.findings = slices.Insert(c.findings, scannedAt, scanned.findings...)
 
 	var res Result
 	res.Report.Audit = m.auditReport(final, added)
@@ -337,7 +350,7 @@ func (c *checker) attachKeys(tables []*table) {
 			byLabel[t.label()] = t
 		}
 	}
-	rowOf := map[*table]map[int]int{}
+	rowOf := map[*table]func(int) (int, bool){}
 	for i := range c.findings {
 		f := &c.findings[i]
 		t := byLabel[f.File]
@@ -345,12 +358,9 @@ func (c *checker) attachKeys(tables []*table) {
 			continue
 		}
 		if rowOf[t] == nil {
-			rowOf[t] = make(map[int]int, len(t.records))
-			for r, rec := range t.records {
-				rowOf[t][rec] = r
-			}
+			rowOf[t] = t.rowOfRecord()
 		}
-		r, ok := rowOf[t][f.Row]
+		r, ok := rowOf[t](f.Row)
 		if !ok {
 			continue
 		}
@@ -358,6 +368,23 @@ func (c *checker) attachKeys(tables []*table) {
 			f.Key = t.keyText(r)
 		}
 		f.Message = withKey(f.Message, f.Row, f.Key)
+	}
+}
+
+// rowOfRecord returns what finds the row of a record number: a binary
+// search when the record numbers rise row by row (as a parsed file's do),
+// else a map.
+func (t *table) rowOfRecord() func(int) (int, bool) {
+	if slices.IsSorted(t.records) {
+		return func(rec int) (int, bool) { return slices.BinarySearch(t.records, rec) }
+	}
+	index := make(map[int]int, len(t.records))
+	for r, rec := range t.records {
+		index[rec] = r
+	}
+	return func(rec int) (int, bool) {
+		r, ok := index[rec]
+		return r, ok
 	}
 }
 

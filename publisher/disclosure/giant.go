@@ -141,8 +141,15 @@ func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
 		g.allTruths = g.allTruths && v.hasTruth
 		g.truthSum += float64(tm.a) * v.truth
 	}
-	slices.SortStableFunc(g.terms, func(x, y blockTerm) int { return x.root - y.root })
 	b.giants = append(b.giants, g)
+}
+
+// sortGiants puts each giant relation's terms in block order (for
+// termsOf), relations in parallel.
+func (b *blocks) sortGiants() {
+	inParallel(len(b.giants), func(i int) {
+		slices.SortStableFunc(b.giants[i].terms, func(x, y blockTerm) int { return x.root - y.root })
+	})
 }
 
 // solveWithCompensator solves block r's targets with compensating blocks

@@ -3,9 +3,12 @@ package disclosure
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/candour/candour/datasets"
 )
@@ -72,8 +75,10 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 		b.addMarginRows(ti)
 	}
 	b.hierarchyRelations(parents)
-	m.indexRelations()
+	var wg sync.WaitGroup // the two read the relations and write apart
+	wg.Go(m.indexRelations)
 	m.components()
+	wg.Wait()
 	return m
 }
 
@@ -370,9 +375,17 @@ func (b *modelBuilder) addMarginRows(ti int) {
 			continue
 		}
 		gs := b.marginGroups(ti, dc)
+		var cols []int
 		for col, fi := range t.fields {
 			if fi.additive {
-				b.addMarginColumn(ti, col, gs)
+				cols = append(cols, col)
+			}
+		}
+		pending := make([][]pendingEq, len(cols))
+		inParallel(len(cols), func(i int) { pending[i] = b.marginColumn(ti, cols[i], gs) })
+		for _, ps := range pending {
+			for _, p := range ps {
+				b.commit(p)
 			}
 		}
 	}
@@ -393,20 +406,24 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	t := b.m.tables[ti]
 	d := t.schema.Fields[dc]
 	groupOf := make([]int32, len(t.cells))
-	index := map[int32]int32{}
 	var gs marginGroups
 	var sizes []int32
+	// Rows are grouped by the numbers of their other identity values (a
+	// small map of this table's groups); each group's identity is looked
+	// up once.
+	group := b.groupKeys(ti, dc)
+	index := map[identKey]int32{}
 	for r := range t.cells {
 		groupOf[r] = -1
 		if isTotal(d, t.cells[r][dc]) {
 			continue
 		}
-		id := b.rowIdentity(ti, r, dc)
-		g, ok := index[id]
+		key := group(r)
+		g, ok := index[key]
 		if !ok {
 			g = int32(len(gs.ident))
-			index[id] = g
-			gs.ident = append(gs.ident, id)
+			index[key] = g
+			gs.ident = append(gs.ident, b.rowIdentity(ti, r, dc))
 			sizes = append(sizes, 0)
 		}
 		groupOf[r] = g
@@ -427,11 +444,35 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	return gs
 }
 
-// addMarginColumn adds one column's margin relations.
-func (b *modelBuilder) addMarginColumn(ti, col int, gs marginGroups) {
+// groupKeys returns what groups the rows of table ti that differ only in
+// column dc: their other identity values' numbers, or (with too many
+// identity columns for an identKey) their identity without dc.
+func (b *modelBuilder) groupKeys(ti, dc int) func(r int) identKey {
+	order := b.order[ti]
+	if len(order)-1 > len(identKey{}) || len(b.m.tables[ti].identCols) == 0 {
+		return func(r int) identKey { return identKey{uint32(b.rowIdentity(ti, r, dc))} }
+	}
+	vals := b.vals[ti]
+	return func(r int) identKey {
+		var key identKey
+		j := 0
+		for k, c := range order {
+			if c != dc {
+				key[j] = vals[r*len(order)+k]
+				j++
+			}
+		}
+		return key
+	}
+}
+
+// marginColumn works out one column's margin relations (reading the
+// model only, so columns are worked out in parallel).
+func (b *modelBuilder) marginColumn(ti, col int, gs marginGroups) []pendingEq {
 	m, t := b.m, b.m.tables[ti]
 	name := t.schema.Fields[col].Name
 	field := b.fieldIDs[ti][col]
+	out := make([]pendingEq, 0, len(gs.ident))
 	var parts []int
 	for g, id := range gs.ident {
 		parts = parts[:0]
@@ -453,35 +494,74 @@ func (b *modelBuilder) addMarginColumn(ti, col int, gs marginGroups) {
 			mv, ok = b.lookup(varKey{0, field, id})
 		}
 		if ok {
-			b.addEq(int(mv), parts, m.vars[mv].obs[0])
+			out = append(out, newPendingEq(m, int(mv), parts, m.vars[mv].obs[0]))
 		}
 	}
+	return out
+}
+
+// inParallel calls fn(0) … fn(n−1), on up to GOMAXPROCS goroutines.
+func inParallel(n int, fn func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// pendingEq is a relation margin = Σ parts, its terms merged, not yet in
+// the model.
+type pendingEq struct {
+	margin int
+	terms  []term
+	parts  int
+	at     obs
+	known  bool    // every true value is known
+	sum    float64 // the parts' true sum
+}
+
+func newPendingEq(m *model, margin int, parts []int, at obs) pendingEq {
+	terms := make([]term, 0, len(parts)+1)
+	terms = append(terms, term{margin, 1})
+	p := pendingEq{margin: margin, parts: len(parts), at: at, known: m.vars[margin].hasTruth}
+	for _, v := range parts {
+		terms = append(terms, term{v, -1})
+		p.known = p.known && m.vars[v].hasTruth
+		p.sum += m.vars[v].truth
+	}
+	p.terms = mergeTerms(terms)
+	return p
 }
 
 // addEq adds the relation margin = Σ parts, unless the same relation is
 // already there.
 func (b *modelBuilder) addEq(margin int, parts []int, at obs) {
+	b.commit(newPendingEq(b.m, margin, parts, at))
+}
+
+// commit adds a relation to the model, unless the same one is there.
+func (b *modelBuilder) commit(p pendingEq) {
 	m := b.m
-	terms := make([]term, 0, len(parts)+1)
-	terms = append(terms, term{margin, 1})
-	for _, p := range parts {
-		terms = append(terms, term{p, -1})
-	}
-	terms = mergeTerms(terms)
-	if len(terms) == 0 || b.added(terms) {
+	if len(p.terms) == 0 || b.added(p.terms) {
 		return
 	}
-	eq := equation{terms: terms, at: at, parts: len(parts)}
-	known := m.vars[margin].hasTruth
-	sum := 0.0
-	for _, p := range parts {
-		known = known && m.vars[p].hasTruth
-		sum += m.vars[p].truth
+	eq := equation{terms: p.terms, at: p.at, parts: p.parts}
+	if tv := m.vars[p.margin].truth; p.known && math.Abs(tv-p.sum) > 1e-6*(1+math.Abs(tv)) {
+		eq.broken, eq.sum = true, p.sum
 	}
-	if tv := m.vars[margin].truth; known && math.Abs(tv-sum) > 1e-6*(1+math.Abs(tv)) {
-		eq.broken, eq.sum = true, sum
-	}
-	m.vars[margin].margin = true
+	m.vars[p.margin].margin = true
 	m.eqs = append(m.eqs, eq)
 }
 

@@ -170,43 +170,62 @@ func (c *checker) auditFindings(m *model, ar auditResult) {
 			Message: fmt.Sprintf("%s is a margin of %d parts, but in the original it is %s and its parts sum to %s; %s.",
 				capitalise(t.where(eq.at.r, eq.at.c)), eq.parts, formatNumber(mv.truth), formatNumber(eq.sum), what)})
 	}
-	for _, vi := range ar.failing {
-		vr := ar.res[vi]
-		v := m.vars[vi]
-		because := m.giveaways(vi)
-		for _, o := range v.obs {
-			if _, supp, ok := m.obsInterval(o); !ok || !supp {
-				continue
-			}
-			t := m.tables[o.t]
-			name := t.schema.Fields[o.c].Name
-			f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1, Field: name,
-				Key: t.keyText(o.r), Because: because}
-			if t.version == 0 {
-				f.Value = t.orig[o.r][o.c].Text
-			}
-			where := capitalise(t.where(o.r, o.c))
-			if t.version != 0 {
-				where += fmt.Sprintf(" of version %d, suppressed there,", t.version)
-			}
-			by := ""
-			if len(because) > 0 {
-				by = "; what gives it away: " + strings.Join(because, "; ")
-			}
-			switch {
-			case vr.empty:
-				f.Kind = KindAuditIncomplete
-				f.Message = fmt.Sprintf("%s is suppressed, but no value fits everything published about it (the margins, roundings and earlier releases contradict each other), so the audit cannot vouch for it%s.", where, by)
-			case vr.incomplete:
-				f.Kind = KindAuditIncomplete
-				f.Message = fmt.Sprintf("%s is suppressed, but the audit could not finish for it; simplify the table or its margins.", where)
-			default:
-				f.Message = fmt.Sprintf("%s is suppressed, but what is published lets it be worked out to between %s and %s (%d possible %s; at least %d needed; %s)%s.",
-					where, formatNumber(vr.lo), formatNumber(vr.hi), vr.values, plural(vr.values, "value", "values"), ar.prot[vi], methodWords(vr.method), by)
-			}
+	for _, t := range m.tables {
+		t.ambiguousCached() // worked out before the cells are read in parallel
+	}
+	found := make([][]Finding, len(ar.failing))
+	inChunks(len(ar.failing), func(from, to int) {
+		for i := from; i < to; i++ {
+			found[i] = m.recoverableFindings(ar, ar.failing[i])
+		}
+	})
+	for _, fs := range found {
+		for _, f := range fs {
 			c.add(f)
 		}
 	}
+}
+
+// recoverableFindings describes a failing suppressed cell, once for each
+// file that suppresses it.
+func (m *model) recoverableFindings(ar auditResult, vi int) []Finding {
+	var out []Finding
+	vr := ar.res[vi]
+	v := m.vars[vi]
+	because := m.giveaways(vi)
+	for _, o := range v.obs {
+		if _, supp, ok := m.obsInterval(o); !ok || !supp {
+			continue
+		}
+		t := m.tables[o.t]
+		name := t.schema.Fields[o.c].Name
+		f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1, Field: name,
+			Key: t.keyText(o.r), Because: because}
+		if t.version == 0 {
+			f.Value = t.orig[o.r][o.c].Text
+		}
+		where := capitalise(t.where(o.r, o.c))
+		if t.version != 0 {
+			where += fmt.Sprintf(" of version %d, suppressed there,", t.version)
+		}
+		by := ""
+		if len(because) > 0 {
+			by = "; what gives it away: " + strings.Join(because, "; ")
+		}
+		switch {
+		case vr.empty:
+			f.Kind = KindAuditIncomplete
+			f.Message = fmt.Sprintf("%s is suppressed, but no value fits everything published about it (the margins, roundings and earlier releases contradict each other), so the audit cannot vouch for it%s.", where, by)
+		case vr.incomplete:
+			f.Kind = KindAuditIncomplete
+			f.Message = fmt.Sprintf("%s is suppressed, but the audit could not finish for it; simplify the table or its margins.", where)
+		default:
+			f.Message = fmt.Sprintf("%s is suppressed, but what is published lets it be worked out to between %s and %s (%d possible %s; at least %d needed; %s)%s.",
+				where, formatNumber(vr.lo), formatNumber(vr.hi), vr.values, plural(vr.values, "value", "values"), ar.prot[vi], methodWords(vr.method), by)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // giveaways names what publishes a relation or a value of unknown v: the

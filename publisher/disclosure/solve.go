@@ -32,12 +32,14 @@ type isys struct {
 	queue  []int        // propagate's work list, reused
 	queued []bool
 	// varCoefs[v][k] is unknown v's coefficient in equation varEqs[v][k].
-	varCoefs [][]int64
-	base     []int64 // where witness searches start (see witness.go)
-	exLo     []int64 // extremes' working bounds, reused
-	exHi     []int64
-	root     rootBounds
-	w        *witnessState
+	varCoefs  [][]int64
+	base      []int64 // where witness searches start (see witness.go)
+	baseRes   []int64 // each equation's residual at base (see baseResiduals)
+	baseResOK bool
+	exLo      []int64 // extremes' working bounds, reused
+	exHi      []int64
+	root      rootBounds
+	w         *witnessState
 	// Buffers kept from one solve to the next (see reset).
 	counts   []int
 	eqSlab   []int
@@ -56,7 +58,7 @@ var isysPool = sync.Pool{New: func() any { return new(isys) }}
 
 // reset makes s a solver of eqs over n unknowns, reusing its buffers.
 func (s *isys) reset(n int, eqs []ieq, budget int) {
-	s.n, s.eqs, s.budget, s.nodes, s.base = n, eqs, budget, 0, nil
+	s.n, s.eqs, s.budget, s.nodes, s.base, s.baseResOK = n, eqs, budget, 0, nil, false
 	s.varEqs, s.varCoefs = sized(s.varEqs, n), sized(s.varCoefs, n)
 	s.counts = sized(s.counts, n)
 	total := 0
@@ -87,6 +89,7 @@ func (s *isys) reset(n int, eqs []ieq, budget int) {
 	s.root.valid = false
 	if s.w != nil {
 		s.w.x, s.w.res, s.w.locked = sized(s.w.x, n), sized(s.w.res, len(eqs)), sized(s.w.locked, n)
+		s.w.at, s.w.open = sized(s.w.at, len(eqs)), s.w.open[:0]
 	}
 }
 

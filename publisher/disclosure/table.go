@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -324,68 +325,91 @@ func nhsDigital(x float64, text, marker string) (string, treatment) {
 	return strconv.FormatFloat(5*math.Round(u/5), 'f', 0, 64), tRounded
 }
 
-// applyRule applies the table's rule to every cell.
+// applyRule applies the table's rule to every cell, rows in parallel.
 func (t *table) applyRule(c *checker) {
 	t.national = nationalRows(t.schema, t.orig)
-	rule := t.rule.Rule
 	width := len(t.fields)
 	cellSlab := make([]string, len(t.orig)*width)
 	treatSlab := make([]treatment, len(t.orig)*width)
-	t.cells = make([][]string, 0, len(t.orig))
-	t.treat = make([][]treatment, 0, len(t.orig))
-	for r, row := range t.orig {
-		cells := cellSlab[r*width : r*width+len(row) : r*width+len(row)]
-		treats := treatSlab[r*width : r*width+len(row) : r*width+len(row)]
-		for col, v := range row {
-			cells[col] = v.Text
-			fi := t.fields[col]
-			if !fi.controlled() {
-				continue
+	t.cells = make([][]string, len(t.orig))
+	t.treat = make([][]treatment, len(t.orig))
+	var mu sync.Mutex
+	var found []Finding
+	inChunks(len(t.orig), func(from, to int) {
+		var fs []Finding
+		for r := from; r < to; r++ {
+			row := t.orig[r]
+			t.cells[r] = cellSlab[r*width : r*width+len(row) : r*width+len(row)]
+			t.treat[r] = treatSlab[r*width : r*width+len(row) : r*width+len(row)]
+			fs = t.applyRuleToRow(r, fs)
+		}
+		mu.Lock()
+		found = append(found, fs...)
+		mu.Unlock()
+	})
+	slices.SortStableFunc(found, func(a, b Finding) int { return cmp.Compare(a.Row, b.Row) })
+	for _, f := range found {
+		c.add(f)
+	}
+}
+
+// applyRuleToRow applies the table's rule to row r's cells, appending any
+// finding to fs.
+func (t *table) applyRuleToRow(r int, fs []Finding) []Finding {
+	rule := t.rule.Rule
+	row, cells, treats := t.orig[r], t.cells[r], t.treat[r]
+	for col, v := range row {
+		cells[col] = v.Text
+		fi := t.fields[col]
+		if !fi.controlled() {
+			continue
+		}
+		switch v.Kind {
+		case datasets.KindMissing:
+			treats[col] = tMissing
+			continue
+		case datasets.KindSuppressed:
+			treats[col] = tSource
+			continue
+		}
+		treats[col] = tUnchanged
+		x := v.Float
+		switch {
+		case fi.exact:
+		case fi.count && x < 0:
+			fs = append(fs, Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.records[r], Column: col + 1,
+				Field: t.schema.Fields[col].Name, Value: v.Text,
+				Message: fmt.Sprintf("Row %d, column %d (%s) is a negative count of individuals (%s); it was left unchanged, but a count cannot be negative.", t.records[r], col+1, t.schema.Fields[col].Name, v.Text)})
+		case fi.count && rule == datasets.DisclosureNHSDigital && !t.national[r]:
+			cells[col], treats[col] = nhsDigital(x, v.Text, t.markers[col])
+		case fi.count && rule == datasets.DisclosureThreshold:
+			if x > 0 && x <= float64(t.rule.Threshold) {
+				cells[col], treats[col] = t.markers[col], tPrimary
 			}
-			switch v.Kind {
-			case datasets.KindMissing:
-				treats[col] = tMissing
-				continue
-			case datasets.KindSuppressed:
-				treats[col] = tSource
-				continue
-			}
-			treats[col] = tUnchanged
-			x := v.Float
-			switch {
-			case fi.exact:
-			case fi.count && x < 0:
-				c.add(Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.records[r], Column: col + 1,
-					Field: t.schema.Fields[col].Name, Value: v.Text,
-					Message: fmt.Sprintf("Row %d, column %d (%s) is a negative count of individuals (%s); it was left unchanged, but a count cannot be negative.", t.records[r], col+1, t.schema.Fields[col].Name, v.Text)})
-			case fi.count && rule == datasets.DisclosureNHSDigital && !t.national[r]:
-				cells[col], treats[col] = nhsDigital(x, v.Text, t.markers[col])
-			case fi.count && rule == datasets.DisclosureThreshold:
-				if x > 0 && x <= float64(t.rule.Threshold) {
-					cells[col], treats[col] = t.markers[col], tPrimary
-				}
-			case fi.statistic && (rule == datasets.DisclosureThreshold || rule == datasets.DisclosureNHSDigital && !t.national[r]):
-				limit := float64(t.rule.Threshold)
-				if rule == datasets.DisclosureNHSDigital {
-					limit = 7
-				}
-				cv := row[fi.contributors]
-				few := true // contributors unknown: suppress
-				if cv.Kind == datasets.KindInteger || cv.Kind == datasets.KindNumber {
-					n := cv.Float
-					if rule == datasets.DisclosureNHSDigital {
-						n = roundCount(n)
-					}
-					few = n > 0 && n <= limit
-				}
-				if few {
-					cells[col], treats[col] = t.markers[col], tPrimary
-				}
+		case fi.statistic && (rule == datasets.DisclosureThreshold || rule == datasets.DisclosureNHSDigital && !t.national[r]):
+			if t.fewContributors(row[fi.contributors]) {
+				cells[col], treats[col] = t.markers[col], tPrimary
 			}
 		}
-		t.cells = append(t.cells, cells)
-		t.treat = append(t.treat, treats)
 	}
+	return fs
+}
+
+// fewContributors reports whether a statistic from cv contributors (a
+// count, else unknown: suppress) is from too few under the table's rule.
+func (t *table) fewContributors(cv datasets.Value) bool {
+	limit := float64(t.rule.Threshold)
+	if t.rule.Rule == datasets.DisclosureNHSDigital {
+		limit = 7
+	}
+	if cv.Kind != datasets.KindInteger && cv.Kind != datasets.KindNumber {
+		return true
+	}
+	n := cv.Float
+	if t.rule.Rule == datasets.DisclosureNHSDigital {
+		n = roundCount(n)
+	}
+	return n > 0 && n <= limit
 }
 
 // newEarlierTable prepares the public file of a linked earlier release

@@ -27,7 +27,8 @@ type witnessState struct {
 	x        []int64 // the point being repaired
 	res      []int64 // each equation's Σ a·x − rhs
 	locked   []bool  // unknowns already moved
-	unbal    int     // equations with a residual
+	open     []int32 // the equations with a residual
+	at       []int32 // by equation: 1 + its place in open, 0 when balanced
 	nodes    int
 	lo, hi   []int64
 	cands    []witnessMove
@@ -43,35 +44,77 @@ type witnessMove struct {
 
 // setBase gives the search its starting point (one value per unknown,
 // usually the truth); without one it starts from the lower bounds.
-func (s *isys) setBase(base []int64) { s.base = base }
+func (s *isys) setBase(base []int64) { s.base, s.baseResOK = base, false }
 
 // witness reports whether it found an integer point within lo and hi
 // satisfying every equation (see the comment at the top of this file).
 func (s *isys) witness(lo, hi []int64) bool {
 	w := s.witnessScratch()
-	w.lo, w.hi, w.nodes, w.unbal = lo, hi, 0, 0
+	w.lo, w.hi, w.nodes = lo, hi, 0
+	for _, ei := range w.open {
+		w.at[ei] = 0
+	}
+	w.open = w.open[:0]
+	copy(w.res, s.baseResiduals())
+	for ei, r := range w.res {
+		if r != 0 {
+			w.mark(ei)
+		}
+	}
 	for i := range w.x {
-		b := lo[i]
-		if s.base != nil {
-			b = max(s.base[i], lo[i])
-		}
-		if hi[i] != unbounded {
-			b = min(b, hi[i])
-		}
+		b := s.baseOf(i)
 		w.x[i] = b
 		w.locked[i] = false
+		x := max(b, lo[i])
+		if hi[i] != unbounded {
+			x = min(x, hi[i])
+		}
+		if x != b {
+			s.move(w, i, x-b)
+		}
 	}
+	return len(w.open) == 0 || s.repair(w, 0)
+}
+
+// baseOf is where unknown i starts: its base value, else 0.
+func (s *isys) baseOf(i int) int64 {
+	if s.base == nil {
+		return 0
+	}
+	return s.base[i]
+}
+
+// baseResiduals returns each equation's Σ a·base − rhs, worked out once
+// per base.
+func (s *isys) baseResiduals() []int64 {
+	if len(s.baseRes) == len(s.eqs) && s.baseResOK {
+		return s.baseRes
+	}
+	s.baseRes = sized(s.baseRes, len(s.eqs))
 	for ei, eq := range s.eqs {
 		r := -eq.rhs
 		for i, v := range eq.vars {
-			r += eq.coefs[i] * w.x[v]
+			r += eq.coefs[i] * s.baseOf(v)
 		}
-		w.res[ei] = r
-		if r != 0 {
-			w.unbal++
-		}
+		s.baseRes[ei] = r
 	}
-	return w.unbal == 0 || s.repair(w, 0)
+	s.baseResOK = true
+	return s.baseRes
+}
+
+// mark and unmark keep the list of unbalanced equations.
+func (w *witnessState) mark(ei int) {
+	w.open = append(w.open, int32(ei))
+	w.at[ei] = int32(len(w.open))
+}
+
+func (w *witnessState) unmark(ei int) {
+	i := w.at[ei] - 1
+	last := w.open[len(w.open)-1]
+	w.open[i] = last
+	w.at[last] = i + 1
+	w.open = w.open[:len(w.open)-1]
+	w.at[ei] = 0
 }
 
 func (s *isys) witnessScratch() *witnessState {
@@ -80,6 +123,7 @@ func (s *isys) witnessScratch() *witnessState {
 	}
 	if w := s.w; len(w.x) != s.n || len(w.res) != len(s.eqs) {
 		w.x, w.res, w.locked = sized(w.x, s.n), sized(w.res, len(s.eqs)), sized(w.locked, s.n)
+		w.at, w.open = sized(w.at, len(s.eqs)), w.open[:0]
 	}
 	return s.w
 }
@@ -98,7 +142,7 @@ func (s *isys) repair(w *witnessState, depth int) bool {
 	for _, mv := range moves {
 		s.move(w, mv.v, mv.delta)
 		w.locked[mv.v] = true
-		if w.unbal == 0 || s.repair(w, depth+1) {
+		if len(w.open) == 0 || s.repair(w, depth+1) {
 			return true
 		}
 		w.locked[mv.v] = false
@@ -114,15 +158,17 @@ func (s *isys) repair(w *witnessState, depth int) bool {
 // that reduce its residual, or −1 when one has none (a dead end).
 func (s *isys) mostConstrained(w *witnessState) int {
 	best, fewest := -1, 0
-	for ei, r := range w.res {
-		if r == 0 {
-			continue
+	for _, e := range w.open {
+		ei := int(e)
+		limit := len(s.eqs[ei].vars)
+		if best >= 0 {
+			limit = fewest
 		}
-		n := s.countMoves(w, ei)
+		n := s.countMoves(w, ei, limit)
 		if n == 0 {
 			return -1
 		}
-		if best < 0 || n < fewest {
+		if best < 0 || n < fewest || n == fewest && ei < best {
 			best, fewest = ei, n
 		}
 	}
@@ -130,13 +176,15 @@ func (s *isys) mostConstrained(w *witnessState) int {
 }
 
 // countMoves is how many unknowns of equation e can move to reduce its
-// residual.
-func (s *isys) countMoves(w *witnessState, e int) int {
+// residual, counting no further than limit + 1.
+func (s *isys) countMoves(w *witnessState, e, limit int) int {
 	n := 0
 	eq := s.eqs[e]
 	for i, v := range eq.vars {
 		if _, ok := w.step(v, eq.coefs[i], w.res[e]); ok {
-			n++
+			if n++; n > limit {
+				break
+			}
 		}
 	}
 	return n
@@ -198,9 +246,9 @@ func (s *isys) move(w *witnessState, v int, d int64) {
 		w.res[ei] += s.varCoefs[v][k] * d
 		switch {
 		case before == 0 && w.res[ei] != 0:
-			w.unbal++
+			w.mark(ei)
 		case before != 0 && w.res[ei] == 0:
-			w.unbal--
+			w.unmark(ei)
 		}
 	}
 }
