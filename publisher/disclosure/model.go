@@ -412,7 +412,7 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	// small map of this table's groups); each group's identity is looked
 	// up once.
 	group := b.groupKeys(ti, dc)
-	index := map[identKey]int32{}
+	index := map[uint64]int32{}
 	for r := range t.cells {
 		groupOf[r] = -1
 		if isTotal(d, t.cells[r][dc]) {
@@ -445,22 +445,31 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 }
 
 // groupKeys returns what groups the rows of table ti that differ only in
-// column dc: their other identity values' numbers, or (with too many
-// identity columns for an identKey) their identity without dc.
-func (b *modelBuilder) groupKeys(ti, dc int) func(r int) identKey {
+// column dc: their other identity values' numbers packed into 64 bits,
+// or (when they do not fit) their identity without dc.
+func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
 	order := b.order[ti]
-	if len(order)-1 > len(identKey{}) || len(b.m.tables[ti].identCols) == 0 {
-		return func(r int) identKey { return identKey{uint32(b.rowIdentity(ti, r, dc))} }
+	others := len(order) - 1
+	if others < 1 || len(b.m.tables[ti].identCols) == 0 {
+		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
 	}
+	bits := 64 / others
+	if bits < 32 && len(b.ids.values) >= 1<<bits-1 {
+		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
+	}
+	total := uint64(1)<<bits - 1 // stands for noValue
 	vals := b.vals[ti]
-	return func(r int) identKey {
-		var key identKey
-		j := 0
+	return func(r int) uint64 {
+		var key uint64
 		for k, c := range order {
-			if c != dc {
-				key[j] = vals[r*len(order)+k]
-				j++
+			if c == dc {
+				continue
 			}
+			v := uint64(vals[r*len(order)+k])
+			if v == uint64(noValue) {
+				v = total
+			}
+			key = key<<bits | v
 		}
 		return key
 	}
