@@ -95,7 +95,11 @@
 // compensating cell, which keeps the audit of a release of millions of
 // rows within a few times the cost of parsing it (make bench-disclosure).
 // The model itself is built with interned identities and arrays by
-// unknown rather than maps of quoted strings (identities.go, model.go). Larger
+// unknown rather than maps of quoted strings (identities.go, model.go),
+// and the work that splits cleanly runs on every processor: the rule
+// applied to rows, margin relations column by column, the blocks' solves
+// (each reusing pooled working arrays), the findings about recoverable
+// cells, and the identifier scan, which runs beside the audit. Larger
 // components, or ones whose search exceeds its budget, get a linear-
 // programming bound from a small bounded-variable simplex (float64,
 // rounded inwards to whole units); the report states the method per cell.
