@@ -164,15 +164,15 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	sys.gather(vars, func(i int) bool { return !bounds[i].isPoint() })
+	sys.pending = make([]blockEq, 0, len(reds))
 	for _, rd := range reds {
 		if len(rd.terms) > giantTerms {
 			sys.addGiant(m, rd.terms, rd.rhs, pos)
 			continue
 		}
-		r := sys.find(pos.of(rd.terms[0].v))
-		sys.eqs[r] = append(sys.eqs[r], reducedEq{terms: rd.terms, rhs: rd.rhs})
+		sys.addEq(sys.find(pos.of(rd.terms[0].v)), reducedEq{terms: rd.terms, rhs: rd.rhs})
 	}
-	sys.sortGiants()
+	sys.finish()
 	isTarget := func(i int) bool {
 		if suppCur[i] {
 			return true

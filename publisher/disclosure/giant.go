@@ -37,6 +37,65 @@ type blocks struct {
 	giants   []giant             // relations of very many unknowns
 	giantsOf map[int][]int       // root → the giant relations it is in
 	marked   []int32             // by root: 1 + the last giant relation that listed it
+	pending  []blockEq           // relations within blocks, before finish groups them
+}
+
+// blockEq is a relation and its block.
+type blockEq struct {
+	root int
+	eq   reducedEq
+}
+
+// addEq records a relation within block root (see finish).
+func (b *blocks) addEq(root int, eq reducedEq) { b.pending = append(b.pending, blockEq{root, eq}) }
+
+// finish lists each block's relations (in the order they were added) and
+// the giant relations each block is in, a slab each, and sorts the giant
+// relations' terms by block. Building them as they came would append to
+// a map entry for every relation and every block of every giant one.
+func (b *blocks) finish() {
+	count := b.marked // reused: every giant relation is added
+	clear(count)
+	for _, p := range b.pending {
+		count[p.root]++
+	}
+	eqSlab := make([]reducedEq, len(b.pending))
+	at := int32(0)
+	for _, p := range b.pending {
+		if n := count[p.root]; n > 0 {
+			b.eqs[p.root] = eqSlab[at : at : at+n]
+			at += n
+			count[p.root] = 0
+		}
+	}
+	for _, p := range b.pending {
+		b.eqs[p.root] = append(b.eqs[p.root], p.eq)
+	}
+	b.pending = nil
+	total := 0
+	for _, g := range b.giants {
+		for _, r := range g.order {
+			count[r]++
+			total++
+		}
+	}
+	giSlab := make([]int, total)
+	at = 0
+	for _, g := range b.giants {
+		for _, r := range g.order {
+			if n := count[r]; n > 0 {
+				b.giantsOf[r] = giSlab[at : at : at+n]
+				at += n
+				count[r] = 0
+			}
+		}
+	}
+	for gi, g := range b.giants {
+		for _, r := range g.order {
+			b.giantsOf[r] = append(b.giantsOf[r], gi)
+		}
+	}
+	b.sortGiants()
 }
 
 // giant is a relation of very many unknowns, with its terms by block.
@@ -124,7 +183,7 @@ func (b *blocks) gather(vars []int, keep func(int) bool) {
 // touches; call it once the blocks are formed.
 func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
 	if r := b.find(pos.of(terms[0].v)); !slices.ContainsFunc(terms, func(tm term) bool { return b.find(pos.of(tm.v)) != r }) {
-		b.eqs[r] = append(b.eqs[r], reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
+		b.addEq(r, reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
 		return
 	}
 	gi := len(b.giants)
@@ -134,7 +193,6 @@ func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
 		if b.marked[r] != int32(gi)+1 {
 			b.marked[r] = int32(gi) + 1
 			g.order = append(g.order, r)
-			b.giantsOf[r] = append(b.giantsOf[r], gi)
 		}
 		g.terms = append(g.terms, blockTerm{r, tm})
 		v := m.vars[tm.v]
