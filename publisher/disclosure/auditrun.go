@@ -3,12 +3,10 @@ package disclosure
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 )
 
 // Audit methods, as the report states them.
@@ -314,20 +312,11 @@ func (m *model) boundsOf(vi int, suppCur, suppEarlier *bool) interval {
 func inChunks(n int, fn func(from, to int)) {
 	const chunk = 1 << 16
 	chunks := (n + chunk - 1) / chunk
-	if chunks < 2 || runtime.GOMAXPROCS(0) < 2 {
+	if chunks < 2 {
 		fn(0, n)
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), chunks) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < chunks; i = int(next.Add(1)) - 1 {
-				fn(i*chunk, min(n, (i+1)*chunk))
-			}
-		})
-	}
-	wg.Wait()
+	inParallel(chunks, func(i int) { fn(i*chunk, min(n, (i+1)*chunk)) })
 }
 
 // reducedEq is an equation over unknowns that are not pinned: Σ a·v = rhs.
@@ -624,25 +613,13 @@ const parallelFrom = 64
 // eachInParallel calls fn(0) … fn(n-1), on GOMAXPROCS goroutines when n
 // is large enough to be worth it.
 func (m *model) eachInParallel(n int, fn func(int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if n < parallelFrom || workers < 2 {
-		for i := 0; i < n; i++ {
+	if n < parallelFrom {
+		for i := range n {
 			fn(i)
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(n, fn)
 }
 
 // cached returns a remembered component result.
