@@ -41,7 +41,6 @@ type modelBuilder struct {
 	ids      *identities
 	fieldIDs [][]uint32 // per table, per column: the field's number
 	order    [][]int    // per table: the identity columns in field-name order
-	rowIDs   [][]int32  // per table, per row: the row's identity
 	// vals[ti][r*len(order[ti])+k] is the value number of row r's k-th
 	// identity column in field-name order, or noValue for a total value.
 	vals [][]uint32
@@ -91,7 +90,6 @@ func newModelBuilder(m *model) *modelBuilder {
 	cells := 0
 	b.fieldIDs = make([][]uint32, len(m.tables))
 	b.order = make([][]int, len(m.tables))
-	b.rowIDs = make([][]int32, len(m.tables))
 	b.vals = make([][]uint32, len(m.tables))
 	m.varAt = make([][]int32, len(m.tables))
 	for ti, t := range m.tables {
@@ -196,10 +194,8 @@ func (b *modelBuilder) parentIdentity(ti, r, dc int, parent, parentCode string) 
 func (b *modelBuilder) addVars(ti int) {
 	t := b.m.tables[ti]
 	b.internRows(ti)
-	b.rowIDs[ti] = make([]int32, len(t.cells))
 	for r := range t.cells {
 		id := b.rowIdentity(ti, r, -1)
-		b.rowIDs[ti][r] = id
 		for col, fi := range t.fields {
 			if fi.additive {
 				b.addCell(ti, r, col, id)
