@@ -229,15 +229,15 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 			break
 		}
 		cb := compBufsPool.Get().(*compBufs)
-		blocks := append(append(cb.blocks[:0], r), free...)
+		solved := append(append(cb.blocks[:0], r), free...)
 		vars, eqs := cb.vars[:0], cb.eqs[:0]
-		for _, c := range blocks {
+		for _, c := range solved {
 			vars = append(vars, b.vars[c]...)
 			eqs = append(eqs, b.eqs[c]...)
 		}
-		eqs = b.restricted(m, blocks, cb, eqs)
+		eqs = b.restricted(m, solved, cb, eqs)
 		res := m.solveUpTo(vars, eqs, boundsOf, targets, restrictedExactLimit)
-		cb.blocks, cb.vars, cb.eqs = blocks, vars, eqs
+		cb.blocks, cb.vars, cb.eqs = solved, vars, eqs
 		compBufsPool.Put(cb)
 		for _, v := range targets {
 			vr, ok := res[v]
@@ -299,15 +299,6 @@ func (b *blocks) compensatorsFor(r int) []int {
 		out = append(out, s.block)
 	}
 	return out
-}
-
-func covers(have, want []int) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // compBufs are a restricted solve's working arrays, kept between solves.

@@ -12,8 +12,9 @@ import "slices"
 // one, hundreds of propagations per question.
 //
 // witness therefore starts from a base point (the true values, clamped
-// into the bounds) and repairs one unbalanced equation at a time, moving
-// one unknown of it within its bounds, depth first, each unknown at most
+// into the bounds) and repairs one unbalanced equation at a time (the one
+// with the fewest possible moves first), moving one unknown of it within
+// its bounds, depth first, each unknown at most
 // once, within a small budget. Whatever it returns satisfies every
 // equation and every bound, so a value it finds is possible: the answer
 // is exact. When it finds nothing the exact search decides, so the
@@ -128,8 +129,9 @@ func (s *isys) witnessScratch() *witnessState {
 	return s.w
 }
 
-// repair balances the first unbalanced equation by moving one unknown of
-// it, best candidate first, and recurses until every equation balances.
+// repair balances the unbalanced equation with the fewest possible moves
+// by moving one unknown of it, best candidate first, and recurses until
+// every equation balances.
 func (s *isys) repair(w *witnessState, depth int) bool {
 	if w.nodes++; w.nodes > witnessBudget {
 		return false
