@@ -174,11 +174,7 @@ func (c *checker) auditFindings(m *model, ar auditResult) {
 		t.ambiguousCached() // worked out before the cells are read in parallel
 	}
 	found := make([][]Finding, len(ar.failing))
-	inChunks(len(ar.failing), func(from, to int) {
-		for i := from; i < to; i++ {
-			found[i] = m.recoverableFindings(ar, ar.failing[i])
-		}
-	})
+	inParallel(len(ar.failing), func(i int) { found[i] = m.recoverableFindings(ar, ar.failing[i]) })
 	for _, fs := range found {
 		for _, f := range fs {
 			c.add(f)
