@@ -50,8 +50,8 @@ func (p prepared) auditDetails(sub Submission) map[string]any {
 //
 // areas are codes the release's indicator definitions declare as areas
 // (England, regions): their rows are benchmarks, not organisations.
-func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, progress Progress) (prepared, error) {
-	p, err := s.assess(ctx, files, earlier, links, texts, areas, progress)
+func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, derived bool, progress Progress) (prepared, error) {
+	p, err := s.assess(ctx, files, earlier, links, texts, areas, derived, progress)
 	if err != nil {
 		return p, err
 	}
@@ -74,32 +74,35 @@ func (s *Service) prepare(ctx context.Context, files []SubmittedFile, earlier []
 
 // assess reads and checks files and runs disclosure control, storing
 // nothing: prepare's checks, and the whole of a check-only submission.
-func (s *Service) assess(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, progress Progress) (prepared, error) {
+// derived says that the release derives indicators or a clinical audit
+// from its public files, which then need their rows.
+//
+// A release's files are read without keeping their rows (streamed, see
+// disclosure.Streamable) when nothing needs them: no indicator or audit
+// is derived, it corrects nothing, no file is under a small-number or
+// magnitude rule or otherwise needs the audit, and no earlier release of
+// the dataset has a suppressed cell. Its memory then does not grow with
+// its size. If a streamed file turns out to have a cell suppressed at
+// source, the files are read again with their rows.
+func (s *Service) assess(ctx context.Context, files []SubmittedFile, earlier []catalogue.Release, links earlierLinks, texts []disclosure.Text, areas map[string]bool, derived bool, progress Progress) (prepared, error) {
 	var p prepared
-	var total int64
-	results := make([]scanned, len(files))
-	var problems datasets.Problems
-	for i, f := range files {
-		if f.Size > 0 {
-			total += f.Size
-		}
-		if s.maxUpload > 0 && total > s.maxUpload {
-			return p, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
-				"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
-		}
-		res, err := scanFile(ctx, f, progress)
-		if err != nil {
+	stream, err := s.streamable(ctx, files, earlier, links, derived)
+	if err != nil {
+		return p, err
+	}
+	results, err := s.scanFiles(ctx, files, stream, progress)
+	if err != nil {
+		return p, err
+	}
+	if stream && slices.ContainsFunc(results, func(r scanned) bool { return r.scan == nil || r.scan.Suppressed() > 0 }) {
+		stream = false
+		if results, err = s.scanFiles(ctx, files, false, progress); err != nil {
 			return p, err
 		}
-		if f.Size <= 0 {
-			total += res.summary.Bytes
-			if s.maxUpload > 0 && total > s.maxUpload {
-				return p, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
-					"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
-			}
-		}
-		results[i] = res
-		problems = append(problems, res.problems...)
+	}
+	var problems datasets.Problems
+	for _, r := range results {
+		problems = append(problems, r.problems...)
 	}
 	if len(problems) > 0 {
 		return p, &Rejection{Files: problems}
@@ -107,19 +110,56 @@ func (s *Service) assess(ctx context.Context, files []SubmittedFile, earlier []c
 
 	in := disclosure.Input{Texts: texts}
 	for i, f := range files {
-		in.Files = append(in.Files, disclosure.File{Name: f.Name(), Resource: f.Resource, Header: results[i].header, Rows: results[i].rows})
+		in.Files = append(in.Files, disclosure.File{Name: f.Name(), Resource: f.Resource, Header: results[i].header, Rows: results[i].rows, Scan: results[i].scan})
 	}
-	var err error
 	if in.Directory, err = s.directoryParents(ctx, files, results); err != nil {
 		return p, err
 	}
 	for _, r := range earlier {
+		if stream {
+			break // no earlier release has a suppressed cell (see streamable)
+		}
 		e, err := s.earlierInput(ctx, r, links)
 		if err != nil {
 			return p, err
 		}
 		in.Earlier = append(in.Earlier, e)
 	}
+	return s.control(ctx, in, results, areas, progress)
+}
+
+// scanFiles reads and checks every file (keeping its rows unless
+// stream), refusing files over the upload limit together.
+func (s *Service) scanFiles(ctx context.Context, files []SubmittedFile, stream bool, progress Progress) ([]scanned, error) {
+	var total int64
+	results := make([]scanned, len(files))
+	for i, f := range files {
+		if f.Size > 0 {
+			total += f.Size
+		}
+		if s.maxUpload > 0 && total > s.maxUpload {
+			return nil, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
+				"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+		}
+		res, err := scanFile(ctx, f, stream, progress)
+		if err != nil {
+			return nil, err
+		}
+		if f.Size <= 0 {
+			total += res.summary.Bytes
+			if s.maxUpload > 0 && total > s.maxUpload {
+				return nil, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
+					"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+			}
+		}
+		results[i] = res
+	}
+	return results, nil
+}
+
+// control runs disclosure control on what assess read.
+func (s *Service) control(ctx context.Context, in disclosure.Input, results []scanned, areas map[string]bool, progress Progress) (prepared, error) {
+	var p prepared
 	progress(StageDisclosure, 0, 0)
 	result, err := disclosure.Check(in)
 	if err != nil {
@@ -184,7 +224,7 @@ func (s *Service) putOriginal(ctx context.Context, f SubmittedFile, res scanned)
 // a file published unchanged keeps the hash its producer lists; otherwise
 // it is the public cells written as UTF-8 CSV with a header.
 func (s *Service) putPublic(ctx context.Context, f SubmittedFile, res scanned, pub disclosure.PublicFile, orig catalogue.File) (catalogue.File, error) {
-	if unchanged(res, pub) {
+	if unchanged(f, res, pub) {
 		resource, err := json.Marshal(pub.Resource)
 		if err != nil {
 			return catalogue.File{}, err
@@ -193,13 +233,25 @@ func (s *Service) putPublic(ctx context.Context, f SubmittedFile, res scanned, p
 		out.Role, out.Resource = catalogue.RolePublic, resource
 		return out, nil
 	}
-	var buf bytes.Buffer
-	if err := pub.WriteCSV(&buf); err != nil {
-		return catalogue.File{}, fmt.Errorf("file %s: public version: %w", f.Name(), err)
-	}
-	blob, err := s.blobs.Put(ctx, &buf)
-	if err != nil {
-		return catalogue.File{}, fmt.Errorf("store public version of %s: %w", f.Name(), err)
+	var blob datasets.Blob
+	rows := int64(len(pub.Rows))
+	if pub.Unchanged && pub.Rows == nil { // streamed: its rows were not kept
+		var err error
+		if blob, rows, err = s.rewritePublic(ctx, f, pub); err != nil {
+			return catalogue.File{}, err
+		}
+		if rows != res.summary.Rows {
+			return catalogue.File{}, fmt.Errorf("file %s: the public version has %d rows, the file checked %d", f.Name(), rows, res.summary.Rows)
+		}
+	} else {
+		var buf bytes.Buffer
+		if err := pub.WriteCSV(&buf); err != nil {
+			return catalogue.File{}, fmt.Errorf("file %s: public version: %w", f.Name(), err)
+		}
+		var err error
+		if blob, err = s.blobs.Put(ctx, &buf); err != nil {
+			return catalogue.File{}, fmt.Errorf("store public version of %s: %w", f.Name(), err)
+		}
 	}
 	res2 := pub.Resource
 	res2.Dialect = datasets.DefaultDialect()
@@ -210,12 +262,20 @@ func (s *Service) putPublic(ctx context.Context, f SubmittedFile, res scanned, p
 	}
 	return catalogue.File{Name: f.Name(), Title: f.Resource.Title, Role: catalogue.RolePublic,
 		MediaType: "text/csv", Encoding: "utf-8", SHA256: blob.SHA256, Bytes: blob.Bytes,
-		Rows: int64(len(pub.Rows)), Resource: resource}, nil
+		Rows: rows, Resource: resource}, nil
 }
 
-// unchanged reports whether the public version has exactly the original's
-// header and cells.
-func unchanged(res scanned, pub disclosure.PublicFile) bool {
+// unchanged reports whether the original's bytes can be the public
+// version: it is in the public format (publicFormat) and the public
+// version has exactly its header and cells (a streamed file's, by
+// disclosure control's word, without rows to compare).
+func unchanged(f SubmittedFile, res scanned, pub disclosure.PublicFile) bool {
+	if !publicFormat(f.Resource) {
+		return false
+	}
+	if pub.Unchanged && pub.Rows == nil {
+		return res.rows == nil && (len(res.header) == 0 || slices.Equal(pub.Header, res.header))
+	}
 	if len(pub.Rows) != len(res.rows) {
 		return false
 	}
@@ -469,7 +529,7 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 		}
 	}
 	texts := publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
-	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, texts, declaredAreas(defs), progress)
+	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, texts, declaredAreas(defs), true, progress)
 	if err != nil {
 		return r, err
 	}

@@ -27,6 +27,22 @@
 // a crash after leaves everything public. No command or API publishes
 // around the workflow; the demo drives it with demo accounts.
 //
+// # Submissions of real size
+//
+// A submission's files arrive spooled to disk and are read from there,
+// never held whole. A file is kept as parsed rows (about a kilobyte a
+// row) only when disclosure control needs them: when a small-number or
+// magnitude rule, person-level data or a hierarchy is declared, when a
+// cell is suppressed at source, when an earlier release of the dataset
+// has a suppressed cell, or when indicators or a clinical audit are
+// derived from the files. Otherwise (a release of figures published in
+// full, the usual case for the largest files) every check runs on each
+// row as it is read (disclosure.Scan, assess in prepare.go), the public
+// version is the original bytes or, for another dialect or encoding, the
+// rows read again and rewritten as they stream (streaming.go), and the
+// rows go to the row store from the blob store: memory does not grow with
+// the file. An amendment still reads its files with their rows.
+//
 // Directory importers (ODS practices and trusts, hospital sites, trust
 // headquarters and postcode district positions) and the inventory importer
 // load reference data that is public on arrival: national directories are

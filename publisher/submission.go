@@ -240,7 +240,8 @@ type scanned struct {
 	mentions map[string]catalogue.Mention
 	problems datasets.Problems
 	header   []string
-	rows     []datasets.Row // every row, for disclosure control
+	rows     []datasets.Row   // every row, for disclosure control (none when streamed)
+	scan     *disclosure.Scan // a streamed file's checks, made as it was read
 }
 
 // vetted is what checking a submission's metadata and permissions found,
@@ -340,7 +341,7 @@ func (s *Service) Check(ctx context.Context, actor Actor, sub Submission, progre
 	if err != nil {
 		return CheckOutcome{}, err
 	}
-	a, err := s.assess(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), orNoProgress(progress))
+	a, err := s.assess(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), sub.derives(), orNoProgress(progress))
 	if err != nil {
 		return CheckOutcome{}, err
 	}
@@ -366,7 +367,7 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 		return Outcome{}, err
 	}
 	existing, exists, corrects := v.existing, v.exists, v.corrects
-	prep, err := s.prepare(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), progress)
+	prep, err := s.prepare(ctx, sub.Files, v.earlier, v.links, v.texts, declaredAreas(sub.Indicators), sub.derives(), progress)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -557,7 +558,10 @@ func (s *Service) mentions(ctx context.Context, results []scanned, areas map[str
 
 // scanFile reads a file once, checking every cell against its schema,
 // hashing the bytes, and collecting the organisation codes it uses.
-func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned, error) {
+//
+// With stream, the rows are not kept: disclosure control's checks run on
+// each row as it is read (disclosure.Scan) instead.
+func scanFile(ctx context.Context, f SubmittedFile, stream bool, progress Progress) (scanned, error) {
 	res := scanned{mentions: map[string]catalogue.Mention{}}
 	rc, err := f.Open()
 	if err != nil {
@@ -572,6 +576,11 @@ func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned,
 		return res, nil
 	}
 	res.header = rd.Header()
+	if stream {
+		// Refused only for a schema the caller should not have streamed:
+		// then the rows are kept, as for any other.
+		res.scan, _ = disclosure.NewScan(f.Name(), f.Resource, res.header)
+	}
 	refs := organisationRefs(f.Resource.Schema)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -583,7 +592,11 @@ func scanFile(ctx context.Context, f SubmittedFile, progress Progress) (scanned,
 		}
 		if err == nil {
 			res.summary.Rows++
-			if len(res.problems) == 0 {
+			switch {
+			case len(res.problems) > 0:
+			case res.scan != nil:
+				res.scan.Add(row)
+			default:
 				res.rows = append(res.rows, row)
 			}
 		}

@@ -30,8 +30,10 @@ package main
 //   - checking and storing: the last byte has been sent and the answer
 //     has not arrived. The server reads the descriptor, checks every row
 //     against the schema, applies disclosure control and stores the file
-//     and its rows; this is where memory may grow, with what the checks
-//     keep per row (the key's values, to find duplicates, among them).
+//     and its rows. Under rule "none", with nothing suppressed, the file
+//     is checked as it is read and its rows are never held, so memory here
+//     should not grow with the size either (a file under a small-number
+//     rule is held as parsed rows, about 1 KB a row).
 //
 // It reports the server's VmRSS before the upload, the peak sampled VmRSS
 // and the elapsed time of each phase, VmHWM (the kernel's own peak) at the

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -170,6 +172,85 @@ func TestHostileRequests(t *testing.T) {
 			map[string]string{"list.csv": csv.String()})
 		if status != http.StatusCreated {
 			t.Errorf("a 6 MiB submission with a valid token: %d %.300s", status, body)
+		}
+	})
+
+	t.Run("a signed-in upload over --max-upload is refused before it is read", func(t *testing.T) {
+		blobsBefore := countFiles(t, filepath.Join(dataDir, "blobs"))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// --max-upload is 200 MiB by default, with 1 MiB for the framing.
+		fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n--x\r\n",
+			tokens["hana"], 202<<20)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("announcing 202 MiB with a valid token: %v %v, want 413 before the body is sent", resp, err)
+		}
+		if n := countFiles(t, filepath.Join(dataDir, "blobs")); n != blobsBefore {
+			t.Errorf("the refused upload stored %d blobs", n-blobsBefore)
+		}
+	})
+
+	t.Run("an upload cut off part-way leaves nothing behind", func(t *testing.T) {
+		// The file part is larger than what the multipart reader keeps in
+		// memory, so the server is spooling it to a temporary file when
+		// the client goes away.
+		spool := t.TempDir()
+		t.Setenv("TMPDIR", spool)
+		descriptor := `{"dataset": {"slug": "cut-off", "title": "Cut off", "publisher": {"slug": "e2e-hostile", "name": "E2E Hostile"}},
+			"release": {"title": "Quarter 1", "periodLabel": "2026 Q1"}, "resources": [{"name": "list", "path": "list.csv", "schema": {"fields": [{"name": "code", "candour:role": "key"}, {"name": "name"}]}}]}`
+		var csv strings.Builder
+		csv.WriteString("code,name\n")
+		for i := 0; csv.Len() < 24<<20; i++ {
+			fmt.Fprintf(&csv, "C%07d,Name number %d of an upload that is cut off\n", i, i)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
+		fw.Write([]byte(descriptor))
+		fw, _ = mw.CreateFormFile("list.csv", "list.csv")
+		fw.Write([]byte(csv.String()))
+		mw.Close()
+		blobsBefore := countFiles(t, filepath.Join(dataDir, "blobs"))
+
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /api/v1/submissions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+			tokens["hana"], mw.FormDataContentType(), body.Len())
+		if _, err := conn.Write(body.Bytes()[:body.Len()*3/4]); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until the server has spooled part of the file, then go.
+		deadline := time.Now().Add(10 * time.Second)
+		for countFiles(t, spool) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		spooling := countFiles(t, spool)
+		conn.Close()
+		if spooling == 0 {
+			t.Fatal("the server kept the upload in memory: no temporary file while 18 MiB of it had arrived")
+		}
+		deadline = time.Now().Add(10 * time.Second)
+		for countFiles(t, spool) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := countFiles(t, spool); n > 0 {
+			t.Errorf("%d temporary files left behind by the cut-off upload", n)
+		}
+		if n := countFiles(t, filepath.Join(dataDir, "blobs")); n != blobsBefore {
+			t.Errorf("the cut-off upload stored %d blobs", n-blobsBefore)
+		}
+		// Nothing of it was recorded: the same submission, whole, is the
+		// dataset's first version.
+		status, answer := postSubmission(t, s, tokens["hana"], descriptor, map[string]string{"list.csv": csv.String()})
+		if status != http.StatusCreated || !strings.Contains(answer, `"version":1`) {
+			t.Errorf("the whole submission after the cut-off one: %d %.300s, want 201 and version 1", status, answer)
 		}
 	})
 
@@ -478,4 +559,26 @@ func firstDifference(a, b string) string {
 	}
 	from := max(0, i-60)
 	return fmt.Sprintf("byte %d: %q versus %q", i, a[from:min(len(a), i+60)], b[from:min(len(b), i+60)])
+}
+
+// countFiles counts the regular files under dir (0 when it does not exist).
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

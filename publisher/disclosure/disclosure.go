@@ -3,6 +3,7 @@ package disclosure
 import (
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +20,9 @@ type File struct {
 	Resource datasets.Resource // its schema and dialect
 	Header   []string          // header cells as in the file (the field names when it has none)
 	Rows     []datasets.Row    // every data row, Values typed
+	// Scan, for a file read without keeping its rows (Rows nil), is what
+	// was found as it was read: see Streamable.
+	Scan *Scan
 }
 
 // Earlier is an earlier release of the same dataset.
@@ -76,24 +80,38 @@ type PublicFile struct {
 	Resource datasets.Resource // the public schema (markers declared), UTF-8 comma-separated with a header
 	Header   []string
 	Rows     [][]string // cell text
+	// Unchanged says every row is published as in the original. A
+	// streamed file's (see Scan) has no Rows: its public CSV is the
+	// original's rows, read again and written with WriteCSV's format.
+	Unchanged bool
 }
 
 // WriteCSV writes the header and rows as CSV with datasets.Writer.
 func (p PublicFile) WriteCSV(w io.Writer) error {
+	_, err := p.WriteRows(w, slices.Values(p.Rows))
+	return err
+}
+
+// WriteRows writes the header and rows as CSV with datasets.Writer, as
+// WriteCSV does, from rows as they come (a streamed file's original rows,
+// read again), and returns how many it wrote.
+func (p PublicFile) WriteRows(w io.Writer, rows iter.Seq[[]string]) (int64, error) {
 	cw, err := datasets.NewWriter(w, p.Header)
 	if err != nil {
-		return fmt.Errorf("public file %q: %w", p.Name, err)
+		return 0, fmt.Errorf("public file %q: %w", p.Name, err)
 	}
-	for _, row := range p.Rows {
+	n := int64(0)
+	for row := range rows {
 		if err := cw.Write(row); err != nil {
 			cw.Close()
-			return fmt.Errorf("public file %q: %w", p.Name, err)
+			return n, fmt.Errorf("public file %q: %w", p.Name, err)
 		}
+		n++
 	}
 	if err := cw.Close(); err != nil {
-		return fmt.Errorf("public file %q: %w", p.Name, err)
+		return n, fmt.Errorf("public file %q: %w", p.Name, err)
 	}
-	return nil
+	return n, nil
 }
 
 // Report is the private report of a check.
@@ -193,6 +211,9 @@ type CellCounts struct {
 // file with counts), and names the file and field; everything about the
 // data is a finding in the report.
 func Check(in Input) (Result, error) {
+	if slices.ContainsFunc(in.Files, func(f File) bool { return f.Scan != nil }) {
+		return checkStreamed(in)
+	}
 	c := &checker{}
 	rule, from := releaseRule(in.Files)
 	files := slices.Clone(in.Files)
@@ -253,6 +274,12 @@ func Check(in Input) (Result, error) {
 	}
 	c.attachKeys(m.tables)
 	c.sortFindings(files)
+	return c.result(res, current), nil
+}
+
+// result completes res with the findings, the current tables' reports and
+// whether anything blocks.
+func (c *checker) result(res Result, current []*table) Result {
 	res.Report.Findings = c.findings
 	if res.Report.Findings == nil {
 		res.Report.Findings = []Finding{}
@@ -272,7 +299,7 @@ func Check(in Input) (Result, error) {
 			res.Blocked = true
 		}
 	}
-	return res, nil
+	return res
 }
 
 // earlierTables prepares the public files of the linked earlier releases
@@ -355,6 +382,12 @@ func (c *checker) attachKeys(tables []*table) {
 		f := &c.findings[i]
 		t := byLabel[f.File]
 		if f.Row == 0 || t == nil {
+			continue
+		}
+		if t.scan != nil { // a streamed file's findings came with their keys
+			if f.Key != "" {
+				f.Message = withKey(f.Message, f.Row, f.Key)
+			}
 			continue
 		}
 		if rowOf[t] == nil {

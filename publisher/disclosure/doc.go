@@ -29,6 +29,19 @@
 //   - The public summary: how many cells were suppressed, rounded or left
 //     unchanged, never which cells or their values.
 //
+// # Files too large to hold
+//
+// A file whose rows the audit cannot need — no small-number or magnitude
+// rule, not person-level, no hierarchy, nothing suppressed at source, and
+// no earlier release with a suppressed cell — may be checked as it is
+// read (Streamable, Scan; stream.go): the per-cell checks of its rule,
+// its cell counts and the identifier scan (idscan.go, the same code Check
+// runs over rows) see each row once and keep only counts and the cells
+// their findings name. Check gives the same findings and file reports as
+// from the rows, with an audit report marked streamed; it refuses a
+// streamed file whenever any of those conditions fails, so the caller
+// reads the rows instead.
+//
 // # Failing safe
 //
 // The audit must not depend on the publisher remembering to declare

@@ -19,6 +19,9 @@ type AuditReport struct {
 	Notes          []string       `json:"notes,omitempty"` // anything the audit could not reconcile
 	Criterion      string         `json:"criterion"`       // the rule applied, in words
 	LinkedReleases []int          `json:"linkedReleases,omitempty"`
+	// Streamed says the files were checked as they were read, with no sum
+	// audited because nothing is suppressed (see Streamable).
+	Streamed bool `json:"streamed,omitempty"`
 	// Secondary lists the cells Candour suppressed to protect others,
 	// each with the cells it was chosen for; SecondaryMethod says how
 	// they were chosen.

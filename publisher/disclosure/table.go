@@ -77,6 +77,7 @@ type table struct {
 	magnitude   *MagnitudeReport
 	recordLevel *RecordLevelReport
 	freeText    []string
+	scan        *Scan // a streamed file: its counts and findings, no rows
 }
 
 // rowKey is row r's primary-key values joined by "|", as a release's
@@ -88,16 +89,7 @@ func (t *table) rowKey(r int) string {
 
 // keyText gives row r's identity values as written, for people to find
 // the row: "RR8, 15-24, M" (the row number when it has none).
-func (t *table) keyText(r int) string {
-	if len(t.identCols) == 0 {
-		return fmt.Sprintf("row %d", t.records[r])
-	}
-	parts := make([]string, len(t.identCols))
-	for i, c := range t.identCols {
-		parts[i] = t.cells[r][c]
-	}
-	return strings.Join(parts, ", ")
-}
+func (t *table) keyText(r int) string { return keyText(t.identCols, t.cells[r], t.records[r]) }
 
 // where names a cell in words: "row 5 (RR8, 15-24, M), column 3 (deaths)".
 func (t *table) where(r, c int) string {
@@ -181,6 +173,17 @@ func identityColumns(s datasets.Schema, infos []fieldInfo) []int {
 // nationalRows reports which rows are national-level.
 func nationalRows(s datasets.Schema, vals [][]datasets.Value) []bool {
 	national := make([]bool, len(vals))
+	isNational := nationalTest(s)
+	for r, row := range vals {
+		national[r] = isNational(row)
+	}
+	return national
+}
+
+// nationalTest returns what tells whether a row of schema s is
+// national-level: every row when every declared geography level is
+// national, else a row with one of a field's national values.
+func nationalTest(s datasets.Schema) func(row []datasets.Value) bool {
 	declared, allNational := false, true
 	for _, f := range s.Fields {
 		if f.GeographyLevel != "" {
@@ -188,18 +191,17 @@ func nationalRows(s datasets.Schema, vals [][]datasets.Value) []bool {
 			allNational = allNational && f.GeographyLevel == "national"
 		}
 	}
-	for r, row := range vals {
-		if declared && allNational {
-			national[r] = true
-			continue
-		}
+	if declared && allNational {
+		return func([]datasets.Value) bool { return true }
+	}
+	return func(row []datasets.Value) bool {
 		for c, f := range s.Fields {
 			if len(f.NationalValues) > 0 && row[c].Kind != datasets.KindMissing && slices.Contains(f.NationalValues, row[c].Text) {
-				national[r] = true
+				return true
 			}
 		}
+		return false
 	}
-	return national
 }
 
 // rowKeys joins each row's primary-key values (else its identity fields)
@@ -260,26 +262,11 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 	if err := checkRows(f); err != nil {
 		return nil, err
 	}
-	s = c.failSafeSchema(f.Name, s)
-	infos := classify(s)
-	t := &table{name: f.Name, res: f.Resource, schema: s, fields: infos, header: f.Header}
-	if t.header == nil {
-		t.header = s.FieldNames()
+	t, err := newTableShell(f, c)
+	if err != nil {
+		return nil, err
 	}
-	if s.Disclosure != nil {
-		t.rule = *s.Disclosure
-	} else {
-		for i, fl := range s.Fields {
-			if fl.CountOfIndividuals {
-				return nil, fmt.Errorf("disclosure: file %q: field %q is a count of individuals, but the schema declares no candour:disclosure rule (declare nhs-digital, threshold, or none with a reason)", f.Name, s.Fields[i].Name)
-			}
-		}
-	}
-	for _, fl := range s.Fields {
-		m, add := chooseMarker(fl, s.MissingValues)
-		t.markers = append(t.markers, m)
-		t.addMarker = append(t.addMarker, add)
-	}
+	infos := t.fields
 	t.records = make([]int, 0, len(f.Rows))
 	t.orig = make([][]datasets.Value, 0, len(f.Rows))
 	for _, row := range f.Rows {
@@ -299,6 +286,32 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 		t.detectTotals(c)
 	}
 	c.preSuppressed(t)
+	return t, nil
+}
+
+// newTableShell prepares a current file's schema, rule and markers, with
+// no rows yet: the fail-safe schema's findings go to c.
+func newTableShell(f File, c *checker) (*table, error) {
+	s := c.failSafeSchema(f.Name, f.Resource.Schema)
+	t := &table{name: f.Name, res: f.Resource, schema: s, fields: classify(s), header: f.Header}
+	if t.header == nil {
+		t.header = s.FieldNames()
+	}
+	if s.Disclosure != nil {
+		t.rule = *s.Disclosure
+	} else {
+		for i, fl := range s.Fields {
+			if fl.CountOfIndividuals {
+				return nil, fmt.Errorf("disclosure: file %q: field %q is a count of individuals, but the schema declares no candour:disclosure rule (declare nhs-digital, threshold, or none with a reason)", f.Name, s.Fields[i].Name)
+			}
+		}
+	}
+	for _, fl := range s.Fields {
+		m, add := chooseMarker(fl, s.MissingValues)
+		t.markers = append(t.markers, m)
+		t.addMarker = append(t.addMarker, add)
+	}
+	t.identCols = identityColumns(t.schema, t.fields)
 	return t, nil
 }
 
@@ -536,6 +549,9 @@ func (t *table) publicFile() PublicFile {
 	}
 	// The rows share the table's cells: nothing changes them once the
 	// public file is made (Check makes it last).
+	if t.scan != nil {
+		return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Unchanged: true}
+	}
 	return PublicFile{Name: t.name, Resource: res, Header: slices.Clone(t.header), Rows: slices.Clone(t.cells)}
 }
 
@@ -562,30 +578,37 @@ func (t *table) publicSchema() datasets.Schema {
 
 // counts counts the controlled cells by treatment.
 func (t *table) counts() CellCounts {
+	if t.scan != nil {
+		return t.scan.counts
+	}
 	var n CellCounts
 	for r := range t.treat {
 		for c, tr := range t.treat[r] {
-			if !t.fields[c].controlled() {
-				continue
-			}
-			n.Controlled++
-			switch tr {
-			case tMissing:
-				n.Missing++
-			case tUnchanged:
-				n.Unchanged++
-			case tRounded:
-				n.Rounded++
-			case tPrimary:
-				n.SuppressedPrimary++
-			case tSecondary:
-				n.SuppressedSecondary++
-			case tSource:
-				n.SuppressedAtSource++
+			if t.fields[c].controlled() {
+				n.add(tr)
 			}
 		}
 	}
 	return n
+}
+
+// add counts one controlled cell treated tr.
+func (n *CellCounts) add(tr treatment) {
+	n.Controlled++
+	switch tr {
+	case tMissing:
+		n.Missing++
+	case tUnchanged:
+		n.Unchanged++
+	case tRounded:
+		n.Rounded++
+	case tPrimary:
+		n.SuppressedPrimary++
+	case tSecondary:
+		n.SuppressedSecondary++
+	case tSource:
+		n.SuppressedAtSource++
+	}
 }
 
 // fileReport describes what was done to a current table.
@@ -600,6 +623,9 @@ func (t *table) fileReport() FileReport {
 		if n {
 			fr.NationalRows++
 		}
+	}
+	if t.scan != nil {
+		fr.NationalRows = t.scan.national
 	}
 	s := t.publicSchema()
 	for i, f := range s.Fields {
