@@ -129,6 +129,23 @@ func TestLargeFilesAreReadWithoutTheirRows(t *testing.T) {
 			t.Errorf("stored rows %s", got)
 		}
 	})
+	t.Run("semicolon-separated, held rows, nothing changed: rewritten too", func(t *testing.T) {
+		// The public version is described as comma-separated UTF-8, so
+		// the original's bytes can be it only when they are that.
+		e := newEnv(t)
+		csv := "Code;Beds;Note\nRR8;*;Leeds, general\nRX1;4;\n"
+		out, err := e.svc.Submit(ctx, pub, streamSubmission(t, bedsNone, `{"delimiter": ";"}`, csv), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := out.Release
+		if auditOf(t, out.Report).Streamed || len(r.Files) != 2 || r.Files[0].SHA256 == r.Files[1].SHA256 {
+			t.Fatalf("files %+v: want a rewritten public version", r.Files)
+		}
+		if got := fmt.Sprint(storedCells(t, e, r, "beds.csv")); got != `[[RR8 * Leeds, general] [RX1 4 ]]` {
+			t.Errorf("stored rows %s", got)
+		}
+	})
 	t.Run("a cell suppressed at source: read again with the rows", func(t *testing.T) {
 		e := newEnv(t)
 		out, err := e.svc.Submit(ctx, pub, streamSubmission(t, bedsNone, "", "Code,Beds,Note\nRR8,*,\nRX1,4,\n"), nil)
