@@ -17,15 +17,18 @@ import (
 	"github.com/candour/candour/catalogue"
 )
 
-// A read-only subset of CKAN's action API (API version 3) under
-// /api/3/action/, so CKAN clients and harvesters (such as data.gov.uk's)
-// read Candour unchanged: package_search, package_show, package_list,
-// organization_list, organization_show, group_list, tag_list and
-// status_show. A dataset is a package; its publisher an organization; its
-// topics are both tags and groups; every public file of every published
-// release is a resource (newest release first). Answers have CKAN's
-// envelope {"help", "success", "result"}, errors {"success": false,
-// "error": {"__type", "message"}}.
+// The reading half of CKAN's action API (version 3), where CKAN serves it
+// (/api/action/ and /api/{1,2,3}/action/, GET and POST), so that CKAN's
+// clients and its CKAN-to-CKAN harvester read Candour as they read CKAN:
+// package_search (with the fq subset and sort of ckanquery.go),
+// package_show, package_list, organization_list, organization_show,
+// group_list, group_show, tag_list and status_show. A dataset is a
+// package; its publisher an organization (every package has one: see
+// ckanOrgFor); its topics are both tags and groups; every public file of
+// every published release is a resource (newest release first). Answers
+// have CKAN's envelope {"help", "success", "result"}, errors {"success":
+// false, "error": {"__type", "message"}}, for every address and method
+// under those prefixes. It reads only the published view.
 
 type ckanResource struct {
 	ID           string `json:"id"`
@@ -79,7 +82,8 @@ type ckanPackage struct {
 	LicenseID        string         `json:"license_id"`
 	LicenseTitle     string         `json:"license_title"`
 	LicenseURL       string         `json:"license_url"`
-	Organization     *ckanOrg       `json:"organization"` // null for an inventory entry without a publisher
+	IsOpen           bool           `json:"isopen"`
+	Organization     *ckanOrg       `json:"organization"` // never null (see ckanOrgFor)
 	OwnerOrg         string         `json:"owner_org"`
 	Tags             []ckanTag      `json:"tags"`
 	Groups           []ckanGroup    `json:"groups"`
@@ -93,6 +97,8 @@ type ckanPackage struct {
 	Private          bool           `json:"private"`
 	Type             string         `json:"type"`
 	Version          string         `json:"version,omitempty"`
+
+	modified, created time.Time // for fq and sort
 }
 
 var ckanNameRe = regexp.MustCompile(`[^a-z0-9_-]+`)
@@ -105,21 +111,47 @@ func ckanName(s string) string {
 func ckanTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
 
 func ckanOrgOf(p catalogue.Publisher) ckanOrg {
-	return ckanOrg{ID: p.Slug, Name: p.Slug, Title: p.Name, Type: "organization", State: "active", IsOrg: true}
+	title := p.Name
+	if strings.TrimSpace(title) == "" {
+		title = p.Slug
+	}
+	return ckanOrg{ID: p.Slug, Name: p.Slug, Title: title, Type: "organization", State: "active", IsOrg: true}
+}
+
+// ckanOrgFor is a dataset's organization. A harvester reads
+// package["organization"]["name"], so every package has one: its
+// publisher; for an inventory entry that has none yet, the inventory that
+// promised it (the publisher it names, free text, is in the package's
+// extras as publisher_as_written); else "not-attributed".
+func ckanOrgFor(d catalogue.Dataset) ckanOrg {
+	switch {
+	case d.Publisher.Slug != "":
+		return ckanOrgOf(d.Publisher)
+	case d.Inventory != nil && ckanName(d.Inventory.Source) != "":
+		name := "inventory-" + ckanName(d.Inventory.Source)
+		if len(name) > 100 {
+			name = strings.TrimRight(name[:100], "-")
+		}
+		return ckanOrg{ID: name, Name: name, Title: "Promised in " + d.Inventory.Source, Type: "organization", State: "active", IsOrg: true,
+			Description: "Datasets promised by " + d.Inventory.Source + " that have no publisher on Candour yet; each names the body it expected to publish it."}
+	}
+	return ckanOrg{ID: "not-attributed", Name: "not-attributed", Title: "Not attributed to a publisher", Type: "organization", State: "active", IsOrg: true,
+		Description: "Catalogue entries that name no publisher."}
 }
 
 // ckanPackageOf maps a dataset and its visible releases.
 func (s *Site) ckanPackageOf(ctx context.Context, base string, d catalogue.Dataset) (ckanPackage, error) {
 	v := s.deps.Catalogue.View()
 	licence, _ := catalogue.LookupLicence(d.Licence)
+	org := ckanOrgFor(d)
 	p := ckanPackage{ID: d.Slug, Name: d.Slug, Title: d.Title, Notes: strings.TrimSpace(d.Summary + "\n\n" + d.Description), URL: base + "/datasets/" + d.Slug,
-		LicenseID: d.Licence, LicenseTitle: licence.Title, LicenseURL: licence.URL, OwnerOrg: d.Publisher.Slug,
+		LicenseID: d.Licence, LicenseTitle: licence.Title, LicenseURL: licence.URL, IsOpen: licence.Open, OwnerOrg: org.ID, Organization: &org,
+		modified: d.UpdatedAt.UTC(), created: d.CreatedAt.UTC(),
 		Tags: []ckanTag{}, Groups: []ckanGroup{}, Resources: []ckanResource{}, MetadataCreated: ckanTime(d.CreatedAt),
-		MetadataModified: ckanTime(d.UpdatedAt), State: "active", Type: "dataset",
+		State: "active", Type: "dataset",
 		Extras: []ckanExtra{{"frequency", d.Frequency}, {"granularity", d.Granularity}, {"status", string(d.Status)}}}
-	if d.Publisher.Slug != "" {
-		o := ckanOrgOf(d.Publisher)
-		p.Organization = &o
+	if d.Publisher.Slug == "" && d.Inventory != nil && d.Inventory.Publisher != "" {
+		p.Extras = append(p.Extras, ckanExtra{"publisher_as_written", d.Inventory.Publisher})
 	}
 	for _, t := range d.Topics {
 		p.Tags = append(p.Tags, ckanTag{Name: t, DisplayName: t})
@@ -131,6 +163,17 @@ func (s *Site) ckanPackageOf(ctx context.Context, base string, d catalogue.Datas
 	}
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Version > rs[j].Version })
 	for _, r := range rs {
+		// metadata_modified moves with every public event of the
+		// dataset — a publication, a correction superseding a release,
+		// a withdrawal — so a harvester asking for changes since its last
+		// run sees each one.
+		event := r.PublishedAt
+		if r.State == catalogue.StateWithdrawn || r.State == catalogue.StateSuperseded {
+			event = r.StateChangedAt
+		}
+		if event.After(p.modified) {
+			p.modified = event.UTC()
+		}
 		if !r.ContentVisible {
 			continue
 		}
@@ -140,7 +183,6 @@ func (s *Site) ckanPackageOf(ctx context.Context, base string, d catalogue.Datas
 		}
 		if p.Version == "" {
 			p.Version = strconv.Itoa(r.Version)
-			p.MetadataModified = ckanTime(r.PublishedAt)
 		}
 		for _, f := range full.Files {
 			if f.Role != catalogue.RolePublic {
@@ -157,6 +199,7 @@ func (s *Site) ckanPackageOf(ctx context.Context, base string, d catalogue.Datas
 		}
 	}
 	p.NumResources, p.NumTags = len(p.Resources), len(p.Tags)
+	p.MetadataModified = ckanTime(p.modified)
 	return p, nil
 }
 
@@ -189,61 +232,110 @@ func ckanOK(c *fiber.Ctx, result any) error {
 	return c.JSON(fiber.Map{"help": c.BaseURL() + "/api/3/action/help_show?name=" + c.Params("action"), "success": true, "result": result})
 }
 
-// ckanFilter is one fq term: field:value.
-type ckanFilter struct{ field, value string }
+// ckanParams are an action's parameters: the query string of a GET, the
+// JSON object or form of a POST (as CKAN's clients send them). JSON values
+// that are not strings are read as CKAN reads them: true and false, numbers
+// as written, lists and objects as JSON text (facet.field).
+type ckanParams map[string]string
 
-var fqTerm = regexp.MustCompile(`([a-z_]+):("([^"]*)"|\S+)`)
+func (p ckanParams) get(name string) string { return p[name] }
 
-func parseFQ(fq string) ([]ckanFilter, error) {
-	var out []ckanFilter
-	rest := fqTerm.ReplaceAllStringFunc(fq, func(m string) string {
-		sm := fqTerm.FindStringSubmatch(m)
-		value := sm[2]
-		if sm[3] != "" || strings.HasPrefix(value, `"`) {
-			value = sm[3]
-		}
-		out = append(out, ckanFilter{field: sm[1], value: value})
-		return ""
-	})
-	rest = strings.TrimSpace(strings.ReplaceAll(rest, "AND", ""))
-	if rest != "" {
-		return nil, fmt.Errorf("fq: %q is not a field:value filter (supported: organization, tags, groups, res_format, license_id, name)", rest)
+// flag reads a boolean parameter as CKAN's asbool does.
+func (p ckanParams) flag(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(p[name])) {
+	case "true", "yes", "on", "y", "t", "1":
+		return true
 	}
-	for _, f := range out {
-		switch f.field {
-		case "organization", "tags", "groups", "res_format", "license_id", "name":
-		default:
-			return nil, fmt.Errorf("fq: the field %q cannot filter (supported: organization, tags, groups, res_format, license_id, name)", f.field)
-		}
-	}
-	return out, nil
+	return false
 }
 
-func (p ckanPackage) matches(f ckanFilter) bool {
-	switch f.field {
-	case "organization":
-		return p.Organization != nil && p.Organization.Name == f.value
-	case "tags":
-		return slices.ContainsFunc(p.Tags, func(t ckanTag) bool { return t.Name == f.value })
-	case "groups":
-		return slices.ContainsFunc(p.Groups, func(g ckanGroup) bool { return g.Name == f.value })
-	case "res_format":
-		return strings.EqualFold(f.value, "csv") && len(p.Resources) > 0
-	case "license_id":
-		return p.LicenseID == f.value
+// ckanParamsOf reads the parameters of c, or says why it cannot.
+func ckanParamsOf(c *fiber.Ctx) (ckanParams, error) {
+	p := ckanParams{}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) { p[string(k)] = string(v) })
+	if c.Method() != fiber.MethodPost || len(c.Body()) == 0 {
+		return p, nil
 	}
-	return p.Name == f.value
+	if strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationForm) {
+		c.Context().PostArgs().VisitAll(func(k, v []byte) { p[string(k)] = string(v) })
+		return p, nil
+	}
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(c.Body(), &body); err != nil {
+		return nil, fmt.Errorf("the request body must be a JSON object of the action's parameters (or a form): %v", err)
+	}
+	for k, raw := range body {
+		var text string
+		if json.Unmarshal(raw, &text) == nil {
+			p[k] = text
+			continue
+		}
+		p[k] = strings.TrimSpace(string(raw))
+		if p[k] == "null" {
+			delete(p, k)
+		}
+	}
+	return p, nil
+}
+
+// ckanRoutes serves CKAN's action API where CKAN does: /api/action/ and
+// /api/{1,2,3}/action/, GET and POST; /api/3 (and /api/2) with the API
+// version; /api/util/status; and CKAN's error envelope for every other
+// address and method under those prefixes.
+func (s *Site) ckanRoutes(app *fiber.App) {
+	limit := s.apiRateLimit(s.cfg.APIRate)
+	for _, prefix := range []string{"/api/action", "/api/1/action", "/api/2/action", "/api/3/action"} {
+		app.Get(prefix+"/:action", limit, allowAnyOrigin, s.cached, s.ckanAction)
+		app.Post(prefix+"/:action", limit, allowAnyOrigin, s.ckanAction)
+		app.Options(prefix+"/:action", allowAnyOrigin, ckanPreflight)
+		app.All(prefix+"/:action", allowAnyOrigin, ckanWrongMethod)
+		app.All(prefix, allowAnyOrigin, ckanNotFound)
+		app.All(prefix+"/*", allowAnyOrigin, ckanNotFound)
+	}
+	for _, version := range []string{"/api/1", "/api/2", "/api/3"} {
+		n, _ := strconv.Atoi(strings.TrimPrefix(version, "/api/"))
+		app.Get(version, allowAnyOrigin, func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"version": n}) })
+	}
+	app.Get("/api/util/status", limit, allowAnyOrigin, func(c *fiber.Ctx) error { return c.JSON(s.ckanStatus(c.BaseURL())) })
+	app.All("/api/util/*", allowAnyOrigin, ckanNotFound)
+	for _, version := range []string{"/api/1", "/api/2", "/api/3"} {
+		app.All(version+"/*", allowAnyOrigin, ckanNotFound)
+	}
+}
+
+func ckanNotFound(c *fiber.Ctx) error {
+	return ckanError(c, http.StatusNotFound, "Not Found Error", "Not found: "+c.Path()+" (Candour serves CKAN's action API at /api/3/action/{name}, reading only)")
+}
+
+func ckanWrongMethod(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderAllow, "GET, HEAD, POST, OPTIONS")
+	return ckanError(c, http.StatusMethodNotAllowed, "Method Not Allowed", c.Method()+" is not allowed: the action API answers GET and POST")
+}
+
+func ckanPreflight(c *fiber.Ctx) error {
+	c.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+	c.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, X-CKAN-API-Key")
+	c.Set("Access-Control-Max-Age", "86400")
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// ckanStatus is status_show's result, which /api/util/status also gives.
+func (s *Site) ckanStatus(base string) fiber.Map {
+	return fiber.Map{"ckan_version": "2.10.4", "site_title": s.cfg.SiteName, "site_url": base,
+		"site_description": "Open health and care data, each release checked and approved before publication.", "api_version": 3,
+		"extensions": []string{}, "locale_default": "en_GB"}
 }
 
 func (s *Site) ckanAction(c *fiber.Ctx) error {
+	p, err := ckanParamsOf(c)
+	if err != nil {
+		return ckanError(c, http.StatusBadRequest, "Bad request", err.Error())
+	}
 	ctx := c.UserContext()
 	base := c.BaseURL()
-	c.Set("Access-Control-Allow-Origin", "*")
 	switch c.Params("action") {
 	case "status_show":
-		return ckanOK(c, fiber.Map{"ckan_version": "2.10.4", "site_title": s.cfg.SiteName, "site_url": base,
-			"site_description": "Open health and care data, each release checked and approved before publication.", "api_version": 3,
-			"extensions": []string{}, "locale_default": "en_GB"})
+		return ckanOK(c, s.ckanStatus(base))
 	case "package_list":
 		ds, err := s.allDatasets(ctx)
 		if err != nil {
@@ -255,7 +347,7 @@ func (s *Site) ckanAction(c *fiber.Ctx) error {
 		}
 		return ckanOK(c, names)
 	case "package_show":
-		id := c.Query("id")
+		id := p.get("id")
 		if id == "" {
 			return ckanError(c, http.StatusConflict, "Validation Error", "id: Missing value")
 		}
@@ -263,84 +355,15 @@ func (s *Site) ckanAction(c *fiber.Ctx) error {
 		if err != nil {
 			return ckanError(c, http.StatusNotFound, "Not Found Error", "Not found")
 		}
-		p, err := s.ckanPackageOf(ctx, base, d)
+		pkg, err := s.ckanPackageOf(ctx, base, d)
 		if err != nil {
 			return err
 		}
-		return ckanOK(c, p)
+		return ckanOK(c, pkg)
 	case "organization_list", "group_list":
-		ds, err := s.allDatasets(ctx)
-		if err != nil {
-			return err
-		}
-		counts := map[string]int{}
-		items := map[string]ckanOrg{}
-		for _, d := range ds {
-			if c.Params("action") == "organization_list" {
-				if d.Publisher.Slug == "" {
-					continue // an inventory entry with no publisher
-				}
-				o := ckanOrgOf(d.Publisher)
-				items[o.Name], counts[o.Name] = o, counts[o.Name]+1
-				continue
-			}
-			for _, t := range d.Topics {
-				g := ckanOrg{ID: ckanName(t), Name: ckanName(t), Title: t, Type: "group", State: "active"}
-				items[g.Name], counts[g.Name] = g, counts[g.Name]+1
-			}
-		}
-		names := make([]string, 0, len(items))
-		for n := range items {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if c.Query("all_fields") == "true" {
-			var out []fiber.Map
-			for _, n := range names {
-				o := items[n]
-				out = append(out, fiber.Map{"id": o.ID, "name": o.Name, "title": o.Title, "display_name": o.Title, "type": o.Type,
-					"state": o.State, "is_organization": o.IsOrg, "package_count": counts[n]})
-			}
-			return ckanOK(c, out)
-		}
-		return ckanOK(c, names)
-	case "organization_show":
-		id := c.Query("id")
-		ds, err := s.allDatasets(ctx)
-		if err != nil {
-			return err
-		}
-		var org *ckanOrg
-		var pkgs []ckanPackage
-		for _, d := range ds {
-			if id == "" || d.Publisher.Slug != id {
-				continue
-			}
-			o := ckanOrgOf(d.Publisher)
-			org = &o
-			if c.Query("include_datasets") == "true" {
-				p, err := s.ckanPackageOf(ctx, base, d)
-				if err != nil {
-					return err
-				}
-				pkgs = append(pkgs, p)
-			}
-		}
-		if org == nil {
-			return ckanError(c, http.StatusNotFound, "Not Found Error", "Not found")
-		}
-		count := 0
-		for _, d := range ds {
-			if d.Publisher.Slug == id {
-				count++
-			}
-		}
-		out := fiber.Map{"id": org.ID, "name": org.Name, "title": org.Title, "display_name": org.Title, "type": org.Type, "state": org.State,
-			"is_organization": true, "package_count": count, "description": org.Description}
-		if pkgs != nil {
-			out["packages"] = pkgs
-		}
-		return ckanOK(c, out)
+		return s.ckanOrgList(c, p)
+	case "organization_show", "group_show":
+		return s.ckanOrgShow(c, p)
 	case "tag_list":
 		ds, err := s.allDatasets(ctx)
 		if err != nil {
@@ -359,45 +382,125 @@ func (s *Site) ckanAction(c *fiber.Ctx) error {
 		sort.Strings(tags)
 		return ckanOK(c, tags)
 	case "package_search":
-		return s.ckanPackageSearch(c)
+		return s.ckanPackageSearch(c, p)
 	}
 	return ckanError(c, http.StatusBadRequest, "Bad request", fmt.Sprintf("Action name not known: %s (this is a read-only subset of CKAN's API)", c.Params("action")))
 }
 
-func (s *Site) ckanPackageSearch(c *fiber.Ctx) error {
+// ckanOrgsOf lists the organizations (or groups) of the datasets, by
+// name, with how many datasets each has.
+func ckanOrgsOf(ds []catalogue.Dataset, groups bool) (map[string]ckanOrg, map[string][]catalogue.Dataset) {
+	items := map[string]ckanOrg{}
+	members := map[string][]catalogue.Dataset{}
+	for _, d := range ds {
+		if !groups {
+			o := ckanOrgFor(d)
+			items[o.Name], members[o.Name] = o, append(members[o.Name], d)
+			continue
+		}
+		for _, t := range d.Topics {
+			g := ckanOrg{ID: ckanName(t), Name: ckanName(t), Title: t, Type: "group", State: "active"}
+			items[g.Name], members[g.Name] = g, append(members[g.Name], d)
+		}
+	}
+	return items, members
+}
+
+func ckanOrgDict(o ckanOrg, count int) fiber.Map {
+	return fiber.Map{"id": o.ID, "name": o.Name, "title": o.Title, "display_name": o.Title, "type": o.Type,
+		"state": o.State, "is_organization": o.IsOrg, "package_count": count, "description": o.Description, "approval_status": "approved"}
+}
+
+// ckanOrgList is organization_list and group_list: names, or with
+// all_fields each one's dictionary (include_dataset_count is always on).
+func (s *Site) ckanOrgList(c *fiber.Ctx, p ckanParams) error {
+	ds, err := s.allDatasets(c.UserContext())
+	if err != nil {
+		return err
+	}
+	items, members := ckanOrgsOf(ds, c.Params("action") == "group_list")
+	names := make([]string, 0, len(items))
+	for n := range items {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if !p.flag("all_fields") {
+		return ckanOK(c, names)
+	}
+	out := []fiber.Map{}
+	for _, n := range names {
+		out = append(out, ckanOrgDict(items[n], len(members[n])))
+	}
+	return ckanOK(c, out)
+}
+
+// ckanOrgShow is organization_show and group_show, with the packages when
+// include_datasets is set.
+func (s *Site) ckanOrgShow(c *fiber.Ctx, p ckanParams) error {
+	ctx := c.UserContext()
+	ds, err := s.allDatasets(ctx)
+	if err != nil {
+		return err
+	}
+	items, members := ckanOrgsOf(ds, c.Params("action") == "group_show")
+	o, ok := items[p.get("id")]
+	if !ok {
+		return ckanError(c, http.StatusNotFound, "Not Found Error", "Not found")
+	}
+	out := ckanOrgDict(o, len(members[o.Name]))
+	if p.flag("include_datasets") {
+		pkgs := []ckanPackage{}
+		for _, d := range members[o.Name] {
+			pkg, err := s.ckanPackageOf(ctx, c.BaseURL(), d)
+			if err != nil {
+				return err
+			}
+			pkgs = append(pkgs, pkg)
+		}
+		out["packages"] = pkgs
+	}
+	return ckanOK(c, out)
+}
+
+func (s *Site) ckanPackageSearch(c *fiber.Ctx, p ckanParams) error {
 	ctx := c.UserContext()
 	rows, start := 10, 0
-	if r := c.Query("rows"); r != "" {
+	if r := p.get("rows"); r != "" {
 		n, err := strconv.Atoi(r)
 		if err != nil || n < 0 || n > 1000 {
 			return ckanError(c, http.StatusConflict, "Validation Error", "rows: must be a whole number from 0 to 1000")
 		}
 		rows = n
 	}
-	if st := c.Query("start"); st != "" {
+	if st := p.get("start"); st != "" {
 		n, err := strconv.Atoi(st)
 		if err != nil || n < 0 {
 			return ckanError(c, http.StatusConflict, "Validation Error", "start: must be a whole number from 0")
 		}
 		start = n
 	}
-	filters, err := parseFQ(c.Query("fq"))
+	filter, err := parseFQ(p.get("fq"), time.Now())
+	if err != nil {
+		return ckanError(c, http.StatusConflict, "Validation Error", err.Error())
+	}
+	sortKeys, err := parseCKANSort(p.get("sort"))
 	if err != nil {
 		return ckanError(c, http.StatusConflict, "Validation Error", err.Error())
 	}
 	var facetFields []string
-	if ff := c.Query("facet.field"); ff != "" {
+	if ff := p.get("facet.field"); ff != "" {
 		if err := json.Unmarshal([]byte(ff), &facetFields); err != nil {
 			return ckanError(c, http.StatusConflict, "Validation Error", `facet.field: must be a JSON list, such as ["organization","tags"]`)
 		}
 	}
+	// include_private is read and ignored: nothing private is ever served.
 	ds, err := s.allDatasets(ctx)
 	if err != nil {
 		return err
 	}
 	// Free text: ranked by the site's search index, datasets only.
-	order := map[string]int{}
-	if q := strings.TrimSpace(c.Query("q")); q != "" && q != "*:*" {
+	rank := map[string]int{}
+	if q := strings.TrimSpace(p.get("q")); q != "" && q != "*:*" {
 		ids, err := s.deps.Catalogue.View().ContentVisibleReleases(ctx)
 		if err != nil {
 			return err
@@ -408,43 +511,49 @@ func (s *Site) ckanPackageSearch(c *fiber.Ctx) error {
 			return ckanError(c, http.StatusConflict, "Validation Error", "q: "+err.Error())
 		}
 		for i, h := range res.Hits {
-			order[strings.TrimPrefix(h.Document.ID, "dataset:")] = i + 1
+			rank[strings.TrimPrefix(h.Document.ID, "dataset:")] = i + 1
 		}
-		kept := ds[:0]
-		for _, d := range ds {
-			if order[d.Slug] > 0 {
-				kept = append(kept, d)
-			}
-		}
-		ds = kept
-		sort.SliceStable(ds, func(i, j int) bool { return order[ds[i].Slug] < order[ds[j].Slug] })
+		ds = slices.DeleteFunc(ds, func(d catalogue.Dataset) bool { return rank[d.Slug] == 0 })
 	}
-	var matched []ckanPackage
+	matched := []ckanPackage{}
 	for _, d := range ds {
-		p, err := s.ckanPackageOf(ctx, c.BaseURL(), d)
+		pkg, err := s.ckanPackageOf(ctx, c.BaseURL(), d)
 		if err != nil {
 			return err
 		}
-		ok := true
-		for _, f := range filters {
-			ok = ok && p.matches(f)
-		}
-		if ok {
-			matched = append(matched, p)
+		if filter(pkg) {
+			matched = append(matched, pkg)
 		}
 	}
+	sortPackages(matched, sortKeys, rank)
+	facets, searchFacets, err := ckanFacets(matched, facetFields)
+	if err != nil {
+		return ckanError(c, http.StatusConflict, "Validation Error", err.Error())
+	}
+	results := []ckanPackage{}
+	if start < len(matched) {
+		results = matched[start:min(len(matched), start+rows)]
+	}
+	sortText := p.get("sort")
+	if sortText == "" {
+		sortText = "score desc, metadata_modified desc"
+	}
+	return ckanOK(c, fiber.Map{"count": len(matched), "sort": sortText, "results": results,
+		"facets": facets, "search_facets": searchFacets})
+}
+
+// ckanFacets counts the matched packages by each facet field.
+func ckanFacets(matched []ckanPackage, fields []string) (fiber.Map, fiber.Map, error) {
 	facets := fiber.Map{}
 	searchFacets := fiber.Map{}
-	for _, field := range facetFields {
+	for _, field := range fields {
 		counts := map[string]int{}
 		titles := map[string]string{}
 		for _, p := range matched {
 			switch field {
 			case "organization":
-				if p.Organization != nil {
-					counts[p.Organization.Name]++
-					titles[p.Organization.Name] = p.Organization.Title
-				}
+				counts[p.Organization.Name]++
+				titles[p.Organization.Name] = p.Organization.Title
 			case "tags":
 				for _, t := range p.Tags {
 					counts[t.Name]++
@@ -464,7 +573,7 @@ func (s *Site) ckanPackageSearch(c *fiber.Ctx) error {
 					titles["CSV"] = "CSV"
 				}
 			default:
-				return ckanError(c, http.StatusConflict, "Validation Error", fmt.Sprintf("facet.field: %q is not a facet here (organization, tags, groups, license_id, res_format)", field))
+				return nil, nil, fmt.Errorf("facet.field: %q is not a facet here (organization, tags, groups, license_id, res_format)", field)
 			}
 		}
 		items := []fiber.Map{}
@@ -480,10 +589,5 @@ func (s *Site) ckanPackageSearch(c *fiber.Ctx) error {
 		facets[field] = counts
 		searchFacets[field] = fiber.Map{"title": field, "items": items}
 	}
-	results := []ckanPackage{}
-	if start < len(matched) {
-		results = matched[start:min(len(matched), start+rows)]
-	}
-	return ckanOK(c, fiber.Map{"count": len(matched), "sort": "score desc, metadata_modified desc", "results": results,
-		"facets": facets, "search_facets": searchFacets})
+	return facets, searchFacets, nil
 }

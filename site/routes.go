@@ -46,7 +46,7 @@ func (s *Site) routes(app *fiber.App) {
 	// The public read API, before the token-protected group (which would
 	// otherwise answer every /api/v1 path).
 	app.Get("/api", s.cached, s.apiDocs)
-	app.Get("/api/3/action/:action", s.apiRateLimit(s.cfg.APIRate), s.cached, s.ckanAction)
+	s.ckanRoutes(app)
 	pub := app.Group("/api/v1", s.apiRateLimit(s.cfg.APIRate), allowAnyOrigin)
 	pub.Get("/search", s.cached, s.apiSearch)
 	pub.Get("/openapi.json", s.openAPI)

@@ -1244,7 +1244,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			PackageCount int    `json:"package_count"`
 		}
 		json.Unmarshal(call("organization_list?all_fields=true", 200).Result, &orgs)
-		if len(orgs) != 5 || slices.ContainsFunc(orgs, func(o struct {
+		if len(orgs) != 6 || slices.ContainsFunc(orgs, func(o struct {
 			Name         string `json:"name"`
 			PackageCount int    `json:"package_count"`
 		}) bool {
@@ -1278,6 +1278,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Error("the CQC correction in review is listed as a resource")
 		}
 	})
+
+	t.Run("CKAN clients: ckanapi and the CKAN harvester", func(t *testing.T) { ckanClientChecks(t, s) })
 
 	t.Run("DCAT catalogue and schema.org descriptions", func(t *testing.T) {
 		var cat struct {

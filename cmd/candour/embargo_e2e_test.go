@@ -278,6 +278,25 @@ func TestEmbargoCrawler(t *testing.T) {
 	uncached.stop()
 	lap("checks of that crawl")
 
+	// A CKAN harvester's runs before the embargo: the second, asking for
+	// what changed since the first began, fetches nothing. (The real
+	// harvester asks from an hour before its last run; everything here
+	// changed within the hour, so it would fetch all again, as it would
+	// from CKAN itself.)
+	firstRun := time.Now()
+	harvested := ckanHarvest(t, s.base, nil, nil, time.Time{})
+	names := harvestedNames(harvested)
+	slices.Sort(names)
+	// The announced datasets are public catalogue entries already.
+	if want := []string{base.slug, wdn.slug, apr.slug, sna.slug}; !slices.Equal(names, slices.Sorted(slices.Values(want))) {
+		t.Errorf("the first harvest before the embargo took %v, want %v", names, want)
+	}
+	secondRun := time.Now()
+	if again := ckanHarvest(t, s.base, nil, nil, firstRun); len(again) != 0 {
+		t.Errorf("a harvest of what changed since the first fetched %v", harvestedNames(again))
+	}
+	lap("CKAN harvests before the embargo")
+
 	// The embargo: brought forward to a few seconds from now, and the
 	// server's scheduler publishes both scheduled releases.
 	for _, r := range scheduled {
@@ -305,6 +324,20 @@ func TestEmbargoCrawler(t *testing.T) {
 	want[base] = catalogue.StateSuperseded
 
 	lap("embargo brought forward and passed")
+	// The next harvest fetches exactly what the embargo published: the
+	// new dataset and the corrected one, and for an organisation filter
+	// only its own.
+	changed := harvestedNames(ckanHarvest(t, s.base, nil, nil, secondRun))
+	slices.Sort(changed)
+	if wantChanged := []string{base.slug, sna.slug}; !slices.Equal(changed, wantChanged) {
+		t.Errorf("the harvest after the embargo fetched %v, want %v", changed, wantChanged)
+	}
+	if other := ckanHarvest(t, s.base, []string{"other-stats"}, nil, secondRun); len(other) != 0 {
+		t.Errorf("a harvest of another organisation fetched %v", harvestedNames(other))
+	}
+	if rest := ckanHarvest(t, s.base, nil, []string{embPublisher}, secondRun); len(rest) != 0 {
+		t.Errorf("a harvest excluding %s fetched %v", embPublisher, harvestedNames(rest))
+	}
 	after := embCrawl(t, s.base, seeds, embCrawlLimit)
 	lap(fmt.Sprintf("crawl after: %d URLs", len(after)))
 	t.Logf("  answers: %s", embStatuses(after))

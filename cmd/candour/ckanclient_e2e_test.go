@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The requests of the clients people use to read CKAN, replayed as they
+// send them: ckanapi (CKAN's client library and command-line tool) and
+// the CKAN-to-CKAN harvester of ckanext-harvest (its gather stage).
+
+// ckanEnvelope is CKAN's answer.
+type ckanEnvelope struct {
+	Help    string          `json:"help"`
+	Success bool            `json:"success"`
+	Result  json.RawMessage `json:"result"`
+	Error   *struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// ckanapiCall is ckanapi's RemoteCKAN.call_action: a POST to
+// /api/action/{action} with the parameters as a JSON body.
+func ckanapiCall(t *testing.T, base, action string, params map[string]any) (int, ckanEnvelope, http.Header) {
+	t.Helper()
+	body, _ := json.Marshal(params)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/action/"+action, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ckanapi/4.7 (+https://github.com/ckan/ckanapi)")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /api/action/%s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var env ckanEnvelope
+	if err := json.Unmarshal(raw, &env); err != nil || env.Help == "" {
+		t.Fatalf("POST /api/action/%s: %d, not CKAN's envelope: %v %.300s", action, resp.StatusCode, err, raw)
+	}
+	return resp.StatusCode, env, resp.Header
+}
+
+// harvestedPackage is what the harvester reads of a package.
+type harvestedPackage struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Organization *struct {
+		Name string `json:"name"`
+	} `json:"organization"`
+	MetadataModified string `json:"metadata_modified"`
+}
+
+// ckanHarvest replays the CKAN harvester's gather stage against base:
+// package_search through /api/{version}/action/ with rows=100, start paging
+// until an empty page, sort=id asc, and an fq of its terms joined by
+// spaces — organisations to include as (organization:a OR organization:b),
+// to exclude as -organization:c, and, for an incremental run,
+// metadata_modified:[{since}Z TO *] with since in Python's isoformat (the
+// harvester itself goes back an hour before its last run; the caller
+// passes the instant). It fails when paging repeats a page, as the
+// harvester does.
+func ckanHarvest(t *testing.T, base string, include, exclude []string, since time.Time) []harvestedPackage {
+	t.Helper()
+	var fq []string
+	if len(include) > 0 {
+		var terms []string
+		for _, o := range include {
+			terms = append(terms, "organization:"+o)
+		}
+		fq = append(fq, "("+strings.Join(terms, " OR ")+")")
+	}
+	for _, o := range exclude {
+		fq = append(fq, "-organization:"+o)
+	}
+	if !since.IsZero() {
+		fq = append(fq, "metadata_modified:["+since.UTC().Format("2006-01-02T15:04:05.000000")+"Z TO *]")
+	}
+	params := url.Values{"rows": {"100"}, "start": {"0"}, "sort": {"id asc"}}
+	if len(fq) > 0 {
+		params.Set("fq", strings.Join(fq, " "))
+	}
+	var out []harvestedPackage
+	seen := map[string]bool{}
+	previous := ""
+	for start := 0; ; start += 100 {
+		params.Set("start", strconv.Itoa(start))
+		resp, err := http.Get(base + "/api/2/action/package_search?" + params.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(raw) == previous {
+			t.Fatalf("harvest: the paging doesn't seem to work (%s)", params.Encode())
+		}
+		previous = string(raw)
+		var env struct {
+			Success bool `json:"success"`
+			Result  struct {
+				Results []harvestedPackage `json:"results"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil || resp.StatusCode != http.StatusOK || !env.Success {
+			t.Fatalf("harvest: package_search?%s: %d %v %.300s", params.Encode(), resp.StatusCode, err, raw)
+		}
+		if len(env.Result.Results) == 0 {
+			return out
+		}
+		for _, p := range env.Result.Results {
+			if seen[p.ID] {
+				continue
+			}
+			seen[p.ID] = true
+			// The import stage reads package["organization"]["name"].
+			if p.Organization == nil || p.Organization.Name == "" {
+				t.Errorf("harvest: package %s has no organization, which the harvester's import stage needs", p.Name)
+			}
+			out = append(out, p)
+		}
+	}
+}
+
+func harvestedNames(ps []harvestedPackage) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// ckanClientChecks replays ckanapi's calls against the demo: POST with a
+// JSON body to /api/action/, the version and status documents, and
+// CKAN's error envelope for what CKAN refuses.
+func ckanClientChecks(t *testing.T, s *server) {
+	status, env, h := ckanapiCall(t, s.base, "package_search", map[string]any{
+		"fq": "organization:hscic", "rows": 5, "sort": "metadata_modified desc", "include_private": true})
+	var search struct {
+		Count   int `json:"count"`
+		Results []struct {
+			Name   string `json:"name"`
+			IsOpen *bool  `json:"isopen"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(env.Result, &search); status != http.StatusOK || !env.Success || search.Count == 0 || search.Results[0].IsOpen == nil {
+		t.Errorf("ckanapi package_search: %d %+v", status, search)
+	}
+	if h.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("package_search without CORS: %q", h.Get("Access-Control-Allow-Origin"))
+	}
+	_, env, _ = ckanapiCall(t, s.base, "organization_list", map[string]any{"all_fields": true})
+	var orgs []struct {
+		Name         string `json:"name"`
+		Title        string `json:"title"`
+		PackageCount int    `json:"package_count"`
+	}
+	if err := json.Unmarshal(env.Result, &orgs); err != nil || len(orgs) == 0 || orgs[0].Name == "" || orgs[0].Title == "" {
+		t.Errorf("ckanapi organization_list all_fields: %v %.300s", err, env.Result)
+	}
+	total := 0
+	for _, o := range orgs {
+		total += o.PackageCount
+	}
+	var names []string
+	_, env, _ = ckanapiCall(t, s.base, "package_list", nil)
+	if json.Unmarshal(env.Result, &names); total != len(names) {
+		t.Errorf("organizations hold %d packages, package_list lists %d: every package needs its organization", total, len(names))
+	}
+	_, env, _ = ckanapiCall(t, s.base, "group_list", map[string]any{"all_fields": "True"})
+	var groups []struct{ Name string }
+	if err := json.Unmarshal(env.Result, &groups); err != nil || len(groups) == 0 {
+		t.Errorf("group_list all_fields=True: %v %.200s", err, env.Result)
+	}
+	_, env, _ = ckanapiCall(t, s.base, "organization_show", map[string]any{"id": "hscic", "include_datasets": true})
+	var org struct {
+		Name     string `json:"name"`
+		Packages []struct{ Name string }
+	}
+	if json.Unmarshal(env.Result, &org); org.Name != "hscic" || !slices.ContainsFunc(org.Packages, func(p struct{ Name string }) bool { return p.Name == "shmi" }) {
+		t.Errorf("organization_show include_datasets: %+v", org)
+	}
+	if status, env, _ := ckanapiCall(t, s.base, "package_search", map[string]any{"fq": "metadata_modified:[soon TO *]"}); status != http.StatusConflict || env.Error == nil || env.Error.Type != "Validation Error" {
+		t.Errorf("a bad range: %d %+v", status, env.Error)
+	}
+	// A form body, as curl -d sends it.
+	resp, err := http.PostForm(s.base+"/api/3/action/package_show", url.Values{"id": {"shmi"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"name":"shmi"`) {
+		t.Errorf("POST form package_show: %d %.200s", resp.StatusCode, raw)
+	}
+	for path, want := range map[string]string{"/api/3": `{"version":3}`, "/api/2": `{"version":2}`} {
+		if body := s.mustGet(t, path); body != want {
+			t.Errorf("GET %s: %s, want %s", path, body, want)
+		}
+	}
+	if body := s.mustGet(t, "/api/util/status"); !strings.Contains(body, `"ckan_version"`) || !strings.Contains(body, `"site_url"`) {
+		t.Errorf("GET /api/util/status: %s", body)
+	}
+	// What CKAN refuses, refused in CKAN's envelope.
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		kind         string
+	}{
+		{http.MethodGet, "/api/3/action", 404, "Not Found Error"},
+		{http.MethodGet, "/api/3/nothing/here", 404, "Not Found Error"},
+		{http.MethodGet, "/api/action/package_show/extra", 404, "Not Found Error"},
+		{http.MethodPut, "/api/action/package_show", 405, "Method Not Allowed"},
+		{http.MethodDelete, "/api/3/action/package_list", 405, "Method Not Allowed"},
+		{http.MethodPost, "/api/action/package_create", 400, "Bad request"},
+	} {
+		req, _ := http.NewRequest(tc.method, s.base+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var env ckanEnvelope
+		if json.Unmarshal(raw, &env) != nil || resp.StatusCode != tc.status || env.Success || env.Error == nil || env.Error.Type != tc.kind {
+			t.Errorf("%s %s: %d %.200s, want %d with CKAN's %q error", tc.method, tc.path, resp.StatusCode, raw, tc.status, tc.kind)
+		}
+		if tc.status == 405 && !strings.Contains(resp.Header.Get("Allow"), "POST") {
+			t.Errorf("%s %s: Allow %q", tc.method, tc.path, resp.Header.Get("Allow"))
+		}
+	}
+	req, _ := http.NewRequest(http.MethodOptions, s.base+"/api/action/package_search", nil)
+	req.Header.Set("Origin", "https://news.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("CORS preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	// The harvester's first run takes every package, each with its
+	// organization; one that excludes an organisation takes the rest.
+	all := ckanHarvest(t, s.base, nil, nil, time.Time{})
+	if len(all) != len(names) {
+		t.Errorf("a full harvest took %d packages, package_list lists %d", len(all), len(names))
+	}
+	rest := ckanHarvest(t, s.base, nil, []string{"hscic"}, time.Time{})
+	only := ckanHarvest(t, s.base, []string{"hscic"}, nil, time.Time{})
+	if len(rest)+len(only) != len(all) || len(only) == 0 || slices.Contains(harvestedNames(rest), "shmi") {
+		t.Errorf("harvest with hscic excluded took %d, with only hscic %d, of %d", len(rest), len(only), len(all))
+	}
+}
