@@ -102,11 +102,15 @@ func (s *Site) routes(app *fiber.App) {
 			admin.Post("/:username/:action", s.changeAccount)
 		}
 
-		api := app.Group("/api/v1", s.requireAPIToken)
-		api.Post("/submissions", s.apiSubmit)
-		api.Get("/releases/:id", s.apiReleaseStatus)
-		api.Get("/submissions/:id", s.apiSubmission)
+		// The token guards these routes only, so that an address the API
+		// does not have is 404 and a wrong method 405 (apiFallback).
+		app.Post("/api/v1/submissions", s.requireAPIToken, s.apiSubmit)
+		app.Get("/api/v1/releases/:id", s.requireAPIToken, s.apiReleaseStatus)
+		app.Get("/api/v1/submissions/:id", s.requireAPIToken, s.apiSubmission)
 	}
+	app.Get("/api/v1", s.apiIndex)
+	app.All("/api/v1", s.apiFallback)
+	app.All("/api/v1/*", s.apiFallback)
 
 	app.Get("/assets/*", s.asset) // nhsuk-frontend, copied from npm
 	app.Get("/static/*", s.asset) // Candour's own CSS and scripts

@@ -261,3 +261,63 @@ func ckanClientChecks(t *testing.T, s *server) {
 		t.Errorf("harvest with hscic excluded took %d, with only hscic %d, of %d", len(rest), len(only), len(all))
 	}
 }
+
+// apiWrongRequests: /api/v1 answers what it does not have as a public
+// API does — 404, 405 with Allow, CORS preflight — in its one error
+// format, never "an API token is required"; and its index lists the
+// routes.
+func apiWrongRequests(t *testing.T, s *server) {
+	var index struct {
+		OpenAPI string `json:"openapi"`
+		Routes  []struct {
+			Path    string   `json:"path"`
+			Methods []string `json:"methods"`
+			Token   bool     `json:"token"`
+		} `json:"routes"`
+	}
+	if body := s.mustGet(t, "/api/v1"); json.Unmarshal([]byte(body), &index) != nil || !strings.HasSuffix(index.OpenAPI, "/api/v1/openapi.json") || len(index.Routes) < 12 {
+		t.Errorf("the /api/v1 index: %.300s", body)
+	}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/api/v1/nothing", 404, ""},
+		{http.MethodGet, "/api/v1/datasets/shmi/nothing", 404, ""},
+		{http.MethodPost, "/api/v1/datasets", 405, "GET, HEAD, OPTIONS"},
+		{http.MethodDelete, "/api/v1/datasets/shmi", 405, "GET, HEAD, OPTIONS"},
+		{http.MethodGet, "/api/v1/submissions", 405, "POST, OPTIONS"},
+		{http.MethodPut, "/api/v1", 405, "GET, HEAD, OPTIONS"},
+	} {
+		req, _ := http.NewRequest(tc.method, s.base+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if resp.StatusCode != tc.status || json.Unmarshal(raw, &e) != nil || e.Error.Code == "" || strings.Contains(e.Error.Message, "token") ||
+			resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d (Allow %q) %.200s, want %d (Allow %q) in the error format", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), raw, tc.status, tc.allow)
+		}
+	}
+	for _, path := range []string{"/api/v1/datasets", "/api/v1/datasets/shmi/releases/10/rows/shmi-2014-01.csv", "/api/v1/search", "/api/v1/submissions"} {
+		req, _ := http.NewRequest(http.MethodOptions, s.base+path, nil)
+		req.Header.Set("Origin", "https://news.example")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, if-none-match")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Errorf("CORS preflight of %s: %d %v", path, resp.StatusCode, resp.Header)
+		}
+	}
+}

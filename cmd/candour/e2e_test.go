@@ -1055,6 +1055,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		if page := s.mustGet(t, "/api"); !strings.Contains(page, "/api/v1/openapi.json") {
 			t.Error("the API page does not link the OpenAPI document")
 		}
+		apiWrongRequests(t, s)
 	})
 
 	t.Run("in a real browser", func(t *testing.T) { browserChecks(t, s) })
