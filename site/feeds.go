@@ -3,6 +3,7 @@ package site
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -55,49 +56,69 @@ type feedEvent struct {
 	At        time.Time
 }
 
-// feedEvents lists what the feed shows, newest first.
-func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, error) {
+// errNoSuchFeed is a feed for a dataset, publisher or topic the
+// catalogue does not have: answered 404 with an empty feed in the
+// requested format saying so.
+type errNoSuchFeed struct{ message string }
+
+func (e *errNoSuchFeed) Error() string { return e.message }
+
+// feedEvents lists what the feed shows, newest first, its title, and when
+// it last changed when it has no entries (its datasets' newest change).
+func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, time.Time, error) {
 	ctx := c.UserContext()
 	v := s.deps.Catalogue.View()
 	title := s.cfg.SiteName + ": new releases, corrections and withdrawals"
+	all, err := s.allDatasets(ctx)
+	if err != nil {
+		return nil, "", time.Time{}, err
+	}
+	covered := slices.DeleteFunc(slices.Clone(all), func(d catalogue.Dataset) bool { return !f.covers(d) })
 	switch {
 	case f.Dataset != "":
-		d, err := v.Dataset(ctx, f.Dataset)
-		if err != nil {
-			return nil, "", badParam("dataset", f.Dataset, "it must be the slug of a published dataset, such as shmi")
+		if len(covered) == 0 {
+			return nil, "", time.Time{}, &errNoSuchFeed{fmt.Sprintf("There is no dataset %q: a dataset's feed is named by its slug, such as shmi.", f.Dataset)}
 		}
-		title = s.cfg.SiteName + ": " + d.Title
+		title = s.cfg.SiteName + ": " + covered[0].Title
 	case f.Publisher != "":
-		ps, err := v.Publishers(ctx)
-		if err != nil {
-			return nil, "", err
+		if len(covered) == 0 {
+			return nil, "", time.Time{}, &errNoSuchFeed{fmt.Sprintf("There is no publisher %q with a listed dataset: a publisher's feed is named by its slug.", f.Publisher)}
 		}
-		i := slices.IndexFunc(ps, func(p catalogue.Publisher) bool { return p.Slug == f.Publisher })
-		if i < 0 {
-			return nil, "", badParam("publisher", f.Publisher, "it must be the slug of a publisher with a listed dataset")
-		}
-		title = s.cfg.SiteName + ": releases from " + ps[i].Name
+		title = s.cfg.SiteName + ": releases from " + covered[0].Publisher.Name
 	case f.Topic != "":
-		title = s.cfg.SiteName + ": releases about " + f.Topic
+		if len(covered) == 0 {
+			return nil, "", time.Time{}, &errNoSuchFeed{fmt.Sprintf("No listed dataset has the topic %q.", f.Topic)}
+		}
+		topic := covered[0].Topics[slices.IndexFunc(covered[0].Topics, func(t string) bool { return strings.EqualFold(t, f.Topic) })]
+		title = s.cfg.SiteName + ": releases about " + topic
+	}
+	updated := s.started.UTC().Truncate(time.Second)
+	if len(covered) > 0 {
+		updated = time.Time{}
+		for _, d := range covered {
+			if d.UpdatedAt.After(updated) {
+				updated = d.UpdatedAt
+			}
+		}
 	}
 	rs, err := v.LatestReleases(ctx, 500)
 	if err != nil {
-		return nil, "", err
+		return nil, "", time.Time{}, err
 	}
 	datasets := map[string]catalogue.Dataset{}
+	for _, d := range all {
+		datasets[d.Slug] = d
+	}
 	var out []feedEvent
 	for _, r := range rs {
-		if f.Dataset != "" && r.Dataset.Slug != f.Dataset {
-			continue
-		}
 		d, ok := datasets[r.Dataset.Slug]
 		if !ok {
 			if d, err = v.Dataset(ctx, r.Dataset.Slug); err != nil {
-				return nil, "", err
+				return nil, "", time.Time{}, err
 			}
 			datasets[d.Slug] = d
 		}
-		if f.Publisher != "" && d.Publisher.Slug != f.Publisher || f.Topic != "" && !slices.Contains(d.Topics, f.Topic) {
+		if !f.covers(d) {
 			continue
 		}
 		if !r.PublishedAt.IsZero() {
@@ -114,7 +135,21 @@ func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, erro
 	if len(out) > feedEntries {
 		out = out[:feedEntries]
 	}
-	return out, title, nil
+	return out, title, updated, nil
+}
+
+// covers reports whether the feed follows dataset d (topics match in any
+// case).
+func (f feedFilter) covers(d catalogue.Dataset) bool {
+	switch {
+	case f.Dataset != "":
+		return d.Slug == f.Dataset
+	case f.Publisher != "":
+		return d.Publisher.Slug == f.Publisher
+	case f.Topic != "":
+		return slices.ContainsFunc(d.Topics, func(t string) bool { return strings.EqualFold(t, f.Topic) })
+	}
+	return true
 }
 
 // tagID is a stable tag: URI (RFC 4151) for a feed or entry.
@@ -123,14 +158,29 @@ func tagID(host, path string) string {
 	return "tag:" + h + ",2026:" + path
 }
 
-// buildFeed turns events into a gorilla feed with absolute links.
-func buildFeed(base, host, title, self string, events []feedEvent) (*feeds.Feed, error) {
-	f := &feeds.Feed{Title: title, Link: &feeds.Link{Href: base + "/datasets"}, Id: tagID(host, "feeds/releases"),
+// idPath is the path of the feed's tag: id, one per feed: site-wide
+// "feeds/releases", else "feeds/releases/dataset/shmi" and the like
+// (topics in lower case, as they match).
+func (f feedFilter) idPath() string {
+	for _, kv := range [][2]string{{"publisher", f.Publisher}, {"dataset", f.Dataset}, {"topic", strings.ToLower(f.Topic)}} {
+		if kv[1] != "" {
+			return "feeds/releases/" + kv[0] + "/" + strings.ReplaceAll(kv[1], " ", "-")
+		}
+	}
+	return "feeds/releases"
+}
+
+// buildFeed turns events into a gorilla feed with absolute links; idPath
+// names it (feedFilter.idPath) and updated is when it last changed.
+func buildFeed(base, host, title, self, idPath string, updated time.Time, events []feedEvent) (*feeds.Feed, error) {
+	f := &feeds.Feed{Title: title, Link: &feeds.Link{Href: base + "/datasets"}, Id: tagID(host, idPath), Updated: updated,
 		Description: "Releases published on " + host + ": new data, corrections and withdrawals, under the licence each dataset states.",
 		Copyright:   "Open Government Licence v3.0 unless a dataset states otherwise"}
 	if len(events) > 0 {
 		f.Updated = events[0].At
 		f.Created = events[len(events)-1].At
+	} else {
+		f.Created = updated
 	}
 	for _, e := range events {
 		r := e.Release
@@ -206,8 +256,8 @@ func writeAtom(f *feeds.Feed, self string) ([]byte, error) {
 		Links:   []feeds.AtomLink{{Href: f.Link.Href, Rel: "alternate", Type: "text/html"}, {Href: self, Rel: "self", Type: "application/atom+xml"}},
 		Author:  &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: "Candour"}},
 		Entries: g.Entries}
-	if a.Updated == "" {
-		a.Updated = time.Unix(0, 0).UTC().Format(time.RFC3339)
+	if a.Updated == "" || f.Updated.IsZero() {
+		a.Updated = f.Updated.UTC().Format(time.RFC3339)
 	}
 	for i, e := range a.Entries {
 		e.Xmlns = ""
@@ -257,10 +307,21 @@ func xmlChars(s string) string {
 	}, s)
 }
 
+// jsonFeed is gorilla's JSON Feed with items always present, as JSON
+// Feed 1.1 requires (gorilla leaves an empty list out).
+type jsonFeed struct {
+	*feeds.JSONFeed
+	Items []*feeds.JSONItem `json:"items"`
+}
+
 func writeJSONFeed(f *feeds.Feed, self string) ([]byte, error) {
 	j := (&feeds.JSON{Feed: f}).JSONFeed()
 	j.FeedUrl = self
-	return json.MarshalIndent(j, "", "  ")
+	out := jsonFeed{JSONFeed: j, Items: j.Items}
+	if out.Items == nil {
+		out.Items = []*feeds.JSONItem{}
+	}
+	return json.MarshalIndent(out, "", "  ")
 }
 
 func (s *Site) feed(c *fiber.Ctx) error {
@@ -281,13 +342,20 @@ func (s *Site) feed(c *fiber.Ctx) error {
 	if set > 1 {
 		return badParam("dataset", f.Dataset+f.Publisher+f.Topic, "a feed follows one dataset, one publisher or one topic; give only one of them")
 	}
-	events, title, err := s.feedEvents(c, f)
+	base := c.BaseURL()
+	self := base + "/feeds/releases." + format + f.query()
+	events, title, updated, err := s.feedEvents(c, f)
+	var missing *errNoSuchFeed
+	if errors.As(err, &missing) {
+		// 404, in the feed's own format: an empty feed that says why.
+		c.Status(http.StatusNotFound)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		events, title, updated, err = nil, s.cfg.SiteName+": no such feed. "+missing.message, s.started, nil
+	}
 	if err != nil {
 		return err
 	}
-	base := c.BaseURL()
-	self := base + "/feeds/releases." + format + f.query()
-	built, err := buildFeed(base, c.Hostname(), title, self, events)
+	built, err := buildFeed(base, c.Hostname(), title, self, f.idPath(), updated, events)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func FuzzFeeds(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, summary, notes, reason, name, link string, kinds byte) {
 		events := fuzzFeedEvents(title, summary, notes, reason, name, kinds)
 		self := link + "/feeds/releases.atom?dataset=" + title
-		built, err := buildFeed(link, link, title, self, events)
+		built, err := buildFeed(link, link, title, self, "feeds/releases/dataset/"+title, fuzzUpdated, events)
 		if err != nil {
 			t.Fatalf("buildFeed: %v", err)
 		}
@@ -124,7 +124,7 @@ func checkFeedXML(t *testing.T, kind string, doc []byte, v any) {
 // a CDATA section, as it is. Found by FuzzFeeds.
 func TestRSSWithControlCharactersIsWellFormed(t *testing.T) {
 	events := fuzzFeedEvents("Waits\x01", "How long\x00 people waited\xff.", "Notes \x1b[31m in red\x7f", "Swapped ]]> & <fixed>\x0b", "waits.csv", 7)
-	built, err := buildFeed("https://data.example.org", "data.example.org", "Waits", "https://data.example.org/feeds/releases.rss", events)
+	built, err := buildFeed("https://data.example.org", "data.example.org", "Waits", "https://data.example.org/feeds/releases.rss", "feeds/releases", fuzzUpdated, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,3 +148,6 @@ func TestRSSWithControlCharactersIsWellFormed(t *testing.T) {
 		t.Errorf("the correction notice: %q", got)
 	}
 }
+
+// fuzzUpdated is when the fuzzed feeds last changed when they are empty.
+var fuzzUpdated = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -2,6 +2,8 @@ package site
 
 import (
 	"bytes"
+	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
@@ -53,7 +55,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestFeedsAreGoldenAndParse(t *testing.T) {
 	const base, self = "https://data.example.org", "https://data.example.org/feeds/releases.atom"
-	f, err := buildFeed(base, "data.example.org", "Candour: new releases", self, sampleEvents())
+	f, err := buildFeed(base, "data.example.org", "Candour: new releases", self, "feeds/releases", fuzzUpdated, sampleEvents())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,5 +106,53 @@ func TestFeedsAreGoldenAndParse(t *testing.T) {
 	}
 	if strings.Contains(string(rss), "<author>") || !strings.Contains(string(rss), "<category>NHS England</category>") {
 		t.Errorf("rss: an author element, or no publisher category:\n%s", rss)
+	}
+}
+
+// TestEmptyFeedsFollowTheirSpecifications: a feed with no entries still
+// has JSON Feed's required items (empty), a sensible Atom updated (when
+// its datasets last changed, never 1970), and every feed its own id.
+func TestEmptyFeedsFollowTheirSpecifications(t *testing.T) {
+	const base = "https://data.example.org"
+	changed := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	ids := map[string]bool{}
+	for _, filter := range []feedFilter{{}, {Dataset: "shmi"}, {Publisher: "nhs-england"}, {Topic: "Cancer"}} {
+		self := base + "/feeds/releases.json" + filter.query()
+		f, err := buildFeed(base, "data.example.org", "Empty", self, filter.idPath(), changed, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jf, err := writeJSONFeed(f, self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j map[string]any
+		if err := json.Unmarshal(jf, &j); err != nil {
+			t.Fatal(err)
+		}
+		if items, ok := j["items"].([]any); !ok || len(items) != 0 {
+			t.Errorf("empty JSON Feed %s: items %v, want an empty list", filter.query(), j["items"])
+		}
+		atom, err := writeAtom(f, strings.Replace(self, ".json", ".atom", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a struct {
+			ID      string `xml:"id"`
+			Updated string `xml:"updated"`
+		}
+		if err := xml.Unmarshal(atom, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Updated != "2026-11-20T09:30:00Z" {
+			t.Errorf("empty Atom feed %s: updated %q, want when its datasets last changed", filter.query(), a.Updated)
+		}
+		if ids[a.ID] {
+			t.Errorf("two feeds share the id %s", a.ID)
+		}
+		ids[a.ID] = true
+	}
+	if !ids["tag:data.example.org,2026:feeds/releases/topic/cancer"] {
+		t.Errorf("feed ids: %v", ids)
 	}
 }

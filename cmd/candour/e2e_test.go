@@ -762,6 +762,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			{"/feeds/releases.atom?dataset=shmi", "atom", 10, "New release: SHMI, published"},
 			{"/feeds/releases.rss?publisher=hscic", "rss", 10, "New release: SHMI, published"},
 			{"/feeds/releases.json?topic=Mortality", "json", 10, "New release: SHMI, published"},
+			{"/feeds/releases.atom?topic=mortality", "atom", 10, "New release: SHMI, published"}, // topics in any case
 		} {
 			status, body, h := s.get(t, tc.path)
 			if status != http.StatusOK {
@@ -783,11 +784,33 @@ func TestDemoEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		for path, want := range map[string]int{"/feeds/releases.atom?dataset=nope": 400, "/feeds/releases.xml": 404,
-			"/feeds/releases.rss?dataset=shmi&topic=Mortality": 400} {
+		for path, want := range map[string]int{"/feeds/releases.xml": 404, "/feeds/releases.rss?dataset=shmi&topic=Mortality": 400} {
 			if status, _, _ := s.get(t, path); status != want {
 				t.Errorf("%s: %d, want %d", path, status, want)
 			}
+		}
+		// A feed of nothing is 404 in the feed's own format, saying why.
+		ids := map[string]string{}
+		for _, path := range []string{"/feeds/releases.atom?dataset=nope", "/feeds/releases.rss?publisher=nope", "/feeds/releases.json?topic=Nothing+at+all"} {
+			status, body, h := s.get(t, path)
+			f, err := p.ParseString(body)
+			if status != http.StatusNotFound || err != nil || len(f.Items) != 0 || !strings.Contains(f.Title, "no such feed") ||
+				!strings.Contains(h.Get("Content-Type"), strings.TrimPrefix(path[strings.Index(path, ".")+1:strings.Index(path, "?")], "")) {
+				t.Errorf("%s: %d %s %v, want 404 with an empty feed saying why", path, status, h.Get("Content-Type"), err)
+			}
+		}
+		// Every feed has its own id.
+		for _, path := range []string{"/feeds/releases.atom", "/feeds/releases.atom?dataset=shmi", "/feeds/releases.atom?publisher=hscic", "/feeds/releases.atom?topic=Mortality"} {
+			var feed struct {
+				ID string `xml:"id"`
+			}
+			if err := xml.Unmarshal([]byte(s.mustGet(t, path)), &feed); err != nil || feed.ID == "" {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if other, ok := ids[feed.ID]; ok {
+				t.Errorf("%s and %s share the id %s", path, other, feed.ID)
+			}
+			ids[feed.ID] = path
 		}
 		if home := html.UnescapeString(s.mustGet(t, "/")); !strings.Contains(home, `<link rel="alternate" type="application/atom+xml"`) {
 			t.Error("the home page has no feed discovery link")
