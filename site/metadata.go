@@ -1,8 +1,10 @@
 package site
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -79,11 +81,29 @@ func missingOf(s datasets.Schema, f datasets.Field) []string {
 	return out
 }
 
+// frictionlessSchema writes s as a standard Table Schema. Missing values
+// (with suppression markers) go at schema level, which Data Package v1
+// readers understand: alone when every field has the same, else as their
+// union beside each field's own (v2 readers take a field's own).
 func frictionlessSchema(s datasets.Schema) map[string]any {
 	var fields []frictionlessField
+	var union []string
+	agree := true
+	for i, f := range s.Fields {
+		m := missingOf(s, f)
+		agree = agree && (i == 0 || slices.Equal(m, missingOf(s, s.Fields[0])))
+		for _, v := range m {
+			if !slices.Contains(union, v) {
+				union = append(union, v)
+			}
+		}
+	}
 	for _, f := range s.Fields {
 		ff := frictionlessField{Name: f.Name, Title: f.Title, Description: f.Description, Type: standardType(f.Type),
-			MissingValues: missingOf(s, f), TrueValues: f.TrueValues, FalseValues: f.FalseValues}
+			TrueValues: f.TrueValues, FalseValues: f.FalseValues}
+		if !agree {
+			ff.MissingValues = missingOf(s, f)
+		}
 		if f.Type != datasets.TypePeriod && f.Format != "" && f.Format != "default" {
 			ff.Format = f.Format
 		}
@@ -118,6 +138,9 @@ func frictionlessSchema(s datasets.Schema) map[string]any {
 		fields = append(fields, ff)
 	}
 	out := map[string]any{"$schema": "https://datapackage.org/profiles/2.0/tableschema.json", "fields": fields}
+	if len(union) > 0 {
+		out["missingValues"] = union
+	}
 	if len(s.PrimaryKey) > 0 {
 		out["primaryKey"] = s.PrimaryKey
 	}
@@ -168,6 +191,32 @@ func (s *Site) metadataRelease(c *fiber.Ctx) (catalogue.Dataset, catalogue.Relea
 	return d, r, err
 }
 
+// fileEncoding is a release file's encoding as a Data Package says it:
+// the file's own, and "utf-8-sig" for UTF-8 that starts with a byte-order
+// mark (the name Frictionless readers give it), so that no reader takes
+// the mark for part of the first column's name. Release files are the
+// producer's bytes, so the mark stays; exports and twins never have one.
+func (s *Site) fileEncoding(c *fiber.Ctx, f catalogue.File) (string, error) {
+	encoding := f.Encoding
+	if encoding == "" {
+		encoding = datasets.EncodingUTF8
+	}
+	if encoding != datasets.EncodingUTF8 {
+		return encoding, nil
+	}
+	file, _, err := s.deps.Blobs.Open(c.UserContext(), f.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("file %s: %w", f.Name, err)
+	}
+	defer file.Close()
+	head := make([]byte, 3)
+	n, _ := io.ReadFull(file, head)
+	if bytes.Equal(head[:n], []byte{0xEF, 0xBB, 0xBF}) {
+		return "utf-8-sig", nil
+	}
+	return encoding, nil
+}
+
 func (s *Site) dataPackage(c *fiber.Ctx) error {
 	d, r, err := s.metadataRelease(c)
 	if err != nil {
@@ -190,9 +239,13 @@ func (s *Site) dataPackage(c *fiber.Ctx) error {
 		if delimiter == "" {
 			delimiter = ","
 		}
+		encoding, err := s.fileEncoding(c, f)
+		if err != nil {
+			return err
+		}
 		resources = append(resources, map[string]any{
 			"name": name, "type": "table", "path": base + fileURL(d.Slug, r.Version, f.Name), "format": "csv", "mediatype": mt,
-			"encoding": "utf-8", "bytes": f.Bytes, "hash": "sha256:" + f.SHA256, "title": res[i].Title,
+			"encoding": encoding, "bytes": f.Bytes, "hash": "sha256:" + f.SHA256, "title": res[i].Title,
 			"dialect": map[string]any{"$schema": "https://datapackage.org/profiles/2.0/tabledialect.json", "delimiter": delimiter, "header": true},
 			"schema":  frictionlessSchema(res[i].Schema),
 		})
@@ -264,8 +317,14 @@ func (s *Site) csvMetadata(c *fiber.Ctx) error {
 		if delimiter == "" {
 			delimiter = ","
 		}
+		// CSVW readers skip a byte-order mark themselves; the encoding is
+		// the file's.
+		encoding := f.Encoding
+		if encoding == "" {
+			encoding = datasets.EncodingUTF8
+		}
 		tables = append(tables, map[string]any{"url": base + fileURL(d.Slug, r.Version, f.Name),
-			"dialect": map[string]any{"header": true, "delimiter": delimiter}, "tableSchema": map[string]any{"columns": columns},
+			"dialect": map[string]any{"header": true, "delimiter": delimiter, "encoding": encoding}, "tableSchema": map[string]any{"columns": columns},
 			"dc:title": res[i].Title})
 	}
 	meta := map[string]any{

@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // UK times on pages, whatever the machine's zone files
@@ -140,8 +141,11 @@ type Site struct {
 	pages   *renderer
 	assets  *assetSet
 	started time.Time
-	cache   *pageCache
-	shed    atomic.Int64 // requests answered 503 by shedLoad or for want of an export turn
+	// gzipDigests holds each release file's gzip Repr-Digest by SHA-256
+	// (downloads.go): a file's bytes never change.
+	gzipDigests sync.Map
+	cache       *pageCache
+	shed        atomic.Int64 // requests answered 503 by shedLoad or for want of an export turn
 	// exportTurns bounds the filtered exports streaming at once; see
 	// exportStreams.
 	exportTurns *turns

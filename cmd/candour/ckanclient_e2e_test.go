@@ -321,3 +321,91 @@ func apiWrongRequests(t *testing.T, s *server) {
 		}
 	}
 }
+
+// releaseMetadataForReaders: every published release's Data Package says
+// each file's encoding truthfully (utf-8-sig for a file that starts with a
+// byte-order mark, as a Frictionless reader names it), its CSVW metadata
+// gives the encoding, and every missing-value marker is at schema level,
+// where Data Package v1 readers look for it.
+func releaseMetadataForReaders(t *testing.T, s *server) {
+	var list struct {
+		Items []struct {
+			Slug string `json:"slug"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/datasets?status=published&limit=100")), &list); err != nil || len(list.Items) == 0 {
+		t.Fatalf("published datasets: %v", err)
+	}
+	boms, releases := 0, 0
+	for _, d := range list.Items {
+		var ds struct {
+			Releases []struct {
+				Version int    `json:"version"`
+				State   string `json:"state"`
+			} `json:"releases"`
+		}
+		if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/datasets/"+d.Slug)), &ds); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range ds.Releases {
+			if r.State != "published" && r.State != "superseded" {
+				continue
+			}
+			releases++
+			prefix := "/datasets/" + d.Slug + "/releases/" + strconv.Itoa(r.Version)
+			var pkg struct {
+				Resources []struct {
+					Path     string `json:"path"`
+					Encoding string `json:"encoding"`
+					Schema   struct {
+						MissingValues []string `json:"missingValues"`
+						Fields        []struct {
+							Name          string   `json:"name"`
+							MissingValues []string `json:"missingValues"`
+						} `json:"fields"`
+					} `json:"schema"`
+				} `json:"resources"`
+			}
+			if err := json.Unmarshal([]byte(s.mustGet(t, prefix+"/datapackage.json")), &pkg); err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range pkg.Resources {
+				req, _ := http.NewRequest(http.MethodGet, res.Path, nil)
+				req.Header.Set("Range", "bytes=0-2")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				head, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				want := "utf-8"
+				if bytes.Equal(head, []byte{0xEF, 0xBB, 0xBF}) {
+					want, boms = "utf-8-sig", boms+1
+				}
+				if res.Encoding != want {
+					t.Errorf("%s: encoding %q, want %q", res.Path, res.Encoding, want)
+				}
+				for _, f := range res.Schema.Fields {
+					for _, m := range f.MissingValues {
+						if !slices.Contains(res.Schema.MissingValues, m) {
+							t.Errorf("%s: field %s's missing value %q is not at schema level, so a v1 reader fails on it", res.Path, f.Name, m)
+						}
+					}
+				}
+			}
+			var csvw struct {
+				Tables []struct {
+					Dialect struct {
+						Encoding string `json:"encoding"`
+					} `json:"dialect"`
+				} `json:"tables"`
+			}
+			if err := json.Unmarshal([]byte(s.mustGet(t, prefix+"/csv-metadata.json")), &csvw); err != nil || len(csvw.Tables) == 0 || csvw.Tables[0].Dialect.Encoding == "" {
+				t.Errorf("%s/csv-metadata.json gives no encoding: %v", prefix, err)
+			}
+		}
+	}
+	if boms == 0 || releases < 14 {
+		t.Errorf("%d releases, %d files with a byte-order mark: the demo's GP payments file has one", releases, boms)
+	}
+}

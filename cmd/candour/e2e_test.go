@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -681,6 +682,18 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Fatalf("gzip: %v (%d, %v)", err, r.StatusCode, r.Header)
 		}
 		unzipped, _ := io.ReadAll(zr)
+		// Repr-Digest (RFC 9530): the SHA-256 of what was sent, so a client
+		// checks the gzip variant's bytes as it checks the file's.
+		zsum := sha256.Sum256(zipped)
+		if got, want := r.Header.Get("Repr-Digest"), "sha-256=:"+base64.StdEncoding.EncodeToString(zsum[:])+":"; got != want {
+			t.Errorf("gzip Repr-Digest %q, want %q (the compressed bytes')", got, want)
+		}
+		if got, want := resp.Header.Get("Repr-Digest"), "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":"; got != want {
+			t.Errorf("identity Repr-Digest %q, want %q", got, want)
+		}
+		if rr, _ := get(path, "Range", "bytes=0-9"); rr.Header.Get("Repr-Digest") != resp.Header.Get("Repr-Digest") {
+			t.Errorf("a range answer's Repr-Digest %q is not the whole file's", rr.Header.Get("Repr-Digest"))
+		}
 		if string(unzipped) != string(full) || r.Header.Get("ETag") != `"`+want+`-gzip"` || r.Header.Get("Content-Encoding") != "gzip" ||
 			len(zipped) >= len(full) {
 			t.Errorf("gzip: ETag %q, %d bytes compressed of %d", r.Header.Get("ETag"), len(zipped), len(full))
@@ -1304,6 +1317,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	})
 
 	t.Run("CKAN clients: ckanapi and the CKAN harvester", func(t *testing.T) { ckanClientChecks(t, s) })
+	t.Run("release metadata readers can use: encodings, missing values", func(t *testing.T) { releaseMetadataForReaders(t, s) })
 
 	t.Run("DCAT catalogue and schema.org descriptions", func(t *testing.T) {
 		var cat struct {
