@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/valyala/fasthttp"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/indicators"
@@ -67,6 +69,34 @@ func paging(c *fiber.Ctx) (limit, offset int, err error) {
 	return limit, offset, nil
 }
 
+// setPageLinks gives a paged answer RFC 8288 Link headers (first, prev,
+// next, last, each the request's own address with its offset) and
+// X-Total-Count.
+func setPageLinks(c *fiber.Ctx, total, limit, offset int) {
+	link := func(rel string, off int) string {
+		args := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		c.Context().QueryArgs().CopyTo(args)
+		args.Set("limit", strconv.Itoa(limit))
+		args.Set("offset", strconv.Itoa(off))
+		return "<" + c.BaseURL() + c.Path() + "?" + string(args.QueryString()) + `>; rel="` + rel + `"`
+	}
+	links := []string{link("first", 0)}
+	if offset > 0 {
+		links = append(links, link("prev", max(0, offset-limit)))
+	}
+	if offset+limit < total {
+		links = append(links, link("next", offset+limit))
+	}
+	last := 0
+	if total > 0 {
+		last = (total - 1) / limit * limit
+	}
+	links = append(links, link("last", last))
+	c.Set("Link", strings.Join(links, ", "))
+	c.Set("X-Total-Count", strconv.Itoa(total))
+}
+
 type apiDataset struct {
 	Slug        string   `json:"slug"`
 	Title       string   `json:"title"`
@@ -115,6 +145,7 @@ func (s *Site) apiDatasets(c *fiber.Ctx) error {
 	for _, d := range page.Datasets {
 		items = append(items, toAPIDataset(d.Dataset, d.Latest))
 	}
+	setPageLinks(c, page.Total, limit, offset)
 	return c.JSON(fiber.Map{"total": page.Total, "limit": limit, "offset": offset, "items": items})
 }
 
@@ -228,6 +259,7 @@ func (s *Site) apiOrganisations(c *fiber.Ctx) error {
 	for _, o := range page.Organisations {
 		items = append(items, toAPIOrganisation(o))
 	}
+	setPageLinks(c, page.Total, limit, offset)
 	return c.JSON(fiber.Map{"total": page.Total, "limit": limit, "offset": offset, "items": items})
 }
 
@@ -286,6 +318,7 @@ func (s *Site) apiObservations(c *fiber.Ctx) error {
 	for i := offset; i < len(obs) && len(items) < limit; i++ {
 		items = append(items, observationJSON(def.Definition, obs[i]))
 	}
+	setPageLinks(c, len(obs), limit, offset)
 	return c.JSON(fiber.Map{"indicator": def.ID, "total": len(obs), "limit": limit, "offset": offset, "columns": observationColumns, "items": items})
 }
 

@@ -370,6 +370,7 @@ func toAPIResult(h catalogue.SearchHit, near bool) apiSearchResult {
 // cached or not.
 func allowAnyOrigin(c *fiber.Ctx) error {
 	c.Set("Access-Control-Allow-Origin", "*")
+	c.Set("Access-Control-Expose-Headers", "ETag, Link, Retry-After, X-Total-Count")
 	return c.Next()
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -407,5 +408,60 @@ func releaseMetadataForReaders(t *testing.T, s *server) {
 	}
 	if boms == 0 || releases < 14 {
 		t.Errorf("%d releases, %d files with a byte-order mark: the demo's GP payments file has one", releases, boms)
+	}
+}
+
+// apiPageLinks: a paged /api/v1 answer links its first, previous, next
+// and last pages (RFC 8288) and says the total, and following next walks
+// every item once.
+func apiPageLinks(t *testing.T, s *server) {
+	next := regexp.MustCompile(`<([^>]+)>; rel="next"`)
+	seen := map[string]bool{}
+	u := s.base + "/api/v1/datasets?limit=7&status=published"
+	pages := 0
+	for u != "" && pages < 20 {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Total int
+			Items []struct{ Slug string }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.Header.Get("X-Total-Count") != strconv.Itoa(page.Total) || !strings.Contains(resp.Header.Get("Link"), `rel="first"`) ||
+			!strings.Contains(resp.Header.Get("Link"), `rel="last"`) {
+			t.Fatalf("%s: %v, X-Total-Count %q, Link %q", u, err, resp.Header.Get("X-Total-Count"), resp.Header.Get("Link"))
+		}
+		if pages > 0 && !strings.Contains(resp.Header.Get("Link"), `rel="prev"`) {
+			t.Errorf("%s has no prev link", u)
+		}
+		for _, it := range page.Items {
+			if seen[it.Slug] {
+				t.Errorf("%s listed twice", it.Slug)
+			}
+			seen[it.Slug] = true
+		}
+		pages++
+		u = ""
+		if m := next.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
+			u = m[1]
+			if !strings.Contains(u, "status=published") {
+				t.Errorf("the next link %s loses the query", u)
+			}
+		}
+	}
+	if len(seen) != 6 || pages != 1 {
+		// 6 published datasets fit one page of 7.
+		t.Errorf("walked %d pages, %d datasets", pages, len(seen))
+	}
+	resp, err := http.Get(s.base + "/api/v1/datasets?limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if l := resp.Header.Get("Link"); !strings.Contains(l, "offset=5") || !strings.Contains(l, `rel="next"`) || !strings.Contains(l, "offset=25") {
+		t.Errorf("26 datasets in pages of 5: Link %q, want next at offset 5 and last at offset 25", l)
 	}
 }

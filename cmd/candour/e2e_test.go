@@ -1092,6 +1092,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Error("the API page does not link the OpenAPI document")
 		}
 		apiWrongRequests(t, s)
+		apiPageLinks(t, s)
 	})
 
 	t.Run("in a real browser", func(t *testing.T) { browserChecks(t, s) })
