@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,9 +81,6 @@ func (s *Site) dcatCatalog(c *fiber.Ctx) error {
 		return &userError{status: http.StatusNotFound, message: fmt.Sprintf("The catalogue has %d pages.", pages)}
 	}
 	base := c.BaseURL()
-	agent := func(p catalogue.Publisher) map[string]any {
-		return map[string]any{"@id": base + "/publishers/" + p.Slug, "@type": []string{"foaf:Agent", "foaf:Organization"}, "name": p.Name}
-	}
 	licenceNode := func(id string) map[string]any {
 		l, _ := catalogue.LookupLicence(id)
 		return map[string]any{"@id": l.URL, "@type": "dct:LicenseDocument"}
@@ -97,7 +95,7 @@ func (s *Site) dcatCatalog(c *fiber.Ctx) error {
 			desc = d.Title
 		}
 		ds := map[string]any{"@id": base + "/datasets/" + d.Slug, "@type": "dcat:Dataset", "title": d.Title, "description": desc,
-			"publisher": agent(d.Publisher), "landingPage": map[string]any{"@id": base + "/datasets/" + d.Slug, "@type": "foaf:Document"},
+			"publisher": publisherAgent(base, ckanOrgFor(d.Dataset)), "landingPage": map[string]any{"@id": base + "/datasets/" + d.Slug, "@type": "foaf:Document"},
 			"modified": d.UpdatedAt.UTC().Format(time.RFC3339)}
 		if len(d.Topics) > 0 {
 			ds["keyword"] = d.Topics
@@ -105,38 +103,8 @@ func (s *Site) dcatCatalog(c *fiber.Ctx) error {
 		if f := frequencyURI(d.Frequency); f != "" {
 			ds["accrualPeriodicity"] = map[string]any{"@id": f, "@type": "dct:Frequency"}
 		}
-		if d.Latest != nil {
-			r, err := v.Release(ctx, d.Slug, d.Latest.Version)
-			if err != nil {
-				return err
-			}
-			ds["issued"] = r.PublishedAt.UTC().Format(time.RFC3339)
-			ds["modified"] = r.PublishedAt.UTC().Format(time.RFC3339)
-			if !r.PeriodStart.IsZero() && !r.PeriodEnd.IsZero() {
-				ds["temporal"] = map[string]any{"@type": "dct:PeriodOfTime", "startDate": r.PeriodStart.String(), "endDate": r.PeriodEnd.String()}
-			}
-			var dists []map[string]any
-			for _, f := range r.Files {
-				if f.Role != catalogue.RolePublic {
-					continue
-				}
-				mt := f.MediaType
-				if mt == "" {
-					mt = "text/csv"
-				}
-				dists = append(dists, map[string]any{
-					"@id": base + fileURL(d.Slug, r.Version, f.Name) + "#distribution", "@type": "dcat:Distribution",
-					"title": f.Name + " (" + r.Title + ")", "accessURL": base + fmt.Sprintf("/datasets/%s/releases/%d", d.Slug, r.Version),
-					"downloadURL": base + fileURL(d.Slug, r.Version, f.Name),
-					"mediaType":   map[string]any{"@id": "http://www.iana.org/assignments/media-types/" + mt, "@type": "dct:MediaType"},
-					"format":      map[string]any{"@id": "http://publications.europa.eu/resource/authority/file-type/CSV", "@type": "dct:MediaTypeOrExtent"},
-					"license":     licenceNode(d.Licence), "byteSize": strconv.FormatInt(f.Bytes, 10),
-					"checksum": map[string]any{"@type": "spdx:Checksum", "algorithm": "spdx:checksumAlgorithm_sha256", "checksumValue": f.SHA256},
-				})
-			}
-			if len(dists) > 0 {
-				ds["distribution"] = dists
-			}
+		if err := s.dcatReleases(c, d.Dataset, ds, licenceNode(d.Licence)); err != nil {
+			return err
 		}
 		datasets = append(datasets, ds)
 	}
@@ -165,6 +133,68 @@ func (s *Site) dcatCatalog(c *fiber.Ctx) error {
 	return c.Send(raw)
 }
 
+// dcatReleases describes every published release of d in ds: each
+// public file of each release whose content is public (newest first) is
+// a distribution, with the release's publication as dct:issued; the
+// newest release gives the dataset's issued, modified and temporal
+// coverage. Releases are distributions of the one dataset rather than
+// member datasets of a dcat:DatasetSeries so that the catalogue says what
+// the CKAN API says (every file of every release is a resource of the
+// package), and a harvester that maps distributions to resources, as
+// ckanext-dcat does, gets the same files by either road.
+func (s *Site) dcatReleases(c *fiber.Ctx, d catalogue.Dataset, ds map[string]any, licence map[string]any) error {
+	ctx, base := c.UserContext(), c.BaseURL()
+	v := s.deps.Catalogue.View()
+	rs, err := v.Releases(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(rs, func(a, b catalogue.Release) int { return b.Version - a.Version })
+	var dists []map[string]any
+	for _, brief := range rs {
+		if !brief.ContentVisible {
+			continue
+		}
+		r, err := v.Release(ctx, d.Slug, brief.Version)
+		if err != nil {
+			return err
+		}
+		if dists == nil {
+			ds["issued"] = r.PublishedAt.UTC().Format(time.RFC3339)
+			ds["modified"] = r.PublishedAt.UTC().Format(time.RFC3339)
+			if !r.PeriodStart.IsZero() && !r.PeriodEnd.IsZero() {
+				ds["temporal"] = map[string]any{"@type": "dct:PeriodOfTime", "startDate": r.PeriodStart.String(), "endDate": r.PeriodEnd.String()}
+			}
+		}
+		for _, f := range r.Files {
+			if f.Role != catalogue.RolePublic {
+				continue
+			}
+			mt := f.MediaType
+			if mt == "" {
+				mt = "text/csv"
+			}
+			dists = append(dists, map[string]any{
+				"@id": base + fileURL(d.Slug, r.Version, f.Name) + "#distribution", "@type": "dcat:Distribution",
+				"title": fmt.Sprintf("%s (version %d: %s)", f.Name, r.Version, r.Title), "issued": r.PublishedAt.UTC().Format(time.RFC3339),
+				"accessURL":   base + fmt.Sprintf("/datasets/%s/releases/%d", d.Slug, r.Version),
+				"downloadURL": base + fileURL(d.Slug, r.Version, f.Name),
+				"mediaType":   map[string]any{"@id": "http://www.iana.org/assignments/media-types/" + mt, "@type": "dct:MediaType"},
+				"format":      map[string]any{"@id": "http://publications.europa.eu/resource/authority/file-type/CSV", "@type": "dct:MediaTypeOrExtent"},
+				"license":     licence, "byteSize": strconv.FormatInt(f.Bytes, 10),
+				// DCAT-AP 3 wants the algorithm typed, with SPDX's https
+				// address (its checksum algorithm restriction).
+				"checksum": map[string]any{"@type": "spdx:Checksum", "checksumValue": f.SHA256,
+					"algorithm": map[string]any{"@id": "https://spdx.org/rdf/terms#checksumAlgorithm_sha256", "@type": "spdx:ChecksumAlgorithm"}},
+			})
+		}
+	}
+	if len(dists) > 0 {
+		ds["distribution"] = dists
+	}
+	return nil
+}
+
 // schemaOrgDataset is a dataset's schema.org description, for the
 // dataset page: its name, description, licence, publisher, keywords,
 // temporal coverage and the newest release's files as downloads. It is
@@ -177,8 +207,8 @@ func schemaOrgDataset(base string, d catalogue.Dataset, licence catalogue.Licenc
 	doc := map[string]any{
 		"@context": "https://schema.org", "@type": "Dataset", "name": d.Title, "description": desc, "url": base + "/datasets/" + d.Slug,
 		"license": licence.URL, "isAccessibleForFree": true,
-		"publisher": map[string]any{"@type": "Organization", "name": d.Publisher.Name},
-		"creator":   map[string]any{"@type": "Organization", "name": d.Publisher.Name},
+		"publisher": map[string]any{"@type": "Organization", "name": ckanOrgFor(d).Title},
+		"creator":   map[string]any{"@type": "Organization", "name": ckanOrgFor(d).Title},
 	}
 	if len(d.Topics) > 0 {
 		doc["keywords"] = d.Topics

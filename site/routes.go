@@ -42,6 +42,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/compare", s.cached, s.compare)
 	app.Get("/feeds/releases.:format", s.cached, s.feed)
 	app.Get("/catalog.jsonld", s.cached, s.dcatCatalog)
+	app.Get("/publishers/:slug", s.cached, s.publisher)
 	app.Get("/search", s.cached, s.searchPage)
 	// The public read API, before the token-protected group (which would
 	// otherwise answer every /api/v1 path).

@@ -465,3 +465,35 @@ func apiPageLinks(t *testing.T, s *server) {
 		t.Errorf("26 datasets in pages of 5: Link %q, want next at offset 5 and last at offset 25", l)
 	}
 }
+
+// publishedReleases lists every published (or superseded) release of the
+// demo as "slug/releases/N".
+func publishedReleases(t *testing.T, s *server) []string {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			Slug string `json:"slug"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/datasets?status=published&limit=100")), &list); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range list.Items {
+		var ds struct {
+			Releases []struct {
+				Version int    `json:"version"`
+				State   string `json:"state"`
+			} `json:"releases"`
+		}
+		if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/datasets/"+d.Slug)), &ds); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range ds.Releases {
+			if r.State == "published" || r.State == "superseded" {
+				out = append(out, d.Slug+"/releases/"+strconv.Itoa(r.Version))
+			}
+		}
+	}
+	return out
+}

@@ -1323,7 +1323,11 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Run("DCAT catalogue and schema.org descriptions", func(t *testing.T) {
 		var cat struct {
 			Dataset []struct {
-				ID           string `json:"@id"`
+				ID        string `json:"@id"`
+				Publisher struct {
+					ID   string `json:"@id"`
+					Name string `json:"name"`
+				} `json:"publisher"`
 				Distribution []struct {
 					DownloadURL string `json:"downloadURL"`
 					Checksum    struct {
@@ -1346,8 +1350,38 @@ func TestDemoEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		if len(cat.Dataset) != 26 || cat.TotalItems != "26" || dists != 6 || strings.Contains(body, "releases/11/") {
+		// Every file of every published release (17), nothing unpublished.
+		if len(cat.Dataset) != 26 || cat.TotalItems != "26" || dists != 17 || strings.Contains(body, "releases/11/") {
 			t.Errorf("catalog: %d datasets (total %s), %d distributions", len(cat.Dataset), cat.TotalItems, dists)
+		}
+		// Every publisher has a name and an address that resolves, to a
+		// page and to JSON-LD of the same name.
+		resolved := map[string]bool{}
+		for _, d := range cat.Dataset {
+			p := d.Publisher
+			if p.Name == "" || !strings.HasPrefix(p.ID, s.base+"/publishers/") {
+				t.Errorf("%s: publisher %+v", d.ID, p)
+				continue
+			}
+			if resolved[p.ID] {
+				continue
+			}
+			resolved[p.ID] = true
+			path := strings.TrimPrefix(p.ID, s.base)
+			if status, page, _ := s.get(t, path); status != 200 || !strings.Contains(page, strings.TrimPrefix(d.ID, s.base)) {
+				t.Errorf("%s: %d, or the page does not list %s", path, status, d.ID)
+			}
+			var agent struct {
+				ID   string `json:"@id"`
+				Name string `json:"name"`
+			}
+			_, raw, h := s.get(t, path+"?format=jsonld")
+			if json.Unmarshal([]byte(raw), &agent) != nil || agent.ID != p.ID || agent.Name != p.Name || !strings.HasPrefix(h.Get("Content-Type"), "application/ld+json") {
+				t.Errorf("%s?format=jsonld: %s", path, raw)
+			}
+		}
+		if status, _, _ := s.get(t, "/publishers/nobody"); status != http.StatusNotFound {
+			t.Errorf("/publishers/nobody: %d", status)
 		}
 		if status, _, _ := s.get(t, "/catalog.jsonld?page=0"); status != http.StatusBadRequest {
 			t.Errorf("page 0: %d", status)
@@ -1374,9 +1408,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		if kit == "" {
 			t.Skip("CANDOUR_CONFORMANCE_KIT is not set (.ci/run sets it to an installed copy of ../shared/conformance); skipping the official validators")
 		}
-		for _, release := range []string{"cancer-waiting-times-by-provider/releases/1", "proms-hip-and-knee-replacements/releases/1",
-			"cqc-ratings-of-gp-practices/releases/1", "nhs-payments-to-general-practice/releases/1", "shmi/releases/10",
-			"synthetic-surgical-outcomes-audit/releases/3"} {
+		for _, release := range publishedReleases(t, s) {
 			for kind, doc := range map[string]string{"datapackage": "datapackage.json", "csvw": "csv-metadata.json"} {
 				u := s.base + "/datasets/" + release + "/" + doc
 				out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "--strict", "--quiet", kind, u).CombinedOutput()
