@@ -1,6 +1,7 @@
 package site
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -64,9 +65,8 @@ type errNoSuchFeed struct{ message string }
 func (e *errNoSuchFeed) Error() string { return e.message }
 
 // feedEvents lists what the feed shows, newest first, its title, and when
-// it last changed when it has no entries (its datasets' newest change).
-func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, time.Time, error) {
-	ctx := c.UserContext()
+// it last changed when it has no entries (see below).
+func (s *Site) feedEvents(ctx context.Context, f feedFilter) ([]feedEvent, string, time.Time, error) {
 	v := s.deps.Catalogue.View()
 	title := s.cfg.SiteName + ": new releases, corrections and withdrawals"
 	all, err := s.allDatasets(ctx)
@@ -92,12 +92,15 @@ func (s *Site) feedEvents(c *fiber.Ctx, f feedFilter) ([]feedEvent, string, time
 		topic := covered[0].Topics[slices.IndexFunc(covered[0].Topics, func(t string) bool { return strings.EqualFold(t, f.Topic) })]
 		title = s.cfg.SiteName + ": releases about " + topic
 	}
+	// An empty feed was last updated when it began: when its newest
+	// dataset was added to the catalogue (which no workflow step moves, so
+	// an empty feed does not change before its first release).
 	updated := s.started.UTC().Truncate(time.Second)
 	if len(covered) > 0 {
 		updated = time.Time{}
 		for _, d := range covered {
-			if d.UpdatedAt.After(updated) {
-				updated = d.UpdatedAt
+			if d.CreatedAt.After(updated) {
+				updated = d.CreatedAt
 			}
 		}
 	}
@@ -249,13 +252,17 @@ type atomFeed struct {
 	Entries  []*feeds.AtomEntry
 }
 
-// writeAtom writes the feed as Atom with its self link and tag: ids.
-func writeAtom(f *feeds.Feed, self string) ([]byte, error) {
+// writeAtom writes the feed as Atom with its self link, its WebSub hub
+// (unless hub is "") and tag: ids.
+func writeAtom(f *feeds.Feed, self, hub string) ([]byte, error) {
 	g := (&feeds.Atom{Feed: f}).AtomFeed()
 	a := atomFeed{Xmlns: g.Xmlns, Title: g.Title, ID: f.Id, Updated: g.Updated, Rights: g.Rights, Subtitle: g.Subtitle,
 		Links:   []feeds.AtomLink{{Href: f.Link.Href, Rel: "alternate", Type: "text/html"}, {Href: self, Rel: "self", Type: "application/atom+xml"}},
 		Author:  &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: "Candour"}},
 		Entries: g.Entries}
+	if hub != "" {
+		a.Links = append(a.Links, feeds.AtomLink{Href: hub, Rel: "hub"})
+	}
 	if a.Updated == "" || f.Updated.IsZero() {
 		a.Updated = f.Updated.UTC().Format(time.RFC3339)
 	}
@@ -314,9 +321,12 @@ type jsonFeed struct {
 	Items []*feeds.JSONItem `json:"items"`
 }
 
-func writeJSONFeed(f *feeds.Feed, self string) ([]byte, error) {
+func writeJSONFeed(f *feeds.Feed, self, hub string) ([]byte, error) {
 	j := (&feeds.JSON{Feed: f}).JSONFeed()
 	j.FeedUrl = self
+	if hub != "" {
+		j.Hubs = []*feeds.JSONHub{{Type: "WebSub", Url: hub}}
+	}
 	out := jsonFeed{JSONFeed: j, Items: j.Items}
 	if out.Items == nil {
 		out.Items = []*feeds.JSONItem{}
@@ -324,59 +334,93 @@ func writeJSONFeed(f *feeds.Feed, self string) ([]byte, error) {
 	return json.MarshalIndent(out, "", "  ")
 }
 
+// feedTypes are the feeds' media types, by format.
+var feedTypes = map[string]string{"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8",
+	"json": "application/feed+json; charset=utf-8"}
+
+// renderedFeed is a feed as it is served.
+type renderedFeed struct {
+	body         []byte
+	contentType  string
+	notFound     bool      // the dataset, publisher or topic does not exist: an empty feed saying so
+	lastModified time.Time // its newest entry's instant; zero when empty
+}
+
 func (s *Site) feed(c *fiber.Ctx) error {
 	format := c.Params("format")
-	types := map[string]string{"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8",
-		"json": "application/feed+json; charset=utf-8"}
-	ctype, ok := types[format]
-	if !ok {
+	if _, ok := feedTypes[format]; !ok {
 		return &userError{status: http.StatusNotFound, message: "Feeds are releases.atom, releases.rss and releases.json."}
 	}
 	f := feedFilter{Publisher: c.Query("publisher"), Dataset: c.Query("dataset"), Topic: c.Query("topic")}
-	set := 0
-	for _, v := range []string{f.Publisher, f.Dataset, f.Topic} {
-		if v != "" {
-			set++
-		}
-	}
-	if set > 1 {
+	if f.count() > 1 {
 		return badParam("dataset", f.Dataset+f.Publisher+f.Topic, "a feed follows one dataset, one publisher or one topic; give only one of them")
 	}
-	base := c.BaseURL()
+	out, err := s.renderFeed(c.UserContext(), c.BaseURL(), c.Hostname(), format, f)
+	if err != nil {
+		return err
+	}
+	if out.notFound {
+		c.Status(http.StatusNotFound)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	c.Set(fiber.HeaderContentType, out.contentType)
+	c.Set("Access-Control-Allow-Origin", "*")
+	if path := s.hubPath(); path != "" {
+		// WebSub discovery: the hub, and the topic's own address.
+		c.Append("Link", "<"+c.BaseURL()+path+`>; rel="hub"`, "<"+c.BaseURL()+"/feeds/releases."+format+f.query()+`>; rel="self"`)
+	}
+	if !out.lastModified.IsZero() {
+		c.Set(fiber.HeaderLastModified, out.lastModified.UTC().Format(http.TimeFormat))
+	}
+	return c.Send(out.body)
+}
+
+// count is how many of dataset, publisher and topic are given.
+func (f feedFilter) count() int {
+	n := 0
+	for _, v := range []string{f.Publisher, f.Dataset, f.Topic} {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// renderFeed writes the feed of format for f, at base on host: what the
+// feed route serves and the WebSub hub delivers.
+func (s *Site) renderFeed(ctx context.Context, base, host, format string, f feedFilter) (renderedFeed, error) {
 	self := base + "/feeds/releases." + format + f.query()
-	events, title, updated, err := s.feedEvents(c, f)
+	out := renderedFeed{contentType: feedTypes[format]}
+	events, title, updated, err := s.feedEvents(ctx, f)
 	var missing *errNoSuchFeed
 	if errors.As(err, &missing) {
 		// 404, in the feed's own format: an empty feed that says why.
-		c.Status(http.StatusNotFound)
-		c.Set(fiber.HeaderCacheControl, "no-store")
+		out.notFound = true
 		events, title, updated, err = nil, s.cfg.SiteName+": no such feed. "+missing.message, s.started, nil
 	}
 	if err != nil {
-		return err
+		return out, err
 	}
-	built, err := buildFeed(base, c.Hostname(), title, self, f.idPath(), updated, events)
+	built, err := buildFeed(base, host, title, self, f.idPath(), updated, events)
 	if err != nil {
-		return err
+		return out, err
 	}
-	var body []byte
+	hub := ""
+	if path := s.hubPath(); path != "" {
+		hub = base + path
+	}
 	switch format {
 	case "atom":
-		body, err = writeAtom(built, self)
+		out.body, err = writeAtom(built, self, hub)
 	case "rss":
-		body, err = writeRSS(built)
+		out.body, err = writeRSS(built)
 	default:
-		body, err = writeJSONFeed(built, self)
+		out.body, err = writeJSONFeed(built, self, hub)
 	}
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, ctype)
-	c.Set("Access-Control-Allow-Origin", "*")
 	if len(events) > 0 {
-		c.Set(fiber.HeaderLastModified, events[0].At.UTC().Format(http.TimeFormat))
+		out.lastModified = events[0].At
 	}
-	return c.Send(body)
+	return out, err
 }
 
 // feedLinks are the discovery links a page's head carries.

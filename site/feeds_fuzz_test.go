@@ -54,7 +54,7 @@ func FuzzFeeds(f *testing.F) {
 		if err != nil {
 			t.Fatalf("buildFeed: %v", err)
 		}
-		atom, err := writeAtom(built, self)
+		atom, err := writeAtom(built, self, "")
 		if err != nil {
 			t.Fatalf("writeAtom: %v", err)
 		}
@@ -82,7 +82,7 @@ func FuzzFeeds(f *testing.F) {
 		if len(r.Items) != len(events) {
 			t.Fatalf("RSS: %d items for %d events:\n%s", len(r.Items), len(events), rss)
 		}
-		jf, err := writeJSONFeed(built, self)
+		jf, err := writeJSONFeed(built, self, "")
 		if err != nil {
 			t.Fatalf("writeJSONFeed: %v", err)
 		}

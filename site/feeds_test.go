@@ -59,7 +59,7 @@ func TestFeedsAreGoldenAndParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	atom, err := writeAtom(f, self)
+	atom, err := writeAtom(f, self, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestFeedsAreGoldenAndParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jf, err := writeJSONFeed(f, strings.Replace(self, ".atom", ".json", 1))
+	jf, err := writeJSONFeed(f, strings.Replace(self, ".atom", ".json", 1), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestFeedsAreGoldenAndParse(t *testing.T) {
 
 // TestEmptyFeedsFollowTheirSpecifications: a feed with no entries still
 // has JSON Feed's required items (empty), a sensible Atom updated (when
-// its datasets last changed, never 1970), and every feed its own id.
+// the feed began, never 1970), and every feed its own id.
 func TestEmptyFeedsFollowTheirSpecifications(t *testing.T) {
 	const base = "https://data.example.org"
 	changed := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
@@ -122,7 +122,7 @@ func TestEmptyFeedsFollowTheirSpecifications(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jf, err := writeJSONFeed(f, self)
+		jf, err := writeJSONFeed(f, self, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestEmptyFeedsFollowTheirSpecifications(t *testing.T) {
 		if items, ok := j["items"].([]any); !ok || len(items) != 0 {
 			t.Errorf("empty JSON Feed %s: items %v, want an empty list", filter.query(), j["items"])
 		}
-		atom, err := writeAtom(f, strings.Replace(self, ".json", ".atom", 1))
+		atom, err := writeAtom(f, strings.Replace(self, ".json", ".atom", 1), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestEmptyFeedsFollowTheirSpecifications(t *testing.T) {
 			t.Fatal(err)
 		}
 		if a.Updated != "2026-11-20T09:30:00Z" {
-			t.Errorf("empty Atom feed %s: updated %q, want when its datasets last changed", filter.query(), a.Updated)
+			t.Errorf("empty Atom feed %s: updated %q, want when the feed began", filter.query(), a.Updated)
 		}
 		if ids[a.ID] {
 			t.Errorf("two feeds share the id %s", a.ID)

@@ -105,6 +105,9 @@ func (s *Site) routes(app *fiber.App) {
 
 		// The token guards these routes only, so that an address the API
 		// does not have is 404 and a wrong method 405 (apiFallback).
+		if s.hub != nil {
+			app.Post("/websub", s.apiRateLimit(s.cfg.APIRate), s.websubRequest)
+		}
 		app.Post("/api/v1/submissions", s.requireAPIToken, s.apiSubmit)
 		app.Get("/api/v1/releases/:id", s.requireAPIToken, s.apiReleaseStatus)
 		app.Get("/api/v1/submissions/:id", s.requireAPIToken, s.apiSubmission)

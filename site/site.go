@@ -52,6 +52,7 @@ import (
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/publisher"
+	"github.com/candour/candour/site/websub"
 )
 
 // Rows is the row store as the site reads it.
@@ -68,6 +69,9 @@ type Blobs interface {
 type Config struct {
 	// SiteName is shown in the header and page titles.
 	SiteName string
+	// WebSubPrivateCallbacks lets WebSub subscribers use callbacks on
+	// loopback and private addresses (tests, closed networks).
+	WebSubPrivateCallbacks bool
 	// NHSBranding shows the NHS logo; only for deployments run by an NHS
 	// organisation, since that identity is reserved.
 	NHSBranding bool
@@ -131,6 +135,9 @@ type Deps struct {
 	// Accounts administers accounts (accounts.go); nil on a read node,
 	// which has none.
 	Accounts Accounts
+	// WebSub keeps the WebSub hub's subscriptions (hub.go); nil for no
+	// hub (a read node has none).
+	WebSub websub.Store
 }
 
 // Site is the web application.
@@ -144,6 +151,7 @@ type Site struct {
 	// gzipDigests holds each release file's gzip Repr-Digest by SHA-256
 	// (downloads.go): a file's bytes never change.
 	gzipDigests sync.Map
+	hub         *websub.Hub // nil when there is none
 	cache       *pageCache
 	shed        atomic.Int64 // requests answered 503 by shedLoad or for want of an export turn
 	// exportTurns bounds the filtered exports streaming at once; see
@@ -181,6 +189,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	deps.Observations = &definitionsCache{ObservationStore: deps.Observations}
 	cfg.limitsOr()
 	site := &Site{cfg: cfg, deps: deps, log: deps.Log, pages: pages, assets: assets, started: time.Now()}
+	site.hub = site.newHub(deps.WebSub)
 	site.metrics = newSiteMetrics(site)
 	site.exportTurns = newTurns(exportStreams(cfg.MaxInFlight), cfg.QueueWait)
 	if cfg.PageCache {

@@ -25,6 +25,7 @@ import (
 	"github.com/candour/candour/publisher/register"
 	"github.com/candour/candour/publisher/register/registersqlite"
 	"github.com/candour/candour/publisher/workflowsqlite"
+	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 // app is an opened data directory and the services over it.
@@ -89,6 +90,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 		registersqlite.Migrations(),
 		observationsqlite.Migrations(),
 		outcomesqlite.Migrations(),
+		websubsqlite.Migrations(),
 	); err != nil {
 		db.Close()
 		return nil, err

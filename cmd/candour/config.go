@@ -28,6 +28,7 @@ type Config struct {
 	Approvals       int            // --approvals, CANDOUR_APPROVALS
 	MaxUploadBytes  int64          // --max-upload, CANDOUR_MAX_UPLOAD
 	PageCache       bool           // --page-cache, CANDOUR_PAGE_CACHE
+	WebSubPrivate   bool           // --websub-private-callbacks, CANDOUR_WEBSUB_PRIVATE_CALLBACKS
 	APIRate         int            // --api-rate, CANDOUR_API_RATE
 	PageCacheBytes  int64          // --page-cache-bytes, CANDOUR_PAGE_CACHE_BYTES
 	TrustedProxies  []netip.Prefix // --trusted-proxy, CANDOUR_TRUSTED_PROXY
@@ -113,6 +114,15 @@ var settings = []setting{
 				return fmt.Errorf("want true or false")
 			}
 			c.PageCache = b
+			return nil
+		}},
+	{"websub-private-callbacks", "CANDOUR_WEBSUB_PRIVATE_CALLBACKS", "false", "let WebSub subscribers use callbacks on loopback and private network addresses (tests, closed networks)", true,
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.WebSubPrivate = b
 			return nil
 		}},
 	{"api-rate", "CANDOUR_API_RATE", "600", "how many public API requests a minute one client may make (0: no limit)", true,

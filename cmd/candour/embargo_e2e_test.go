@@ -138,7 +138,7 @@ func TestEmbargoCrawler(t *testing.T) {
 	pamToken, olgaToken := embToken(t, dataDir, "pam"), embToken(t, dataDir, "olga")
 	// The crawl makes far more API requests than one client may in a
 	// minute; the limit is not what is under test.
-	s := startCandour(t, "serve", dataDir, "--api-rate", "0")
+	s := startCandour(t, "serve", dataDir, "--api-rate", "0", "--websub-private-callbacks", "true")
 	pam, rita, rob, ada := newBrowser(t, s), newBrowser(t, s), newBrowser(t, s), newBrowser(t, s)
 	for b, name := range map[*browser]string{pam: "pam", rita: "rita", rob: "rob", ada: "ada"} {
 		b.login(name, "correct horse battery")
@@ -278,6 +278,14 @@ func TestEmbargoCrawler(t *testing.T) {
 	uncached.stop()
 	lap("checks of that crawl")
 
+	// WebSub: a subscriber to the scheduled dataset's feed and one to the
+	// whole site's, with a secret; nothing reaches them before the embargo.
+	hubSub := newWebSubSubscriber(t)
+	datasetTopic := s.base + "/feeds/releases.atom?dataset=" + sna.slug
+	siteTopic := s.base + "/feeds/releases.json"
+	hubSub.subscribe(t, s.base, datasetTopic, "/dataset", "")
+	hubSub.subscribe(t, s.base, siteTopic, "/site", "a shared secret")
+
 	// A CKAN harvester's runs before the embargo: the second, asking for
 	// what changed since the first began, fetches nothing. (The real
 	// harvester asks from an hour before its last run; everything here
@@ -324,6 +332,33 @@ func TestEmbargoCrawler(t *testing.T) {
 	want[base] = catalogue.StateSuperseded
 
 	lap("embargo brought forward and passed")
+	// WebSub: before the instant nothing was delivered; within seconds
+	// after it both subscribers have the release, the site-wide one signed.
+	for _, d := range hubSub.received() {
+		if d.at.Before(embargo) {
+			t.Errorf("WebSub delivered before the embargo (%s): %.200s", d.at.Format(time.RFC3339Nano), d.body)
+		}
+	}
+	got := hubSub.awaitDelivery(t, sna.marker("ttl"), 15*time.Second)
+	if late := got.at.Sub(embargo); late > 10*time.Second || late < 0 {
+		t.Errorf("the WebSub delivery came %s after the embargo", late)
+	}
+	for _, d := range hubSub.received() {
+		if strings.Contains(d.header.Get("Content-Type"), "json") && !websubSigned(d, "a shared secret") {
+			t.Errorf("the site-wide delivery is not signed with the subscriber's secret: %q", d.header.Get("X-Hub-Signature"))
+		}
+		if !strings.Contains(strings.Join(d.header.Values("Link"), ","), `rel="hub"`) {
+			t.Errorf("a delivery without the hub's Link: %v", d.header)
+		}
+		for _, u := range still {
+			if strings.Contains(d.body, u.marker("ttl")) {
+				t.Errorf("WebSub delivered the unpublished %s release", u.key)
+			}
+		}
+	}
+	if n := len(hubSub.received()); n < 2 {
+		t.Errorf("%d WebSub deliveries, want one to each subscriber", n)
+	}
 	// The next harvest fetches exactly what the embargo published: the
 	// new dataset and the corrected one, and for an organisation filter
 	// only its own.

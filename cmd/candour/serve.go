@@ -9,6 +9,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/site"
+	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 const serveSummary = `Serves the site from the data folder: the public catalogue, dataset and
@@ -64,7 +65,8 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, APIRate: a.cfg.APIRate,
 		TrustedProxies: a.cfg.TrustedProxies, MaxUploadBytes: a.cfg.MaxUploadBytes,
 		ReadTimeout: a.cfg.ReadTimeout, UploadReadTimeout: a.cfg.UploadTimeout, WriteTimeout: a.cfg.WriteTimeout,
-		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait, SubmitWait: a.cfg.SubmitWait}, site.Deps{
+		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait, SubmitWait: a.cfg.SubmitWait,
+		WebSubPrivateCallbacks: a.cfg.WebSubPrivate}, site.Deps{
 		Catalogue:    catalogue.NewPublic(a.catalogue, a.now),
 		Rows:         a.rows,
 		Blobs:        a.blobs,
@@ -77,11 +79,12 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Audits:       a.audits,
 		Search:       a.search,
 		Accounts:     a.accounts,
+		WebSub:       websubsqlite.New(a.db),
 	})
 	if err != nil {
 		return err
 	}
-	a.publisher.OnPublicChange(s.InvalidateCache)
+	a.publisher.OnPublicChange(func() { s.InvalidateCache(); s.NudgeHub() })
 	defer startPublicSnapshots(a)() // for read nodes (snapshot.go)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
@@ -96,6 +99,11 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	scheduled := make(chan error, 1)
 	go func() { scheduled <- a.publisher.RunScheduler(schedCtx) }()
 	defer func() { stopScheduler(); <-scheduled }()
+	// The WebSub hub delivers what publication changes in the feeds.
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { s.RunHub(hubCtx); close(hubDone) }()
+	defer func() { stopHub(); <-hubDone }()
 	url := "http://" + ln.Addr().String()
 	a.log.Info("serving", "url", url, "data_dir", a.cfg.DataDir)
 	fmt.Fprintf(stdout, "Candour is serving %s (data folder %s). Press Ctrl+C to stop.\n", url, a.cfg.DataDir)

@@ -10,6 +10,7 @@ import (
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 	"github.com/candour/candour/publisher/register/registersqlite"
 	"github.com/candour/candour/publisher/workflowsqlite"
+	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 // The public snapshot's tables, decided in one place (snapshot.go writes
@@ -135,6 +136,7 @@ var privateTables = map[string]string{
 	"workflow_queries":           "provider checkers' queries and their resolutions",
 	"workflow_outlier_responses": "providers' answers to outlier notifications",
 	"workflow_unfinished":        "amendments start-up recovery must finish",
+	"websub_subscriptions":       "WebSub subscribers' callback addresses and secrets",
 }
 
 // publicTable returns the public table named name.
@@ -160,5 +162,6 @@ func appMigrations() []sqlitedb.Set {
 		registersqlite.Migrations(),
 		observationsqlite.Migrations(),
 		outcomesqlite.Migrations(),
+		websubsqlite.Migrations(),
 	}
 }
