@@ -359,18 +359,7 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 	base := fmt.Sprintf("/datasets/%s/releases/%d/rows/%s", e.Dataset.Slug, e.Release.Version, url.PathEscape(e.File.Name))
 
 	if e.Format == "json" {
-		type page struct {
-			Dataset     string           `json:"dataset"`
-			Version     int              `json:"version"`
-			File        string           `json:"file"`
-			Licence     string           `json:"licence"`
-			Attribution string           `json:"attribution"`
-			Note        string           `json:"note,omitempty"`
-			Fields      []string         `json:"fields"`
-			Rows        []map[string]any `json:"rows"`
-			Next        string           `json:"next,omitempty"`
-		}
-		p := page{Dataset: e.Dataset.Slug, Version: e.Release.Version, File: e.File.Name, Licence: licence.Title,
+		p := rowsPage{Dataset: e.Dataset.Slug, Version: e.Release.Version, File: e.File.Name, Licence: licence.Title,
 			Attribution: e.Dataset.AttributionStatement(), Note: note, Fields: names, Rows: []map[string]any{}}
 		var last int64
 		full := false
@@ -465,4 +454,17 @@ func (s *Site) rowsExport(c *fiber.Ctx) error {
 		s.log.Debug("export streamed", "file", e.File.Name, "rows", written, "took", time.Since(start))
 	})
 	return nil
+}
+
+// rowsPage is one JSON page of a filtered export.
+type rowsPage struct {
+	Dataset     string           `json:"dataset"`
+	Version     int              `json:"version"`
+	File        string           `json:"file"`
+	Licence     string           `json:"licence"`
+	Attribution string           `json:"attribution"`
+	Note        string           `json:"note,omitempty"`
+	Fields      []string         `json:"fields"`
+	Rows        []map[string]any `json:"rows"`
+	Next        string           `json:"next,omitempty"`
 }

@@ -2,6 +2,7 @@ package site
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,29 +20,35 @@ type apiRoute struct {
 type apiParam struct {
 	Name, In, Description, Type, Example string
 	Required                             bool
+	Min, Max                             *int     // bounds of an integer
+	Enum                                 []string // allowed values of a string
 }
 
+func intBound(n int) *int { return &n }
+
 var pagingParams = []apiParam{
-	{Name: "limit", In: "query", Description: "how many items (1 to 500, default 50)", Type: "integer"},
-	{Name: "offset", In: "query", Description: "how many items to skip", Type: "integer"},
+	{Name: "limit", In: "query", Description: "how many items (1 to 500, default 50)", Type: "integer", Min: intBound(1), Max: intBound(apiMaxLimit)},
+	{Name: "offset", In: "query", Description: "how many items to skip", Type: "integer", Min: intBound(0), Max: intBound(10_000_000)},
 }
 
 var apiRoutes = []apiRoute{
 	{Path: "/api/v1/datasets", Summary: "List datasets", Description: "Every listed dataset: published, planned, not open or withdrawn.",
-		Params: append([]apiParam{{Name: "status", In: "query", Description: "planned, published, not-open or withdrawn", Type: "string"}}, pagingParams...)},
+		Params: append([]apiParam{{Name: "status", In: "query", Description: "planned, published, not-open or withdrawn", Type: "string",
+			Enum: []string{"planned", "published", "not-open", "withdrawn"}}}, pagingParams...)},
 	{Path: "/api/v1/datasets/{slug}", Summary: "A dataset and its releases",
 		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"}}},
 	{Path: "/api/v1/datasets/{slug}/releases/{version}", Summary: "A published release and its files",
 		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"},
-			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version"}}},
+			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version", Min: intBound(1)}}},
 	{Path: "/api/v1/datasets/{slug}/releases/{version}/rows/{file}", Summary: "A published file's rows, filtered",
 		Description: "eq.FIELD (repeatable), gte.FIELD and lte.FIELD on key and dimension fields; JSON pages with a next link (keyset).",
 		Params: []apiParam{{Name: "slug", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the dataset's slug"},
-			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version"},
+			{Name: "version", In: "path", Required: true, Type: "integer", Example: "10", Description: "the release's version", Min: intBound(1)},
 			{Name: "file", In: "path", Required: true, Type: "string", Example: "shmi-2014-01.csv", Description: "the file's name"},
-			{Name: "format", In: "query", Type: "string", Description: "json (default here), csv or ndjson"},
-			{Name: "limit", In: "query", Type: "integer", Description: "rows in a JSON page (1 to 10,000)"},
-			{Name: "after", In: "query", Type: "integer", Description: "the row number the next page starts after"}}},
+			{Name: "format", In: "query", Type: "string", Description: "json (default here), csv or ndjson", Enum: []string{"json", "csv", "ndjson"}},
+			{Name: "limit", In: "query", Type: "integer", Description: "rows in a JSON page (1 to 10,000)", Min: intBound(1), Max: intBound(10_000)},
+			{Name: "after", In: "query", Type: "integer", Description: "the row number the next page starts after", Min: intBound(0)},
+			{Name: "filters", In: "query", Type: "object", Description: "eq.FIELD=value (repeatable: any of them), gte.FIELD=value and lte.FIELD=value, on the file's key and dimension fields"}}},
 	{Path: "/api/v1/organisations", Summary: "List organisations",
 		Params: append([]apiParam{{Name: "q", In: "query", Type: "string", Description: "a code prefix or part of a name"},
 			{Name: "type", In: "query", Type: "string", Description: "an organisation type, such as nhs-trust"}}, pagingParams...)},
@@ -56,12 +63,13 @@ var apiRoutes = []apiRoute{
 			"funnel_lower_99_8, funnel_upper_99_8, quintile, trend, trend_reason, category, reason, dataset and version.",
 		Params: append([]apiParam{{Name: "id", In: "path", Required: true, Type: "string", Example: "shmi", Description: "the indicator's id"},
 			{Name: "organisation", In: "query", Type: "string", Description: "one organisation's code"},
-			{Name: "all-periods", In: "query", Type: "boolean", Description: "true for every period, not only the latest"}}, pagingParams...)},
+			{Name: "all-periods", In: "query", Type: "string", Description: "true for every period, not only the latest", Enum: []string{"true", "false"}}}, pagingParams...)},
 	{Path: "/api/v1/search", Summary: "Search", Description: "The site's search, with facets: for typeahead and intermediaries.",
 		Params: []apiParam{{Name: "q", In: "query", Type: "string", Description: "words, a code, a postcode or a town"},
-			{Name: "kind", In: "query", Type: "string", Description: "dataset, release, organisation, indicator, audit, page or calendar"},
-			{Name: "limit", In: "query", Type: "integer", Description: "results (1 to 50)"},
-			{Name: "page", In: "query", Type: "integer", Description: "the page of results"}}},
+			{Name: "kind", In: "query", Type: "string", Description: "dataset, release, organisation, indicator, audit, page or calendar",
+				Enum: []string{"dataset", "release", "organisation", "indicator", "audit", "page", "calendar"}},
+			{Name: "limit", In: "query", Type: "integer", Description: "results (1 to 50)", Min: intBound(1), Max: intBound(50)},
+			{Name: "page", In: "query", Type: "integer", Description: "the page of results", Min: intBound(1)}}},
 	{Path: "/api/v1/openapi.json", Summary: "This document"},
 }
 
@@ -72,24 +80,27 @@ func openAPIDocument(base string) map[string]any {
 		return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{"schema": errorRef}}}
 	}
 	paths := map[string]any{}
-	for _, r := range apiRoutes {
+	schemas := responseSchemas()
+	for _, r := range append([]apiRoute{{Path: "/api/v1", Summary: "The API's index: its routes and where it is described"}}, apiRoutes...) {
 		var params []map[string]any
 		for _, p := range r.Params {
-			param := map[string]any{"name": p.Name, "in": p.In, "required": p.Required, "description": p.Description,
-				"schema": map[string]any{"type": p.Type}}
-			if p.Example != "" {
-				param["example"] = p.Example
-			}
-			params = append(params, param)
+			params = append(params, p.openAPI())
+		}
+		ok := map[string]any{"application/json": map[string]any{"schema": schemas[r.Path]}}
+		if strings.Contains(r.Path, "/rows/") {
+			ok["text/csv"] = map[string]any{"schema": map[string]any{"type": "string"}}
+			ok["application/x-ndjson"] = map[string]any{"schema": map[string]any{"type": "string"}}
 		}
 		op := map[string]any{"summary": r.Summary, "operationId": operationID(r.Path),
 			"responses": map[string]any{
-				"200": map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}},
+				"200": map[string]any{"description": "OK", "content": ok},
+				"304": map[string]any{"description": "Not modified since the ETag or date the request gave."},
 				"400": errorResponse("A parameter is not valid; the message names it."),
 				"404": errorResponse("No such published resource."),
 				"429": map[string]any{"description": "Too many requests from this client; wait for Retry-After seconds.",
 					"headers": map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}},
 					"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
+				"503": errorResponse("The server is busy; try again after Retry-After seconds."),
 			}}
 		if r.Description != "" {
 			op["description"] = r.Description
@@ -97,7 +108,11 @@ func openAPIDocument(base string) map[string]any {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		paths[strings.TrimPrefix(r.Path, "/api/v1")] = map[string]any{"get": op}
+		path := strings.TrimPrefix(r.Path, "/api/v1")
+		if path == "" {
+			path = "/"
+		}
+		paths[path] = map[string]any{"get": op}
 	}
 	for path, item := range submissionPaths(errorResponse) {
 		paths[path] = item
@@ -182,6 +197,32 @@ func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
 			"summary": "A submitted release's state", "operationId": "getReleaseState", "parameters": idParam,
 			"responses": map[string]any{"200": map[string]any{"description": "OK", "content": object}}})},
 	}
+}
+
+// openAPI is the parameter as the document gives it.
+func (p apiParam) openAPI() map[string]any {
+	schema := map[string]any{"type": p.Type}
+	if p.Min != nil {
+		schema["minimum"] = *p.Min
+	}
+	if p.Max != nil {
+		schema["maximum"] = *p.Max
+	}
+	if len(p.Enum) > 0 {
+		schema["enum"] = p.Enum
+	}
+	param := map[string]any{"name": p.Name, "in": p.In, "required": p.Required, "description": p.Description, "schema": schema}
+	if p.Type == "object" { // arbitrary parameters: the rows' filters
+		schema["additionalProperties"] = map[string]any{"type": "string"}
+		param["style"], param["explode"] = "form", true
+	}
+	if p.Example != "" {
+		param["example"] = p.Example
+		if n, err := strconv.Atoi(p.Example); err == nil && p.Type == "integer" {
+			param["example"] = n
+		}
+	}
+	return param
 }
 
 func operationID(path string) string {

@@ -280,10 +280,10 @@ func (s *Site) apiIndicators(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items := []fiber.Map{}
+	items := []apiIndicatorSummary{}
 	for _, d := range defs {
-		items = append(items, fiber.Map{"id": d.ID, "title": d.Title, "description": d.Description, "unit": d.Unit, "polarity": d.Polarity,
-			"method": d.Method, "benchmark": d.Benchmark, "url": "/indicators/" + d.ID})
+		items = append(items, apiIndicatorSummary{ID: d.ID, Title: d.Title, Description: d.Description, Unit: string(d.Unit), Polarity: d.Polarity,
+			Method: string(d.Method), Benchmark: d.Benchmark, URL: "/indicators/" + d.ID})
 	}
 	return c.JSON(fiber.Map{"total": len(items), "items": items})
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,8 +13,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
 // The requests of the clients people use to read CKAN, replayed as they
@@ -496,4 +505,267 @@ func publishedReleases(t *testing.T, s *server) []string {
 		}
 	}
 	return out
+}
+
+// goFieldName returns the first object key in v that starts with a
+// capital letter (a Go field name leaking into JSON), or "".
+func goFieldName(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k != "" && k[0] >= 'A' && k[0] <= 'Z' {
+				return k
+			}
+			if found := goFieldName(e); found != "" {
+				return found
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if found := goFieldName(e); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
+}
+
+// apiRecorder keeps every /api/v1 exchange the tests make through
+// http.DefaultTransport, to be held to the OpenAPI document.
+type apiRecorder struct {
+	prefix string
+	next   http.RoundTripper
+	mu     sync.Mutex
+	seen   []apiExchange
+}
+
+type apiExchange struct {
+	req    *http.Request
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *apiRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || !strings.HasPrefix(req.URL.String(), r.prefix) {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	r.mu.Lock()
+	r.seen = append(r.seen, apiExchange{req: req.Clone(req.Context()), status: resp.StatusCode, header: resp.Header.Clone(), body: body})
+	r.mu.Unlock()
+	return resp, nil
+}
+
+// recordAPI records the test's /api/v1 exchanges until it ends.
+func recordAPI(t *testing.T, s *server) *apiRecorder {
+	rec := &apiRecorder{prefix: s.base + "/api/v1", next: http.DefaultTransport}
+	http.DefaultTransport = rec
+	t.Cleanup(func() { http.DefaultTransport = rec.next })
+	return rec
+}
+
+// openAPIChecker holds answers to the server's own OpenAPI document.
+type openAPIChecker struct {
+	router routers.Router
+}
+
+func newOpenAPIChecker(t *testing.T, s *server) *openAPIChecker {
+	t.Helper()
+	resp, err := http.Get(s.base + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("the OpenAPI document does not load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the OpenAPI document is not valid: %v", err)
+	}
+	// NDJSON is lines of JSON: held to the document as text, as CSV is.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.FileBodyDecoder)
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &openAPIChecker{router: router}
+}
+
+// errNoOperation is check's answer for a request the document has no
+// operation for (another method, an address it does not have).
+var errNoOperation = errors.New("no operation in the document")
+
+// check holds one answer to the document: its status must be documented
+// for the operation, and its body must fit that status's schema.
+func (c *openAPIChecker) check(req *http.Request, status int, header http.Header, body []byte) error {
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		return errNoOperation
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{ExcludeRequestBody: true, ExcludeRequestQueryParams: true}}
+	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true}})
+}
+
+// checkRecorded holds every recorded answer to the document.
+func checkRecorded(t *testing.T, c *openAPIChecker, rec *apiRecorder) {
+	rec.mu.Lock()
+	seen := slices.Clone(rec.seen)
+	rec.mu.Unlock()
+	checked, outside := 0, 0
+	for _, x := range seen {
+		var err error
+		if x.status == http.StatusMethodNotAllowed || x.req.Method == http.MethodOptions {
+			err = errNoOperation // a method the address does not answer (apiWrongRequests checks these)
+		} else {
+			err = c.check(x.req, x.status, x.header, x.body)
+		}
+		switch {
+		case errors.Is(err, errNoOperation):
+			// Another method or an address the API does not have: the one
+			// error format's 404 or 405, or a CORS preflight.
+			outside++
+			if x.status != 404 && x.status != 405 && x.status != 204 && x.status != 401 && x.status != 201 && x.status != 200 {
+				t.Errorf("%s %s (no operation): %d", x.req.Method, x.req.URL, x.status)
+			}
+		case err != nil:
+			t.Errorf("%s %s: %d does not fit the OpenAPI document: %v\n%.300s", x.req.Method, x.req.URL, x.status, err, x.body)
+		default:
+			checked++
+		}
+	}
+	t.Logf("OpenAPI: %d answers the tests received held to the document, %d to requests it has no operation for", checked, outside)
+	if checked < 20 {
+		t.Errorf("only %d answers checked", checked)
+	}
+}
+
+// openAPIGeneratedRequests sends requests generated from the document
+// itself — every operation with its examples, each parameter at every
+// allowed value and at its bounds, and each broken (a wrong type, out of
+// range, an unknown value, a hostile path segment) — at least 1,000 of
+// them: none may answer 5xx, and every answer must fit the document.
+func openAPIGeneratedRequests(t *testing.T, s *server, c *openAPIChecker) {
+	var doc struct {
+		Paths map[string]struct {
+			Get *struct {
+				Parameters []struct {
+					Name    string `json:"name"`
+					In      string `json:"in"`
+					Example any    `json:"example"`
+					Schema  struct {
+						Type    string   `json:"type"`
+						Enum    []string `json:"enum"`
+						Minimum *int     `json:"minimum"`
+						Maximum *int     `json:"maximum"`
+					} `json:"schema"`
+				} `json:"parameters"`
+				Security []map[string][]string `json:"security"`
+			} `json:"get"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/openapi.json")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	hostile := []string{"nope", "0", "-1", "99999999999999999999", "%C3%BC", "a%20b", "..", "%00", strings.Repeat("x", 300)}
+	var urls []string
+	for path, item := range doc.Paths {
+		if item.Get == nil {
+			continue
+		}
+		op := item.Get
+		fill := func(override map[string]string) string {
+			u := "/api/v1" + strings.TrimSuffix(path, "/")
+			for _, p := range op.Parameters {
+				if p.In != "path" {
+					continue
+				}
+				v := fmt.Sprint(p.Example)
+				if o, ok := override[p.Name]; ok {
+					v = o
+				}
+				u = strings.Replace(u, "{"+p.Name+"}", v, 1)
+			}
+			return u
+		}
+		base := fill(nil)
+		urls = append(urls, base)
+		for _, p := range op.Parameters {
+			if p.In == "path" {
+				for _, h := range hostile {
+					urls = append(urls, fill(map[string]string{p.Name: h}))
+				}
+				continue
+			}
+			var values []string
+			values = append(values, p.Schema.Enum...)
+			switch p.Schema.Type {
+			case "integer":
+				lo, hi := 0, 100
+				if p.Schema.Minimum != nil {
+					lo = *p.Schema.Minimum
+				}
+				if p.Schema.Maximum != nil {
+					hi = *p.Schema.Maximum
+				}
+				values = append(values, strconv.Itoa(lo), strconv.Itoa(hi), strconv.Itoa(lo-1), strconv.Itoa(hi+1), strconv.Itoa((lo+hi)/2), "x", "1.5", "")
+			case "object": // the rows' filters
+				values = nil
+				for _, f := range []string{"eq.PROVIDER=RR8", "eq.PROVIDER=RR8&eq.PROVIDER=RA2", "gte.DATE=2013-01-01", "lte.DATE=x", "eq.NOPE=1", "gt.DATE=1", "eq.=1"} {
+					urls = append(urls, base+"?"+f)
+				}
+			default:
+				values = append(values, "x", "", "%C3%BC", "*", strings.Repeat("q", 300), "unknown-value")
+			}
+			for _, v := range values {
+				urls = append(urls, base+"?"+url.QueryEscape(p.Name)+"="+url.QueryEscape(v))
+			}
+		}
+	}
+	// Pairs of parameters and repeats until there are 1,000 requests.
+	for i := 0; len(urls) < 1000; i++ {
+		a, b := urls[i%len(urls)], urls[(i*7+3)%len(urls)]
+		if j := strings.IndexByte(b, '?'); j >= 0 && strings.HasPrefix(a, b[:j]) {
+			sep := "?"
+			if strings.Contains(a, "?") {
+				sep = "&"
+			}
+			urls = append(urls, a+sep+b[j+1:])
+		} else {
+			urls = append(urls, a+"?junk="+strconv.Itoa(i))
+		}
+	}
+	statuses := map[int]int{}
+	for _, u := range urls {
+		req, _ := http.NewRequest(http.MethodGet, s.base+u, nil)
+		resp, err := http.DefaultTransport.(*apiRecorder).next.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		statuses[resp.StatusCode]++
+		if resp.StatusCode >= 500 {
+			t.Errorf("GET %s: %d %.200s", u, resp.StatusCode, body)
+			continue
+		}
+		if err := c.check(req, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("GET %s: %d outside the document: %v\n%.200s", u, resp.StatusCode, err, body)
+		}
+	}
+	t.Logf("OpenAPI request generator: %d requests, answers by status %v", len(urls), statuses)
+	if statuses[http.StatusTooManyRequests] > 0 || statuses[200] < 50 || statuses[400] < 50 || statuses[404] < 20 {
+		t.Errorf("the generated requests do not exercise the API: %v", statuses)
+	}
 }

@@ -197,8 +197,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Skip("loads the whole demo; skipped with -short")
 	}
 	start := time.Now()
-	s := startCandour(t, "demo", filepath.Join(t.TempDir(), "candour-data"))
+	// No per-client API limit: the OpenAPI request generator sends
+	// thousands of requests (the limit is tested in TestHostileRequests).
+	s := startCandour(t, "demo", filepath.Join(t.TempDir(), "candour-data"), "--api-rate", "0")
 	t.Logf("demo loaded and serving in %s", time.Since(start).Round(time.Millisecond))
+	apiExchanges := recordAPI(t, s)
 
 	t.Run("home counts", func(t *testing.T) {
 		home := s.mustGet(t, "/")
@@ -1050,6 +1053,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			if status != 200 || json.Unmarshal([]byte(body), &any) != nil || h.Get("Access-Control-Allow-Origin") != "*" {
 				t.Errorf("documented route %s: %d %.120s", u, status, body)
 			}
+			if path != "/openapi.json" && !strings.Contains(path, "/rows/") { // a file's rows are keyed by its own field names
+				if key := goFieldName(any); key != "" {
+					t.Errorf("documented route %s answers a Go field name, %q, where the API's names are lower case", u, key)
+				}
+			}
 		}
 		if kit := os.Getenv("CANDOUR_CONFORMANCE_KIT"); kit != "" {
 			out, err := exec.Command("node", filepath.Join(kit, "validate.mjs"), "--strict", "--quiet", "openapi", s.base+"/api/v1/openapi.json").CombinedOutput()
@@ -1484,6 +1492,12 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("drafts are invisible until published", func(t *testing.T) {
 		testDraftInvisibility(t, s)
+	})
+
+	t.Run("OpenAPI: generated requests, and every answer the tests received, fit the document", func(t *testing.T) {
+		checker := newOpenAPIChecker(t, s)
+		openAPIGeneratedRequests(t, s, checker)
+		checkRecorded(t, checker, apiExchanges)
 	})
 }
 
