@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,7 +108,7 @@ type apiRelease struct {
 	URL      string                 `json:"url"`
 	Files    []apiFile              `json:"files"`
 	Warnings []string               `json:"warnings,omitempty"`
-	Summary  string                 `json:"disclosureSummary,omitempty"`
+	Summary  string                 `json:"disclosure_summary,omitempty"`
 	// Submission is where the full disclosure report is read.
 	Submission string `json:"submission"`
 }
@@ -125,7 +126,7 @@ type apiSubmissionBody struct {
 type apiCheckBody struct {
 	Stored     bool            `json:"stored"`
 	Warnings   []string        `json:"warnings,omitempty"`
-	Summary    string          `json:"disclosureSummary,omitempty"`
+	Summary    string          `json:"disclosure_summary,omitempty"`
 	Disclosure json.RawMessage `json:"disclosure"`
 }
 
@@ -211,7 +212,7 @@ func (s *Site) apiSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	if c.Query("check") == "only" {
-		return c.JSON(apiCheckBody{Stored: false, Warnings: checked.Warnings, Summary: checked.Summary, Disclosure: checked.Report})
+		return c.JSON(apiCheckBody{Stored: false, Warnings: checked.Warnings, Summary: checked.Summary, Disclosure: snakeKeys(checked.Report)})
 	}
 	body := toAPIRelease(out.Release)
 	body.Warnings = out.Warnings
@@ -261,7 +262,7 @@ func (s *Site) apiSubmission(c *fiber.Ctx) error {
 	}
 	body := apiSubmissionBody{apiRelease: toAPIRelease(d.Release), Disclosure: json.RawMessage("null")}
 	if len(d.Report) > 0 {
-		body.Disclosure = d.Report
+		body.Disclosure = snakeKeys(d.Report)
 	}
 	return c.JSON(body)
 }
@@ -277,3 +278,55 @@ func (s *Site) apiDetail(c *fiber.Ctx) (publisher.Detail, error) {
 }
 
 var _ = datasets.Problem{}
+
+// snakeKeys rewrites the object keys of a JSON document in snake_case
+// (cellsByMethod becomes cells_by_method), as every /api/v1 answer names
+// its fields: the disclosure report is stored as the workspace reads it,
+// and given to API clients in the API's convention. Values (a finding's
+// field name, a method) are left alone; a document that does not parse
+// is returned as it is.
+func snakeKeys(raw json.RawMessage) json.RawMessage {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(snakeValue(v))
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+func snakeValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[snakeCase(k)] = snakeValue(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = snakeValue(e)
+		}
+		return x
+	}
+	return v
+}
+
+// snakeCase writes a camelCase name in snake_case.
+func snakeCase(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

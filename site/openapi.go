@@ -120,8 +120,10 @@ func openAPIDocument(base string) map[string]any {
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Candour public API", "version": "1.0.0",
-			"description": "Read-only access to everything Candour publishes (only published releases are ever returned), and the submission API for publishers with an API token.",
-			"license":     map[string]any{"name": "Open Government Licence v3.0", "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}},
+			"description": "Read-only access to everything Candour publishes (only published releases are ever returned), and the submission API for publishers with an API token. " +
+				"Every answer names its fields in snake_case, as the CSV downloads and twins name their columns (a filtered export's rows are keyed by the file's own field names); " +
+				"names do not change within v1.",
+			"license": map[string]any{"name": "Open Government Licence v3.0", "url": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"}},
 		"servers": []map[string]any{{"url": base + "/api/v1"}},
 		"paths":   paths,
 		"components": map[string]any{

@@ -93,14 +93,25 @@ func pageSchema(item any) map[string]any {
 
 // apiIndicatorSummary is one item of GET /api/v1/indicators.
 type apiIndicatorSummary struct {
-	ID          string               `json:"id"`
-	Title       string               `json:"title"`
-	Description string               `json:"description"`
-	Unit        string               `json:"unit"`
-	Polarity    indicators.Polarity  `json:"polarity"`
-	Method      string               `json:"method"`
-	Benchmark   indicators.Benchmark `json:"benchmark"`
-	URL         string               `json:"url"`
+	ID          string              `json:"id"`
+	Title       string              `json:"title"`
+	Description string              `json:"description"`
+	Unit        string              `json:"unit"`
+	Polarity    indicators.Polarity `json:"polarity"`
+	Method      string              `json:"method"`
+	Benchmark   apiBenchmark        `json:"benchmark"`
+	URL         string              `json:"url"`
+}
+
+// apiBenchmark is an indicator's benchmark as the API names it.
+type apiBenchmark struct {
+	Kind          string   `json:"kind"`
+	Field         string   `json:"field,omitempty"`
+	Value         *float64 `json:"value,omitempty"`
+	Label         string   `json:"label,omitempty"`
+	EnglandValues []string `json:"england_values,omitempty"`
+	Areas         []string `json:"areas,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 // observationSchema is one observation as the API gives it (observationJSON).

@@ -109,7 +109,7 @@ type apiDataset struct {
 	Granularity string   `json:"granularity,omitempty"`
 	Status      string   `json:"status"`
 	URL         string   `json:"url"`
-	Latest      *int     `json:"latestVersion,omitempty"`
+	Latest      *int     `json:"latest_version,omitempty"`
 }
 
 func toAPIDataset(d catalogue.Dataset, latest *catalogue.Release) apiDataset {
@@ -157,9 +157,9 @@ type apiReleaseOut struct {
 	State            string       `json:"state"`
 	Published        string       `json:"published,omitempty"`
 	Corrects         int          `json:"corrects,omitempty"`
-	CorrectionNotice string       `json:"correctionNotice,omitempty"`
-	WithdrawnReason  string       `json:"withdrawnReason,omitempty"`
-	ChangeNotes      string       `json:"changeNotes,omitempty"`
+	CorrectionNotice string       `json:"correction_notice,omitempty"`
+	WithdrawnReason  string       `json:"withdrawn_reason,omitempty"`
+	ChangeNotes      string       `json:"change_notes,omitempty"`
 	URL              string       `json:"url"`
 	Files            []apiFileOut `json:"files,omitempty"`
 }
@@ -282,8 +282,10 @@ func (s *Site) apiIndicators(c *fiber.Ctx) error {
 	}
 	items := []apiIndicatorSummary{}
 	for _, d := range defs {
+		b := d.Benchmark
 		items = append(items, apiIndicatorSummary{ID: d.ID, Title: d.Title, Description: d.Description, Unit: string(d.Unit), Polarity: d.Polarity,
-			Method: string(d.Method), Benchmark: d.Benchmark, URL: "/indicators/" + d.ID})
+			Method: string(d.Method), URL: "/indicators/" + d.ID, Benchmark: apiBenchmark{Kind: b.Kind, Field: b.Field, Value: b.Value, Label: b.Label,
+				EnglandValues: b.EnglandValues, Areas: b.Areas, Notes: b.Notes}})
 	}
 	return c.JSON(fiber.Map{"total": len(items), "items": items})
 }

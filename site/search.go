@@ -319,8 +319,8 @@ type apiSearchResult struct {
 	Code        string   `json:"code,omitempty"`
 	Snippet     string   `json:"snippet,omitempty"`
 	Updated     string   `json:"updated,omitempty"`
-	DistanceKM  *float64 `json:"distanceKm,omitempty"`
-	Approximate bool     `json:"approximateLocation,omitempty"`
+	DistanceKM  *float64 `json:"distance_km,omitempty"`
+	Approximate bool     `json:"approximate_location,omitempty"`
 }
 
 type apiFacetValue struct {

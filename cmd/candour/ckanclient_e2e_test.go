@@ -507,13 +507,14 @@ func publishedReleases(t *testing.T, s *server) []string {
 	return out
 }
 
-// goFieldName returns the first object key in v that starts with a
-// capital letter (a Go field name leaking into JSON), or "".
+// goFieldName returns the first object key in v that is not snake_case
+// (a capital letter: a Go field name leaking into JSON, or camelCase), or
+// "".
 func goFieldName(v any) string {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if k != "" && k[0] >= 'A' && k[0] <= 'Z' {
+			if strings.ToLower(k) != k {
 				return k
 			}
 			if found := goFieldName(e); found != "" {

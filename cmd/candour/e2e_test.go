@@ -394,7 +394,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Run("search relevance", func(t *testing.T) {
 		type result struct {
 			Kind, Title, URL, Code string
-			DistanceKM             *float64
+			DistanceKM             *float64 `json:"distance_km"`
 		}
 		type answer struct {
 			Total   int
@@ -1055,7 +1055,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 			if path != "/openapi.json" && !strings.Contains(path, "/rows/") { // a file's rows are keyed by its own field names
 				if key := goFieldName(any); key != "" {
-					t.Errorf("documented route %s answers a Go field name, %q, where the API's names are lower case", u, key)
+					t.Errorf("documented route %s answers the field %q, where the API's names are snake_case", u, key)
 				}
 			}
 		}

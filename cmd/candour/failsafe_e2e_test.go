@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -33,7 +34,7 @@ type failSafeSubmission struct {
 				File, Key, Field, Method string
 				Min                      float64
 				Max                      *float64
-				PossibleValues           int64
+				PossibleValues           int64 `json:"possible_values"`
 				Pass                     bool
 			} `json:"cells"`
 			Secondary []struct {
@@ -82,9 +83,16 @@ func (fs failSafe) accepted(slug, release string, files [][3]string) failSafeSub
 		fs.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
 	var sub failSafeSubmission
-	if err := json.NewDecoder(resp.Body).Decode(&sub); err != nil || resp.StatusCode != http.StatusOK {
+	if err := json.Unmarshal(raw, &sub); err != nil || resp.StatusCode != http.StatusOK {
 		fs.t.Fatalf("GET %s: %d %v", created.Submission, resp.StatusCode, err)
+	}
+	// The API names every field in snake_case, the report's included.
+	var generic any
+	json.Unmarshal(raw, &generic)
+	if key := goFieldName(generic); key != "" {
+		fs.t.Errorf("GET %s answers the field %q, where the API's names are snake_case", created.Submission, key)
 	}
 	return sub
 }
