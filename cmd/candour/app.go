@@ -12,6 +12,7 @@ import (
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/catalogue/cataloguesqlite"
 	"github.com/candour/candour/catalogue/searchbleve"
+	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
@@ -25,7 +26,6 @@ import (
 	"github.com/candour/candour/publisher/register"
 	"github.com/candour/candour/publisher/register/registersqlite"
 	"github.com/candour/candour/publisher/workflowsqlite"
-	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 // app is an opened data directory and the services over it.

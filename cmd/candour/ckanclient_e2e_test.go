@@ -564,12 +564,50 @@ func (r *apiRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// recordAPI records the test's /api/v1 exchanges until it ends.
-func recordAPI(t *testing.T, s *server) *apiRecorder {
-	rec := &apiRecorder{prefix: s.base + "/api/v1", next: http.DefaultTransport}
-	http.DefaultTransport = rec
-	t.Cleanup(func() { http.DefaultTransport = rec.next })
-	return rec
+// baseTransport is the *http.Transport under any recorders watchAPI
+// put in front of http.DefaultTransport.
+func baseTransport() *http.Transport {
+	rt := http.DefaultTransport
+	for {
+		switch x := rt.(type) {
+		case *apiRecorder:
+			rt = x.next
+		case *http.Transport:
+			return x
+		default:
+			return http.DefaultTransport.(*http.Transport)
+		}
+	}
+}
+
+// apiWatch records a server's /api/v1 exchanges and holds them to its
+// OpenAPI document when the test ends (and when check is called).
+type apiWatch struct {
+	rec     *apiRecorder
+	checker *openAPIChecker
+	done    int // exchanges already checked
+}
+
+// watchAPI starts recording s's /api/v1 exchanges; at the end of the test
+// every answer must fit the document s serves.
+func watchAPI(t *testing.T, s *server) *apiWatch {
+	w := &apiWatch{rec: &apiRecorder{prefix: s.base + "/api/v1", next: http.DefaultTransport}, checker: newOpenAPIChecker(t, s)}
+	http.DefaultTransport = w.rec
+	t.Cleanup(func() {
+		http.DefaultTransport = w.rec.next
+		w.check(t)
+	})
+	return w
+}
+
+// check holds the exchanges recorded since the last check to the
+// document, and returns how many fitted an operation.
+func (w *apiWatch) check(t *testing.T) int {
+	w.rec.mu.Lock()
+	seen := slices.Clone(w.rec.seen[w.done:])
+	w.done = len(w.rec.seen)
+	w.rec.mu.Unlock()
+	return checkExchanges(t, w.checker, seen)
 }
 
 // openAPIChecker holds answers to the server's own OpenAPI document.
@@ -619,11 +657,9 @@ func (c *openAPIChecker) check(req *http.Request, status int, header http.Header
 		Options: &openapi3filter.Options{IncludeResponseStatus: true}})
 }
 
-// checkRecorded holds every recorded answer to the document.
-func checkRecorded(t *testing.T, c *openAPIChecker, rec *apiRecorder) {
-	rec.mu.Lock()
-	seen := slices.Clone(rec.seen)
-	rec.mu.Unlock()
+// checkExchanges holds recorded answers to the document and returns how
+// many fitted an operation.
+func checkExchanges(t *testing.T, c *openAPIChecker, seen []apiExchange) int {
 	checked, outside := 0, 0
 	for _, x := range seen {
 		var err error
@@ -637,8 +673,8 @@ func checkRecorded(t *testing.T, c *openAPIChecker, rec *apiRecorder) {
 			// Another method or an address the API does not have: the one
 			// error format's 404 or 405, or a CORS preflight.
 			outside++
-			if x.status != 404 && x.status != 405 && x.status != 204 && x.status != 401 && x.status != 201 && x.status != 200 {
-				t.Errorf("%s %s (no operation): %d", x.req.Method, x.req.URL, x.status)
+			if x.status != 404 && x.status != 405 && x.status != 204 {
+				t.Errorf("%s %s (no operation in the document): %d", x.req.Method, x.req.URL, x.status)
 			}
 		case err != nil:
 			t.Errorf("%s %s: %d does not fit the OpenAPI document: %v\n%.300s", x.req.Method, x.req.URL, x.status, err, x.body)
@@ -646,10 +682,10 @@ func checkRecorded(t *testing.T, c *openAPIChecker, rec *apiRecorder) {
 			checked++
 		}
 	}
-	t.Logf("OpenAPI: %d answers the tests received held to the document, %d to requests it has no operation for", checked, outside)
-	if checked < 20 {
-		t.Errorf("only %d answers checked", checked)
+	if len(seen) > 0 {
+		t.Logf("OpenAPI: %d answers the test received held to the document, %d to requests it has no operation for", checked, outside)
 	}
+	return checked
 }
 
 // openAPIGeneratedRequests sends requests generated from the document
@@ -750,7 +786,7 @@ func openAPIGeneratedRequests(t *testing.T, s *server, c *openAPIChecker) {
 	statuses := map[int]int{}
 	for _, u := range urls {
 		req, _ := http.NewRequest(http.MethodGet, s.base+u, nil)
-		resp, err := http.DefaultTransport.(*apiRecorder).next.RoundTrip(req)
+		resp, err := s.api.rec.next.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}

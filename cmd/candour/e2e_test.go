@@ -75,6 +75,9 @@ type server struct {
 	stdout  *watcher
 	stderr  *watcher
 	stop    func()
+	// api holds every /api/v1 answer the test receives through
+	// http.DefaultTransport to the server's OpenAPI document (watchAPI).
+	api *apiWatch
 }
 
 // startCandour runs `candour <command> --addr 127.0.0.1:0 --data-dir DIR`
@@ -119,6 +122,11 @@ func startCandour(t *testing.T, command, dataDir string, extra ...string) *serve
 		}
 	}
 	t.Cleanup(s.stop)
+	// A server that limits the API's rate is left unwatched: fetching
+	// the document would spend a request the test counts.
+	if !slices.Contains(extra, "--api-rate") {
+		s.api = watchAPI(t, s)
+	}
 	return s
 }
 
@@ -201,7 +209,6 @@ func TestDemoEndToEnd(t *testing.T) {
 	// thousands of requests (the limit is tested in TestHostileRequests).
 	s := startCandour(t, "demo", filepath.Join(t.TempDir(), "candour-data"), "--api-rate", "0")
 	t.Logf("demo loaded and serving in %s", time.Since(start).Round(time.Millisecond))
-	apiExchanges := recordAPI(t, s)
 
 	t.Run("home counts", func(t *testing.T) {
 		home := s.mustGet(t, "/")
@@ -1495,9 +1502,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	})
 
 	t.Run("OpenAPI: generated requests, and every answer the tests received, fit the document", func(t *testing.T) {
-		checker := newOpenAPIChecker(t, s)
-		openAPIGeneratedRequests(t, s, checker)
-		checkRecorded(t, checker, apiExchanges)
+		openAPIGeneratedRequests(t, s, s.api.checker)
+		if n := s.api.check(t); n < 150 {
+			t.Errorf("only %d answers held to the document", n)
+		}
 	})
 }
 

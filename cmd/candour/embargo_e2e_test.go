@@ -1100,7 +1100,7 @@ func embLinks(base, body string) []string {
 // redirects (their targets are queued like links). Any 5xx fails the test.
 func embCrawl(t *testing.T, base string, seeds []string, limit int) map[string]embFetched {
 	t.Helper()
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := baseTransport().Clone()
 	defer transport.CloseIdleConnections() // so that the server stops at once
 	client := &http.Client{Timeout: 30 * time.Second, Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

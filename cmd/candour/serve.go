@@ -8,8 +8,8 @@ import (
 	"net"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/site"
-	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 const serveSummary = `Serves the site from the data folder: the public catalogue, dataset and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/indicators/audit/outcomesqlite"
@@ -10,7 +11,6 @@ import (
 	"github.com/candour/candour/publisher/auditlog/auditsqlite"
 	"github.com/candour/candour/publisher/register/registersqlite"
 	"github.com/candour/candour/publisher/workflowsqlite"
-	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 // The public snapshot's tables, decided in one place (snapshot.go writes

@@ -1,4 +1,4 @@
-package websub_test
+package websubsqlite_test
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
 	"github.com/candour/candour/site/websub"
-	"github.com/candour/candour/site/websub/websubsqlite"
 )
 
 // store is the real SQLite store in a fresh file.

@@ -2,6 +2,11 @@
 // websub) in SQLite. It owns the websub_subscriptions table, which is
 // private: subscribers' callbacks and secrets never reach a public
 // snapshot.
+//
+// It lives under cmd, not beside package websub, because the import rule
+// keeps storage out of the public site: only the command that wires the
+// site to candour.db may hold both. Its tests run the hub itself against
+// this store, the real one.
 package websubsqlite
 
 import (
