@@ -80,9 +80,13 @@ type SearchDocument struct {
 	// Approximate says the location is a postcode district's centre, not
 	// the organisation's own.
 	Approximate bool
-	// Closed marks an organisation that has closed: found by name, never
-	// listed as near a place.
+	// Closed marks an organisation that is not open (closed, dormant or
+	// not yet opened): found by name, never listed as near a place unless
+	// the query asks for every organisation (SearchQuery.NearAny).
 	Closed bool
+	// OrgStatus is an organisation's status (active, dormant, closed…),
+	// shown beside it in results; stored, not indexed.
+	OrgStatus string `json:",omitempty"`
 }
 
 // Facet names, as SearchQuery.Filters and SearchResults.Facets use them.
@@ -114,6 +118,13 @@ type SearchQuery struct {
 	// with a location within NearKM.
 	Near   *LatLon
 	NearKM float64
+	// NearAny lists organisations that are not open as well, when Near is
+	// set.
+	NearAny bool
+	// OpenCareOnly leaves out organisations that are not open and other
+	// prescribing cost centres (prisons, drug services, out-of-hours):
+	// for a postcode, whose results are for someone looking for care.
+	OpenCareOnly bool
 	// Visible are the releases whose content the caller may see; a
 	// document tagged with any other release is never found or counted.
 	Visible []int64

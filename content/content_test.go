@@ -18,7 +18,7 @@ func TestDefaultPages(t *testing.T) {
 			t.Errorf("page %s: empty title or body", p.Slug)
 		}
 	}
-	if got, want := strings.Join(slugs, ","), "about,licence,privacy,accessibility,publishing"; got != want {
+	if got, want := strings.Join(slugs, ","), "about,licence,privacy,accessibility,publishing,how-to-read-a-scorecard,how-we-compare,funnel-plots,risk-adjusted,your-data,developers"; got != want {
 		t.Errorf("pages in order %s, want %s", got, want)
 	}
 	p, ok := lib.Page("licence")
@@ -34,6 +34,9 @@ func TestMarkdownIsSafe(t *testing.T) {
 	}{
 		{"raw html dropped", "Hi <script>alert(1)</script> there", "Hi", "<script"},
 		{"javascript link emptied", "[x](javascript:alert(1))", `<a href="">x</a>`, "javascript:"},
+		{"event handler dropped", "Look <img src=x onerror=alert(1)> <a href=\"#\" onclick=\"steal()\">here</a>", "Look", "onerror"},
+		{"event handler in a block dropped", "<div onmouseover=\"steal()\">x</div>\n\ntext", "text", "onmouseover"},
+		{"mixed-case scheme emptied", "[x](JaVaScRiPt:alert(1))", `<a href="">x</a>`, "alert"},
 		{"table", "| a | b |\n|---|---|\n| 1 | 2 |", "<table>", ""},
 		{"emphasis", "**bold**", "<strong>bold</strong>", ""},
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
@@ -219,8 +218,8 @@ func organisationDocument(o catalogue.Organisation, outcodes map[string]catalogu
 		title = o.Type.Label() + " " + o.Code
 	}
 	doc := catalogue.SearchDocument{ID: "organisation:" + o.Code, Kind: catalogue.KindOrganisation, URL: "/organisations/" + o.Code,
-		Title: titleCase(title), Codes: []string{o.Code}, Places: o.Address, OrgType: string(o.Type), Region: o.RegionCode,
-		Text: o.Type.Label() + ". " + o.Status.Label() + ".", Closed: o.Status == catalogue.StatusClosed}
+		Title: catalogue.TitleCase(title), Codes: []string{o.Code}, Places: o.Address, OrgType: string(o.Type), Region: o.RegionCode,
+		Text: o.Type.Label() + ". " + o.Status.Label() + ".", Closed: notOpen(o.Status), OrgStatus: string(o.Status)}
 	if o.Postcode != "" {
 		doc.Codes = append(doc.Codes, o.Postcode)
 		if oc := Outcode(o.Postcode); oc != "" {
@@ -243,31 +242,11 @@ func organisationDocument(o catalogue.Organisation, outcodes map[string]catalogu
 	return doc
 }
 
-// titleCase turns the directory's upper-case names into title case
-// ("THE DENSHAM SURGERY" → "The Densham Surgery"), keeping NHS and
-// initialisms of up to three letters without vowels as they are.
-func titleCase(s string) string {
-	if s != strings.ToUpper(s) {
-		return s
-	}
-	words := strings.Fields(strings.ToLower(s))
-	for i, w := range words {
-		up := strings.ToUpper(w)
-		switch {
-		case up == "NHS" || up == "GP" || up == "PCN" || up == "CIC" || up == "UK":
-			words[i] = up
-		case i > 0 && (w == "and" || w == "of" || w == "the" || w == "on" || w == "upon" || w == "in"):
-		default:
-			b := []byte(w)
-			for j := range b {
-				if b[j] < 0x80 && (j == 0 || b[j-1] == '-' || b[j-1] == '(') {
-					b[j] = byte(unicode.ToUpper(rune(b[j])))
-				}
-			}
-			words[i] = string(b)
-		}
-	}
-	return strings.Join(words, " ")
+// notOpen says an organisation's status rules it out of "near you" lists:
+// closed, dormant or not yet opened. (An unknown status is a code only
+// datasets name, with no place on the map anyway.)
+func notOpen(s catalogue.OrganisationStatus) bool {
+	return s == catalogue.StatusClosed || s == catalogue.StatusDormant || s == catalogue.StatusProposed
 }
 
 // SyncSearch brings the index's public documents up to date with the

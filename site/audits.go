@@ -186,6 +186,7 @@ type auditPage struct {
 	Rows        []auditRow
 	NotShown    []auditRow
 	Chart       string
+	Headline    string // the results in a sentence or two
 	Summary     string
 	Download    string
 	DatasetURL  string
@@ -244,6 +245,7 @@ func (s *Site) auditOverview(c *fiber.Ctx) error {
 	f := page.Funnel
 	page.Summary = fmt.Sprintf("%d %s units in %s: %d within the expected range, %d at alert, %d at alarm; %d not classified.",
 		f.Units, strings.ToLower(sel.Level.Label()), sel.Period, f.Classified-f.Alerts-f.Alarms, f.Alerts, f.Alarms, f.Units-f.Classified)
+	page.Headline = auditHeadline(f.Units, f.Classified-f.Alerts-f.Alarms, f.Alerts, f.Alarms, f.Units-f.Classified, sel.Level.Label())
 	page.Chart = auditFunnel(sel.Measure, f, page.Rows)
 	if err := page.paginate(c, "/audits/"+def.ID+"?"+q); err != nil {
 		return err
@@ -411,6 +413,17 @@ type unitPage struct {
 	Measures  []unitMeasure
 	Download  string
 	table     twinTable // every outcome of the unit, for the twins
+}
+
+// HasChart says whether any measure draws a chart, so the page loads the
+// chart script only then.
+func (p unitPage) HasChart() bool {
+	for _, m := range p.Measures {
+		if m.Chart != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Site) auditUnitOutcomes(c *fiber.Ctx) (*publishedAudit, audit.Level, string, []audit.Outcome, error) {

@@ -437,6 +437,8 @@ type organisationPage struct {
 	Published map[int64]time.Time
 	// AuditLinks lead to its clinical audit results.
 	AuditLinks []auditLink
+	// Headline answers "how does it compare?" in a sentence or two.
+	Headline string
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -446,7 +448,7 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	title := o.Name
+	title := catalogue.TitleCase(o.Name)
 	if title == "" {
 		title = o.Type.Label() + " " + o.Code
 	}
@@ -502,12 +504,32 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 			page.Sparklines[l.Definition.ID] = chart
 		}
 	}
+	page.Headline = scorecardHeadline(page.Scorecard, time.Now())
 	return s.render(c, "organisation", page)
 }
 
 type contentPage struct {
 	layout
 	Body template.HTML
+}
+
+// shortAliases are short addresses people type or print that are not a
+// page's own slug.
+var shortAliases = map[string]string{"opt-out": "your-data", "api-guide": "developers", "methodology": "how-we-compare",
+	"funnel-plot": "funnel-plots", "scorecard": "how-to-read-a-scorecard"}
+
+// shortAddress redirects /licence, /about, /developers and the like to
+// their pages (permanently: the page's address is the one to keep); any
+// other one-segment address is 404.
+func (s *Site) shortAddress(c *fiber.Ctx) error {
+	slug := strings.ToLower(c.Params("short"))
+	if alias, ok := shortAliases[slug]; ok {
+		slug = alias
+	}
+	if _, ok := s.deps.Content.Page(slug); !ok {
+		return errNotFound
+	}
+	return c.Redirect("/pages/"+slug, fiber.StatusMovedPermanently)
 }
 
 func (s *Site) contentPage(c *fiber.Ctx) error {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -266,62 +267,83 @@ type compareRow struct {
 
 type comparePage struct {
 	layout
-	Columns []compareColumn
-	Rows    []compareRow
-	Link    template.URL // this comparison's shareable address
+	Columns  []compareColumn
+	Rows     []compareRow
+	Link     template.URL // this comparison's shareable address
+	Headline string       // how they compare, in a sentence or two
+	// Choices are entries that did not pick out one organisation: each
+	// offers links that keep the organisations already chosen.
+	Choices []compareChoice
+}
+
+// compareChoice is one entry of the compare form that named no single
+// organisation, and what it might have meant.
+type compareChoice struct {
+	Entry   string
+	Options []compareOption
+	Total   int  // how many organisations the entry matches
+	Near    bool // the options are the nearest to a postcode
+}
+
+// compareOption is one organisation an entry might mean, with the link
+// that adds it to the comparison.
+type compareOption struct {
+	Organisation catalogue.Organisation
+	Href         template.URL
 }
 
 const maxCompare = 4
 
 // compare shows two to four organisations side by side on the indicators
-// they share. The URL (?org=RR8&org=RX1) is shareable.
+// they share. The URL (?org=RR8&org=RX1) is shareable. An entry may be a
+// code, a name or a postcode; one that does not pick out a single
+// organisation leads to a choice on the same page, which keeps the
+// organisations already chosen, never to an error page.
 func (s *Site) compare(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	var codes []string
+	var entries []string
 	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
 		if string(k) == "org" {
-			for _, code := range strings.Split(string(v), ",") {
-				if code = strings.ToUpper(strings.TrimSpace(code)); code != "" && !slices.Contains(codes, code) {
-					codes = append(codes, code)
+			for _, e := range strings.Split(string(v), ",") {
+				if e = strings.TrimSpace(e); e != "" && len(entries) <= maxCompare*2 && !slices.ContainsFunc(entries, func(x string) bool { return strings.EqualFold(x, e) }) {
+					entries = append(entries, e)
 				}
 			}
 		}
 	})
-	// Fewer than two is a page to choose them on; more than four is a
-	// mistake.
-	if len(codes) > maxCompare {
-		return &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
-			"Choose from two to four organisations to compare, by code: for example /compare?org=RR8&org=RX1. You chose %d.", len(codes))}
-	}
 	visible, err := s.visible(c)
 	if err != nil {
 		return err
 	}
-	v := s.deps.Catalogue.View()
 	page := comparePage{layout: s.layout(c, "Compare organisations", crumb{"/", "Home"}, crumb{"/organisations", "Organisations"})}
-	for _, code := range codes {
-		org, err := v.Organisation(ctx, code)
+	var chosen []catalogue.Organisation
+	for _, e := range entries {
+		org, choice, err := s.resolveCompareEntry(c, e)
 		if err != nil {
-			// Not a code: a name that picks out one organisation will do.
-			orgs, lerr := v.Organisations(ctx, catalogue.OrganisationQuery{Search: code, Limit: 5})
-			if lerr == nil && orgs.Total == 1 {
-				org = orgs.Organisations[0]
-			} else {
-				var labels []string
-				if lerr == nil {
-					for _, o := range orgs.Organisations {
-						labels = append(labels, o.Name+" ("+o.Code+")")
-					}
-				}
-				return notFoundWithSuggestions("organisation with the code or name", code, labels)
-			}
+			return err
 		}
-		code = org.Code
-		sc, err := indicators.BuildScorecard(ctx, s.deps.Observations, visible, code)
+		switch {
+		case choice != nil:
+			page.Choices = append(page.Choices, *choice)
+		case !slices.ContainsFunc(chosen, func(o catalogue.Organisation) bool { return o.Code == org.Code }):
+			chosen = append(chosen, org)
+		}
+	}
+	if len(chosen) > maxCompare {
+		return &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
+			"Choose from two to four organisations to compare, by name, code or postcode: for example /compare?org=RR8&org=RX1. You chose %d.", len(chosen))}
+	}
+	for _, org := range chosen {
+		sc, err := indicators.BuildScorecard(ctx, s.deps.Observations, visible, org.Code)
 		if err != nil {
 			return err
 		}
 		page.Columns = append(page.Columns, compareColumn{Organisation: org, Scorecard: sc})
+	}
+	for i := range page.Choices {
+		for j, o := range page.Choices[i].Options {
+			page.Choices[i].Options[j].Href = compareLink(append(slices.Clone(chosen), o.Organisation))
+		}
 	}
 	// Rows: indicators at least two of the organisations have.
 	seen := map[string]int{}
@@ -353,12 +375,63 @@ func (s *Site) compare(c *fiber.Ctx) error {
 		}
 		page.Rows = append(page.Rows, row)
 	}
-	q := url.Values{}
-	for _, col := range page.Columns {
-		q.Add("org", col.Organisation.Code)
-	}
-	page.Link = template.URL("/compare?" + q.Encode())
+	page.Link = compareLink(chosen)
+	page.Headline = compareHeadline(page, time.Now())
 	return s.render(c, "compare", page)
+}
+
+// compareLink is the comparison of orgs.
+func compareLink(orgs []catalogue.Organisation) template.URL {
+	q := url.Values{}
+	for _, o := range orgs {
+		q.Add("org", o.Code)
+	}
+	return template.URL("/compare?" + q.Encode())
+}
+
+// resolveCompareEntry reads one entry of the compare form: a code, a
+// name that picks out one organisation, or else a choice — the names
+// that match, or for a postcode the nearest GP practices and hospitals.
+func (s *Site) resolveCompareEntry(c *fiber.Ctx, entry string) (catalogue.Organisation, *compareChoice, error) {
+	ctx := c.UserContext()
+	v := s.deps.Catalogue.View()
+	if org, err := v.Organisation(ctx, strings.ToUpper(entry)); err == nil {
+		return org, nil, nil
+	}
+	choice := &compareChoice{Entry: entry}
+	if _, _, centre, err := s.place(ctx, entry); err != nil {
+		return catalogue.Organisation{}, nil, err
+	} else if centre != nil {
+		r := searchRequest{Text: entry, Filters: map[string][]string{catalogue.FacetKind: {catalogue.KindOrganisation}}, Page: 1, Limit: 1}
+		_, near, err := s.runSearch(c, r, false)
+		if err != nil {
+			return catalogue.Organisation{}, nil, err
+		}
+		choice.Near = true
+		for _, h := range near.hits() {
+			if org, err := v.Organisation(ctx, h.Document.Codes[0]); err == nil {
+				choice.Options = append(choice.Options, compareOption{Organisation: org})
+			}
+		}
+		return catalogue.Organisation{}, choice, nil
+	}
+	orgs, err := v.Organisations(ctx, catalogue.OrganisationQuery{Search: entry, Status: catalogue.StatusActive, Limit: 10})
+	if err != nil {
+		return catalogue.Organisation{}, nil, err
+	}
+	if orgs.Total == 0 { // perhaps a closed one, by its name
+		if orgs, err = v.Organisations(ctx, catalogue.OrganisationQuery{Search: entry, Limit: 10}); err != nil {
+			return catalogue.Organisation{}, nil, err
+		}
+	}
+	if orgs.Total == 1 {
+		return orgs.Organisations[0], nil, nil
+	}
+	for _, o := range orgs.Organisations {
+		choice.Options = append(choice.Options, compareOption{Organisation: o})
+	}
+	choice.Total = orgs.Total
+	return catalogue.Organisation{}, choice, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -68,6 +68,8 @@ var apiRoutes = []apiRoute{
 		Params: []apiParam{{Name: "q", In: "query", Type: "string", Description: "words, a code, a postcode or a town"},
 			{Name: "kind", In: "query", Type: "string", Description: "dataset, release, organisation, indicator, audit, page or calendar",
 				Enum: []string{"dataset", "release", "organisation", "indicator", "audit", "page", "calendar"}},
+			{Name: "near", In: "query", Type: "string", Description: "for a postcode: open (open GP practices and hospitals, the default) or all (closed and dormant ones and other prescribing cost centres as well)",
+				Enum: []string{"open", "all"}},
 			{Name: "limit", In: "query", Type: "integer", Description: "results (1 to 50)", Min: intBound(1), Max: intBound(50)},
 			{Name: "page", In: "query", Type: "integer", Description: "the page of results", Min: intBound(1)}}},
 	{Path: "/api/v1/openapi.json", Summary: "This document"},

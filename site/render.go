@@ -160,6 +160,9 @@ var funcs = template.FuncMap{
 		}
 		return t.In(london).Format("2 January 2006, 3:04pm")
 	},
+	// age says "from January 2014, 12 years old" of a figure whose
+	// period began over a year ago (periodAge), "" otherwise.
+	"age": func(o indicators.Observation) string { return periodAge(o.PeriodStart, o.Period, time.Now()) },
 	// isoInstant is for <time datetime>.
 	"isoInstant": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"bytes":      humanBytes,
@@ -169,8 +172,27 @@ var funcs = template.FuncMap{
 		return l
 	},
 	"orgType": func(t catalogue.OrganisationType) string { return t.Label() },
-	"lower":   strings.ToLower,
-	"add":     func(a, b int) int { return a + b },
+	// plain writes a directory's capitals in normal case ("LEEDS" →
+	// "Leeds"); the directory's own form stays in the details and data.
+	"plain": catalogue.TitleCase,
+	// town is the end of an address: its town and county, which the
+	// directory writes as the last two lines of three or more.
+	"town": func(places []string) string {
+		if len(places) >= 3 {
+			places = places[len(places)-2:]
+		} else if len(places) == 2 {
+			places = places[1:]
+		}
+		out := make([]string, len(places))
+		for i, p := range places {
+			out[i] = catalogue.TitleCase(p)
+		}
+		return strings.Join(out, ", ")
+	},
+	"orgTypeName": func(t string) string { return catalogue.OrganisationType(t).Label() },
+	"orgStatus":   func(s string) string { return catalogue.OrganisationStatus(s).Label() },
+	"lower":       strings.ToLower,
+	"add":         func(a, b int) int { return a + b },
 	// list gives its arguments as a slice, for ranging over a few names.
 	"list": func(items ...string) []string { return items },
 	// seq gives 1…n, for numbered form fields.
@@ -215,7 +237,10 @@ var funcs = template.FuncMap{
 		return "Area"
 	},
 	// tone colours a verdict through the indicator's polarity.
-	"tone": func(d indicators.Definition, c indicators.Comparison) string { return c.Tone(d.Polarity) },
+	// direction says which way is better, and what the indicator is
+	// compared with, in words.
+	"direction": directionWords,
+	"tone":      func(d indicators.Definition, c indicators.Comparison) string { return c.Tone(d.Polarity) },
 	// pct formats a proportion as a percentage, "" for none.
 	"pct": func(v *float64) string {
 		if v == nil {

@@ -102,7 +102,7 @@ func samplePages(t *testing.T) map[string]any {
 			Facets: []facetView{{Name: "kind", Label: "Kind", Values: []facetValueView{{Value: "organisation", Label: "Organisation", Count: 41, Href: "/search?q=densham&kind=organisation"}}}},
 			Active: []facetValueView{{Label: "Kind: Organisation", Href: "/search?q=densham"}}, SortHref: map[string]string{"": "/search?q=densham", "updated": "/search?q=densham&sort=updated"},
 			Pager: pager{Page: 1, Pages: 3, Total: 41, Next: "/search?q=densham&page=2"}, Clear: "/search?q=densham",
-			Near: &nearby{Outcode: "TS18", Hits: []catalogue.SearchHit{{Document: densham, DistanceKM: 0.4}}}},
+			Near: &nearby{Place: "TS18 1HU", Outcode: "TS18", Practices: []catalogue.SearchHit{{Document: densham, DistanceKM: 0.4}}}},
 		"audits": auditListPage{layout: sampleLayout(t, "Clinical audits"), Audits: []*publishedAudit{published3}},
 		"audit": auditPage{layout: sampleLayout(t, "Hip Audit"), Audit: published3, Methodology: "<p>How it is done.</p>",
 			Selection: auditSelection{Measure: auditDef.Measures[0], Level: audit.Hospital, Period: "2024/25"}, Levels: audit.Levels,
@@ -225,7 +225,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"register_form":    {"recipient: required", "anonymised"},
 		"indicators":       {"Told within 28 days", "Constitutional standard: 75%", "higher"},
 		"indicator":        {"86.4%", "84.2% to 88.3%", "nhsuk-tag--green", "too few to show reliably", "Wilson score"},
-		"compare":          {"LEEDS", "NOTTINGHAM", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
+		"compare":          {"Leeds", "Nottingham", "Period: ", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
 	}
 	// A JSON-LD data block is not script (browsers never run it; CSP does
 	// not apply): only executable inline script is refused.

@@ -119,6 +119,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/assets/*", s.asset) // nhsuk-frontend, copied from npm
 	app.Get("/static/*", s.asset) // Candour's own CSS and scripts
 	app.Get("/favicon.ico", s.asset)
+	app.Get("/:short", s.shortAddress)
 
 	app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }

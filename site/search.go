@@ -1,6 +1,7 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -32,6 +33,8 @@ const (
 	maxSearchPage  = 500 // 10,000 results are more than anyone pages through
 	maxQueryBytes  = 500
 	nearKM         = 15
+	nearPractices  = 10
+	nearHospitals  = 5
 )
 
 var (
@@ -50,6 +53,9 @@ type searchRequest struct {
 	Sort    string
 	Page    int
 	Limit   int
+	// NearAll lists, near a postcode, organisations that are not open
+	// and prescribing cost centres as well (near=all).
+	NearAll bool
 }
 
 // parseSearch reads and checks the query string; a bad parameter is a 400
@@ -91,6 +97,13 @@ func parseSearch(c *fiber.Ctx, defaultLimit, maxLimit int) (searchRequest, error
 		}
 		r.Page = n
 	}
+	switch near := c.Query("near"); near {
+	case "", "open":
+	case "all":
+		r.NearAll = true
+	default:
+		return r, badParam("near", near, "it must be open (open GP practices and hospitals, the default) or all (closed, dormant and other prescribing cost centres as well)")
+	}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > maxLimit {
@@ -110,20 +123,24 @@ type outcodeCentres struct {
 
 // place reads a postcode or postcode district from the search text, and
 // where its district's centre is.
-func (s *Site) place(ctx context.Context, text string) (string, *catalogue.LatLon, error) {
+func (s *Site) place(ctx context.Context, text string) (place, outcode string, centre *catalogue.LatLon, err error) {
 	m := postcodeRe.FindStringSubmatch(strings.ToUpper(strings.Join(strings.Fields(text), " ")))
 	if m == nil {
-		return "", nil, nil
+		return "", "", nil, nil
+	}
+	place = m[1]
+	if m[2] != "" {
+		place += " " + m[2]
 	}
 	s.outcodes.once.Do(func() { s.outcodes.m, s.outcodes.err = s.deps.Catalogue.View().Outcodes(ctx) })
 	if s.outcodes.err != nil {
-		return "", nil, s.outcodes.err
+		return "", "", nil, s.outcodes.err
 	}
 	p, ok := s.outcodes.m[m[1]]
 	if !ok {
-		return "", nil, nil
+		return "", "", nil, nil
 	}
-	return m[1], &p, nil
+	return place, m[1], &p, nil
 }
 
 // runSearch runs the search and, for a postcode, the nearest
@@ -134,28 +151,80 @@ func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalog
 	if err != nil {
 		return catalogue.SearchResults{}, nil, err
 	}
-	res, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: r.Text, Filters: r.Filters, Sort: r.Sort,
-		From: (r.Page - 1) * r.Limit, Size: r.Limit, Visible: ids, Highlight: highlight})
+	place, outcode, centre, err := s.place(ctx, r.Text)
 	if err != nil {
-		return res, nil, err
+		return catalogue.SearchResults{}, nil, err
 	}
-	outcode, centre, err := s.place(ctx, r.Text)
+	// Someone who types a postcode is looking for care near it: closed
+	// places and other cost centres only when asked for (near=all or a
+	// type filter).
+	openCare := place != "" && !r.NearAll && len(r.Filters[catalogue.FacetOrgType]) == 0
+	res, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: r.Text, Filters: r.Filters, Sort: r.Sort,
+		From: (r.Page - 1) * r.Limit, Size: r.Limit, Visible: ids, Highlight: highlight, OpenCareOnly: openCare})
 	if err != nil || centre == nil {
 		return res, nil, err
 	}
-	near, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Filters: map[string][]string{catalogue.FacetKind: {catalogue.KindOrganisation},
-		catalogue.FacetOrgType: {string(catalogue.TypeGPPractice), string(catalogue.TypeHospitalSite), string(catalogue.TypeNHSTrust)}},
-		Near: centre, NearKM: nearKM, Size: 10, Visible: ids})
-	if err != nil {
-		return res, nil, err
+	near := &nearby{Place: place, Outcode: outcode, All: r.NearAll}
+	practices := []string{string(catalogue.TypeGPPractice)}
+	if r.NearAll {
+		practices = append(practices, string(catalogue.TypePrescribingCostCentre))
 	}
-	return res, &nearby{Outcode: outcode, Hits: near.Hits}, nil
+	for _, list := range []struct {
+		types []string
+		size  int
+		into  *[]catalogue.SearchHit
+	}{
+		{practices, nearPractices, &near.Practices},
+		{[]string{string(catalogue.TypeHospitalSite), string(catalogue.TypeNHSTrust)}, nearHospitals, &near.Hospitals},
+	} {
+		found, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Filters: map[string][]string{catalogue.FacetKind: {catalogue.KindOrganisation},
+			catalogue.FacetOrgType: list.types}, Near: centre, NearKM: nearKM, NearAny: r.NearAll, Size: list.size, Visible: ids})
+		if err != nil {
+			return res, nil, err
+		}
+		*list.into = atPostcodeFirst(found.Hits, place)
+	}
+	return res, near, nil
 }
 
-// nearby are the organisations nearest a postcode district's centre.
+// nearby are the organisations nearest a postcode's district centre: GP
+// practices and, separately, hospitals, since a list of the nearest ten
+// places in a town is all practices.
 type nearby struct {
-	Outcode string
-	Hits    []catalogue.SearchHit
+	Place     string // the postcode or district as asked, e.g. "TS18 1HU"
+	Outcode   string // its district, whose centre distances are from
+	All       bool   // closed, dormant and other cost centres included
+	Practices []catalogue.SearchHit
+	Hospitals []catalogue.SearchHit
+}
+
+// atPostcodeFirst moves the places at the postcode asked about to the
+// front: distances are from the district's centre, so every practice
+// placed there is "about 0 km", but those at the very postcode are surely
+// nearest.
+func atPostcodeFirst(hits []catalogue.SearchHit, postcode string) []catalogue.SearchHit {
+	if !strings.Contains(postcode, " ") {
+		return hits
+	}
+	at := func(h catalogue.SearchHit) bool { return len(h.Document.Codes) > 1 && h.Document.Codes[1] == postcode }
+	out := slices.Clone(hits)
+	slices.SortStableFunc(out, func(a, b catalogue.SearchHit) int {
+		switch {
+		case at(a) && !at(b):
+			return -1
+		case at(b) && !at(a):
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// hits are both lists, nearest first, for the API.
+func (n *nearby) hits() []catalogue.SearchHit {
+	out := slices.Concat(n.Practices, n.Hospitals)
+	slices.SortStableFunc(out, func(a, b catalogue.SearchHit) int { return cmp.Compare(a.DistanceKM, b.DistanceKM) })
+	return out
 }
 
 type searchHitView struct {
@@ -189,6 +258,10 @@ type searchPage struct {
 	Pager    pager
 	Near     *nearby
 	Clear    string
+	// NearAllHref and NearOpenHref switch the near-you lists between
+	// open places only and every organisation.
+	NearAllHref, NearOpenHref string
+	NearKM                    int
 }
 
 func kindLabel(kind string) string {
@@ -236,6 +309,9 @@ func searchHref(r searchRequest, facet, value string, on bool) string {
 	if r.Sort != "" {
 		q.Set("sort", r.Sort)
 	}
+	if r.NearAll {
+		q.Set("near", "all")
+	}
 	return "/search?" + q.Encode()
 }
 
@@ -269,7 +345,16 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 		title = "Search: " + r.Text
 	}
 	page := searchPage{layout: s.layout(c, title, crumb{"/", "Home"}), Query: r.Text, Total: res.Total, Took: res.Took, Sort: r.Sort,
-		Near: near, Clear: "/search?q=" + url.QueryEscape(r.Text)}
+		Near: near, Clear: "/search?q=" + url.QueryEscape(r.Text), NearKM: nearKM}
+	for _, all := range []bool{true, false} {
+		rr := r
+		rr.NearAll, rr.Page = all, 1
+		if all {
+			page.NearAllHref = searchHref(rr, "", "", false) + "#nearest"
+		} else {
+			page.NearOpenHref = searchHref(rr, "", "", false) + "#nearest"
+		}
+	}
 	for _, h := range res.Hits {
 		page.Hits = append(page.Hits, searchHitView{SearchHit: h, KindLabel: kindLabel(h.Document.Kind), Snippet: marked(h.Snippet, h.Marks)})
 	}
@@ -399,7 +484,7 @@ func (s *Site) apiSearch(c *fiber.Ctx) error {
 	}
 	if near != nil {
 		out.Near = &apiNear{Outcode: near.Outcode, Note: "Distances are from the centre of postcode district " + near.Outcode + ", so they are approximate."}
-		for _, h := range near.Hits {
+		for _, h := range near.hits() {
 			out.Near.Results = append(out.Near.Results, toAPIResult(h, true))
 		}
 	}

@@ -73,7 +73,7 @@ func (p comparePage) twin() twinTable {
 	var codes []string
 	for _, col := range p.Columns {
 		codes = append(codes, col.Organisation.Code)
-		for _, suffix := range []string{"value", "lower_95", "upper_95", "verdict", "verdict_words", "category", "period", "reason"} {
+		for _, suffix := range []string{"value", "lower_95", "upper_95", "verdict", "verdict_words", "category", "period", "reason", "benchmark"} {
 			t.Header = append(t.Header, col.Organisation.Code+"_"+suffix)
 		}
 	}
@@ -82,10 +82,10 @@ func (p comparePage) twin() twinTable {
 		row := []string{r.Definition.ID, r.Definition.Title}
 		for _, o := range r.Cells {
 			if o == nil {
-				row = append(row, "", "", "", "", "", "", "", "no data")
+				row = append(row, "", "", "", "", "", "", "", "no data", "")
 				continue
 			}
-			row = append(row, number(o.Value), number(o.Lower95), number(o.Upper95), string(o.Comparison), o.Comparison.Words(), o.Category, o.Period, o.Reason)
+			row = append(row, number(o.Value), number(o.Lower95), number(o.Upper95), string(o.Comparison), o.Comparison.Words(), o.Category, o.Period, o.Reason, number(o.Benchmark))
 		}
 		t.Rows = append(t.Rows, row)
 	}

@@ -440,9 +440,18 @@ func (x *Index) Search(ctx context.Context, q catalogue.SearchQuery) (catalogue.
 		g := query.NewGeoDistanceQuery(q.Near.Lon, q.Near.Lat, strconv.FormatFloat(km, 'f', 1, 64)+"km")
 		g.SetField(fLocation)
 		must = append(must, g)
+		if !q.NearAny {
+			closed := query.NewTermQuery("yes")
+			closed.SetField(fClosed)
+			mustNot = append(mustNot, closed) // nearest open places only
+		}
+	}
+	if q.OpenCareOnly {
 		closed := query.NewTermQuery("yes")
 		closed.SetField(fClosed)
-		mustNot = append(mustNot, closed) // nearest open places only
+		other := query.NewTermQuery(string(catalogue.TypePrescribingCostCentre))
+		other.SetField(facetFields[catalogue.FacetOrgType])
+		mustNot = append(mustNot, closed, other)
 	}
 	for _, rel := range x.hidden(q.Visible) {
 		t := query.NewTermQuery(strconv.FormatInt(rel, 10))

@@ -126,7 +126,7 @@ func browserChecks(t *testing.T, s *server) {
 			t.Fatalf("comparison: %v", err)
 		}
 		columns, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#compare thead th a')].map(a => a.textContent).join(" | ")`))
-		if err != nil || !strings.Contains(columns, "LEEDS TEACHING HOSPITALS") || !strings.Contains(columns, "NOTTINGHAM UNIVERSITY HOSPITALS") {
+		if err != nil || !strings.Contains(columns, "Leeds Teaching Hospitals") || !strings.Contains(columns, "Nottingham University Hospitals") {
 			t.Errorf("the comparison's columns: %q (%v)", columns, err)
 		}
 	})

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// citizenPages checks what a first-time visitor meets: every scorecard
+// value over a year old says its age, headlines are plain English, the
+// chart script loads only where a chart is drawn (and without JavaScript
+// the chart's place says the table holds its figures), and short
+// addresses such as /licence lead to their pages.
+func citizenPages(t *testing.T, s *server) {
+	t.Run("every scorecard value over a year old says its age", func(t *testing.T) {
+		period := regexp.MustCompile(`(?s)aria-hidden="true">Period </span>(.*?)</td>`)
+		var old int
+		for _, code := range []string{"RR8", "RX1", "RA2", "A81001"} {
+			page := s.mustGet(t, "/organisations/"+code)
+			for _, cell := range period.FindAllStringSubmatch(page, -1) {
+				isOld := regexp.MustCompile(`(January|February|March|April|May|June|July|August|September|October|November|December) 20(0\d|1\d|2[0-4])\b|20(0\d|1\d|2[0-4])/`).MatchString(cell[1])
+				hasAge := regexp.MustCompile(`candour-age">from \w+ \d{4}, \d+ years? old<`).MatchString(cell[1])
+				if isOld != hasAge {
+					t.Errorf("%s: a period cell (old: %v) with age %v: %.200s", code, isOld, hasAge, cell[1])
+				}
+				if isOld {
+					old++
+				}
+			}
+		}
+		if old == 0 {
+			t.Error("no scorecard value over a year old was found; the check proves nothing")
+		}
+	})
+	t.Run("headlines are plain English", func(t *testing.T) { headlinesArePlain(t, s) })
+	t.Run("the chart script only where a chart is drawn", func(t *testing.T) {
+		for path, charts := range map[string]bool{"/": false, "/datasets": false, "/compare?org=RR8&org=RX1": false, "/search?q=leeds": false,
+			"/organisations/Y63": false, "/indicators/shmi": true, "/organisations/RR8": true, "/audits/synthetic-surgical-outcomes": true} {
+			page := s.mustGet(t, path)
+			if got := strings.Contains(page, "echarts.min.js"); got != charts {
+				t.Errorf("%s loads the chart script: %v, want %v", path, got, charts)
+			}
+			if charts && strings.Contains(page, `class="candour-chart"`) && !strings.Contains(page, "The table below holds the same figures") {
+				t.Errorf("%s: a chart's place says nothing without JavaScript", path)
+			}
+		}
+	})
+	t.Run("short addresses lead to their pages", func(t *testing.T) {
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for short, want := range map[string]string{"/licence": "/pages/licence", "/about": "/pages/about", "/developers": "/pages/developers",
+			"/opt-out": "/pages/your-data", "/Licence": "/pages/licence"} {
+			resp, err := client.Get(s.base + short)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+				t.Errorf("%s: %d to %q, want 301 to %s", short, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+		if status, _, _ := s.get(t, "/no-such-page"); status != http.StatusNotFound {
+			t.Errorf("/no-such-page: %d, want 404", status)
+		}
+		for _, page := range []string{"how-to-read-a-scorecard", "how-we-compare", "funnel-plots", "risk-adjusted", "your-data", "developers"} {
+			if status, _, _ := s.get(t, "/pages/"+page); status != http.StatusOK {
+				t.Errorf("/pages/%s: %d", page, status)
+			}
+		}
+		if opt := s.mustGet(t, "/pages/your-data"); !strings.Contains(opt, "Type 1 opt-out") || !strings.Contains(opt, "National data opt-out") || !strings.Contains(opt, "NHS App") {
+			t.Error("the data page does not explain both opt-outs")
+		}
+	})
+}
