@@ -2,6 +2,7 @@ package indicators
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -327,15 +328,16 @@ func fptr(x float64) *float64 { return &x }
 // pooledValue is the value of the organisations in, taken together:
 // Σ numerators / Σ denominators, or for means the mean weighted by the
 // number of individuals. Suppressed and missing organisations are left
-// out.
+// out. The sums run in code order, so the same release gives the same
+// value to the last digit every time it is computed.
 func pooledValue(d Definition, groups map[string]*group, in func(*group) bool) *float64 {
 	if d.Numerator == "" && d.Method != MethodMeanSD {
 		return nil
 	}
 	pooled := &group{hasValue: true}
 	weighted := 0.0
-	for _, g := range groups {
-		if in(g) && !g.suppressed && !g.missing {
+	for _, code := range slices.Sorted(maps.Keys(groups)) {
+		if g := groups[code]; in(g) && !g.suppressed && !g.missing {
 			pooled.num += g.num
 			pooled.den += g.den
 			weighted += g.value * g.den

@@ -171,6 +171,9 @@ type datasetPage struct {
 	Licence     catalogue.Licence
 	Releases    []catalogue.Release
 	Latest      *catalogue.Release
+	// ChangedFrom gives, by version, the version before it that "what
+	// changed" compares it with (consecutive public releases of one file).
+	ChangedFrom map[int]int
 	// JSONLD is the schema.org Dataset description search engines read.
 	JSONLD template.JS
 }
@@ -200,6 +203,9 @@ func (s *Site) dataset(c *fiber.Ctx) error {
 			break
 		}
 	}
+	if page.ChangedFrom, err = s.consecutiveChanges(c, d.Slug, releases); err != nil {
+		return err
+	}
 	var latest *catalogue.Release
 	if page.Latest != nil {
 		if r, err := v.Release(ctx, d.Slug, page.Latest.Version); err == nil {
@@ -212,6 +218,30 @@ func (s *Site) dataset(c *fiber.Ctx) error {
 	return s.render(c, "dataset", page)
 }
 
+// consecutiveChanges pairs each public release (newest first) with the
+// public one before it when the two can be compared cell by cell.
+func (s *Site) consecutiveChanges(c *fiber.Ctx, slug string, releases []catalogue.Release) (map[int]int, error) {
+	v := s.deps.Catalogue.View()
+	var public []catalogue.Release
+	for _, r := range releases {
+		if !r.ContentVisible {
+			continue
+		}
+		full, err := v.Release(c.UserContext(), slug, r.Version)
+		if err != nil {
+			return nil, err
+		}
+		public = append(public, full)
+	}
+	out := map[int]int{}
+	for i := 0; i+1 < len(public); i++ {
+		if comparable(public[i+1], public[i]) {
+			out[public[i].Version] = public[i+1].Version
+		}
+	}
+	return out, nil
+}
+
 // column describes one field of a file for readers.
 type column struct {
 	Name, Type, Description, Role string
@@ -222,6 +252,9 @@ type fileView struct {
 	catalogue.File
 	URL     string
 	Columns []column
+	// Extract is the file's filtered-extract form, nil for a file with
+	// nothing to filter by or whose rows are not yet public.
+	Extract *extractForm
 }
 
 type releasePage struct {
@@ -319,6 +352,9 @@ func (s *Site) release(c *fiber.Ctx) error {
 		for _, fd := range res.Schema.Fields {
 			fv.Columns = append(fv.Columns, column{Name: fd.Name, Type: string(fd.Type), Description: fd.Description,
 				Role: string(fd.Role), Suppressed: strings.Join(fd.Suppressed, " ")})
+		}
+		if r.ContentVisible {
+			fv.Extract = newExtractForm(slug, version, f.Name, res.Schema)
 		}
 		page.Files = append(page.Files, fv)
 	}

@@ -33,6 +33,7 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/datasets/:slug/releases/:version/datapackage.json", s.cached, s.dataPackage)
 	app.Get("/datasets/:slug/releases/:version/csv-metadata.json", s.cached, s.csvMetadata)
 	app.Get("/datasets/:slug/releases/:version/rows/:name", s.rowsExport) // streamed: not cached
+	app.Get("/datasets/:slug/releases/:version/extract", s.extract)
 	app.Get("/organisations", s.cached, s.organisationList)
 	app.Get("/organisations/:code", s.cached, s.organisation)
 	app.Get("/pages/:slug", s.cached, s.contentPage)

@@ -34,6 +34,7 @@ func citizenPages(t *testing.T, s *server) {
 		}
 	})
 	t.Run("headlines are plain English", func(t *testing.T) { headlinesArePlain(t, s) })
+	t.Run("discovery and filtered extracts", func(t *testing.T) { discoveryAndExtracts(t, s) })
 	t.Run("the chart script only where a chart is drawn", func(t *testing.T) {
 		for path, charts := range map[string]bool{"/": false, "/datasets": false, "/compare?org=RR8&org=RX1": false, "/search?q=leeds": false,
 			"/organisations/Y63": false, "/indicators/shmi": true, "/organisations/RR8": true, "/audits/synthetic-surgical-outcomes": true} {
@@ -71,4 +72,45 @@ func citizenPages(t *testing.T, s *server) {
 			t.Error("the data page does not explain both opt-outs")
 		}
 	})
+}
+
+// discoveryAndExtracts: the footer leads to the developer page and the
+// feeds; a dataset page links "what changed" between consecutive
+// releases; a release page's form leads to a filtered extract without
+// JavaScript.
+func discoveryAndExtracts(t *testing.T, s *server) {
+	home := s.mustGet(t, "/")
+	for _, want := range []string{`href="/pages/developers"`, `href="/api"`, `href="/feeds/releases.atom"`} {
+		if !strings.Contains(home, want) {
+			t.Errorf("the footer lacks %s", want)
+		}
+	}
+	if shmi := s.mustGet(t, "/datasets/shmi"); !strings.Contains(shmi, `/datasets/shmi/changes?from=9&amp;to=10`) || !strings.Contains(shmi, `href="/pages/developers"`) {
+		t.Error("the SHMI dataset page does not link what changed from version 9 to 10, or the developer page")
+	}
+	release := s.mustGet(t, "/datasets/shmi/releases/10")
+	form := regexp.MustCompile(`<form method="get" action="(/datasets/shmi/releases/10/extract)"[^>]*>\s*<input type="hidden" name="file" value="([^"]+)">`).FindStringSubmatch(release)
+	if form == nil || !strings.Contains(release, `name="organisation"`) {
+		t.Fatal("the release page has no filtered-extract form with an organisation box")
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(s.base + form[1] + "?file=" + form[2] + "&organisation=rr8&from=&to=&format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	location := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(location, "/rows/"+form[2]+"?") || !strings.Contains(location, "eq.PROVIDER=RR8") || strings.Contains(location, "gte.") {
+		t.Fatalf("the extract form: %d to %q", resp.StatusCode, location)
+	}
+	status, csv, _ := s.get(t, location)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if status != http.StatusOK || len(lines) != 2 || !strings.Contains(lines[1], ",RR8,") {
+		t.Errorf("the extract for RR8: %d, %d lines: %.300s", status, len(lines), csv)
+	}
+	for _, bad := range []string{"?file=nope.csv&format=csv", "?file=" + form[2] + "&format=xls"} {
+		if status, _, _ := s.get(t, form[1]+bad); status != http.StatusNotFound && status != http.StatusBadRequest {
+			t.Errorf("extract%s: %d, want 404 or 400", bad, status)
+		}
+	}
 }

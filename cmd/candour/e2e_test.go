@@ -1109,6 +1109,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Run("for citizens", func(t *testing.T) { citizenPages(t, s) })
 
 	t.Run("in a real browser", func(t *testing.T) { browserChecks(t, s) })
+	t.Run("in a real browser, as citizens", func(t *testing.T) { citizenBrowserChecks(t, s) })
 
 	t.Run("golden files of the machine-readable formats", func(t *testing.T) {
 		for _, g := range goldenFormats {
