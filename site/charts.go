@@ -9,6 +9,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
+	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/indicators"
 )
 
@@ -83,15 +84,27 @@ func caterpillar(d indicators.Definition, rows []indicatorRow) string {
 	}
 	var labels []string
 	var base, span []opts.BarData
-	var points []opts.LineData
+	// One series of dots per verdict, so each verdict has its colour and
+	// its name in the legend; "-" leaves a gap in the others.
+	verdicts := []struct {
+		name, tone, colour string
+		points             []opts.LineData
+	}{{"Better", "good", nhsGreen, nil}, {"Similar or not judged", "", nhsBlue, nil}, {"Worse", "bad", nhsRed, nil}}
 	for _, r := range rows {
 		o := r.Observation
-		label := r.Organisation.Name
+		label := catalogue.TitleCase(r.Organisation.Name)
 		if label == "" {
 			label = r.Organisation.Code
 		}
 		labels = append(labels, label)
-		points = append(points, opts.LineData{Value: round(*o.Value, 4)})
+		tone := o.Comparison.Tone(d.Polarity)
+		for i := range verdicts {
+			v := opts.LineData{Value: "-"}
+			if verdicts[i].tone == tone || verdicts[i].tone == "" && tone != "good" && tone != "bad" {
+				v.Value = round(*o.Value, 4)
+			}
+			verdicts[i].points = append(verdicts[i].points, v)
+		}
 		if o.Lower95 != nil && o.Upper95 != nil {
 			base = append(base, opts.BarData{Value: round(*o.Lower95, 4)})
 			span = append(span, opts.BarData{Value: round(*o.Upper95-*o.Lower95, 4)})
@@ -103,10 +116,13 @@ func caterpillar(d indicators.Definition, rows []indicatorRow) string {
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(
 		charts.WithAnimation(false),
+		// The title is the page's heading above the chart, which wraps on
+		// a phone as a title drawn inside the chart cannot.
+		charts.WithGridOpts(opts.Grid{Top: "16", Left: "64", Right: "16", Bottom: "72"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		charts.WithXAxisOpts(opts.XAxis{AxisLabel: &opts.AxisLabel{Show: opts.Bool(false)}}),
-		charts.WithYAxisOpts(opts.YAxis{Name: string(d.Unit), Scale: opts.Bool(true)}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+		charts.WithXAxisOpts(opts.XAxis{Name: "Organisations, best first", NameLocation: "middle", NameGap: 12, AxisLabel: &opts.AxisLabel{Show: opts.Bool(false)}}),
+		charts.WithYAxisOpts(opts.YAxis{Name: unitWords(d.Unit), NameLocation: "middle", NameGap: 40, Scale: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0", Data: []string{"Better", "Similar or not judged", "Worse"}}),
 	)
 	bar.SetXAxis(labels).
 		AddSeries("lower limit", base, charts.WithBarChartOpts(opts.BarChart{Stack: "ci"}),
@@ -114,15 +130,21 @@ func caterpillar(d indicators.Definition, rows []indicatorRow) string {
 		AddSeries("95% confidence interval", span, charts.WithBarChartOpts(opts.BarChart{Stack: "ci", BarWidth: "40%"}),
 			charts.WithItemStyleOpts(opts.ItemStyle{Color: "#aeb7bd"}))
 	values := charts.NewLine()
-	values.SetXAxis(labels).AddSeries("value", points,
-		charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 5}),
-		charts.WithLineStyleOpts(opts.LineStyle{Width: 0, Opacity: opts.Float(0)}),
-		charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
-	if rows[0].Observation.Benchmark != nil {
-		values.SetSeriesOptions(charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{
-			Name: "benchmark", YAxis: *rows[0].Observation.Benchmark}),
-			charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
-				LineStyle: &opts.LineStyle{Color: nhsRed, Type: "dashed"}}))
+	values.SetXAxis(labels)
+	for i, v := range verdicts {
+		series := []charts.SeriesOpts{
+			charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 5}),
+			charts.WithLineStyleOpts(opts.LineStyle{Width: 0, Opacity: opts.Float(0)}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: v.colour})}
+		// The benchmark is one dashed line (on the first series only),
+		// labelled inside the chart so a narrow one does not cut it off.
+		if b := rows[0].Observation.Benchmark; i == 0 && b != nil {
+			series = append(series, charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "benchmark", YAxis: *b}),
+				charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+					Label:     &opts.Label{Show: opts.Bool(true), Position: "insideEndTop", Formatter: "benchmark {c}"},
+					LineStyle: &opts.LineStyle{Color: nhsRed, Type: "dashed"}}))
+		}
+		values.AddSeries(v.name, v.points, series...)
 	}
 	bar.Overlap(values)
 	return chartJSON(bar)
@@ -157,8 +179,11 @@ func funnel(d indicators.Definition, fit *indicators.FunnelFit, rows []indicator
 	sc.SetGlobalOptions(
 		charts.WithAnimation(false),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: xName}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: yName, Scale: opts.Bool(true)}),
+		// Axis titles sit along the middle of their axes, inside the grid's
+		// margins, so a phone-width chart does not clip them.
+		charts.WithGridOpts(opts.Grid{Top: "16", Left: "64", Right: "16", Bottom: "88"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: xName, NameLocation: "middle", NameGap: 28}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: yName, NameLocation: "middle", NameGap: 44, Scale: opts.Bool(true)}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
 	)
 	sc.AddSeries("organisations", pts, charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}))
@@ -177,9 +202,26 @@ func funnel(d indicators.Definition, fit *indicators.FunnelFit, rows []indicator
 			y := []float64{l.Upper95, l.Lower95, l.Upper998, l.Lower998}[k]
 			line = append(line, opts.LineData{Value: []float64{round(p, 2), round(y, 4)}})
 		}
+		// The item colour is the legend's marker: it matches the line.
 		limits.AddSeries(lim.name, line, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}),
-			charts.WithLineStyleOpts(opts.LineStyle{Color: lim.color, Type: "dashed", Width: 1}))
+			charts.WithLineStyleOpts(opts.LineStyle{Color: lim.color, Type: "dashed", Width: 1}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: lim.color}))
 	}
 	sc.Overlap(limits)
 	return chartJSON(sc)
+}
+
+// unitWords names an indicator's unit for an axis title.
+func unitWords(u indicators.Unit) string {
+	switch u {
+	case indicators.UnitPercentage:
+		return "Per cent"
+	case indicators.UnitRate:
+		return "Rate"
+	case indicators.UnitRatio:
+		return "Observed ÷ expected"
+	case indicators.UnitScore:
+		return "Score"
+	}
+	return string(u)
 }

@@ -64,12 +64,20 @@ type indicatorPage struct {
 	// Areas are the benchmark rows of the latest period (England,
 	// regions): areas, not organisations.
 	Areas []indicators.AreaValue
-	// Filters narrow the organisations to a region or an ICB.
-	Regions, ICBs []string
+	// Filters narrow the organisations to a region or an ICB, named as
+	// the directory names them.
+	Regions, ICBs []namedCode
 	Region, ICB   string
-	Download      string
-	Chart         string // caterpillar: values with 95% intervals, ordered
-	Funnel        string // funnel plot, when the indicator has one
+	// Find is what the reader asked to find (?org=, a code or part of a
+	// name); Found is its row and Rank its place in the table (from 1),
+	// FoundMany the rows that a name matches when it matches several.
+	Find      string
+	Found     *indicatorRow
+	Rank      int
+	FoundMany []indicatorRow
+	Download  string
+	Chart     string // caterpillar: values with 95% intervals, ordered
+	Funnel    string // funnel plot, when the indicator has one
 	// Fit is the funnel the latest period's release fitted.
 	Fit *indicators.FunnelFit
 	// Unattributed counts the rows without an organisation code.
@@ -163,19 +171,71 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		Fit: view.Latest.Funnel, Explained: def.VerdictExplained(), Unattributed: view.Latest.Unattributed}
 	rows := s.indicatorRows(ctx, def.Definition, view.Observations, page.Region, page.ICB)
 	page.Rows, page.NotShown, page.Counts = rows.shown, rows.notShown, rows.counts
-	page.Regions, page.ICBs = sortedKeys(rows.regions), sortedKeys(rows.icbs)
+	page.Regions, page.ICBs = s.namedCodes(ctx, sortedKeys(rows.regions)), s.namedCodes(ctx, sortedKeys(rows.icbs))
 	if page.Region != "" && !rows.regions[page.Region] {
-		return badParam("region", page.Region, "it must be the code of a region whose organisations have this indicator, such as "+strings.Join(page.Regions[:min(3, len(page.Regions))], ", "))
+		regions := sortedKeys(rows.regions)
+		return badParam("region", page.Region, "it must be the code of a region whose organisations have this indicator, such as "+strings.Join(regions[:min(3, len(regions))], ", "))
 	}
 	if page.ICB != "" && !rows.icbs[page.ICB] {
 		return badParam("icb", page.ICB, "it must be the code of an integrated care board (or the parent organisation) whose organisations have this indicator")
 	}
+	page.Find = strings.TrimSpace(c.Query("org"))
+	page.Found, page.Rank, page.FoundMany = findRow(page.Rows, page.Find)
 	page.Summary = verdictSummary(def.Definition, page.Period, len(page.Rows), len(page.NotShown), page.Counts)
 	page.Chart = caterpillar(def.Definition, page.Rows)
 	if def.Verdict.HasFunnel() {
 		page.Funnel = funnel(def.Definition, page.Fit, page.Rows)
 	}
 	return s.render(c, "indicator", page)
+}
+
+// namedCode is a region's or ICB's code with the name the loaded
+// directory gives it, else its kind and code in words ("NHS England
+// region Y63").
+type namedCode struct{ Code, Name string }
+
+func (s *Site) namedCodes(ctx context.Context, codes []string) []namedCode {
+	v := s.deps.Catalogue.View()
+	out := make([]namedCode, 0, len(codes))
+	for _, code := range codes {
+		n := namedCode{Code: code, Name: code}
+		if o, err := v.Organisation(ctx, code); err == nil {
+			if o.Name != "" {
+				n.Name = catalogue.TitleCase(o.Name) + " (" + code + ")"
+			} else {
+				n.Name = o.Type.Label() + " " + code
+			}
+		}
+		out = append(out, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// findRow finds an organisation in an indicator's table by its code or,
+// failing that, by part of its name: one row and its place, or the rows
+// a name matches when it matches several.
+func findRow(rows []indicatorRow, find string) (*indicatorRow, int, []indicatorRow) {
+	if find == "" {
+		return nil, 0, nil
+	}
+	for i := range rows {
+		if strings.EqualFold(rows[i].Organisation.Code, find) {
+			return &rows[i], i + 1, nil
+		}
+	}
+	var many []indicatorRow
+	rank := 0
+	for i := range rows {
+		if strings.Contains(strings.ToLower(rows[i].Organisation.Name), strings.ToLower(find)) {
+			many = append(many, rows[i])
+			rank = i + 1
+		}
+	}
+	if len(many) == 1 {
+		return &many[0], rank, nil
+	}
+	return nil, 0, many
 }
 
 // indicatorRowSet is an indicator's observations as its table shows them.
@@ -231,11 +291,16 @@ type indicatorTable struct {
 	D         indicators.Definition
 	Rows      []indicatorRow
 	HasFunnel bool
+	Highlight string // the code of the row the reader asked to find
 }
 
 // Table is the page's table of organisations.
 func (p indicatorPage) Table() indicatorTable {
-	return indicatorTable{ID: "distribution", D: p.Definition, Rows: p.Rows, HasFunnel: p.Funnel != ""}
+	t := indicatorTable{ID: "distribution", D: p.Definition, Rows: p.Rows, HasFunnel: p.Funnel != ""}
+	if p.Found != nil {
+		t.Highlight = p.Found.Organisation.Code
+	}
+	return t
 }
 
 // verdictSummary counts the verdicts of an indicator page in the

@@ -65,6 +65,23 @@ func citizenBrowserChecks(t *testing.T, s *server) {
 		}
 	})
 
+	t.Run("chart titles and axis names fit at 390 px", func(t *testing.T) {
+		for _, page := range []string{"/indicators/shmi", "/indicators/cancer-62-day", "/audits/synthetic-surgical-outcomes"} {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 900), chromedp.Navigate(s.base+page), chromedp.WaitReady(chromedp.CSS("body")),
+				chromedp.Poll[chromedp.Void](`document.querySelectorAll(".candour-chart--drawn svg").length > 0`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+				t.Errorf("%s: no chart drawn: %v", page, err)
+				continue
+			}
+			clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".candour-chart--drawn svg")].flatMap(svg => {
+				const box = svg.getBoundingClientRect();
+				return [...svg.querySelectorAll("text")].filter(t => t.textContent.trim() !== "").filter(t => { const r = t.getBoundingClientRect();
+					return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1); }).map(t => t.textContent); })`))
+			if err != nil || len(clipped) > 0 {
+				t.Errorf("%s at 390 px: chart text cut off at the chart's edge: %q (%v)", page, clipped, err)
+			}
+		}
+	})
+
 	t.Run("screenshots", func(t *testing.T) {
 		dir, err := os.MkdirTemp("", "candour-screenshots-")
 		if err != nil {

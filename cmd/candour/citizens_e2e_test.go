@@ -35,6 +35,7 @@ func citizenPages(t *testing.T, s *server) {
 	})
 	t.Run("headlines are plain English", func(t *testing.T) { headlinesArePlain(t, s) })
 	t.Run("discovery and filtered extracts", func(t *testing.T) { discoveryAndExtracts(t, s) })
+	t.Run("indicator pages for people", func(t *testing.T) { indicatorPageForPeople(t, s) })
 	t.Run("the chart script only where a chart is drawn", func(t *testing.T) {
 		for path, charts := range map[string]bool{"/": false, "/datasets": false, "/compare?org=RR8&org=RX1": false, "/search?q=leeds": false,
 			"/organisations/Y63": false, "/indicators/shmi": true, "/organisations/RR8": true, "/audits/synthetic-surgical-outcomes": true} {
@@ -112,5 +113,43 @@ func discoveryAndExtracts(t *testing.T, s *server) {
 		if status, _, _ := s.get(t, form[1]+bad); status != http.StatusNotFound && status != http.StatusBadRequest {
 			t.Errorf("extract%s: %d, want 404 or 400", bad, status)
 		}
+	}
+}
+
+// indicatorPageForPeople: a reader finds their own trust by code or name
+// (?org=, no JavaScript), filters by region by name, and finds the method
+// in a "How this is calculated" section in plain words.
+func indicatorPageForPeople(t *testing.T, s *server) {
+	page := s.mustGet(t, "/indicators/shmi?org=RR8")
+	found := regexp.MustCompile(`(?s)<div class="nhsuk-inset-text" id="found">.*?Leeds Teaching Hospitals NHS Trust</a>: [0-9.]+, number (\d+) of (\d+) in the table below`).FindStringSubmatch(page)
+	if found == nil || !strings.Contains(page, `class="nhsuk-table__row candour-highlight" id="distribution-RR8"`) {
+		t.Error("?org=RR8 does not find and highlight Leeds Teaching Hospitals on the SHMI page")
+	}
+	if byName := s.mustGet(t, "/indicators/shmi?org=leeds+teaching"); !strings.Contains(byName, `id="distribution-RR8"`) || !strings.Contains(byName, "candour-highlight") {
+		t.Error("?org=leeds teaching does not find RR8 by name")
+	}
+	if many := s.mustGet(t, "/indicators/shmi?org=university"); !strings.Contains(many, "matches") || !strings.Contains(many, `/indicators/shmi?org=RX1#found`) {
+		t.Error("?org=university does not offer the trusts it matches")
+	}
+	if none := s.mustGet(t, "/indicators/shmi?org=zzzz"); !strings.Contains(none, "No organisation in this table is called or coded “zzzz”") {
+		t.Error("?org=zzzz does not say nothing matched")
+	}
+	if !regexp.MustCompile(`<option value="Y63"[^>]*>NHS England region Y63</option>`).MatchString(page) {
+		t.Error("the region filter does not name its regions in words")
+	}
+	how := page[strings.Index(page, `id="how-calculated"`):]
+	for _, want := range []string{"/pages/how-we-compare", "/pages/funnel-plots", "/pages/risk-adjusted", "overdispersion"} {
+		if !strings.Contains(how, want) {
+			t.Errorf("the SHMI page's How this is calculated section lacks %q", want)
+		}
+	}
+	before := page[:strings.Index(page, `id="how-calculated"`)]
+	for _, jargon := range []string{"τ²", "φ =", "winsorised", "Byar"} {
+		if strings.Contains(before, jargon) {
+			t.Errorf("%q appears in the SHMI page's main text, before How this is calculated", jargon)
+		}
+	}
+	if !strings.Contains(s.mustGet(t, "/indicators/cancer-62-day"), `id="caterpillar-title"`) {
+		t.Error("the caterpillar chart has no title")
 	}
 }

@@ -601,7 +601,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		ind := s.mustGet(t, "/indicators/cancer-62-day")
-		for _, want := range []string{"Wilson score", "Values with 95% confidence intervals", "too few to show reliably", "LEEDS TEACHING HOSPITALS"} {
+		for _, want := range []string{"Wilson score", "Values with 95% confidence intervals", "too few to show reliably", "Leeds Teaching Hospitals"} {
 			if !strings.Contains(ind, want) {
 				t.Errorf("62-day indicator page lacks %q", want)
 			}
