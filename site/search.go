@@ -161,10 +161,17 @@ func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalog
 	openCare := place != "" && !r.NearAll && len(r.Filters[catalogue.FacetOrgType]) == 0
 	res, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: r.Text, Filters: r.Filters, Sort: r.Sort,
 		From: (r.Page - 1) * r.Limit, Size: r.Limit, Visible: ids, Highlight: highlight, OpenCareOnly: openCare})
-	if err != nil || centre == nil {
+	if err != nil {
 		return res, nil, err
 	}
-	near := &nearby{Place: place, Outcode: outcode, All: r.NearAll}
+	var town string
+	if centre == nil {
+		if town, centre, err = s.town(ctx, r.Text, ids); err != nil || centre == nil {
+			return res, nil, err
+		}
+		place = town
+	}
+	near := &nearby{Place: place, Outcode: outcode, Town: town != "", All: r.NearAll}
 	practices := []string{string(catalogue.TypeGPPractice)}
 	if r.NearAll {
 		practices = append(practices, string(catalogue.TypePrescribingCostCentre))
@@ -187,12 +194,51 @@ func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalog
 	return res, near, nil
 }
 
+// town reads a search as a town when organisations' addresses name it as
+// a line of their own ("Stockton-on-Tees", "Leeds"): its centre is the
+// middle of those organisations' positions. The town is returned as the
+// directory writes it, in normal capitals.
+func (s *Site) town(ctx context.Context, text string, visible []int64) (string, *catalogue.LatLon, error) {
+	norm := func(x string) string {
+		return strings.Join(strings.FieldsFunc(strings.ToLower(x), func(r rune) bool { return r == ' ' || r == '-' }), " ")
+	}
+	want := norm(text)
+	if len(want) < 3 || len(want) > 40 || strings.IndexFunc(want, func(r rune) bool { return r >= '0' && r <= '9' }) >= 0 {
+		return "", nil, nil
+	}
+	found, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: text, Size: 50, Visible: visible,
+		Filters: map[string][]string{catalogue.FacetKind: {catalogue.KindOrganisation}}})
+	if err != nil {
+		return "", nil, err
+	}
+	var lat, lon float64
+	var n int
+	var name string
+	for _, h := range found.Hits {
+		d := h.Document
+		if d.Location == nil || d.Closed {
+			continue
+		}
+		for _, p := range d.Places {
+			if norm(p) == want {
+				lat, lon, n, name = lat+d.Location.Lat, lon+d.Location.Lon, n+1, p
+				break
+			}
+		}
+	}
+	if n == 0 {
+		return "", nil, nil
+	}
+	return catalogue.TitleCase(name), &catalogue.LatLon{Lat: lat / float64(n), Lon: lon / float64(n)}, nil
+}
+
 // nearby are the organisations nearest a postcode's district centre: GP
 // practices and, separately, hospitals, since a list of the nearest ten
 // places in a town is all practices.
 type nearby struct {
-	Place     string // the postcode or district as asked, e.g. "TS18 1HU"
+	Place     string // the postcode, district or town as asked, e.g. "TS18 1HU"
 	Outcode   string // its district, whose centre distances are from
+	Town      bool   // Place is a town: distances are from the middle of its places
 	All       bool   // closed, dormant and other cost centres included
 	Practices []catalogue.SearchHit
 	Hospitals []catalogue.SearchHit
@@ -484,6 +530,9 @@ func (s *Site) apiSearch(c *fiber.Ctx) error {
 	}
 	if near != nil {
 		out.Near = &apiNear{Outcode: near.Outcode, Note: "Distances are from the centre of postcode district " + near.Outcode + ", so they are approximate."}
+		if near.Town {
+			out.Near.Note = "Distances are from the middle of the places the NHS directory lists in " + near.Place + ", so they are approximate."
+		}
 		for _, h := range near.hits() {
 			out.Near.Results = append(out.Near.Results, toAPIResult(h, true))
 		}

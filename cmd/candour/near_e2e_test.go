@@ -70,6 +70,11 @@ func nearJourney(t *testing.T, s *server, directory [][]string) {
 	if others == 0 || !strings.Contains(all, "show only open GP practices and hospitals") {
 		t.Errorf("near=all lists no closed, dormant or other cost centre near TS18 1HU")
 	}
+	// A town, as the directory's addresses name it, works as well.
+	town := s.mustGet(t, "/search?q=Stockton-on-Tees")
+	if !strings.Contains(town, `<h2 id="nearest">Near Stockton-on-Tees</h2>`) || len(list(town, "near-list")) < 5 || len(list(town, "near-hospitals")) == 0 {
+		t.Error("a search for Stockton-on-Tees lists no nearby practices and hospitals")
+	}
 	if status, body, _ := s.get(t, "/search?q=TS18+1HU&near=everything"); status != 400 || !strings.Contains(body, "near") {
 		t.Errorf("near=everything: %d, want 400 naming the parameter", status)
 	}
