@@ -23,7 +23,7 @@ import (
 // extracts and downloads still work. Screenshots of the main pages at
 // both widths are written to a folder the test names.
 func citizenBrowserChecks(t *testing.T, s *server) {
-	ctx, errs := newChromium(t)
+	ctx, errs := newChromiumFor(t, 15*time.Minute)
 	pages := citizenPageTypes(t, s)
 
 	t.Run("axe-core finds nothing at 1280 and 390 px", func(t *testing.T) {
@@ -254,7 +254,7 @@ func noKeyboardTrap(t *testing.T, ctx context.Context, page string) {
 // withoutJavaScript runs the citizens' paths in a browser whose pages
 // run no script.
 func withoutJavaScript(t *testing.T, s *server) {
-	ctx, _ := newChromium(t)
+	ctx, _ := newChromiumFor(t, 5*time.Minute)
 	noScript := chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
 		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return err

@@ -22,6 +22,13 @@ import (
 // when they fail. Uncaught JavaScript exceptions are collected.
 func newChromium(t *testing.T) (context.Context, *jsErrors) {
 	t.Helper()
+	return newChromiumFor(t, 2*time.Minute)
+}
+
+// newChromiumFor is newChromium for a suite that needs longer than two
+// minutes in all (a server built with -race answers slowly).
+func newChromiumFor(t *testing.T, limit time.Duration) (context.Context, *jsErrors) {
+	t.Helper()
 	path := os.Getenv("CANDOUR_CHROMIUM")
 	if path == "" {
 		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -45,7 +52,7 @@ func newChromium(t *testing.T) (context.Context, *jsErrors) {
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTime := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTime(); cancelCtx(); cancelAlloc() })
 	errs := &jsErrors{}
 	if err := chromedp.Do(ctx); err != nil {
