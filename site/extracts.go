@@ -3,11 +3,13 @@ package site
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
 )
 
@@ -61,19 +63,17 @@ func (s *Site) extract(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	name := c.Query("file")
-	var form *extractForm
-	for _, f := range r.Files {
-		if f.Name != name {
-			continue
-		}
-		var res datasets.Resource
-		if err := json.Unmarshal(f.Resource, &res); err != nil {
-			return err
-		}
-		form = newExtractForm(slug, n, f.Name, res.Schema)
-	}
-	if form == nil {
+	i := slices.IndexFunc(r.Files, func(f catalogue.File) bool { return f.Name == name })
+	if i < 0 {
 		return &userError{status: fiber.StatusNotFound, message: "This release has no file " + strconv.Quote(name) + " to extract rows from."}
+	}
+	var res datasets.Resource
+	if err := json.Unmarshal(r.Files[i].Resource, &res); err != nil {
+		return err
+	}
+	form := newExtractForm(slug, n, name, res.Schema)
+	if form == nil {
+		return badParam("file", name, "it has no organisation or period field to choose rows by; download the whole file instead")
 	}
 	q := url.Values{}
 	if org := strings.TrimSpace(c.Query("organisation")); org != "" && form.OrgField != "" {

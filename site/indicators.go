@@ -370,12 +370,18 @@ func (s *Site) compare(c *fiber.Ctx) error {
 	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
 		if string(k) == "org" {
 			for _, e := range strings.Split(string(v), ",") {
-				if e = strings.TrimSpace(e); e != "" && len(entries) <= maxCompare*2 && !slices.ContainsFunc(entries, func(x string) bool { return strings.EqualFold(x, e) }) {
+				if e = strings.TrimSpace(e); e != "" && !slices.ContainsFunc(entries, func(x string) bool { return strings.EqualFold(x, e) }) {
 					entries = append(entries, e)
 				}
 			}
 		}
 	})
+	// Each entry may cost a search: more than twice the most that can be
+	// compared is a mistake, refused before any is looked up.
+	if len(entries) > maxCompare*2 {
+		return &userError{status: http.StatusBadRequest, message: fmt.Sprintf(
+			"Choose from two to four organisations to compare, by name, code or postcode: for example /compare?org=RR8&org=RX1. You gave %d.", len(entries))}
+	}
 	visible, err := s.visible(c)
 	if err != nil {
 		return err

@@ -166,7 +166,7 @@ func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalog
 	}
 	var town string
 	if centre == nil {
-		if town, centre, err = s.town(ctx, r.Text, ids); err != nil || centre == nil {
+		if town, centre, err = s.town(ctx, r.Text, ids, res.Hits); err != nil || centre == nil {
 			return res, nil, err
 		}
 		place = town
@@ -197,13 +197,21 @@ func (s *Site) runSearch(c *fiber.Ctx, r searchRequest, highlight bool) (catalog
 // town reads a search as a town when organisations' addresses name it as
 // a line of their own ("Stockton-on-Tees", "Leeds"): its centre is the
 // middle of those organisations' positions. The town is returned as the
-// directory writes it, in normal capitals.
-func (s *Site) town(ctx context.Context, text string, visible []int64) (string, *catalogue.LatLon, error) {
+// directory writes it, in normal capitals. It searches again only when
+// the search's own results already hold an organisation in that town, so
+// other searches cost nothing more.
+func (s *Site) town(ctx context.Context, text string, visible []int64, results []catalogue.SearchHit) (string, *catalogue.LatLon, error) {
 	norm := func(x string) string {
 		return strings.Join(strings.FieldsFunc(strings.ToLower(x), func(r rune) bool { return r == ' ' || r == '-' }), " ")
 	}
 	want := norm(text)
 	if len(want) < 3 || len(want) > 40 || strings.IndexFunc(want, func(r rune) bool { return r >= '0' && r <= '9' }) >= 0 {
+		return "", nil, nil
+	}
+	inTown := func(d catalogue.SearchDocument) bool {
+		return slices.ContainsFunc(d.Places, func(p string) bool { return norm(p) == want })
+	}
+	if !slices.ContainsFunc(results, func(h catalogue.SearchHit) bool { return inTown(h.Document) }) {
 		return "", nil, nil
 	}
 	found, err := s.deps.Search.Search(ctx, catalogue.SearchQuery{Text: text, Size: 50, Visible: visible,
@@ -219,11 +227,8 @@ func (s *Site) town(ctx context.Context, text string, visible []int64) (string, 
 		if d.Location == nil || d.Closed {
 			continue
 		}
-		for _, p := range d.Places {
-			if norm(p) == want {
-				lat, lon, n, name = lat+d.Location.Lat, lon+d.Location.Lon, n+1, p
-				break
-			}
+		if i := slices.IndexFunc(d.Places, func(p string) bool { return norm(p) == want }); i >= 0 {
+			lat, lon, n, name = lat+d.Location.Lat, lon+d.Location.Lon, n+1, d.Places[i]
 		}
 	}
 	if n == 0 {

@@ -620,7 +620,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			"/indicators/cancer-62": {404, "Did you mean: Started first treatment within 62 days"},
 			"/compare?org=RR8":      {200, "So far: <a href=\"/organisations/RR8\">Leeds Teaching Hospitals NHS Trust</a>"},
 			"/compare":              {200, `id="add-org"`},
-			"/compare?org=RR8&org=RX1&org=RA2&org=RTD&org=RVW": {400, "You chose 5"},
+			"/compare?org=RR8&org=RX1&org=RA2&org=RTD&org=RVW":               {400, "You chose 5"},
+			"/compare?org=a&org=b&org=c&org=d&org=e&org=f&org=g&org=h&org=i": {400, "You gave 9"},
 		} {
 			status, body, _ := s.get(t, u)
 			if status != want.status || !strings.Contains(body, want.text) {

@@ -75,6 +75,9 @@ func nearJourney(t *testing.T, s *server, directory [][]string) {
 	if !strings.Contains(town, `<h2 id="nearest">Near Stockton-on-Tees</h2>`) || len(list(town, "near-list")) < 5 || len(list(town, "near-hospitals")) == 0 {
 		t.Error("a search for Stockton-on-Tees lists no nearby practices and hospitals")
 	}
+	if other := s.mustGet(t, "/search?q=cancer"); strings.Contains(other, `id="nearest"`) {
+		t.Error("a search for cancer lists places near it, as if it were a town")
+	}
 	if status, body, _ := s.get(t, "/search?q=TS18+1HU&near=everything"); status != 400 || !strings.Contains(body, "near") {
 		t.Errorf("near=everything: %d, want 400 naming the parameter", status)
 	}
