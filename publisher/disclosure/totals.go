@@ -60,15 +60,20 @@ func (t *table) interned(col int) ([]uint32, []string) {
 	ids := make([]uint32, len(t.orig))
 	index := map[string]uint32{}
 	var values []string
+	last, lastID := "", uint32(0)
 	for r, row := range t.orig {
 		v := row[col].Text
+		if r > 0 && v == last { // sorted files repeat a value row after row
+			ids[r] = lastID
+			continue
+		}
 		id, ok := index[v]
 		if !ok {
 			id = uint32(len(values))
 			index[v] = id
 			values = append(values, v)
 		}
-		ids[r] = id
+		ids[r], last, lastID = id, v, id
 	}
 	return ids, values
 }
@@ -91,22 +96,19 @@ func groupsWithout(skip int, cols []int, ids [][]uint32, cards []int, n int) ([]
 	}
 	groupOf := make([]int32, n)
 	if fits {
-		index := map[uint64]int32{}
-		for r := 0; r < n; r++ {
+		keyOf := func(r int) uint64 {
 			var key uint64
 			for i, col := range cols {
 				if col != skip {
 					key = key*uint64(cards[i]) + uint64(ids[i][r])
 				}
 			}
-			g, ok := index[key]
-			if !ok {
-				g = int32(len(index))
-				index[key] = g
-			}
-			groupOf[r] = g
+			return key
 		}
-		return groupOf, len(index)
+		if radix <= uint64(4*n+1024) {
+			return groupsDense(keyOf, radix, groupOf)
+		}
+		return groupsHashed(keyOf, groupOf)
 	}
 	index := map[string]int32{}
 	key := make([]byte, 0, 4*len(cols))
@@ -121,6 +123,38 @@ func groupsWithout(skip int, cols []int, ids [][]uint32, cards []int, n int) ([]
 		if !ok {
 			g = int32(len(index))
 			index[string(key)] = g
+		}
+		groupOf[r] = g
+	}
+	return groupOf, len(index)
+}
+
+// groupsDense numbers groups by their keys (all below radix) through an
+// array indexed by key, which a key space no larger than a few times the
+// rows allows: no hash table to grow or miss in.
+func groupsDense(keyOf func(r int) uint64, radix uint64, groupOf []int32) ([]int32, int) {
+	index := make([]int32, radix) // group + 1; 0 for none yet
+	groups := int32(0)
+	for r := range groupOf {
+		key := keyOf(r)
+		if index[key] == 0 {
+			groups++
+			index[key] = groups
+		}
+		groupOf[r] = index[key] - 1
+	}
+	return groupOf, int(groups)
+}
+
+// groupsHashed numbers groups by their keys through a hash table.
+func groupsHashed(keyOf func(r int) uint64, groupOf []int32) ([]int32, int) {
+	index := make(map[uint64]int32, len(groupOf)/4)
+	for r := range groupOf {
+		key := keyOf(r)
+		g, ok := index[key]
+		if !ok {
+			g = int32(len(index))
+			index[key] = g
 		}
 		groupOf[r] = g
 	}
