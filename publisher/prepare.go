@@ -139,7 +139,7 @@ func (s *Service) scanFiles(ctx context.Context, files []SubmittedFile, stream b
 		}
 		if s.maxUpload > 0 && total > s.maxUpload {
 			return nil, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
-				"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+				"the files come to more than the upload limit of %s (the limit is set with --max-upload)", ByteSize(s.maxUpload))}}}
 		}
 		res, err := scanFile(ctx, f, stream, progress)
 		if err != nil {
@@ -149,7 +149,7 @@ func (s *Service) scanFiles(ctx context.Context, files []SubmittedFile, stream b
 			total += res.summary.Bytes
 			if s.maxUpload > 0 && total > s.maxUpload {
 				return nil, &Rejection{Fields: []FieldProblem{{Field: "resources", Message: fmt.Sprintf(
-					"the files come to more than the upload limit of %s (the limit is set with --max-upload)", byteSize(s.maxUpload))}}}
+					"the files come to more than the upload limit of %s (the limit is set with --max-upload)", ByteSize(s.maxUpload))}}}
 			}
 		}
 		results[i] = res
@@ -529,7 +529,11 @@ func (s *Service) Amend(ctx context.Context, actor Actor, releaseID int64, files
 		}
 	}
 	texts := publishedTexts(r.Title, r.Summary, r.ChangeNotes, r.CorrectionNotice, r.Quality)
-	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, texts, declaredAreas(defs), true, progress)
+	// Rows are kept only when indicators or an audit derive from them, as
+	// for a submission: an amended file of a release that derives nothing
+	// is checked as it is read.
+	derived := len(defs) > 0 || hasAudit
+	prep, err := s.prepare(ctx, files, older, earlierLinks{revision: revision, corrects: r.Corrects.Version}, texts, declaredAreas(defs), derived, progress)
 	if err != nil {
 		return r, err
 	}
@@ -590,7 +594,9 @@ func (s *Service) rederive(ctx context.Context, r catalogue.Release, defs []indi
 	return nil
 }
 
-func byteSize(n int64) string {
+// ByteSize says a size in bytes in the binary unit that reads best, as
+// limits such as --max-upload are given ("200 MiB").
+func ByteSize(n int64) string {
 	switch {
 	case n >= 1<<30 && n%(1<<30) == 0:
 		return fmt.Sprintf("%d GiB", n>>30)

@@ -108,6 +108,27 @@ func TestLargeFilesAreReadWithoutTheirRows(t *testing.T) {
 			t.Errorf("stored rows %s", got)
 		}
 	})
+	t.Run("an amendment of a release that derives nothing streams too", func(t *testing.T) {
+		e := newEnv(t)
+		out, err := e.svc.Submit(ctx, pub, streamSubmission(t, bedsNone, "", "Code,Beds,Note\nRR8,120,\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		amended, err := e.svc.Amend(ctx, pub, out.Release.ID, streamSubmission(t, bedsNone, "", "Code,Beds,Note\nRR8,121,\nRX1,4,\n").Files, "RX1 added", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := e.svc.DisclosureReport(ctx, amended.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := auditOf(t, report); !a.Streamed || !a.Passed {
+			t.Errorf("the amendment's audit %+v: want streamed", a)
+		}
+		if got := fmt.Sprint(storedCells(t, e, amended, "beds.csv")); got != `[[RR8 121 ] [RX1 4 ]]` {
+			t.Errorf("stored rows after the amendment %s", got)
+		}
+	})
 	t.Run("semicolon-separated: rewritten as it streams", func(t *testing.T) {
 		e := newEnv(t)
 		csv := "Code;Beds;Note\r\nRR8;120;Leeds, general\r\nRX1;4;\r\n"

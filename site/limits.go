@@ -1,7 +1,6 @@
 package site
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -25,8 +24,9 @@ import (
 //     with a valid API token), whose limit is the --max-upload size plus
 //     room for the multipart framing. The limit is chosen from the headers,
 //     before a byte of the body is read, so nobody who has not signed in
-//     can make the server hold more than formBodyBytes. Upload files are
-//     spooled to temporary files by the multipart reader, not held in
+//     can make the server hold more than formBodyBytes. Bodies are
+//     streamed and readBodies (bodies.go) enforces the limit: upload files
+//     are spooled to temporary files as they arrive, 8 KiB of them held in
 //     memory.
 //   - Compressed bodies: a request body with a Content-Encoding other than
 //     identity is refused with 415 (and its limit is encodedBodyBytes), so
@@ -112,7 +112,10 @@ func uploadRoute(path string) (func(s *Site, h *fasthttp.RequestHeader) bool, bo
 }
 
 // requestConfig chooses a request's body limit and timeouts from its
-// headers alone (fasthttp calls it before reading the body).
+// headers alone (fasthttp calls it before reading the body), and passes
+// the decision on to readBodies in bodyHeader. A body over its limit, or
+// compressed, is announced to fasthttp as empty so that none of it is
+// read: readBodies refuses the request and closes the connection.
 func (s *Site) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	rc := fasthttp.RequestConfig{MaxRequestBodySize: formBodyBytes, ReadTimeout: s.cfg.ReadTimeout, WriteTimeout: s.cfg.WriteTimeout}
 	path := string(h.RequestURI())
@@ -122,13 +125,26 @@ func (s *Site) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	if streamedPath(path) {
 		rc.WriteTimeout = 0 // the server's: none; a download lasts as long as the connection needs
 	}
-	if ce := h.Peek(fiber.HeaderContentEncoding); len(ce) > 0 && !bytes.EqualFold(ce, []byte("identity")) {
+	h.Del(bodyHeader) // Candour's own; a client's is not believed
+	if encodedBody(h) {
+		// Never read (refuseEncodedBodies answers 415).
 		rc.MaxRequestBodySize = encodedBodyBytes
+		h.Set(bodyHeader, bodyRefused)
+		h.SetContentLength(0)
 		return rc
 	}
-	if proves, ok := uploadRoute(path); ok && h.IsPost() && proves(s, h) {
-		rc.MaxRequestBodySize = int(s.cfg.MaxUploadBytes + multipartOverhead)
+	limit, upload := s.bodyLimit(h, path)
+	rc.MaxRequestBodySize = limit
+	if upload {
 		rc.ReadTimeout = s.cfg.UploadReadTimeout
+	}
+	h.Set(bodyHeader, bodyDecision(limit, upload))
+	if h.ContentLength() > limit {
+		// Refused before a byte of the body is read: fasthttp reads
+		// nothing of a body it is told is empty, readBodies answers 413
+		// and the connection is closed.
+		h.Set(bodyHeader, bodyTooLargeFor(limit))
+		h.SetContentLength(0)
 	}
 	return rc
 }

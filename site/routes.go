@@ -9,7 +9,7 @@ import (
 
 // routes is the site's whole URL surface.
 func (s *Site) routes(app *fiber.App) {
-	app.Use(s.logRequests, s.securityHeaders, s.shedLoad(), refuseEncodedBodies)
+	app.Use(s.logRequests, s.securityHeaders, s.readBodies, s.shedLoad(), refuseEncodedBodies)
 	// Pages, lists, JSON and CSV go out compressed (gzip or Brotli, as the
 	// client accepts, with Vary: Accept-Encoding): an audit's consultant
 	// table is ten times smaller. Release files are left alone: their

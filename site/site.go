@@ -221,6 +221,10 @@ func (s *Site) App() *fiber.App {
 		ReadTimeout:    s.cfg.ReadTimeout,
 		IdleTimeout:    s.cfg.IdleTimeout,
 		ReadBufferSize: headerBufferBytes,
+		// Bodies are streamed and read by readBodies (bodies.go), so that
+		// an upload is spooled to disk as it arrives.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 	})
 	app.Server().HeaderReceived = s.requestConfig
 	s.routes(app)

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// An upload is spooled to disk as it arrives: the server holds a few KiB of
+// it, not the 16 MiB a file part that fasthttp's own multipart parsing
+// keeps in memory, whether the body's length is announced or it is sent
+// in chunks; a chunked body over --max-upload is refused as it passes the
+// limit, leaving nothing behind.
+func TestUploadsAreSpooledNotHeld(t *testing.T) {
+	dataDir, tokens := hostileDataDir(t)
+	spool := t.TempDir()
+	t.Setenv("TMPDIR", spool)
+	s := startCandour(t, "serve", dataDir, "--max-upload", "64MiB")
+	const fileBytes = 40 << 20
+	descriptorFor := func(slug string) string {
+		return fmt.Sprintf(`{"dataset": {"slug": %q, "title": "Spooled upload", "publisher": {"slug": "e2e-hostile", "name": "E2E Hostile"}},
+			"release": {"title": "Quarter 1", "periodLabel": "2026 Q1"}, "resources": [{"name": "list", "path": "list.csv", "schema": {"fields": [{"name": "code", "candour:role": "key"}, {"name": "name"}]}}]}`, slug)
+	}
+	// A small upload first, so that what the first submission sets up
+	// once (templates, connections) is not counted as the upload's.
+	for _, chunked := range []bool{false, true} {
+		if status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptorFor(fmt.Sprint("warm-up-", chunked)), 64<<10, chunked, make(chan struct{})); err != nil || status != http.StatusCreated {
+			t.Fatalf("a small upload: %d %v %.300s", status, err, body)
+		}
+	}
+
+	for _, chunked := range []bool{false, true} {
+		name := map[bool]string{false: "with a Content-Length", true: "chunked"}[chunked]
+		t.Run(name, func(t *testing.T) {
+			descriptor := descriptorFor("spooled-" + map[bool]string{false: "length", true: "chunked"}[chunked])
+			liveHeap() // a second collection empties what sync.Pools held
+			before := liveHeap()
+			var peak atomic.Uint64
+			sending := make(chan struct{})
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					if h := liveHeap(); h > peak.Load() {
+						peak.Store(h)
+					}
+					select {
+					case <-sending:
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+			}()
+			status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptor, fileBytes, chunked, sending)
+			<-sampled
+			if err != nil || status != http.StatusCreated {
+				t.Fatalf("a %d MiB upload: %d %v %.300s", fileBytes>>20, status, err, body)
+			}
+			grew := int64(peak.Load()) - int64(before)
+			t.Logf("%d MiB upload, %s: the heap grew by at most %.1f MiB while it was sent", fileBytes>>20, name, float64(grew)/(1<<20))
+			if grew > 4<<20 {
+				t.Errorf("the heap grew by %.1f MiB while a %d MiB file was sent; want a few KiB of it held (under 4 MiB)", float64(grew)/(1<<20), fileBytes>>20)
+			}
+		})
+	}
+
+	t.Run("a chunked body over --max-upload is refused as it passes the limit", func(t *testing.T) {
+		blobsBefore := countFiles(t, filepath.Join(dataDir, "blobs"))
+		status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptorFor("too-big-chunked"), 80<<20, true, make(chan struct{}))
+		switch {
+		case errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET):
+		case err != nil:
+			t.Fatalf("an 80 MiB chunked upload: %v", err)
+		case status != http.StatusRequestEntityTooLarge:
+			t.Errorf("an 80 MiB chunked upload with --max-upload 64MiB: %d %.300s, want 413", status, body)
+		}
+		if n := countFiles(t, filepath.Join(dataDir, "blobs")); n != blobsBefore {
+			t.Errorf("the refused upload stored %d blobs", n-blobsBefore)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for countFiles(t, spool) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := countFiles(t, spool); n > 0 {
+			t.Errorf("%d temporary files left behind by the refused upload", n)
+		}
+	})
+}
+
+// liveHeap is the heap this test process (server included) holds live
+// after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// sendGeneratedUpload posts a submission whose one file, list.csv, is
+// about size bytes of generated rows, written as it is sent (the client
+// holds none of it), in pieces with short pauses so that the upload lasts
+// long enough to be watched; sending is closed once the last byte is
+// written. With chunked false the body's length is announced.
+func sendGeneratedUpload(s *server, token, descriptor string, size int, chunked bool, sending chan struct{}) (int, string, error) {
+	write := func(w io.Writer, boundary string, pace bool) error {
+		mw := multipart.NewWriter(w)
+		mw.SetBoundary(boundary)
+		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
+		io.WriteString(fw, descriptor)
+		fw, _ = mw.CreateFormFile("list.csv", "list.csv")
+		io.WriteString(fw, "code,name\n")
+		// Rows are written into one buffer, reused, so that the client
+		// allocates nothing while the server's heap is watched.
+		piece := make([]byte, 0, 256<<10+128)
+		row := int64(0)
+		for written := 0; written < size; {
+			piece = piece[:0]
+			for len(piece) < 256<<10 {
+				piece = append(piece, 'C')
+				piece = strconv.AppendInt(piece, 100000000+row, 10)
+				piece = append(piece, ",Name number "...)
+				piece = strconv.AppendInt(piece, row, 10)
+				piece = append(piece, " of a spooled upload\n"...)
+				row++
+			}
+			if _, err := fw.Write(piece); err != nil {
+				return err
+			}
+			written += len(piece)
+			if pace {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		return mw.Close()
+	}
+	const boundary = "candour-spooled-upload-boundary"
+	var length countingWriter
+	if !chunked {
+		write(&length, boundary, false)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		err := write(pw, boundary, true)
+		close(sending)
+		pw.CloseWithError(err)
+	}()
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/submissions", pr)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if !chunked {
+		req.ContentLength = int64(length)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		pr.CloseWithError(err)
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// countingWriter counts what is written to it.
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
