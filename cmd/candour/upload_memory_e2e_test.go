@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -72,6 +75,36 @@ func TestUploadsAreSpooledNotHeld(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a kept-alive connection carries on after a body, never into it", func(t *testing.T) {
+		// Two requests written at once on one connection: a form POST to
+		// an address that reads no body (its body streamed to the server)
+		// and a GET. The GET must be answered as itself, not taken from
+		// the first one's body; an upload's connection is closed after
+		// its answer instead.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		form := "note=" + strings.Repeat("GET /x HTTP/1.1\r\n", 2<<10)
+		fmt.Fprintf(conn, "POST /no-such-page HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%sGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", len(form), form)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(conn)
+		first, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, first.Body)
+		second, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after the form POST (%d), the GET on the same connection: %v", first.StatusCode, err)
+		}
+		body, _ := io.ReadAll(second.Body)
+		if second.StatusCode != http.StatusOK || !strings.Contains(string(body), "ok") {
+			t.Errorf("the GET after the form POST: %d %.200s, want /healthz's answer", second.StatusCode, body)
+		}
+	})
 
 	t.Run("a chunked body over --max-upload is refused as it passes the limit", func(t *testing.T) {
 		blobsBefore := countFiles(t, filepath.Join(dataDir, "blobs"))
