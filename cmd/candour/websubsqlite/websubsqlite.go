@@ -55,11 +55,20 @@ func (s *Store) Delete(ctx context.Context, topic, callback string) error {
 
 // Active implements websub.Store.
 func (s *Store) Active(ctx context.Context, now time.Time) ([]websub.Subscription, error) {
+	// A read, and a write only when a lease has run out: the hub asks
+	// every round, and a write each time would wait behind a long
+	// submission's write transaction (and fail after the busy timeout).
 	at := now.UTC().Format(timeLayout)
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM websub_subscriptions WHERE expires <= ?`, at); err != nil {
+	var expired int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM websub_subscriptions WHERE expires <= ?`, at).Scan(&expired); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT topic, callback, secret, expires, delivered FROM websub_subscriptions ORDER BY topic, callback`)
+	if expired > 0 {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM websub_subscriptions WHERE expires <= ?`, at); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT topic, callback, secret, expires, delivered FROM websub_subscriptions WHERE expires > ? ORDER BY topic, callback`, at)
 	if err != nil {
 		return nil, err
 	}
