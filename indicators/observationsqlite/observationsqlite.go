@@ -68,24 +68,8 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 // Observations implements indicators.ObservationStore.
 func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Observation, error] {
 	return func(yield func(indicators.Observation, error) bool) {
-		in, args := sqlitedb.VisibleIn(q.Visible)
-		where := []string{"release_id IN " + in}
-		if q.Organisation != "" {
-			where = append(where, "organisation = ?")
-			args = append(args, q.Organisation)
-		}
-		if q.Indicator != "" {
-			where = append(where, "indicator = ?")
-			args = append(args, q.Indicator)
-		}
-		if q.Release != 0 {
-			where = append(where, "release_id = ?")
-			args = append(args, q.Release)
-		}
-		rows, err := s.db.QueryContext(ctx, `SELECT release_id, indicator, organisation, period, period_start, numerator,
-			denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
-			dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside
-			FROM observations WHERE `+strings.Join(where, " AND ")+` ORDER BY indicator, organisation, period_start, release_id`, args...)
+		query, args := observationsSQL(q)
+		rows, err := s.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			yield(indicators.Observation{}, err)
 			return
@@ -106,6 +90,34 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 			yield(indicators.Observation{}, err)
 		}
 	}
+}
+
+// observationsSQL is the query Observations runs. For one organisation
+// the release filter is written +release_id, which keeps SQLite from
+// answering it through observations_by_release (a search per visible
+// release, then a look-up of every row in the table): the organisation's
+// rows are next to each other in the primary key, and reading them there
+// is one range (measured on 10.5 million observations: 1.5 ms against
+// 3.3 ms with warm pages, far more with cold ones).
+func observationsSQL(q indicators.ObservationQuery) (string, []any) {
+	in, args := sqlitedb.VisibleIn(q.Visible)
+	where := []string{"release_id IN " + in}
+	if q.Organisation != "" {
+		where = []string{"+release_id IN " + in, "organisation = ?"}
+		args = append(args, q.Organisation)
+	}
+	if q.Indicator != "" {
+		where = append(where, "indicator = ?")
+		args = append(args, q.Indicator)
+	}
+	if q.Release != 0 {
+		where = append(where, "release_id = ?")
+		args = append(args, q.Release)
+	}
+	return `SELECT release_id, indicator, organisation, period, period_start, numerator,
+		denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
+		dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside
+		FROM observations WHERE ` + strings.Join(where, " AND ") + ` ORDER BY indicator, organisation, period_start, release_id`, args
 }
 
 // WriteDefinitions implements indicators.ObservationStore.
