@@ -30,21 +30,17 @@ package sqlitedb
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/migrations"
 )
 
 // Open opens (creating if needed) the SQLite database at file with WAL
@@ -70,27 +66,11 @@ func Open(ctx context.Context, file string) (*sql.DB, error) {
 }
 
 // Set is one store's migrations.
-type Set struct {
-	Component string // e.g. "catalogue"; unique per database
-	Files     fs.FS  // files NNNN_description.sql at the root
-}
+type Set = migrations.Set
 
 // Embedded is the Set of a store whose migrations are embedded in fsys
 // under the folder "migrations" (//go:embed migrations/*.sql).
-func Embedded(component string, fsys fs.FS) Set {
-	sub, err := fs.Sub(fsys, "migrations")
-	if err != nil {
-		panic(err) // fs.Sub fails only for an invalid path, and this one is fixed
-	}
-	return Set{Component: component, Files: sub}
-}
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-	sum     string
-}
+func Embedded(component string, fsys fs.FS) Set { return migrations.Embedded(component, fsys) }
 
 // Migrate applies every set's pending migrations in order and records them.
 // It fails, changing nothing further, if a recorded migration's file has
@@ -115,7 +95,7 @@ func Migrate(ctx context.Context, db *sql.DB, sets ...Set) error {
 }
 
 func migrateSet(ctx context.Context, db *sql.DB, set Set) error {
-	files, err := readMigrations(set.Files)
+	files, err := migrations.Read(set.Files)
 	if err != nil {
 		return err
 	}
@@ -139,10 +119,10 @@ func migrateSet(ctx context.Context, db *sql.DB, set Set) error {
 	}
 	known := map[int]bool{}
 	for _, m := range files {
-		known[m.version] = true
-		if sum, ok := applied[m.version]; ok {
-			if sum != m.sum {
-				return fmt.Errorf("migration %s was changed after it was applied (recorded sha256 %s, file %s)", m.name, sum, m.sum)
+		known[m.Version] = true
+		if sum, ok := applied[m.Version]; ok {
+			if sum != m.SHA256 {
+				return fmt.Errorf("migration %s was changed after it was applied (recorded sha256 %s, file %s)", m.Name, sum, m.SHA256)
 			}
 			continue
 		}
@@ -158,52 +138,21 @@ func migrateSet(ctx context.Context, db *sql.DB, set Set) error {
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, component string, m migration) error {
+func apply(ctx context.Context, db *sql.DB, component string, m migrations.File) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("apply %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("apply %s: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (component, version, name, sha256, applied_at) VALUES (?, ?, ?, ?, ?)`,
-		component, m.version, m.name, m.sum, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
-		return fmt.Errorf("record %s: %w", m.name, err)
+		component, m.Version, m.Name, m.SHA256, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("record %s: %w", m.Name, err)
 	}
 	return tx.Commit()
-}
-
-func readMigrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		if e.IsDir() || path.Ext(e.Name()) != ".sql" {
-			continue
-		}
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %q: name must start with a positive number and an underscore", e.Name())
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migration files %q and %q share version %d", other, e.Name(), v)
-		}
-		seen[v] = e.Name()
-		b, err := fs.ReadFile(fsys, e.Name())
-		if err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(b)
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b), sum: hex.EncodeToString(sum[:])})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
 }
 
 // WithTx runs fn in a transaction on db, committing if it returns nil and

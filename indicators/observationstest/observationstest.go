@@ -4,6 +4,8 @@ package observationstest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/candour/candour/datasets"
@@ -101,6 +103,49 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 		if o.Comparison != in.Comparison || o.Beside != in.Beside || o.Funnel != in.Funnel || *o.FunnelLower95 != 0.87 || *o.FunnelUpper95 != 1.15 ||
 			*o.FunnelLower998 != 0.8 || *o.FunnelUpper998 != 1.25 {
 			t.Errorf("read back %+v", o)
+		}
+	})
+	t.Run("codes keep their leading zeros, text its letters, reads their order", func(t *testing.T) {
+		s := open(t)
+		// Written out of order, twice for release 2 (a retried write): one
+		// copy is kept.
+		in := []indicators.Observation{
+			{Indicator: "z-last", Organisation: "00123", Period: "2024", PeriodStart: "2024-04-01", Value: f(2), Comparison: indicators.Similar},
+			{Indicator: "äöü-Ωmega", Organisation: "00123", Period: "2023", PeriodStart: "2023-04-01", Value: f(1), Reason: "≤ 5 patients: «suppressed»", Comparison: indicators.NotCompared},
+			{Indicator: "äöü-Ωmega", Organisation: "0012", Period: "2023", PeriodStart: "2023-04-01", Quintile: 5, Comparison: indicators.Better},
+		}
+		for range 2 {
+			if err := s.WriteObservations(ctx, 2, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.WriteObservations(ctx, 1, []indicators.Observation{{Indicator: "äöü-Ωmega", Organisation: "0012", Period: "2022", PeriodStart: "2022-04-01", Comparison: indicators.Worse}}); err != nil {
+			t.Fatal(err)
+		}
+		got := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2)})
+		var order []string
+		for _, o := range got {
+			order = append(order, fmt.Sprintf("%s %s %s r%d", o.Indicator, o.Organisation, o.PeriodStart, o.Release))
+		}
+		want := []string{"z-last 00123 2024-04-01 r2", "äöü-Ωmega 0012 2022-04-01 r1", "äöü-Ωmega 0012 2023-04-01 r2", "äöü-Ωmega 00123 2023-04-01 r2"}
+		if !slices.Equal(order, want) {
+			t.Errorf("read in the order\n%q\nwant (indicator, organisation, period start, release)\n%q", order, want)
+		}
+		one := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Organisation: "00123", Indicator: "äöü-Ωmega"})
+		if len(one) != 1 || one[0].Reason != "≤ 5 patients: «suppressed»" || one[0].Comparison != indicators.NotCompared {
+			t.Errorf("organisation 00123, indicator äöü-Ωmega: %+v", one)
+		}
+		if q := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Organisation: "123"}); len(q) != 0 {
+			t.Errorf("organisation 123 (not 00123): %+v", q)
+		}
+		if q := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Release: 1}); len(q) != 1 || q[0].Release != 1 {
+			t.Errorf("release 1 only: %+v", q)
+		}
+		if q := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Organisation: "O'Brien; DROP TABLE observations"}); len(q) != 0 {
+			t.Errorf("a code with a quote: %+v", q)
+		}
+		if q := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(2), Organisation: "0012"}); len(q) != 1 || q[0].Quintile != 5 {
+			t.Errorf("quintile: %+v", q)
 		}
 	})
 	t.Run("summaries in period order, visible only, removed with the release", func(t *testing.T) {

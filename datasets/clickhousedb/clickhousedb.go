@@ -1,0 +1,199 @@
+// Package clickhousedb opens a ClickHouse server for Candour's analytical
+// stores and applies their embedded migrations, as sqlitedb does for the
+// embedded database.
+//
+// # Server and driver
+//
+// The server obtainable here is Debian's clickhouse-server 18.16, and the
+// driver is github.com/ClickHouse/clickhouse-go/v2 pinned at v2.26.0 over
+// the native protocol: later versions send INSERT … FORMAT Native, which
+// 18.16 takes as an empty insert (see ../shared/reference/tech-notes.md).
+// 18.16 has no server-side query parameters, so values are bound by the
+// driver on the client (it quotes and escapes them), and release numbers,
+// which are integers Candour chooses, are written into queries by In.
+//
+// # Migrations
+//
+// Each store ships its migrations as files NNNN_description.sql (package
+// migrations), applied in order and recorded in schema_migrations with the
+// file's SHA-256, as in SQLite. ClickHouse runs one statement a query, so
+// a file's statements are separated by a semicolon at the end of a line.
+// ClickHouse has no transactions: a migration whose statements are not
+// all applied is applied again from the start, so each statement must be
+// safe to repeat (CREATE TABLE IF NOT EXISTS, ADD COLUMN IF NOT EXISTS).
+//
+// # What it must not do
+//
+// It holds no store's tables or queries; the stores (observationclickhouse
+// and the others) do.
+package clickhousedb
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/migrations"
+)
+
+// Open connects to the server a DSN names, such as
+// clickhouse://127.0.0.1:9000/candour, and checks that it answers.
+func Open(ctx context.Context, dsn string) (driver.Conn, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse DSN: %w", err)
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %s: %w", opts.Addr, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("open clickhouse %s: %w", opts.Addr, err)
+	}
+	return conn, nil
+}
+
+// Set is one store's migrations.
+type Set = migrations.Set
+
+// Embedded is the Set of a store whose migrations are embedded in fsys
+// under the folder "migrations".
+func Embedded(component string, fsys fs.FS) Set { return migrations.Embedded(component, fsys) }
+
+// Migrate applies every set's pending migrations in order and records
+// them. It fails, changing nothing further, if a recorded migration's file
+// has changed or disappeared.
+func Migrate(ctx context.Context, conn driver.Conn, sets ...Set) error {
+	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		component String, version UInt32, name String, sha256 String, applied_at DateTime
+	) ENGINE = MergeTree() ORDER BY (component, version)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, set := range sets {
+		if err := migrateSet(ctx, conn, set); err != nil {
+			return fmt.Errorf("migrate %s: %w", set.Component, err)
+		}
+	}
+	return nil
+}
+
+func migrateSet(ctx context.Context, conn driver.Conn, set Set) error {
+	files, err := migrations.Read(set.Files)
+	if err != nil {
+		return err
+	}
+	applied, err := appliedMigrations(ctx, conn, set.Component)
+	if err != nil {
+		return err
+	}
+	known := map[int]bool{}
+	for _, m := range files {
+		known[m.Version] = true
+		if sum, ok := applied[m.Version]; ok {
+			if sum != m.SHA256 {
+				return fmt.Errorf("migration %s was changed after it was applied (recorded sha256 %s, file %s)", m.Name, sum, m.SHA256)
+			}
+			continue
+		}
+		if err := apply(ctx, conn, set.Component, m); err != nil {
+			return err
+		}
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("migration version %d is recorded but its file is missing (database newer than this program?)", v)
+		}
+	}
+	return nil
+}
+
+func appliedMigrations(ctx context.Context, conn driver.Conn, component string) (map[int]string, error) {
+	rows, err := conn.Query(ctx, `SELECT version, sha256 FROM schema_migrations WHERE component = ?`, component)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]string{}
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, err
+		}
+		applied[int(v)] = sum
+	}
+	return applied, rows.Err()
+}
+
+func apply(ctx context.Context, conn driver.Conn, component string, m migrations.File) error {
+	for i, stmt := range Statements(m.SQL) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("apply %s, statement %d: %w", m.Name, i+1, err)
+		}
+	}
+	// Rows go in as batches: 18.16 waits for data after an INSERT … VALUES
+	// sent as a query over the native protocol.
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (component, version, name, sha256, applied_at)")
+	if err == nil {
+		if err = batch.Append(component, uint32(m.Version), m.Name, m.SHA256, time.Now().UTC()); err == nil {
+			err = batch.Send()
+		} else {
+			batch.Abort()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// Statements splits a migration file into its statements: each ends with
+// a semicolon at the end of a line. Lines that are only a comment are
+// left out.
+func Statements(sql string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	for _, line := range strings.Split(sql, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		if body, ok := strings.CutSuffix(trimmed, ";"); ok {
+			cur.WriteString(body)
+			flush()
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+	}
+	flush()
+	return out
+}
+
+// In writes the visible releases as a list for an IN clause, "(3, 7)", or
+// reports that there are none (the query would read nothing).
+func In(v datasets.Visible) (string, bool) {
+	ids := v.IDs()
+	if len(ids) == 0 {
+		return "", false
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return "(" + strings.Join(parts, ", ") + ")", true
+}

@@ -1,0 +1,266 @@
+// Package observationclickhouse keeps indicator observations, definitions
+// and summaries on a ClickHouse server (see datasets/clickhousedb for the
+// server version and driver): the indicators.ObservationStore for a
+// deployment whose observations outgrow the embedded database. It passes
+// the same contract suite (observationstest) as observationsqlite.
+//
+// Each table is partitioned by release. Writing a release's observations
+// drops its partition and inserts the new rows in one batch; ClickHouse
+// has no transactions, so a write cut off part-way leaves the release with
+// none or some of its rows until it is written again, which the publisher
+// does (a release is made public only after its observations are written,
+// and an interrupted amendment is rewritten at start-up). Reads are plain
+// queries filtered by the visible releases.
+//
+// It must not hold anything but observations, definitions and summaries:
+// the catalogue and workflow stay in SQLite.
+package observationclickhouse
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/clickhousedb"
+	"github.com/candour/candour/indicators"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the store's migrations.
+func Migrations() clickhousedb.Set { return clickhousedb.Embedded("observations", migrationFiles) }
+
+// Store implements indicators.ObservationStore.
+type Store struct{ conn driver.Conn }
+
+var _ indicators.ObservationStore = (*Store)(nil)
+
+// New returns the store over conn.
+func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+
+const observationColumns = `release_id, indicator, organisation, period, period_start, numerator,
+	denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
+	dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside`
+
+// dropRelease empties a release's partition of table.
+func (s *Store) dropRelease(ctx context.Context, table string, release int64) error {
+	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
+		return fmt.Errorf("%s of release %d: %w", table, release, err)
+	}
+	return nil
+}
+
+// WriteObservations implements indicators.ObservationStore.
+func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
+	if err := s.dropRelease(ctx, "observations", release); err != nil {
+		return err
+	}
+	if len(obs) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO observations ("+observationColumns+")")
+	if err != nil {
+		return err
+	}
+	for _, o := range obs {
+		if err := batch.Append(uint64(release), o.Indicator, o.Organisation, o.Period, o.PeriodStart,
+			o.Numerator, o.Denominator, o.Value, o.Category, o.Lower95, o.Upper95, o.Lower998, o.Upper998, o.Benchmark,
+			string(o.Comparison), o.Reason, int64(o.Quintile), o.Dataset, int64(o.Version), o.Funnel,
+			o.FunnelLower95, o.FunnelUpper95, o.FunnelLower998, o.FunnelUpper998, string(o.Beside)); err != nil {
+			batch.Abort()
+			return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
+		}
+	}
+	return batch.Send()
+}
+
+// Observations implements indicators.ObservationStore.
+func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Observation, error] {
+	return func(yield func(indicators.Observation, error) bool) {
+		in, some := clickhousedb.In(q.Visible)
+		if !some {
+			return
+		}
+		where := []string{"release_id IN " + in}
+		var args []any
+		if q.Organisation != "" {
+			where = append(where, "organisation = ?")
+			args = append(args, q.Organisation)
+		}
+		if q.Indicator != "" {
+			where = append(where, "indicator = ?")
+			args = append(args, q.Indicator)
+		}
+		if q.Release != 0 {
+			where = append(where, fmt.Sprintf("release_id = %d", q.Release))
+		}
+		rows, err := s.conn.Query(ctx, "SELECT "+observationColumns+" FROM observations WHERE "+strings.Join(where, " AND ")+
+			" ORDER BY indicator, organisation, period_start, release_id", args...)
+		if err != nil {
+			yield(indicators.Observation{}, err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			o, err := scanObservation(rows)
+			if !yield(o, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(indicators.Observation{}, err)
+		}
+	}
+}
+
+func scanObservation(rows driver.Rows) (indicators.Observation, error) {
+	var o indicators.Observation
+	var release uint64
+	var quintile, version int64
+	var comparison, beside string
+	err := rows.Scan(&release, &o.Indicator, &o.Organisation, &o.Period, &o.PeriodStart, &o.Numerator, &o.Denominator,
+		&o.Value, &o.Category, &o.Lower95, &o.Upper95, &o.Lower998, &o.Upper998, &o.Benchmark, &comparison, &o.Reason, &quintile,
+		&o.Dataset, &version, &o.Funnel, &o.FunnelLower95, &o.FunnelUpper95, &o.FunnelLower998, &o.FunnelUpper998, &beside)
+	o.Release, o.Quintile, o.Version = int64(release), int(quintile), int(version)
+	o.Comparison, o.Beside = indicators.Comparison(comparison), indicators.Comparison(beside)
+	return o, err
+}
+
+// WriteDefinitions implements indicators.ObservationStore.
+func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indicators.Definition) error {
+	if err := s.dropRelease(ctx, "indicator_definitions", release); err != nil {
+		return err
+	}
+	if len(defs) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_definitions (release_id, id, definition)")
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		raw, err := json.Marshal(d)
+		if err == nil {
+			err = batch.Append(uint64(release), d.ID, string(raw))
+		}
+		if err != nil {
+			batch.Abort()
+			return fmt.Errorf("definition %s: %w", d.ID, err)
+		}
+	}
+	return batch.Send()
+}
+
+// Definitions implements indicators.ObservationStore: for each indicator,
+// the definition of the newest visible release that ships one.
+func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]indicators.ReleasedDefinition, error) {
+	in, some := clickhousedb.In(visible)
+	if !some {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT release_id, id, definition FROM indicator_definitions WHERE release_id IN "+in)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	newest := map[string]indicators.ReleasedDefinition{}
+	for rows.Next() {
+		var release uint64
+		var id, raw string
+		if err := rows.Scan(&release, &id, &raw); err != nil {
+			return nil, err
+		}
+		if have, ok := newest[id]; ok && have.Release >= int64(release) {
+			continue
+		}
+		rd := indicators.ReleasedDefinition{Release: int64(release)}
+		if err := json.Unmarshal([]byte(raw), &rd.Definition); err != nil {
+			return nil, fmt.Errorf("definition %s of release %d: %w", id, release, err)
+		}
+		newest[id] = rd
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]indicators.ReleasedDefinition, 0, len(newest))
+	for _, rd := range newest {
+		out = append(out, rd)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// WriteSummaries implements indicators.ObservationStore.
+func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indicators.Summary) error {
+	if err := s.dropRelease(ctx, "indicator_summaries", release); err != nil {
+		return err
+	}
+	if len(sums) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_summaries (release_id, indicator, period, period_start, summary)")
+	if err != nil {
+		return err
+	}
+	for _, sum := range sums {
+		sum.Release = release
+		raw, err := json.Marshal(sum)
+		if err == nil {
+			err = batch.Append(uint64(release), sum.Indicator, sum.Period, sum.PeriodStart, string(raw))
+		}
+		if err != nil {
+			batch.Abort()
+			return fmt.Errorf("summary of %s: %w", sum.Indicator, err)
+		}
+	}
+	return batch.Send()
+}
+
+// Summaries implements indicators.ObservationStore.
+func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicator string) ([]indicators.Summary, error) {
+	in, some := clickhousedb.In(visible)
+	if !some {
+		return nil, nil
+	}
+	where, args := "release_id IN "+in, []any{}
+	if indicator != "" {
+		where += " AND indicator = ?"
+		args = append(args, indicator)
+	}
+	rows, err := s.conn.Query(ctx, "SELECT summary FROM indicator_summaries WHERE "+where+" ORDER BY indicator, period_start, release_id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indicators.Summary
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var sum indicators.Summary
+		if err := json.Unmarshal([]byte(raw), &sum); err != nil {
+			return nil, fmt.Errorf("indicator summary: %w", err)
+		}
+		out = append(out, sum)
+	}
+	return out, rows.Err()
+}
+
+// DeleteRelease implements indicators.ObservationStore.
+func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
+	for _, table := range []string{"observations", "indicator_definitions", "indicator_summaries"} {
+		if err := s.dropRelease(ctx, table, release); err != nil {
+			return err
+		}
+	}
+	return nil
+}
