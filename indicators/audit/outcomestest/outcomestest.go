@@ -4,6 +4,7 @@ package outcomestest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/candour/candour/datasets"
@@ -112,6 +113,38 @@ func Run(t *testing.T, open func(t *testing.T) audit.Store) {
 		all := query(t, s, audit.Query{Visible: v, Measure: "deaths", Provider: "H1"})
 		if len(all) != 3 || all[0].Level != audit.Hospital || all[1].Level != audit.Team || all[2].Level != audit.Consultant {
 			t.Errorf("order: %+v", all)
+		}
+	})
+	t.Run("codes keep their leading zeros, names their letters, reads their order", func(t *testing.T) {
+		s := open(t)
+		in := []audit.Outcome{
+			outcome("z-returns", audit.Hospital, "0RR8", "", "0RR8", audit.Within),
+			outcome("deaths", audit.Consultant, "0RR8", "Tëam ß", "0012345", audit.Alert),
+			outcome("deaths", audit.Hospital, "0RR8", "", "0RR8", audit.Alarm),
+			outcome("deaths", audit.Team, "0RR8", "Tëam ß", "Tëam ß", audit.Within),
+		}
+		in[1].Name = "Dr Zoë Ní Bhriain «lead»"
+		for range 2 { // a retried write keeps one copy
+			write(t, s, 7, in...)
+		}
+		got := query(t, s, audit.Query{Visible: datasets.NewVisible(7)})
+		var order []string
+		for _, o := range got {
+			order = append(order, o.Measure+" "+string(o.Level)+" "+o.Code)
+		}
+		want := []string{"deaths hospital 0RR8", "deaths team Tëam ß", "deaths consultant 0012345", "z-returns hospital 0RR8"}
+		if !slices.Equal(order, want) {
+			t.Errorf("read in the order %q, want (measure, period, hospital before team before consultant, …) %q", order, want)
+		}
+		one := query(t, s, audit.Query{Visible: datasets.NewVisible(7), Code: "0012345"})
+		if len(one) != 1 || one[0].Name != "Dr Zoë Ní Bhriain «lead»" || one[0].Team != "Tëam ß" {
+			t.Errorf("consultant 0012345: %+v", one)
+		}
+		if none := query(t, s, audit.Query{Visible: datasets.NewVisible(7), Code: "12345"}); len(none) != 0 {
+			t.Errorf("code 12345 (not 0012345): %+v", none)
+		}
+		if none := query(t, s, audit.Query{Visible: datasets.NewVisible(7), Provider: "O'Brien' OR '1'='1"}); len(none) != 0 {
+			t.Errorf("a provider with quotes: %+v", none)
 		}
 	})
 	t.Run("rewrite replaces, delete removes", func(t *testing.T) {
