@@ -76,7 +76,7 @@ func (r Range) Contains(x float64) bool { return r.Min <= x && x <= r.Max }
 // Writing rows makes nothing public: public reads pass a Visible set that
 // only contains published releases.
 //
-// Implementations: rowsqlite (embedded). The contract is checked by
+// Implementations: rowsqlite (embedded) and rowclickhouse. The contract is checked by
 // rowstoretest.Run against each implementation.
 type RowStore interface {
 	// WriteRows stores the rows of one file of a release, numbering them

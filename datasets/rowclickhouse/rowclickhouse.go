@@ -1,0 +1,237 @@
+// Package rowclickhouse stores the rows of release files on a ClickHouse
+// server (see datasets/clickhousedb): the datasets.RowStore for a
+// deployment whose rows outgrow the embedded database. It passes the same
+// contract suite (rowstoretest) as rowsqlite.
+//
+// Each release file is a partition of dataset_rows, its rows in row-number
+// order with their cells as an array of text, exactly as published.
+// Writing a file drops its partition and inserts its rows in batches of
+// insertBatch rows, so memory does not grow with the file. ClickHouse has
+// no transactions: a write that fails part-way (the rows' reader fails, or
+// the server) drops what it wrote, so nothing of that file is left; the
+// publisher writes a release's rows before the release can be public and
+// rewrites an interrupted amendment at start-up.
+//
+// Equality filters and keyset pagination are done by the server; numeric
+// range filters are checked here with datasets.ParseDecimal, the rule every
+// store applies (ClickHouse's own number parsing accepts other texts), so
+// a query with a range reads the file's rows past the cursor and stops at
+// its limit.
+//
+// It never decides visibility: reads of a release outside the visible set
+// its caller passes yield datasets.ErrNotVisible.
+package rowclickhouse
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/candour/candour/datasets"
+	"github.com/candour/candour/datasets/clickhousedb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the store's migrations.
+func Migrations() clickhousedb.Set { return clickhousedb.Embedded("rows", migrationFiles) }
+
+// insertBatch is how many rows go to the server in one insert.
+const insertBatch = 100_000
+
+// Store implements datasets.RowStore.
+type Store struct{ conn driver.Conn }
+
+var _ datasets.RowStore = (*Store)(nil)
+
+// New returns the store over conn.
+func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+
+// dropFile empties the partition of one release file.
+func (s *Store) dropFile(ctx context.Context, f datasets.FileRef) error {
+	// The file name is a quoted string literal, as partition expressions
+	// need; quoteString escapes it.
+	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE dataset_rows DROP PARTITION (%d, %s)", f.Release, quoteString(f.File))); err != nil {
+		return fmt.Errorf("rows of %s in release %d: %w", f.File, f.Release, err)
+	}
+	return nil
+}
+
+// quoteString writes s as a ClickHouse string literal.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// WriteRows implements datasets.RowStore.
+func (s *Store) WriteRows(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[]string, error]) (int64, error) {
+	if err := s.dropFile(ctx, f); err != nil {
+		return 0, err
+	}
+	n, err := s.insert(ctx, f, rows)
+	if err != nil {
+		// Leave nothing of the file rather than part of it.
+		if derr := s.dropFile(context.WithoutCancel(ctx), f); derr != nil {
+			return 0, fmt.Errorf("%w (and removing what was written: %v)", err, derr)
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+func (s *Store) insert(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[]string, error]) (int64, error) {
+	var batch driver.Batch
+	var n int64
+	send := func() error {
+		if batch == nil {
+			return nil
+		}
+		err := batch.Send()
+		batch = nil
+		return err
+	}
+	for cells, err := range rows {
+		if err != nil {
+			if batch != nil {
+				batch.Abort()
+			}
+			return 0, err
+		}
+		if batch == nil {
+			if batch, err = s.conn.PrepareBatch(ctx, "INSERT INTO dataset_rows (release_id, file, number, cells)"); err != nil {
+				return 0, err
+			}
+		}
+		n++
+		if err := batch.Append(uint64(f.Release), f.File, uint64(n), cells); err != nil {
+			batch.Abort()
+			return 0, fmt.Errorf("row %d: %w", n, err)
+		}
+		if n%insertBatch == 0 {
+			if err := send(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, send()
+}
+
+// Rows implements datasets.RowStore.
+func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.RowQuery) iter.Seq2[datasets.StoredRow, error] {
+	return func(yield func(datasets.StoredRow, error) bool) {
+		if !visible.Contains(q.File.Release) {
+			yield(datasets.StoredRow{}, datasets.ErrNotVisible)
+			return
+		}
+		// A reader that stops early cancels the query rather than reading
+		// the rest of the file.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		query, args := rowsSQL(q)
+		rows, err := s.conn.Query(ctx, query, args...)
+		if err != nil {
+			yield(datasets.StoredRow{}, err)
+			return
+		}
+		defer rows.Close()
+		sent := 0
+		for rows.Next() {
+			var number uint64
+			var cells []string
+			if err := rows.Scan(&number, &cells); err != nil {
+				yield(datasets.StoredRow{}, err)
+				return
+			}
+			if !within(cells, q.Within) {
+				continue
+			}
+			if !yield(datasets.StoredRow{Number: int64(number), Cells: cells}, nil) {
+				return
+			}
+			if sent++; q.Limit > 0 && sent == q.Limit {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(datasets.StoredRow{}, err)
+		}
+	}
+}
+
+// rowsSQL is the query for q: the file's rows after the cursor that pass
+// its equality filters, in row-number order, limited when no range filter
+// is left to apply here.
+func rowsSQL(q datasets.RowQuery) (string, []any) {
+	where := []string{fmt.Sprintf("release_id = %d", q.File.Release), "file = ?", fmt.Sprintf("number > %d", max(q.After, 0))}
+	args := []any{q.File.File}
+	columns := make([]int, 0, len(q.Equal))
+	for col := range q.Equal {
+		columns = append(columns, col)
+	}
+	sort.Ints(columns)
+	for _, col := range columns {
+		values := q.Equal[col]
+		if len(values) == 0 {
+			where = append(where, "0")
+			continue
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+		// Arrays count from 1, and a row too short to have the column has
+		// no value there (ClickHouse would give "").
+		where = append(where, fmt.Sprintf("length(cells) > %d AND cells[%d] IN (%s)", col, col+1, marks))
+		for _, v := range values {
+			args = append(args, v)
+		}
+	}
+	query := "SELECT number, cells FROM dataset_rows WHERE " + strings.Join(where, " AND ") + " ORDER BY number"
+	if q.Limit > 0 && len(q.Within) == 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	return query, args
+}
+
+// within reports whether cells pass every range filter.
+func within(cells []string, ranges map[int]datasets.Range) bool {
+	for col, r := range ranges {
+		if col >= len(cells) {
+			return false
+		}
+		x, ok := datasets.ParseDecimal(cells[col])
+		if !ok || !r.Contains(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteRelease implements datasets.RowStore.
+func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
+	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT file FROM dataset_rows WHERE release_id = %d", release))
+	if err != nil {
+		return err
+	}
+	var files []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return err
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := s.dropFile(ctx, datasets.FileRef{Release: release, File: f}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
