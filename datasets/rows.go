@@ -11,6 +11,11 @@ import (
 // visible set.
 var ErrNotVisible = errors.New("release not visible")
 
+// ErrUnavailable marks a store error that means the store's server could
+// not be reached or went away (not a query it refused): the request may
+// succeed if tried again shortly, so pages answer 503 with Retry-After.
+var ErrUnavailable = errors.New("the data store is not answering")
+
 // Visible is the set of release ids a reader may see. Only the catalogue's
 // published view (through its caller) builds one for public reads; the
 // publisher builds one naming a single release when it derives data from

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/publisher"
 )
 
@@ -59,6 +60,13 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		status = fe.Code
 		message = fe.Message
+	case errors.Is(err, datasets.ErrUnavailable):
+		// A store's server is not answering: say so, and when to try
+		// again; the driver reconnects by itself once it is back.
+		status, message = http.StatusServiceUnavailable, "Some of the figures on this page are kept on a server that is not answering. Try again in a minute."
+		c.Set(fiber.HeaderRetryAfter, "30")
+		s.log.Warn("a data store is not answering", "method", c.Method(), "path", c.Path(), "err", err)
+		ue = &userError{status: status, message: message}
 	}
 	switch {
 	case status == http.StatusNotFound:

@@ -102,7 +102,7 @@ func openAPIDocument(base string) map[string]any {
 				"429": map[string]any{"description": "Too many requests from this client; wait for Retry-After seconds.",
 					"headers": map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}},
 					"content": map[string]any{"application/json": map[string]any{"schema": errorRef}}},
-				"503": errorResponse("The server is busy; try again after Retry-After seconds."),
+				"503": errorResponse("The server is busy, or a data store it reads is not answering; try again after Retry-After seconds."),
 			}}
 		if r.Description != "" {
 			op["description"] = r.Description
@@ -140,12 +140,13 @@ func openAPIDocument(base string) map[string]any {
 // or bad-request (400), unauthorised (401), not-found (404; also for what
 // the caller may not see), too-large (413), unsupported-media-type (415),
 // rejected (422: a submission refused, nothing stored), rate-limited
-// (429), busy (503) and internal (500).
+// (429), busy or unavailable (503: the server is busy, or a data store it
+// reads is not answering) and internal (500).
 var errorSchema = map[string]any{
 	"type": "object", "required": []string{"error"},
 	"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
 		"properties": map[string]any{
-			"code":    map[string]any{"type": "string", "description": "what kind of error, for programs: bad-parameter, bad-request, unauthorised, not-found, too-large, unsupported-media-type, rejected, rate-limited, busy or internal"},
+			"code":    map[string]any{"type": "string", "description": "what kind of error, for programs: bad-parameter, bad-request, unauthorised, not-found, too-large, unsupported-media-type, rejected, rate-limited, busy, unavailable or internal"},
 			"message": map[string]any{"type": "string", "description": "what went wrong and what to do, for people"},
 			"problems": map[string]any{"type": "array", "description": "a refused submission's problems, each naming its field, or its file, row and column",
 				"items": map[string]any{"type": "object", "required": []string{"message"}, "properties": map[string]any{

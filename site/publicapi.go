@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/indicators"
 )
 
@@ -47,6 +48,10 @@ func (s *Site) apiErrors(h fiber.Handler) fiber.Handler {
 			return apiProblemJSON(c, ue.status, code, ue.message)
 		case errors.Is(err, catalogue.ErrNotFound):
 			return apiProblemJSON(c, http.StatusNotFound, "not-found", "There is no such published resource.")
+		case errors.Is(err, datasets.ErrUnavailable):
+			s.log.Warn("a data store is not answering", "path", c.Path(), "error", err)
+			c.Set(fiber.HeaderRetryAfter, "30")
+			return apiProblemJSON(c, http.StatusServiceUnavailable, "unavailable", "Some of the figures are kept on a server that is not answering; try again after Retry-After seconds.")
 		}
 		s.log.Error("api request failed", "path", c.Path(), "error", err)
 		return apiProblemJSON(c, http.StatusInternalServerError, "internal", "Something went wrong on our side; try again later.")

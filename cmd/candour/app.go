@@ -17,6 +17,8 @@ import (
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
+	"github.com/candour/candour/indicators"
+	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/indicators/audit/outcomesqlite"
 	"github.com/candour/candour/indicators/observationsqlite"
 	"github.com/candour/candour/publisher"
@@ -35,13 +37,16 @@ type app struct {
 	now       func() time.Time
 	db        *sql.DB
 	catalogue *cataloguesqlite.Store
-	rows      *rowsqlite.Store
+	rows      datasets.RowStore
 	blobs     *datasets.BlobStore
 	workflow  *workflowsqlite.Store
 	// observations holds indicator definitions and observations.
-	observations *observationsqlite.Store
+	observations indicators.ObservationStore
 	// audits holds clinical audit definitions and outcomes.
-	audits    *outcomesqlite.Store
+	audits audit.Store
+	// analytics is where rows, observations and outcomes live (SQLite,
+	// or ClickHouse with --clickhouse).
+	analytics analytics
 	publisher *publisher.Service
 	// search is the search index, once serving opens it.
 	search *searchbleve.Index
@@ -107,13 +112,20 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 		db.Close()
 		return nil, err
 	}
+	stores := analytics{rows: rows, observations: observationsqlite.New(db), audits: outcomesqlite.New(db)}
+	if cfg.ClickHouseDSN != "" {
+		if stores, err = openClickHouse(ctx, cfg.ClickHouseDSN, true, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	now := func() time.Time { return time.Now().UTC() }
 	a = &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,
-		catalogue: cataloguesqlite.New(db, now), rows: rows, lock: lock}
+		catalogue: cataloguesqlite.New(db, now), lock: lock, analytics: stores,
+		rows: stores.rows, observations: stores.observations, audits: stores.audits}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
-	a.observations = observationsqlite.New(db)
-	a.audits = outcomesqlite.New(db)
 	if a.content, err = content.Default(); err != nil {
+		stores.close()
 		db.Close()
 		return nil, err
 	}
@@ -121,10 +133,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 		Observations: a.observations, Audits: a.audits, Content: a.content,
 		Now: now, Log: log, Approvals: cfg.Approvals, MaxUploadBytes: cfg.MaxUploadBytes})
 	if err := a.openAccounts(db); err != nil {
+		stores.close()
 		db.Close()
 		return nil, err
 	}
 	if err := a.recover(ctx, alone); err != nil {
+		stores.close()
 		db.Close()
 		return nil, err
 	}
@@ -154,6 +168,7 @@ func (a *app) Close() error {
 	if a.search != nil {
 		a.search.Close()
 	}
+	a.analytics.close()
 	err := a.db.Close()
 	a.lock.Close()
 	return err

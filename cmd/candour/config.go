@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/candour/candour/site"
 )
 
@@ -38,6 +40,7 @@ type Config struct {
 	MaxInFlight     int            // --max-in-flight, CANDOUR_MAX_IN_FLIGHT
 	SubmitWait      time.Duration  // --submit-wait, CANDOUR_SUBMIT_WAIT
 	QueueWait       time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
+	ClickHouseDSN   string         // --clickhouse, CANDOUR_CLICKHOUSE_DSN
 }
 
 // positiveDuration stores a duration setting that must be above zero.
@@ -172,6 +175,16 @@ var settings = []setting{
 				return fmt.Errorf("want a whole number from 1 to 20")
 			}
 			c.Approvals = n
+			return nil
+		}},
+	{"clickhouse", "CANDOUR_CLICKHOUSE_DSN", "", "a ClickHouse server for dataset rows, indicator observations and audit outcomes, e.g. clickhouse://127.0.0.1:9000/candour; empty: keep them in the data folder's database", false,
+		func(c *Config, v string) error {
+			if v != "" {
+				if _, err := clickhouse.ParseDSN(v); err != nil {
+					return fmt.Errorf("want a DSN such as clickhouse://127.0.0.1:9000/candour: %v", err)
+				}
+			}
+			c.ClickHouseDSN = v
 			return nil
 		}},
 	{"max-upload", "CANDOUR_MAX_UPLOAD", "200MiB", "largest submission accepted (all files together), e.g. 200MiB or 2GiB", false,

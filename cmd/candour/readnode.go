@@ -128,6 +128,10 @@ type readNode struct {
 	searchTmp string
 	// retiring are the generations swapped out and not yet closed.
 	retiring sync.WaitGroup
+	// clickhouse holds rows, observations and outcomes when --clickhouse
+	// names the publishing node's server (shared by every generation);
+	// otherwise each generation reads them from its snapshot.
+	clickhouse analytics
 }
 
 // generation is one opened snapshot generation and the site over it.
@@ -154,6 +158,12 @@ func runReadNode(ctx context.Context, args []string, getenv func(string) string,
 	}
 	log := cfg.logger(stderr)
 	n := &readNode{cfg: cfg, log: log, pub: cfg.DataDir}
+	if cfg.ClickHouseDSN != "" {
+		if n.clickhouse, err = openClickHouse(ctx, cfg.ClickHouseDSN, false, log); err != nil {
+			return fmt.Errorf("read-only: %w", err)
+		}
+		defer n.clickhouse.close()
+	}
 	gen, err := readCurrent(n.pub)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The publishing node's data folder itself: its public/ is meant.
@@ -337,12 +347,15 @@ func (n *readNode) open(ctx context.Context, gen string) (g *generation, err err
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	cat := cataloguesqlite.New(g.db, now)
-	rows := rowsqlite.New(g.db)
 	blobs, err := datasets.OpenBlobStore(filepath.Join(dir, blobsDir))
 	if err != nil {
 		return g, err
 	}
-	observations, audits := observationsqlite.New(g.db), outcomesqlite.New(g.db)
+	stores := analytics{rows: rowsqlite.New(g.db), observations: observationsqlite.New(g.db), audits: outcomesqlite.New(g.db)}
+	if n.clickhouse.conn != nil {
+		stores = n.clickhouse
+	}
+	rows, observations, audits := stores.rows, stores.observations, stores.audits
 	pages, err := content.Default()
 	if err != nil {
 		return g, err

@@ -30,10 +30,15 @@ package clickhousedb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -44,11 +49,15 @@ import (
 )
 
 // Open connects to the server a DSN names, such as
-// clickhouse://127.0.0.1:9000/candour, and checks that it answers.
+// clickhouse://127.0.0.1:9000/candour, creating the database if the
+// server has none of that name, and checks that it answers.
 func Open(ctx context.Context, dsn string) (driver.Conn, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse DSN: %w", err)
+	}
+	if err := createDatabase(ctx, *opts); err != nil {
+		return nil, err
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -59,6 +68,50 @@ func Open(ctx context.Context, dsn string) (driver.Conn, error) {
 		return nil, fmt.Errorf("open clickhouse %s: %w", opts.Addr, err)
 	}
 	return conn, nil
+}
+
+// createDatabase creates the database opts names, if it is not there,
+// through the server's default database.
+func createDatabase(ctx context.Context, opts clickhouse.Options) error {
+	name := opts.Auth.Database
+	if name == "" || name == "default" {
+		return nil
+	}
+	if !validName(name) {
+		return fmt.Errorf("clickhouse DSN: database name %q: use letters, digits and underscores", name)
+	}
+	opts.Auth.Database = "default"
+	conn, err := clickhouse.Open(&opts)
+	if err != nil {
+		return fmt.Errorf("open clickhouse %s: %w", opts.Addr, err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+name); err != nil {
+		return fmt.Errorf("open clickhouse %s: create database %s: %w", opts.Addr, name, err)
+	}
+	return nil
+}
+
+// validName reports whether name is a plain identifier.
+func validName(name string) bool {
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// Redacted is dsn with any password replaced, for logs and messages.
+func Redacted(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(a DSN that does not parse)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // Set is one store's migrations.
@@ -182,6 +235,27 @@ func Statements(sql string) []string {
 	}
 	flush()
 	return out
+}
+
+// Classify marks an error that means the server could not be reached or
+// went away part-way (rather than a query it refused) as
+// datasets.ErrUnavailable, and returns any other error as it is. The
+// driver reconnects by itself, so a later request succeeds once the
+// server is back.
+func Classify(err error) error {
+	if err == nil || errors.Is(err, datasets.ErrUnavailable) {
+		return err
+	}
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr), errors.As(err, &netErr) && !errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout):
+		return fmt.Errorf("%w: %w", datasets.ErrUnavailable, err)
+	}
+	return err
 }
 
 // In writes the visible releases as a list for an IN clause, "(3, 7)", or

@@ -58,7 +58,7 @@ func (s *Store) dropFile(ctx context.Context, f datasets.FileRef) error {
 	// The file name is a quoted string literal, as partition expressions
 	// need; quoteString escapes it.
 	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE dataset_rows DROP PARTITION (%d, %s)", f.Release, quoteString(f.File))); err != nil {
-		return fmt.Errorf("rows of %s in release %d: %w", f.File, f.Release, err)
+		return fmt.Errorf("rows of %s in release %d: %w", f.File, f.Release, clickhousedb.Classify(err))
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ func quoteString(s string) string {
 // WriteRows implements datasets.RowStore.
 func (s *Store) WriteRows(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[]string, error]) (int64, error) {
 	if err := s.dropFile(ctx, f); err != nil {
-		return 0, err
+		return 0, clickhousedb.Classify(err)
 	}
 	n, err := s.insert(ctx, f, rows)
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) WriteRows(ctx context.Context, f datasets.FileRef, rows iter.Seq
 		if derr := s.dropFile(context.WithoutCancel(ctx), f); derr != nil {
 			return 0, fmt.Errorf("%w (and removing what was written: %v)", err, derr)
 		}
-		return 0, err
+		return 0, clickhousedb.Classify(err)
 	}
 	return n, nil
 }
@@ -93,18 +93,18 @@ func (s *Store) insert(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[
 		}
 		err := batch.Send()
 		batch = nil
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for cells, err := range rows {
 		if err != nil {
 			if batch != nil {
 				batch.Abort()
 			}
-			return 0, err
+			return 0, clickhousedb.Classify(err)
 		}
 		if batch == nil {
 			if batch, err = s.conn.PrepareBatch(ctx, "INSERT INTO dataset_rows (release_id, file, number, cells)"); err != nil {
-				return 0, err
+				return 0, clickhousedb.Classify(err)
 			}
 		}
 		n++
@@ -114,11 +114,11 @@ func (s *Store) insert(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[
 		}
 		if n%insertBatch == 0 {
 			if err := send(); err != nil {
-				return 0, err
+				return 0, clickhousedb.Classify(err)
 			}
 		}
 	}
-	return n, send()
+	return n, clickhousedb.Classify(send())
 }
 
 // Rows implements datasets.RowStore.
@@ -135,7 +135,7 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 		query, args := rowsSQL(q)
 		rows, err := s.conn.Query(ctx, query, args...)
 		if err != nil {
-			yield(datasets.StoredRow{}, err)
+			yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 			return
 		}
 		defer rows.Close()
@@ -144,7 +144,7 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 			var number uint64
 			var cells []string
 			if err := rows.Scan(&number, &cells); err != nil {
-				yield(datasets.StoredRow{}, err)
+				yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 				return
 			}
 			if !within(cells, q.Within) {
@@ -158,7 +158,7 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(datasets.StoredRow{}, err)
+			yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 		}
 	}
 }
@@ -213,24 +213,24 @@ func within(cells []string, ranges map[int]datasets.Range) bool {
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT file FROM dataset_rows WHERE release_id = %d", release))
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	var files []string
 	for rows.Next() {
 		var f string
 		if err := rows.Scan(&f); err != nil {
 			rows.Close()
-			return err
+			return clickhousedb.Classify(err)
 		}
 		files = append(files, f)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for _, f := range files {
 		if err := s.dropFile(ctx, datasets.FileRef{Release: release, File: f}); err != nil {
-			return err
+			return clickhousedb.Classify(err)
 		}
 	}
 	return nil

@@ -53,7 +53,7 @@ const observationColumns = `release_id, indicator, organisation, period, period_
 // dropRelease empties a release's partition of table.
 func (s *Store) dropRelease(ctx context.Context, table string, release int64) error {
 	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
-		return fmt.Errorf("%s of release %d: %w", table, release, err)
+		return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
 	}
 	return nil
 }
@@ -61,14 +61,14 @@ func (s *Store) dropRelease(ctx context.Context, table string, release int64) er
 // WriteObservations implements indicators.ObservationStore.
 func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
 	if err := s.dropRelease(ctx, "observations", release); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if len(obs) == 0 {
 		return nil
 	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO observations ("+observationColumns+")")
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for _, o := range obs {
 		if err := batch.Append(uint64(release), o.Indicator, o.Organisation, o.Period, o.PeriodStart,
@@ -79,7 +79,7 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 			return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
 		}
 	}
-	return batch.Send()
+	return clickhousedb.Classify(batch.Send())
 }
 
 // Observations implements indicators.ObservationStore.
@@ -105,7 +105,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		rows, err := s.conn.Query(ctx, "SELECT "+observationColumns+" FROM observations WHERE "+strings.Join(where, " AND ")+
 			" ORDER BY indicator, organisation, period_start, release_id", args...)
 		if err != nil {
-			yield(indicators.Observation{}, err)
+			yield(indicators.Observation{}, clickhousedb.Classify(err))
 			return
 		}
 		defer rows.Close()
@@ -116,7 +116,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(indicators.Observation{}, err)
+			yield(indicators.Observation{}, clickhousedb.Classify(err))
 		}
 	}
 }
@@ -137,14 +137,14 @@ func scanObservation(rows driver.Rows) (indicators.Observation, error) {
 // WriteDefinitions implements indicators.ObservationStore.
 func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indicators.Definition) error {
 	if err := s.dropRelease(ctx, "indicator_definitions", release); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if len(defs) == 0 {
 		return nil
 	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_definitions (release_id, id, definition)")
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for _, d := range defs {
 		raw, err := json.Marshal(d)
@@ -156,7 +156,7 @@ func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indi
 			return fmt.Errorf("definition %s: %w", d.ID, err)
 		}
 	}
-	return batch.Send()
+	return clickhousedb.Classify(batch.Send())
 }
 
 // Definitions implements indicators.ObservationStore: for each indicator,
@@ -168,7 +168,7 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 	}
 	rows, err := s.conn.Query(ctx, "SELECT release_id, id, definition FROM indicator_definitions WHERE release_id IN "+in)
 	if err != nil {
-		return nil, err
+		return nil, clickhousedb.Classify(err)
 	}
 	defer rows.Close()
 	newest := map[string]indicators.ReleasedDefinition{}
@@ -176,7 +176,7 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 		var release uint64
 		var id, raw string
 		if err := rows.Scan(&release, &id, &raw); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		if have, ok := newest[id]; ok && have.Release >= int64(release) {
 			continue
@@ -188,7 +188,7 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 		newest[id] = rd
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, clickhousedb.Classify(err)
 	}
 	out := make([]indicators.ReleasedDefinition, 0, len(newest))
 	for _, rd := range newest {
@@ -201,14 +201,14 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 // WriteSummaries implements indicators.ObservationStore.
 func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indicators.Summary) error {
 	if err := s.dropRelease(ctx, "indicator_summaries", release); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if len(sums) == 0 {
 		return nil
 	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_summaries (release_id, indicator, period, period_start, summary)")
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for _, sum := range sums {
 		sum.Release = release
@@ -221,7 +221,7 @@ func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indica
 			return fmt.Errorf("summary of %s: %w", sum.Indicator, err)
 		}
 	}
-	return batch.Send()
+	return clickhousedb.Classify(batch.Send())
 }
 
 // Summaries implements indicators.ObservationStore.
@@ -237,14 +237,14 @@ func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicat
 	}
 	rows, err := s.conn.Query(ctx, "SELECT summary FROM indicator_summaries WHERE "+where+" ORDER BY indicator, period_start, release_id", args...)
 	if err != nil {
-		return nil, err
+		return nil, clickhousedb.Classify(err)
 	}
 	defer rows.Close()
 	var out []indicators.Summary
 	for rows.Next() {
 		var raw string
 		if err := rows.Scan(&raw); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		var sum indicators.Summary
 		if err := json.Unmarshal([]byte(raw), &sum); err != nil {
@@ -252,14 +252,14 @@ func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicat
 		}
 		out = append(out, sum)
 	}
-	return out, rows.Err()
+	return out, clickhousedb.Classify(rows.Err())
 }
 
 // DeleteRelease implements indicators.ObservationStore.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 	for _, table := range []string{"observations", "indicator_definitions", "indicator_summaries"} {
 		if err := s.dropRelease(ctx, table, release); err != nil {
-			return err
+			return clickhousedb.Classify(err)
 		}
 	}
 	return nil

@@ -44,32 +44,32 @@ func New(conn driver.Conn) *Store { return &Store{conn: conn} }
 func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []audit.Outcome) error {
 	def, err := json.Marshal(a.Definition)
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	funnels, err := json.Marshal(a.Funnels)
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if err := s.DeleteRelease(ctx, a.Release); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	release, err := s.conn.PrepareBatch(ctx, "INSERT INTO audit_releases (release_id, audit, dataset, version, definition, funnels)")
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if err := release.Append(uint64(a.Release), a.Definition.ID, a.Dataset, int64(a.Version), string(def), string(funnels)); err != nil {
 		release.Abort()
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if err := release.Send(); err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	if len(outcomes) == 0 {
 		return nil
 	}
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO audit_outcomes (release_id, audit, measure, period, level, provider, team, code, status, outcome)")
 	if err != nil {
-		return err
+		return clickhousedb.Classify(err)
 	}
 	for _, o := range outcomes {
 		o.Release, o.Audit = a.Release, a.Definition.ID
@@ -82,14 +82,14 @@ func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []aud
 			return fmt.Errorf("outcome %s %s %s: %w", o.Measure, o.Level, o.Code, err)
 		}
 	}
-	return batch.Send()
+	return clickhousedb.Classify(batch.Send())
 }
 
 // DeleteRelease implements audit.Store.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 	for _, table := range []string{"audit_outcomes", "audit_releases"} {
 		if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
-			return fmt.Errorf("%s of release %d: %w", table, release, err)
+			return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
 		}
 	}
 	return nil
@@ -103,7 +103,7 @@ func (s *Store) Audits(ctx context.Context, visible datasets.Visible) ([]audit.R
 	}
 	rows, err := s.conn.Query(ctx, "SELECT release_id, dataset, version, definition, funnels FROM audit_releases WHERE release_id IN "+in+" ORDER BY release_id")
 	if err != nil {
-		return nil, err
+		return nil, clickhousedb.Classify(err)
 	}
 	defer rows.Close()
 	var out []audit.Released
@@ -113,18 +113,18 @@ func (s *Store) Audits(ctx context.Context, visible datasets.Visible) ([]audit.R
 		var version int64
 		var def, funnels string
 		if err := rows.Scan(&release, &a.Dataset, &version, &def, &funnels); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		a.Release, a.Version = int64(release), int(version)
 		if err := json.Unmarshal([]byte(def), &a.Definition); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		if err := json.Unmarshal([]byte(funnels), &a.Funnels); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	return out, clickhousedb.Classify(rows.Err())
 }
 
 // Outcomes implements audit.Store: in order of measure, period, level
@@ -154,20 +154,20 @@ func (s *Store) Outcomes(ctx context.Context, q audit.Query) ([]audit.Outcome, e
 	rows, err := s.conn.Query(ctx, "SELECT outcome FROM audit_outcomes WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY measure, period, multiIf(level = 'hospital', 0, level = 'team', 1, 2), provider, team, code, release_id", args...)
 	if err != nil {
-		return nil, err
+		return nil, clickhousedb.Classify(err)
 	}
 	defer rows.Close()
 	var out []audit.Outcome
 	for rows.Next() {
 		var raw string
 		if err := rows.Scan(&raw); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		var o audit.Outcome
 		if err := json.Unmarshal([]byte(raw), &o); err != nil {
-			return nil, err
+			return nil, clickhousedb.Classify(err)
 		}
 		out = append(out, o)
 	}
-	return out, rows.Err()
+	return out, clickhousedb.Classify(rows.Err())
 }

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/candour/candour/datasets/clickhousedb"
+	"github.com/candour/candour/datasets/clickhousedb/clickhousetest"
+)
+
+// clickhouseDatabase returns a DSN for a fresh database on the test
+// ClickHouse server (created by candour itself when it connects), dropped
+// when the test ends; it skips or fails as clickhousetest.DSN says.
+func clickhouseDatabase(t *testing.T) string {
+	t.Helper()
+	base := clickhousetest.DSN(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("candour_e2e_%d", time.Now().UnixNano())
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		conn, err := clickhousedb.Open(context.Background(), base)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close()
+		if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	return u.String()
+}
+
+// With --clickhouse, the demo's rows, observations and audit outcomes are
+// stored on ClickHouse, none in the data folder's database, and every
+// figure a user reads is the same as the embedded store's: the same
+// scorecard, indicator, comparison, filtered rows and audit outcomes, byte
+// for byte.
+func TestDemoOnClickHouse(t *testing.T) {
+	dsn := clickhouseDatabase(t)
+	embedded := startCandour(t, "demo", t.TempDir())
+	onClickHouse := startCandour(t, "demo", t.TempDir(), "--clickhouse", dsn)
+
+	// A read node on the publishing node's public snapshot, given the same
+	// server, reads the figures there.
+	pub := filepath.Join(onClickHouse.dataDir, publicDir)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(pub, currentFile)); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no public snapshot a minute after the demo started: %v", err)
+		}
+	}
+	readNode := startCandour(t, "serve", pub, "--read-only", "--clickhouse", dsn)
+	for _, path := range []string{
+		"/organisations/RR8?format=json",
+		"/organisations/A81001?format=csv",
+		"/indicators/shmi?format=json",
+		"/indicators/cancer-62-day?format=json",
+		"/compare?org=RR8&org=RX1&format=json",
+		"/api/v1/datasets/shmi/releases/10/rows/shmi-2014-01.csv",
+		"/api/v1/datasets/shmi/releases/10/rows/shmi-2014-01.csv?limit=5&after=10",
+		"/audits/synthetic-surgical-outcomes/outcomes.csv",
+		"/api/v1/organisations/RR8",
+	} {
+		want := embedded.mustGet(t, path)
+		if got := onClickHouse.mustGet(t, path); got != want {
+			t.Errorf("%s differs on ClickHouse:\n%.400s\nembedded:\n%.400s", path, got, want)
+		}
+		if got := readNode.mustGet(t, path); got != want {
+			t.Errorf("%s differs on a read node reading ClickHouse:\n%.400s\nembedded:\n%.400s", path, got, want)
+		}
+	}
+
+	// The figures came from ClickHouse: the data folder's database holds
+	// none of them.
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(onClickHouse.dataDir, databaseFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"observations", "audit_outcomes", "row_blocks", "dataset_rows"} {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if n != 0 {
+			t.Errorf("the data folder's %s holds %d rows with --clickhouse", table, n)
+		}
+	}
+	conn, err := clickhousedb.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, table := range []string{"observations", "audit_outcomes", "dataset_rows"} {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if n == 0 {
+			t.Errorf("ClickHouse's %s is empty", table)
+		}
+	}
+}
+
+// startClickHouse starts a ClickHouse server of the test's own (the
+// test's ClickHouse tests need one anyway) with .ci/clickhouse, on free
+// loopback ports with its data in dir, and returns its TCP port and a
+// function that stops it (waiting until it has gone).
+func startClickHouse(t *testing.T, dir string, tcp, http int) func() {
+	t.Helper()
+	out, err := exec.Command("../../.ci/clickhouse", dir, strconv.Itoa(tcp), strconv.Itoa(http)).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("start clickhouse-server: %v\n%s", err, stderr)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("start clickhouse-server: printed %q", out)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// freePort is a loopback port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// With ClickHouse stopped, pages and API answers that need it say so with
+// 503 and Retry-After (never a 500, never a page without its figures),
+// pages that do not need it carry on, and once it is back everything
+// answers again without a restart.
+func TestClickHouseStoppedAndBack(t *testing.T) {
+	clickhousetest.DSN(t) // skips (or fails in CI) without ClickHouse
+	dir, tcp, httpPort := t.TempDir(), freePort(t), freePort(t)
+	stop := startClickHouse(t, dir, tcp, httpPort)
+	s := startCandour(t, "demo", t.TempDir(), "--page-cache=false", "--api-rate", "0",
+		"--clickhouse", fmt.Sprintf("clickhouse://127.0.0.1:%d/candour", tcp))
+	const page, api = "/organisations/RR8", "/api/v1/indicators/shmi/observations"
+	before := s.mustGet(t, page)
+
+	stop()
+	for _, path := range []string{page, "/indicators/shmi", api} {
+		status, body, h := s.get(t, path)
+		if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("GET %s with ClickHouse stopped: %d (Retry-After %q), want 503 with Retry-After\n%.300s", path, status, h.Get("Retry-After"), body)
+		}
+		if path == api && !strings.Contains(body, `"code":"unavailable"`) {
+			t.Errorf("GET %s with ClickHouse stopped: %s, want the error code unavailable", path, body)
+		}
+		if path == page && !strings.Contains(body, "not answering") {
+			t.Errorf("GET %s with ClickHouse stopped says nothing of why:\n%.500s", path, body)
+		}
+	}
+	if status, _, _ := s.get(t, "/datasets"); status != http.StatusOK {
+		t.Errorf("GET /datasets (no ClickHouse needed) with ClickHouse stopped: %d, want 200", status)
+	}
+
+	startClickHouse(t, dir, tcp, httpPort)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		status, body, _ := s.get(t, page)
+		if status == http.StatusOK {
+			if body != before {
+				t.Errorf("GET %s after ClickHouse came back differs from before it stopped", page)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s a minute after ClickHouse came back: %d", page, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
