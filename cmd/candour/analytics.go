@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"slices"
+	"strings"
 
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/clickhousedb"
@@ -26,30 +26,38 @@ type analytics struct {
 	rows         datasets.RowStore
 	observations indicators.ObservationStore
 	audits       audit.Store
-	conn         driver.Conn // the ClickHouse connection, when there is one
+	server       *clickhousedb.Server // ClickHouse, when the stores are there
 }
 
-// openClickHouse connects to the server dsn names and returns the stores
-// on it, first applying their migrations when migrate is set (the
-// publishing node; a read node writes nothing).
-func openClickHouse(ctx context.Context, dsn string, migrate bool, log *slog.Logger) (analytics, error) {
-	conn, err := clickhousedb.Open(ctx, dsn)
+// openClickHouse connects to the server, or the shards of the cluster,
+// that dsns name (separated by commas) and returns the stores there, first
+// applying their migrations (on every shard) when migrate is set: the
+// publishing node; a read node writes nothing.
+func openClickHouse(ctx context.Context, dsns, cluster string, migrate bool, log *slog.Logger) (analytics, error) {
+	list := strings.Split(dsns, ",")
+	server, err := clickhousedb.OpenServer(ctx, cluster, list...)
 	if err != nil {
 		return analytics{}, fmt.Errorf("--clickhouse: %w", err)
 	}
 	if migrate {
-		if err := clickhousedb.Migrate(ctx, conn, rowclickhouse.Migrations(), observationclickhouse.Migrations(), outcomeclickhouse.Migrations()); err != nil {
-			conn.Close()
+		sets := []clickhousedb.Set{rowclickhouse.Migrations(), observationclickhouse.Migrations(), outcomeclickhouse.Migrations()}
+		tables := slices.Concat(rowclickhouse.Tables, observationclickhouse.Tables, outcomeclickhouse.Tables)
+		if err := server.Migrate(ctx, sets, tables...); err != nil {
+			server.Close()
 			return analytics{}, fmt.Errorf("--clickhouse: %w", err)
 		}
 	}
-	log.Info("rows, observations and audit outcomes are stored on ClickHouse", "server", clickhousedb.Redacted(dsn))
-	return analytics{rows: rowclickhouse.New(conn), observations: observationclickhouse.New(conn), audits: outcomeclickhouse.New(conn), conn: conn}, nil
+	redacted := make([]string, len(list))
+	for i, dsn := range list {
+		redacted[i] = clickhousedb.Redacted(dsn)
+	}
+	log.Info("rows, observations and audit outcomes are stored on ClickHouse", "servers", strings.Join(redacted, ","), "cluster", server.Cluster)
+	return analytics{rows: rowclickhouse.New(server), observations: observationclickhouse.New(server), audits: outcomeclickhouse.New(server), server: server}, nil
 }
 
-// close closes the ClickHouse connection, if there is one.
+// close closes the ClickHouse connections, if there are any.
 func (a analytics) close() {
-	if a.conn != nil {
-		a.conn.Close()
+	if a.server != nil {
+		a.server.Close()
 	}
 }

@@ -114,7 +114,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 	}
 	stores := analytics{rows: rows, observations: observationsqlite.New(db), audits: outcomesqlite.New(db)}
 	if cfg.ClickHouseDSN != "" {
-		if stores, err = openClickHouse(ctx, cfg.ClickHouseDSN, true, log); err != nil {
+		if stores, err = openClickHouse(ctx, cfg.ClickHouseDSN, cfg.ClickHouseCluster, true, log); err != nil {
 			db.Close()
 			return nil, err
 		}

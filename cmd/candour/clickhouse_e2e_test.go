@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -20,30 +21,33 @@ import (
 	"github.com/candour/candour/datasets/clickhousedb/clickhousetest"
 )
 
-// clickhouseDatabase returns a DSN for a fresh database on the test
-// ClickHouse server (created by candour itself when it connects), dropped
-// when the test ends; it skips or fails as clickhousetest.DSN says.
-func clickhouseDatabase(t *testing.T) string {
+// clickhouseDatabase returns DSNs for a fresh database on each of the
+// servers bases name (created by candour itself when it connects), dropped
+// when the test ends, separated by commas as --clickhouse takes them.
+func clickhouseDatabase(t *testing.T, bases ...string) string {
 	t.Helper()
-	base := clickhousetest.DSN(t)
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := fmt.Sprintf("candour_e2e_%d", time.Now().UnixNano())
-	u.Path = "/" + name
-	t.Cleanup(func() {
-		conn, err := clickhousedb.Open(context.Background(), base)
+	var dsns []string
+	for _, base := range bases {
+		u, err := url.Parse(base)
 		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
+			t.Fatal(err)
 		}
-		defer conn.Close()
-		if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return u.String()
+		u.Path = "/" + name
+		dsns = append(dsns, u.String())
+		t.Cleanup(func() {
+			conn, err := clickhousedb.Open(context.Background(), base)
+			if err != nil {
+				t.Errorf("drop database %s: %v", name, err)
+				return
+			}
+			defer conn.Close()
+			if err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
+				t.Errorf("drop database %s: %v", name, err)
+			}
+		})
+	}
+	return strings.Join(dsns, ",")
 }
 
 // With --clickhouse, the demo's rows, observations and audit outcomes are
@@ -52,12 +56,44 @@ func clickhouseDatabase(t *testing.T) string {
 // scorecard, indicator, comparison, filtered rows and audit outcomes, byte
 // for byte.
 func TestDemoOnClickHouse(t *testing.T) {
-	dsn := clickhouseDatabase(t)
+	first := clickhousetest.DSN(t)
 	embedded := startCandour(t, "demo", t.TempDir())
-	onClickHouse := startCandour(t, "demo", t.TempDir(), "--clickhouse", dsn)
+	t.Run("one server", func(t *testing.T) {
+		checkDemoOnClickHouse(t, embedded, clickhouseDatabase(t, first))
+	})
+	t.Run("two shards", func(t *testing.T) {
+		second := os.Getenv(clickhousetest.Shard2Variable)
+		if second == "" {
+			clickhousetest.FreshCluster(t, nil) // skips, or fails where ClickHouse is required
+		}
+		cluster := cmp.Or(os.Getenv(clickhousetest.ClusterVariable), "candour_test")
+		dsns := clickhouseDatabase(t, first, second)
+		checkDemoOnClickHouse(t, embedded, dsns, "--clickhouse-cluster", cluster)
+		// Both shards hold some of the observations and rows.
+		for i, dsn := range strings.Split(dsns, ",") {
+			conn, err := clickhousedb.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"observations", "dataset_rows"} {
+				var n uint64
+				if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&n); err != nil || n == 0 {
+					t.Errorf("shard %d's %s holds %d rows (%v)", i+1, table, n, err)
+				}
+			}
+			conn.Close()
+		}
+	})
+}
+
+// checkDemoOnClickHouse starts the demo with --clickhouse dsns (and extra
+// flags) and a read node beside it, and checks that both serve what the
+// embedded demo serves, and that the figures came from ClickHouse.
+func checkDemoOnClickHouse(t *testing.T, embedded *server, dsns string, extra ...string) {
+	onClickHouse := startCandour(t, "demo", t.TempDir(), append([]string{"--clickhouse", dsns}, extra...)...)
 
 	// A read node on the publishing node's public snapshot, given the same
-	// server, reads the figures there.
+	// servers, reads the figures there.
 	pub := filepath.Join(onClickHouse.dataDir, publicDir)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(pub, currentFile)); err == nil {
@@ -66,7 +102,7 @@ func TestDemoOnClickHouse(t *testing.T) {
 			t.Fatalf("no public snapshot a minute after the demo started: %v", err)
 		}
 	}
-	readNode := startCandour(t, "serve", pub, "--read-only", "--clickhouse", dsn)
+	readNode := startCandour(t, "serve", pub, append([]string{"--read-only", "--clickhouse", dsns}, extra...)...)
 	for _, path := range []string{
 		"/organisations/RR8?format=json",
 		"/organisations/A81001?format=csv",
@@ -103,18 +139,22 @@ func TestDemoOnClickHouse(t *testing.T) {
 			t.Errorf("the data folder's %s holds %d rows with --clickhouse", table, n)
 		}
 	}
-	conn, err := clickhousedb.Open(context.Background(), dsn)
+	conn, err := clickhousedb.Open(context.Background(), strings.Split(dsns, ",")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	suffix := ""
+	if len(extra) > 0 {
+		suffix = "_all"
+	}
 	for _, table := range []string{"observations", "audit_outcomes", "dataset_rows"} {
 		var n uint64
-		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&n); err != nil {
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table+suffix).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", table, err)
 		}
 		if n == 0 {
-			t.Errorf("ClickHouse's %s is empty", table)
+			t.Errorf("ClickHouse's %s is empty", table+suffix)
 		}
 	}
 }

@@ -20,27 +20,28 @@ import (
 // CANDOUR_* environment variables (a flag wins over its variable, a
 // variable over the default) and passed down explicitly.
 type Config struct {
-	Addr            string         // --addr, CANDOUR_ADDR
-	DataDir         string         // --data-dir, CANDOUR_DATA_DIR
-	LogLevel        slog.Level     // --log-level, CANDOUR_LOG_LEVEL
-	LogFormat       string         // --log-format, CANDOUR_LOG_FORMAT: text or json
-	SiteName        string         // --site-name, CANDOUR_SITE_NAME
-	NHSBranding     bool           // --nhs-branding, CANDOUR_NHS_BRANDING
-	ShutdownTimeout time.Duration  // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
-	Approvals       int            // --approvals, CANDOUR_APPROVALS
-	MaxUploadBytes  int64          // --max-upload, CANDOUR_MAX_UPLOAD
-	PageCache       bool           // --page-cache, CANDOUR_PAGE_CACHE
-	WebSubPrivate   bool           // --websub-private-callbacks, CANDOUR_WEBSUB_PRIVATE_CALLBACKS
-	APIRate         int            // --api-rate, CANDOUR_API_RATE
-	PageCacheBytes  int64          // --page-cache-bytes, CANDOUR_PAGE_CACHE_BYTES
-	TrustedProxies  []netip.Prefix // --trusted-proxy, CANDOUR_TRUSTED_PROXY
-	ReadTimeout     time.Duration  // --read-timeout, CANDOUR_READ_TIMEOUT
-	UploadTimeout   time.Duration  // --upload-timeout, CANDOUR_UPLOAD_TIMEOUT
-	WriteTimeout    time.Duration  // --write-timeout, CANDOUR_WRITE_TIMEOUT
-	MaxInFlight     int            // --max-in-flight, CANDOUR_MAX_IN_FLIGHT
-	SubmitWait      time.Duration  // --submit-wait, CANDOUR_SUBMIT_WAIT
-	QueueWait       time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
-	ClickHouseDSN   string         // --clickhouse, CANDOUR_CLICKHOUSE_DSN
+	Addr              string         // --addr, CANDOUR_ADDR
+	DataDir           string         // --data-dir, CANDOUR_DATA_DIR
+	LogLevel          slog.Level     // --log-level, CANDOUR_LOG_LEVEL
+	LogFormat         string         // --log-format, CANDOUR_LOG_FORMAT: text or json
+	SiteName          string         // --site-name, CANDOUR_SITE_NAME
+	NHSBranding       bool           // --nhs-branding, CANDOUR_NHS_BRANDING
+	ShutdownTimeout   time.Duration  // --shutdown-timeout, CANDOUR_SHUTDOWN_TIMEOUT
+	Approvals         int            // --approvals, CANDOUR_APPROVALS
+	MaxUploadBytes    int64          // --max-upload, CANDOUR_MAX_UPLOAD
+	PageCache         bool           // --page-cache, CANDOUR_PAGE_CACHE
+	WebSubPrivate     bool           // --websub-private-callbacks, CANDOUR_WEBSUB_PRIVATE_CALLBACKS
+	APIRate           int            // --api-rate, CANDOUR_API_RATE
+	PageCacheBytes    int64          // --page-cache-bytes, CANDOUR_PAGE_CACHE_BYTES
+	TrustedProxies    []netip.Prefix // --trusted-proxy, CANDOUR_TRUSTED_PROXY
+	ReadTimeout       time.Duration  // --read-timeout, CANDOUR_READ_TIMEOUT
+	UploadTimeout     time.Duration  // --upload-timeout, CANDOUR_UPLOAD_TIMEOUT
+	WriteTimeout      time.Duration  // --write-timeout, CANDOUR_WRITE_TIMEOUT
+	MaxInFlight       int            // --max-in-flight, CANDOUR_MAX_IN_FLIGHT
+	SubmitWait        time.Duration  // --submit-wait, CANDOUR_SUBMIT_WAIT
+	QueueWait         time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
+	ClickHouseDSN     string         // --clickhouse, CANDOUR_CLICKHOUSE_DSN: one DSN, or a cluster's shards separated by commas
+	ClickHouseCluster string         // --clickhouse-cluster, CANDOUR_CLICKHOUSE_CLUSTER
 }
 
 // positiveDuration stores a duration setting that must be above zero.
@@ -177,14 +178,21 @@ var settings = []setting{
 			c.Approvals = n
 			return nil
 		}},
-	{"clickhouse", "CANDOUR_CLICKHOUSE_DSN", "", "a ClickHouse server for dataset rows, indicator observations and audit outcomes, e.g. clickhouse://127.0.0.1:9000/candour; empty: keep them in the data folder's database", false,
+	{"clickhouse", "CANDOUR_CLICKHOUSE_DSN", "", "a ClickHouse server for dataset rows, indicator observations and audit outcomes, e.g. clickhouse://127.0.0.1:9000/candour, or a cluster's shards separated by commas (see --clickhouse-cluster); empty: keep them in the data folder's database", false,
 		func(c *Config, v string) error {
 			if v != "" {
-				if _, err := clickhouse.ParseDSN(v); err != nil {
-					return fmt.Errorf("want a DSN such as clickhouse://127.0.0.1:9000/candour: %v", err)
+				for i, dsn := range strings.Split(v, ",") {
+					if _, err := clickhouse.ParseDSN(dsn); err != nil || dsn == "" {
+						return fmt.Errorf("DSN %d: want one such as clickhouse://127.0.0.1:9000/candour: %v", i+1, err)
+					}
 				}
 			}
 			c.ClickHouseDSN = v
+			return nil
+		}},
+	{"clickhouse-cluster", "CANDOUR_CLICKHOUSE_CLUSTER", "candour", "the cluster, as the shards' remote_servers name it, when --clickhouse names several shards", false,
+		func(c *Config, v string) error {
+			c.ClickHouseCluster = v
 			return nil
 		}},
 	{"max-upload", "CANDOUR_MAX_UPLOAD", "200MiB", "largest submission accepted (all files together), e.g. 200MiB or 2GiB", false,

@@ -159,7 +159,7 @@ func runReadNode(ctx context.Context, args []string, getenv func(string) string,
 	log := cfg.logger(stderr)
 	n := &readNode{cfg: cfg, log: log, pub: cfg.DataDir}
 	if cfg.ClickHouseDSN != "" {
-		if n.clickhouse, err = openClickHouse(ctx, cfg.ClickHouseDSN, false, log); err != nil {
+		if n.clickhouse, err = openClickHouse(ctx, cfg.ClickHouseDSN, cfg.ClickHouseCluster, false, log); err != nil {
 			return fmt.Errorf("read-only: %w", err)
 		}
 		defer n.clickhouse.close()
@@ -352,7 +352,7 @@ func (n *readNode) open(ctx context.Context, gen string) (g *generation, err err
 		return g, err
 	}
 	stores := analytics{rows: rowsqlite.New(g.db), observations: observationsqlite.New(g.db), audits: outcomesqlite.New(g.db)}
-	if n.clickhouse.conn != nil {
+	if n.clickhouse.server != nil {
 		stores = n.clickhouse
 	}
 	rows, observations, audits := stores.rows, stores.observations, stores.audits

@@ -271,3 +271,127 @@ func In(v datasets.Visible) (string, bool) {
 	}
 	return "(" + strings.Join(parts, ", ") + ")", true
 }
+
+// Server is where the stores keep their tables: one ClickHouse server, or
+// the shards of a cluster.
+//
+// On one server a store's table is read and written by its own name. On a
+// cluster every shard has the table (its local part, created by the
+// migrations on each shard), a release's rows are written straight to one
+// shard's table, chosen by release number (so the write is done when the
+// insert returns: inserts through a Distributed table are asynchronous in
+// 18.16), a release is removed from every shard, and reads go through a
+// Distributed table over the local tables, named with the suffix "_all",
+// on the first shard. Tables are created on each shard rather than with ON
+// CLUSTER, which needs ZooKeeper.
+type Server struct {
+	// Query reads; on a cluster it is the first shard, which holds the
+	// Distributed tables.
+	Query driver.Conn
+	// Shards are written to; one server is its own only shard.
+	Shards []driver.Conn
+	// Cluster is the cluster's name in the servers' remote_servers, or ""
+	// for one server.
+	Cluster string
+	// Database is the database the tables are in, on every shard.
+	Database string
+}
+
+// Single is one server.
+func Single(conn driver.Conn) *Server { return &Server{Query: conn, Shards: []driver.Conn{conn}} }
+
+// Table is the name to read a store's table by.
+func (s *Server) Table(name string) string {
+	if s.Cluster == "" {
+		return name
+	}
+	return name + "_all"
+}
+
+// ShardFor is the shard a release's rows are written to.
+func (s *Server) ShardFor(release int64) driver.Conn {
+	return s.Shards[int(uint64(release)%uint64(len(s.Shards)))]
+}
+
+// OnEveryShard runs a statement on each shard in turn.
+func (s *Server) OnEveryShard(ctx context.Context, stmt string) error {
+	for i, conn := range s.Shards {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			if len(s.Shards) > 1 {
+				return fmt.Errorf("shard %d: %w", i+1, Classify(err))
+			}
+			return Classify(err)
+		}
+	}
+	return nil
+}
+
+// Migrate applies the sets' migrations on every shard and, on a cluster,
+// creates the Distributed table over each of tables on the first shard.
+func (s *Server) Migrate(ctx context.Context, sets []Set, tables ...string) error {
+	for i, conn := range s.Shards {
+		if err := Migrate(ctx, conn, sets...); err != nil {
+			if len(s.Shards) > 1 {
+				return fmt.Errorf("shard %d: %w", i+1, err)
+			}
+			return err
+		}
+	}
+	if s.Cluster == "" {
+		return nil
+	}
+	if !validName(s.Cluster) || !validName(s.Database) {
+		return fmt.Errorf("cluster %q, database %q: use letters, digits and underscores", s.Cluster, s.Database)
+	}
+	for _, t := range tables {
+		if err := s.Query.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s AS %s.%s ENGINE = Distributed(%s, %s, %s, rand())",
+			s.Database, s.Table(t), s.Database, t, s.Cluster, s.Database, t)); err != nil {
+			return fmt.Errorf("distributed table over %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (s *Server) Close() {
+	for _, conn := range s.Shards {
+		conn.Close()
+	}
+}
+
+// OpenServer connects to one server (one DSN) or to the shards of a
+// cluster (several, the first holding the Distributed tables), each with
+// the same database, which is created where missing.
+func OpenServer(ctx context.Context, cluster string, dsns ...string) (*Server, error) {
+	if len(dsns) == 0 {
+		return nil, errors.New("clickhouse: no server given")
+	}
+	if len(dsns) > 1 && cluster == "" {
+		return nil, errors.New("clickhouse: several servers are shards of a cluster: name the cluster their remote_servers define")
+	}
+	s := &Server{Cluster: cluster}
+	if len(dsns) == 1 {
+		s.Cluster = ""
+	}
+	for _, dsn := range dsns {
+		conn, err := Open(ctx, dsn)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		opts, _ := clickhouse.ParseDSN(dsn)
+		if s.Database == "" {
+			s.Database = opts.Auth.Database
+		} else if opts.Auth.Database != s.Database {
+			conn.Close()
+			s.Close()
+			return nil, fmt.Errorf("clickhouse: every shard must use the same database (%s and %s)", s.Database, opts.Auth.Database)
+		}
+		s.Shards = append(s.Shards, conn)
+	}
+	if s.Database == "" {
+		s.Database = "default"
+	}
+	s.Query = s.Shards[0]
+	return s, nil
+}

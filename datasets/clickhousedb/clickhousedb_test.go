@@ -43,7 +43,7 @@ func TestIn(t *testing.T) {
 // that changed is refused.
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
-	conn := clickhousetest.Fresh(t)
+	conn := clickhousetest.Fresh(t).Query
 	files := fstest.MapFS{
 		"0001_first.sql":  {Data: []byte("CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;\nCREATE TABLE IF NOT EXISTS b (y String) ENGINE = Memory;\n")},
 		"0002_second.sql": {Data: []byte("-- a view over a\nCREATE VIEW IF NOT EXISTS c AS SELECT x FROM a;\n")},

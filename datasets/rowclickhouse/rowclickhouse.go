@@ -45,19 +45,22 @@ func Migrations() clickhousedb.Set { return clickhousedb.Embedded("rows", migrat
 // insertBatch is how many rows go to the server in one insert.
 const insertBatch = 100_000
 
+// Tables are the store's tables, for clickhousedb.Server.Migrate.
+var Tables = []string{"dataset_rows"}
+
 // Store implements datasets.RowStore.
-type Store struct{ conn driver.Conn }
+type Store struct{ db *clickhousedb.Server }
 
 var _ datasets.RowStore = (*Store)(nil)
 
-// New returns the store over conn.
-func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+// New returns the store on db: one server, or a cluster's shards.
+func New(db *clickhousedb.Server) *Store { return &Store{db: db} }
 
 // dropFile empties the partition of one release file.
 func (s *Store) dropFile(ctx context.Context, f datasets.FileRef) error {
 	// The file name is a quoted string literal, as partition expressions
 	// need; quoteString escapes it.
-	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE dataset_rows DROP PARTITION (%d, %s)", f.Release, quoteString(f.File))); err != nil {
+	if err := s.db.OnEveryShard(ctx, fmt.Sprintf("ALTER TABLE dataset_rows DROP PARTITION (%d, %s)", f.Release, quoteString(f.File))); err != nil {
 		return fmt.Errorf("rows of %s in release %d: %w", f.File, f.Release, clickhousedb.Classify(err))
 	}
 	return nil
@@ -103,7 +106,7 @@ func (s *Store) insert(ctx context.Context, f datasets.FileRef, rows iter.Seq2[[
 			return 0, clickhousedb.Classify(err)
 		}
 		if batch == nil {
-			if batch, err = s.conn.PrepareBatch(ctx, "INSERT INTO dataset_rows (release_id, file, number, cells)"); err != nil {
+			if batch, err = s.db.ShardFor(f.Release).PrepareBatch(ctx, "INSERT INTO dataset_rows (release_id, file, number, cells)"); err != nil {
 				return 0, clickhousedb.Classify(err)
 			}
 		}
@@ -132,8 +135,8 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 		// the rest of the file.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		query, args := rowsSQL(q)
-		rows, err := s.conn.Query(ctx, query, args...)
+		query, args := rowsSQL(s.db.Table("dataset_rows"), q)
+		rows, err := s.db.Query.Query(ctx, query, args...)
 		if err != nil {
 			yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 			return
@@ -166,7 +169,7 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 // rowsSQL is the query for q: the file's rows after the cursor that pass
 // its equality filters, in row-number order, limited when no range filter
 // is left to apply here.
-func rowsSQL(q datasets.RowQuery) (string, []any) {
+func rowsSQL(table string, q datasets.RowQuery) (string, []any) {
 	where := []string{fmt.Sprintf("release_id = %d", q.File.Release), "file = ?", fmt.Sprintf("number > %d", max(q.After, 0))}
 	args := []any{q.File.File}
 	columns := make([]int, 0, len(q.Equal))
@@ -188,7 +191,7 @@ func rowsSQL(q datasets.RowQuery) (string, []any) {
 			args = append(args, v)
 		}
 	}
-	query := "SELECT number, cells FROM dataset_rows WHERE " + strings.Join(where, " AND ") + " ORDER BY number"
+	query := "SELECT number, cells FROM " + table + " WHERE " + strings.Join(where, " AND ") + " ORDER BY number"
 	if q.Limit > 0 && len(q.Within) == 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
@@ -211,7 +214,7 @@ func within(cells []string, ranges map[int]datasets.Range) bool {
 
 // DeleteRelease implements datasets.RowStore.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
-	rows, err := s.conn.Query(ctx, fmt.Sprintf("SELECT DISTINCT file FROM dataset_rows WHERE release_id = %d", release))
+	rows, err := s.db.Query.Query(ctx, fmt.Sprintf("SELECT DISTINCT file FROM %s WHERE release_id = %d", s.db.Table("dataset_rows"), release))
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}

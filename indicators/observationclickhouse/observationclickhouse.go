@@ -38,13 +38,16 @@ var migrationFiles embed.FS
 // Migrations returns the store's migrations.
 func Migrations() clickhousedb.Set { return clickhousedb.Embedded("observations", migrationFiles) }
 
+// Tables are the store's tables, for clickhousedb.Server.Migrate.
+var Tables = []string{"observations", "indicator_definitions", "indicator_summaries"}
+
 // Store implements indicators.ObservationStore.
-type Store struct{ conn driver.Conn }
+type Store struct{ db *clickhousedb.Server }
 
 var _ indicators.ObservationStore = (*Store)(nil)
 
-// New returns the store over conn.
-func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+// New returns the store on db: one server, or a cluster's shards.
+func New(db *clickhousedb.Server) *Store { return &Store{db: db} }
 
 const observationColumns = `release_id, indicator, organisation, period, period_start, numerator,
 	denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
@@ -52,7 +55,7 @@ const observationColumns = `release_id, indicator, organisation, period, period_
 
 // dropRelease empties a release's partition of table.
 func (s *Store) dropRelease(ctx context.Context, table string, release int64) error {
-	if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
+	if err := s.db.OnEveryShard(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
 		return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
 	}
 	return nil
@@ -66,7 +69,7 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 	if len(obs) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO observations ("+observationColumns+")")
+	batch, err := s.db.ShardFor(release).PrepareBatch(ctx, "INSERT INTO observations ("+observationColumns+")")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
@@ -102,7 +105,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		if q.Release != 0 {
 			where = append(where, fmt.Sprintf("release_id = %d", q.Release))
 		}
-		rows, err := s.conn.Query(ctx, "SELECT "+observationColumns+" FROM observations WHERE "+strings.Join(where, " AND ")+
+		rows, err := s.db.Query.Query(ctx, "SELECT "+observationColumns+" FROM "+s.db.Table("observations")+" WHERE "+strings.Join(where, " AND ")+
 			" ORDER BY indicator, organisation, period_start, release_id", args...)
 		if err != nil {
 			yield(indicators.Observation{}, clickhousedb.Classify(err))
@@ -142,7 +145,7 @@ func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indi
 	if len(defs) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_definitions (release_id, id, definition)")
+	batch, err := s.db.ShardFor(release).PrepareBatch(ctx, "INSERT INTO indicator_definitions (release_id, id, definition)")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
@@ -166,7 +169,7 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 	if !some {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT release_id, id, definition FROM indicator_definitions WHERE release_id IN "+in)
+	rows, err := s.db.Query.Query(ctx, "SELECT release_id, id, definition FROM "+s.db.Table("indicator_definitions")+" WHERE release_id IN "+in)
 	if err != nil {
 		return nil, clickhousedb.Classify(err)
 	}
@@ -206,7 +209,7 @@ func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indica
 	if len(sums) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO indicator_summaries (release_id, indicator, period, period_start, summary)")
+	batch, err := s.db.ShardFor(release).PrepareBatch(ctx, "INSERT INTO indicator_summaries (release_id, indicator, period, period_start, summary)")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
@@ -235,7 +238,7 @@ func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicat
 		where += " AND indicator = ?"
 		args = append(args, indicator)
 	}
-	rows, err := s.conn.Query(ctx, "SELECT summary FROM indicator_summaries WHERE "+where+" ORDER BY indicator, period_start, release_id", args...)
+	rows, err := s.db.Query.Query(ctx, "SELECT summary FROM "+s.db.Table("indicator_summaries")+" WHERE "+where+" ORDER BY indicator, period_start, release_id", args...)
 	if err != nil {
 		return nil, clickhousedb.Classify(err)
 	}

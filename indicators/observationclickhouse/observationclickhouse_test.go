@@ -3,6 +3,7 @@ package observationclickhouse_test
 import (
 	"testing"
 
+	"github.com/candour/candour/datasets/clickhousedb"
 	"github.com/candour/candour/datasets/clickhousedb/clickhousetest"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/observationclickhouse"
@@ -14,5 +15,13 @@ import (
 func TestContract(t *testing.T) {
 	observationstest.Run(t, func(t *testing.T) indicators.ObservationStore {
 		return observationclickhouse.New(clickhousetest.Fresh(t, observationclickhouse.Migrations()))
+	})
+}
+
+// The same suite on a two-shard cluster: writes go to one shard by
+// release, reads through Distributed tables.
+func TestContractOnTwoShards(t *testing.T) {
+	observationstest.Run(t, func(t *testing.T) indicators.ObservationStore {
+		return observationclickhouse.New(clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...))
 	})
 }

@@ -19,8 +19,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/clickhousedb"
 	"github.com/candour/candour/indicators/audit"
@@ -32,13 +30,16 @@ var migrationFiles embed.FS
 // Migrations returns the store's migrations.
 func Migrations() clickhousedb.Set { return clickhousedb.Embedded("audit-outcomes", migrationFiles) }
 
+// Tables are the store's tables, for clickhousedb.Server.Migrate.
+var Tables = []string{"audit_releases", "audit_outcomes"}
+
 // Store implements audit.Store.
-type Store struct{ conn driver.Conn }
+type Store struct{ db *clickhousedb.Server }
 
 var _ audit.Store = (*Store)(nil)
 
-// New returns the store over conn.
-func New(conn driver.Conn) *Store { return &Store{conn: conn} }
+// New returns the store on db: one server, or a cluster's shards.
+func New(db *clickhousedb.Server) *Store { return &Store{db: db} }
 
 // WriteAudit implements audit.Store.
 func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []audit.Outcome) error {
@@ -53,7 +54,7 @@ func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []aud
 	if err := s.DeleteRelease(ctx, a.Release); err != nil {
 		return clickhousedb.Classify(err)
 	}
-	release, err := s.conn.PrepareBatch(ctx, "INSERT INTO audit_releases (release_id, audit, dataset, version, definition, funnels)")
+	release, err := s.db.ShardFor(a.Release).PrepareBatch(ctx, "INSERT INTO audit_releases (release_id, audit, dataset, version, definition, funnels)")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
@@ -67,7 +68,7 @@ func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []aud
 	if len(outcomes) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO audit_outcomes (release_id, audit, measure, period, level, provider, team, code, status, outcome)")
+	batch, err := s.db.ShardFor(a.Release).PrepareBatch(ctx, "INSERT INTO audit_outcomes (release_id, audit, measure, period, level, provider, team, code, status, outcome)")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
@@ -88,7 +89,7 @@ func (s *Store) WriteAudit(ctx context.Context, a audit.Released, outcomes []aud
 // DeleteRelease implements audit.Store.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
 	for _, table := range []string{"audit_outcomes", "audit_releases"} {
-		if err := s.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
+		if err := s.db.OnEveryShard(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
 			return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
 		}
 	}
@@ -101,7 +102,7 @@ func (s *Store) Audits(ctx context.Context, visible datasets.Visible) ([]audit.R
 	if !some {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, "SELECT release_id, dataset, version, definition, funnels FROM audit_releases WHERE release_id IN "+in+" ORDER BY release_id")
+	rows, err := s.db.Query.Query(ctx, "SELECT release_id, dataset, version, definition, funnels FROM "+s.db.Table("audit_releases")+" WHERE release_id IN "+in+" ORDER BY release_id")
 	if err != nil {
 		return nil, clickhousedb.Classify(err)
 	}
@@ -151,7 +152,7 @@ func (s *Store) Outcomes(ctx context.Context, q audit.Query) ([]audit.Outcome, e
 	if q.Flagged {
 		where = append(where, "status IN ('alert', 'alarm')")
 	}
-	rows, err := s.conn.Query(ctx, "SELECT outcome FROM audit_outcomes WHERE "+strings.Join(where, " AND ")+
+	rows, err := s.db.Query.Query(ctx, "SELECT outcome FROM "+s.db.Table("audit_outcomes")+" WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY measure, period, multiIf(level = 'hospital', 0, level = 'team', 1, 2), provider, team, code, release_id", args...)
 	if err != nil {
 		return nil, clickhousedb.Classify(err)

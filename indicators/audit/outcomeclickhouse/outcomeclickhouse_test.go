@@ -3,6 +3,7 @@ package outcomeclickhouse_test
 import (
 	"testing"
 
+	"github.com/candour/candour/datasets/clickhousedb"
 	"github.com/candour/candour/datasets/clickhousedb/clickhousetest"
 	"github.com/candour/candour/indicators/audit"
 	"github.com/candour/candour/indicators/audit/outcomeclickhouse"
@@ -14,5 +15,13 @@ import (
 func TestContract(t *testing.T) {
 	outcomestest.Run(t, func(t *testing.T) audit.Store {
 		return outcomeclickhouse.New(clickhousetest.Fresh(t, outcomeclickhouse.Migrations()))
+	})
+}
+
+// The same suite on a two-shard cluster: writes go to one shard by
+// release, reads through Distributed tables.
+func TestContractOnTwoShards(t *testing.T) {
+	outcomestest.Run(t, func(t *testing.T) audit.Store {
+		return outcomeclickhouse.New(clickhousetest.FreshCluster(t, []clickhousedb.Set{outcomeclickhouse.Migrations()}, outcomeclickhouse.Tables...))
 	})
 }
