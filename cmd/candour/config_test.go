@@ -36,12 +36,26 @@ type wantConfig struct {
 func (w wantConfig) config() Config {
 	c := Config{Addr: w.Addr, DataDir: w.DataDir, LogLevel: w.LogLevel, LogFormat: w.LogFormat, SiteName: w.SiteName,
 		NHSBranding: w.NHSBranding, ShutdownTimeout: w.ShutdownTimeout, Approvals: w.Approvals, MaxUploadBytes: w.MaxUploadBytes,
-		PageCache: w.PageCache, APIRate: w.APIRate}
+		PageCache: w.PageCache, APIRate: w.APIRate, ClickHouseCluster: "candour"}
 	if w.serverDefaults {
 		c.PageCacheBytes, c.ReadTimeout, c.UploadTimeout, c.WriteTimeout = 64<<20, 30*time.Second, 30*time.Minute, 60*time.Second
 		c.MaxInFlight, c.QueueWait, c.SubmitWait = 0, 2*time.Second, 2*time.Second
 	}
 	return c
+}
+
+// --clickhouse takes one DSN or a cluster's shards separated by commas,
+// and names the one that does not parse.
+func TestClickHouseSetting(t *testing.T) {
+	got, _, err := parseConfig("serve", "", "", true, []string{"--clickhouse", "clickhouse://a:9000/candour,clickhouse://b:9000/candour", "--clickhouse-cluster", "two"}, envOf(nil), io.Discard)
+	if err != nil || got.ClickHouseDSN != "clickhouse://a:9000/candour,clickhouse://b:9000/candour" || got.ClickHouseCluster != "two" {
+		t.Errorf("two shards: %q %q %v", got.ClickHouseDSN, got.ClickHouseCluster, err)
+	}
+	for _, bad := range []string{"clickhouse://a:9000/candour,", "clickhouse://a:9000/candour,clickhouse://[::1"} {
+		if _, _, err := parseConfig("serve", "", "", true, []string{"--clickhouse", bad}, envOf(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "DSN 2") {
+			t.Errorf("--clickhouse %q: %v, want an error naming DSN 2", bad, err)
+		}
+	}
 }
 
 func TestConfigPrecedence(t *testing.T) {

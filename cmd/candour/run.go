@@ -48,6 +48,8 @@ Commands:
   reindex   rebuild the search index from the database
   backup    write a consistent backup of the data folder, even while serving (candour backup OUT)
   restore   restore a backup into an empty data folder and verify it (candour restore BACKUP)
+  migrate-to-clickhouse
+            copy rows, observations and audit outcomes to the --clickhouse server, resumably
   version   print the version
 
 Run "candour <command> --help" for a command's options. Every option can also
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBackup(ctx, rest, getenv, stdout, stderr)
 	case "restore":
 		return runRestore(ctx, rest, getenv, stdout, stderr)
+	case "migrate-to-clickhouse":
+		return runMigrateToClickHouse(ctx, rest, getenv, stdout, stderr)
 	}
 	return &usageError{fmt.Sprintf("candour: unknown command %q (run candour --help)", cmd)}
 }
