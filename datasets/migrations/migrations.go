@@ -72,3 +72,28 @@ func Read(fsys fs.FS) ([]File, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
+
+// Pending returns the files not yet applied, given the applied versions
+// and their recorded SHA-256. It refuses, before anything is applied, a
+// recorded file that has changed since and a recorded version whose file
+// is missing (a database newer than this program).
+func Pending(files []File, applied map[int]string) ([]File, error) {
+	known := map[int]bool{}
+	var out []File
+	for _, m := range files {
+		known[m.Version] = true
+		sum, ok := applied[m.Version]
+		switch {
+		case !ok:
+			out = append(out, m)
+		case sum != m.SHA256:
+			return nil, fmt.Errorf("migration %s was changed after it was applied (recorded sha256 %s, file %s)", m.Name, sum, m.SHA256)
+		}
+	}
+	for v := range applied {
+		if !known[v] {
+			return nil, fmt.Errorf("migration version %d is recorded but its file is missing (database newer than this program?)", v)
+		}
+	}
+	return out, nil
+}

@@ -117,22 +117,13 @@ func migrateSet(ctx context.Context, db *sql.DB, set Set) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	known := map[int]bool{}
-	for _, m := range files {
-		known[m.Version] = true
-		if sum, ok := applied[m.Version]; ok {
-			if sum != m.SHA256 {
-				return fmt.Errorf("migration %s was changed after it was applied (recorded sha256 %s, file %s)", m.Name, sum, m.SHA256)
-			}
-			continue
-		}
+	pending, err := migrations.Pending(files, applied)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
 		if err := apply(ctx, db, set.Component, m); err != nil {
 			return err
-		}
-	}
-	for v := range applied {
-		if !known[v] {
-			return fmt.Errorf("migration version %d is recorded but its file is missing (database newer than this program?)", v)
 		}
 	}
 	return nil
