@@ -27,7 +27,7 @@
 // published words, and routinely give a switchboard number or an address
 // to write to. Reading a feed again never undoes a moderator's decision:
 // a hidden item stays hidden, a released item stays visible unless its
-// comment changes, and a changed comment is screened afresh ([Merge]).
+// title or comment changes, and changed text is screened afresh ([Merge]).
 // Only visible items are counted in a rating distribution, so the number
 // of ratings a page gives always matches what it shows.
 //
@@ -39,8 +39,9 @@
 //
 //	field          Atom                                  RSS 2.0                         JSON Feed 1.1
 //	item id        <id>                                  <guid>, else <link>             id
-//	link back      <link rel="alternate" href>, or       <link>                          url
-//	               the first <link> without rel
+//	link back      <link rel="alternate" href>, or       <link>, else a <guid> that      url, else an id that is
+//	               the first <link> without rel, else    is an http(s) address           an http(s) address
+//	               an <id> that is an http(s) address
 //	published      <published>, else <updated>           <pubDate> (RFC 1123)            date_published, else date_modified
 //	title          <title>                               <title>                         title
 //	comment        <content>, else <summary>             <description>                   content_text, else content_html
@@ -58,7 +59,8 @@
 // their organisation code, an optional star rating, and the provider's
 // published response. HTML content (Atom type="html" or "xhtml", RSS
 // descriptions, content_html) is reduced to plain text: tags are dropped
-// and entities decoded. An entry without an id, organisation or date, or
+// and entities decoded; control characters other than tab and new line
+// are dropped. An entry without an id, link, organisation or date, or
 // with a rating outside 1–5, is refused on its own ([Refusal]) and the
 // rest of the feed is still read.
 //
@@ -69,7 +71,9 @@
 // through an io.LimitReader, so no more than one byte past the limit is
 // ever read), nested deeper than MaxDepth elements, objects or arrays,
 // holds more than MaxItems entries, is not valid UTF-8 or declares another
-// encoding, or does not parse as the source's format.
+// encoding, or does not parse as the source's format. XML entities other
+// than the five predefined ones are refused, so a document type
+// declaration can neither expand text nor reach a file.
 //
 // # What it must not do
 //
@@ -101,7 +105,7 @@ var (
 
 // Namespace is the XML namespace of the extension elements Atom and RSS
 // feeds carry (organisation, rating, response).
-const Namespace = "https://candour.nhs.example/ns/feedback/1"
+const Namespace = "https://github.com/candour/candour/ns/feedback/1"
 
 // Category schemes an Atom category's scheme (or an RSS category's domain)
 // may use instead of the extension elements.
@@ -230,7 +234,8 @@ type Item struct {
 	ID string
 	// Organisation is the ODS code of the organisation it is about.
 	Organisation string
-	// Link is the item's address on the source's site (the link back).
+	// Link is the item's address on the source's site (the link back);
+	// every item has one.
 	Link      string
 	Published time.Time
 	Rating    Rating
@@ -257,8 +262,8 @@ func (it Item) Validate() error {
 		return invalid("item id", "required, at most %d characters", MaxID)
 	case !validCode(it.Organisation):
 		return invalid("item "+it.ID+" organisation", "%q is not an organisation code", it.Organisation)
-	case it.Link != "" && !validHTTPURL(it.Link):
-		return invalid("item "+it.ID+" link", "%q is not an http or https address", it.Link)
+	case !validHTTPURL(it.Link):
+		return invalid("item "+it.ID+" link", "%q is not an http or https address (every item links back to its source)", it.Link)
 	case it.Published.IsZero():
 		return invalid("item "+it.ID+" published", "required")
 	case !it.Rating.Valid():

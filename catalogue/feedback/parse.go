@@ -189,8 +189,11 @@ func (e entry) item(source string) (Item, error) {
 		ID:           strings.TrimSpace(e.id),
 		Organisation: strings.ToUpper(strings.TrimSpace(e.organisation)),
 		Link:         strings.TrimSpace(e.link),
-		Title:        strings.TrimSpace(e.title),
-		Comment:      strings.TrimSpace(e.comment),
+		Title:        cleanText(e.title),
+		Comment:      cleanText(e.comment),
+	}
+	if it.Link == "" && validHTTPURL(it.ID) {
+		it.Link = it.ID // an Atom id or RSS guid that is the item's address
 	}
 	var err error
 	if it.Published, err = parseInstant(e.published); err != nil {
@@ -199,7 +202,7 @@ func (e entry) item(source string) (Item, error) {
 	if it.Rating, err = parseRating(e.rating); err != nil {
 		return it, err
 	}
-	if text := strings.TrimSpace(e.response); text != "" {
+	if text := cleanText(e.response); text != "" {
 		it.Response.Text = text
 		if strings.TrimSpace(e.responded) != "" {
 			if it.Response.Published, err = parseInstant(e.responded); err != nil {
@@ -262,5 +265,21 @@ func htmlToText(s string) string {
 	s = anyTag.ReplaceAllString(s, "")
 	s = html.UnescapeString(s)
 	s = blankLines.ReplaceAllString(s, "\n\n")
+	return strings.TrimSpace(s)
+}
+
+// cleanText trims text and drops control characters other than tab and
+// new line (a JSON string may carry any of them, escaped).
+func cleanText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return -1
+		}
+		return r
+	}, s)
 	return strings.TrimSpace(s)
 }

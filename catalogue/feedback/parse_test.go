@@ -140,6 +140,10 @@ func TestParseRefusesHostileDocuments(t *testing.T) {
 		{"JSON cut short", feedback.FormatJSON, `{"version":"https://jsonfeed.org/version/1.1","items":[`, feedback.ErrMalformed, ""},
 		{"two JSON values", feedback.FormatJSON, `{"version":"https://jsonfeed.org/version/1.1","items":[]} {}`, feedback.ErrMalformed, "2 values"},
 		{"empty", feedback.FormatJSON, ``, feedback.ErrMalformed, "empty"},
+		{"entity expansion", feedback.FormatRSS, `<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><rss><channel><item><title>&lol2;</title></item></channel></rss>`,
+			feedback.ErrMalformed, "entity"},
+		{"external entity", feedback.FormatAtom, `<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>&xxe;</id></entry></feed>`,
+			feedback.ErrMalformed, "entity"},
 		{"too many items", feedback.FormatJSON, `{"version":"https://jsonfeed.org/version/1.1","items":[{},{},{},{}]}`,
 			feedback.ErrTooManyItems, "4 entries"},
 	}
@@ -178,4 +182,23 @@ func TestParseReadsNoMoreThanTheLimit(t *testing.T) {
 	if r.read > 1000+512 {
 		t.Errorf("read %d bytes of an endless body with a limit of 1000", r.read)
 	}
+}
+
+// TestParseEntryDetails: where the link back comes from when a feed has
+// no link, that an entry without one is refused, and that control
+// characters are dropped from text.
+func TestParseEntryDetails(t *testing.T) {
+	doc := `{"version": "https://jsonfeed.org/version/1.1", "items": [
+		{"id": "https://ratings.example/op/7", "content_text": "Bell\u0007 rang\r\nall night.\u0000",
+		 "date_published": "2026-03-01T10:00:00Z", "_feedback": {"organisation": "RR8", "rating": 2}},
+		{"id": "op-8", "content_text": "No link.", "date_published": "2026-03-01T10:00:00Z",
+		 "_feedback": {"organisation": "RR8", "rating": 2}}]}`
+	p, err := feedback.Parse(source(feedback.FormatJSON), strings.NewReader(doc), feedback.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].Link != "https://ratings.example/op/7" || p.Items[0].Comment != "Bell rang\nall night." {
+		t.Errorf("items: %+v, want one linked by its id with control characters dropped", p.Items)
+	}
+	checkRefused(t, p.Refused, map[int]string{2: "link"})
 }

@@ -24,9 +24,9 @@ type atomEntry struct {
 	Content    *atomText     `xml:"http://www.w3.org/2005/Atom content"`
 	Summary    *atomText     `xml:"http://www.w3.org/2005/Atom summary"`
 	Categories []xmlCategory `xml:"http://www.w3.org/2005/Atom category"`
-	Org        string        `xml:"https://candour.nhs.example/ns/feedback/1 organisation"`
-	Rating     string        `xml:"https://candour.nhs.example/ns/feedback/1 rating"`
-	Response   *extResponse  `xml:"https://candour.nhs.example/ns/feedback/1 response"`
+	Org        string        `xml:"https://github.com/candour/candour/ns/feedback/1 organisation"`
+	Rating     string        `xml:"https://github.com/candour/candour/ns/feedback/1 rating"`
+	Response   *extResponse  `xml:"https://github.com/candour/candour/ns/feedback/1 response"`
 }
 
 // atomText is an Atom text construct: type "text" (the default), "html"
@@ -84,9 +84,9 @@ type rssItem struct {
 	Description string        `xml:"description"`
 	PubDate     string        `xml:"pubDate"`
 	Categories  []xmlCategory `xml:"category"`
-	Org         string        `xml:"https://candour.nhs.example/ns/feedback/1 organisation"`
-	Rating      string        `xml:"https://candour.nhs.example/ns/feedback/1 rating"`
-	Response    *extResponse  `xml:"https://candour.nhs.example/ns/feedback/1 response"`
+	Org         string        `xml:"https://github.com/candour/candour/ns/feedback/1 organisation"`
+	Rating      string        `xml:"https://github.com/candour/candour/ns/feedback/1 rating"`
+	Response    *extResponse  `xml:"https://github.com/candour/candour/ns/feedback/1 response"`
 }
 
 func parseAtom(source string, body []byte, lim Limits) ([]entry, error) {

@@ -26,8 +26,9 @@
 //
 // Entries are refused one by one, logged with the source, position, id and
 // reason, while the rest of the feed is stored: entries the parser
-// refuses, and entries whose organisation code is not an organisation of
-// the catalogue's directory ([Organisations]).
+// refuses, entries whose organisation code is not an organisation of the
+// catalogue's directory ([Organisations]), and entries dated more than
+// [MaxAhead] in the future.
 //
 // # Moderation and the audit log
 //
@@ -403,8 +404,8 @@ func (p *Poller) checkHeaders(s feedback.Source, resp *http.Response) error {
 	return nil
 }
 
-// match keeps the items whose organisation is in the directory and
-// refuses the others.
+// match keeps the items whose organisation is in the directory and whose
+// date is not too far ahead, and refuses the others.
 func (p *Poller) match(ctx context.Context, parsed feedback.Parsed) ([]feedback.Item, []feedback.Refusal, error) {
 	refused := parsed.Refused
 	var codes []string
@@ -420,16 +421,27 @@ func (p *Poller) match(ctx context.Context, parsed feedback.Parsed) ([]feedback.
 		return nil, refused, fmt.Errorf("match feedback to organisations: %w", err)
 	}
 	var items []feedback.Item
+	latest := p.cfg.Now().Add(MaxAhead)
 	for i, it := range parsed.Items {
-		if known[it.Organisation] {
+		reason := ""
+		switch {
+		case !known[it.Organisation]:
+			reason = fmt.Sprintf("organisation code %s is not in the directory", it.Organisation)
+		case it.Published.After(latest):
+			reason = fmt.Sprintf("published %s, more than %s from now", it.Published.Format(time.RFC3339), MaxAhead)
+		default:
 			items = append(items, it)
 			continue
 		}
-		refused = append(refused, feedback.Refusal{Source: it.Source, Position: position(parsed, i), ID: it.ID,
-			Reason: fmt.Sprintf("organisation code %s is not in the directory", it.Organisation)})
+		refused = append(refused, feedback.Refusal{Source: it.Source, Position: position(parsed, i), ID: it.ID, Reason: reason})
 	}
 	return items, refused, nil
 }
+
+// MaxAhead is how far in the future an item's publication date may be
+// (clocks and zones differ); an item dated later is refused, since it
+// would head an organisation's recent feedback until that date.
+const MaxAhead = 24 * time.Hour
 
 // position is an item's place among the document's entries: its index
 // among items plus the refused entries before it.

@@ -605,6 +605,22 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	}
 }
 
+// TestFutureDatedRefused: an item dated more than a day ahead is refused
+// (it would head the organisation's list until then); one an hour ahead
+// is kept.
+func TestFutureDatedRefused(t *testing.T) {
+	r := newRig(t, feedbackpoll.Config{}, oneSource(feedback.FormatAtom))
+	r.server.set("/src", answer{contentType: contentTypes[feedback.FormatAtom], body: atomDoc([]post{
+		{id: "soon", org: "RR8", rating: 4, comment: "Clock skew.", hours: 1},
+		{id: "later", org: "RR8", rating: 5, comment: "From the future.", hours: 24 * 365},
+	})})
+	res := r.runOnce(t)[0]
+	if res.Err != nil || res.Upserted.Added != 1 || len(res.Refused) != 1 || res.Refused[0].ID != "later" ||
+		!strings.Contains(res.Refused[0].Reason, "more than 24h0m0s from now") {
+		t.Errorf("poll: %+v, want the item a year ahead refused and the other kept", res)
+	}
+}
+
 func TestNewRefusesBadSources(t *testing.T) {
 	store := openStore(t)
 	good := feedback.Source{Name: "a", Title: "A", FeedURL: "http://127.0.0.1/a", Format: feedback.FormatAtom, Interval: time.Hour}
