@@ -263,9 +263,12 @@ func htmlToText(s string) string {
 	s = scriptOrStyle.ReplaceAllString(s, "")
 	s = lineBreakTag.ReplaceAllString(s, "\n")
 	s = anyTag.ReplaceAllString(s, "")
-	s = html.UnescapeString(s)
-	s = blankLines.ReplaceAllString(s, "\n\n")
-	return strings.TrimSpace(s)
+	return tidyLines(html.UnescapeString(s))
+}
+
+// tidyLines turns runs of blank lines into one and trims the ends.
+func tidyLines(s string) string {
+	return strings.TrimSpace(blankLines.ReplaceAllString(s, "\n\n"))
 }
 
 // cleanText trims text and drops control characters other than tab and

@@ -123,6 +123,8 @@ func TestParseRefusesHostileDocuments(t *testing.T) {
 			feedback.ErrTooLarge, "more than 4096 bytes"},
 		{"deep XML", feedback.FormatAtom, atomHead + nested("<x>", "</x>", 20) + `</entry></feed>`,
 			feedback.ErrTooDeep, "16 elements deep"},
+		{"deep xhtml content", feedback.FormatAtom, atomHead + `<content type="xhtml">` + nested("<div>", "</div>", 20) + `</content></entry></feed>`,
+			feedback.ErrTooDeep, "16 elements deep"},
 		{"deep RSS", feedback.FormatRSS, `<rss><channel><item>` + nested("<div>", "</div>", 15) + `</item></channel></rss>`,
 			feedback.ErrTooDeep, "deep"},
 		{"deep JSON", feedback.FormatJSON, `{"version":"https://jsonfeed.org/version/1.1","items":[{"x":` + nested("[", "]", 20) + `}]}`,
@@ -201,4 +203,28 @@ func TestParseEntryDetails(t *testing.T) {
 		t.Errorf("items: %+v, want one linked by its id with control characters dropped", p.Items)
 	}
 	checkRefused(t, p.Refused, map[int]string{2: "link"})
+}
+
+// TestParseAtomTextConstructs: Atom text, html and xhtml content all
+// become plain text.
+func TestParseAtomTextConstructs(t *testing.T) {
+	cases := []struct{ name, content, want string }{
+		{"text", `<content type="text">Fish &amp; chips &lt;b&gt;</content>`, "Fish & chips <b>"},
+		{"html", `<content type="html">&lt;p&gt;Fish &amp;amp; chips&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</content>`, "Fish & chips"},
+		{"html in CDATA", `<content type="html"><![CDATA[<p>One</p><p>Two<br/>Three</p>]]></content>`, "One\nTwo\nThree"},
+		{"xhtml", `<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Kind <em>and</em> quick.</p></div></content>`, "Kind and quick."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			doc := `<feed xmlns="http://www.w3.org/2005/Atom" xmlns:fb="` + feedback.Namespace + `"><entry><id>https://x.example/1</id>` +
+				`<published>2026-03-01T10:00:00Z</published><fb:organisation>RR8</fb:organisation>` + c.content + `</entry></feed>`
+			p, err := feedback.Parse(source(feedback.FormatAtom), strings.NewReader(doc), feedback.DefaultLimits)
+			if err != nil || len(p.Items) != 1 {
+				t.Fatalf("got %+v, %v", p, err)
+			}
+			if p.Items[0].Comment != c.want {
+				t.Errorf("comment %q, want %q", p.Items[0].Comment, c.want)
+			}
+		})
+	}
 }

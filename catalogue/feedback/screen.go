@@ -81,10 +81,18 @@ func ValidNHSNumber(s string) bool {
 	return check != 10 && check == int(s[9]-'0')
 }
 
+// containsPhone looks, within each candidate, at its leading whole
+// groups of digits, so that a number followed by other digits ("07700
+// 900123 2 times") is still found.
 func containsPhone(text string) bool {
 	for _, m := range phone.FindAllString(text, -1) {
-		if ukNational(m) {
-			return true
+		groups := strings.FieldsFunc(m, func(r rune) bool { return r == ' ' || r == '-' || r == '(' || r == ')' })
+		acc := ""
+		for _, g := range groups {
+			acc += g
+			if ukNational(acc) {
+				return true
+			}
 		}
 	}
 	return false

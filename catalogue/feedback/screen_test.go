@@ -43,6 +43,8 @@ func TestScreen(t *testing.T) {
 		{"landline with brackets", "call (01632) 960 001 any time", feedback.ReasonPhone},
 		{"international form", "+44 (0)20 7946 0958", feedback.ReasonPhone},
 		{"London together", "02079460958", feedback.ReasonPhone},
+		{"followed by another number", "rang 07700 900123 2 times", feedback.ReasonPhone},
+		{"0044 form", "0044 161 496 0000", feedback.ReasonPhone},
 		{"too short for a phone number", "room 0123 on floor 2", ""},
 		{"not a UK prefix", "code 05123456789", ""},
 		{"email", "write to jo.bloggs+nhs@example.co.uk", feedback.ReasonEmail},

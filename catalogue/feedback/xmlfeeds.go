@@ -30,11 +30,48 @@ type atomEntry struct {
 }
 
 // atomText is an Atom text construct: type "text" (the default), "html"
-// or "xhtml".
+// or "xhtml". Its text is gathered token by token (UnmarshalXML), since a
+// decoder over a token reader cannot give the raw inner XML.
 type atomText struct {
-	Type     string `xml:"type,attr"`
-	Chardata string `xml:",chardata"`
-	Inner    string `xml:",innerxml"`
+	Type string
+	Text string
+}
+
+// UnmarshalXML gathers the element's character data, marking the ends of
+// xhtml paragraphs, divisions, list items and line breaks with new lines.
+func (t *atomText) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == "type" {
+			t.Type = a.Value
+		}
+	}
+	var b strings.Builder
+	depth := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch v := tok.(type) {
+		case xml.StartElement:
+			depth++
+			if v.Name.Local == "br" {
+				b.WriteString("\n")
+			}
+		case xml.EndElement:
+			if depth == 0 {
+				t.Text = b.String()
+				return nil
+			}
+			depth--
+			switch v.Name.Local {
+			case "p", "div", "li":
+				b.WriteString("\n")
+			}
+		case xml.CharData:
+			b.Write(v)
+		}
+	}
 }
 
 func (t *atomText) text() string {
@@ -43,11 +80,11 @@ func (t *atomText) text() string {
 	}
 	switch t.Type {
 	case "html":
-		return htmlToText(t.Chardata)
+		return htmlToText(t.Text)
 	case "xhtml":
-		return htmlToText(t.Inner)
+		return tidyLines(t.Text)
 	}
-	return t.Chardata
+	return t.Text
 }
 
 type atomLink struct {
