@@ -60,7 +60,9 @@
 // published response. HTML content (Atom type="html" or "xhtml", RSS
 // descriptions, content_html) is reduced to plain text: tags are dropped
 // and entities decoded; control characters other than tab and new line
-// are dropped. An entry without an id, link, organisation or date, or
+// are dropped. Author names (Atom author, RSS author, JSON Feed authors)
+// are never read: a patient's name is personal data, and the link back
+// leads to whatever the source itself chose to show. An entry without an id, link, organisation or date, or
 // with a rating outside 1–5, is refused on its own ([Refusal]) and the
 // rest of the feed is still read.
 //
