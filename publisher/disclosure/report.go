@@ -267,13 +267,23 @@ func (m *model) giveaways(v int) []string {
 
 // filesOf names the files (and linked releases) publishing a relation's
 // cells.
+// A national relation has thousands of terms, so the walk stops once
+// every table has been named.
 func (m *model) filesOf(eq equation) string {
 	var names []string
+	seen, unseen := make([]bool, len(m.tables)), len(m.tables)
 	for _, tm := range eq.terms {
 		for _, o := range m.vars[tm.v].obs {
+			if seen[o.t] {
+				continue
+			}
+			seen[o.t], unseen = true, unseen-1
 			if l := m.tables[o.t].label(); !slices.Contains(names, l) {
 				names = append(names, l)
 			}
+		}
+		if unseen == 0 {
+			break
 		}
 	}
 	return "in " + joinWords(names)
