@@ -166,6 +166,10 @@ type Service struct {
 
 	draftsMu sync.Mutex
 	drafting map[int64]*sync.Mutex // by dataset: one draft at a time (submission.go)
+	// leftDrafts are drafts of failed submissions that could not be
+	// removed when they failed (a store was not answering); the next
+	// submission removes them first (removeLeftDrafts).
+	leftDrafts []catalogue.Release
 }
 
 // Options configure a Service. Catalogue, Rows, Blobs and Workflow are

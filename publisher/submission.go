@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"iter"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -362,6 +363,9 @@ func orNoProgress(p Progress) Progress {
 // entry. With any problem it returns a *Rejection and stores nothing.
 func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progress Progress) (Outcome, error) {
 	progress = orNoProgress(progress)
+	if err := s.removeLeftDrafts(ctx); err != nil {
+		return Outcome{}, err
+	}
 	v, err := s.vet(ctx, actor, sub)
 	if err != nil {
 		return Outcome{}, err
@@ -438,11 +442,55 @@ func (s *Service) Submit(ctx context.Context, actor Actor, sub Submission, progr
 // observations and record, as start-up recovery removes one a crash left
 // (recovery.go) — so it can never be published and its version number is
 // free again, and returns the original error.
+//
+// When the draft cannot be removed either (the store that failed is still
+// not answering), it is remembered and the next submission removes it
+// first (removeLeftDrafts), so that the draft never blocks a retry nor
+// leaves a gap in the version numbers; start-up recovery removes it if
+// the process ends first.
 func (s *Service) abandon(ctx context.Context, r catalogue.Release, cause error) error {
 	if _, err := s.removeDraft(ctx, r, "storing the submission failed: "+cause.Error(), ""); err != nil {
-		return fmt.Errorf("%w (and removing draft release %d failed: %v)", cause, r.ID, err)
+		s.draftsMu.Lock()
+		s.leftDrafts = append(s.leftDrafts, r)
+		s.draftsMu.Unlock()
+		return fmt.Errorf("%w (and removing draft release %d failed: %v; the next submission removes it)", cause, r.ID, err)
 	}
 	return cause
+}
+
+// removeLeftDrafts removes the drafts abandon could not remove. While a
+// store still does not answer it fails, and the submission calling it
+// stores nothing.
+func (s *Service) removeLeftDrafts(ctx context.Context) error {
+	s.draftsMu.Lock()
+	left := slices.Clone(s.leftDrafts)
+	s.draftsMu.Unlock()
+	for _, r := range left {
+		if err := s.removeLeftDraft(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeLeftDraft removes one draft abandon could not remove, holding its
+// dataset's draft lock, unless it has gone already.
+func (s *Service) removeLeftDraft(ctx context.Context, r catalogue.Release) error {
+	defer s.lockDrafts(r.DatasetID)()
+	current, err := s.release(ctx, r.ID)
+	switch {
+	case errors.Is(err, catalogue.ErrNotFound):
+	case err != nil:
+		return err
+	case current.State == catalogue.StateDraft && current.DatasetID == r.DatasetID && current.Version == r.Version:
+		if _, err := s.removeDraft(ctx, current, "storing the submission failed, and its draft could only be removed once the stores answered again", ""); err != nil {
+			return fmt.Errorf("removing draft release %d, left by a submission that failed: %w", r.ID, err)
+		}
+	}
+	s.draftsMu.Lock()
+	s.leftDrafts = slices.DeleteFunc(s.leftDrafts, func(d catalogue.Release) bool { return d.ID == r.ID })
+	s.draftsMu.Unlock()
+	return nil
 }
 
 // submissionPoints name a submission's fault points (package faultpoint).

@@ -63,7 +63,7 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, datasets.ErrUnavailable):
 		// A store's server is not answering: say so, and when to try
 		// again; the driver reconnects by itself once it is back.
-		status, message = http.StatusServiceUnavailable, "Some of the figures on this page are kept on a server that is not answering. Try again in a minute."
+		status, message = http.StatusServiceUnavailable, unavailableMessage(c)
 		c.Set(fiber.HeaderRetryAfter, "30")
 		s.log.Warn("a data store is not answering", "method", c.Method(), "path", c.Path(), "err", err)
 		ue = &userError{status: status, message: message}
@@ -88,7 +88,11 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		return c.JSON(fiber.Map{"status": "unavailable"})
 	}
 	if strings.HasPrefix(c.Path(), "/api/") {
-		return c.JSON(apiErrorBody{Error: apiErrorDetail{Code: apiErrorCode(status), Message: message}})
+		code := apiErrorCode(status)
+		if errors.Is(err, datasets.ErrUnavailable) {
+			code = "unavailable"
+		}
+		return c.JSON(apiErrorBody{Error: apiErrorDetail{Code: code, Message: message}})
 	}
 	page := errorPage{layout: s.layout(c, heading), Status: status, Heading: heading, Message: message}
 	if rerr := s.render(c, "error", page); rerr != nil {
@@ -97,6 +101,16 @@ func (s *Site) handleError(c *fiber.Ctx, err error) error {
 		return c.SendString(heading + "\n")
 	}
 	return nil
+}
+
+// unavailableMessage says what a store's server not answering meant for
+// the request: a page or answer without its figures, or (for anything
+// that writes) a submission or action that stored nothing.
+func unavailableMessage(c *fiber.Ctx) string {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return "Some of the figures on this page are kept on a server that is not answering. Try again in a minute."
+	}
+	return "A server that keeps the figures is not answering, so nothing was stored. Try again in a minute."
 }
 
 // sentence turns a domain error into a sentence for the reader: its message

@@ -193,6 +193,7 @@ func submissionPaths(errorResponse func(string) map[string]any) map[string]any {
 				"413": errorResponse("The upload is larger than the server's --max-upload."),
 				"415": errorResponse("The body was compressed (Content-Encoding); send it uncompressed."),
 				"422": errorResponse("Refused, and nothing stored: problems name each field, or file, row and column; disclosure gives the blocking findings."),
+				"503": errorResponse("The server is busy, or a data store (such as ClickHouse) stopped answering while the release was stored: nothing was stored; try again after Retry-After seconds."),
 			}})},
 		"/submissions/{id}": map[string]any{"get": common(map[string]any{
 			"summary": "A submission and its disclosure report", "operationId": "getSubmission", "parameters": idParam,

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -165,6 +167,14 @@ func checkDemoOnClickHouse(t *testing.T, embedded *server, dsns string, extra ..
 // function that stops it (waiting until it has gone).
 func startClickHouse(t *testing.T, dir string, tcp, http int) func() {
 	t.Helper()
+	_, stop := startClickHouseProcess(t, dir, tcp, http)
+	return stop
+}
+
+// startClickHouseProcess is startClickHouse, returning the server's
+// process id too.
+func startClickHouseProcess(t *testing.T, dir string, tcp, http int) (int, func()) {
+	t.Helper()
 	out, err := exec.Command("../../.ci/clickhouse", dir, strconv.Itoa(tcp), strconv.Itoa(http)).Output()
 	if err != nil {
 		var stderr []byte
@@ -190,7 +200,7 @@ func startClickHouse(t *testing.T, dir string, tcp, http int) func() {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	t.Cleanup(stop)
-	return stop
+	return pid, stop
 }
 
 // freePort is a loopback port nothing listens on now.
@@ -313,5 +323,126 @@ func TestMigrateToClickHouse(t *testing.T) {
 		if got := after.mustGet(t, p); got != want[p] {
 			t.Errorf("%s differs after migrating to ClickHouse:\n%.300s\nbefore:\n%.300s", p, got, want[p])
 		}
+	}
+}
+
+// A ClickHouse server killed while a submission's rows are being inserted
+// leaves the published state as it was: the submission is refused with a
+// 503 saying why (never a 500, never a release), the earlier release keeps
+// its rows, and once the server is back the same submission succeeds and
+// publishes every row once, none twice.
+func TestClickHouseKilledMidInsert(t *testing.T) {
+	clickhousetest.DSN(t) // skips (or fails in CI) without ClickHouse
+	dir, tcp, httpPort := t.TempDir(), freePort(t), freePort(t)
+	pid, _ := startClickHouseProcess(t, dir, tcp, httpPort)
+	dsn := fmt.Sprintf("clickhouse://127.0.0.1:%d/candour", tcp)
+	dataDir, tokens := hostileDataDir(t)
+	s := startCandour(t, "serve", dataDir, "--clickhouse", dsn, "--page-cache=false", "--api-rate", "0")
+	const slug = "killed-mid-insert"
+	descriptor := fmt.Sprintf(`{"dataset": {"slug": %q, "title": "Killed mid-insert", "publisher": {"slug": "e2e-hostile", "name": "E2E Hostile"}},
+		"release": {"title": "A list", "periodLabel": "2026"}, "resources": [{"name": "list", "path": "list.csv", "schema": {"fields": [{"name": "code", "candour:role": "key"}, {"name": "name"}]}}]}`, slug)
+	if status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptor, 64<<10, false, make(chan struct{})); err != nil || status != http.StatusCreated {
+		t.Fatalf("the first release: %d %v %.300s", status, err, body)
+	}
+	publishThroughWorkflow(t, s, map[string]int{slug: 1})
+	firstRows := "/api/v1/datasets/" + slug + "/releases/1/rows/list.csv"
+	before := s.mustGet(t, firstRows)
+
+	// The second release is large enough that its rows take a while to
+	// insert; the server is killed as soon as an insert is running.
+	const secondBytes = 24 << 20
+	answered := make(chan uploadAnswer, 1)
+	go func() {
+		status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptor, secondBytes, false, make(chan struct{}))
+		answered <- uploadAnswer{status, body, err}
+	}()
+	got, killed := killDuringInsert(t, dsn, pid, answered)
+	if !killed {
+		t.Fatalf("the second release was answered (%d %.300s) before any insert into ClickHouse was seen running", got.status, got.body)
+	}
+	if got.err != nil || got.status != http.StatusServiceUnavailable {
+		t.Errorf("the submission whose insert was cut off: %d %v %.500s, want 503", got.status, got.err, got.body)
+	}
+	if status, _, _ := s.get(t, "/datasets/"+slug+"/releases/2"); status != http.StatusNotFound {
+		t.Errorf("GET the cut-off release's page: %d, want 404", status)
+	}
+
+	startClickHouseProcess(t, dir, tcp, httpPort)
+	waitFor(t, time.Minute, func() bool { status, _, _ := s.get(t, firstRows); return status == http.StatusOK })
+	if after := s.mustGet(t, firstRows); after != before {
+		t.Errorf("the first release's rows changed after the cut-off submission:\n%.300s\nbefore:\n%.300s", after, before)
+	}
+	status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptor, secondBytes, false, make(chan struct{}))
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("the submission again, with ClickHouse back: %d %v %.500s", status, err, body)
+	}
+	var created struct{ Version int }
+	if err := json.Unmarshal([]byte(body), &created); err != nil || created.Version != 2 {
+		t.Errorf("the submission again was stored as version %d (%v), want 2: the cut-off one must leave no version behind", created.Version, err)
+	}
+	publishThroughWorkflow(t, s, map[string]int{slug: 2})
+	csv := s.mustGet(t, "/datasets/"+slug+"/releases/2/rows/list.csv") // every row, streamed from ClickHouse
+	lines := strings.Split(strings.TrimSuffix(csv, "\r\n"), "\r\n")[1:]
+	seen := make(map[string]bool, len(lines))
+	for _, line := range lines {
+		if seen[line] {
+			t.Fatalf("row %q is published twice", line)
+		}
+		seen[line] = true
+	}
+	if want, _ := writeGeneratedRows(io.Discard, secondBytes, false); len(lines) != want {
+		t.Errorf("the second release publishes %d rows, want %d", len(lines), want)
+	}
+}
+
+// uploadAnswer is what a submission was answered.
+type uploadAnswer struct {
+	status int
+	body   string
+	err    error
+}
+
+// killDuringInsert kills the ClickHouse server pid with SIGKILL as soon as
+// it is running an INSERT, then waits for the submission's answer; it
+// reports whether it killed the server before the submission was
+// answered.
+func killDuringInsert(t *testing.T, dsn string, pid int, answered chan uploadAnswer) (uploadAnswer, bool) {
+	t.Helper()
+	conn, err := clickhousedb.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for {
+		select {
+		case a := <-answered:
+			return a, false
+		default:
+		}
+		var inserts uint64
+		err := conn.QueryRow(context.Background(), "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO%'").Scan(&inserts)
+		if err != nil {
+			t.Fatalf("watching ClickHouse's inserts: %v", err)
+		}
+		if inserts > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			for syscall.Kill(pid, 0) == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			return <-answered, true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitFor calls ok until it reports true, failing the test after limit.
+func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not so after %s", limit)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

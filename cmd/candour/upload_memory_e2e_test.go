@@ -150,28 +150,8 @@ func sendGeneratedUpload(s *server, token, descriptor string, size int, chunked 
 		fw, _ := mw.CreateFormFile("descriptor", "submission.json")
 		io.WriteString(fw, descriptor)
 		fw, _ = mw.CreateFormFile("list.csv", "list.csv")
-		io.WriteString(fw, "code,name\n")
-		// Rows are written into one buffer, reused, so that the client
-		// allocates nothing while the server's heap is watched.
-		piece := make([]byte, 0, 256<<10+128)
-		row := int64(0)
-		for written := 0; written < size; {
-			piece = piece[:0]
-			for len(piece) < 256<<10 {
-				piece = append(piece, 'C')
-				piece = strconv.AppendInt(piece, 100000000+row, 10)
-				piece = append(piece, ",Name number "...)
-				piece = strconv.AppendInt(piece, row, 10)
-				piece = append(piece, " of a spooled upload\n"...)
-				row++
-			}
-			if _, err := fw.Write(piece); err != nil {
-				return err
-			}
-			written += len(piece)
-			if pace {
-				time.Sleep(2 * time.Millisecond)
-			}
+		if _, err := writeGeneratedRows(fw, size, pace); err != nil {
+			return err
 		}
 		return mw.Close()
 	}
@@ -200,6 +180,38 @@ func sendGeneratedUpload(s *server, token, descriptor string, size int, chunked 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), nil
+}
+
+// writeGeneratedRows writes the generated list.csv of about size bytes,
+// header included, pausing briefly between pieces when pace is true, and
+// returns how many rows it wrote. Rows are written into one buffer,
+// reused, so that the client allocates nothing while the server's heap is
+// watched.
+func writeGeneratedRows(w io.Writer, size int, pace bool) (int, error) {
+	if _, err := io.WriteString(w, "code,name\n"); err != nil {
+		return 0, err
+	}
+	piece := make([]byte, 0, 256<<10+128)
+	row := 0
+	for written := 0; written < size; {
+		piece = piece[:0]
+		for len(piece) < 256<<10 {
+			piece = append(piece, 'C')
+			piece = strconv.AppendInt(piece, 100000000+int64(row), 10)
+			piece = append(piece, ",Name number "...)
+			piece = strconv.AppendInt(piece, int64(row), 10)
+			piece = append(piece, " of a spooled upload\n"...)
+			row++
+		}
+		if _, err := w.Write(piece); err != nil {
+			return row, err
+		}
+		written += len(piece)
+		if pace {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return row, nil
 }
 
 // countingWriter counts what is written to it.
