@@ -4,7 +4,7 @@ GO  ?= go
 BIN := bin/candour
 NHSUK := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: demo test build assets clean bench bench-search bench-export bench-disclosure bench-upload fuzz
+.PHONY: demo test build assets clean bench bench-clickhouse bench-search bench-export bench-disclosure bench-upload fuzz
 
 ## demo: build, load the bundled NHS data into ./candour-data if it is empty, serve on http://127.0.0.1:8080
 demo: build
@@ -39,8 +39,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 ## bench: the scorecard benchmark (10.5 million observations; Candour against nginx with wrk; installs nginx and wrk if missing)
 bench: build
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)
+	@command -v clickhouse-server >/dev/null && command -v clickhouse-client >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq clickhouse-server clickhouse-client curl)
 	$(GO) build -o bin/candour-bench ./cmd/candour-bench
 	./bin/candour-bench --candour $(BIN)
+	./bin/candour-bench clickhouse --candour $(BIN)
+
+## bench-clickhouse: ClickHouse on a server of its own (10 million observation rows ingested through Candour against clickhouse-client INSERT … FORMAT CSV, target ≥ 0.7×; a 5-million-row filtered export through Candour against clickhouse-client … FORMAT CSV, target ≥ 0.8×; three runs each, every one printed); installs clickhouse-server, clickhouse-client and curl if missing; part of make bench
+bench-clickhouse: build
+	@command -v clickhouse-server >/dev/null && command -v clickhouse-client >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq clickhouse-server clickhouse-client curl)
+	$(GO) run ./cmd/candour-bench clickhouse --candour $(BIN)
 
 ## bench-search: the search benchmark (50,000 documents; Candour's index against PostgreSQL full-text search; installs PostgreSQL if missing)
 bench-search:

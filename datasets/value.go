@@ -80,6 +80,9 @@ func (f Field) Parser() (func(text string, missing []string) (Value, error), err
 // values: an optionally signed decimal with an optional fraction and
 // exponent, nothing else (no spaces, separators, "NaN" or "Inf").
 func ParseDecimal(text string) (float64, bool) {
+	if x, ok := smallInteger(text); ok {
+		return x, true
+	}
 	if !isDecimal(text) {
 		return 0, false
 	}
@@ -338,6 +341,34 @@ func numberHint(text string) string {
 
 // isDecimal reports whether s is an optionally signed decimal number with
 // an optional fraction and exponent: 12, -0.5, .5, 32.5, 1e6, 2.5E-3.
+// smallInteger reads text made only of up to 15 digits, with an optional
+// minus sign, as most counts in a filtered export are: exactly the value
+// strconv.ParseFloat gives (every such integer is a float64), without its
+// general parse.
+func smallInteger(text string) (float64, bool) {
+	digits := text
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		if !isDigit(digits[i]) {
+			return 0, false
+		}
+		n = n*10 + int64(digits[i]-'0')
+	}
+	if len(digits) < len(text) {
+		if n == 0 {
+			return math.Copysign(0, -1), true // as ParseFloat reads "-0"
+		}
+		n = -n
+	}
+	return float64(n), true
+}
+
 func isDecimal(s string) bool {
 	i := 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {

@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,24 @@ func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{KindMissing: "missing", KindSuppressed: "suppressed", KindPeriod: "period", KindBoolean: "boolean", Kind(99): "Kind(99)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String(): got %q, want %q", int(k), got, want)
+		}
+	}
+}
+
+// ParseDecimal's shortcut for plain integers gives exactly what the
+// general parse gives, sign of zero included.
+func TestParseDecimalShortcutAgrees(t *testing.T) {
+	cases := []string{"0", "-0", "007", "-007", "1", "-1", "999999999999999", "-999999999999999", "1234567890123456",
+		"+5", "1.0", "-", "", "1e3", "12a", "٣"}
+	for i := 0; i < 2000; i++ {
+		cases = append(cases, strconv.FormatInt(int64(i*i*7919-1_000_000), 10))
+	}
+	for _, c := range cases {
+		got, ok := ParseDecimal(c)
+		want, err := strconv.ParseFloat(c, 64)
+		wantOK := err == nil && isDecimal(c)
+		if ok != wantOK || ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Errorf("ParseDecimal(%q) = %v, %v; the general parse gives %v, %v", c, got, ok, want, wantOK)
 		}
 	}
 }

@@ -25,6 +25,8 @@ type Writer struct {
 	closed  bool
 	safe    bool   // neutralise formula-like cells (SpreadsheetSafe)
 	numeric []bool // by column: values are numbers, left alone when safe
+	// quoteBuf is writeRecord's record of which cells need quotes, reused.
+	quoteBuf []bool
 }
 
 // SpreadsheetSafe makes every later row neutralise cells a spreadsheet
@@ -104,16 +106,20 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) writeRecord(cells []string) error {
+	quote := w.quoteBuf[:0]
 	for i, c := range cells {
-		if !utf8.ValidString(c) {
+		special, ascii := scanCell(c)
+		if !ascii && !utf8.ValidString(c) {
 			return fmt.Errorf("cell %d is not valid UTF-8", i+1)
 		}
+		quote = append(quote, special || edgeSpace(c))
 	}
+	w.quoteBuf = quote
 	for i, c := range cells {
 		if i > 0 {
 			w.w.WriteByte(',')
 		}
-		if !needsQuotes(c) && !(len(cells) == 1 && c == "") {
+		if !quote[i] && !(len(cells) == 1 && c == "") {
 			w.w.WriteString(c)
 			continue
 		}
@@ -154,11 +160,32 @@ func (w *Writer) neutralised(cells []string) []string {
 
 // needsQuotes reports whether a cell must be quoted.
 func needsQuotes(c string) bool {
+	special, _ := scanCell(c)
+	return special || edgeSpace(c)
+}
+
+// scanCell reads a cell once, reporting whether it holds a character that
+// must be quoted (a comma, a double quote, a carriage return or a line
+// feed) and whether every byte is ASCII (so it need not be checked for
+// valid UTF-8).
+func scanCell(c string) (special, ascii bool) {
+	ascii = true
+	for i := 0; i < len(c); i++ {
+		switch b := c[i]; {
+		case b == ',' || b == '"' || b == '\r' || b == '\n':
+			special = true
+		case b >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return special, ascii
+}
+
+// edgeSpace reports whether a cell starts or ends with a space or a tab,
+// which readers would trim unless the cell is quoted.
+func edgeSpace(c string) bool {
 	if c == "" {
 		return false
-	}
-	if strings.ContainsAny(c, ",\"\r\n") {
-		return true
 	}
 	first, last := c[0], c[len(c)-1]
 	return first == ' ' || first == '\t' || last == ' ' || last == '\t'

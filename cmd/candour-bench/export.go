@@ -263,13 +263,13 @@ func peakRSSMB(pid int) float64 {
 	return 0
 }
 
-func startCandourProcess(bin, dataDir string) (*exec.Cmd, string, error) {
+func startCandourProcess(bin, dataDir string, extra ...string) (*exec.Cmd, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error", "--api-rate", "0")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error", "--api-rate", "0"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
@@ -318,6 +318,12 @@ func writeBigFile(path string, size int) error {
 // seedExport writes a published release with the rows file and the big
 // file into a new data folder.
 func seedExport(ctx context.Context, dataDir string, n int, bigPath string) error {
+	return seedExportWith(ctx, dataDir, n, bigPath, nil)
+}
+
+// seedExportWith is seedExport writing the rows with rows (nil: the data
+// folder's own row store); without bigPath there is no big file.
+func seedExportWith(ctx context.Context, dataDir string, n int, bigPath string, rows rowWriter) error {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return err
 	}
@@ -349,34 +355,32 @@ func seedExport(ctx context.Context, dataDir string, n int, bigPath string) erro
 	if err != nil {
 		return err
 	}
-	blobs, err := datasets.OpenBlobStore(filepath.Join(dataDir, "blobs"))
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(bigPath)
-	if err != nil {
-		return err
-	}
-	blob, err := blobs.Put(ctx, f) // the blob store hashes the bytes
-	f.Close()
-	if err != nil {
-		return err
-	}
-	r, err := cat.CreateRelease(ctx, catalogue.Release{DatasetID: ds.ID, Title: "Bulk rows", PeriodLabel: "2026"}, []catalogue.File{
+	files := []catalogue.File{
 		{Name: "bulk.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8", SHA256: strings.Repeat("0", 64), Rows: int64(n), Resource: raw},
-		{Name: "big.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8", SHA256: blob.SHA256, Bytes: blob.Bytes, Resource: raw},
-	}, nil)
+	}
+	if bigPath != "" {
+		big, err := storeBigFile(ctx, dataDir, bigPath)
+		if err != nil {
+			return err
+		}
+		files = append(files, catalogue.File{Name: "big.csv", Role: catalogue.RolePublic, MediaType: "text/csv", Encoding: "utf-8",
+			SHA256: big.SHA256, Bytes: big.Bytes, Resource: raw})
+	}
+	r, err := cat.CreateRelease(ctx, catalogue.Release{DatasetID: ds.ID, Title: "Bulk rows", PeriodLabel: "2026"}, files, nil)
 	if err != nil {
 		return err
 	}
-	rows := func(yield func([]string, error) bool) {
+	generated := func(yield func([]string, error) bool) {
 		for i := 1; i <= n; i++ {
 			if !yield(bulkRow(i), nil) {
 				return
 			}
 		}
 	}
-	if _, err := rowsqlite.New(db).WriteRows(ctx, datasets.FileRef{Release: r.ID, File: "bulk.csv"}, rows); err != nil {
+	if rows == nil {
+		rows = rowsqlite.New(db)
+	}
+	if _, err := rows.WriteRows(ctx, datasets.FileRef{Release: r.ID, File: "bulk.csv"}, generated); err != nil {
 		return err
 	}
 	for _, to := range []catalogue.ReleaseState{catalogue.StateChecked, catalogue.StateInReview, catalogue.StateApproved, catalogue.StateScheduled, catalogue.StatePublished} {
@@ -385,4 +389,19 @@ func seedExport(ctx context.Context, dataDir string, n int, bigPath string) erro
 		}
 	}
 	return nil
+}
+
+// storeBigFile puts the file at path into the data folder's blob store,
+// which hashes it.
+func storeBigFile(ctx context.Context, dataDir, path string) (datasets.Blob, error) {
+	blobs, err := datasets.OpenBlobStore(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		return datasets.Blob{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return datasets.Blob{}, err
+	}
+	defer f.Close()
+	return blobs.Put(ctx, f)
 }

@@ -81,6 +81,12 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "clickhouse" {
+		if err := runClickHouseBench(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "disclosure" {
 		if err := runDisclosureBench(os.Args[2:]); err != nil {
 			log.Fatal(err)

@@ -13,3 +13,15 @@ func TestQuoteString(t *testing.T) {
 		}
 	}
 }
+
+func TestUnpackCellsRefusesWhatPackingNeverWrites(t *testing.T) {
+	for _, packed := range []string{"3:ab", "x:a", "2ab", "-1:", "1:a2"} {
+		if cells, err := unpackCells(packed, 0); err == nil {
+			t.Errorf("unpackCells(%q) = %q, want an error", packed, cells)
+		}
+	}
+	cells, err := unpackCells("0:3:a:b2:::1:,", 4)
+	if err != nil || len(cells) != 4 || cells[0] != "" || cells[1] != "a:b" || cells[2] != "::" || cells[3] != "," {
+		t.Errorf("unpackCells: %q %v", cells, err)
+	}
+}

@@ -25,9 +25,11 @@ package rowclickhouse
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"iter"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -142,15 +144,22 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 			return
 		}
 		defer rows.Close()
-		sent := 0
+		ranges := rangeList(q.Within)
+		sent, width := 0, 0
 		for rows.Next() {
 			var number uint64
-			var cells []string
-			if err := rows.Scan(&number, &cells); err != nil {
+			var packed string
+			if err := rows.Scan(&number, &packed); err != nil {
 				yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 				return
 			}
-			if !within(cells, q.Within) {
+			cells, err := unpackCells(packed, width)
+			if err != nil {
+				yield(datasets.StoredRow{}, fmt.Errorf("row %d of %s: %w", number, q.File.File, err))
+				return
+			}
+			width = len(cells)
+			if !within(cells, ranges) {
 				continue
 			}
 			if !yield(datasets.StoredRow{Number: int64(number), Cells: cells}, nil) {
@@ -191,21 +200,63 @@ func rowsSQL(table string, q datasets.RowQuery) (string, []any) {
 			args = append(args, v)
 		}
 	}
-	query := "SELECT number, cells FROM " + table + " WHERE " + strings.Join(where, " AND ") + " ORDER BY number"
+	query := "SELECT number, " + packedCells + " FROM " + table + " WHERE " + strings.Join(where, " AND ") + " ORDER BY number"
 	if q.Limit > 0 && len(q.Within) == 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
 	return query, args
 }
 
-// within reports whether cells pass every range filter.
-func within(cells []string, ranges map[int]datasets.Range) bool {
+// packedCells is a row's cells as one string, each cell written as its
+// length in bytes, a colon and its bytes ("2:RR3:abc"), which no cell's
+// content can confuse. The driver scans an Array(String) by reflection,
+// allocating every cell; one string a row, split here into substrings of
+// it, reads a large export three times as fast.
+const packedCells = "arrayStringConcat(arrayMap(x -> concat(toString(length(x)), ':', x), cells))"
+
+// unpackCells splits a row packed by packedCells into its cells, which
+// share the packed string's bytes; width is how many cells to make room
+// for (the previous row's: a file's rows have as many cells each).
+func unpackCells(packed string, width int) ([]string, error) {
+	cells := make([]string, 0, width)
+	for rest := packed; rest != ""; {
+		colon := strings.IndexByte(rest, ':')
+		if colon < 0 {
+			return nil, errors.New("a packed row ends without a cell length")
+		}
+		n, err := strconv.Atoi(rest[:colon])
+		if err != nil || n < 0 || n > len(rest)-colon-1 {
+			return nil, fmt.Errorf("a packed row has the cell length %q", rest[:colon])
+		}
+		cells = append(cells, rest[colon+1:colon+1+n])
+		rest = rest[colon+1+n:]
+	}
+	return cells, nil
+}
+
+// columnRange is a range filter on one column.
+type columnRange struct {
+	col int
+	r   datasets.Range
+}
+
+// rangeList is a query's range filters as a list, read for every row.
+func rangeList(ranges map[int]datasets.Range) []columnRange {
+	out := make([]columnRange, 0, len(ranges))
 	for col, r := range ranges {
-		if col >= len(cells) {
+		out = append(out, columnRange{col, r})
+	}
+	return out
+}
+
+// within reports whether cells pass every range filter.
+func within(cells []string, ranges []columnRange) bool {
+	for _, cr := range ranges {
+		if cr.col >= len(cells) {
 			return false
 		}
-		x, ok := datasets.ParseDecimal(cells[col])
-		if !ok || !r.Contains(x) {
+		x, ok := datasets.ParseDecimal(cells[cr.col])
+		if !ok || !cr.r.Contains(x) {
 			return false
 		}
 	}

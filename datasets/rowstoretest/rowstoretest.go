@@ -59,17 +59,18 @@ func Run(t *testing.T, newStore func(t *testing.T) datasets.RowStore) {
 		s := newStore(t)
 		ctx := context.Background()
 		f := datasets.FileRef{Release: 7, File: "a.csv"}
-		want := [][]string{{"A81001", "0012", ""}, {"RR8", "*", "1.5"}, {"Total", "x,y", `"q"`}}
+		want := [][]string{{"A81001", "0012", ""}, {"RR8", "*", "1.5"}, {"Total", "x,y", `"q"`},
+			{"3:ab", ":", "10:00", "2:"}, {"", "", ""}, {"Gwasanaeth Iechyd — ŷ", "line\nbreak", "tab\there"}}
 		n, err := s.WriteRows(ctx, f, seq(want, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 3 {
-			t.Fatalf("wrote %d rows, want 3", n)
+		if n != int64(len(want)) {
+			t.Fatalf("wrote %d rows, want %d", n, len(want))
 		}
 		got := collect(t, s.Rows(ctx, datasets.NewVisible(7), datasets.RowQuery{File: f}))
-		if len(got) != 3 {
-			t.Fatalf("got %d rows, want 3", len(got))
+		if len(got) != len(want) {
+			t.Fatalf("got %d rows, want %d", len(got), len(want))
 		}
 		for i, r := range got {
 			if r.Number != int64(i+1) || !slices.Equal(r.Cells, want[i]) {
