@@ -34,7 +34,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"strings"
+	"strconv"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -161,19 +161,28 @@ func WithTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// VisibleIn returns an SQL list, "(?,?,…)", and its arguments for a
-// visible-release set, for "release_id IN …"; an empty set gives "(NULL)",
-// which matches nothing.
+// VisibleIn returns an SQL list, "(1,2,…)", for a visible-release set,
+// for "release_id IN …"; an empty set gives "(NULL)", which matches
+// nothing. The ids are written into the list as numbers rather than bound
+// as parameters: SQLite allows at most 32,766 parameters a statement, and
+// a portal publishes more releases than that. (They are integers the
+// catalogue gave, so nothing in them can change the statement.) The
+// second result, the list's arguments, is always empty; it is kept so
+// that callers append theirs after it.
 func VisibleIn(v datasets.Visible) (string, []any) {
 	ids := v.IDs()
 	if len(ids) == 0 {
 		return "(NULL)", nil
 	}
-	args := make([]any, len(ids))
+	list := make([]byte, 0, 8*len(ids)+2)
+	list = append(list, '(')
 	for i, id := range ids {
-		args[i] = id
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
 	}
-	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
+	return string(append(list, ')')), nil
 }
 
 // Querier runs queries: a *sql.DB or a *sql.Tx.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/candour/candour/datasets"
 )
 
 func TestMigrate(t *testing.T) {
@@ -84,5 +86,44 @@ func TestFailedMigrationLeavesNoRecord(t *testing.T) {
 	db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 't'`).Scan(&tables)
 	if n != 0 || tables != 0 {
 		t.Fatalf("after a failed migration: %d records, %d tables; want 0 and 0", n, tables)
+	}
+}
+
+// A visible set larger than SQLite's limit on parameters (32,766) still
+// selects exactly its releases; the empty set selects none.
+func TestVisibleInBeyondTheParameterLimit(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "v.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (release_id INTEGER, name TEXT);
+		INSERT INTO t VALUES (3, 'a'), (40001, 'b'), (40002, 'c'), (99999, 'd');`); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, 0, 40_002)
+	for id := int64(1); id <= 40_002; id++ {
+		ids = append(ids, id)
+	}
+	for _, c := range []struct {
+		visible datasets.Visible
+		want    string
+	}{{datasets.NewVisible(ids...), "a,b,c"}, {datasets.NewVisible(40002), "c"}, {datasets.NewVisible(), ""}} {
+		in, args := VisibleIn(c.visible)
+		rows, err := db.QueryContext(ctx, "SELECT name FROM t WHERE release_id IN "+in+" AND name <> ? ORDER BY name", append(args, "z")...)
+		if err != nil {
+			t.Fatalf("%d visible releases: %v", c.visible.Len(), err)
+		}
+		var got []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			got = append(got, n)
+		}
+		rows.Close()
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("%d visible releases select %q, want %q", c.visible.Len(), got, c.want)
+		}
 	}
 }
