@@ -3,10 +3,12 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -279,5 +281,35 @@ func checkAreaSums(t *testing.T, s *server, code, field, indicator string) {
 	}
 	if row["england"] == "" || row["verdict"] == "not-compared" {
 		t.Errorf("%s %s is not compared with England: %v", code, indicator, row)
+	}
+}
+
+// candour import area-names names the areas an operator's directory
+// holds, printing the conflicts; without a file it is a usage error.
+func TestImportAreaNamesCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	importFile := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append(append([]string{"import"}, args...), "--data-dir", dataDir, "--log-level", "error"), noEnv, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := importFile("practices", filepath.Join("demodata", "epraccur.csv")); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err := importFile("area-names", filepath.Join("demodata", "gp-payments-2022-23.csv"), filepath.Join("demodata", "cqc-gp-ratings.csv"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"Integrated care boards named: 42", "NHS England regions named: 7",
+		`name conflict for Integrated care board QE1: "NHS LANCASHIRE AND SOUTH CUMBRIA ICB"`, "keep their codes: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import area-names printed no %q:\n%s", want, out)
+		}
+	}
+	if out, err := importFile("area-names"); err == nil || !strings.Contains(out+err.Error(), "at least one file") {
+		t.Errorf("import area-names without a file: %v\n%s", err, out)
+	}
+	if out, err := importFile("area-names", filepath.Join("demodata", "etr.csv")); err == nil || !strings.Contains(err.Error(), "etr.csv") {
+		t.Errorf("import area-names of a file of another layout: %v\n%s", err, out)
 	}
 }
