@@ -177,6 +177,7 @@ type OrganisationQuery struct {
 	Type       OrganisationType   // "" for all
 	Status     OrganisationStatus // "" for all
 	Parent     string             // "" for all
+	Region     string             // NHS England region code; "" for all
 	// Search matches codes starting with it or names containing it,
 	// ignoring case; "" for all.
 	Search string

@@ -393,6 +393,13 @@ func scaleOf(d Definition) float64 {
 	return 1
 }
 
+// Reasons an organisation's figures are not in the published data, as
+// Observation.Reason gives them.
+const (
+	ReasonSuppressed = "suppressed in the published data to protect confidentiality"
+	ReasonMissing    = "not available in the published data"
+)
+
 // observe computes one organisation's observation.
 func observe(d Definition, g *group, bench *float64) Observation {
 	o := Observation{Benchmark: bench, Comparison: NotCompared}
@@ -404,11 +411,11 @@ func observe(d Definition, g *group, bench *float64) Observation {
 	}
 	if g.suppressed {
 		o.Numerator, o.Denominator = nil, nil
-		o.Reason = "suppressed in the published data to protect confidentiality"
+		o.Reason = ReasonSuppressed
 		return o
 	}
 	if g.missing {
-		o.Reason = "not available in the published data"
+		o.Reason = ReasonMissing
 		return o
 	}
 	if d.Method == MethodCategory {

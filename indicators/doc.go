@@ -56,6 +56,13 @@
 //     z-score or min-max, flip lower-is-better indicators and weight
 //     equally unless told otherwise (B5). statistics.md's vectors TV-1 to
 //     TV-10, TV-12 to TV-15, TV-23 and TV-25 are tests.
+//   - Local areas (areas.go): [ReadArea] gives a region's or an
+//     integrated care board's value of each indicator from its
+//     organisations' numerators and denominators (never by averaging
+//     rates), with the indicator's own interval method and verdict
+//     against England; if any of the area's organisations has a
+//     suppressed or missing figure the area has no value (never counted
+//     as zero). The area page, its twin and its local pack all read it.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
 //   - [ObservationStore]: the storage interface; observationsqlite

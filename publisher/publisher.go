@@ -47,6 +47,10 @@
 // headquarters and postcode district positions) and the inventory importer
 // load reference data that is public on arrival: national directories are
 // already public, and inventory entries are announcements.
+// ImportAreaNames (areanames.go) names the regions and integrated care
+// boards the ODS files give by code only, from already-public NHS files
+// that name them, choosing by a fixed rule and reporting every conflict
+// between sources.
 //
 // The publisher also produces the catalogue's search documents (search.go):
 // a release's when it is submitted, and those of everything public, kept in

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/feedback"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/indicators"
 	"github.com/candour/candour/indicators/audit"
@@ -41,6 +42,7 @@ var sess = Session{Actor: publisher.Actor{Username: "ann", Name: "Ann Reviewer",
 func samplePages(t *testing.T) map[string]any {
 	published := time.Date(2026, 2, 12, 9, 30, 0, 0, time.UTC)
 	target, v, lo, hi := 75.0, 86.36, 84.2, 88.3
+	areaNum, areaDen := 1234.0, 1500.0
 	fds := indicators.Definition{ID: "cancer-faster-diagnosis", Title: "Told within 28 days", Description: "d", Unit: indicators.UnitPercentage,
 		Polarity: indicators.HigherIsBetter, Method: indicators.MethodWilson, Headline: true,
 		Benchmark: indicators.Benchmark{Kind: "target", Value: &target, Label: "Constitutional standard: 75%"}}
@@ -173,6 +175,19 @@ func samplePages(t *testing.T) map[string]any {
 			Rows:    []compareRow{{Definition: fds, Cells: []*indicators.Observation{&fdsObs, nil}}}},
 		"publisher": publisherPage{layout: sampleLayout(t, "NHS England"), Slug: "nhs-england", Name: "NHS England",
 			Datasets: []catalogue.Dataset{{Slug: "ae-waits", Title: "A&E waiting times"}}, JSONLD: `{"name":"NHS England"}`},
+		"areas": areaIndexPage{layout: sampleLayout(t, "Local areas"), Regions: []areaEntry{{Code: "Y63", Name: "North East and Yorkshire Comm Region",
+			Type: catalogue.TypeRegion, Practices: 900, Trusts: 30, ICBs: []areaEntry{{Code: "QHM", Name: "NHS North East and North Cumbria ICB", Type: catalogue.TypeICB, Practices: 340, Trusts: 11}}}}},
+		"area": areaPage{layout: sampleLayout(t, "NHS North East and North Cumbria ICB"), PackURL: "/areas/QHM/pack.zip", areaData: areaData{
+			Area: catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, Name: "NHS NORTH EAST AND NORTH CUMBRIA ICB"}, Name: "NHS North East and North Cumbria ICB",
+			Region:    &areaEntry{Code: "Y63", Name: "North East and Yorkshire Comm Region", Type: catalogue.TypeRegion},
+			Trusts:    []catalogue.Organisation{{Code: "RR7", Name: "GATESHEAD HEALTH NHS FOUNDATION TRUST", Type: catalogue.TypeNHSTrust}},
+			Practices: []catalogue.Organisation{practice}, NameSource: "NHS payments to general practice (gp-payments.csv)",
+			OtherNames: []string{"Cumbria (CQC ratings of GP practices (cqc.csv), 3 rows)"},
+			Indicators: []indicators.AreaIndicator{{Definition: indicators.ReleasedDefinition{Definition: fds}, Period: "January 2026", Organisations: 11,
+				Numerator: &areaNum, Denominator: &areaDen, Value: &v, Lower95: &lo, Upper95: &hi, England: &target, Comparison: indicators.Better},
+				{Definition: indicators.ReleasedDefinition{Definition: fds}, Period: "January 2026", Organisations: 11, Unavailable: 2, Comparison: indicators.NotCompared,
+					Reason: "not available: the figures of 2 of the area's 11 organisations are suppressed or missing"}},
+			Feedback: []feedback.Distribution{{Source: feedback.Source{Name: "care-opinion", Title: "Care Opinion"}, Stars: [5]int{1, 0, 2, 3, 4}, Ratings: 10, Items: 12}}}},
 		"register": registerPage{layout: sampleLayout(t, "Data release register"), Entries: sampleRegister},
 		"register_form": registerFormPage{layout: signedIn(sampleLayout(t, "Add to the register")), Error: "recipient: required",
 			Classifications: registerClassifications()},
@@ -200,6 +215,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 			"/audits/hip-audit/units/hospital/A81001", "2 results outside the expected range"},
 		"publisher": {"A&amp;E waiting times", `href="/datasets/ae-waits"`, `<script type="application/ld+json">{"name":"NHS England"}</script>`},
 		"content":   {"<p>About.</p>"},
+		"areas":     {`href="/areas/QHM"`, "NHS North East and North Cumbria ICB", "340 practices"},
+		"area": {"is in <a href=\"/areas/Y63\">North East and Yorkshire Comm Region</a>", "86.4%", "1,234 of 1,500", "Cumbria (CQC ratings",
+			"never counted as zero", "2 with suppressed or missing figures", "Care Opinion", "/areas/QHM/pack.zip", `href="/organisations/RR7"`},
 		"error":     {"Page not found", "Check the address."},
 		"login":     {"tok123", "The username or password is not right.", `value="ann"`},
 		"workspace": {"Waits, February 2026", "In panel review", "csrf-token-xyz", "Sign out"},
@@ -305,7 +323,7 @@ func TestTabularPagesLinkTheirTwins(t *testing.T) {
 	pages := []interface {
 		tabular
 		Twins() bool
-	}{comparePage{}, transparencyPage{}, organisationPage{}, datasetPage{}, releasePage{}, indicatorListPage{}, indicatorPage{}, auditListPage{},
+	}{comparePage{}, transparencyPage{}, organisationPage{}, areaPage{}, datasetPage{}, releasePage{}, indicatorListPage{}, indicatorPage{}, auditListPage{},
 		auditPage{table: twinTable{Name: "audit", Header: auditCSVHeader}}, unitPage{table: twinTable{Name: "unit", Header: auditCSVHeader}}}
 	for _, p := range pages {
 		table := p.twin()

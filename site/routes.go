@@ -36,6 +36,9 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/datasets/:slug/releases/:version/extract", s.extract)
 	app.Get("/organisations", s.cached, s.organisationList)
 	app.Get("/organisations/:code", s.cached, s.organisation)
+	app.Get("/areas", s.cached, s.areas)
+	app.Get("/areas/:code", s.cached, s.area)
+	app.Get("/areas/:code/pack.zip", s.areaPack) // streamed: not cached
 	app.Get("/pages/:slug", s.cached, s.contentPage)
 	app.Get("/indicators", s.cached, s.indicatorList)
 	app.Get("/indicators/:id", s.cached, s.indicator)

@@ -425,6 +425,7 @@ func (s *Site) searchPage(c *fiber.Ctx) error {
 			page.Facets = append(page.Facets, fv)
 		}
 	}
+	s.nameRegionFacets(c.UserContext(), page.Facets, page.Active)
 	page.SortHref = map[string]string{}
 	for _, sort := range []string{"", "updated"} {
 		rr := r

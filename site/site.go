@@ -138,6 +138,10 @@ type Deps struct {
 	// WebSub keeps the WebSub hub's subscriptions (hub.go); nil for no
 	// hub (a read node has none).
 	WebSub websub.Store
+	// AreaFeedback pools patient feedback on local area pages and packs
+	// (areas.go); nil for none. Not wired yet: the hook for the
+	// catalogue/feedback Store.
+	AreaFeedback AreaFeedback
 }
 
 // Site is the web application.

@@ -70,6 +70,11 @@ func (s *Site) sitemapURLs(ctx context.Context, visibleIDs []int64) ([]sitemapUR
 			break
 		}
 	}
+	areas, err := s.areaSitemap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, areas...)
 	visible := datasets.NewVisible(visibleIDs...)
 	defs, err := s.deps.Observations.Definitions(ctx, visible)
 	if err != nil {

@@ -150,6 +150,10 @@ func (s *Store) ListOrganisations(ctx context.Context, q catalogue.OrganisationQ
 		where = append(where, "parent_code = ?")
 		args = append(args, q.Parent)
 	}
+	if q.Region != "" {
+		where = append(where, "region_code = ?")
+		args = append(args, q.Region)
+	}
 	if q.Search != "" {
 		like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToUpper(q.Search))
 		where = append(where, `(upper(code) LIKE ? ESCAPE '\' OR upper(name) LIKE ? ESCAPE '\')`)

@@ -342,8 +342,9 @@ func TestOrganisationListing(t *testing.T) {
 		{"A81001", "THE DENSHAM SURGERY", catalogue.TypeGPPractice, catalogue.StatusActive},
 		{"A81002", "QUEENS PARK MEDICAL CENTRE", catalogue.TypeGPPractice, catalogue.StatusActive},
 	} {
-		orgs = append(orgs, catalogue.Organisation{Code: c.code, Name: c.name, Type: c.typ, Status: c.status, InDirectory: true, Source: "t", ParentCode: "QHM"})
+		orgs = append(orgs, catalogue.Organisation{Code: c.code, Name: c.name, Type: c.typ, Status: c.status, InDirectory: true, Source: "t", ParentCode: "QHM", RegionCode: "Y63"})
 	}
+	orgs[0].RegionCode = "Y62"
 	if err := s.PutOrganisations(ctx, orgs); err != nil {
 		t.Fatal(err)
 	}
@@ -354,6 +355,20 @@ func TestOrganisationListing(t *testing.T) {
 	}
 	if page.Total != 2 || len(page.Organisations) != 1 || page.Organisations[0].Code != "A81001" {
 		t.Errorf("second page of practices: total %d, %+v; want total 2 and A81001 (by name)", page.Total, page.Organisations)
+	}
+	// An area's organisations: by region, and by region and board.
+	for _, c := range []struct {
+		q    catalogue.OrganisationQuery
+		want int
+	}{
+		{catalogue.OrganisationQuery{Region: "Y63"}, 3},
+		{catalogue.OrganisationQuery{Region: "Y62"}, 1},
+		{catalogue.OrganisationQuery{Region: "Y62", Parent: "QHM"}, 1},
+		{catalogue.OrganisationQuery{Region: "Y56"}, 0},
+	} {
+		if page, err := v.Organisations(ctx, c.q); err != nil || page.Total != c.want {
+			t.Errorf("%+v: total %d (%v), want %d", c.q, page.Total, err, c.want)
+		}
 	}
 	counts, err := v.OrganisationCounts(ctx)
 	if err != nil {

@@ -129,7 +129,7 @@ func citizenPageTypes(t *testing.T, s *server) []string {
 	unit := regexp.MustCompile(`href="(/audits/synthetic-surgical-outcomes/units/[^"]+)"`).FindStringSubmatch(s.mustGet(t, "/audits/synthetic-surgical-outcomes"))
 	publisher := regexp.MustCompile(`href="(/publishers/[^"]+)"`).FindStringSubmatch(s.mustGet(t, "/datasets/shmi"))
 	pages := []string{"/", "/datasets", "/datasets/shmi", "/datasets/shmi/releases/10", "/datasets/shmi/changes?from=9&to=10",
-		"/organisations", "/organisations/RR8", "/organisations/A81001", "/indicators", "/indicators/shmi", "/indicators/cancer-62-day",
+		"/organisations", "/organisations/RR8", "/organisations/A81001", "/areas", "/areas/Y63", "/areas/QHM", "/indicators", "/indicators/shmi", "/indicators/cancer-62-day",
 		"/compare?org=RR8&org=RX1", "/compare?org=RR8&org=Nottingham+Univ", "/search?q=leeds", "/search?q=TS18+1HU", "/audits",
 		"/audits/synthetic-surgical-outcomes", "/calendar", "/transparency", "/register", "/api", "/account/login",
 		"/pages/how-we-compare", "/pages/developers", "/no-such-page"}

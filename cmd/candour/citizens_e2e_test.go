@@ -134,8 +134,8 @@ func indicatorPageForPeople(t *testing.T, s *server) {
 	if none := s.mustGet(t, "/indicators/shmi?org=zzzz"); !strings.Contains(none, "No organisation in this table is called or coded “zzzz”") {
 		t.Error("?org=zzzz does not say nothing matched")
 	}
-	if !regexp.MustCompile(`<option value="Y63"[^>]*>NHS England region Y63</option>`).MatchString(page) {
-		t.Error("the region filter does not name its regions in words")
+	if !regexp.MustCompile(`<option value="Y63"[^>]*>North East and Yorkshire Comm Region \(Y63\)</option>`).MatchString(page) {
+		t.Error("the region filter does not name its regions by the names the data gives them")
 	}
 	how := page[strings.Index(page, `id="how-calculated"`):]
 	for _, want := range []string{"/pages/how-we-compare", "/pages/funnel-plots", "/pages/risk-adjusted", "overdispersion"} {

@@ -108,6 +108,10 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 		printDirectoryReport(stdout, report)
 	}
 
+	if err := loadAreaNames(ctx, a, stdout, "gp-payments-2022-23.csv", "cqc-gp-ratings.csv"); err != nil {
+		return err
+	}
+
 	if err := loadPlaces(ctx, a, stdout, progress); err != nil {
 		return err
 	}
@@ -356,5 +360,27 @@ func loadPlaces(ctx context.Context, a *app, stdout io.Writer, progress publishe
 		return err
 	}
 	fmt.Fprintf(stdout, "Placed %d NHS trusts at their headquarters; loaded %d postcode district centres.\n", trusts, outcodes)
+	return nil
+}
+
+// loadAreaNames names the regions and integrated care boards the ODS
+// files load by code only, from the demo files that name them (the NHS
+// payments file first: it names every region and board), printing every
+// conflict between them.
+func loadAreaNames(ctx context.Context, a *app, stdout io.Writer, names ...string) error {
+	var files []publisher.AreaNameFile
+	for _, name := range names {
+		f, _, err := openDemoFile(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files = append(files, publisher.AreaNameFile{Name: name, R: f})
+	}
+	report, err := a.publisher.ImportAreaNames(ctx, files)
+	if err != nil {
+		return err
+	}
+	printDirectoryReport(stdout, report)
 	return nil
 }

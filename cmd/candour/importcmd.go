@@ -20,6 +20,10 @@ nothing is stored.
 What:
   practices FILE     ODS GP practices and prescribing cost centres (epraccur.csv, no header)
   trusts FILE        ODS NHS trusts (etr.csv, no header)
+  area-names FILE…  names of NHS England regions and integrated care boards, from the
+                     NHS payments to general practice file and the CQC ratings of GP
+                     practices (recognised by their headers; the first file given wins
+                     where they disagree, and every conflict is printed)
   inventory FILE     an inventory of promised datasets (tab-separated, with a header)
   release FILE       a release: a JSON descriptor naming the dataset, the release, and
                      its CSV files with their Table Schemas (paths relative to the
@@ -45,23 +49,30 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	what, rest := args[0], args[1:]
 	argsHelp, want := "FILE", 1
 	summary := map[string]string{
-		"practices": "Loads ODS GP practices and prescribing cost centres (epraccur.csv, headerless).",
-		"trusts":    "Loads ODS NHS trusts (etr.csv, headerless).",
-		"inventory": "Loads an inventory of promised datasets as announced catalogue entries, keeping every column's text.",
-		"release":   "Checks and stores a release described by a JSON descriptor; it is not published.",
-		"demo":      "Loads the bundled real NHS data into an empty data folder and publishes its releases.",
+		"practices":  "Loads ODS GP practices and prescribing cost centres (epraccur.csv, headerless).",
+		"trusts":     "Loads ODS NHS trusts (etr.csv, headerless).",
+		"area-names": "Names regions and integrated care boards from the files that name them; the first file given wins and every conflict is printed.",
+		"inventory":  "Loads an inventory of promised datasets as announced catalogue entries, keeping every column's text.",
+		"release":    "Checks and stores a release described by a JSON descriptor; it is not published.",
+		"demo":       "Loads the bundled real NHS data into an empty data folder and publishes its releases.",
 	}[what]
 	if summary == "" {
-		return &usageError{fmt.Sprintf("candour import: unknown kind %q (practices, trusts, inventory, release or demo)", what)}
+		return &usageError{fmt.Sprintf("candour import: unknown kind %q (practices, trusts, area-names, inventory, release or demo)", what)}
 	}
 	if what == "demo" {
 		argsHelp, want = "", 0
+	}
+	if what == "area-names" {
+		argsHelp, want = "FILE…", -1
 	}
 	cfg, files, err := parseConfig("import "+what, summary, argsHelp, false, rest, getenv, stdout)
 	if err != nil {
 		return err
 	}
-	if len(files) != want {
+	if want < 0 && len(files) == 0 {
+		return &usageError{fmt.Sprintf("candour import %s: want at least one file argument", what)}
+	}
+	if want >= 0 && len(files) != want {
 		return &usageError{fmt.Sprintf("candour import %s: want %d file argument(s), got %d", what, want, len(files))}
 	}
 	log := cfg.logger(stderr)
@@ -74,6 +85,22 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	switch what {
 	case "practices", "trusts":
 		return importDirectory(ctx, a, what, files[0], stdout, progress)
+	case "area-names":
+		var named []publisher.AreaNameFile
+		for _, file := range files {
+			f, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			named = append(named, publisher.AreaNameFile{Name: filepath.Base(file), R: f})
+		}
+		report, err := a.publisher.ImportAreaNames(ctx, named)
+		if err != nil {
+			return err
+		}
+		printDirectoryReport(stdout, report)
+		return nil
 	case "inventory":
 		f, err := os.Open(files[0])
 		if err != nil {
