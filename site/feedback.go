@@ -72,7 +72,10 @@ type feedbackSource struct {
 	Average string
 	// Unrated is how many visible items have no rating.
 	Unrated int
-	Recent  []feedbackItem
+	// Chart is the distribution as a small bar chart's options ("" without
+	// ratings); the table gives the same counts.
+	Chart  string
+	Recent []feedbackItem
 }
 
 // starCount is one row of a rating distribution.
@@ -131,6 +134,7 @@ func (s *Site) organisationFeedback(ctx context.Context, code string) (*feedback
 		}
 		if d.Ratings > 0 {
 			src.Average = strconv.FormatFloat(d.Mean(), 'f', 1, 64)
+			src.Chart = ratingsChart(d)
 		}
 		for _, it := range items {
 			if it.Source == d.Source.Name && len(src.Recent) < feedbackPerSource {
