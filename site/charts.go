@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/feedback"
 	"github.com/candour/candour/indicators"
 )
 
@@ -224,4 +226,34 @@ func unitWords(u indicators.Unit) string {
 		return "Score"
 	}
 	return string(u)
+}
+
+// ratingsChart is a small horizontal bar chart of a rating distribution,
+// five stars at the top; the table beside it gives the same counts.
+func ratingsChart(d feedback.Distribution) string {
+	if d.Ratings == 0 {
+		return ""
+	}
+	var labels []string
+	var data []opts.BarData
+	for stars := 1; stars <= 5; stars++ {
+		label := strconv.Itoa(stars) + " stars"
+		if stars == 1 {
+			label = "1 star"
+		}
+		labels = append(labels, label)
+		data = append(data, opts.BarData{Value: d.Stars[stars-1]})
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(
+		charts.WithAnimation(false),
+		charts.WithGridOpts(opts.Grid{Top: "4", Left: "56", Right: "24", Bottom: "24"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", MinInterval: 1}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: labels}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+	)
+	bar.AddSeries("Ratings", data, charts.WithItemStyleOpts(opts.ItemStyle{Color: nhsBlue}),
+		charts.WithBarChartOpts(opts.BarChart{BarWidth: "60%"}))
+	return chartJSON(bar)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/candour/candour/catalogue"
+	"github.com/candour/candour/catalogue/feedback"
 	"github.com/candour/candour/indicators"
 )
 
@@ -47,5 +48,35 @@ func TestChartsCarryTheData(t *testing.T) {
 	}
 	if sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation}}) != "" {
 		t.Error("a sparkline of one point")
+	}
+}
+
+// A rating distribution's chart is one bar per star, five stars at the
+// top, with the counts the table gives; no ratings, no chart.
+func TestRatingsChart(t *testing.T) {
+	var got struct {
+		Series []struct {
+			Type string
+			Data []struct{ Value int }
+		}
+		YAxis []struct {
+			Type string
+			Data []string
+		}
+	}
+	raw := ratingsChart(feedback.Distribution{Stars: [5]int{1, 0, 2, 3, 4}, Ratings: 10})
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	var counts []int
+	for _, d := range got.Series[0].Data {
+		counts = append(counts, d.Value)
+	}
+	if got.Series[0].Type != "bar" || fmt.Sprint(counts) != "[1 0 2 3 4]" || got.YAxis[0].Type != "category" ||
+		strings.Join(got.YAxis[0].Data, ",") != "1 star,2 stars,3 stars,4 stars,5 stars" {
+		t.Errorf("ratings chart: %s", raw)
+	}
+	if c := ratingsChart(feedback.Distribution{Items: 2}); c != "" {
+		t.Errorf("a distribution without ratings has a chart: %s", c)
 	}
 }

@@ -475,6 +475,8 @@ type organisationPage struct {
 	AuditLinks []auditLink
 	// Headline answers "how does it compare?" in a sentence or two.
 	Headline string
+	// Feedback is "What patients say" (feedback.go); nil when there is none.
+	Feedback *feedbackSection
 }
 
 func (s *Site) organisation(c *fiber.Ctx) error {
@@ -541,6 +543,9 @@ func (s *Site) organisation(c *fiber.Ctx) error {
 		}
 	}
 	page.Headline = scorecardHeadline(page.Scorecard, time.Now())
+	if page.Feedback, err = s.organisationFeedback(ctx, o.Code); err != nil {
+		return err
+	}
 	return s.render(c, "organisation", page)
 }
 

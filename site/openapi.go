@@ -54,6 +54,12 @@ var apiRoutes = []apiRoute{
 			{Name: "type", In: "query", Type: "string", Description: "an organisation type, such as nhs-trust"}}, pagingParams...)},
 	{Path: "/api/v1/organisations/{code}", Summary: "An organisation",
 		Params: []apiParam{{Name: "code", In: "path", Required: true, Type: "string", Example: "RR8", Description: "its ODS code"}}},
+	{Path: "/api/v1/organisations/{code}/feedback", Summary: "What patients say about an organisation",
+		Description: "Pooled patient feedback, as its scorecard shows it: for each feedback service with items about the organisation, the service (name, title, homepage), " +
+			"its rating distribution (stars: counts of one to five stars; ratings: how many rated; items: how many shown; mean: the mean rating, null without ratings) " +
+			"and its most recent items (at most five), each with its link back to the service, its date, rating (null when none), title, comment and the provider's published response (null when none). " +
+			"Only items shown publicly are counted or given: items held for moderation or hidden by a moderator never are.",
+		Params: []apiParam{{Name: "code", In: "path", Required: true, Type: "string", Example: "RR8", Description: "its ODS code"}}},
 	{Path: "/api/v1/indicators", Summary: "List indicators"},
 	{Path: "/api/v1/indicators/{id}/observations", Summary: "An indicator's observations",
 		Description: "Each organisation's observation in the latest period (or every period, in period order), with the same names as the indicator page's CSV twin: " +

@@ -141,6 +141,7 @@ func responseSchemas() map[string]map[string]any {
 		"/api/v1/datasets/{slug}/releases/{version}/rows/{file}": schemaOf(rowsPage{}),
 		"/api/v1/organisations":                                  pageSchema(apiOrganisation{}),
 		"/api/v1/organisations/{code}":                           schemaOf(apiOrganisation{}),
+		"/api/v1/organisations/{code}/feedback":                  schemaOf(apiFeedback{}),
 		"/api/v1/indicators": {"type": "object", "required": []string{"total", "items"}, "additionalProperties": false,
 			"properties": map[string]any{"total": map[string]any{"type": "integer"}, "items": map[string]any{"type": "array", "items": schemaOf(apiIndicatorSummary{})}}},
 		"/api/v1/indicators/{id}/observations": {"type": "object", "required": []string{"indicator", "total", "limit", "offset", "columns", "items"},

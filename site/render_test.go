@@ -131,7 +131,8 @@ func samplePages(t *testing.T) map[string]any {
 		"organisation": organisationPage{layout: sampleLayout(t, practice.Name), Organisation: practice,
 			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release},
 			Scorecard:  indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Observation{fdsObs}}}},
-			AuditLinks: []auditLink{{Name: "Hip Audit", URL: "/audits/hip-audit/units/hospital/A81001", Period: "2024/25", Level: audit.Hospital, Flagged: 2}}},
+			AuditLinks: []auditLink{{Name: "Hip Audit", URL: "/audits/hip-audit/units/hospital/A81001", Period: "2024/25", Level: audit.Hospital, Flagged: 2}},
+			Feedback:   sampleFeedback},
 		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},
 		"error":   errorPage{layout: sampleLayout(t, "Page not found"), Status: 404, Heading: "Page not found", Message: "Check the address."},
 		"login":   loginPage{layout: sampleLayout(t, "Sign in"), CSRF: "tok123", Next: "/workspace", Username: "ann", Error: "The username or password is not right."},
@@ -189,10 +190,30 @@ func samplePages(t *testing.T) map[string]any {
 					Reason: "not available: the figures of 2 of the area's 11 organisations are suppressed or missing"}},
 			Feedback: []feedback.Distribution{{Source: feedback.Source{Name: "care-opinion", Title: "Care Opinion"}, Stars: [5]int{1, 0, 2, 3, 4}, Ratings: 10, Items: 12}}}},
 		"register": registerPage{layout: sampleLayout(t, "Data release register"), Entries: sampleRegister},
+		"workspace_feedback": feedbackPage{layout: signedIn(sampleLayout(t, "Patient feedback to moderate")), Organisation: "A81001",
+			Held:  []feedbackItem{itemView(heldItem)},
+			Found: sampleFeedback.Sources[0].Recent, Error: "Moderation reason: required: say why.",
+			Form: feedbackForm{Source: "care-stories", ID: "41", Action: "hide"}},
 		"register_form": registerFormPage{layout: signedIn(sampleLayout(t, "Add to the register")), Error: "recipient: required",
 			Classifications: registerClassifications()},
 	}
 }
+
+// sampleFeedback is an organisation's feedback from one source: three
+// ratings and an unrated comment, the newest item with a response.
+var sampleFeedback = &feedbackSection{Sources: []feedbackSource{{
+	Distribution: feedback.Distribution{Source: feedback.Source{Name: "care-stories", Title: "Care Stories", Homepage: "https://stories.example/"},
+		Stars: [5]int{0, 0, 0, 1, 2}, Ratings: 3, Items: 4},
+	Stars: []starCount{{5, 2, "67%"}, {4, 1, "33%"}, {3, 0, "0%"}, {2, 0, "0%"}, {1, 0, "0%"}}, Average: "4.3", Unrated: 1,
+	Chart: ratingsChart(feedback.Distribution{Stars: [5]int{0, 0, 0, 1, 2}, Ratings: 3}),
+	Recent: []feedbackItem{itemView(feedback.Item{Source: "care-stories", ID: "41", Organisation: "A81001", Link: "https://stories.example/s/41",
+		Published: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Rating: 5, Title: "Kind reception staff", Comment: "Seen on time.",
+		Response: feedback.Response{Text: "Thank you.", Published: time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)}, State: feedback.StateVisible})},
+}}}
+
+var heldItem = feedback.Item{Source: "care-stories", ID: "42", Organisation: "A81001", Link: "https://stories.example/s/42",
+	Published: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Rating: 2, Comment: "My NHS number is 943 476 5919", State: feedback.StateHeld,
+	Reason: "an NHS number"}
 
 func TestEveryTemplateRenders(t *testing.T) {
 	r, err := newRenderer()
@@ -212,7 +233,13 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"organisations": {"THE DENSHAM SURGERY", "Not in the national directory", "2 organisations"},
 		"organisation": {"Closed on 31 March 2020", "TS18 1HU", "1 April 1974", "Integrated care board QHM", "Prescribing setting (ODS code)",
 			"How it compares", "Told within 28 days:</strong> 86.4%. Better than the benchmark (Constitutional standard: 75%)",
-			"/audits/hip-audit/units/hospital/A81001", "2 results outside the expected range"},
+			"/audits/hip-audit/units/hospital/A81001", "2 results outside the expected range",
+			"What patients say", `<a href="https://stories.example/">Care Stories</a>`, "3 ratings, 4.3 stars out of 5 on average, and 1 comment without a rating",
+			`<th scope="row" class="nhsuk-table__cell">5 stars</th><td class="nhsuk-table__cell nhsuk-table__cell--numeric">2</td><td class="nhsuk-table__cell nhsuk-table__cell--numeric">67%</td>`,
+			"Kind reception staff", "rated 5 out of 5", "The provider replied on 3 March 2026:</strong> Thank you.", `href="https://stories.example/s/41"`,
+			"Read it on Care Stories", `class="candour-chart candour-chart--ratings" data-chart="{`,
+			`aria-label="Bar chart of the ratings from Care Stories: 2 with 5 stars, 1 with 4 stars, 0 with 3 stars, 0 with 2 stars, 0 with 1 star"`,
+			`<script src="/assets/echarts/echarts.min.js" defer></script>`},
 		"publisher": {"A&amp;E waiting times", `href="/datasets/ae-waits"`, `<script type="application/ld+json">{"name":"NHS England"}</script>`},
 		"content":   {"<p>About.</p>"},
 		"areas":     {`href="/areas/QHM"`, "NHS North East and North Cumbria ICB", "340 practices"},
@@ -232,6 +259,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 			"Fewer than 20 cases (7)", "<p>How it is done.</p>", "/audits/hip-audit/outcomes.csv?measure=deaths", "Risk-adjusted", "10.0%", "0.61 to 1.54"},
 		"audit_unit": {"Synthetic demonstration data", "SYN-H001", "Alarm: observed ÷ expected death within 30 days is above the 99.8% limit", "40", "20.50",
 			"/audits/hip-audit/units/hospital/SYN-H001.csv"},
+		"workspace_feedback": {"My NHS number is", "Held: an NHS number", `action="/workspace/feedback/release"`, `action="/workspace/feedback/hide"`,
+			`name="csrf" value="csrf-token-xyz"`, `name="source" value="care-stories"`, "Kind reception staff", "Moderation reason: required",
+			`id="reason-hide-care-stories-41"`, `value="A81001"`},
 		"workspace_progress": {"checking data.csv: 3.0 MB of 10.0 MB", `id="stages"`, "4s"},
 		"workspace_account":  {"cnd_secret123", "nightly upload (number 3)", `action="/workspace/account/tokens/3/revoke"`, "Revoked", "Change password", "Create a token"},
 		"workspace_accounts": {"Ann Reviewer (ann)", `id="ann-reviewer" name="role-reviewer" type="checkbox" value="1" checked`, "Enable",

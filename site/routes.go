@@ -61,6 +61,7 @@ func (s *Site) routes(app *fiber.App) {
 	pub.Get("/datasets/:slug/releases/:version/rows/:name", s.apiErrors(s.apiRows))
 	pub.Get("/organisations", s.apiErrors(s.apiOrganisations))
 	pub.Get("/organisations/:code", s.apiErrors(s.apiOrganisation))
+	pub.Get("/organisations/:code/feedback", s.apiErrors(s.apiOrganisationFeedback))
 	pub.Get("/indicators", s.apiErrors(s.apiIndicators))
 	pub.Get("/indicators/:id/observations", s.apiErrors(s.apiObservations))
 	app.Get("/audits", s.cached, s.auditList)
@@ -105,6 +106,12 @@ func (s *Site) routes(app *fiber.App) {
 			admin.Post("/", s.addAccount)
 			admin.Post("/tokens/:token/revoke", s.revokeAnyToken)
 			admin.Post("/:username/:action", s.changeAccount)
+		}
+
+		if s.deps.Feedback != nil && s.deps.Moderator != nil {
+			mod := ws.Group("/feedback", s.requireModerator)
+			mod.Get("/", s.feedbackModeration)
+			mod.Post("/:action", s.moderateFeedback)
 		}
 
 		// The token guards these routes only, so that an address the API

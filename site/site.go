@@ -19,6 +19,10 @@
 //     one-sentence summary, and is hidden without JavaScript.
 //   - Public pages are cached in memory (cache.go) until the publisher
 //     reports a change to what is public, and for at most a minute.
+//   - Pooled patient feedback (feedback.go): "What patients say" on each
+//     scorecard (visible items only, each attributed to its source with a
+//     link back), its JSON, and the administrators' moderation page, whose
+//     decisions go through the moderator in Deps and clear the page cache.
 //
 // # What it must not do
 //
@@ -139,9 +143,14 @@ type Deps struct {
 	// hub (a read node has none).
 	WebSub websub.Store
 	// AreaFeedback pools patient feedback on local area pages and packs
-	// (areas.go); nil for none. Not wired yet: the hook for the
-	// catalogue/feedback Store.
+	// (areas.go): the feedback store; nil for none.
 	AreaFeedback AreaFeedback
+	// Feedback is pooled patient feedback (feedback.go), shown on
+	// scorecards; nil for none.
+	Feedback Feedback
+	// Moderator records administrators' moderation of feedback; nil for
+	// no moderation page (a read node has none).
+	Moderator FeedbackModerator
 }
 
 // Site is the web application.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/catalogue/feedback/feedbacksqlite"
 	"github.com/candour/candour/catalogue/searchbleve"
 	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/content"
@@ -54,6 +55,9 @@ type app struct {
 	content  *content.Library
 	accounts *accounts.Service
 	register *register.Service
+	// feedback holds pooled patient feedback (its sources, items and
+	// moderators' decisions).
+	feedback *feedbacksqlite.Store
 	// lock is this process's hold on the data folder (datalock.go).
 	lock *folderLock
 }
@@ -96,6 +100,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 		observationsqlite.Migrations(),
 		outcomesqlite.Migrations(),
 		websubsqlite.Migrations(),
+		sqlitedb.Set{Component: feedbacksqlite.Component, Files: feedbacksqlite.Migrations()},
 	); err != nil {
 		db.Close()
 		return nil, err
@@ -124,6 +129,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 		catalogue: cataloguesqlite.New(db, now), lock: lock, analytics: stores,
 		rows: stores.rows, observations: stores.observations, audits: stores.audits}
 	a.workflow = workflowsqlite.New(db, a.catalogue)
+	a.feedback = feedbacksqlite.New(db, now)
 	if a.content, err = content.Default(); err != nil {
 		stores.close()
 		db.Close()

@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/candour/candour/catalogue/feedback"
 	"github.com/candour/candour/site"
 )
 
@@ -42,6 +44,11 @@ type Config struct {
 	QueueWait         time.Duration  // --queue-wait, CANDOUR_QUEUE_WAIT
 	ClickHouseDSN     string         // --clickhouse, CANDOUR_CLICKHOUSE_DSN: one DSN, or a cluster's shards separated by commas
 	ClickHouseCluster string         // --clickhouse-cluster, CANDOUR_CLICKHOUSE_CLUSTER
+	// FeedbackSources is the file of feedback sources the publishing node
+	// polls (--feedback-sources, CANDOUR_FEEDBACK_SOURCES), and Feedback
+	// the sources it lists, read with feedback.ReadSources.
+	FeedbackSources string
+	Feedback        []feedback.Source
 }
 
 // positiveDuration stores a duration setting that must be above zero.
@@ -193,6 +200,23 @@ var settings = []setting{
 	{"clickhouse-cluster", "CANDOUR_CLICKHOUSE_CLUSTER", "candour", "the cluster, as the shards' remote_servers name it, when --clickhouse names several shards", false,
 		func(c *Config, v string) error {
 			c.ClickHouseCluster = v
+			return nil
+		}},
+	{"feedback-sources", "CANDOUR_FEEDBACK_SOURCES", "", "a JSON file of patient feedback services whose feeds the publishing node polls (see README, Pooled feedback); empty: poll none", true,
+		func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			f, err := os.Open(v)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			sources, err := feedback.ReadSources(f)
+			if err != nil {
+				return err
+			}
+			c.FeedbackSources, c.Feedback = v, sources
 			return nil
 		}},
 	{"max-upload", "CANDOUR_MAX_UPLOAD", "200MiB", "largest submission accepted (all files together), e.g. 200MiB or 2GiB", false,

@@ -202,3 +202,58 @@ func TestGracefulShutdownOnSignal(t *testing.T) {
 		})
 	}
 }
+
+// --feedback-sources (or CANDOUR_FEEDBACK_SOURCES) names a JSON file of
+// feedback sources, read when the configuration is built: a file that
+// does not read or does not validate is a usage error naming the setting
+// and the field. A read node refuses it: it polls nothing.
+func TestFeedbackSourcesSetting(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "sources.json")
+	os.WriteFile(good, []byte(`[{"name": "care-stories", "title": "Care Stories", "feed_url": "https://stories.example/feed.atom",
+		"format": "atom", "interval": "30m", "homepage": "https://stories.example/"}]`), 0o600)
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`[{"name": "care-stories", "title": "Care Stories", "feed_url": "ftp://stories.example/feed.atom", "format": "atom", "interval": "30m"}]`), 0o600)
+
+	for name, c := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{"flag": {[]string{"--feedback-sources", good}, nil}, "environment": {nil, map[string]string{"CANDOUR_FEEDBACK_SOURCES": good}}} {
+		cfg, _, err := parseConfig("serve", "", "", true, c.args, envOf(c.env), io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if cfg.FeedbackSources != good || len(cfg.Feedback) != 1 || cfg.Feedback[0].Name != "care-stories" || cfg.Feedback[0].Interval != 30*time.Minute {
+			t.Errorf("%s: got %q %+v", name, cfg.FeedbackSources, cfg.Feedback)
+		}
+	}
+	if cfg, _, err := parseConfig("serve", "", "", true, nil, noEnv, io.Discard); err != nil || cfg.FeedbackSources != "" || cfg.Feedback != nil {
+		t.Errorf("default: %q %v %v, want no sources", cfg.FeedbackSources, cfg.Feedback, err)
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--feedback-sources", bad}, []string{"--feedback-sources", "feed URL", "ftp://"}},
+		{[]string{"--feedback-sources", filepath.Join(dir, "missing.json")}, []string{"--feedback-sources", "missing.json"}},
+	} {
+		_, _, err := parseConfig("serve", "", "", true, c.args, noEnv, io.Discard)
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: got %v, want a usage error", c.args, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %v does not say %q", c.args, err, w)
+			}
+		}
+	}
+	if _, _, err := parseConfig("import release", "", "FILE", false, []string{"--feedback-sources", good}, noEnv, io.Discard); err == nil {
+		t.Error("import accepted --feedback-sources, a server-only option")
+	}
+	err := run(context.Background(), []string{"serve", "--read-only", "--data-dir", dir, "--feedback-sources", good}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--feedback-sources is for the publishing node") {
+		t.Errorf("a read node given --feedback-sources: %v", err)
+	}
+}

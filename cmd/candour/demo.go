@@ -29,10 +29,12 @@ const demoSummary = `Loads the bundled real NHS data into an empty data folder, 
 the ODS directories of GP practices and NHS trusts, the 2012 inventory of
 promised datasets, and five datasets (cancer waiting times, PROMs, CQC
 ratings of GP practices, NHS payments to general practice, and SHMI as eleven
-quarterly releases). Every
+quarterly releases), with a synthetic clinical audit, a synthetic Friends and
+Family Test style dataset and synthetic patient feedback, each labelled as
+such. Every
 release goes through the publishing workflow with demo accounts (publishers,
 two transparency panel reviewers and a provider checker), whose sign-in
-details the demo prints: fourteen releases are published, the eleventh SHMI
+details the demo prints: eighteen releases are published, the eleventh SHMI
 release is scheduled for a future date (on the public calendar, its content
 embargoed), and a correction of the CQC ratings is left in panel review.
 If the folder already holds data it is served as it is.`
@@ -115,6 +117,9 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 	if err := loadPlaces(ctx, a, stdout, progress); err != nil {
 		return err
 	}
+	if err := loadDemoFeedback(ctx, a, stdout); err != nil {
+		return err
+	}
 
 	cast, err := createDemoAccounts(ctx, a)
 	if err != nil {
@@ -159,6 +164,15 @@ func loadDemo(ctx context.Context, a *app, stdout io.Writer, progress publisher.
 		}
 		toPublish = append(toPublish, id)
 	}
+	fft, err := syntheticFFTRelease()
+	if err != nil {
+		return err
+	}
+	fftID, err := cast.throughReview(ctx, a, fft, stdout, progress)
+	if err != nil {
+		return err
+	}
+	toPublish = append(toPublish, fftID)
 	auditSubs, err := syntheticAuditReleases()
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ var demoAccounts = []demoAccount{
 	{"reviewer-2", "Robert Reviewer", "demo-reviewer-pass", []publisher.Role{publisher.RoleReviewer}, ""},
 	{"checker-ra2", "Charlie Checker (Royal Surrey)", "demo-checker-pass", []publisher.Role{publisher.RoleProviderChecker}, "RA2"},
 	{"publisher-audit", "Aled Publisher (demonstration audit programme)", "demo-publisher-pass", []publisher.Role{publisher.RolePublisher}, "candour-demo-audit"},
+	{"publisher-demo", "Dev Publisher (synthetic demonstration data)", "demo-publisher-pass", []publisher.Role{publisher.RolePublisher}, "candour-demo"},
 	{"admin", "Ada Administrator", "demo-admin-password", []publisher.Role{publisher.RoleAdministrator}, ""},
 }
 

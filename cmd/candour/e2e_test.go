@@ -213,19 +213,19 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("home counts", func(t *testing.T) {
 		home := s.mustGet(t, "/")
-		for name, want := range map[string]string{"datasets-published": "6", "trusts-open": "203", "practices-open": "6,618"} {
+		for name, want := range map[string]string{"datasets-published": "7", "trusts-open": "203", "practices-open": "6,618"} {
 			if got := figure(t, home, name); got != want {
 				t.Errorf("home page %s = %s, want %s", name, got, want)
 			}
 		}
 	})
 
-	t.Run("catalogue lists the inventory and the six datasets", func(t *testing.T) {
-		if got := total(t, s.mustGet(t, "/datasets")); got != "26" {
-			t.Errorf("catalogue lists %s datasets, want 26 (20 inventory entries and 6 datasets)", got)
+	t.Run("catalogue lists the inventory and the seven datasets", func(t *testing.T) {
+		if got := total(t, s.mustGet(t, "/datasets")); got != "27" {
+			t.Errorf("catalogue lists %s datasets, want 27 (20 inventory entries and 7 datasets)", got)
 		}
-		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "6" {
-			t.Errorf("catalogue lists %s published datasets, want 6", got)
+		if got := total(t, s.mustGet(t, "/datasets?status=published")); got != "7" {
+			t.Errorf("catalogue lists %s published datasets, want 7", got)
 		}
 		inv := s.mustGet(t, "/datasets/prescribing-data-by-gp-practice-at-chemical-level-to-be-published-by-december")
 		for _, want := range []string{"Pre-release of format 29 November 2011; data 14 December 2011", "yes (released under terms of OGL)", "As written in the inventory"} {
@@ -235,10 +235,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("seventeen published releases, one scheduled, one in review", func(t *testing.T) {
+	t.Run("eighteen published releases, one scheduled, one in review", func(t *testing.T) {
 		releases := 0
 		for slug, want := range map[string]int{"cancer-waiting-times-by-provider": 1, "proms-hip-and-knee-replacements": 1,
-			"cqc-ratings-of-gp-practices": 1, "nhs-payments-to-general-practice": 1, "shmi": 10} {
+			"cqc-ratings-of-gp-practices": 1, "nhs-payments-to-general-practice": 1, "shmi": 10, "synthetic-friends-and-family-test": 1} {
 			page := s.mustGet(t, "/datasets/"+slug)
 			got := strings.Count(page, `href="/datasets/`+slug+`/releases/`)
 			if got != want {
@@ -249,8 +249,8 @@ func TestDemoEndToEnd(t *testing.T) {
 				t.Errorf("%s page does not state the licence and attribution", slug)
 			}
 		}
-		if releases != 14 {
-			t.Errorf("%d releases in all, want 14", releases)
+		if releases != 15 {
+			t.Errorf("%d releases in all, want 15", releases)
 		}
 		// The eleventh SHMI release is scheduled: its calendar entry is
 		// public, its content is not.
@@ -266,8 +266,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("the CQC correction in review answers %d, want 404", status)
 		}
 		transparency := s.mustGet(t, "/transparency")
-		if strings.Count(transparency, "Rachel Reviewer") != 17 || !strings.Contains(transparency, "chain-head") {
-			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 17 (14 releases and 3 of the synthetic audit)", strings.Count(transparency, "Rachel Reviewer"))
+		if strings.Count(transparency, "Rachel Reviewer") != 18 || !strings.Contains(transparency, "chain-head") {
+			t.Errorf("the transparency page lists %d approvals by Rachel Reviewer, want 18 (15 releases and 3 of the synthetic audit)", strings.Count(transparency, "Rachel Reviewer"))
 		}
 		if out := s.stdout.String(); !strings.Contains(out, "reviewer-2") || !strings.Contains(out, "demo-reviewer-pass") {
 			t.Errorf("the demo did not print its accounts:\n%s", out)
@@ -514,7 +514,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		for _, f := range facets.Facets["kind"] {
 			kinds[f.Value] = f.Count
 		}
-		if kinds["dataset"] != 26 || kinds["organisation"] < 17000 || kinds["release"] != 17 || kinds["calendar"] < 1 || kinds["page"] < 4 {
+		if kinds["dataset"] != 27 || kinds["organisation"] < 17000 || kinds["release"] != 18 || kinds["calendar"] < 1 || kinds["page"] < 4 {
 			t.Errorf("kind facet counts: %v", kinds)
 		}
 		// A postcode lists the nearest organisations with their distance.
@@ -776,9 +776,9 @@ func TestDemoEndToEnd(t *testing.T) {
 			min        int
 			title      string
 		}{
-			{"/feeds/releases.atom", "atom", 17, "New release: "},
-			{"/feeds/releases.rss", "rss", 17, "New release: "},
-			{"/feeds/releases.json", "json", 17, "New release: "},
+			{"/feeds/releases.atom", "atom", 18, "New release: "},
+			{"/feeds/releases.rss", "rss", 18, "New release: "},
+			{"/feeds/releases.json", "json", 18, "New release: "},
 			{"/feeds/releases.atom?dataset=shmi", "atom", 10, "New release: SHMI, published"},
 			{"/feeds/releases.rss?publisher=hscic", "rss", 10, "New release: SHMI, published"},
 			{"/feeds/releases.json?topic=Mortality", "json", 10, "New release: SHMI, published"},
@@ -1075,7 +1075,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			Items []struct{ Slug string }
 		}
 		_, body, _ = s.get(t, "/api/v1/datasets?status=published&limit=2")
-		if json.Unmarshal([]byte(body), &ds) != nil || ds.Total != 6 || len(ds.Items) != 2 {
+		if json.Unmarshal([]byte(body), &ds) != nil || ds.Total != 7 || len(ds.Items) != 2 {
 			t.Errorf("datasets: %s", body)
 		}
 		var rel struct {
@@ -1120,8 +1120,8 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	t.Run("CSV and JSON twins of the tabular pages", func(t *testing.T) {
 		for path, want := range map[string]int{
-			"/datasets?status=published&format=csv":    6,
-			"/datasets?format=json":                    26,
+			"/datasets?status=published&format=csv":    7,
+			"/datasets?format=json":                    27,
 			"/organisations?type=nhs-trust&format=csv": 274,
 			"/calendar?format=json":                    -1,
 		} {
@@ -1253,7 +1253,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		var names []string
 		json.Unmarshal(call("package_list", 200).Result, &names)
-		if len(names) != 26 || !slices.Contains(names, "shmi") {
+		if len(names) != 27 || !slices.Contains(names, "shmi") {
 			t.Errorf("package_list: %v", names)
 		}
 		var pkg struct {
@@ -1297,7 +1297,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			PackageCount int    `json:"package_count"`
 		}
 		json.Unmarshal(call("organization_list?all_fields=true", 200).Result, &orgs)
-		if len(orgs) != 6 || slices.ContainsFunc(orgs, func(o struct {
+		if len(orgs) != 7 || slices.ContainsFunc(orgs, func(o struct {
 			Name         string `json:"name"`
 			PackageCount int    `json:"package_count"`
 		}) bool {
@@ -1365,8 +1365,8 @@ func TestDemoEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		// Every file of every published release (17), nothing unpublished.
-		if len(cat.Dataset) != 26 || cat.TotalItems != "26" || dists != 17 || strings.Contains(body, "releases/11/") {
+		// Every file of every published release (18), nothing unpublished.
+		if len(cat.Dataset) != 27 || cat.TotalItems != "27" || dists != 18 || strings.Contains(body, "releases/11/") {
 			t.Errorf("catalog: %d datasets (total %s), %d distributions", len(cat.Dataset), cat.TotalItems, dists)
 		}
 		// Every publisher has a name and an address that resolves, to a

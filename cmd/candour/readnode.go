@@ -66,6 +66,7 @@ import (
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/catalogue/feedback/feedbacksqlite"
 	"github.com/candour/candour/catalogue/searchbleve"
 	"github.com/candour/candour/content"
 	"github.com/candour/candour/datasets"
@@ -155,6 +156,9 @@ func runReadNode(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if len(rest) > 0 {
 		return &usageError{fmt.Sprintf("candour serve: unexpected argument %q", rest[0])}
+	}
+	if cfg.FeedbackSources != "" {
+		return &usageError{"candour serve: --feedback-sources is for the publishing node: a read node polls nothing and shows the feedback its snapshots hold"}
 	}
 	log := cfg.logger(stderr)
 	n := &readNode{cfg: cfg, log: log, pub: cfg.DataDir}
@@ -356,6 +360,7 @@ func (n *readNode) open(ctx context.Context, gen string) (g *generation, err err
 		stores = n.clickhouse
 	}
 	rows, observations, audits := stores.rows, stores.observations, stores.audits
+	fb := feedbacksqlite.New(g.db, now)
 	pages, err := content.Default()
 	if err != nil {
 		return g, err
@@ -391,6 +396,8 @@ func (n *readNode) open(ctx context.Context, gen string) (g *generation, err err
 		Observations: observations,
 		Audits:       audits,
 		Search:       n.search,
+		Feedback:     fb,
+		AreaFeedback: fb,
 	})
 	if err != nil {
 		return g, err

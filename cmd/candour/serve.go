@@ -61,6 +61,9 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	if err := a.openSearch(ctx); err != nil {
 		return err
 	}
+	// kickSnapshot asks for a public snapshot; set before anything that
+	// calls it can run (the listener, the poller).
+	var kickSnapshot func()
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
 		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, APIRate: a.cfg.APIRate,
 		TrustedProxies: a.cfg.TrustedProxies, MaxUploadBytes: a.cfg.MaxUploadBytes,
@@ -80,12 +83,17 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		Search:       a.search,
 		Accounts:     a.accounts,
 		WebSub:       websubsqlite.New(a.db),
+		Feedback:     a.feedback,
+		AreaFeedback: a.feedback,
+		Moderator:    a.moderator(func() { kickSnapshot() }),
 	})
 	if err != nil {
 		return err
 	}
 	a.publisher.OnPublicChange(func() { s.InvalidateCache(); s.NudgeHub() })
-	defer startPublicSnapshots(a)() // for read nodes (snapshot.go)
+	stopSnapshots, kick := startPublicSnapshots(a) // for read nodes (snapshot.go)
+	defer stopSnapshots()
+	kickSnapshot = kick
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
@@ -104,6 +112,13 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	hubDone := make(chan struct{})
 	go func() { s.RunHub(hubCtx); close(hubDone) }()
 	defer func() { stopHub(); <-hubDone }()
+	// The feedback poller reads the feedback sources' feeds on their
+	// schedules (feedback.go).
+	stopPoller, err := startFeedbackPoller(a, func() { s.InvalidateCache(); kickSnapshot() })
+	if err != nil {
+		return err
+	}
+	defer stopPoller()
 	url := "http://" + ln.Addr().String()
 	a.log.Info("serving", "url", url, "data_dir", a.cfg.DataDir)
 	fmt.Fprintf(stdout, "Candour is serving %s (data folder %s). Press Ctrl+C to stop.\n", url, a.cfg.DataDir)

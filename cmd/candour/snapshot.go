@@ -126,22 +126,25 @@ type publicCounts struct {
 }
 
 // startPublicSnapshots writes a snapshot now and after every public change
-// until stop is called (which waits for a write under way to end).
-func startPublicSnapshots(a *app) (stop func()) {
+// until stop is called (which waits for a write under way to end). changed
+// asks for a snapshot after a change publisher does not report (patient
+// feedback read or moderated), debounced like the others.
+func startPublicSnapshots(a *app) (stop, changed func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	kick := make(chan struct{}, 1)
-	a.publisher.OnPublicChange(func() {
+	changed = func() {
 		select {
 		case kick <- struct{}{}:
 		default:
 		}
-	})
+	}
+	a.publisher.OnPublicChange(changed)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runPublicSnapshots(ctx, a, kick)
 	}()
-	return func() { cancel(); <-done }
+	return func() { cancel(); <-done }, changed
 }
 
 func runPublicSnapshots(ctx context.Context, a *app, kick <-chan struct{}) {

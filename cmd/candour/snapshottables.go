@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/candour/candour/catalogue/cataloguesqlite"
+	"github.com/candour/candour/catalogue/feedback/feedbacksqlite"
 	"github.com/candour/candour/cmd/candour/websubsqlite"
 	"github.com/candour/candour/datasets/rowsqlite"
 	"github.com/candour/candour/datasets/sqlitedb"
@@ -122,6 +123,13 @@ var publicTables = []snapshotTable{
 	{"workflow_access", []string{`DELETE FROM workflow_access WHERE ` + notListed},
 		"the pre-release access list of each listed release (the transparency record)"},
 	{"register_entries", nil, "the data release register: public as a whole"},
+
+	// Pooled patient feedback.
+	{"feedback_sources", nil, "the feedback services whose feeds are read: names, titles, feed and home addresses (public attribution)"},
+	{"feedback_items", []string{
+		`DELETE FROM feedback_items WHERE state <> 'visible'`,
+		`UPDATE feedback_items SET reason = '', moderated_by = '', moderated_at = ''`},
+		"visible feedback items as scorecards show them (what their sources published); never held or hidden items, nor who moderated them or why"},
 }
 
 // privateTables are the tables a public snapshot never holds, and why.
@@ -137,6 +145,7 @@ var privateTables = map[string]string{
 	"workflow_outlier_responses": "providers' answers to outlier notifications",
 	"workflow_unfinished":        "amendments start-up recovery must finish",
 	"websub_subscriptions":       "WebSub subscribers' callback addresses and secrets",
+	"feedback_moderations":       "moderators' decisions about feedback items, with their names and reasons (the audit log keeps each, redacted in its public export)",
 }
 
 // publicTable returns the public table named name.
@@ -163,5 +172,6 @@ func appMigrations() []sqlitedb.Set {
 		observationsqlite.Migrations(),
 		outcomesqlite.Migrations(),
 		websubsqlite.Migrations(),
+		{Component: feedbacksqlite.Component, Files: feedbacksqlite.Migrations()},
 	}
 }
