@@ -56,6 +56,13 @@
 //     z-score or min-max, flip lower-is-better indicators and weight
 //     equally unless told otherwise (B5). statistics.md's vectors TV-1 to
 //     TV-10, TV-12 to TV-15, TV-23 and TV-25 are tests.
+//   - Breakdowns (breakdown.go): where a definition declares a field
+//     holding a deprivation quintile or decile, an age band or sex,
+//     Compute also gives the indicator's value for each group (its
+//     organisations pooled, suppressed ones left out and counted, never
+//     zero), with the same interval method and benchmark, and for
+//     deprivation the gap between the most and least deprived groups;
+//     they are stored in the Summary, so every surface reads one result.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
 //   - [ObservationStore]: the storage interface; observationsqlite
