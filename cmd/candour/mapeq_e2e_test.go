@@ -271,4 +271,14 @@ func mapWithTable(t *testing.T, s *server) {
 	if choose := s.mustGet(t, "/map"); !strings.Contains(choose, `href="/map?indicator=shmi"`) {
 		t.Error("the map without an indicator does not offer the SHMI")
 	}
+	// A search for a postcode leads to the map near it, which keeps the
+	// postcode when an indicator is chosen.
+	search := s.mustGet(t, "/search?q=TS18+1HU")
+	link := regexp.MustCompile(`<p id="near-map"><a href="(/map\?near=[^"]+)">`).FindStringSubmatch(search)
+	if link == nil {
+		t.Fatal("the search near TS18 1HU does not link to the map")
+	}
+	if choose := s.mustGet(t, html.UnescapeString(link[1])); !strings.Contains(choose, `href="/map?indicator=shmi&amp;near=TS18%201HU"`) {
+		t.Error("the map near TS18 1HU does not keep the postcode in its choice of indicators")
+	}
 }
