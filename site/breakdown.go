@@ -33,8 +33,12 @@ type breakdownRow struct {
 	Counts string
 }
 
-type breakdownPage struct {
-	layout
+// breakdownTable is one breakdown's result as a table, its gap and a
+// sentence: what the public page shows, and what the panel sees of a
+// release under review (the "breakdowntable" partial renders both).
+type breakdownTable struct {
+	ID         string // the table's HTML id, and the prefix of the others
+	Level      int    // the heading level of its gap section: 2 on its page
 	Definition indicators.Definition
 	Breakdown  indicators.Breakdown
 	// Measure writes the values (for a rating: a percentage).
@@ -43,15 +47,44 @@ type breakdownPage struct {
 	Rows    []breakdownRow
 	Period  string
 	Summary string
-	// GapWords are the gap's absolute and relative values in words.
+	// GapAbsolute, GapRelative and GapInterval are the gap in words.
 	GapAbsolute, GapRelative, GapInterval string
-	Chart                                 string
 	// By is the breakdown's label as the end of a sentence ("by
 	// deprivation quintile of …").
 	By string
+}
+
+// newBreakdownTable sets out a breakdown's result for one period.
+func newBreakdownTable(id string, level int, d indicators.Definition, b indicators.Breakdown, res indicators.BreakdownResult, period string) breakdownTable {
+	t := breakdownTable{ID: id, Level: level, Definition: d, Breakdown: b, Measure: d.BreakdownMeasure(b), Result: res, Period: period,
+		By: strings.ToLower(b.Label[:1]) + b.Label[1:]}
+	for _, g := range res.Groups {
+		t.Rows = append(t.Rows, breakdownRow{Group: g, Observation: indicators.Observation{Value: g.Value, Lower95: g.Lower95,
+			Upper95: g.Upper95, Benchmark: res.Benchmark, Comparison: g.Comparison, Reason: g.Reason}, Counts: countsWords(g)})
+	}
+	if gap := res.Gap; gap != nil && gap.Absolute != nil {
+		t.GapAbsolute = gapWords(t.Measure, *gap.Absolute)
+		if gap.Relative != nil {
+			t.GapRelative = strconv.FormatFloat(*gap.Relative, 'f', 2, 64)
+		}
+		if gap.AbsoluteLower95 != nil {
+			t.GapInterval = gapWords(t.Measure, *gap.AbsoluteLower95) + " to " + gapWords(t.Measure, *gap.AbsoluteUpper95)
+		}
+	}
+	t.Summary = breakdownSummary(t)
+	return t
+}
+
+type breakdownPage struct {
+	layout
+	breakdownTable
+	Chart string
 	// Others are the indicator's other breakdowns, for links.
 	Others []indicators.Breakdown
 }
+
+// Table is the page's table, for the partial.
+func (p breakdownPage) Table() breakdownTable { return p.breakdownTable }
 
 func (s *Site) indicatorBreakdown(c *fiber.Ctx) error {
 	def, visible, err := s.publishedIndicator(c)
@@ -80,38 +113,24 @@ func (s *Site) indicatorBreakdown(c *fiber.Ctx) error {
 		return err
 	}
 	periods := indicators.PeriodsInOrder(sums)
-	by = strings.ToLower(b.Label[:1]) + b.Label[1:]
-	page := breakdownPage{layout: s.layout(c, d.Title+": by "+by, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}, crumb{"/indicators/" + d.ID, d.Title}),
-		Definition: d, Breakdown: b, Measure: d.BreakdownMeasure(b), By: by}
+	var res indicators.BreakdownResult
+	var period string
+	if len(periods) > 0 {
+		latest := periods[len(periods)-1]
+		j := slices.IndexFunc(latest.Breakdowns, func(r indicators.BreakdownResult) bool { return r.ID == b.ID })
+		if j < 0 {
+			return &userError{status: http.StatusNotFound, message: fmt.Sprintf("The latest period of %q (%s) was published before this breakdown was declared: there is no breakdown by %s to show.", d.ID, latest.Period, b.ID)}
+		}
+		res, period = latest.Breakdowns[j], latest.Period
+	}
+	table := newBreakdownTable("breakdown", 2, d, b, res, period)
+	page := breakdownPage{layout: s.layout(c, d.Title+": by "+table.By, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}, crumb{"/indicators/" + d.ID, d.Title}),
+		breakdownTable: table, Chart: groupChart(table.Measure, res)}
 	for _, o := range d.Breakdowns {
 		if o.ID != b.ID {
 			page.Others = append(page.Others, o)
 		}
 	}
-	if len(periods) > 0 {
-		latest := periods[len(periods)-1]
-		page.Period = latest.Period
-		j := slices.IndexFunc(latest.Breakdowns, func(r indicators.BreakdownResult) bool { return r.ID == b.ID })
-		if j < 0 {
-			return &userError{status: http.StatusNotFound, message: fmt.Sprintf("The latest period of %q (%s) was published before this breakdown was declared: there is no breakdown by %s to show.", d.ID, latest.Period, b.ID)}
-		}
-		page.Result = latest.Breakdowns[j]
-	}
-	for _, g := range page.Result.Groups {
-		page.Rows = append(page.Rows, breakdownRow{Group: g, Observation: indicators.Observation{Value: g.Value, Lower95: g.Lower95,
-			Upper95: g.Upper95, Benchmark: page.Result.Benchmark, Comparison: g.Comparison, Reason: g.Reason}, Counts: countsWords(g)})
-	}
-	if gap := page.Result.Gap; gap != nil && gap.Absolute != nil {
-		page.GapAbsolute = gapWords(page.Measure, *gap.Absolute)
-		if gap.Relative != nil {
-			page.GapRelative = strconv.FormatFloat(*gap.Relative, 'f', 2, 64)
-		}
-		if gap.AbsoluteLower95 != nil {
-			page.GapInterval = gapWords(page.Measure, *gap.AbsoluteLower95) + " to " + gapWords(page.Measure, *gap.AbsoluteUpper95)
-		}
-	}
-	page.Summary = breakdownSummary(page)
-	page.Chart = groupChart(page.Measure, page.Result)
 	return s.render(c, "breakdown", page)
 }
 
@@ -139,8 +158,8 @@ func gapWords(m indicators.Definition, x float64) string {
 	return m.FormatValue(&x)
 }
 
-// breakdownSummary is the page in one sentence.
-func breakdownSummary(p breakdownPage) string {
+// breakdownSummary is a breakdown in one sentence.
+func breakdownSummary(p breakdownTable) string {
 	r, m := p.Result, p.Measure
 	if len(r.Groups) == 0 {
 		return "No period of this indicator has been published yet."

@@ -145,6 +145,8 @@ func samplePages(t *testing.T) map[string]any {
 			Users:  []accounts.User{{Username: "ann", Name: "Ann Reviewer", Roles: []accounts.Role{accounts.RoleReviewer}, CreatedAt: published, Disabled: true}},
 			Tokens: []accountToken{{APIToken: accounts.APIToken{ID: 3, Label: "nightly upload", CreatedAt: published}, Username: "pam"}}},
 		"workspace_release": workspaceReleasePage{layout: signedIn(sampleLayout(t, inReview.Title)), Session: sess,
+			Indicators: []reviewIndicator{{Definition: sampleBreakdown(t).Definition, Period: "2024",
+				Breakdowns: []breakdownTable{newBreakdownTable("review-breakdown-cqc-deprivation", 4, sampleBreakdown(t).Definition, sampleBreakdown(t).Breakdown, sampleBreakdown(t).Result, "2024")}}},
 			Detail: publisher.Detail{Release: inReview, ApprovalsNeeded: 2,
 				Reviews:    []publisher.Review{{Reviewer: "bob", ReviewerName: "Bob Reviewer", Decision: publisher.DecisionApproveWithChange, Change: "Round the small counts", At: published}},
 				Queries:    []publisher.Query{{ID: 4, Organisation: "RR8", RaisedBy: "chk", Text: "Our figure looks low", RaisedAt: published}},
@@ -208,13 +210,8 @@ func sampleBreakdown(t *testing.T) breakdownPage {
 			{Group: "5", Label: b.GroupLabel("5"), Organisations: 1199, Excluded: 2, Numerator: f(1132), Denominator: f(1199), Value: f(94.41), Lower95: f(93.0), Upper95: f(95.6), Comparison: indicators.Similar},
 		},
 		Gap: &indicators.Gap{MostDeprived: "5", LeastDeprived: "1", Absolute: f(-0.41), Relative: f(0.9957), AbsoluteLower95: f(-2.2), AbsoluteUpper95: f(1.4), Method: "The absolute gap is…"}}
-	p := breakdownPage{layout: sampleLayout(t, "CQC rating by deprivation"), Definition: d, Breakdown: b, Measure: d.BreakdownMeasure(b), Result: res, Period: "2024", By: "deprivation quintile"}
-	for _, g := range res.Groups {
-		p.Rows = append(p.Rows, breakdownRow{Group: g, Observation: indicators.Observation{Value: g.Value, Lower95: g.Lower95, Upper95: g.Upper95, Benchmark: &bench, Comparison: g.Comparison}, Counts: countsWords(g)})
-	}
-	p.GapAbsolute, p.GapRelative = gapWords(p.Measure, *res.Gap.Absolute), "1.00"
-	p.Summary = breakdownSummary(p)
-	p.Chart = groupChart(p.Measure, res)
+	table := newBreakdownTable("breakdown", 2, d, b, res, "2024")
+	p := breakdownPage{layout: sampleLayout(t, "CQC rating by deprivation"), breakdownTable: table, Chart: groupChart(table.Measure, res)}
 	return p
 }
 
@@ -245,7 +242,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"workspace_release": {"Bob Reviewer", "Approved subject to a change: Round the small counts", "Our figure looks low", "Chris Checker",
 			"free text for reviewers&#39; attention", "consideration-7", "Purpose and benefits of the data", "/workspace/releases/7/files/original/waits.csv",
 			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query", "Outlier notifications: Hip Audit",
-			"Our case-mix is unusual"},
+			"Our case-mix is unusual", `id="review-breakdown-cqc-deprivation-gap-method"`, "1,209 of 1,275"},
 		"workspace_preview": {"RR8", "Send query", `name="csrf" value="csrf-token-xyz"`, "Outlier notification: Hip Audit", "Alarm: high",
 			"Our case-mix is unusual", "There is an explanation", `action="/workspace/releases/7/outliers/respond"`, `name="code" value="SYN-H001"`},
 		"audits": {"Hip Audit", "Orthopaedics", "Synthetic demonstration data", "2023/24, 2024/25"},

@@ -23,6 +23,26 @@ func TestDeprivationBreakdownAndMap(t *testing.T) {
 	s := startCandour(t, "demo", t.TempDir())
 	t.Run("deprivation breakdown", func(t *testing.T) { deprivationBreakdown(t, s) })
 	t.Run("map page with its table", func(t *testing.T) { mapWithTable(t, s) })
+	t.Run("the panel sees the breakdown before publication", func(t *testing.T) {
+		// The demo's CQC correction waits for reviewer-2's approval.
+		b := newBrowser(t, s)
+		b.login("reviewer-2", "demo-reviewer-pass")
+		_, workspace := b.get("/workspace")
+		seen := map[string]bool{}
+		for _, m := range regexp.MustCompile(`href="(/workspace/releases/\d+)"`).FindAllStringSubmatch(workspace, -1) {
+			if seen[m[1]] {
+				continue
+			}
+			seen[m[1]] = true
+			if status, page := b.get(m[1]); status == http.StatusOK && strings.Contains(page, `id="review-breakdown-cqc-overall-rating-deprivation"`) {
+				if n := strings.Count(page, `data-group="`); n != 5 || !strings.Contains(page, `id="review-breakdown-cqc-overall-rating-deprivation-gap-method"`) {
+					t.Errorf("the review of the CQC correction shows %d quintiles, or no gap", n)
+				}
+				return
+			}
+		}
+		t.Errorf("no release awaiting reviewer-2 shows the CQC ratings by deprivation (looked at %d)", len(seen))
+	})
 }
 
 // deprivationBreakdown: the CQC ratings by the practices' IMD quintile.
@@ -116,7 +136,7 @@ func deprivationBreakdown(t *testing.T, s *server) {
 	if absolute == nil || !strings.HasPrefix(absolute[1], strconv.FormatFloat(gap, 'f', 1, 64)+" percentage points") {
 		t.Errorf("the page's gap %q, the twin's %v", absolute, gap)
 	}
-	for _, want := range []string{`id="gap-method"`, "minus that of the least deprived", "Newcombe", `id="summary"`, "never taken as zero"} {
+	for _, want := range []string{`id="breakdown-gap-method"`, "minus that of the least deprived", "Newcombe", `id="summary"`, "never taken as zero"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the breakdown page lacks %q", want)
 		}
