@@ -144,6 +144,9 @@ func deprivationBreakdown(t *testing.T, s *server) {
 	if !strings.Contains(byGroup["gap-absolute"]["reason"], "minus") {
 		t.Errorf("the twin's gap does not say how it is computed: %q", byGroup["gap-absolute"]["reason"])
 	}
+	if sitemap := s.mustGet(t, "/sitemap.xml"); !strings.Contains(sitemap, "/indicators/"+id+"/breakdown?by=deprivation</loc>") || !strings.Contains(sitemap, "/map</loc>") {
+		t.Error("the sitemap does not list the breakdown and the map")
+	}
 	// A breakdown the indicator does not have is a 400 naming the
 	// parameter; an indicator without breakdowns is a 404.
 	if status, body, _ := s.get(t, "/indicators/"+id+"/breakdown?by=income"); status != http.StatusBadRequest || !strings.Contains(body, "The by parameter") {
