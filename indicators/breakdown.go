@@ -106,6 +106,9 @@ func (b Breakdown) validate(d Definition, seen map[string]bool) error {
 	} else if b.MostDeprived != "" || b.LeastDeprived != "" {
 		return invalid(d.ID, field+".mostDeprived", "only a deprivation breakdown has most and least deprived groups")
 	}
+	if d.Method == MethodDSR && b.Kind == BreakdownAge {
+		return invalid(d.ID, field+".kind", "a directly standardised rate already adjusts for age: break it down by deprivation or sex")
+	}
 	switch d.Method {
 	case MethodWilson, MethodPoisson, MethodOERatio, MethodDSR:
 		if len(b.Share) > 0 {

@@ -227,6 +227,26 @@ func TestBreakdownOfARating(t *testing.T) {
 	}
 }
 
+// A directly standardised rate is not broken down by age, which it
+// adjusts for.
+func TestNoAgeBreakdownOfAStandardisedRate(t *testing.T) {
+	bands := make([]string, len(ESP2013))
+	for i := range bands {
+		bands[i] = strconv.Itoa(i)
+	}
+	d := Definition{ID: "dsr", Title: "T", Description: "d", File: "f.csv", Organisation: "Code", Numerator: "Deaths", Denominator: "Population",
+		AgeBand: "Age", AgeBands: bands, Unit: UnitRate, PerN: 100000, Polarity: LowerIsBetter, Method: MethodDSR,
+		Benchmark: Benchmark{Kind: "none"}, AuthoredBy: "a", CheckedBy: "b",
+		Breakdowns: []Breakdown{{ID: "age", Kind: BreakdownAge, Field: "Age", Label: "Age band", Groups: bands}}}
+	if err := d.Validate(nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "breakdowns.age.kind") {
+		t.Errorf("a DSR broken down by age: %v", err)
+	}
+	d.Breakdowns[0].Kind = BreakdownSex
+	if err := d.Validate(nil); err != nil {
+		t.Errorf("a DSR broken down by sex: %v", err)
+	}
+}
+
 // A value the breakdown does not list is refused, naming the row.
 func TestBreakdownUnknownGroupNamesTheRow(t *testing.T) {
 	d := quintileDefinition()

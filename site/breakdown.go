@@ -57,7 +57,7 @@ type breakdownTable struct {
 // newBreakdownTable sets out a breakdown's result for one period.
 func newBreakdownTable(id string, level int, d indicators.Definition, b indicators.Breakdown, res indicators.BreakdownResult, period string) breakdownTable {
 	t := breakdownTable{ID: id, Level: level, Definition: d, Breakdown: b, Measure: d.BreakdownMeasure(b), Result: res, Period: period,
-		By: strings.ToLower(b.Label[:1]) + b.Label[1:]}
+		By: lowerFirst(b.Label)}
 	for _, g := range res.Groups {
 		t.Rows = append(t.Rows, breakdownRow{Group: g, Observation: indicators.Observation{Value: g.Value, Lower95: g.Lower95,
 			Upper95: g.Upper95, Benchmark: res.Benchmark, Comparison: g.Comparison, Reason: g.Reason}, Counts: countsWords(g)})
