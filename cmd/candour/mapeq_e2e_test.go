@@ -250,6 +250,27 @@ func mapWithTable(t *testing.T, s *server) {
 		}
 	}
 
+	// For every indicator, the map's verdicts are the indicator page's.
+	var list struct{ Items []struct{ ID string } }
+	if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/indicators")), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, ind := range list.Items {
+		verdicts := map[string]string{}
+		for _, item := range twinItems(t, s, "/indicators/"+ind.ID+"?format=json") {
+			verdicts[item["organisation_code"]] = item["verdict"]
+		}
+		mapped := twinItems(t, s, "/map?indicator="+ind.ID+"&format=json")
+		if len(mapped) == 0 {
+			t.Errorf("%s: nothing on the map", ind.ID)
+		}
+		for _, item := range mapped {
+			if want, ok := verdicts[item["organisation_code"]]; !ok || item["verdict"] != want {
+				t.Errorf("%s %s: the map says %q, the indicator page %q", ind.ID, item["organisation_code"], item["verdict"], want)
+			}
+		}
+	}
+
 	// Near a postcode district: only trusts within the distance, nearest
 	// first, each as on the whole map.
 	near := s.mustGet(t, "/map?indicator="+id+"&near=LS1&km=40")
