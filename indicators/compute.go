@@ -112,6 +112,69 @@ func computeOne(d Definition, t Table, period Period) ([]Observation, Summary, e
 		f, err := strconv.ParseFloat(text, 64)
 		return f, false, false, err
 	}
+	// accumulate adds one row's figures to an organisation's group (or an
+	// area's, or the organisation's part of a breakdown's group).
+	accumulate := func(g *group, row []string, r int) error {
+		add := func(c int, into *float64) error {
+			if c < 0 {
+				return nil
+			}
+			x, supp, miss, err := parse(c, row[c])
+			if err != nil {
+				return fmt.Errorf("indicator %s: %s row %d, column %q: %w", d.ID, t.Name, r+2, t.Header[c], err)
+			}
+			g.suppressed = g.suppressed || supp
+			g.missing = g.missing || miss
+			*into += x
+			return nil
+		}
+		if d.Method == MethodDSR {
+			band := slices.Index(d.AgeBands, strings.TrimSpace(row[age]))
+			if band < 0 {
+				return fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the declared age bands", d.ID, t.Name, r+2, d.AgeBand, row[age])
+			}
+			if g.bands == nil {
+				g.bands = make([][2]float64, len(d.AgeBands))
+			}
+			var x, n float64
+			if err := add(num, &x); err != nil {
+				return err
+			}
+			if err := add(den, &n); err != nil {
+				return err
+			}
+			g.bands[band][0] += x
+			g.bands[band][1] += n
+			g.num, g.den = g.num+x, g.den+n
+			return nil
+		}
+		if err := add(num, &g.num); err != nil {
+			return err
+		}
+		if err := add(den, &g.den); err != nil {
+			return err
+		}
+		if val >= 0 {
+			if d.Method == MethodCategory {
+				g.category = strings.TrimSpace(row[val])
+				g.hasValue = g.category != ""
+				return nil
+			}
+			g.hasValue = true
+			if err := add(val, &g.value); err != nil {
+				return err
+			}
+		}
+		return add(low, &g.lower)
+	}
+	var breakdowns []*breakdownGroups
+	for _, b := range d.Breakdowns {
+		c := col(b.Field)
+		if c < 0 {
+			return nil, sum, invalid(d.ID, "breakdowns."+b.ID+".field", "the file %s has no field %q", t.Name, b.Field)
+		}
+		breakdowns = append(breakdowns, &breakdownGroups{b: b, column: c, groups: map[string]map[string]*group{}, notKnown: map[string]bool{}})
+	}
 	areas := areaCodes(d, t.Schema)
 	groups, areaGroups := map[string]*group{}, map[string]*group{}
 	var order, areaOrder []string
@@ -128,7 +191,8 @@ rows:
 			continue
 		}
 		into, list := groups, &order
-		if _, area := areas.level(code); area {
+		_, area := areas.level(code)
+		if area {
 			into, list = areaGroups, &areaOrder
 		}
 		g := into[code]
@@ -137,61 +201,27 @@ rows:
 			into[code] = g
 			*list = append(*list, code)
 		}
-		add := func(c int, into *float64) error {
-			if c < 0 {
-				return nil
-			}
-			x, supp, miss, err := parse(c, row[c])
-			if err != nil {
-				return fmt.Errorf("indicator %s: %s row %d, column %q: %w", d.ID, t.Name, r+2, t.Header[c], err)
-			}
-			g.suppressed = g.suppressed || supp
-			g.missing = g.missing || miss
-			*into += x
-			return nil
-		}
 		if peer >= 0 && g.peer == "" {
 			g.peer = row[peer]
 		}
-		if d.Method == MethodDSR {
-			band := slices.Index(d.AgeBands, strings.TrimSpace(row[age]))
-			if band < 0 {
-				return nil, sum, fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the declared age bands", d.ID, t.Name, r+2, d.AgeBand, row[age])
-			}
-			if g.bands == nil {
-				g.bands = make([][2]float64, len(d.AgeBands))
-			}
-			var x, n float64
-			if err := add(num, &x); err != nil {
-				return nil, sum, err
-			}
-			if err := add(den, &n); err != nil {
-				return nil, sum, err
-			}
-			g.bands[band][0] += x
-			g.bands[band][1] += n
-			g.num, g.den = g.num+x, g.den+n
-			continue
-		}
-		if err := add(num, &g.num); err != nil {
+		if err := accumulate(g, row, r); err != nil {
 			return nil, sum, err
 		}
-		if err := add(den, &g.den); err != nil {
-			return nil, sum, err
+		if area {
+			continue // areas are benchmarks: in no group of a breakdown
 		}
-		if val >= 0 {
-			if d.Method == MethodCategory {
-				g.category = strings.TrimSpace(row[val])
-				g.hasValue = g.category != ""
+		for _, bg := range breakdowns {
+			value := strings.TrimSpace(row[bg.column])
+			if value == "" || slices.Contains(t.Schema.MissingValues, value) {
+				bg.notKnown[code] = true
 				continue
 			}
-			g.hasValue = true
-			if err := add(val, &g.value); err != nil {
+			if !slices.Contains(bg.b.Groups, value) {
+				return nil, sum, fmt.Errorf("indicator %s: %s row %d, column %q: %q is not one of the groups breakdown %s declares", d.ID, t.Name, r+2, bg.b.Field, value, bg.b.ID)
+			}
+			if err := accumulate(bg.into(value, code), row, r); err != nil {
 				return nil, sum, err
 			}
-		}
-		if err := add(low, &g.lower); err != nil {
-			return nil, sum, err
 		}
 	}
 
@@ -200,6 +230,13 @@ rows:
 		sum.Areas = append(sum.Areas, areaValue(d, areaGroups[code], areas))
 	}
 	benchFor := benchmarks(d, groups, areaGroups, areas)
+	for _, bg := range breakdowns {
+		var england *float64
+		if d.Benchmark.Kind != "target" && d.Benchmark.Kind != "none" && d.Benchmark.Kind != "" {
+			england = englandValue(d, groups, areaGroups, areas)
+		}
+		sum.Breakdowns = append(sum.Breakdowns, breakdownResult(d, bg, groups, england))
+	}
 	sort.Strings(order)
 	var out []Observation
 	for _, code := range order {
@@ -235,10 +272,7 @@ func benchmarks(d Definition, groups, areaGroups map[string]*group, areas areaSe
 	case "target":
 		return func(*group) *float64 { return d.Benchmark.Value }
 	case "england":
-		bench := rowValue(areaGroups[areas.england(areaGroups)])
-		if bench == nil {
-			bench = pooledValue(d, groups, func(*group) bool { return true })
-		}
+		bench := englandValue(d, groups, areaGroups, areas)
 		return func(*group) *float64 { return bench }
 	case "peer-group", "region":
 		byPeer := map[string]*float64{}
@@ -258,6 +292,17 @@ func benchmarks(d Definition, groups, areaGroups map[string]*group, areas areaSe
 		return func(g *group) *float64 { return byPeer[g.peer] }
 	}
 	return func(*group) *float64 { return nil }
+}
+
+// englandValue is the England row's value, else the pooled value of
+// every organisation.
+func englandValue(d Definition, groups, areaGroups map[string]*group, areas areaSet) *float64 {
+	if g := areaGroups[areas.england(areaGroups)]; g != nil && !g.suppressed && !g.missing {
+		if v, ok := pointValue(d, g); ok {
+			return &v
+		}
+	}
+	return pooledValue(d, groups, func(*group) bool { return true })
 }
 
 // areaSet recognises the area codes of a definition's file: those

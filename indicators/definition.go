@@ -127,6 +127,9 @@ type Definition struct {
 	// every surface shows. Left out, it is the 95% interval against the
 	// benchmark (the Fingertips way).
 	Verdict Verdict `json:"verdict,omitzero"`
+	// Breakdowns are the fields its values can be broken down by:
+	// deprivation, age band, sex (breakdown.go).
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
 }
 
 // VerdictMethod is how an indicator's verdict is reached.
@@ -340,6 +343,12 @@ func (d Definition) Validate(fields []string) error {
 	if err := d.Verdict.validate(d); err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	for _, b := range d.Breakdowns {
+		if err := b.validate(d, seen); err != nil {
+			return err
+		}
+	}
 	if strings.TrimSpace(d.AuthoredBy) == "" || strings.TrimSpace(d.CheckedBy) == "" {
 		return invalid(d.ID, "authoredBy", "authoredBy and checkedBy are required: who wrote the definition, and who checked it")
 	}
@@ -349,6 +358,11 @@ func (d Definition) Validate(fields []string) error {
 		for _, k := range []string{"organisation", "numerator", "denominator", "value", "lower", "upper", "ageBand", "benchmark.field"} {
 			if v := named[k]; v != "" && !slices.Contains(fields, v) {
 				return invalid(d.ID, k, "the file %s has no field %q", d.File, v)
+			}
+		}
+		for _, b := range d.Breakdowns {
+			if !slices.Contains(fields, b.Field) {
+				return invalid(d.ID, "breakdowns."+b.ID+".field", "the file %s has no field %q", d.File, b.Field)
 			}
 		}
 		for f := range d.Filter {

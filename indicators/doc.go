@@ -63,6 +63,13 @@
 //     against England; if any of the area's organisations has a
 //     suppressed or missing figure the area has no value (never counted
 //     as zero). The area page, its twin and its local pack all read it.
+//   - Breakdowns (breakdown.go): where a definition declares a field
+//     holding a deprivation quintile or decile, an age band or sex,
+//     Compute also gives the indicator's value for each group (its
+//     organisations pooled, suppressed ones left out and counted, never
+//     zero), with the same interval method and benchmark, and for
+//     deprivation the gap between the most and least deprived groups;
+//     they are stored in the Summary, so every surface reads one result.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
 //   - [ObservationStore]: the storage interface; observationsqlite

@@ -122,6 +122,9 @@ type Summary struct {
 	Unattributed  int         `json:",omitempty"`
 	Funnel        *FunnelFit  `json:",omitempty"`
 	Areas         []AreaValue `json:",omitempty"`
+	// Breakdowns are the indicator's values by deprivation, age band or
+	// sex, as its definition declares (breakdown.go).
+	Breakdowns []BreakdownResult `json:",omitempty"`
 }
 
 // AreaValue is a benchmark row's value: England's, or a region's.

@@ -196,7 +196,7 @@ var cacheableParams = func() map[string]bool {
 	names := []string{"format", "page", "status", "type", "q", "sort", "limit", "offset", "snippets",
 		"measure", "level", "period", "region", "icb", "org", "from", "to", "file",
 		"publisher", "dataset", "topic", "id", "all_fields", "include_datasets", "include_private", "rows", "start", "fq", "facet.field",
-		"organisation", "all-periods", "near"}
+		"organisation", "all-periods", "near", "by", "indicator", "km"}
 	m := map[string]bool{}
 	for _, n := range append(names, catalogue.Facets...) {
 		m[n] = true

@@ -26,7 +26,7 @@ var templateFiles embed.FS
 // The test that renders every template reads this list.
 var pageNames = []string{"home", "datasets", "dataset", "release", "organisations", "organisation", "content", "error",
 	"login", "workspace", "workspace_release", "workspace_preview", "workspace_submit", "workspace_account", "workspace_accounts", "workspace_feedback", "workspace_progress", "calendar", "transparency",
-	"register", "register_form", "indicators", "indicator", "compare", "audits", "audit", "audit_unit", "search", "changes", "api", "publisher",
+	"register", "register_form", "indicators", "indicator", "breakdown", "map", "compare", "audits", "audit", "audit_unit", "search", "changes", "api", "publisher",
 	"areas", "area"}
 
 type renderer struct {

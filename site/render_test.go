@@ -148,6 +148,8 @@ func samplePages(t *testing.T) map[string]any {
 			Users:  []accounts.User{{Username: "ann", Name: "Ann Reviewer", Roles: []accounts.Role{accounts.RoleReviewer}, CreatedAt: published, Disabled: true}},
 			Tokens: []accountToken{{APIToken: accounts.APIToken{ID: 3, Label: "nightly upload", CreatedAt: published}, Username: "pam"}}},
 		"workspace_release": workspaceReleasePage{layout: signedIn(sampleLayout(t, inReview.Title)), Session: sess,
+			Indicators: []reviewIndicator{{Definition: sampleBreakdown(t).Definition, Period: "2024",
+				Breakdowns: []breakdownTable{newBreakdownTable("review-breakdown-cqc-deprivation", 4, sampleBreakdown(t).Definition, sampleBreakdown(t).Breakdown, sampleBreakdown(t).Result, "2024")}}},
 			Detail: publisher.Detail{Release: inReview, ApprovalsNeeded: 2,
 				Reviews:    []publisher.Review{{Reviewer: "bob", ReviewerName: "Bob Reviewer", Decision: publisher.DecisionApproveWithChange, Change: "Round the small counts", At: published}},
 				Queries:    []publisher.Query{{ID: 4, Organisation: "RR8", RaisedBy: "chk", Text: "Our figure looks low", RaisedAt: published}},
@@ -171,6 +173,8 @@ func samplePages(t *testing.T) map[string]any {
 			Rows:     []indicatorRow{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS", Type: catalogue.TypeNHSTrust}, Observation: fdsObs}},
 			NotShown: []indicatorRow{{Organisation: catalogue.Organisation{Code: "RA2"}, Observation: indicators.Observation{Reason: "too few to show reliably (10, fewer than 20)"}}},
 			Summary:  "1 organisations have a value for January 2026."},
+		"breakdown": sampleBreakdown(t),
+		"map":       sampleMap(t, fds, fdsObs),
 		"compare": comparePage{layout: sampleLayout(t, "Compare"), Link: "/compare?org=RR8&org=RX1",
 			Columns: []compareColumn{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS"}}, {Organisation: catalogue.Organisation{Code: "RX1", Name: "NOTTINGHAM"}}},
 			Rows:    []compareRow{{Definition: fds, Cells: []*indicators.Observation{&fdsObs, nil}}}},
@@ -215,6 +219,38 @@ var heldItem = feedback.Item{Source: "care-stories", ID: "42", Organisation: "A8
 	Published: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Rating: 2, Comment: "My NHS number is 943 476 5919", State: feedback.StateHeld,
 	Reason: "an NHS number"}
 
+// sampleMap is one trust near a postcode, and one that cannot be placed.
+func sampleMap(t *testing.T, d indicators.Definition, o indicators.Observation) mapPage {
+	p := mapPage{layout: sampleLayout(t, "Map"), Choices: []indicators.ReleasedDefinition{{Release: 1, Definition: d}}, Indicator: d.ID, Definition: d,
+		Period: "January 2026", Near: "LS1 4AP", Outcode: "LS1", KM: 15, NotPlaced: 1,
+		Rows: []mapRow{{Organisation: catalogue.Organisation{Code: "RR8", Name: "LEEDS", Type: catalogue.TypeNHSTrust}, Observation: o,
+			At: catalogue.LatLon{Lat: 53.8, Lon: -1.55}, Approximate: true, Source: "the centre of its postcode district, LS1", DistanceKM: 2.3}}}
+	p.Groups = mapGroups(d, p.Rows)
+	p.Summary = mapSummary(p)
+	p.Chart = mapChart(p)
+	return p
+}
+
+// sampleBreakdown is a rating broken down by deprivation quintile.
+func sampleBreakdown(t *testing.T) breakdownPage {
+	d := indicators.Definition{ID: "cqc-overall-rating", Title: "CQC rating", Description: "d", Unit: indicators.UnitCategory,
+		Polarity: indicators.HigherIsBetter, Method: indicators.MethodCategory, Categories: []string{"Outstanding", "Good", "Requires improvement", "Inadequate"},
+		Breakdowns: []indicators.Breakdown{{ID: "deprivation", Kind: indicators.BreakdownDeprivation, Field: "IMD_quintile", Label: "Deprivation quintile",
+			Groups: []string{"1", "5"}, MostDeprived: "5", LeastDeprived: "1", Share: []string{"Outstanding", "Good"}}}}
+	b := d.Breakdowns[0]
+	f := func(x float64) *float64 { return &x }
+	bench := 94.6
+	res := indicators.BreakdownResult{ID: b.ID, Kind: b.Kind, Label: b.Label, Measure: d.MeasureTitle(b), Benchmark: &bench, BenchmarkLabel: "England", NotKnown: 76,
+		Groups: []indicators.GroupValue{
+			{Group: "1", Label: b.GroupLabel("1"), Organisations: 1275, Numerator: f(1209), Denominator: f(1275), Value: f(94.82), Lower95: f(93.4), Upper95: f(95.9), Comparison: indicators.Similar},
+			{Group: "5", Label: b.GroupLabel("5"), Organisations: 1199, Excluded: 2, Numerator: f(1132), Denominator: f(1199), Value: f(94.41), Lower95: f(93.0), Upper95: f(95.6), Comparison: indicators.Similar},
+		},
+		Gap: &indicators.Gap{MostDeprived: "5", LeastDeprived: "1", Absolute: f(-0.41), Relative: f(0.9957), AbsoluteLower95: f(-2.2), AbsoluteUpper95: f(1.4), Method: "The absolute gap is…"}}
+	table := newBreakdownTable("breakdown", 2, d, b, res, "2024")
+	p := breakdownPage{layout: sampleLayout(t, "CQC rating by deprivation"), breakdownTable: table, Chart: groupChart(table.Measure, res)}
+	return p
+}
+
 func TestEveryTemplateRenders(t *testing.T) {
 	r, err := newRenderer()
 	if err != nil {
@@ -251,7 +287,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"workspace_release": {"Bob Reviewer", "Approved subject to a change: Round the small counts", "Our figure looks low", "Chris Checker",
 			"free text for reviewers&#39; attention", "consideration-7", "Purpose and benefits of the data", "/workspace/releases/7/files/original/waits.csv",
 			"0 of 2 needed", "3 cells suppressed", `name="csrf" value="csrf-token-xyz"`, "Resolve query", "Outlier notifications: Hip Audit",
-			"Our case-mix is unusual"},
+			"Our case-mix is unusual", `id="review-breakdown-cqc-deprivation-gap-method"`, "1,209 of 1,275"},
 		"workspace_preview": {"RR8", "Send query", `name="csrf" value="csrf-token-xyz"`, "Outlier notification: Hip Audit", "Alarm: high",
 			"Our case-mix is unusual", "There is an explanation", `action="/workspace/releases/7/outliers/respond"`, `name="code" value="SYN-H001"`},
 		"audits": {"Hip Audit", "Orthopaedics", "Synthetic demonstration data", "2023/24, 2024/25"},
@@ -273,6 +309,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"register_form":    {"recipient: required", "anonymised"},
 		"indicators":       {"Told within 28 days", "Constitutional standard: 75%", "higher"},
 		"indicator":        {"86.4%", "84.2% to 88.3%", "nhsuk-tag--green", "too few to show reliably", "Wilson score"},
+		"map":              {"Leeds", "53.8000", "approximate: the centre of its postcode district, LS1", "2.3 km", "nhsuk-tag--green", "1 organisation with a value for Told within 28 days (January 2026) is within 15 km of LS1 4AP, by verdict: better 1", "1 organisation with a value could not be placed", `data-verdict="better"`},
+		"breakdown":        {"94.8%", "1,209 of 1,275", "93.4% to 95.9%", "nhsuk-tag--grey", "-0.4 percentage points", "most deprived", "Left out", "never taken as zero"},
 		"compare":          {"Leeds", "Nottingham", "Period: ", "86.4%", "No data", "/compare?org=RR8&amp;org=RX1"},
 	}
 	// A JSON-LD data block is not script (browsers never run it; CSP does

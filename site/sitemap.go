@@ -30,7 +30,7 @@ type sitemapURL struct {
 func (s *Site) sitemapURLs(ctx context.Context, visibleIDs []int64) ([]sitemapURL, error) {
 	v := s.deps.Catalogue.View()
 	var out []sitemapURL
-	for _, p := range []string{"/", "/search", "/datasets", "/organisations", "/indicators", "/audits", "/calendar", "/transparency", "/register"} {
+	for _, p := range []string{"/", "/search", "/datasets", "/organisations", "/indicators", "/map", "/audits", "/calendar", "/transparency", "/register"} {
 		out = append(out, sitemapURL{Loc: p})
 	}
 	for offset := 0; ; offset += 500 {
@@ -82,6 +82,9 @@ func (s *Site) sitemapURLs(ctx context.Context, visibleIDs []int64) ([]sitemapUR
 	}
 	for _, d := range defs {
 		out = append(out, sitemapURL{Loc: "/indicators/" + d.ID})
+		for _, b := range d.Breakdowns {
+			out = append(out, sitemapURL{Loc: "/indicators/" + d.ID + "/breakdown?by=" + b.ID})
+		}
 	}
 	audits, err := s.deps.Audits.Audits(ctx, visible)
 	if err != nil {

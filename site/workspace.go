@@ -114,6 +114,9 @@ type reviewIndicator struct {
 	Table      indicatorTable
 	NotShown   []indicatorRow
 	Summary    string
+	// Breakdowns are its values by deprivation, age band or sex, as
+	// their public page will show them.
+	Breakdowns []breakdownTable
 }
 
 // fileChanges is a public file's cell-level difference from the release
@@ -247,6 +250,12 @@ func (s *Site) whatItPublishes(c *fiber.Ctx, page *workspaceReleasePage) error {
 		page.Indicators = append(page.Indicators, reviewIndicator{Definition: def, Period: view.Latest.Period,
 			Table:    indicatorTable{ID: "review-indicator-" + def.ID, D: def, Rows: rows.shown, HasFunnel: def.Verdict.HasFunnel()},
 			NotShown: rows.notShown, Summary: verdictSummary(def, view.Latest.Period, len(rows.shown), len(rows.notShown), rows.counts)})
+		for _, res := range view.Latest.Breakdowns {
+			if i := slices.IndexFunc(def.Breakdowns, func(b indicators.Breakdown) bool { return b.ID == res.ID }); i >= 0 {
+				ri := &page.Indicators[len(page.Indicators)-1]
+				ri.Breakdowns = append(ri.Breakdowns, newBreakdownTable("review-breakdown-"+def.ID+"-"+res.ID, 4, def, def.Breakdowns[i], res, view.Latest.Period))
+			}
+		}
 	}
 	page.Samples, page.Base = p.Samples, p.Base
 	if p.Base == nil {

@@ -146,7 +146,7 @@ func TestPublishingGuide(t *testing.T) {
 		for _, v := range []any{
 			publisher.DatasetSpec{}, publisher.PublisherSpec{}, publisher.ReleaseSpec{}, publisher.RevisionSpec{}, catalogue.Quality{},
 			datasets.DisclosureRule{}, datasets.DominanceRule{}, datasets.OrganisationRef{}, datasets.ParentRef{}, datasets.PublishedSource{},
-			indicators.Definition{}, indicators.Benchmark{}, indicators.Verdict{},
+			indicators.Definition{}, indicators.Benchmark{}, indicators.Verdict{}, indicators.Breakdown{},
 			audit.Definition{}, audit.Measure{}, audit.OverdispersionSpec{},
 		} {
 			names = append(names, jsonNames(reflect.TypeOf(v))...)
