@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -139,9 +140,10 @@ func TestLocalAreas(t *testing.T) {
 			files[f.Name] = string(b)
 			names = append(names, f.Name)
 		}
-		if want := []string{"README.md", "metadata.json", "indicators.csv", "organisations.csv"}; !slices.Equal(names, want) {
-			t.Errorf("pack files %v, want %v (no feedback.csv: the demo has no feedback store)", names, want)
+		if want := []string{"README.md", "metadata.json", "indicators.csv", "organisations.csv", "feedback.csv"}; !slices.Equal(names, want) {
+			t.Errorf("pack files %v, want %v", names, want)
 		}
+		checkPackFeedback(t, s, files["organisations.csv"], files["feedback.csv"])
 		// indicators.csv is the twin, row for row, cell for cell.
 		rows, err := csv.NewReader(strings.NewReader(files["indicators.csv"])).ReadAll()
 		if err != nil {
@@ -311,5 +313,49 @@ func TestImportAreaNamesCommand(t *testing.T) {
 	}
 	if out, err := importFile("area-names", filepath.Join("demodata", "etr.csv")); err == nil || !strings.Contains(err.Error(), "etr.csv") {
 		t.Errorf("import area-names of a file of another layout: %v\n%s", err, out)
+	}
+}
+
+// checkPackFeedback checks that a pack's feedback.csv pools, source by
+// source, what the feedback API gives for each of the pack's
+// organisations that the demo has feedback about (RR8, RX1, RA2, A81001),
+// and that there is some.
+func checkPackFeedback(t *testing.T, s *server, organisationsCSV, feedbackCSV string) {
+	t.Helper()
+	orgs, err := csv.NewReader(strings.NewReader(organisationsCSV)).ReadAll()
+	if err != nil || len(orgs) < 2 {
+		t.Fatalf("organisations.csv: %d rows, %v", len(orgs), err)
+	}
+	want := map[string][2]int{} // source → items, ratings
+	for _, r := range orgs[1:] {
+		if !slices.Contains([]string{"RR8", "RX1", "RA2", "A81001"}, r[0]) {
+			continue
+		}
+		var fb struct {
+			Sources []struct {
+				Name           string
+				Items, Ratings int
+			}
+		}
+		if err := json.Unmarshal([]byte(s.mustGet(t, "/api/v1/organisations/"+r[0]+"/feedback")), &fb); err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range fb.Sources {
+			w := want[src.Name]
+			want[src.Name] = [2]int{w[0] + src.Items, w[1] + src.Ratings}
+		}
+	}
+	rows, err := csv.NewReader(strings.NewReader(feedbackCSV)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("feedback.csv: %d rows, %v", len(rows), err)
+	}
+	got := map[string][2]int{}
+	for _, r := range rows[1:] {
+		items, _ := strconv.Atoi(r[3])
+		ratings, _ := strconv.Atoi(r[4])
+		got[r[0]] = [2]int{items, ratings}
+	}
+	if len(want) == 0 || !maps.Equal(got, want) {
+		t.Errorf("feedback.csv pools (items, ratings) %v by source; the feedback API gives %v for the area's organisations", got, want)
 	}
 }
