@@ -36,11 +36,12 @@ site/thirdparty/echarts/echarts.min.js: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-## bench: the scorecard benchmark (10.5 million observations; Candour against nginx with wrk; installs nginx and wrk if missing)
+## bench: the scorecard and indicator-page benchmark (10.5 million observations; Candour with and without its page cache against nginx with wrk; installs nginx and wrk if missing); BENCH_ARGS adds flags, e.g. BENCH_ARGS="--data-dir /tmp/benchdata" to keep the generated data for later runs
+BENCH_ARGS ?=
 bench: build
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)
 	$(GO) build -o bin/candour-bench ./cmd/candour-bench
-	./bin/candour-bench --candour $(BIN)
+	./bin/candour-bench --candour $(BIN) $(BENCH_ARGS)
 
 ## bench-search: the search benchmark (50,000 documents; Candour's index against PostgreSQL full-text search; installs PostgreSQL if missing)
 bench-search:

@@ -148,6 +148,86 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 			t.Errorf("quintile: %+v", q)
 		}
 	})
+	t.Run("points are the observations' points, in their order; a list of organisations keeps only those", func(t *testing.T) {
+		s := open(t)
+		// Values no shorter decimal form gives back exactly, and missing ones.
+		awkward := []*float64{f(0.1 + 0.2), f(1.0 / 3), f(-2.5e-300), f(123456789.123456789), nil, f(0)}
+		for rel := int64(1); rel <= 3; rel++ {
+			var obs []indicators.Observation
+			for i, org := range []string{"0012", "00123", "RR8", "Ωmega"} {
+				for j, ind := range []string{"b-second", "a-first"} {
+					k := int(rel) + i + j
+					period := fmt.Sprintf("20%02d/%02d", 20+rel, 21+rel)
+					if org == "Ωmega" { // text that JSON and SQL must escape
+						period += ` "quoted" \ back\slash, 'single' ☃`
+					}
+					obs = append(obs, indicators.Observation{Indicator: ind, Organisation: org, Period: period,
+						PeriodStart: fmt.Sprintf("20%02d-04-01", 20+rel), Numerator: awkward[k%6], Denominator: awkward[(k+1)%6],
+						Value: awkward[(k+2)%6], Lower95: awkward[(k+3)%6], Upper95: awkward[(k+4)%6], Lower998: f(9), Category: "not a point",
+						Comparison: indicators.Similar, Reason: "r", Dataset: "d", Version: 2})
+				}
+			}
+			if err := s.WriteObservations(ctx, rel, obs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		points := func(q indicators.ObservationQuery) []indicators.Point {
+			var out []indicators.Point
+			for p, err := range s.Points(ctx, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p)
+			}
+			return out
+		}
+		same := func(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+		for _, q := range []indicators.ObservationQuery{
+			{Visible: datasets.NewVisible(1, 2, 3)},
+			{Visible: datasets.NewVisible(1, 3), Organisation: "00123"},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega"},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega", Indicator: "b-second", Release: 2},
+			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"RR8"}},
+			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"0012"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "nowhere"},
+			{Visible: datasets.NewVisible(1, 2, 3), Indicator: "a-first"},
+			{Visible: datasets.NewVisible(2, 3), Indicator: "b-second", Organisations: []string{"RR8", "0012", "nowhere"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Release: 2, Organisations: []string{"Ωmega"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}},
+			{Visible: datasets.NewVisible()},
+		} {
+			obs := collect(t, s, q)
+			got := points(q)
+			if len(got) != len(obs) {
+				t.Errorf("%+v: %d points for %d observations", q, len(got), len(obs))
+				continue
+			}
+			for i, o := range obs {
+				want, p := indicators.PointOf(o), got[i]
+				if p.Release != want.Release || p.Indicator != want.Indicator || p.Organisation != want.Organisation || p.Period != want.Period ||
+					p.PeriodStart != want.PeriodStart || !same(p.Numerator, want.Numerator) || !same(p.Denominator, want.Denominator) ||
+					!same(p.Value, want.Value) || !same(p.Lower95, want.Lower95) || !same(p.Upper95, want.Upper95) {
+					t.Errorf("%+v: point %d is %+v, the observation's %+v", q, i, p, want)
+				}
+			}
+		}
+		var read []string
+		for _, o := range collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(2, 3), Indicator: "b-second", Organisations: []string{"RR8", "0012", "nowhere"}}) {
+			read = append(read, fmt.Sprintf("%s r%d", o.Organisation, o.Release))
+		}
+		if want := []string{"0012 r2", "0012 r3", "RR8 r2", "RR8 r3"}; !slices.Equal(read, want) {
+			t.Errorf("organisations RR8, 0012 and one with none, releases 2 and 3: %q, want %q", read, want)
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}}); len(o) != 0 {
+			t.Errorf("an empty list of organisations read %d observations", len(o))
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{"123", "O'Brien"}}); len(o) != 0 {
+			t.Errorf("organisations 123 (not 00123) and a quoted code: %+v", o)
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1), Organisations: []string{"00123"}}); len(o) != 2 || *o[0].Value != *awkward[5] {
+			t.Errorf("organisation 00123 in release 1: %+v", o)
+		}
+	})
 	t.Run("summaries in period order, visible only, removed with the release", func(t *testing.T) {
 		s := open(t)
 		// Written out of period order: release 9 is the earliest period.

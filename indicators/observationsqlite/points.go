@@ -1,0 +1,215 @@
+package observationsqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/candour/candour/indicators"
+)
+
+// Packed points: observation_points holds, per organisation and release,
+// the points of the organisation's observations as one JSON array
+// (migration 0007). An organisation's series are read from there: a row
+// per visible release, decoded here, instead of a row per observation.
+
+// writePoints packs a release's points by organisation, in tx.
+func writePoints(ctx context.Context, tx *sql.Tx, release int64, obs []indicators.Observation) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM observation_points WHERE release_id = ?`, release); err != nil {
+		return err
+	}
+	byOrg := map[string][]indicators.Observation{}
+	var orgs []string
+	for _, o := range obs {
+		if _, ok := byOrg[o.Organisation]; !ok {
+			orgs = append(orgs, o.Organisation)
+		}
+		byOrg[o.Organisation] = append(byOrg[o.Organisation], o)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO observation_points (organisation, release_id, points) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, org := range orgs {
+		list := byOrg[org]
+		slices.SortStableFunc(list, func(a, b indicators.Observation) int { return cmp.Compare(a.Indicator, b.Indicator) })
+		packed := make([][8]any, len(list))
+		for i, o := range list {
+			packed[i] = [8]any{o.Indicator, o.Period, o.PeriodStart, o.Numerator, o.Denominator, o.Value, o.Lower95, o.Upper95}
+		}
+		raw, err := json.Marshal(packed)
+		if err != nil {
+			return fmt.Errorf("points of %s: %w", org, err)
+		}
+		if _, err := stmt.ExecContext(ctx, org, release, string(raw)); err != nil {
+			return fmt.Errorf("points of %s: %w", org, err)
+		}
+	}
+	return nil
+}
+
+// organisationPoints reads the points of one organisation (q.Organisation)
+// from observation_points, keeping what q selects, in the order
+// Observations reads: by indicator, period start and release.
+func (s *Store) organisationPoints(ctx context.Context, q indicators.ObservationQuery) ([]indicators.Point, error) {
+	if q.Organisations != nil && !slices.Contains(q.Organisations, q.Organisation) {
+		return nil, nil
+	}
+	in, args := visibleIn(q)
+	rows, err := s.db.QueryContext(ctx, `SELECT release_id, points FROM observation_points WHERE organisation = ? AND release_id IN `+in,
+		append([]any{q.Organisation}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []indicators.Point
+	for rows.Next() {
+		var release int64
+		var raw sql.RawBytes
+		if err := rows.Scan(&release, &raw); err != nil {
+			return nil, err
+		}
+		if q.Release != 0 && release != q.Release {
+			continue
+		}
+		if out, err = decodePoints(out, raw, release, q.Organisation, q.Indicator); err != nil {
+			return nil, fmt.Errorf("points of %s in release %d: %w", q.Organisation, release, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b indicators.Point) int {
+		return cmp.Or(cmp.Compare(a.Indicator, b.Indicator), cmp.Compare(a.PeriodStart, b.PeriodStart), cmp.Compare(a.Release, b.Release))
+	})
+	return out, nil
+}
+
+var errPoints = errors.New("not a packed array of points")
+
+// decodePoints appends the points packed in raw (a JSON array of
+// [indicator, period, period_start, numerator, denominator, value,
+// lower95, upper95] arrays) to out, keeping only indicator's when it is
+// not "". It reads the one shape it writes, without reflection.
+func decodePoints(out []indicators.Point, raw []byte, release int64, org, indicator string) ([]indicators.Point, error) {
+	d := pointDecoder{b: raw}
+	if !d.byte('[') {
+		return out, errPoints
+	}
+	if d.peek() == ']' {
+		return out, nil
+	}
+	for {
+		p := indicators.Point{Release: release, Organisation: org}
+		var err error
+		if !d.byte('[') {
+			return out, errPoints
+		}
+		if p.Indicator, err = d.str(); err != nil {
+			return out, err
+		}
+		if !d.byte(',') {
+			return out, errPoints
+		}
+		if p.Period, err = d.str(); err != nil {
+			return out, err
+		}
+		if !d.byte(',') {
+			return out, errPoints
+		}
+		if p.PeriodStart, err = d.str(); err != nil {
+			return out, err
+		}
+		for _, f := range []**float64{&p.Numerator, &p.Denominator, &p.Value, &p.Lower95, &p.Upper95} {
+			if !d.byte(',') {
+				return out, errPoints
+			}
+			if *f, err = d.num(); err != nil {
+				return out, err
+			}
+		}
+		if !d.byte(']') {
+			return out, errPoints
+		}
+		if indicator == "" || p.Indicator == indicator {
+			out = append(out, p)
+		}
+		if d.byte(']') {
+			return out, nil
+		}
+		if !d.byte(',') {
+			return out, errPoints
+		}
+	}
+}
+
+type pointDecoder struct {
+	b []byte
+	i int
+}
+
+func (d *pointDecoder) peek() byte {
+	for d.i < len(d.b) && (d.b[d.i] == ' ' || d.b[d.i] == '\n' || d.b[d.i] == '\t' || d.b[d.i] == '\r') {
+		d.i++
+	}
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+func (d *pointDecoder) byte(c byte) bool {
+	if d.peek() == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string; one with escapes goes through encoding/json.
+func (d *pointDecoder) str() (string, error) {
+	if d.peek() != '"' {
+		return "", errPoints
+	}
+	start, escaped := d.i, false
+	for d.i++; d.i < len(d.b); d.i++ {
+		switch d.b[d.i] {
+		case '\\':
+			escaped = true
+			d.i++
+		case '"':
+			d.i++
+			if !escaped {
+				return string(d.b[start+1 : d.i-1]), nil
+			}
+			var s string
+			err := json.Unmarshal(d.b[start:d.i], &s)
+			return s, err
+		}
+	}
+	return "", errPoints
+}
+
+// num reads a JSON number, or null as nil.
+func (d *pointDecoder) num() (*float64, error) {
+	d.peek()
+	start := d.i
+	for d.i < len(d.b) && d.b[d.i] != ',' && d.b[d.i] != ']' && d.b[d.i] != ' ' {
+		d.i++
+	}
+	tok := string(d.b[start:d.i])
+	if tok == "null" {
+		return nil, nil
+	}
+	x, err := strconv.ParseFloat(tok, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q", errPoints, tok)
+	}
+	return &x, nil
+}
