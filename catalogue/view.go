@@ -105,6 +105,20 @@ func (v *View) Organisation(ctx context.Context, code string) (Organisation, err
 	return v.r.GetOrganisation(ctx, code, v.vis)
 }
 
+// OrganisationsByCode returns the visible organisations among codes, by
+// code, in one read (a table of many organisations' rows).
+func (v *View) OrganisationsByCode(ctx context.Context, codes []string) (map[string]Organisation, error) {
+	orgs, err := v.r.GetOrganisations(ctx, codes, v.vis)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Organisation, len(orgs))
+	for _, o := range orgs {
+		out[o.Code] = o
+	}
+	return out, nil
+}
+
 // Organisations returns one page of visible organisations.
 func (v *View) Organisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error) {
 	q.Visibility = v.vis

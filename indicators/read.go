@@ -169,13 +169,15 @@ type IndicatorView struct {
 // periods before it. It reads the points of the last five periods (for
 // the trends) and whole observations of the latest period only.
 func ReadIndicator(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition) (IndicatorView, error) {
-	return ReadIndicatorOf(ctx, store, visible, def, nil)
+	return ReadIndicatorWhere(ctx, store, visible, def, nil)
 }
 
-// ReadIndicatorOf is ReadIndicator for the organisations orgs only (nil
-// for every one): an indicator's table filtered to a region reads only
-// the region's organisations.
-func ReadIndicatorOf(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition, orgs []string) (IndicatorView, error) {
+// ReadIndicatorWhere is ReadIndicator for the organisations keep keeps
+// (nil keeps every one): it is given the codes of those with an
+// observation in the latest period and returns those to read, so that an
+// indicator's table filtered to a region reads only the region's.
+func ReadIndicatorWhere(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition,
+	keep func(codes []string) ([]string, error)) (IndicatorView, error) {
 	view := IndicatorView{Definition: def}
 	sums, err := store.Summaries(ctx, visible, def.ID)
 	if err != nil {
@@ -186,11 +188,30 @@ func ReadIndicatorOf(ctx context.Context, store ObservationStore, visible datase
 		return view, nil
 	}
 	view.Latest = view.Periods[len(view.Periods)-1]
+	if !visible.Contains(view.Latest.Release) {
+		return view, nil
+	}
 	recent := view.Periods[max(0, len(view.Periods)-trendWindow):]
 	var ids []int64
 	for _, s := range recent {
 		if visible.Contains(s.Release) {
 			ids = append(ids, s.Release)
+		}
+	}
+	var orgs []string // nil: every one
+	if keep != nil {
+		var codes []string
+		for p, err := range store.Points(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID}) {
+			if err != nil {
+				return view, err
+			}
+			codes = append(codes, p.Organisation)
+		}
+		if orgs, err = keep(codes); err != nil {
+			return view, err
+		}
+		if orgs == nil {
+			orgs = []string{}
 		}
 	}
 	bySeries, err := readPoints(ctx, store, ObservationQuery{Visible: datasets.NewVisible(ids...), Indicator: def.ID, Organisations: orgs})
@@ -207,9 +228,6 @@ func ReadIndicatorOf(ctx context.Context, store ObservationStore, visible datase
 			t, why := trendOf(def.Definition, series)
 			trends[last.Organisation] = trend{t, why}
 		}
-	}
-	if !visible.Contains(view.Latest.Release) {
-		return view, nil
 	}
 	for o, err := range store.Observations(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID, Organisations: orgs}) {
 		if err != nil {

@@ -2,6 +2,14 @@
 // (package indicators) in SQLite, tagged with their release. It never
 // decides visibility: every read filters by the visible-release set its
 // caller passes.
+//
+// Reads follow the pages. Observations are clustered by organisation
+// (a scorecard's observations lie together); each organisation's points
+// are also packed per release in observation_points, so a scorecard's
+// series are a row per release (points.go); and the index by indicator
+// and release holds every point's columns, so an indicator's points (a
+// period's organisations, their recent trends, a region's share) are
+// read from the index alone.
 package observationsqlite
 
 import (

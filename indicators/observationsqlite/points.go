@@ -68,7 +68,9 @@ func (s *Store) organisationPoints(ctx context.Context, q indicators.Observation
 		return nil, err
 	}
 	defer rows.Close()
-	var out []indicators.Point
+	d := pointDecoder{strings: map[string]string{}}
+	var packs [][]indicators.Point // each by indicator; in release order, as the primary key reads them
+	n := 0
 	for rows.Next() {
 		var release int64
 		var raw sql.RawBytes
@@ -78,30 +80,71 @@ func (s *Store) organisationPoints(ctx context.Context, q indicators.Observation
 		if q.Release != 0 && release != q.Release {
 			continue
 		}
-		if out, err = decodePoints(out, raw, release, q.Organisation, q.Indicator); err != nil {
+		pts, err := d.decode(raw, release, q.Organisation, q.Indicator)
+		if err != nil {
 			return nil, fmt.Errorf("points of %s in release %d: %w", q.Organisation, release, err)
 		}
+		packs = append(packs, pts)
+		n += len(pts)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(out, func(a, b indicators.Point) int {
-		return cmp.Or(cmp.Compare(a.Indicator, b.Indicator), cmp.Compare(a.PeriodStart, b.PeriodStart), cmp.Compare(a.Release, b.Release))
-	})
-	return out, nil
+	return mergePacks(packs, n), nil
+}
+
+// mergePacks merges packs, each ordered by indicator, into one list
+// ordered by indicator, period start and release: a merge by indicator
+// keeping pack order, then each indicator's run sorted in place (it is
+// short, and usually in order already).
+func mergePacks(packs [][]indicators.Point, n int) []indicators.Point {
+	out := make([]indicators.Point, 0, n)
+	pos := make([]int, len(packs))
+	for len(out) < n {
+		least := ""
+		found := false
+		for i, pack := range packs {
+			if pos[i] < len(pack) && (!found || pack[pos[i]].Indicator < least) {
+				least, found = pack[pos[i]].Indicator, true
+			}
+		}
+		start := len(out)
+		for i, pack := range packs {
+			for pos[i] < len(pack) && pack[pos[i]].Indicator == least {
+				out = append(out, pack[pos[i]])
+				pos[i]++
+			}
+		}
+		run := out[start:]
+		for i := 1; i < len(run); i++ {
+			for j := i; j > 0 && pointBefore(run[j], run[j-1]); j-- {
+				run[j], run[j-1] = run[j-1], run[j]
+			}
+		}
+	}
+	return out
+}
+
+func pointBefore(a, b indicators.Point) bool {
+	if a.PeriodStart != b.PeriodStart {
+		return a.PeriodStart < b.PeriodStart
+	}
+	return a.Release < b.Release
 }
 
 var errPoints = errors.New("not a packed array of points")
 
-// decodePoints appends the points packed in raw (a JSON array of
-// [indicator, period, period_start, numerator, denominator, value,
-// lower95, upper95] arrays) to out, keeping only indicator's when it is
-// not "". It reads the one shape it writes, without reflection.
-func decodePoints(out []indicators.Point, raw []byte, release int64, org, indicator string) ([]indicators.Point, error) {
-	d := pointDecoder{b: raw}
+// decode returns the points packed in raw (a JSON array of [indicator,
+// period, period_start, numerator, denominator, value, lower95, upper95]
+// arrays), keeping only indicator's when it is not "". It reads the one
+// shape written here, without reflection; the values of a pack share one
+// allocation, and repeated text one string.
+func (d *pointDecoder) decode(raw []byte, release int64, org, indicator string) ([]indicators.Point, error) {
+	d.b, d.i = raw, 0
 	if !d.byte('[') {
-		return out, errPoints
+		return nil, errPoints
 	}
+	var out []indicators.Point
 	if d.peek() == ']' {
 		return out, nil
 	}
@@ -152,6 +195,11 @@ func decodePoints(out []indicators.Point, raw []byte, release int64, org, indica
 type pointDecoder struct {
 	b []byte
 	i int
+	// strings holds each text read once (indicators and periods repeat
+	// from pack to pack); values is where numbers are put, a slab at a
+	// time.
+	strings map[string]string
+	values  []float64
 }
 
 func (d *pointDecoder) peek() byte {
@@ -186,7 +234,13 @@ func (d *pointDecoder) str() (string, error) {
 		case '"':
 			d.i++
 			if !escaped {
-				return string(d.b[start+1 : d.i-1]), nil
+				raw := d.b[start+1 : d.i-1]
+				if s, ok := d.strings[string(raw)]; ok {
+					return s, nil
+				}
+				s := string(raw)
+				d.strings[s] = s
+				return s, nil
 			}
 			var s string
 			err := json.Unmarshal(d.b[start:d.i], &s)
@@ -203,13 +257,17 @@ func (d *pointDecoder) num() (*float64, error) {
 	for d.i < len(d.b) && d.b[d.i] != ',' && d.b[d.i] != ']' && d.b[d.i] != ' ' {
 		d.i++
 	}
-	tok := string(d.b[start:d.i])
-	if tok == "null" {
+	tok := d.b[start:d.i]
+	if string(tok) == "null" {
 		return nil, nil
 	}
-	x, err := strconv.ParseFloat(tok, 64)
+	x, err := strconv.ParseFloat(string(tok), 64)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", errPoints, tok)
 	}
-	return &x, nil
+	if len(d.values) == cap(d.values) {
+		d.values = make([]float64, 0, 512)
+	}
+	d.values = append(d.values, x)
+	return &d.values[len(d.values)-1], nil
 }

@@ -171,6 +171,14 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 				t.Fatal(err)
 			}
 		}
+		// A later release for an earlier period, and one for the same
+		// period as release 2: read in period order, then release.
+		if err := s.WriteObservations(ctx, 4, []indicators.Observation{
+			{Indicator: "a-first", Organisation: "RR8", Period: "2019/20", PeriodStart: "2019-04-01", Value: f(4), Comparison: indicators.Similar},
+			{Indicator: "b-second", Organisation: "RR8", Period: "2022/23", PeriodStart: "2022-04-01", Value: f(5), Comparison: indicators.Similar},
+		}); err != nil {
+			t.Fatal(err)
+		}
 		points := func(q indicators.ObservationQuery) []indicators.Point {
 			var out []indicators.Point
 			for p, err := range s.Points(ctx, q) {
@@ -186,6 +194,7 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 			{Visible: datasets.NewVisible(1, 2, 3)},
 			{Visible: datasets.NewVisible(1, 3), Organisation: "00123"},
 			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega"},
+			{Visible: datasets.NewVisible(1, 2, 3, 4), Organisation: "RR8"},
 			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega", Indicator: "b-second", Release: 2},
 			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"RR8"}},
 			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"0012"}},
@@ -210,6 +219,14 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 					t.Errorf("%+v: point %d is %+v, the observation's %+v", q, i, p, want)
 				}
 			}
+		}
+		var order []string
+		for _, p := range points(indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3, 4), Organisation: "RR8"}) {
+			order = append(order, fmt.Sprintf("%s %s r%d", p.Indicator, p.PeriodStart, p.Release))
+		}
+		if want := []string{"a-first 2019-04-01 r4", "a-first 2021-04-01 r1", "a-first 2022-04-01 r2", "a-first 2023-04-01 r3",
+			"b-second 2021-04-01 r1", "b-second 2022-04-01 r2", "b-second 2022-04-01 r4", "b-second 2023-04-01 r3"}; !slices.Equal(order, want) {
+			t.Errorf("RR8's points in the order\n%q\nwant\n%q", order, want)
 		}
 		var read []string
 		for _, o := range collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(2, 3), Indicator: "b-second", Organisations: []string{"RR8", "0012", "nowhere"}}) {
