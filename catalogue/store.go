@@ -59,6 +59,10 @@ type Reader interface {
 	// GetOrganisation returns each, in one read; codes it does not find
 	// are left out.
 	GetOrganisations(ctx context.Context, codes []string, v Visibility) ([]Organisation, error)
+	// GetPlaces returns where the visible organisations among codes sit
+	// (their region and parent), in one light read; codes it does not
+	// find are left out.
+	GetPlaces(ctx context.Context, codes []string, v Visibility) ([]Place, error)
 	// ListOrganisations returns one page of organisations, by name.
 	ListOrganisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error)
 	// CountOrganisations counts visible organisations by type and status.

@@ -205,6 +205,9 @@ type ObservationStore interface {
 	// Points streams the points of the observations q selects, in the
 	// same order: each exactly the PointOf what Observations reads.
 	Points(ctx context.Context, q ObservationQuery) iter.Seq2[Point, error]
+	// ObservedOrganisations returns the codes of the organisations with an
+	// observation q selects, each once, in order.
+	ObservedOrganisations(ctx context.Context, q ObservationQuery) ([]string, error)
 	// WriteDefinitions replaces the indicator definitions a release ships.
 	WriteDefinitions(ctx context.Context, release int64, defs []Definition) error
 	// Definitions returns the definitions of the visible releases, the

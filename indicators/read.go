@@ -200,12 +200,9 @@ func ReadIndicatorWhere(ctx context.Context, store ObservationStore, visible dat
 	}
 	var orgs []string // nil: every one
 	if keep != nil {
-		var codes []string
-		for p, err := range store.Points(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID}) {
-			if err != nil {
-				return view, err
-			}
-			codes = append(codes, p.Organisation)
+		codes, err := store.ObservedOrganisations(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID})
+		if err != nil {
+			return view, err
 		}
 		if orgs, err = keep(codes); err != nil {
 			return view, err

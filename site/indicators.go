@@ -163,20 +163,27 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	}
 	region, icb := c.Query("region"), c.Query("icb")
 	// Filtered to a region or an ICB, the page reads observations of that
-	// one's organisations only; every organisation with the indicator is
-	// still looked up (in one read) for the lists of regions and ICBs.
+	// one's organisations only; where every organisation with the
+	// indicator sits is still read (in one light read) for the lists of
+	// regions and ICBs.
 	var filter func(codes []string) ([]string, error)
-	var rows indicatorRowSet
+	regions, icbs := map[string]bool{}, map[string]bool{}
 	if region != "" || icb != "" {
 		filter = func(codes []string) ([]string, error) {
-			var err error
-			rows, err = s.indicatorPlaces(ctx, codes)
+			places, err := s.deps.Catalogue.View().Places(ctx, codes)
 			if err != nil {
 				return nil, err
 			}
 			var keep []string
 			for _, code := range codes {
-				if org := rows.orgs[code]; (region == "" || org.RegionCode == region) && (icb == "" || org.ParentCode == icb) {
+				p := places[code]
+				if p.RegionCode != "" {
+					regions[p.RegionCode] = true
+				}
+				if p.ParentCode != "" {
+					icbs[p.ParentCode] = true
+				}
+				if (region == "" || p.RegionCode == region) && (icb == "" || p.ParentCode == icb) {
 					keep = append(keep, code)
 				}
 			}
@@ -191,14 +198,16 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: region, ICB: icb,
 		Download: "/indicators/" + def.ID + "/download.csv", Period: view.Latest.Period, Areas: view.Latest.Areas,
 		Fit: view.Latest.Funnel, Explained: def.VerdictExplained(), Unattributed: view.Latest.Unattributed}
-	if filter == nil {
-		codes := make([]string, len(view.Observations))
-		for i, o := range view.Observations {
-			codes[i] = o.Organisation
-		}
-		if rows, err = s.indicatorPlaces(ctx, codes); err != nil {
-			return err
-		}
+	codes := make([]string, len(view.Observations))
+	for i, o := range view.Observations {
+		codes[i] = o.Organisation
+	}
+	rows, err := s.indicatorPlaces(ctx, codes)
+	if err != nil {
+		return err
+	}
+	if filter != nil { // the lists are of every organisation, not only those read
+		rows.regions, rows.icbs = regions, icbs
 	}
 	rows.arrange(def.Definition, view.Observations, page.Region, page.ICB)
 	page.Rows, page.NotShown, page.Counts = rows.shown, rows.notShown, rows.counts

@@ -54,22 +54,8 @@ func (p organisationPage) ScorecardRows() template.HTML {
 			b.WriteString("Context: not compared")
 		} else {
 			if o.Category == "" {
-				colour := "grey"
-				switch o.Comparison.Tone(d.Polarity) {
-				case "good":
-					colour = "green"
-				case "bad":
-					colour = "red"
-				case "neutral":
-					colour = "blue"
-				default:
-					if o.Comparison == indicators.NotCompared {
-						colour = "white"
-					}
-				}
-				b.WriteString(`<strong class="nhsuk-tag nhsuk-tag--` + colour + `">`)
-				esc(o.Comparison.Words())
-				b.WriteString("</strong> ")
+				verdictTag(&b, esc, d, o)
+				b.WriteString(" ")
 			}
 			esc(d.Sentence(o))
 		}

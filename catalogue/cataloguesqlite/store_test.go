@@ -220,14 +220,18 @@ func TestOrganisationsByCodeAreThoseReadOneByOne(t *testing.T) {
 		[]catalogue.Mention{{Code: "DRAFT1", Name: "ONLY IN A DRAFT"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.PutOrganisations(ctx, []catalogue.Organisation{{Code: "A81002", Name: "QUEENS PARK MEDICAL CENTRE", Type: catalogue.TypeGPPractice,
+		Status: catalogue.StatusActive, InDirectory: true, Source: "ODS epraccur", ParentCode: "QHM", RegionCode: "Y63"}}); err != nil {
+		t.Fatal(err)
+	}
 	view := catalogue.Published(s, t0.Add(time.Hour))
-	codes := []string{"ZZZ99", "A81001", "DRAFT1", "NOWHERE", "a81001"}
+	codes := []string{"ZZZ99", "A81001", "DRAFT1", "NOWHERE", "a81001", "A81002"}
 	got, err := view.OrganisationsByCode(ctx, codes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Errorf("read %d organisations, want ZZZ99 and A81001: %+v", len(got), got)
+	if len(got) != 3 {
+		t.Errorf("read %d organisations, want ZZZ99, A81001 and A81002: %+v", len(got), got)
 	}
 	for _, code := range codes {
 		one, err := view.Organisation(ctx, code)
@@ -243,6 +247,21 @@ func TestOrganisationsByCodeAreThoseReadOneByOne(t *testing.T) {
 		if many, ok := got[code]; !ok || fmt.Sprintf("%+v", many) != fmt.Sprintf("%+v", one) {
 			t.Errorf("%s read many at once as %+v, alone as %+v", code, many, one)
 		}
+	}
+	places, err := view.Places(ctx, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(places) != len(got) {
+		t.Errorf("places of %d organisations, %d organisations", len(places), len(got))
+	}
+	for code, o := range got {
+		if p := places[code]; p != (catalogue.Place{Code: code, RegionCode: o.RegionCode, ParentCode: o.ParentCode}) {
+			t.Errorf("%s placed %+v, the organisation in %s under %s", code, p, o.RegionCode, o.ParentCode)
+		}
+	}
+	if places["A81002"].ParentCode != "QHM" || places["A81002"].RegionCode != "Y63" {
+		t.Errorf("A81002 placed %+v", places["A81002"])
 	}
 	if got["ZZZ99"].Name != "SECRET CLINIC" {
 		t.Errorf("ZZZ99 named %q", got["ZZZ99"].Name)

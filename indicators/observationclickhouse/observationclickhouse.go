@@ -174,6 +174,28 @@ func (s *Store) Points(ctx context.Context, q indicators.ObservationQuery) iter.
 	}
 }
 
+// ObservedOrganisations implements indicators.ObservationStore.
+func (s *Store) ObservedOrganisations(ctx context.Context, q indicators.ObservationQuery) ([]string, error) {
+	where, args, some := observationsWhere(q)
+	if !some {
+		return nil, nil
+	}
+	rows, err := s.db.Query.Query(ctx, "SELECT DISTINCT organisation FROM "+s.db.Table("observations")+" WHERE "+where+" ORDER BY organisation", args...)
+	if err != nil {
+		return nil, clickhousedb.Classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return nil, err
+		}
+		out = append(out, code)
+	}
+	return out, clickhousedb.Classify(rows.Err())
+}
+
 func scanObservation(rows driver.Rows) (indicators.Observation, error) {
 	var o indicators.Observation
 	var release uint64

@@ -141,6 +141,26 @@ func (s *Store) Points(ctx context.Context, q indicators.ObservationQuery) iter.
 	}
 }
 
+// ObservedOrganisations implements indicators.ObservationStore; for an
+// indicator, from its index alone.
+func (s *Store) ObservedOrganisations(ctx context.Context, q indicators.ObservationQuery) ([]string, error) {
+	where, args := observationsWhere(q)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT organisation FROM observations WHERE `+where+` ORDER BY organisation`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return nil, err
+		}
+		out = append(out, code)
+	}
+	return out, rows.Err()
+}
+
 func pointsSQL(q indicators.ObservationQuery) (string, []any) {
 	where, args := observationsWhere(q)
 	return `SELECT release_id, indicator, organisation, period, period_start, numerator, denominator, value, lower95, upper95

@@ -169,13 +169,20 @@ func (d *pointDecoder) decode(raw []byte, release int64, org, indicator string) 
 		if p.PeriodStart, err = d.str(); err != nil {
 			return out, err
 		}
-		for _, f := range []**float64{&p.Numerator, &p.Denominator, &p.Value, &p.Lower95, &p.Upper95} {
-			if !d.byte(',') {
-				return out, errPoints
-			}
-			if *f, err = d.num(); err != nil {
-				return out, err
-			}
+		if p.Numerator, err = d.nextNum(); err != nil {
+			return out, err
+		}
+		if p.Denominator, err = d.nextNum(); err != nil {
+			return out, err
+		}
+		if p.Value, err = d.nextNum(); err != nil {
+			return out, err
+		}
+		if p.Lower95, err = d.nextNum(); err != nil {
+			return out, err
+		}
+		if p.Upper95, err = d.nextNum(); err != nil {
+			return out, err
 		}
 		if !d.byte(']') {
 			return out, errPoints
@@ -248,6 +255,14 @@ func (d *pointDecoder) str() (string, error) {
 		}
 	}
 	return "", errPoints
+}
+
+// nextNum reads a comma and a number.
+func (d *pointDecoder) nextNum() (*float64, error) {
+	if !d.byte(',') {
+		return nil, errPoints
+	}
+	return d.num()
 }
 
 // num reads a JSON number, or null as nil.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/candour/candour/datasets"
@@ -219,6 +220,31 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 					t.Errorf("%+v: point %d is %+v, the observation's %+v", q, i, p, want)
 				}
 			}
+		}
+		for _, q := range []indicators.ObservationQuery{
+			{Visible: datasets.NewVisible(1, 2, 3, 4)},
+			{Visible: datasets.NewVisible(4), Indicator: "a-first"},
+			{Visible: datasets.NewVisible(1, 2, 3), Release: 2, Indicator: "b-second", Organisations: []string{"Ωmega", "0012", "nowhere"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}},
+			{Visible: datasets.NewVisible()},
+		} {
+			var want []string
+			for _, o := range collect(t, s, q) {
+				if !slices.Contains(want, o.Organisation) {
+					want = append(want, o.Organisation)
+				}
+			}
+			slices.Sort(want)
+			got, err := s.ObservedOrganisations(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v: organisations %q, want %q", q, got, want)
+			}
+		}
+		if got, _ := s.ObservedOrganisations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3, 4)}); strings.Join(got, " ") != "0012 00123 RR8 Ωmega" {
+			t.Errorf("every organisation: %q", got)
 		}
 		var order []string
 		for _, p := range points(indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3, 4), Organisation: "RR8"}) {
