@@ -36,12 +36,13 @@ site/thirdparty/echarts/echarts.min.js: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-## bench: the scorecard benchmark (10.5 million observations; Candour against nginx with wrk; installs nginx and wrk if missing)
+## bench: the scorecard and indicator-page benchmark (10.5 million observations; Candour with and without its page cache against nginx with wrk; installs nginx and wrk if missing); BENCH_ARGS adds flags, e.g. BENCH_ARGS="--data-dir /tmp/benchdata" to keep the generated data for later runs
+BENCH_ARGS ?=
 bench: build
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)
 	@command -v clickhouse-server >/dev/null && command -v clickhouse-client >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq clickhouse-server clickhouse-client curl)
 	$(GO) build -o bin/candour-bench ./cmd/candour-bench
-	./bin/candour-bench --candour $(BIN)
+	./bin/candour-bench --candour $(BIN) $(BENCH_ARGS)
 	./bin/candour-bench clickhouse --candour $(BIN)
 
 ## bench-clickhouse: ClickHouse on a server of its own (10 million observation rows ingested through Candour against clickhouse-client INSERT … FORMAT CSV, target ≥ 0.7×; a 5-million-row filtered export through Candour against clickhouse-client … FORMAT CSV, target ≥ 0.8×; three runs each, every one printed); installs clickhouse-server, clickhouse-client and curl if missing; part of make bench

@@ -135,6 +135,14 @@ type Organisation struct {
 	LocationSource string
 }
 
+// Place is where an organisation sits: its NHS England region and the
+// organisation it belongs to (an ICB), as Organisation gives them.
+type Place struct {
+	Code       string
+	RegionCode string
+	ParentCode string
+}
+
 // Detail is one labelled fact about an organisation.
 type Detail struct {
 	Label string

@@ -55,6 +55,14 @@ type Reader interface {
 	// through a release whose content is visible, and takes its name and
 	// type from the newest such release that gives them.
 	GetOrganisation(ctx context.Context, code string, v Visibility) (Organisation, error)
+	// GetOrganisations returns the visible organisations among codes, as
+	// GetOrganisation returns each, in one read; codes it does not find
+	// are left out.
+	GetOrganisations(ctx context.Context, codes []string, v Visibility) ([]Organisation, error)
+	// GetPlaces returns where the visible organisations among codes sit
+	// (their region and parent), in one light read; codes it does not
+	// find are left out.
+	GetPlaces(ctx context.Context, codes []string, v Visibility) ([]Place, error)
 	// ListOrganisations returns one page of organisations, by name.
 	ListOrganisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error)
 	// CountOrganisations counts visible organisations by type and status.

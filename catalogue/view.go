@@ -105,6 +105,34 @@ func (v *View) Organisation(ctx context.Context, code string) (Organisation, err
 	return v.r.GetOrganisation(ctx, code, v.vis)
 }
 
+// OrganisationsByCode returns the visible organisations among codes, by
+// code, in one read (a table of many organisations' rows).
+func (v *View) OrganisationsByCode(ctx context.Context, codes []string) (map[string]Organisation, error) {
+	orgs, err := v.r.GetOrganisations(ctx, codes, v.vis)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Organisation, len(orgs))
+	for _, o := range orgs {
+		out[o.Code] = o
+	}
+	return out, nil
+}
+
+// Places returns where the visible organisations among codes sit, by
+// code, in one light read (for filters over many organisations).
+func (v *View) Places(ctx context.Context, codes []string) (map[string]Place, error) {
+	places, err := v.r.GetPlaces(ctx, codes, v.vis)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Place, len(places))
+	for _, p := range places {
+		out[p.Code] = p
+	}
+	return out, nil
+}
+
 // Organisations returns one page of visible organisations.
 func (v *View) Organisations(ctx context.Context, q OrganisationQuery) (OrganisationPage, error) {
 	q.Visibility = v.vis

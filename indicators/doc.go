@@ -72,6 +72,12 @@
 //     they are stored in the Summary, so every surface reads one result.
 //   - [BuildScorecard]: an organisation's indicators, latest period first,
 //     with the series behind each.
+//   - Pages read what they show: a series they only draw, count or take a
+//     trend from is read as [Point]s (period, value, counts, 95% limits),
+//     and whole observations only for the latest period ([BuildScorecard],
+//     [ReadIndicatorWhere], which also reads only the organisations a
+//     filter keeps). The trend is computed from points, one computation
+//     for every surface.
 //   - [ObservationStore]: the storage interface; observationsqlite
 //     implements it and observationstest is the contract suite.
 //

@@ -161,17 +161,56 @@ type ObservationQuery struct {
 	Organisation string // "" for any
 	Indicator    string // "" for any
 	Release      int64  // 0 for any visible
+	// Organisations, when not nil, keeps only these organisations (an
+	// empty list keeps none): an indicator's table filtered to a region.
+	Organisations []string
+}
+
+// Point is what a series needs of one observation: its place in period
+// order, the value a sparkline draws, and the counts and interval a
+// recent trend is computed from. Reading points instead of whole
+// observations is how pages read a series they only draw or count.
+type Point struct {
+	Release      int64
+	Indicator    string
+	Organisation string
+	Period       string
+	PeriodStart  string
+	Numerator    *float64
+	Denominator  *float64
+	Value        *float64
+	Lower95      *float64
+	Upper95      *float64
+}
+
+// PointOf is an observation's point.
+func PointOf(o Observation) Point {
+	return Point{Release: o.Release, Indicator: o.Indicator, Organisation: o.Organisation, Period: o.Period, PeriodStart: o.PeriodStart,
+		Numerator: o.Numerator, Denominator: o.Denominator, Value: o.Value, Lower95: o.Lower95, Upper95: o.Upper95}
+}
+
+// observation is a point as an observation with only the point's fields,
+// for the trend computation.
+func (p Point) observation() Observation {
+	return Observation{Release: p.Release, Indicator: p.Indicator, Organisation: p.Organisation, Period: p.Period, PeriodStart: p.PeriodStart,
+		Numerator: p.Numerator, Denominator: p.Denominator, Value: p.Value, Lower95: p.Lower95, Upper95: p.Upper95}
 }
 
 // ObservationStore holds observations, tagged with their release. Writing
 // makes nothing public; reads filter by the visible set they are given.
-// Implementations: observationsqlite.
+// Implementations: observationsqlite, observationclickhouse.
 type ObservationStore interface {
 	// WriteObservations replaces a release's observations.
 	WriteObservations(ctx context.Context, release int64, obs []Observation) error
 	// Observations streams the observations q selects, by indicator,
 	// organisation and period.
 	Observations(ctx context.Context, q ObservationQuery) iter.Seq2[Observation, error]
+	// Points streams the points of the observations q selects, in the
+	// same order: each exactly the PointOf what Observations reads.
+	Points(ctx context.Context, q ObservationQuery) iter.Seq2[Point, error]
+	// ObservedOrganisations returns the codes of the organisations with an
+	// observation q selects, each once, in order.
+	ObservedOrganisations(ctx context.Context, q ObservationQuery) ([]string, error)
 	// WriteDefinitions replaces the indicator definitions a release ships.
 	WriteDefinitions(ctx context.Context, release int64, defs []Definition) error
 	// Definitions returns the definitions of the visible releases, the

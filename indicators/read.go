@@ -121,17 +121,25 @@ func InPeriodOrder(obs []Observation) []Observation {
 // WithTrends gives every point of a series in period order the recent
 // trend over the series up to it.
 func WithTrends(d Definition, series []Observation) {
+	pts := pointsOf(series)
 	for i := range series {
-		series[i].Trend, series[i].TrendReason = trendOf(d, series[:i+1])
+		series[i].Trend, series[i].TrendReason = trendOf(d, pts[:i+1])
 	}
 }
 
-// withLatestTrend gives only the last point of a series its recent trend:
-// what scorecards and indicator pages show.
-func withLatestTrend(d Definition, series []Observation) {
-	if n := len(series); n > 0 {
-		series[n-1].Trend, series[n-1].TrendReason = trendOf(d, series)
+func pointsOf(obs []Observation) []Point {
+	pts := make([]Point, len(obs))
+	for i, o := range obs {
+		pts[i] = PointOf(o)
 	}
+	return pts
+}
+
+// InPeriodOrderPoints returns one indicator's points for one organisation
+// in period order, keeping for a period covered twice only the newer
+// release's point, as InPeriodOrder does with observations.
+func InPeriodOrderPoints(pts []Point) []Point {
+	return inPeriodOrder(pts, func(p Point) (string, string, int64) { return p.PeriodStart, p.Period, p.Release })
 }
 
 // PeriodsInOrder returns an indicator's summaries in period order, one a
@@ -158,8 +166,18 @@ type IndicatorView struct {
 
 // ReadIndicator reads an indicator's latest visible period: the summary
 // and every organisation's observation, with recent trends from the
-// periods before it. It reads only the last five periods' observations.
+// periods before it. It reads the points of the last five periods (for
+// the trends) and whole observations of the latest period only.
 func ReadIndicator(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition) (IndicatorView, error) {
+	return ReadIndicatorWhere(ctx, store, visible, def, nil)
+}
+
+// ReadIndicatorWhere is ReadIndicator for the organisations keep keeps
+// (nil keeps every one): it is given the codes of those with an
+// observation in the latest period and returns those to read, so that an
+// indicator's table filtered to a region reads only the region's.
+func ReadIndicatorWhere(ctx context.Context, store ObservationStore, visible datasets.Visible, def ReleasedDefinition,
+	keep func(codes []string) ([]string, error)) (IndicatorView, error) {
 	view := IndicatorView{Definition: def}
 	sums, err := store.Summaries(ctx, visible, def.ID)
 	if err != nil {
@@ -170,19 +188,51 @@ func ReadIndicator(ctx context.Context, store ObservationStore, visible datasets
 		return view, nil
 	}
 	view.Latest = view.Periods[len(view.Periods)-1]
+	if !visible.Contains(view.Latest.Release) {
+		return view, nil
+	}
 	recent := view.Periods[max(0, len(view.Periods)-trendWindow):]
 	var ids []int64
 	for _, s := range recent {
-		ids = append(ids, s.Release)
+		if visible.Contains(s.Release) {
+			ids = append(ids, s.Release)
+		}
 	}
-	bySeries, err := readSeries(ctx, store, ObservationQuery{Visible: datasets.NewVisible(ids...), Indicator: def.ID})
+	var orgs []string // nil: every one
+	if keep != nil {
+		codes, err := store.ObservedOrganisations(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID})
+		if err != nil {
+			return view, err
+		}
+		if orgs, err = keep(codes); err != nil {
+			return view, err
+		}
+		if orgs == nil {
+			orgs = []string{}
+		}
+	}
+	bySeries, err := readPoints(ctx, store, ObservationQuery{Visible: datasets.NewVisible(ids...), Indicator: def.ID, Organisations: orgs})
 	if err != nil {
 		return view, err
 	}
+	type trend struct {
+		trend Trend
+		why   string
+	}
+	trends := map[string]trend{} // by organisation, of those whose series ends in the latest period
 	for _, series := range bySeries {
-		withLatestTrend(def.Definition, series)
 		if last := series[len(series)-1]; last.Release == view.Latest.Release {
-			view.Observations = append(view.Observations, last)
+			t, why := trendOf(def.Definition, series)
+			trends[last.Organisation] = trend{t, why}
+		}
+	}
+	for o, err := range store.Observations(ctx, ObservationQuery{Visible: datasets.NewVisible(view.Latest.Release), Indicator: def.ID, Organisations: orgs}) {
+		if err != nil {
+			return view, err
+		}
+		if t, ok := trends[o.Organisation]; ok {
+			o.Trend, o.TrendReason = t.trend, t.why
+			view.Observations = append(view.Observations, o)
 		}
 	}
 	sort.Slice(view.Observations, func(i, j int) bool { return view.Observations[i].Organisation < view.Observations[j].Organisation })
@@ -201,6 +251,38 @@ func ReadSeries(ctx context.Context, store ObservationStore, visible datasets.Vi
 	for _, series := range bySeries {
 		WithTrends(def, series)
 		out = append(out, series...)
+	}
+	return out, nil
+}
+
+// readPoints groups the points q selects into series, one per indicator
+// and organisation, each in period order, as readSeries does with
+// observations.
+func readPoints(ctx context.Context, store ObservationStore, q ObservationQuery) ([][]Point, error) {
+	var all []Point
+	for p, err := range store.Points(ctx, q) {
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p)
+	}
+	less := func(a, b Point) int {
+		if c := strings.Compare(a.Indicator, b.Indicator); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Organisation, b.Organisation)
+	}
+	if !slices.IsSortedFunc(all, less) {
+		slices.SortStableFunc(all, less)
+	}
+	var out [][]Point
+	for start := 0; start < len(all); {
+		end := start + 1
+		for end < len(all) && less(all[start], all[end]) == 0 {
+			end++
+		}
+		out = append(out, InPeriodOrderPoints(all[start:end:end]))
+		start = end
 	}
 	return out, nil
 }

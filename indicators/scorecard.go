@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,11 +13,12 @@ import (
 )
 
 // Line is one indicator on a scorecard: its definition, its latest
-// observation and the series of earlier ones, oldest first.
+// observation and the points of its series, oldest first (the last is
+// the latest's).
 type Line struct {
 	Definition Definition
 	Latest     Observation
-	Series     []Observation
+	Series     []Point
 }
 
 // Scorecard is an organisation's indicators.
@@ -40,6 +42,10 @@ func (s Scorecard) Headlines() []Line {
 // BuildScorecard reads an organisation's observations of the visible
 // releases and arranges them by indicator, each series in period order;
 // the latest is the latest period's, with its recent trend.
+//
+// It reads what the page shows: the points of every series (for the
+// sparkline, the count of periods and the trend), then the whole
+// observation only of each indicator's latest period.
 func BuildScorecard(ctx context.Context, store ObservationStore, visible datasets.Visible, org string) (Scorecard, error) {
 	sc := Scorecard{Organisation: org}
 	defs, err := store.Definitions(ctx, visible)
@@ -50,17 +56,45 @@ func BuildScorecard(ctx context.Context, store ObservationStore, visible dataset
 	for _, d := range defs {
 		byID[d.ID] = d.Definition
 	}
-	bySeries, err := readSeries(ctx, store, ObservationQuery{Visible: visible, Organisation: org})
+	bySeries, err := readPoints(ctx, store, ObservationQuery{Visible: visible, Organisation: org})
 	if err != nil {
 		return sc, err
 	}
+	type latest struct {
+		line  int
+		trend Trend
+		why   string
+	}
+	want := map[[2]any]latest{} // (indicator, release) of each line's latest
+	var releases []int64
 	for _, series := range bySeries {
 		d, ok := byID[series[0].Indicator]
 		if !ok {
 			continue
 		}
-		withLatestTrend(d, series)
-		sc.Lines = append(sc.Lines, Line{Definition: d, Latest: series[len(series)-1], Series: series})
+		last := series[len(series)-1]
+		trend, why := trendOf(d, series)
+		want[[2]any{last.Indicator, last.Release}] = latest{len(sc.Lines), trend, why}
+		if visible.Contains(last.Release) && !slices.Contains(releases, last.Release) {
+			releases = append(releases, last.Release)
+		}
+		sc.Lines = append(sc.Lines, Line{Definition: d, Series: series})
+	}
+	if len(sc.Lines) > 0 {
+		found := 0
+		for o, err := range store.Observations(ctx, ObservationQuery{Visible: datasets.NewVisible(releases...), Organisation: org}) {
+			if err != nil {
+				return sc, err
+			}
+			if l, ok := want[[2]any{o.Indicator, o.Release}]; ok {
+				o.Trend, o.TrendReason = l.trend, l.why
+				sc.Lines[l.line].Latest = o
+				found++
+			}
+		}
+		if found != len(sc.Lines) {
+			return sc, fmt.Errorf("scorecard of %s: %d latest observations read for %d indicators (written while read?)", org, found, len(sc.Lines))
+		}
 	}
 	sort.Slice(sc.Lines, func(i, j int) bool {
 		a, b := sc.Lines[i].Definition, sc.Lines[j].Definition

@@ -111,7 +111,7 @@ func wls(x, y, w []float64) (float64, float64) {
 // numerators and denominators (ProportionTrend, Fingertips' test for
 // proportions); every other method the weighted least-squares slope over
 // the values and their 95% intervals (RecentTrend).
-func trendOf(d Definition, series []Observation) (Trend, string) {
+func trendOf(d Definition, series []Point) (Trend, string) {
 	if d.Method == MethodCategory || d.Method == MethodAsGiven && !hasIntervals(series) {
 		return "", ""
 	}
@@ -132,7 +132,7 @@ func trendOf(d Definition, series []Observation) (Trend, string) {
 	return RecentTrend(v, lo, hi, false)
 }
 
-func hasIntervals(series []Observation) bool {
+func hasIntervals(series []Point) bool {
 	for _, o := range series {
 		if o.Lower95 != nil {
 			return true
@@ -144,7 +144,7 @@ func hasIntervals(series []Observation) bool {
 // proportionTrend applies the recent-trend rule to proportions: the five
 // most recent points, χ² for trend on 1 degree of freedom above 9.5495,
 // then the same leave-one-out check as RecentTrend.
-func proportionTrend(series []Observation) (Trend, string) {
+func proportionTrend(series []Point) (Trend, string) {
 	if len(series) < 5 {
 		return TrendNotComputed, fmt.Sprintf("fewer than five periods (%d)", len(series))
 	}

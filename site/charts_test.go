@@ -23,7 +23,7 @@ func TestChartsCarryTheData(t *testing.T) {
 	d.Verdict = indicators.Verdict{Method: indicators.VerdictFunnel, Limits: "log-scale"}
 	fit := &indicators.FunnelFit{Limits: "log-scale", Target: 1, Overdispersion: "additive"}
 	for name, js := range map[string]string{"caterpillar": caterpillar(d, rows), "funnel": funnel(d, fit, rows),
-		"sparkline": sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation, rows[1].Observation}})} {
+		"sparkline": sparkline(indicators.Line{Definition: d, Series: []indicators.Point{indicators.PointOf(rows[0].Observation), indicators.PointOf(rows[1].Observation)}})} {
 		var opts map[string]any
 		if err := json.Unmarshal([]byte(js), &opts); err != nil {
 			t.Fatalf("%s: not JSON: %v\n%s", name, err, js)
@@ -46,7 +46,7 @@ func TestChartsCarryTheData(t *testing.T) {
 	if l, _ := fit.LimitsAt(d, 80); round(l.Upper95, 4) != 1.245 || !strings.Contains(funnel(d, fit, rows), fmt.Sprintf("[80,%v]", round(l.Upper95, 4))) {
 		t.Errorf("the funnel's 95%% line does not pass through (80, %.4f): %s", l.Upper95, funnel(d, fit, rows))
 	}
-	if sparkline(indicators.Line{Definition: d, Series: []indicators.Observation{rows[0].Observation}}) != "" {
+	if sparkline(indicators.Line{Definition: d, Series: []indicators.Point{indicators.PointOf(rows[0].Observation)}}) != "" {
 		t.Error("a sparkline of one point")
 	}
 }
@@ -78,5 +78,36 @@ func TestRatingsChart(t *testing.T) {
 	}
 	if c := ratingsChart(feedback.Distribution{Items: 2}); c != "" {
 		t.Errorf("a distribution without ratings has a chart: %s", c)
+	}
+}
+
+// The sparkline's options, written without go-echarts, carry each shown
+// period's value in order under the indicator's title, skip periods
+// without a value, and stay JSON whatever the title holds.
+func TestSparklineCarriesTheSeries(t *testing.T) {
+	v := func(x float64) *float64 { return &x }
+	d := indicators.Definition{ID: "x", Title: `Waits "within" 4 hours </script> & more`}
+	series := []indicators.Point{{Period: "2019/20", Value: v(72.123456)}, {Period: "2020/21"}, {Period: "2021/22", Value: v(-0.5)}, {Period: "2022/23", Value: v(1e-7)}}
+	js := sparkline(indicators.Line{Definition: d, Series: series})
+	var opts struct {
+		XAxis  []struct{ Data []string } `json:"xAxis"`
+		Series []struct {
+			Name string
+			Type string
+			Data []struct{ Value float64 } `json:"data"`
+		} `json:"series"`
+	}
+	if err := json.Unmarshal([]byte(js), &opts); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, js)
+	}
+	if len(opts.XAxis) != 1 || strings.Join(opts.XAxis[0].Data, " ") != "2019/20 2021/22 2022/23" {
+		t.Errorf("periods %+v", opts.XAxis)
+	}
+	if len(opts.Series) != 1 || opts.Series[0].Name != d.Title || opts.Series[0].Type != "line" || len(opts.Series[0].Data) != 3 ||
+		opts.Series[0].Data[0].Value != 72.1235 || opts.Series[0].Data[1].Value != -0.5 || opts.Series[0].Data[2].Value != 0 {
+		t.Errorf("series %+v", opts.Series)
+	}
+	if sparkline(indicators.Line{Definition: d, Series: series[:2]}) != "" {
+		t.Error("a sparkline of one shown point")
 	}
 }

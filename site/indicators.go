@@ -161,15 +161,55 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	view, err := indicators.ReadIndicator(ctx, s.deps.Observations, visible, def)
+	region, icb := c.Query("region"), c.Query("icb")
+	// Filtered to a region or an ICB, the page reads observations of that
+	// one's organisations only; where every organisation with the
+	// indicator sits is still read (in one light read) for the lists of
+	// regions and ICBs.
+	var filter func(codes []string) ([]string, error)
+	regions, icbs := map[string]bool{}, map[string]bool{}
+	if region != "" || icb != "" {
+		filter = func(codes []string) ([]string, error) {
+			places, err := s.deps.Catalogue.View().Places(ctx, codes)
+			if err != nil {
+				return nil, err
+			}
+			var keep []string
+			for _, code := range codes {
+				p := places[code]
+				if p.RegionCode != "" {
+					regions[p.RegionCode] = true
+				}
+				if p.ParentCode != "" {
+					icbs[p.ParentCode] = true
+				}
+				if (region == "" || p.RegionCode == region) && (icb == "" || p.ParentCode == icb) {
+					keep = append(keep, code)
+				}
+			}
+			return keep, nil
+		}
+	}
+	view, err := indicators.ReadIndicatorWhere(ctx, s.deps.Observations, visible, def, filter)
 	if err != nil {
 		return err
 	}
 	page := indicatorPage{layout: s.layout(c, def.Title, crumb{"/", "Home"}, crumb{"/indicators", "Indicators"}),
-		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: c.Query("region"), ICB: c.Query("icb"),
+		Definition: def.Definition, Counts: map[indicators.Comparison]int{}, Region: region, ICB: icb,
 		Download: "/indicators/" + def.ID + "/download.csv", Period: view.Latest.Period, Areas: view.Latest.Areas,
 		Fit: view.Latest.Funnel, Explained: def.VerdictExplained(), Unattributed: view.Latest.Unattributed}
-	rows := s.indicatorRows(ctx, def.Definition, view.Observations, page.Region, page.ICB)
+	codes := make([]string, len(view.Observations))
+	for i, o := range view.Observations {
+		codes[i] = o.Organisation
+	}
+	rows, err := s.indicatorPlaces(ctx, codes)
+	if err != nil {
+		return err
+	}
+	if filter != nil { // the lists are of every organisation, not only those read
+		rows.regions, rows.icbs = regions, icbs
+	}
+	rows.arrange(def.Definition, view.Observations, page.Region, page.ICB)
 	page.Rows, page.NotShown, page.Counts = rows.shown, rows.notShown, rows.counts
 	page.Regions, page.ICBs = s.namedCodes(ctx, sortedKeys(rows.regions)), s.namedCodes(ctx, sortedKeys(rows.icbs))
 	if page.Region != "" && !rows.regions[page.Region] {
@@ -243,27 +283,62 @@ type indicatorRowSet struct {
 	shown, notShown []indicatorRow // shown: those with a value, best first
 	counts          map[indicators.Comparison]int
 	regions, icbs   map[string]bool // of every organisation, before filtering
+	// orgs are the organisations, as the published directory names them,
+	// by code (a code it does not name stands for itself).
+	orgs map[string]catalogue.Organisation
 }
 
-// indicatorRows puts each observation beside its organisation (as the
-// published directory names it), keeps those in region and icb when
-// given, and orders those with a value best first. The indicator page and
-// the panel's review of a release both build their tables with it.
-func (s *Site) indicatorRows(ctx context.Context, def indicators.Definition, obs []indicators.Observation, region, icb string) indicatorRowSet {
+// indicatorPlaces looks up the organisations with codes (in one read of
+// the published view) and collects their regions and ICBs.
+func (s *Site) indicatorPlaces(ctx context.Context, codes []string) (indicatorRowSet, error) {
 	set := indicatorRowSet{counts: map[indicators.Comparison]int{}, regions: map[string]bool{}, icbs: map[string]bool{}}
-	v := s.deps.Catalogue.View()
-	for _, o := range obs {
-		org, err := v.Organisation(ctx, o.Organisation)
-		if err != nil {
-			org = catalogue.Organisation{Code: o.Organisation}
+	var err error
+	if set.orgs, err = s.deps.Catalogue.View().OrganisationsByCode(ctx, codes); err != nil {
+		return set, err
+	}
+	for _, code := range codes {
+		org, ok := set.orgs[code]
+		if !ok {
+			org = catalogue.Organisation{Code: code}
+			set.orgs[code] = org
 		}
-		row := indicatorRow{Organisation: org, Observation: o}
 		if org.RegionCode != "" {
 			set.regions[org.RegionCode] = true
 		}
 		if org.ParentCode != "" {
 			set.icbs[org.ParentCode] = true
 		}
+	}
+	return set, nil
+}
+
+// indicatorRows puts each observation beside its organisation (as the
+// published directory names it), keeps those in region and icb when
+// given, and orders those with a value best first. The indicator page and
+// the panel's review of a release both build their tables with it.
+func (s *Site) indicatorRows(ctx context.Context, def indicators.Definition, obs []indicators.Observation, region, icb string) (indicatorRowSet, error) {
+	codes := make([]string, len(obs))
+	for i, o := range obs {
+		codes[i] = o.Organisation
+	}
+	set, err := s.indicatorPlaces(ctx, codes)
+	if err != nil {
+		return set, err
+	}
+	set.arrange(def, obs, region, icb)
+	return set, nil
+}
+
+// arrange puts each observation beside its organisation (set.orgs), keeps
+// those in region and icb when given, and orders those with a value best
+// first.
+func (set *indicatorRowSet) arrange(def indicators.Definition, obs []indicators.Observation, region, icb string) {
+	for _, o := range obs {
+		org, ok := set.orgs[o.Organisation]
+		if !ok {
+			org = catalogue.Organisation{Code: o.Organisation}
+		}
+		row := indicatorRow{Organisation: org, Observation: o}
 		if region != "" && org.RegionCode != region || icb != "" && org.ParentCode != icb {
 			continue
 		}
@@ -282,7 +357,6 @@ func (s *Site) indicatorRows(ctx context.Context, def indicators.Definition, obs
 		}
 		return x < y
 	})
-	return set
 }
 
 // indicatorTable is the "indicatorrows" partial's data.

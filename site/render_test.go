@@ -130,7 +130,7 @@ func samplePages(t *testing.T) map[string]any {
 			Heading: "Organisations", Pager: pager{Page: 1, Pages: 1, Total: 2}},
 		"organisation": organisationPage{layout: sampleLayout(t, practice.Name), Organisation: practice,
 			Parent: &catalogue.Organisation{Code: "QHM", Type: catalogue.TypeICB, InDirectory: true}, Releases: []catalogue.Release{release},
-			Scorecard:  indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Observation{fdsObs}}}},
+			Scorecard:  indicators.Scorecard{Organisation: "A81001", Lines: []indicators.Line{{Definition: fds, Latest: fdsObs, Series: []indicators.Point{indicators.PointOf(fdsObs)}}}},
 			AuditLinks: []auditLink{{Name: "Hip Audit", URL: "/audits/hip-audit/units/hospital/A81001", Period: "2024/25", Level: audit.Hospital, Flagged: 2}},
 			Feedback:   sampleFeedback},
 		"content": contentPage{layout: sampleLayout(t, "About"), Body: "<p>About.</p>"},

@@ -246,7 +246,10 @@ func (s *Site) whatItPublishes(c *fiber.Ctx, page *workspaceReleasePage) error {
 	}
 	for _, view := range p.Indicators {
 		def := view.Definition.Definition
-		rows := s.indicatorRows(ctx, def, view.Observations, "", "")
+		rows, err := s.indicatorRows(ctx, def, view.Observations, "", "")
+		if err != nil {
+			return err
+		}
 		page.Indicators = append(page.Indicators, reviewIndicator{Definition: def, Period: view.Latest.Period,
 			Table:    indicatorTable{ID: "review-indicator-" + def.ID, D: def, Rows: rows.shown, HasFunnel: def.Verdict.HasFunnel()},
 			NotShown: rows.notShown, Summary: verdictSummary(def, view.Latest.Period, len(rows.shown), len(rows.notShown), rows.counts)})

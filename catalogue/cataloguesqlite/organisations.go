@@ -125,6 +125,72 @@ func (s *Store) GetOrganisation(ctx context.Context, code string, v catalogue.Vi
 	return o, nil
 }
 
+// GetOrganisations implements catalogue.Reader. The codes are bound as
+// one JSON array, so their number never meets SQLite's limit on
+// parameters.
+func (s *Store) GetOrganisations(ctx context.Context, codes []string, v catalogue.Visibility) ([]catalogue.Organisation, error) {
+	cols, colArgs, err := organisationColumns(v, "o")
+	if err != nil {
+		return nil, err
+	}
+	visible, visArgs, err := organisationVisible(v, "o")
+	if err != nil {
+		return nil, err
+	}
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(codes)
+	if err != nil {
+		return nil, err
+	}
+	args := append(append(colArgs, string(list)), visArgs...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM organisations o WHERE o.code IN (SELECT value FROM json_each(?)) AND `+visible, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []catalogue.Organisation
+	for rows.Next() {
+		o, err := scanOrganisation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get organisations: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// GetPlaces implements catalogue.Reader.
+func (s *Store) GetPlaces(ctx context.Context, codes []string, v catalogue.Visibility) ([]catalogue.Place, error) {
+	visible, visArgs, err := organisationVisible(v, "o")
+	if err != nil {
+		return nil, err
+	}
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(codes)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT o.code, o.region_code, o.parent_code FROM organisations o
+		WHERE o.code IN (SELECT value FROM json_each(?)) AND `+visible, append([]any{string(list)}, visArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("get places: %w", err)
+	}
+	defer rows.Close()
+	var out []catalogue.Place
+	for rows.Next() {
+		var p catalogue.Place
+		if err := rows.Scan(&p.Code, &p.RegionCode, &p.ParentCode); err != nil {
+			return nil, fmt.Errorf("get places: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // ListOrganisations implements catalogue.Reader.
 func (s *Store) ListOrganisations(ctx context.Context, q catalogue.OrganisationQuery) (catalogue.OrganisationPage, error) {
 	cols, colArgs, err := organisationColumns(q.Visibility, "o")

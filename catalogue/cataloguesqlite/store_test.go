@@ -3,6 +3,7 @@ package cataloguesqlite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -204,6 +205,69 @@ func TestUnknownOrganisationTakesNameFromVisibleReleasesOnly(t *testing.T) {
 	}
 	if dir.Name != "THE DENSHAM SURGERY" || len(dir.Details) != 1 || dir.Opened.String() != "1974-04-01" || dir.Address[0] != "THE HEALTH CENTRE" {
 		t.Errorf("directory organisation read back as %+v", dir)
+	}
+}
+
+// Organisations read many at once are those read one by one: the
+// published view's name for one outside the directory, nothing for a
+// code only a draft names or no one does.
+func TestOrganisationsByCodeAreThoseReadOneByOne(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	d, first := fixture(t, s)
+	publish(t, s, first, t0)
+	if _, err := s.CreateRelease(ctx, catalogue.Release{DatasetID: d.ID, Title: "Second"}, nil,
+		[]catalogue.Mention{{Code: "DRAFT1", Name: "ONLY IN A DRAFT"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutOrganisations(ctx, []catalogue.Organisation{{Code: "A81002", Name: "QUEENS PARK MEDICAL CENTRE", Type: catalogue.TypeGPPractice,
+		Status: catalogue.StatusActive, InDirectory: true, Source: "ODS epraccur", ParentCode: "QHM", RegionCode: "Y63"}}); err != nil {
+		t.Fatal(err)
+	}
+	view := catalogue.Published(s, t0.Add(time.Hour))
+	codes := []string{"ZZZ99", "A81001", "DRAFT1", "NOWHERE", "a81001", "A81002"}
+	got, err := view.OrganisationsByCode(ctx, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Errorf("read %d organisations, want ZZZ99, A81001 and A81002: %+v", len(got), got)
+	}
+	for _, code := range codes {
+		one, err := view.Organisation(ctx, code)
+		if errors.Is(err, catalogue.ErrNotFound) {
+			if _, ok := got[code]; ok {
+				t.Errorf("%s read many at once but not alone", code)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if many, ok := got[code]; !ok || fmt.Sprintf("%+v", many) != fmt.Sprintf("%+v", one) {
+			t.Errorf("%s read many at once as %+v, alone as %+v", code, many, one)
+		}
+	}
+	places, err := view.Places(ctx, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(places) != len(got) {
+		t.Errorf("places of %d organisations, %d organisations", len(places), len(got))
+	}
+	for code, o := range got {
+		if p := places[code]; p != (catalogue.Place{Code: code, RegionCode: o.RegionCode, ParentCode: o.ParentCode}) {
+			t.Errorf("%s placed %+v, the organisation in %s under %s", code, p, o.RegionCode, o.ParentCode)
+		}
+	}
+	if places["A81002"].ParentCode != "QHM" || places["A81002"].RegionCode != "Y63" {
+		t.Errorf("A81002 placed %+v", places["A81002"])
+	}
+	if got["ZZZ99"].Name != "SECRET CLINIC" {
+		t.Errorf("ZZZ99 named %q", got["ZZZ99"].Name)
+	}
+	if none, err := view.OrganisationsByCode(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("no codes: %+v %v", none, err)
 	}
 }
 

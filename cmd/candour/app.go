@@ -33,14 +33,16 @@ import (
 
 // app is an opened data directory and the services over it.
 type app struct {
-	cfg       Config
-	log       *slog.Logger
-	now       func() time.Time
-	db        *sql.DB
-	catalogue *cataloguesqlite.Store
-	rows      datasets.RowStore
-	blobs     *datasets.BlobStore
-	workflow  *workflowsqlite.Store
+	cfg Config
+	// cpuProfile is the file serve writes a CPU profile into, "" for none.
+	cpuProfile string
+	log        *slog.Logger
+	now        func() time.Time
+	db         *sql.DB
+	catalogue  *cataloguesqlite.Store
+	rows       datasets.RowStore
+	blobs      *datasets.BlobStore
+	workflow   *workflowsqlite.Store
 	// observations holds indicator definitions and observations.
 	observations indicators.ObservationStore
 	// audits holds clinical audit definitions and outcomes.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime/pprof"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/cmd/candour/websubsqlite"
@@ -46,6 +48,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	// CANDOUR_CPU_PROFILE names a file to write a CPU profile into, from
+	// the moment the server listens until it stops (for benchmarks: see
+	// cmd/candour-bench).
+	a.cpuProfile = getenv("CANDOUR_CPU_PROFILE")
 	if empty, err := a.empty(ctx); err != nil {
 		return err
 	} else if empty {
@@ -119,6 +125,17 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 		return err
 	}
 	defer stopPoller()
+	if a.cpuProfile != "" {
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	url := "http://" + ln.Addr().String()
 	a.log.Info("serving", "url", url, "data_dir", a.cfg.DataDir)
 	fmt.Fprintf(stdout, "Candour is serving %s (data folder %s). Press Ctrl+C to stop.\n", url, a.cfg.DataDir)

@@ -108,6 +108,7 @@ var publicTables = []snapshotTable{
 		"rows of public files of releases with public content"},
 	{"indicator_definitions", []string{`DELETE FROM indicator_definitions WHERE ` + notContent}, "indicators of releases with public content"},
 	{"observations", []string{`DELETE FROM observations WHERE ` + notContent}, "observations of releases with public content"},
+	{"observation_points", []string{`DELETE FROM observation_points WHERE ` + notContent}, "the packed points of observations of releases with public content"},
 	{"indicator_summaries", []string{`DELETE FROM indicator_summaries WHERE ` + notContent}, "indicator summaries of releases with public content"},
 	{"audit_releases", []string{`DELETE FROM audit_releases WHERE ` + notContent}, "clinical audit definitions of releases with public content"},
 	{"audit_outcomes", []string{`DELETE FROM audit_outcomes WHERE ` + notContent}, "clinical audit outcomes of releases with public content"},

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/candour/candour/datasets"
@@ -152,24 +153,11 @@ func observationColumnValues(release int64, obs []indicators.Observation) []any 
 // Observations implements indicators.ObservationStore.
 func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Observation, error] {
 	return func(yield func(indicators.Observation, error) bool) {
-		in, some := clickhousedb.In(q.Visible)
+		where, args, some := observationsWhere(q)
 		if !some {
 			return
 		}
-		where := []string{"release_id IN " + in}
-		var args []any
-		if q.Organisation != "" {
-			where = append(where, "organisation = ?")
-			args = append(args, q.Organisation)
-		}
-		if q.Indicator != "" {
-			where = append(where, "indicator = ?")
-			args = append(args, q.Indicator)
-		}
-		if q.Release != 0 {
-			where = append(where, fmt.Sprintf("release_id = %d", q.Release))
-		}
-		rows, err := s.db.Query.Query(ctx, "SELECT "+observationColumns+" FROM "+s.db.Table("observations")+" WHERE "+strings.Join(where, " AND ")+
+		rows, err := s.db.Query.Query(ctx, "SELECT "+observationColumns+" FROM "+s.db.Table("observations")+" WHERE "+where+
 			" ORDER BY indicator, organisation, period_start, release_id", args...)
 		if err != nil {
 			yield(indicators.Observation{}, clickhousedb.Classify(err))
@@ -186,6 +174,90 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 			yield(indicators.Observation{}, clickhousedb.Classify(err))
 		}
 	}
+}
+
+// observationsWhere is the condition selecting what q selects; some is
+// false when nothing can match (no visible release, an empty list of
+// organisations).
+func observationsWhere(q indicators.ObservationQuery) (where string, args []any, some bool) {
+	in, some := clickhousedb.In(q.Visible)
+	if !some || q.Organisations != nil && len(q.Organisations) == 0 {
+		return "", nil, false
+	}
+	conds := []string{"release_id IN " + in}
+	if q.Organisation != "" {
+		conds = append(conds, "organisation = ?")
+		args = append(args, q.Organisation)
+	}
+	if q.Indicator != "" {
+		conds = append(conds, "indicator = ?")
+		args = append(args, q.Indicator)
+	}
+	if q.Release != 0 {
+		conds = append(conds, fmt.Sprintf("release_id = %d", q.Release))
+	}
+	if q.Organisations != nil {
+		codes := make([]any, len(q.Organisations))
+		for i, c := range q.Organisations {
+			codes[i] = c
+		}
+		conds = append(conds, "organisation IN ?") // a GroupSet binds as (…, …)
+		args = append(args, clickhouse.GroupSet{Value: codes})
+	}
+	return strings.Join(conds, " AND "), args, true
+}
+
+// Points implements indicators.ObservationStore: the same rows as
+// Observations, reading only the point's columns (ClickHouse stores each
+// column apart, so the others are never read).
+func (s *Store) Points(ctx context.Context, q indicators.ObservationQuery) iter.Seq2[indicators.Point, error] {
+	return func(yield func(indicators.Point, error) bool) {
+		where, args, some := observationsWhere(q)
+		if !some {
+			return
+		}
+		rows, err := s.db.Query.Query(ctx, "SELECT release_id, indicator, organisation, period, period_start, numerator, denominator, value, lower95, upper95 FROM "+
+			s.db.Table("observations")+" WHERE "+where+" ORDER BY indicator, organisation, period_start, release_id", args...)
+		if err != nil {
+			yield(indicators.Point{}, clickhousedb.Classify(err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p indicators.Point
+			var release uint64
+			err := rows.Scan(&release, &p.Indicator, &p.Organisation, &p.Period, &p.PeriodStart, &p.Numerator, &p.Denominator, &p.Value, &p.Lower95, &p.Upper95)
+			p.Release = int64(release)
+			if !yield(p, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(indicators.Point{}, clickhousedb.Classify(err))
+		}
+	}
+}
+
+// ObservedOrganisations implements indicators.ObservationStore.
+func (s *Store) ObservedOrganisations(ctx context.Context, q indicators.ObservationQuery) ([]string, error) {
+	where, args, some := observationsWhere(q)
+	if !some {
+		return nil, nil
+	}
+	rows, err := s.db.Query.Query(ctx, "SELECT DISTINCT organisation FROM "+s.db.Table("observations")+" WHERE "+where+" ORDER BY organisation", args...)
+	if err != nil {
+		return nil, clickhousedb.Classify(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return nil, err
+		}
+		out = append(out, code)
+	}
+	return out, clickhousedb.Classify(rows.Err())
 }
 
 func scanObservation(rows driver.Rows) (indicators.Observation, error) {

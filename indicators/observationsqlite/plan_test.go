@@ -13,7 +13,7 @@ import (
 
 // One organisation's observations (a scorecard) are read from the primary
 // key, where they lie together, not found release by release through
-// observations_by_release.
+// observations_by_release; an indicator's points from its index alone.
 func TestAnOrganisationsObservationsAreOneRange(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "candour.db"))
@@ -25,14 +25,21 @@ func TestAnOrganisationsObservationsAreOneRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		q    indicators.ObservationQuery
-		want string
+		q      indicators.ObservationQuery
+		want   string
+		points bool // the query Points runs, not Observations
 	}{
-		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisation: "RR8"}, "USING PRIMARY KEY (organisation=?)"},
-		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisation: "RR8", Indicator: "shmi"}, "USING PRIMARY KEY (organisation=? AND indicator=?)"},
-		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Indicator: "shmi"}, "USING INDEX observations_by_indicator (indicator=? AND release_id=?)"},
+		// An indicator's points come from the index alone.
+		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Indicator: "shmi"}, "USING COVERING INDEX observations_by_indicator (indicator=? AND release_id=?)", true},
+		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Indicator: "shmi", Organisations: []string{"RR8", "RX1"}}, "USING COVERING INDEX observations_by_indicator (indicator=? AND release_id=?", true},
+		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisation: "RR8"}, "USING PRIMARY KEY (organisation=?)", false},
+		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisation: "RR8", Indicator: "shmi"}, "USING PRIMARY KEY (organisation=? AND indicator=?)", false},
+		{indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Indicator: "shmi"}, "USING INDEX observations_by_indicator (indicator=? AND release_id=?)", false},
 	} {
 		query, args := observationsSQL(tc.q)
+		if tc.points {
+			query, args = pointsSQL(tc.q)
+		}
 		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 		if err != nil {
 			t.Fatal(err)

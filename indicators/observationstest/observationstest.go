@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/candour/candour/datasets"
@@ -146,6 +147,128 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 		}
 		if q := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(2), Organisation: "0012"}); len(q) != 1 || q[0].Quintile != 5 {
 			t.Errorf("quintile: %+v", q)
+		}
+	})
+	t.Run("points are the observations' points, in their order; a list of organisations keeps only those", func(t *testing.T) {
+		s := open(t)
+		// Values no shorter decimal form gives back exactly, and missing ones.
+		awkward := []*float64{f(0.1 + 0.2), f(1.0 / 3), f(-2.5e-300), f(123456789.123456789), nil, f(0)}
+		for rel := int64(1); rel <= 3; rel++ {
+			var obs []indicators.Observation
+			for i, org := range []string{"0012", "00123", "RR8", "Ωmega"} {
+				for j, ind := range []string{"b-second", "a-first"} {
+					k := int(rel) + i + j
+					period := fmt.Sprintf("20%02d/%02d", 20+rel, 21+rel)
+					if org == "Ωmega" { // text that JSON and SQL must escape
+						period += ` "quoted" \ back\slash, 'single' ☃`
+					}
+					obs = append(obs, indicators.Observation{Indicator: ind, Organisation: org, Period: period,
+						PeriodStart: fmt.Sprintf("20%02d-04-01", 20+rel), Numerator: awkward[k%6], Denominator: awkward[(k+1)%6],
+						Value: awkward[(k+2)%6], Lower95: awkward[(k+3)%6], Upper95: awkward[(k+4)%6], Lower998: f(9), Category: "not a point",
+						Comparison: indicators.Similar, Reason: "r", Dataset: "d", Version: 2})
+				}
+			}
+			if err := s.WriteObservations(ctx, rel, obs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A later release for an earlier period, and one for the same
+		// period as release 2: read in period order, then release.
+		if err := s.WriteObservations(ctx, 4, []indicators.Observation{
+			{Indicator: "a-first", Organisation: "RR8", Period: "2019/20", PeriodStart: "2019-04-01", Value: f(4), Comparison: indicators.Similar},
+			{Indicator: "b-second", Organisation: "RR8", Period: "2022/23", PeriodStart: "2022-04-01", Value: f(5), Comparison: indicators.Similar},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		points := func(q indicators.ObservationQuery) []indicators.Point {
+			var out []indicators.Point
+			for p, err := range s.Points(ctx, q) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p)
+			}
+			return out
+		}
+		same := func(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+		for _, q := range []indicators.ObservationQuery{
+			{Visible: datasets.NewVisible(1, 2, 3)},
+			{Visible: datasets.NewVisible(1, 3), Organisation: "00123"},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega"},
+			{Visible: datasets.NewVisible(1, 2, 3, 4), Organisation: "RR8"},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "Ωmega", Indicator: "b-second", Release: 2},
+			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"RR8"}},
+			{Visible: datasets.NewVisible(2, 3), Organisation: "RR8", Organisations: []string{"0012"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisation: "nowhere"},
+			{Visible: datasets.NewVisible(1, 2, 3), Indicator: "a-first"},
+			{Visible: datasets.NewVisible(2, 3), Indicator: "b-second", Organisations: []string{"RR8", "0012", "nowhere"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Release: 2, Organisations: []string{"Ωmega"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}},
+			{Visible: datasets.NewVisible()},
+		} {
+			obs := collect(t, s, q)
+			got := points(q)
+			if len(got) != len(obs) {
+				t.Errorf("%+v: %d points for %d observations", q, len(got), len(obs))
+				continue
+			}
+			for i, o := range obs {
+				want, p := indicators.PointOf(o), got[i]
+				if p.Release != want.Release || p.Indicator != want.Indicator || p.Organisation != want.Organisation || p.Period != want.Period ||
+					p.PeriodStart != want.PeriodStart || !same(p.Numerator, want.Numerator) || !same(p.Denominator, want.Denominator) ||
+					!same(p.Value, want.Value) || !same(p.Lower95, want.Lower95) || !same(p.Upper95, want.Upper95) {
+					t.Errorf("%+v: point %d is %+v, the observation's %+v", q, i, p, want)
+				}
+			}
+		}
+		for _, q := range []indicators.ObservationQuery{
+			{Visible: datasets.NewVisible(1, 2, 3, 4)},
+			{Visible: datasets.NewVisible(4), Indicator: "a-first"},
+			{Visible: datasets.NewVisible(1, 2, 3), Release: 2, Indicator: "b-second", Organisations: []string{"Ωmega", "0012", "nowhere"}},
+			{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}},
+			{Visible: datasets.NewVisible()},
+		} {
+			var want []string
+			for _, o := range collect(t, s, q) {
+				if !slices.Contains(want, o.Organisation) {
+					want = append(want, o.Organisation)
+				}
+			}
+			slices.Sort(want)
+			got, err := s.ObservedOrganisations(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v: organisations %q, want %q", q, got, want)
+			}
+		}
+		if got, _ := s.ObservedOrganisations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3, 4)}); strings.Join(got, " ") != "0012 00123 RR8 Ωmega" {
+			t.Errorf("every organisation: %q", got)
+		}
+		var order []string
+		for _, p := range points(indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3, 4), Organisation: "RR8"}) {
+			order = append(order, fmt.Sprintf("%s %s r%d", p.Indicator, p.PeriodStart, p.Release))
+		}
+		if want := []string{"a-first 2019-04-01 r4", "a-first 2021-04-01 r1", "a-first 2022-04-01 r2", "a-first 2023-04-01 r3",
+			"b-second 2021-04-01 r1", "b-second 2022-04-01 r2", "b-second 2022-04-01 r4", "b-second 2023-04-01 r3"}; !slices.Equal(order, want) {
+			t.Errorf("RR8's points in the order\n%q\nwant\n%q", order, want)
+		}
+		var read []string
+		for _, o := range collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(2, 3), Indicator: "b-second", Organisations: []string{"RR8", "0012", "nowhere"}}) {
+			read = append(read, fmt.Sprintf("%s r%d", o.Organisation, o.Release))
+		}
+		if want := []string{"0012 r2", "0012 r3", "RR8 r2", "RR8 r3"}; !slices.Equal(read, want) {
+			t.Errorf("organisations RR8, 0012 and one with none, releases 2 and 3: %q, want %q", read, want)
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{}}); len(o) != 0 {
+			t.Errorf("an empty list of organisations read %d observations", len(o))
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2, 3), Organisations: []string{"123", "O'Brien"}}); len(o) != 0 {
+			t.Errorf("organisations 123 (not 00123) and a quoted code: %+v", o)
+		}
+		if o := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1), Organisations: []string{"00123"}}); len(o) != 2 || *o[0].Value != *awkward[5] {
+			t.Errorf("organisation 00123 in release 1: %+v", o)
 		}
 	})
 	t.Run("summaries in period order, visible only, removed with the release", func(t *testing.T) {
