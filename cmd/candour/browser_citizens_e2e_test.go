@@ -130,6 +130,7 @@ func citizenPageTypes(t *testing.T, s *server) []string {
 	publisher := regexp.MustCompile(`href="(/publishers/[^"]+)"`).FindStringSubmatch(s.mustGet(t, "/datasets/shmi"))
 	pages := []string{"/", "/datasets", "/datasets/shmi", "/datasets/shmi/releases/10", "/datasets/shmi/changes?from=9&to=10",
 		"/organisations", "/organisations/RR8", "/organisations/A81001", "/areas", "/areas/Y63", "/areas/QHM", "/indicators", "/indicators/shmi", "/indicators/cancer-62-day",
+		"/indicators/cqc-overall-rating/breakdown?by=deprivation", "/map?indicator=shmi", "/map?indicator=shmi&near=LS1+4AP",
 		"/compare?org=RR8&org=RX1", "/compare?org=RR8&org=Nottingham+Univ", "/search?q=leeds", "/search?q=TS18+1HU", "/audits",
 		"/audits/synthetic-surgical-outcomes", "/calendar", "/transparency", "/register", "/api", "/account/login",
 		"/pages/how-we-compare", "/pages/developers", "/no-such-page"}
