@@ -294,7 +294,9 @@ func (d *definitionsCache) Definitions(ctx context.Context, visible datasets.Vis
 	if d.defs != nil && d.key == key {
 		defs := d.defs
 		d.mu.Unlock()
-		return defs, nil
+		// A copy: a caller that sorts what it is given (the map sorts
+		// by title) must not reorder every other page's list.
+		return slices.Clone(defs), nil
 	}
 	d.mu.Unlock()
 	defs, err := d.ObservationStore.Definitions(ctx, visible)
@@ -302,7 +304,7 @@ func (d *definitionsCache) Definitions(ctx context.Context, visible datasets.Vis
 		return nil, err
 	}
 	d.mu.Lock()
-	d.key, d.defs = key, defs
+	d.key, d.defs = key, slices.Clone(defs)
 	d.mu.Unlock()
 	return defs, nil
 }
