@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"encoding/binary"
 	"slices"
 	"sync"
 )
@@ -35,7 +36,9 @@ type blocks struct {
 	vars     map[int][]int       // root → unknowns
 	eqs      map[int][]reducedEq // root → relations within the block
 	giants   []giant             // relations of very many unknowns
-	giantsOf map[int][]int       // root → the giant relations it is in
+	giantsOf map[int][]int       // root → the giant relations it is in, in order
+	spansOf  map[int][]termSpan  // root → where its terms are in each of them
+	leadOf   []int               // by giant relation: the first with the same first blocks
 	marked   []int32             // by root: 1 + the last giant relation that listed it
 	pending  []blockEq           // relations within blocks, before finish groups them
 }
@@ -96,6 +99,35 @@ func (b *blocks) finish() {
 		}
 	}
 	b.sortGiants()
+	b.findSpans(giSlab)
+	b.findLeads()
+}
+
+// termSpan is where one block's terms are in a giant relation's terms.
+type termSpan struct{ from, to int32 }
+
+// findSpans records, for every block and each giant relation it is in
+// (in giantsOf's order), where the relation's terms of that block are,
+// so that restricted reads them without searching thousands of terms.
+func (b *blocks) findSpans(giSlab []int) {
+	slab := make([]termSpan, len(giSlab))
+	at := 0
+	for r, gs := range b.giantsOf {
+		b.spansOf[r] = slab[at : at+len(gs) : at+len(gs)]
+		at += len(gs)
+	}
+	inParallel(len(b.giants), func(gi int) {
+		terms := b.giants[gi].terms
+		for i := 0; i < len(terms); {
+			r, j := terms[i].root, i
+			for j < len(terms) && terms[j].root == r {
+				j++
+			}
+			k, _ := slices.BinarySearch(b.giantsOf[r], gi)
+			b.spansOf[r][k] = termSpan{int32(i), int32(j)}
+			i = j
+		}
+	})
 }
 
 // giant is a relation of very many unknowns, with its terms by block.
@@ -113,18 +145,18 @@ type blockTerm struct {
 	tm   term
 }
 
-// termsOf returns the terms of block root in g.
-func (g *giant) termsOf(root int) []blockTerm {
-	i, _ := slices.BinarySearchFunc(g.terms, root, func(bt blockTerm, r int) int { return bt.root - r })
-	j := i
-	for j < len(g.terms) && g.terms[j].root == root {
-		j++
+// termsOf returns the terms of block root in giant relation gi.
+func (b *blocks) termsOf(gi, root int) []blockTerm {
+	k, ok := slices.BinarySearch(b.giantsOf[root], gi)
+	if !ok {
+		return nil
 	}
-	return g.terms[i:j]
+	sp := b.spansOf[root][k]
+	return b.giants[gi].terms[sp.from:sp.to]
 }
 
 func newBlocks(n int) *blocks {
-	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, giantsOf: map[int][]int{}, marked: make([]int32, n)}
+	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, giantsOf: map[int][]int{}, spansOf: map[int][]termSpan{}, marked: make([]int32, n)}
 	for i := range b.parent {
 		b.parent[i] = i
 	}
@@ -272,24 +304,35 @@ func wider(a, b varResult) bool {
 
 // compensatorsFor returns up to compensators blocks other than r, from
 // the first blocks of r's giant relations, those in most of the same giant
-// relations first.
+// relations first. Relations whose first blocks are the same (a national
+// row's relations mostly are) are scored once, with their count as the
+// weight.
 func (b *blocks) compensatorsFor(r int) []int {
-	const scan = 24
-	type scored struct{ block, score int }
-	var order []scored // few: the first blocks of each relation are mostly the same
+	type weighted struct{ lead, weight int }
+	var leads []weighted // few: mostly one
 	for _, gi := range b.giantsOf[r] {
+		l := b.leadOf[gi]
+		if i := slices.IndexFunc(leads, func(w weighted) bool { return w.lead == l }); i >= 0 {
+			leads[i].weight++
+		} else {
+			leads = append(leads, weighted{l, 1})
+		}
+	}
+	type scored struct{ block, score int }
+	var order []scored
+	for _, w := range leads {
 		seen := 0
-		for _, c := range b.giants[gi].order {
+		for _, c := range b.giants[w.lead].order {
 			if c == r {
 				continue
 			}
-			if seen++; seen > scan {
+			if seen++; seen > compensatorScan {
 				break
 			}
 			if i := slices.IndexFunc(order, func(s scored) bool { return s.block == c }); i >= 0 {
-				order[i].score++
+				order[i].score += w.weight
 			} else {
-				order = append(order, scored{c, 1})
+				order = append(order, scored{c, w.weight})
 			}
 		}
 	}
@@ -299,6 +342,30 @@ func (b *blocks) compensatorsFor(r int) []int {
 		out = append(out, s.block)
 	}
 	return out
+}
+
+// compensatorScan is how many of a giant relation's first blocks (other
+// than the one being solved) are candidates to compensate.
+const compensatorScan = 24
+
+// findLeads gives each giant relation the first relation with the same
+// first compensatorScan+1 blocks (which compensatorsFor reads).
+func (b *blocks) findLeads() {
+	b.leadOf = make([]int, len(b.giants))
+	first := map[string]int{}
+	var key []byte
+	for gi, g := range b.giants {
+		key = key[:0]
+		for _, c := range g.order[:min(len(g.order), compensatorScan+1)] {
+			key = binary.LittleEndian.AppendUint64(key, uint64(c))
+		}
+		if l, ok := first[string(key)]; ok {
+			b.leadOf[gi] = l
+			continue
+		}
+		first[string(key)] = gi
+		b.leadOf[gi] = gi
+	}
 }
 
 // compBufs are a restricted solve's working arrays, kept between solves.
@@ -324,7 +391,7 @@ func (b *blocks) restricted(m *model, free []int, cb *compBufs, out []reducedEq)
 	n := 0
 	for _, gi := range giants {
 		for _, root := range free {
-			ts := b.giants[gi].termsOf(root)
+			ts := b.termsOf(gi, root)
 			spans = append(spans, ts)
 			n += len(ts)
 		}

@@ -66,6 +66,14 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 	m := &model{c: c, cache: map[string]compResult{}, chosenFor: map[int][]int{}}
 	m.tables = append(append(m.tables, current...), earlier...)
 	b := newModelBuilder(m)
+	var identFields []uint32
+	for ti, t := range m.tables {
+		b.internRows(ti)
+		for _, c := range t.identCols {
+			identFields = append(identFields, b.fieldIDs[ti][c])
+		}
+	}
+	b.ids.useDense(identFields, denseIdentityLimit(m.tables))
 	for ti := range m.tables {
 		b.addVars(ti)
 	}
@@ -79,6 +87,16 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 	m.components()
 	wg.Wait()
 	return m
+}
+
+// denseIdentityLimit is the largest array of identities (see identities)
+// worth making for tables: a few entries a row.
+func denseIdentityLimit(tables []*table) int {
+	rows := 0
+	for _, t := range tables {
+		rows += len(t.cells)
+	}
+	return max(1<<16, 4*rows)
 }
 
 func newModelBuilder(m *model) *modelBuilder {
@@ -139,7 +157,7 @@ func (b *modelBuilder) internRows(ti int) {
 		for k, c := range order {
 			v := t.cells[r][c]
 			if lastID[k] == noValue || v != last[k] {
-				last[k], lastID[k] = v, b.ids.value(v)
+				last[k], lastID[k] = v, b.ids.value(b.fieldIDs[ti][c], v)
 				if isTotal(t.schema.Fields[c], v) {
 					lastID[k] = noValue
 				}
@@ -160,7 +178,8 @@ func (b *modelBuilder) rowIdentity(ti, r, skip int) int32 {
 	pairs := b.pairs[:0]
 	defer func() { b.pairs = pairs[:0] }()
 	if len(t.identCols) == 0 {
-		pairs = append(pairs, idPair{b.ids.field("\x00row of " + t.label()), b.ids.value(strconv.Itoa(r))})
+		f := b.ids.field("\x00row of " + t.label())
+		pairs = append(pairs, idPair{f, b.ids.value(f, strconv.Itoa(r))})
 		return b.ids.of(pairs)
 	}
 	k0 := r * len(b.order[ti])
@@ -184,16 +203,16 @@ func (b *modelBuilder) parentIdentity(ti, r, dc int, parent, parentCode string) 
 		if c == dc || f.Name == parent || isTotal(f, v) {
 			continue
 		}
-		pairs = append(pairs, idPair{b.fieldIDs[ti][c], b.ids.value(v)})
+		pairs = append(pairs, idPair{b.fieldIDs[ti][c], b.ids.value(b.fieldIDs[ti][c], v)})
 	}
-	pairs = append(pairs, idPair{b.ids.field(parent), b.ids.value(parentCode)})
+	pf := b.ids.field(parent)
+	pairs = append(pairs, idPair{pf, b.ids.value(pf, parentCode)})
 	return b.ids.of(b.ids.inOrder(pairs))
 }
 
 // addVars gathers the unknowns of table ti.
 func (b *modelBuilder) addVars(ti int) {
 	t := b.m.tables[ti]
-	b.internRows(ti)
 	for r := range t.cells {
 		id := b.rowIdentity(ti, r, -1)
 		for col, fi := range t.fields {
@@ -450,7 +469,13 @@ func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
 		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
 	}
 	bits := 64 / others
-	if bits < 32 && len(b.ids.values) >= 1<<bits-1 {
+	most := 0
+	for _, c := range order {
+		if c != dc {
+			most = max(most, b.ids.valuesOf(b.fieldIDs[ti][c]))
+		}
+	}
+	if bits < 32 && most >= 1<<bits-1 {
 		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
 	}
 	total := uint64(1)<<bits - 1 // stands for noValue

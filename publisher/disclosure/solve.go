@@ -39,6 +39,7 @@ type isys struct {
 	exLo      []int64 // extremes' working bounds, reused
 	exHi      []int64
 	root      rootBounds
+	seen      seenRange // the values solutions of the root bounds were found at
 	w         *witnessState
 	// Buffers kept from one solve to the next (see reset).
 	counts   []int
@@ -87,6 +88,7 @@ func (s *isys) reset(n int, eqs []ieq, budget int) {
 	s.queue, s.queued = s.queue[:0], sized(s.queued, len(eqs))
 	s.exLo, s.exHi = sized(s.exLo, n), sized(s.exHi, n)
 	s.root.valid = false
+	s.seen.any = false
 	if s.w != nil {
 		s.w.x, s.w.res, s.w.locked = sized(s.w.x, n), sized(s.w.res, len(eqs)), sized(s.w.locked, n)
 		s.w.at, s.w.open = sized(s.w.at, len(eqs)), s.w.open[:0]
@@ -289,6 +291,7 @@ func (s *isys) feasibleAt(lo, hi []int64, depth, changed int) (bool, error) {
 		return false, err
 	}
 	if depth == 0 && s.witness(l, h) {
+		s.seen.note(s.w.x)
 		return true, nil
 	}
 	best, width := -1, int64(0)
@@ -302,6 +305,7 @@ func (s *isys) feasibleAt(lo, hi []int64, depth, changed int) (bool, error) {
 		}
 	}
 	if best < 0 {
+		s.seen.note(l)
 		return true, nil // every variable fixed, every equation checked by propagation
 	}
 	var mid int64
@@ -352,11 +356,37 @@ func (s *isys) extremes(j int, lo, hi []int64) (minV, maxV int64, hiUnb, ok bool
 	if minV, err = s.least(j, lo[j], hi[j], with); err != nil {
 		return 0, 0, false, false, err
 	}
-	maxV, hiUnb, err = s.greatest(minV, hi[j], with)
+	maxV, hiUnb, err = s.greatest(j, minV, hi[j], with)
 	if err != nil {
 		return 0, 0, false, false, err
 	}
 	return minV, maxV, hiUnb, true, nil
+}
+
+// seenRange is, for each unknown, the least and greatest value it takes
+// in the solutions feasibility tests have found since the root bounds were
+// last set (see propagated). Every such solution is a solution of the root
+// bounds, since a test only narrows them, so a value in the range is
+// possible: least and greatest start their searches from it and jump to
+// the value a feasible test's solution took rather than the bound they
+// asked for, which saves most of the tests of a binary search, and a
+// target whose solution is already at its propagated bound needs none.
+type seenRange struct {
+	any    bool
+	lo, hi []int64
+}
+
+// note widens the range with solution x.
+func (r *seenRange) note(x []int64) {
+	if !r.any {
+		r.lo, r.hi = append(r.lo[:0], x...), append(r.hi[:0], x...)
+		r.any = true
+		return
+	}
+	for i, v := range x {
+		r.lo[i] = min(r.lo[i], v)
+		r.hi[i] = max(r.hi[i], v)
+	}
 }
 
 // rootBounds remembers the bounds given to extremes and what propagating
@@ -396,6 +426,7 @@ func (s *isys) propagated(lo, hi []int64) ([]int64, []int64, bool, error) {
 		r.plo, r.phi = append(r.plo[:0], lo...), append(r.phi[:0], hi...)
 		r.ok, r.err = s.propagate(r.plo, r.phi, allChanged)
 		r.feasible = 0
+		s.seen.any = false
 	}
 	if len(s.exLo) != s.n {
 		s.exLo, s.exHi = make([]int64, s.n), make([]int64, s.n)
@@ -409,8 +440,14 @@ func (s *isys) propagated(lo, hi []int64) ([]int64, []int64, bool, error) {
 // that one exists below top (unbounded allowed). Propagated bounds are
 // often attained, so a is tried first.
 func (s *isys) least(j int, a, top int64, with func(l, h int64) (bool, error)) (int64, error) {
+	if s.seen.any && s.seen.lo[j] == a {
+		return a, nil
+	}
 	if f, err := with(a, a); err != nil || f {
 		return a, err
+	}
+	if s.seen.any && (top == unbounded || s.seen.lo[j] < top) {
+		top = s.seen.lo[j]
 	}
 	if top == unbounded {
 		step := int64(1)
@@ -437,7 +474,7 @@ func (s *isys) least(j int, a, top int64, with func(l, h int64) (bool, error)) (
 			return 0, err
 		}
 		if f {
-			highT = mid
+			highT = min(mid, s.seen.lo[j]) // the solution found is at most mid
 		} else {
 			lowF = mid
 		}
@@ -448,7 +485,10 @@ func (s *isys) least(j int, a, top int64, with func(l, h int64) (bool, error)) (
 // greatest finds the largest m with a solution where x_j ≥ m, knowing one
 // exists at low; top is the propagated upper bound (unbounded allowed),
 // tried first.
-func (s *isys) greatest(low, top int64, with func(l, h int64) (bool, error)) (int64, bool, error) {
+func (s *isys) greatest(j int, low, top int64, with func(l, h int64) (bool, error)) (int64, bool, error) {
+	if s.seen.any && top != unbounded && s.seen.hi[j] == top {
+		return top, false, nil
+	}
 	if top == unbounded {
 		f, err := with(bigValue, unbounded)
 		if err != nil || f {
@@ -462,6 +502,9 @@ func (s *isys) greatest(low, top int64, with func(l, h int64) (bool, error)) (in
 	if top == bigValue {
 		highF = bigValue
 	}
+	if s.seen.any {
+		lowT = max(lowT, min(s.seen.hi[j], highF-1))
+	}
 	for highF-lowT > 1 {
 		mid := lowT + (highF-lowT)/2
 		f, err := with(mid, unbounded)
@@ -469,7 +512,7 @@ func (s *isys) greatest(low, top int64, with func(l, h int64) (bool, error)) (in
 			return 0, false, err
 		}
 		if f {
-			lowT = mid
+			lowT = max(mid, min(s.seen.hi[j], highF-1)) // the solution found is at least mid
 		} else {
 			highF = mid
 		}
