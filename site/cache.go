@@ -36,9 +36,17 @@ import (
 // memory. Each clear starts a new generation, and a page is stored only if
 // no clear happened while it was rendered, so a page rendered before a
 // publication is never kept after it.
+//
+// Misses are rendered once: while one request renders a page, others
+// asking for the same key wait for it (up to flightWait) and are served
+// what it stored, rather than all rendering the same page at once when a
+// popular page expires or a publication clears the cache. A waiter whose
+// page was not stored (an error, a stream, a clear meanwhile) renders it
+// itself.
 type pageCache struct {
 	mu        sync.Mutex
 	entries   map[string]*list.Element // of *cachedPage
+	flights   map[string]chan struct{} // keys being rendered: closed when done
 	recency   *list.List               // most recently used first
 	bytes     int64                    // held by entries
 	budget    int64
@@ -70,7 +78,30 @@ const entryOverhead = 256
 const maxCacheKey = 1024
 
 func newPageCache(ttl time.Duration, budget int64) *pageCache {
-	return &pageCache{entries: map[string]*list.Element{}, recency: list.New(), ttl: ttl, budget: budget, lastSweep: time.Now()}
+	return &pageCache{entries: map[string]*list.Element{}, flights: map[string]chan struct{}{}, recency: list.New(), ttl: ttl, budget: budget, lastSweep: time.Now()}
+}
+
+// flightWait is the longest a request waits for another to render the
+// page it asked for before rendering it itself.
+const flightWait = 10 * time.Second
+
+// lead makes the caller the renderer of key and returns what ends its
+// flight, or, when another request is already rendering key, the channel
+// closed when that one is done.
+func (p *pageCache) lead(key string) (land func(), wait <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ch, ok := p.flights[key]; ok {
+		return nil, ch
+	}
+	ch := make(chan struct{})
+	p.flights[key] = ch
+	return func() {
+		p.mu.Lock()
+		delete(p.flights, key)
+		p.mu.Unlock()
+		close(ch)
+	}, nil
 }
 
 // generation is the number of clears so far; put stores a page only under
@@ -249,12 +280,19 @@ func (s *Site) cached(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if e, ok := s.cache.get(key); ok {
-		c.Set(fiber.HeaderContentType, e.contentType)
-		for _, h := range e.headers {
-			c.Set(h[0], h[1])
+		return sendCached(c, e, "hit")
+	}
+	land, wait := s.cache.lead(key)
+	if wait != nil {
+		select {
+		case <-wait:
+			if e, ok := s.cache.get(key); ok {
+				return sendCached(c, e, "shared")
+			}
+		case <-time.After(flightWait):
 		}
-		c.Set("X-Candour-Cache", "hit")
-		return c.Send(e.body)
+	} else {
+		defer land()
 	}
 	gen := s.cache.generation()
 	if err := c.Next(); err != nil {
@@ -271,6 +309,16 @@ func (s *Site) cached(c *fiber.Ctx) error {
 		s.cache.put(gen, &cachedPage{key: key, body: body, contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
 	}
 	return nil
+}
+
+// sendCached answers with a stored page.
+func sendCached(c *fiber.Ctx, e *cachedPage, how string) error {
+	c.Set(fiber.HeaderContentType, e.contentType)
+	for _, h := range e.headers {
+		c.Set(h[0], h[1])
+	}
+	c.Set("X-Candour-Cache", how)
+	return c.Send(e.body)
 }
 
 // definitionsCache remembers the indicator definitions of the visible

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,5 +99,60 @@ func TestCacheKeys(t *testing.T) {
 		if string(body) != c.want {
 			t.Errorf("%s: key %q, want %q", c.url, body, c.want)
 		}
+	}
+}
+
+// TestPageCacheRendersAMissOnce sends many requests for one uncached page
+// at once: the page is rendered once and every request gets it; a page
+// that is not stored (an error) is rendered by each request.
+func TestPageCacheRendersAMissOnce(t *testing.T) {
+	s := &Site{cache: newPageCache(time.Minute, 1<<20)}
+	var renders atomic.Int64
+	app := fiber.New()
+	app.Get("/slow", s.cached, func(c *fiber.Ctx) error {
+		renders.Add(1)
+		time.Sleep(200 * time.Millisecond)
+		return c.SendString("the page")
+	})
+	app.Get("/failing", s.cached, func(c *fiber.Ctx) error {
+		renders.Add(1)
+		time.Sleep(50 * time.Millisecond)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("unavailable")
+	})
+	for _, tc := range []struct {
+		path    string
+		status  int
+		renders int64
+	}{
+		{"/slow", 200, 1},
+		{"/failing", 503, 12},
+	} {
+		renders.Store(0)
+		var wg sync.WaitGroup
+		errs := make(chan error, 12)
+		for range 12 {
+			wg.Go(func() {
+				res, err := app.Test(httptest.NewRequest("GET", tc.path, nil), 5000)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				if res.StatusCode != tc.status {
+					errs <- fmt.Errorf("%s: %d %q", tc.path, res.StatusCode, body)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := renders.Load(); got != tc.renders {
+			t.Errorf("%s rendered %d times for 12 concurrent requests, want %d", tc.path, got, tc.renders)
+		}
+	}
+	if _, ok := s.cache.get("/slow"); !ok {
+		t.Error("the page rendered once was not stored")
 	}
 }
