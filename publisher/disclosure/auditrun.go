@@ -224,33 +224,45 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	sort.Ints(ar.targets)
 
 	for _, vi := range ar.targets {
-		prot, pp := 0, 0.0
-		for _, o := range m.vars[vi].obs {
-			if _, supp, ok := m.obsInterval(o); ok && supp {
-				rule := m.tables[o.t].rule
-				prot = max(prot, rule.ProtectionValues())
-				pp = math.Max(pp, rule.ProtectionPercent)
-			}
-		}
+		prot, pp := m.protectionOf(vi)
 		ar.prot[vi] = prot
-		vr := ar.res[vi]
-		pass := false
-		switch {
-		case vr.empty || vr.incomplete:
-		case vr.unbounded:
-			pass = true
-		default:
-			pass = vr.values >= int64(prot)
-			if pass && pp > 0 && m.vars[vi].hasTruth {
-				pass = vr.hi-vr.lo >= pp/100*math.Abs(m.vars[vi].truth)
-			}
-		}
+		pass := m.protects(vi, ar.res[vi], prot, pp)
 		ar.pass[vi] = pass
 		if !pass {
 			ar.failing = append(ar.failing, vi)
 		}
 	}
 	return ar
+}
+
+// protectionOf is the protection unknown vi needs: the most possible
+// values, and the widest interval as a percentage of its value, that the
+// rules of the files suppressing it ask for.
+func (m *model) protectionOf(vi int) (values int, percent float64) {
+	for _, o := range m.vars[vi].obs {
+		if _, supp, ok := m.obsInterval(o); ok && supp {
+			rule := m.tables[o.t].rule
+			values = max(values, rule.ProtectionValues())
+			percent = math.Max(percent, rule.ProtectionPercent)
+		}
+	}
+	return values, percent
+}
+
+// protects reports whether interval vr gives unknown vi the protection
+// (prot values, pp per cent of its value) it needs.
+func (m *model) protects(vi int, vr varResult, prot int, pp float64) bool {
+	switch {
+	case vr.empty || vr.incomplete:
+		return false
+	case vr.unbounded:
+		return true
+	}
+	pass := vr.values >= int64(prot)
+	if pass && pp > 0 && m.vars[vi].hasTruth {
+		pass = vr.hi-vr.lo >= pp/100*math.Abs(m.vars[vi].truth)
+	}
+	return pass
 }
 
 // positions maps the unknowns of an audit run to their places in it: by

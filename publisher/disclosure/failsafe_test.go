@@ -261,6 +261,39 @@ func TestNationalRowOverManyPractices(t *testing.T) {
 	}
 }
 
+// With a declared protection above three, a cell that one compensating
+// block gives five values is solved again with several (which give it
+// more), rather than failing on the default protection's threshold.
+func TestNationalRowProtectionAboveThree(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("practice,patients\n")
+	total := 3
+	fmt.Fprintf(&b, "P000,3\n")
+	for i := 1; i <= 100; i++ {
+		fmt.Fprintf(&b, "P%03d,%d\n", i, 20+i)
+		total += 20 + i
+	}
+	fmt.Fprintf(&b, "ENG,%d\n", total)
+	for _, tc := range []struct {
+		protection int
+		pass       bool
+	}{
+		{6, true},   // one compensator: five values; three: the full range
+		{12, false}, // more than the suppressed range can ever give
+	} {
+		rule := fmt.Sprintf(`{"rule": "nhs-digital", "protection": %d}`, tc.protection)
+		f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, rule), b.String())
+		res := mustCheck(t, Input{Files: []File{f}})
+		c := auditCell(t, res, "p.csv", 2, "patients")
+		if c.Pass != tc.pass || c.Method != MethodRestricted || c.Protection != tc.protection {
+			t.Errorf("protection %d: P000 %+v, want pass %v", tc.protection, c, tc.pass)
+		}
+		if tc.pass && c.Values < int64(tc.protection) {
+			t.Errorf("protection %d: passed with %d values: %+v", tc.protection, c.Values, c)
+		}
+	}
+}
+
 func TestFiguresInText(t *testing.T) {
 	for _, tt := range []struct {
 		text string

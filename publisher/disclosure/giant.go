@@ -243,8 +243,8 @@ func (b *blocks) sortGiants() {
 }
 
 // solveWithCompensator solves block r's targets with compensating blocks
-// free beside it: first one, then (for targets still short of three
-// values) several at once.
+// free beside it: first one, then (for targets still short of the
+// protection they need) several at once.
 func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interval, targets []int) compResult {
 	best := compResult{}
 	for _, v := range targets {
@@ -257,7 +257,8 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 	}
 	cands := b.compensatorsFor(r)
 	for _, free := range [][]int{cands[:min(1, len(cands))], cands} {
-		if len(free) == 0 || m.settled(best, targets) {
+		targets = m.unsettled(best, targets)
+		if len(free) == 0 || len(targets) == 0 {
 			break
 		}
 		cb := compBufsPool.Get().(*compBufs)
@@ -285,14 +286,20 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 	return best
 }
 
-// settled reports whether every target already has three values.
-func (m *model) settled(best compResult, targets []int) bool {
+// unsettled returns the targets that do not yet have the protection they
+// need. A target that has it keeps the interval it was shown to have: a
+// restricted solve's interval is only a lower bound of the true one
+// anyway, and widening it would cost a larger solve the verdict does not
+// need.
+func (m *model) unsettled(best compResult, targets []int) []int {
+	var out []int
 	for _, v := range targets {
-		if vr := best[v]; vr.incomplete || !vr.unbounded && vr.values < 3 {
-			return false
+		prot, pp := m.protectionOf(v)
+		if !m.protects(v, best[v], prot, pp) {
+			out = append(out, v)
 		}
 	}
-	return true
+	return out
 }
 
 func wider(a, b varResult) bool {

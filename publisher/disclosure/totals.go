@@ -182,16 +182,23 @@ func (t *table) detectMarginRows(c *checker, counts []int) {
 	ids := make([][]uint32, len(t.identCols))
 	values := make([][]string, len(t.identCols))
 	cards := make([]int, len(t.identCols))
-	for i, col := range t.identCols {
-		ids[i], values[i] = t.interned(col)
+	// The columns are interned, and then searched for margin values, in
+	// parallel: each search reads only the numbers and the counts.
+	inParallel(len(t.identCols), func(i int) {
+		ids[i], values[i] = t.interned(t.identCols[i])
 		cards[i] = len(values[i])
-	}
+	})
+	found := make([][]string, len(t.identCols))
+	inParallel(len(t.identCols), func(i int) {
+		dc := t.identCols[i]
+		if len(t.schema.Fields[dc].TotalValues) > 0 || cards[i] < 2 {
+			return
+		}
+		found[i] = t.marginValues(dc, ids, cards, i, values[i], counts, n)
+	})
 	for i, dc := range t.identCols {
 		f := &t.schema.Fields[dc]
-		if len(f.TotalValues) > 0 || cards[i] < 2 {
-			continue
-		}
-		found := t.marginValues(dc, ids, cards, i, values[i], counts, n)
+		found := found[i]
 		if len(found) == 0 {
 			continue
 		}
