@@ -35,6 +35,12 @@ publishing:
     once written, so they are copied after the snapshot, and each is
     checked against its name as it is copied; the backup fails if one that
     a published release names is missing or damaged;
+  - with --clickhouse (or CANDOUR_CLICKHOUSE_DSN), as the server runs,
+    the dataset rows, indicator observations and audit outcomes held on
+    ClickHouse are copied into the backup's candour.db, release by release,
+    each read back and compared, so that the backup is whole without
+    ClickHouse: restored, it serves as an embedded deployment, and
+    candour migrate-to-clickhouse moves it onto a server again;
   - the search index (search/) is not copied: it is derived entirely from
     the database, and a copy taken while the server updates it could be
     torn. candour restore rebuilds it from the restored database (a server
@@ -56,9 +62,12 @@ type backupIndex struct {
 	Version   string `json:"candourVersion"`
 	DataDir   string `json:"dataDir"`
 	// AuditChain is the audit log's head in the snapshot of candour.db.
-	AuditChain backupChain    `json:"auditChain"`
-	Files      []backupFile   `json:"files"`
-	Excluded   []backupExcept `json:"excluded,omitempty"`
+	AuditChain backupChain `json:"auditChain"`
+	// ClickHouse says what was copied from ClickHouse into candour.db,
+	// when the deployment keeps its figures there (see backupclickhouse.go).
+	ClickHouse *backupClickHouse `json:"clickhouse,omitempty"`
+	Files      []backupFile      `json:"files"`
+	Excluded   []backupExcept    `json:"excluded,omitempty"`
 }
 
 type backupChain struct {
@@ -105,7 +114,13 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("data folder %s is not a folder", cfg.DataDir)
 	}
 	start := time.Now()
-	idx, sum, err := writeBackup(ctx, cfg.DataDir, rest[0], cfg.logger(stderr))
+	var fromClickHouse func(snapshot string) (*backupClickHouse, error)
+	if cfg.ClickHouseDSN != "" {
+		fromClickHouse = func(snapshot string) (*backupClickHouse, error) {
+			return copyClickHouseInto(ctx, snapshot, cfg.ClickHouseDSN, cfg.ClickHouseCluster, cfg.logger(stderr), stdout)
+		}
+	}
+	idx, sum, err := writeBackup(ctx, cfg.DataDir, rest[0], cfg.logger(stderr), fromClickHouse)
 	if err != nil {
 		return err
 	}
@@ -118,6 +133,10 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	fmt.Fprintf(stdout, "Backup written to %s in %s: %d database%s, %d release file%s, %d other file%s, %s.\n",
 		rest[0], time.Since(start).Round(time.Millisecond), counts[kindDatabase], pluralS(counts[kindDatabase]),
 		counts[kindBlob], pluralS(counts[kindBlob]), counts[kindFile], pluralS(counts[kindFile]), humanBytes(bytes))
+	if c := idx.ClickHouse; c != nil {
+		fmt.Fprintf(stdout, "From ClickHouse, into candour.db: %d release%s, %d observations, %d audit outcomes, %d dataset rows.\n",
+			c.Releases, pluralS(c.Releases), c.Observations, c.Outcomes, c.Rows)
+	}
 	fmt.Fprintf(stdout, "Audit chain head at the snapshot: %d:%s.\n", idx.AuditChain.Sequence, idx.AuditChain.Hash)
 	fmt.Fprintf(stdout, "SHA-256 of backup.json (keep it to check the backup later): %s\n", sum)
 	if !idx.AuditChain.Verifies {
@@ -238,7 +257,7 @@ func isBlobPath(rel string) bool {
 
 // writeBackup backs up dataDir into out and returns the index and the
 // SHA-256 of backup.json.
-func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger) (backupIndex, string, error) {
+func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger, fromClickHouse func(snapshot string) (*backupClickHouse, error)) (backupIndex, string, error) {
 	idx := backupIndex{Format: backupFormat, Version: version}
 	absData, err := filepath.Abs(dataDir)
 	if err != nil {
@@ -339,6 +358,14 @@ func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger) (ba
 	}
 	idx.CreatedAt = time.Now().UTC().Format(time.RFC3339Nano)
 
+	if fromClickHouse != nil {
+		if err := copyFromClickHouse(&idx, tmp, fromClickHouse); err != nil {
+			return idx, "", fmt.Errorf("backup: %w", err)
+		}
+	} else if err := checkRowsHeld(ctx, filepath.Join(tmp, databaseFile)); err != nil {
+		return idx, "", fmt.Errorf("backup: %w", err)
+	}
+
 	// The snapshot's audit chain, and the release files it names.
 	named, err := inspectSnapshot(ctx, filepath.Join(tmp, databaseFile), &idx.AuditChain)
 	if err != nil {
@@ -404,6 +431,26 @@ func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger) (ba
 	done = true
 	sum := sha256.Sum256(raw)
 	return idx, hex.EncodeToString(sum[:]), nil
+}
+
+// copyFromClickHouse fills the snapshot of candour.db in tmp with what
+// ClickHouse holds of its releases and records its new size and hash.
+func copyFromClickHouse(idx *backupIndex, tmp string, copyInto func(snapshot string) (*backupClickHouse, error)) error {
+	snapshot := filepath.Join(tmp, databaseFile)
+	var err error
+	if idx.ClickHouse, err = copyInto(snapshot); err != nil {
+		return err
+	}
+	f, err := hashFile(snapshot)
+	if err != nil {
+		return err
+	}
+	for i := range idx.Files {
+		if idx.Files[i].Path == databaseFile {
+			idx.Files[i].Bytes, idx.Files[i].SHA256 = f.Bytes, f.SHA256
+		}
+	}
+	return nil
 }
 
 // snapshotDatabase writes a consistent copy of the live SQLite database src

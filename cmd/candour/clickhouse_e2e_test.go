@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -444,5 +446,68 @@ func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
 			t.Fatalf("still not so after %s", limit)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A backup of a deployment on ClickHouse holds its figures: candour
+// backup --clickhouse copies the rows, observations and outcomes of every
+// release into the backup's candour.db, verified, while the server serves;
+// the backup restores into an empty folder that serves, with no ClickHouse
+// at all, the pages the deployment served, byte for byte.
+func TestBackupOfClickHouseDeployment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the whole demo; skipped with -short")
+	}
+	dsn := clickhouseDatabase(t, clickhousetest.DSN(t))
+	root := t.TempDir()
+	dataDir := filepath.Join(root, "candour-data")
+	s := startCandour(t, "demo", dataDir, "--clickhouse", dsn)
+	paths := []string{"/organisations/RR8?format=json", "/indicators/shmi?format=json", "/compare?org=RR8&org=RX1&format=json",
+		"/api/v1/datasets/shmi/releases/10/rows/shmi-2014-01.csv", "/audits/synthetic-surgical-outcomes/outcomes.csv"}
+	want := map[string]string{}
+	for _, p := range paths {
+		want[p] = s.mustGet(t, p)
+	}
+
+	// Forgetting --clickhouse is refused, not a backup without the figures.
+	backupDir := filepath.Join(root, "backup")
+	if out, err := runCandour("backup", "--data-dir", dataDir, backupDir); err == nil || !strings.Contains(err.Error(), "give --clickhouse") {
+		t.Errorf("a backup of a deployment on ClickHouse without --clickhouse: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(backupDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused backup left %s: %v", backupDir, err)
+	}
+	out, err := runCandour("backup", "--data-dir", dataDir, "--clickhouse", dsn, backupDir)
+	if err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "copied from ClickHouse and verified") || !strings.Contains(out, "From ClickHouse, into candour.db:") {
+		t.Errorf("the backup does not say it copied from ClickHouse:\n%s", out)
+	}
+	var idx backupIndex
+	raw, err := os.ReadFile(filepath.Join(backupDir, backupJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatal(err)
+	}
+	if c := idx.ClickHouse; c == nil || c.Releases == 0 || c.Observations == 0 || c.Outcomes == 0 || c.Rows == 0 {
+		t.Fatalf("backup.json's clickhouse: %+v", idx.ClickHouse)
+	}
+	s.stop()
+
+	restored := filepath.Join(root, "restored")
+	if err := os.Mkdir(restored, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCandour("restore", backupDir, "--data-dir", restored); err != nil {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	embedded := startCandour(t, "serve", restored)
+	for _, p := range paths {
+		if got := embedded.mustGet(t, p); got != want[p] {
+			t.Errorf("%s differs, restored without ClickHouse:\n%.300s\non ClickHouse:\n%.300s", p, got, want[p])
+		}
 	}
 }
