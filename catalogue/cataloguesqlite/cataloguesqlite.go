@@ -41,14 +41,15 @@ func Migrations() fs.FS {
 
 // Store is the SQLite catalogue store.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	now     func() time.Time
+	visible *visibleCache // see visiblecache.go
 }
 
 // New returns a store over db, which must have had Migrations applied. now
 // gives the instant recorded on creations and updates.
 func New(db *sql.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: now}
+	return &Store{db: db, now: now, visible: &visibleCache{}}
 }
 
 var _ catalogue.Store = (*Store)(nil)

@@ -325,8 +325,8 @@ func (s *Store) ListReleases(ctx context.Context, q catalogue.ReleaseQuery) ([]c
 	return out, rows.Err()
 }
 
-// ContentVisibleReleases implements catalogue.Reader.
-func (s *Store) ContentVisibleReleases(ctx context.Context, v catalogue.Visibility) ([]int64, error) {
+// readContentVisible reads the ids of the releases whose content v shows.
+func (s *Store) readContentVisible(ctx context.Context, v catalogue.Visibility) ([]int64, error) {
 	content, args, err := releaseContent(v, "r")
 	if err != nil {
 		return nil, err

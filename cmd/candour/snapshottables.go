@@ -124,6 +124,7 @@ var publicTables = []snapshotTable{
 	{"workflow_access", []string{`DELETE FROM workflow_access WHERE ` + notListed},
 		"the pre-release access list of each listed release (the transparency record)"},
 	{"register_entries", nil, "the data release register: public as a whole"},
+	{"release_changes", nil, "a counter of changes to releases, which the catalogue store reads to know its cached set of public releases still holds: no content"},
 
 	// Pooled patient feedback.
 	{"feedback_sources", nil, "the feedback services whose feeds are read: names, titles, feed and home addresses (public attribution)"},
