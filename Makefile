@@ -36,7 +36,7 @@ site/thirdparty/echarts/echarts.min.js: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-## bench: the scorecard and indicator-page benchmark (10.5 million observations; Candour with and without its page cache against nginx with wrk; installs nginx and wrk if missing); BENCH_ARGS adds flags, e.g. BENCH_ARGS="--data-dir /tmp/benchdata" to keep the generated data for later runs
+## bench: the scorecard and indicator-page benchmark (10.5 million observations; Candour with and without its page cache, and without it on ClickHouse, against nginx with wrk; three runs, every one printed; installs nginx, wrk and ClickHouse if missing); BENCH_ARGS adds flags, e.g. BENCH_ARGS="--data-dir /tmp/benchdata" to keep the generated data for later runs
 BENCH_ARGS ?=
 bench: build
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light wrk)

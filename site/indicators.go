@@ -211,7 +211,12 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 	}
 	rows.arrange(def.Definition, view.Observations, page.Region, page.ICB)
 	page.Rows, page.NotShown, page.Counts = rows.shown, rows.notShown, rows.counts
-	page.Regions, page.ICBs = s.namedCodes(ctx, sortedKeys(rows.regions)), s.namedCodes(ctx, sortedKeys(rows.icbs))
+	if page.Regions, err = s.namedCodes(ctx, sortedKeys(rows.regions)); err != nil {
+		return err
+	}
+	if page.ICBs, err = s.namedCodes(ctx, sortedKeys(rows.icbs)); err != nil {
+		return err
+	}
 	if page.Region != "" && !rows.regions[page.Region] {
 		regions := sortedKeys(rows.regions)
 		return badParam("region", page.Region, "it must be the code of a region whose organisations have this indicator, such as "+strings.Join(regions[:min(3, len(regions))], ", "))
@@ -234,12 +239,17 @@ func (s *Site) indicator(c *fiber.Ctx) error {
 // region Y63").
 type namedCode struct{ Code, Name string }
 
-func (s *Site) namedCodes(ctx context.Context, codes []string) []namedCode {
-	v := s.deps.Catalogue.View()
+func (s *Site) namedCodes(ctx context.Context, codes []string) ([]namedCode, error) {
+	// One read for all of them (a region filter's ICBs are dozens): a
+	// code the directory does not name keeps the code as its name.
+	orgs, err := s.deps.Catalogue.View().OrganisationsByCode(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]namedCode, 0, len(codes))
 	for _, code := range codes {
 		n := namedCode{Code: code, Name: code}
-		if o, err := v.Organisation(ctx, code); err == nil {
+		if o, ok := orgs[code]; ok {
 			if o.Name != "" {
 				n.Name = catalogue.TitleCase(o.Name) + " (" + code + ")"
 			} else {
@@ -249,7 +259,7 @@ func (s *Site) namedCodes(ctx context.Context, codes []string) []namedCode {
 		out = append(out, n)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }
 
 // findRow finds an organisation in an indicator's table by its code or,

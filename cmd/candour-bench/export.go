@@ -306,8 +306,12 @@ func startCandourProcess(bin, dataDir string, extra ...string) (*exec.Cmd, strin
 		return nil, "", err
 	}
 	base := "http://" + addr
-	for i := 0; i < 600; i++ {
+	start := time.Now()
+	for i := 0; i < 3000; i++ {
 		if _, err := fetch(base + "/healthz"); err == nil {
+			if waited := time.Since(start); waited > 10*time.Second {
+				fmt.Printf("(candour serve took %s to start)\n", waited.Round(time.Second))
+			}
 			return cmd, base, nil
 		}
 		time.Sleep(100 * time.Millisecond)

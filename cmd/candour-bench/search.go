@@ -26,6 +26,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -149,6 +150,17 @@ func runSearchBench(args []string) error {
 	}
 	fmt.Printf("for reference, Candour's index called in-process: %.0f queries/s, p50 %s, p99 %s\n", inProcess.qps, inProcess.p(50), inProcess.p(99))
 
+	// What the index answers in-process, to check the server answers the
+	// same: a faster answer over HTTP must be the same work.
+	inProcessTotals := make([]int, len(mix))
+	for i, q := range mix {
+		res, err := idx.Search(ctx, catalogue.SearchQuery{Text: q.text, Filters: q.filters(), Size: 20, Visible: visible})
+		if err != nil {
+			return err
+		}
+		inProcessTotals[i] = res.Total
+	}
+
 	// Candour over HTTP, as a client of the search API: the server opens
 	// the index the benchmark wrote, with the page cache off.
 	idx.Close()
@@ -159,11 +171,7 @@ func runSearchBench(args []string) error {
 	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers, DisableCompression: true}}
 	apiSearch := func(i int) error {
-		q := mix[i]
-		u := base + "/api/v1/search?limit=20&snippets=false&q=" + url.QueryEscape(q.text)
-		if q.kind != "" {
-			u += "&" + catalogue.FacetKind + "=" + url.QueryEscape(q.kind)
-		}
+		u := searchURL(base, mix[i])
 		resp, err := client.Get(u)
 		if err != nil {
 			return err
@@ -175,6 +183,16 @@ func runSearchBench(args []string) error {
 		}
 		return err
 	}
+	for i, q := range mix {
+		total, err := apiTotal(client, searchURL(base, q))
+		if err != nil {
+			return err
+		}
+		if total != inProcessTotals[i] {
+			return fmt.Errorf("the server answers %q with %d results, the index in-process with %d: not the same search", q.text, total, inProcessTotals[i])
+		}
+	}
+	fmt.Printf("the server's answers have the in-process totals for all %d queries of the mix\n", len(mix))
 	fmt.Printf("\n%4s  %-30s %10s %9s %9s %9s  %s\n", "run", "", "queries/s", "p50", "p95", "p99", "ratio (target ≥ 1.2×)")
 	allMet := true
 	for run := 1; run <= *runs; run++ {
@@ -193,6 +211,34 @@ func runSearchBench(args []string) error {
 	}
 	fmt.Printf("\nsearch over HTTP, Candour against PostgreSQL: %s in every run\n", verdict(allMet))
 	return nil
+}
+
+// searchURL is the search API's address for query q.
+func searchURL(base string, q benchQuery) string {
+	u := base + "/api/v1/search?limit=20&snippets=false&q=" + url.QueryEscape(q.text)
+	if q.kind != "" {
+		u += "&" + catalogue.FacetKind + "=" + url.QueryEscape(q.kind)
+	}
+	return u
+}
+
+// apiTotal is the total of the search API's answer at u.
+func apiTotal(client *http.Client, u string) (int, error) {
+	resp, err := client.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %d", u, resp.StatusCode)
+	}
+	var answer struct {
+		Total int `json:"total"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+		return 0, fmt.Errorf("GET %s: %w", u, err)
+	}
+	return answer.Total, nil
 }
 
 // seedSearchCatalogue writes a data folder whose catalogue has the
