@@ -233,6 +233,30 @@ func (x *Index) Close() error {
 // the others.
 func (x *Index) load() error {
 	x.releases, x.hashes = map[string]int64{}, map[string]string{}
+	return x.eachStored(func(id, hash string, d catalogue.SearchDocument) {
+		if d.Release != 0 {
+			x.releases[id] = d.Release
+		} else {
+			x.hashes[id] = hash
+		}
+	})
+}
+
+// Documents returns every document the index holds, as it was put, in
+// the order of their ids (whatever the published view: it is the index's
+// content, for tools such as benchmarks that load the same documents
+// elsewhere, never for public answers).
+func (x *Index) Documents(ctx context.Context) ([]catalogue.SearchDocument, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []catalogue.SearchDocument
+	err := x.eachStored(func(_, _ string, d catalogue.SearchDocument) { out = append(out, d) })
+	return out, err
+}
+
+// eachStored calls fn with every stored document, its id and its hash, in
+// the order of their ids.
+func (x *Index) eachStored(fn func(id, hash string, d catalogue.SearchDocument)) error {
 	n, err := x.idx.DocCount()
 	if err != nil {
 		return err
@@ -252,11 +276,8 @@ func (x *Index) load() error {
 			if err := json.Unmarshal([]byte(raw), &d); err != nil {
 				return fmt.Errorf("document %s: %w", h.ID, err)
 			}
-			if d.Release != 0 {
-				x.releases[h.ID] = d.Release
-			} else {
-				x.hashes[h.ID], _ = h.Fields[fHash].(string)
-			}
+			hash, _ := h.Fields[fHash].(string)
+			fn(h.ID, hash, d)
 		}
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +174,21 @@ func TestHashesAndRebuild(t *testing.T) {
 	if h, _ := y.Hashes(ctx); len(h) != 4 || y.hidden(nil)[0] != 8 || len(y.hidden(nil)) != 1 {
 		t.Errorf("reopened: %v %v", h, y.hidden(nil))
 	}
+	// Documents gives back every document as it was put, by id.
+	docs, err := y.Documents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []catalogue.SearchDocument
+	for _, d := range testDocs {
+		if d.ID != "dataset:shmi" && d.ID != "release:7" {
+			want = append(want, d)
+		}
+	}
+	slices.SortFunc(want, func(a, b catalogue.SearchDocument) int { return strings.Compare(a.ID, b.ID) })
+	if !reflect.DeepEqual(normalisedDocs(docs), normalisedDocs(want)) {
+		t.Errorf("documents:\n%+v\nwant\n%+v", docs, want)
+	}
 	y.Close()
 	// A missing, unfinished or damaged index must be rebuilt.
 	if _, err := Open(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrRebuild) {
@@ -193,4 +210,14 @@ func TestHashesAndRebuild(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
 		t.Errorf("a failed build touched the old index: %v", err)
 	}
+}
+
+// normalisedDocs makes documents comparable after a JSON round trip
+// (instants in UTC).
+func normalisedDocs(ds []catalogue.SearchDocument) []catalogue.SearchDocument {
+	out := slices.Clone(ds)
+	for i := range out {
+		out[i].Updated = out[i].Updated.UTC()
+	}
+	return out
 }

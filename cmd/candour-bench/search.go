@@ -4,15 +4,19 @@ package main
 // Candour's search index against PostgreSQL full-text search over the same
 // documents, side by side in one run, with the same fixed query mix.
 //
-// Documents: every GP practice and NHS trust in the demo's ODS files, as
-// organisation documents (codes, postcodes, towns), plus generated datasets
-// and releases with health-statistics titles and prose, to at least 50,000.
+// Documents: the demo's GP practices and NHS trusts, imported from its ODS
+// files with candour import, and generated publishers, datasets and
+// published releases with health-statistics titles and prose, to at least
+// 50,000 documents, written into a catalogue (searchcorpus.go); the index
+// is the one candour reindex builds from that catalogue, as a server
+// does, and PostgreSQL is loaded with that index's documents, so both
+// search the same documents. Before timing, the server's answer to every
+// query of the mix must have the total the index gives in-process.
 //
 // Each query does the same work on both sides: the top 20 by relevance,
 // the total, and counts for the nine facets over all matches. Candour is
 // queried as a client would: over HTTP through GET /api/v1/search
-// (snippets off, the page cache off) on a server whose catalogue has the
-// benchmark's releases published and whose index the benchmark wrote; the
+// (snippets off, the page cache off) on a server of that data folder; the
 // query is the index's own (codes exact, stemmed titles, prefixes, places
 // fuzzily, prose). PostgreSQL's is one statement over a weighted tsvector
 // (title and codes A, places B, prose C) with a GIN index, ts_rank, and
@@ -25,12 +29,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -51,9 +53,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/catalogue/cataloguesqlite"
 	"github.com/candour/candour/catalogue/searchbleve"
-	"github.com/candour/candour/datasets/sqlitedb"
 )
 
 func runSearchBench(args []string) error {
@@ -70,11 +70,6 @@ func runSearchBench(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	all, visible, err := searchDocuments(*data, *docs)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("documents: %d (%d releases)\n", len(all), len(visible))
 	work, err := os.MkdirTemp("", "candour-searchbench-")
 	if err != nil {
 		return err
@@ -83,20 +78,33 @@ func runSearchBench(args []string) error {
 
 	dataDir := filepath.Join(work, "candour-data")
 	start := time.Now()
-	if err := seedSearchCatalogue(ctx, dataDir, visible); err != nil {
+	releases, err := seedSearchCatalogue(ctx, *candour, *data, dataDir, *docs)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("Candour: %d published releases in the catalogue in %s\n", len(visible), time.Since(start).Round(time.Millisecond))
+	fmt.Printf("Candour: the demo's practices and trusts and %d published releases in the catalogue in %s\n", releases, time.Since(start).Round(time.Millisecond))
+	// The index is the server's own, built from the catalogue by candour
+	// reindex; the in-process queries and PostgreSQL read its documents.
 	start = time.Now()
+	if out, err := exec.Command(*candour, "reindex", "--data-dir", dataDir, "--log-level", "warn").CombinedOutput(); err != nil {
+		return fmt.Errorf("candour reindex: %w\n%s", err, out)
+	}
 	indexDir := filepath.Join(dataDir, "search")
-	idx, err := searchbleve.Create(ctx, indexDir, func(ctx context.Context, x *searchbleve.Index) error {
-		return x.Put(ctx, all)
-	})
+	idx, err := searchbleve.Open(indexDir)
 	if err != nil {
 		return err
 	}
 	defer func() { idx.Close() }()
-	fmt.Printf("Candour (bleve v2.6.1): indexed in %s, %s on disk\n", time.Since(start).Round(time.Millisecond), dirSize(indexDir))
+	all, err := idx.Documents(ctx)
+	if err != nil {
+		return err
+	}
+	visible, err := publishedReleases(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("documents: %d (%d releases)\n", len(all), len(visible))
+	fmt.Printf("Candour (bleve v2.6.1): indexed by candour reindex in %s, %s on disk\n", time.Since(start).Round(time.Millisecond), dirSize(indexDir))
 
 	pool, stop, err := startPostgres(ctx, *pgBin, filepath.Join(work, "pg"))
 	if err != nil {
@@ -241,56 +249,6 @@ func apiTotal(client *http.Client, u string) (int, error) {
 	return answer.Total, nil
 }
 
-// seedSearchCatalogue writes a data folder whose catalogue has the
-// releases with these ids (1, 2, … in order) published, so that the
-// server's visible set covers the benchmark's release documents as the
-// in-process query's does.
-func seedSearchCatalogue(ctx context.Context, dataDir string, releases []int64) error {
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return err
-	}
-	db, err := sqlitedb.Open(ctx, filepath.Join(dataDir, "candour.db"))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	// Benchmark data only: one connection, not synced after each of the
-	// releases' many transactions.
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, "PRAGMA synchronous = OFF"); err != nil {
-		return err
-	}
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()}); err != nil {
-		return err
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	cat := cataloguesqlite.New(db, now)
-	pub, err := cat.PutPublisher(ctx, catalogue.Publisher{Slug: "bench", Name: "Search benchmark"})
-	if err != nil {
-		return err
-	}
-	ds, err := cat.CreateDataset(ctx, catalogue.Dataset{Slug: "bench", Title: "Search benchmark", Publisher: pub, Licence: catalogue.DefaultLicence,
-		Status: catalogue.DatasetPlanned})
-	if err != nil {
-		return err
-	}
-	for _, id := range releases {
-		r, err := cat.CreateRelease(ctx, catalogue.Release{DatasetID: ds.ID, Title: "Release", PeriodLabel: "2026"}, nil, nil)
-		if err != nil {
-			return err
-		}
-		if r.ID != id {
-			return fmt.Errorf("the catalogue numbered release %d as %d", id, r.ID)
-		}
-		for _, to := range []catalogue.ReleaseState{catalogue.StateChecked, catalogue.StateInReview, catalogue.StateApproved, catalogue.StateScheduled, catalogue.StatePublished} {
-			if r, err = cat.TransitionRelease(ctx, catalogue.Transition{Release: r.ID, From: r.State, To: to, At: now(), Actor: "candour-bench", EmbargoAt: now()}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // benchQuery is one query of the mix.
 type benchQuery struct {
 	text string
@@ -312,84 +270,6 @@ func queryMix() []benchQuery {
 		mix = append(mix, benchQuery{text: t})
 	}
 	return append(mix, benchQuery{text: "cancer", kind: catalogue.KindDataset}, benchQuery{text: "hospital", kind: catalogue.KindOrganisation})
-}
-
-// searchDocuments builds the benchmark's documents: the demo's practices
-// and trusts, then generated datasets and releases up to n.
-func searchDocuments(dir string, n int) ([]catalogue.SearchDocument, []int64, error) {
-	var docs []catalogue.SearchDocument
-	for _, f := range []struct{ file, typ string }{{"epraccur.csv", "gp-practice"}, {"etr.csv", "nhs-trust"}} {
-		fh, err := os.Open(filepath.Join(dir, f.file))
-		if err != nil {
-			return nil, nil, err
-		}
-		rows, err := csv.NewReader(fh).ReadAll()
-		fh.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", f.file, err)
-		}
-		for _, r := range rows {
-			typ := f.typ
-			if typ == "gp-practice" && r[25] != "4" {
-				typ = "prescribing-cost-centre"
-			}
-			codes := []string{r[0], r[9]}
-			if i := strings.IndexByte(r[9], ' '); i > 0 {
-				codes = append(codes, r[9][:i])
-			}
-			var places []string
-			for _, p := range r[4:9] {
-				if p != "" {
-					places = append(places, p)
-				}
-			}
-			docs = append(docs, catalogue.SearchDocument{ID: "organisation:" + r[0], Kind: catalogue.KindOrganisation, URL: "/organisations/" + r[0],
-				Title: r[1], Codes: codes, Places: places, OrgType: typ, Region: r[2], Text: "Organisation."})
-		}
-	}
-	rng := rand.New(rand.NewPCG(50000, 1))
-	subjects := []string{"Cancer waiting times", "Hospital mortality", "Hip and knee replacements", "Maternity services", "Prescribing in primary care",
-		"Mental health services", "Emergency admissions", "A&E attendances", "Dementia diagnosis", "Childhood vaccinations", "Diabetes care",
-		"Stroke outcomes", "GP appointments", "Ambulance response times", "Bed availability", "Delayed discharges", "Smoking cessation",
-		"Patient experience", "Workforce vacancies", "Referral to treatment waiting times"}
-	levels := []string{"by provider", "by GP practice", "by integrated care board", "by region", "for England"}
-	publishers := []string{"NHS England", "NHS Digital", "Care Quality Commission", "Office for Health Improvement and Disparities", "UK Health Security Agency"}
-	topics := []string{"Cancer", "Mortality", "Surgery", "Maternity", "Prescribing", "Mental health", "Urgent care", "Primary care", "Workforce"}
-	freqs := []string{"Monthly", "Quarterly", "Annually", "Weekly"}
-	statuses := []string{"published", "published", "published", "planned", "not-open", "withdrawn"}
-	prose := []string{"The number of patients", "waiting more than", "weeks from referral", "compared with the expected number", "adjusted for age and sex",
-		"by trust and site", "rates per 100,000 population", "including emergency and elective care", "provisional figures", "revised after validation",
-		"replacements of the hip and knee", "deaths within 30 days of discharge", "attendances at emergency departments", "vaccination coverage at 24 months"}
-	sentence := func() string {
-		words := make([]string, 6)
-		for i := range words {
-			words[i] = prose[rng.IntN(len(prose))]
-		}
-		return strings.Join(words, ", ") + "."
-	}
-	datasets := 1500
-	var visible []int64
-	type ds struct{ title, publisher, topic, freq string }
-	var made []ds
-	for i := 0; i < datasets && len(docs) < n; i++ {
-		d := ds{subjects[rng.IntN(len(subjects))] + " " + levels[rng.IntN(len(levels))], publishers[rng.IntN(len(publishers))],
-			topics[rng.IntN(len(topics))], freqs[rng.IntN(len(freqs))]}
-		made = append(made, d)
-		docs = append(docs, catalogue.SearchDocument{ID: fmt.Sprintf("dataset:bench-%d", i), Kind: catalogue.KindDataset, URL: fmt.Sprintf("/datasets/bench-%d", i),
-			Title: d.title, Text: sentence() + " " + sentence(), Codes: []string{fmt.Sprintf("bench-%d", i)}, Publisher: d.publisher, Topics: []string{d.topic},
-			Licence: "OGL-UK-3.0", Frequency: d.freq, Granularity: strings.TrimPrefix(levels[rng.IntN(len(levels))], "by "),
-			Status: statuses[rng.IntN(len(statuses))], Updated: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(90000)) * time.Hour)})
-	}
-	months := []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
-	for id := int64(1); len(docs) < n; id++ {
-		d := made[rng.IntN(len(made))]
-		visible = append(visible, id)
-		docs = append(docs, catalogue.SearchDocument{ID: fmt.Sprintf("release:%d", id), Kind: catalogue.KindRelease, Release: id,
-			URL: fmt.Sprintf("/datasets/bench/releases/%d", id), Title: fmt.Sprintf("%s, %s %d", d.title, months[rng.IntN(12)], 2015+rng.IntN(11)),
-			Text: sentence(), Publisher: d.publisher, Topics: []string{d.topic}, Licence: "OGL-UK-3.0", Frequency: d.freq,
-			Updated: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(90000)) * time.Hour)})
-	}
-	return docs, visible, nil
 }
 
 // startPostgres runs a temporary cluster on loopback, as the postgres user
