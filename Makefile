@@ -51,9 +51,9 @@ bench-clickhouse: build
 	$(GO) run ./cmd/candour-bench clickhouse --candour $(BIN)
 
 ## bench-search: the search benchmark (50,000 documents; Candour's index against PostgreSQL full-text search; installs PostgreSQL if missing)
-bench-search:
+bench-search: build
 	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql)
-	$(GO) run ./cmd/candour-bench search
+	$(GO) run ./cmd/candour-bench search --candour $(BIN)
 
 ## bench-export: downloads (a 200 MB file against nginx; a 5-million-row filtered export against PostgreSQL COPY; peak memory); installs nginx and PostgreSQL if missing
 bench-export: build
