@@ -3,26 +3,15 @@ package cataloguesqlite_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/catalogue/cataloguesqlite"
-	"github.com/candour/candour/datasets/sqlitedb"
 )
 
 func TestAuditHeadIsRecordedOnceAtPublication(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "candour.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()}); err != nil {
-		t.Fatal(err)
-	}
-	s := cataloguesqlite.New(db, func() time.Time { return t0 })
+	s, db, _ := openStore(t)
 	_, r := fixture(t, s)
 	record := func(h catalogue.ChainHead) error {
 		tx, err := db.BeginTx(ctx, nil)

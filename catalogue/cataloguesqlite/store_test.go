@@ -2,6 +2,7 @@ package cataloguesqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,8 +19,17 @@ var t0 = time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
 
 func newStore(t *testing.T) *cataloguesqlite.Store {
 	t.Helper()
+	s, _, _ := openStore(t)
+	return s
+}
+
+// openStore is newStore with the database it is on and the database's
+// file, for tests that use them besides the store.
+func openStore(t *testing.T) (*cataloguesqlite.Store, *sql.DB, string) {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "candour.db"))
+	file := filepath.Join(t.TempDir(), "candour.db")
+	db, err := sqlitedb.Open(ctx, file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +37,7 @@ func newStore(t *testing.T) *cataloguesqlite.Store {
 	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()}); err != nil {
 		t.Fatal(err)
 	}
-	return cataloguesqlite.New(db, func() time.Time { return t0 })
+	return cataloguesqlite.New(db, func() time.Time { return t0 }), db, file
 }
 
 func sha(c byte) string { return strings.Repeat(string(c), 64) }

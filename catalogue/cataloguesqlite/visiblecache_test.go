@@ -3,14 +3,11 @@ package cataloguesqlite_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/candour/candour/catalogue"
-	"github.com/candour/candour/catalogue/cataloguesqlite"
-	"github.com/candour/candour/datasets/sqlitedb"
 )
 
 // The set of releases whose content is public is cached between views, and
@@ -21,16 +18,7 @@ import (
 // gone from the next view.
 func TestContentVisibleSetFollowsChanges(t *testing.T) {
 	ctx := context.Background()
-	file := filepath.Join(t.TempDir(), "candour.db")
-	db, err := sqlitedb.Open(ctx, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := sqlitedb.Migrate(ctx, db, sqlitedb.Set{Component: cataloguesqlite.Component, Files: cataloguesqlite.Migrations()}); err != nil {
-		t.Fatal(err)
-	}
-	s := cataloguesqlite.New(db, func() time.Time { return t0 })
+	s, _, file := openStore(t)
 	d, first := fixture(t, s)
 	pub := t0.Add(24 * time.Hour)
 	first = publish(t, s, first, pub)

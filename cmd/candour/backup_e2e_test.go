@@ -145,12 +145,8 @@ func TestBackupAndRestore(t *testing.T) {
 
 	// backup.json lists every file with its size and SHA-256, and the chain
 	// head of a chain that verifies.
-	var idx backupIndex
-	raw, err := os.ReadFile(filepath.Join(backupDir, backupJSON))
+	idx, err := readBackupIndex(backupDir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &idx); err != nil {
 		t.Fatal(err)
 	}
 	if !idx.AuditChain.Verifies || idx.AuditChain.Sequence == 0 || len(idx.AuditChain.Hash) != 64 {

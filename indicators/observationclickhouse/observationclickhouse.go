@@ -4,8 +4,14 @@
 // deployment whose observations outgrow the embedded database. It passes
 // the same contract suite (observationstest) as observationsqlite.
 //
-// Each table is partitioned by release. Writing a release's observations
-// drops its partition and inserts the new rows in one batch; ClickHouse
+// Each table is partitioned by release. Observations are kept twice, in
+// observations (ordered by indicator, for indicator pages) and in
+// observations_by_organisation (ordered by organisation, for scorecards),
+// which a materialised view fills inside each insert into observations:
+// 18.16 cannot skip granules on the second column of a sorting key, so
+// one order cannot serve both pages (migration 0002 says more). Writing a
+// release's observations drops its partitions and inserts the new rows in
+// batches; ClickHouse
 // has no transactions, so a write cut off part-way leaves the release with
 // none or some of its rows until it is written again, which the publisher
 // does (a release is made public only after its observations are written,
@@ -22,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,7 +47,11 @@ var migrationFiles embed.FS
 func Migrations() clickhousedb.Set { return clickhousedb.Embedded("observations", migrationFiles) }
 
 // Tables are the store's tables, for clickhousedb.Server.Migrate.
-var Tables = []string{"observations", "indicator_definitions", "indicator_summaries"}
+var Tables = []string{"observations", "observations_by_organisation", "indicator_definitions", "indicator_summaries"}
+
+// observationTables hold a release's observations: what is written to the
+// first, the view copies to the second.
+var observationTables = []string{"observations", "observations_by_organisation"}
 
 // Store implements indicators.ObservationStore.
 type Store struct{ db *clickhousedb.Server }
@@ -54,24 +65,26 @@ const observationColumns = `release_id, indicator, organisation, period, period_
 	denominator, value, category, lower95, upper95, lower998, upper998, benchmark, comparison, reason, quintile,
 	dataset, version, funnel, funnel_lower95, funnel_upper95, funnel_lower998, funnel_upper998, beside`
 
-// dropRelease empties a release's partition of table.
-func (s *Store) dropRelease(ctx context.Context, table string, release int64) error {
-	if err := s.db.OnEveryShard(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
-		return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
+// dropRelease empties a release's partition of each table.
+func (s *Store) dropRelease(ctx context.Context, release int64, tables ...string) error {
+	for _, table := range tables {
+		if err := s.db.OnEveryShard(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, release)); err != nil {
+			return fmt.Errorf("%s of release %d: %w", table, release, clickhousedb.Classify(err))
+		}
 	}
 	return nil
 }
 
 // WriteObservations implements indicators.ObservationStore.
 func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
-	if err := s.dropRelease(ctx, "observations", release); err != nil {
+	if err := s.dropRelease(ctx, release, observationTables...); err != nil {
 		return clickhousedb.Classify(err)
 	}
 	for len(obs) > 0 {
 		n := min(len(obs), insertBatch)
 		if err := s.insertObservations(ctx, release, obs[:n]); err != nil {
 			// Leave none of the release's observations rather than some.
-			if derr := s.dropRelease(context.WithoutCancel(ctx), "observations", release); derr != nil {
+			if derr := s.dropRelease(context.WithoutCancel(ctx), release, observationTables...); derr != nil {
 				return fmt.Errorf("%w (and removing what was written: %v)", err, derr)
 			}
 			return err
@@ -157,7 +170,7 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 		if !some {
 			return
 		}
-		rows, err := s.db.Query.Query(ctx, "SELECT "+observationColumns+" FROM "+s.db.Table("observations")+" WHERE "+where+
+		rows, err := s.db.Query.Query(ctx, "SELECT "+observationColumns+" FROM "+s.observationsTable(q)+" WHERE "+where+
 			" ORDER BY indicator, organisation, period_start, release_id", args...)
 		if err != nil {
 			yield(indicators.Observation{}, clickhousedb.Classify(err))
@@ -174,6 +187,16 @@ func (s *Store) Observations(ctx context.Context, q indicators.ObservationQuery)
 			yield(indicators.Observation{}, clickhousedb.Classify(err))
 		}
 	}
+}
+
+// observationsTable is the table to read what q selects from: the copy
+// ordered by organisation when q picks organisations but no indicator
+// (a scorecard), where the other order would read every granule.
+func (s *Store) observationsTable(q indicators.ObservationQuery) string {
+	if q.Indicator == "" && (q.Organisation != "" || q.Organisations != nil) {
+		return s.db.Table("observations_by_organisation")
+	}
+	return s.db.Table("observations")
 }
 
 // observationsWhere is the condition selecting what q selects; some is
@@ -217,7 +240,7 @@ func (s *Store) Points(ctx context.Context, q indicators.ObservationQuery) iter.
 			return
 		}
 		rows, err := s.db.Query.Query(ctx, "SELECT release_id, indicator, organisation, period, period_start, numerator, denominator, value, lower95, upper95 FROM "+
-			s.db.Table("observations")+" WHERE "+where+" ORDER BY indicator, organisation, period_start, release_id", args...)
+			s.observationsTable(q)+" WHERE "+where+" ORDER BY indicator, organisation, period_start, release_id", args...)
 		if err != nil {
 			yield(indicators.Point{}, clickhousedb.Classify(err))
 			return
@@ -244,7 +267,7 @@ func (s *Store) ObservedOrganisations(ctx context.Context, q indicators.Observat
 	if !some {
 		return nil, nil
 	}
-	rows, err := s.db.Query.Query(ctx, "SELECT DISTINCT organisation FROM "+s.db.Table("observations")+" WHERE "+where+" ORDER BY organisation", args...)
+	rows, err := s.db.Query.Query(ctx, "SELECT DISTINCT organisation FROM "+s.observationsTable(q)+" WHERE "+where+" ORDER BY organisation", args...)
 	if err != nil {
 		return nil, clickhousedb.Classify(err)
 	}
@@ -275,7 +298,7 @@ func scanObservation(rows driver.Rows) (indicators.Observation, error) {
 
 // WriteDefinitions implements indicators.ObservationStore.
 func (s *Store) WriteDefinitions(ctx context.Context, release int64, defs []indicators.Definition) error {
-	if err := s.dropRelease(ctx, "indicator_definitions", release); err != nil {
+	if err := s.dropRelease(ctx, release, "indicator_definitions"); err != nil {
 		return clickhousedb.Classify(err)
 	}
 	if len(defs) == 0 {
@@ -339,7 +362,7 @@ func (s *Store) Definitions(ctx context.Context, visible datasets.Visible) ([]in
 
 // WriteSummaries implements indicators.ObservationStore.
 func (s *Store) WriteSummaries(ctx context.Context, release int64, sums []indicators.Summary) error {
-	if err := s.dropRelease(ctx, "indicator_summaries", release); err != nil {
+	if err := s.dropRelease(ctx, release, "indicator_summaries"); err != nil {
 		return clickhousedb.Classify(err)
 	}
 	if len(sums) == 0 {
@@ -396,10 +419,5 @@ func (s *Store) Summaries(ctx context.Context, visible datasets.Visible, indicat
 
 // DeleteRelease implements indicators.ObservationStore.
 func (s *Store) DeleteRelease(ctx context.Context, release int64) error {
-	for _, table := range []string{"observations", "indicator_definitions", "indicator_summaries"} {
-		if err := s.dropRelease(ctx, table, release); err != nil {
-			return clickhousedb.Classify(err)
-		}
-	}
-	return nil
+	return clickhousedb.Classify(s.dropRelease(ctx, release, slices.Concat(observationTables, []string{"indicator_definitions", "indicator_summaries"})...))
 }

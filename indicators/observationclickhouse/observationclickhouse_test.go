@@ -3,7 +3,9 @@ package observationclickhouse_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 
 	"github.com/candour/candour/datasets"
 	"github.com/candour/candour/datasets/clickhousedb"
@@ -71,5 +73,141 @@ func TestReleaseLargerThanOneInsert(t *testing.T) {
 				t.Errorf("observation %d: read %+v, wrote %+v", i, g, w)
 			}
 		}
+	}
+}
+
+// countByRelease counts each release's rows in table, read through the
+// name the store reads it by.
+func countByRelease(t *testing.T, db *clickhousedb.Server, table string) map[uint64]uint64 {
+	t.Helper()
+	rows, err := db.Query.Query(context.Background(), "SELECT release_id, count() FROM "+db.Table(table)+" GROUP BY release_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[uint64]uint64{}
+	for rows.Next() {
+		var release, n uint64
+		if err := rows.Scan(&release, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[release] = n
+	}
+	return out
+}
+
+// generatedObservations are n observations of release's indicators over
+// three organisations.
+func generatedObservations(n int) []indicators.Observation {
+	obs := make([]indicators.Observation, n)
+	for i := range obs {
+		v := float64(i)
+		obs[i] = indicators.Observation{Indicator: fmt.Sprintf("ind%03d", i/3), Organisation: fmt.Sprintf("R%d", i%3), Period: "2026",
+			PeriodStart: "2026-01-01", Value: &v, Dataset: "d", Version: 1}
+	}
+	return obs
+}
+
+// The copy ordered by organisation, which scorecards read, holds exactly
+// what observations holds, release by release, through rewrites and
+// removals, on one server and on two shards; and a scorecard's read
+// (organisation, no indicator) gives the rows an indicator's read gives.
+func TestOrganisationCopyFollowsWrites(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) *clickhousedb.Server{
+		"one server": func(t *testing.T) *clickhousedb.Server {
+			return clickhousetest.Fresh(t, observationclickhouse.Migrations())
+		},
+		"two shards": func(t *testing.T) *clickhousedb.Server {
+			return clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			store, ctx := observationclickhouse.New(db), context.Background()
+			same := func(want map[uint64]uint64) {
+				t.Helper()
+				main, copied := countByRelease(t, db, "observations"), countByRelease(t, db, "observations_by_organisation")
+				if fmt.Sprint(main) != fmt.Sprint(want) || fmt.Sprint(copied) != fmt.Sprint(want) {
+					t.Fatalf("rows by release: observations %v, observations_by_organisation %v, want %v", main, copied, want)
+				}
+			}
+			for release, n := range map[int64]int{1: 300, 2: 90} {
+				if err := store.WriteObservations(ctx, release, generatedObservations(n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			same(map[uint64]uint64{1: 300, 2: 90})
+			if err := store.WriteObservations(ctx, 1, generatedObservations(30)); err != nil {
+				t.Fatal(err)
+			}
+			same(map[uint64]uint64{1: 30, 2: 90})
+
+			var byOrganisation, byIndicator []string
+			for o, err := range store.Observations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Organisation: "R1"}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				byOrganisation = append(byOrganisation, fmt.Sprint(o.Release, o.Indicator, *o.Value))
+			}
+			for i := range 30 {
+				for o, err := range store.Observations(ctx, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2), Indicator: fmt.Sprintf("ind%03d", i), Organisation: "R1"}) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					byIndicator = append(byIndicator, fmt.Sprint(o.Release, o.Indicator, *o.Value))
+				}
+			}
+			if len(byOrganisation) != 40 || fmt.Sprint(byOrganisation) != fmt.Sprint(byIndicator) {
+				t.Fatalf("R1 read by organisation (%d rows): %v\nby indicator (%d rows): %v", len(byOrganisation), byOrganisation, len(byIndicator), byIndicator)
+			}
+
+			if err := store.DeleteRelease(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			same(map[uint64]uint64{1: 30})
+		})
+	}
+}
+
+// A deployment whose observations were written before the copy ordered by
+// organisation existed gets them copied by the migration that adds it,
+// once: running the copy again adds nothing.
+func TestMigrationCopiesEarlierObservations(t *testing.T) {
+	ctx := context.Background()
+	first, err := fs.ReadFile(observationclickhouse.Migrations().Files, "0001_observations.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := clickhousedb.Set{Component: "observations", Files: fstest.MapFS{"0001_observations.sql": {Data: first}}}
+	db := clickhousetest.Fresh(t, before)
+	batch, err := db.Query.PrepareBatch(ctx, "INSERT INTO observations (release_id, indicator, organisation, period, period_start)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		if err := batch.Append(uint64(i%4+1), fmt.Sprintf("ind%d", i%7), fmt.Sprintf("R%03d", i), "2026", "2026-01-01"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if err := clickhousedb.Migrate(ctx, db.Query, observationclickhouse.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64]uint64{1: 125, 2: 125, 3: 125, 4: 125}
+	if got := countByRelease(t, db, "observations_by_organisation"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("copied %v, want %v", got, want)
+	}
+	second, err := fs.ReadFile(observationclickhouse.Migrations().Files, "0002_observations_by_organisation.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	statements := clickhousedb.Statements(string(second))
+	if err := db.Query.Exec(ctx, statements[len(statements)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := countByRelease(t, db, "observations_by_organisation"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after copying again: %v, want %v", got, want)
 	}
 }

@@ -237,10 +237,9 @@ func TestCorrectionWithPreSuppressedCells(t *testing.T) {
 	}
 }
 
-// A national row over many practices makes one relation of a hundred
-// rounded cells: it is solved with the suppressed cell's own block and a
-// compensating block free and the rest held at their true values.
-func TestNationalRowOverManyPractices(t *testing.T) {
+// nationalRowTable is 100 practices' counts, P000's a 3 (row 2), and
+// their sum as the national row ENG.
+func nationalRowTable() string {
 	var b strings.Builder
 	b.WriteString("practice,patients\n")
 	total := 3
@@ -250,7 +249,14 @@ func TestNationalRowOverManyPractices(t *testing.T) {
 		total += 20 + i
 	}
 	fmt.Fprintf(&b, "ENG,%d\n", total)
-	f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, `{"rule": "nhs-digital"}`), b.String())
+	return b.String()
+}
+
+// A national row over many practices makes one relation of a hundred
+// rounded cells: it is solved with the suppressed cell's own block and a
+// compensating block free and the rest held at their true values.
+func TestNationalRowOverManyPractices(t *testing.T) {
+	f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, `{"rule": "nhs-digital"}`), nationalRowTable())
 	res := mustCheck(t, Input{Files: []File{f}})
 	if res.Blocked {
 		t.Fatalf("blocked: %+v", res.Report.Findings)
@@ -265,15 +271,6 @@ func TestNationalRowOverManyPractices(t *testing.T) {
 // block gives five values is solved again with several (which give it
 // more), rather than failing on the default protection's threshold.
 func TestNationalRowProtectionAboveThree(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("practice,patients\n")
-	total := 3
-	fmt.Fprintf(&b, "P000,3\n")
-	for i := 1; i <= 100; i++ {
-		fmt.Fprintf(&b, "P%03d,%d\n", i, 20+i)
-		total += 20 + i
-	}
-	fmt.Fprintf(&b, "ENG,%d\n", total)
 	for _, tc := range []struct {
 		protection int
 		pass       bool
@@ -282,7 +279,7 @@ func TestNationalRowProtectionAboveThree(t *testing.T) {
 		{12, false}, // more than the suppressed range can ever give
 	} {
 		rule := fmt.Sprintf(`{"rule": "nhs-digital", "protection": %d}`, tc.protection)
-		f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, rule), b.String())
+		f := parseFile(t, "p.csv", schemaOf(`, "candour:nationalValues": ["ENG"], "candour:totalValues": ["ENG"]`, rule), nationalRowTable())
 		res := mustCheck(t, Input{Files: []File{f}})
 		c := auditCell(t, res, "p.csv", 2, "patients")
 		if c.Pass != tc.pass || c.Method != MethodRestricted || c.Protection != tc.protection {
