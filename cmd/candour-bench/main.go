@@ -44,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"math"
 	"math/rand/v2"
@@ -53,6 +54,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -325,6 +327,16 @@ func startCandour(bin, dataDir string, cache bool, extra ...string) (func(), str
 		return nil, "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if !slices.Contains(extra, "--clickhouse") {
+		// The benchmark serves one folder both embedded and, after
+		// copying its observations there, on ClickHouse; the folder then
+		// records that it is on ClickHouse and refuses to be served
+		// without it, as a deployment must. Here the embedded copy is
+		// still whole, so the record goes.
+		if err := os.Remove(filepath.Join(dataDir, "clickhouse.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, "", err
+		}
+	}
 	before := currentSnapshot(dataDir)
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error",
 		"--page-cache=" + strconv.FormatBool(cache)}, extra...)...)

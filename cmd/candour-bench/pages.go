@@ -121,7 +121,31 @@ func clickHouseCopy(candour, work, dataDir string) (string, func(), error) {
 		return "", nil, fmt.Errorf("candour migrate-to-clickhouse: %w", err)
 	}
 	fmt.Printf("observations copied to ClickHouse %s with candour migrate-to-clickhouse in %s\n", ch.version(), time.Since(start).Round(time.Second))
+	settled := time.Now()
+	if err := ch.waitForMerges(10 * time.Minute); err != nil {
+		ch.stop()
+		return "", nil, err
+	}
+	fmt.Printf("ClickHouse merged the parts the copy wrote in %s (pages are measured on the settled tables, as a server serves them between publications)\n", time.Since(settled).Round(time.Second))
 	return dsn, ch.stop, nil
+}
+
+// waitForMerges waits until the server runs no merge: after a bulk copy
+// it merges the parts written for minutes, using the CPUs the pages
+// would be measured on.
+func (c *benchClickHouse) waitForMerges(limit time.Duration) error {
+	for deadline := time.Now().Add(limit); ; time.Sleep(time.Second) {
+		var out strings.Builder
+		if _, err := c.client("SELECT count() FROM system.merges", nil, &out); err != nil {
+			return err
+		}
+		if strings.TrimSpace(out.String()) == "0" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ClickHouse still merging after %s", limit)
+		}
+	}
 }
 
 // measurePages runs every measurement once.

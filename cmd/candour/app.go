@@ -125,6 +125,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err err
 			db.Close()
 			return nil, err
 		}
+		err = markOnClickHouse(cfg.DataDir, cfg.ClickHouseDSN, cfg.ClickHouseCluster, time.Now())
+	} else if !cfg.embeddedOnPurpose {
+		err = refuseWithoutClickHouse(cfg.DataDir, "candour")
+	}
+	if err != nil {
+		stores.close()
+		db.Close()
+		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	a = &app{cfg: cfg, log: log, now: now, db: db, blobs: blobs,

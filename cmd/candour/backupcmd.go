@@ -273,6 +273,11 @@ func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger, fro
 	if err := checkEmptyTarget("backup", out); err != nil {
 		return idx, "", err
 	}
+	if fromClickHouse == nil {
+		if err := refuseWithoutClickHouse(dataDir, "backup"); err != nil {
+			return idx, "", err
+		}
+	}
 	idx.DataDir = absData
 	tmp, err := partialDir(out, "partial")
 	if err != nil {
@@ -310,6 +315,9 @@ func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger, fro
 		case d.IsDir() && (rel == publicDir || strings.HasPrefix(rel, snapshotBuildPrefix)):
 			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "public snapshots for read nodes are derived from the database; the server writes a new one when it starts"})
 			return fs.SkipDir
+		case rel == clickHouseMarkerFile && fromClickHouse != nil:
+			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "the figures on ClickHouse are copied into the backup's database, which restores as an embedded deployment"})
+			return nil
 		case d.IsDir() && rel == blobsDir+"/tmp":
 			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "release files still being written; none is named by the database yet"})
 			return fs.SkipDir

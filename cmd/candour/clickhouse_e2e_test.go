@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -326,6 +327,28 @@ func TestMigrateToClickHouse(t *testing.T) {
 			t.Errorf("%s differs after migrating to ClickHouse:\n%.300s\nbefore:\n%.300s", p, got, want[p])
 		}
 	}
+	after.stop()
+
+	// The folder records that its figures are on ClickHouse. Its database
+	// still holds them as of the migration, so served or backed up without
+	// --clickhouse it would pass those copies off as current: both are
+	// refused, naming the flag, and the backup leaves nothing behind.
+	backupDir := filepath.Join(t.TempDir(), "backup")
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir},
+		{"backup", "--data-dir", dataDir, backupDir},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var out strings.Builder
+		err := run(ctx, append(args, "--log-level", "warn"), noEnv, &out, &out)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "give --clickhouse") || !strings.Contains(err.Error(), clickHouseMarkerFile) {
+			t.Errorf("candour %s on a folder moved to ClickHouse, without --clickhouse: %v\n%s", args[0], err, out.String())
+		}
+	}
+	if _, err := os.Stat(backupDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused backup left %s: %v", backupDir, err)
+	}
 }
 
 // A ClickHouse server killed while a submission's rows are being inserted
@@ -490,6 +513,14 @@ func TestBackupOfClickHouseDeployment(t *testing.T) {
 	}
 	if c := idx.ClickHouse; c == nil || c.Releases == 0 || c.Observations == 0 || c.Outcomes == 0 || c.Rows == 0 {
 		t.Fatalf("backup.json's clickhouse: %+v", idx.ClickHouse)
+	}
+	// The folder's record that it is on ClickHouse stays out: the backup
+	// restores as an embedded deployment.
+	if _, err := os.Stat(filepath.Join(dataDir, clickHouseMarkerFile)); err != nil {
+		t.Errorf("the deployment served with --clickhouse has no %s: %v", clickHouseMarkerFile, err)
+	}
+	if !slices.ContainsFunc(idx.Excluded, func(e backupExcept) bool { return e.Path == clickHouseMarkerFile }) {
+		t.Errorf("backup.json does not list %s as left out: %+v", clickHouseMarkerFile, idx.Excluded)
 	}
 	s.stop()
 

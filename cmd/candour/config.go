@@ -49,6 +49,11 @@ type Config struct {
 	// the sources it lists, read with feedback.ReadSources.
 	FeedbackSources string
 	Feedback        []feedback.Source
+	// embeddedOnPurpose opens a folder marked as on ClickHouse
+	// (clickhouse.json) without --clickhouse: set, never from a flag, by
+	// callers that read only the catalogue or, as migrate-to-clickhouse
+	// does, the embedded copies themselves.
+	embeddedOnPurpose bool
 }
 
 // positiveDuration stores a duration setting that must be above zero.

@@ -50,7 +50,7 @@ func runMigrateToClickHouse(ctx context.Context, args []string, getenv func(stri
 	}
 	defer target.close()
 	embedded := cfg
-	embedded.ClickHouseDSN = ""
+	embedded.ClickHouseDSN, embedded.embeddedOnPurpose = "", true
 	a, err := openApp(ctx, embedded, log)
 	if err != nil {
 		return err
@@ -92,6 +92,9 @@ func runMigrateToClickHouse(ctx context.Context, args []string, getenv func(stri
 		}
 		copied++
 		fmt.Fprintf(stdout, "[%d/%d] %s: copied and verified (%s)\n", i+1, len(releases), name, source.counts())
+	}
+	if err := markOnClickHouse(cfg.DataDir, cfg.ClickHouseDSN, cfg.ClickHouseCluster, time.Now()); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%d release%s copied, %d already there, in %s. Serve with --clickhouse now.\n",
 		copied, pluralS(copied), skipped, time.Since(start).Round(time.Millisecond))
