@@ -10,12 +10,12 @@
 // which a materialised view fills inside each insert into observations:
 // 18.16 cannot skip granules on the second column of a sorting key, so
 // one order cannot serve both pages (migration 0002 says more). Writing a
-// release's observations drops its partitions and inserts the new rows in
-// batches; ClickHouse
-// has no transactions, so a write cut off part-way leaves the release with
-// none or some of its rows until it is written again, which the publisher
-// does (a release is made public only after its observations are written,
-// and an interrupted amendment is rewritten at start-up). Reads are plain
+// release's observations drops its partitions, inserts the new rows in
+// batches and merges each partition into one part. ClickHouse has no
+// transactions, so a write cut off part-way leaves the release with none
+// or some of its rows until it is written again, which the publisher does
+// (a release is made public only after its observations are written, and
+// an interrupted amendment is rewritten at start-up). Reads are plain
 // queries filtered by the visible releases.
 //
 // It must not hold anything but observations, definitions and summaries:
@@ -90,6 +90,21 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 			return err
 		}
 		obs = obs[n:]
+	}
+	return s.mergeRelease(ctx, release, observationTables...)
+}
+
+// mergeRelease merges a release's partition of each table into one part.
+// Inserts of insertBatch rows leave a release in many parts, which
+// 18.16 may leave unmerged, and a read opens every part of every release
+// it reads: a scorecard on 10.5 million observations was served at 54
+// pages/s from 29 parts and 88 from 10. The merge costs about half a
+// second a million rows, once, at publication.
+func (s *Store) mergeRelease(ctx context.Context, release int64, tables ...string) error {
+	for _, table := range tables {
+		if err := s.db.ShardFor(release).Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s PARTITION %d FINAL", table, release)); err != nil {
+			return fmt.Errorf("merging %s of release %d: %w", table, release, clickhousedb.Classify(err))
+		}
 	}
 	return nil
 }

@@ -32,10 +32,12 @@ func TestContractOnTwoShards(t *testing.T) {
 }
 
 // A release of more observations than one insert sends is written whole,
-// in order of nothing but its values: every observation once, nulls kept;
-// written again smaller, only the new ones are left.
+// in order of nothing but its values: every observation once, nulls kept,
+// in one part of each table; written again smaller, only the new ones are
+// left.
 func TestReleaseLargerThanOneInsert(t *testing.T) {
-	store := observationclickhouse.New(clickhousetest.Fresh(t, observationclickhouse.Migrations()))
+	db := clickhousetest.Fresh(t, observationclickhouse.Migrations())
+	store := observationclickhouse.New(db)
 	ctx := context.Background()
 	generate := func(n int) []indicators.Observation {
 		obs := make([]indicators.Observation, n)
@@ -66,6 +68,17 @@ func TestReleaseLargerThanOneInsert(t *testing.T) {
 		}
 		if len(got) != n {
 			t.Fatalf("wrote %d observations, read %d", n, len(got))
+		}
+		// Written in several inserts, the release is left in one part of
+		// each table: reads open every part.
+		for _, table := range []string{"observations", "observations_by_organisation"} {
+			var parts uint64
+			if err := db.Query.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = ? AND active AND partition = '9'", table).Scan(&parts); err != nil {
+				t.Fatal(err)
+			}
+			if parts != 1 {
+				t.Errorf("%s holds release 9 of %d observations in %d parts, want 1", table, n, parts)
+			}
 		}
 		for _, i := range []int{0, 1, 99_999, 100_000, n - 1} {
 			w, g := want[i], got[want[i].Organisation]
