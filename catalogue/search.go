@@ -177,6 +177,10 @@ type SearchIndex interface {
 	// with a release, by id, so a caller can bring them up to date by
 	// difference.
 	Hashes(ctx context.Context) (map[string]string, error)
+	// ReleaseHashes returns the content hash of every indexed document
+	// tagged with a release, by id, so a caller can leave those that are
+	// up to date alone.
+	ReleaseHashes(ctx context.Context) (map[string]string, error)
 	// Search runs a query.
 	Search(ctx context.Context, q SearchQuery) (SearchResults, error)
 }

@@ -297,6 +297,12 @@ func (s *Service) SyncSearch(ctx context.Context) error {
 		}
 	}
 	s.searchMu.Unlock()
+	indexed := map[string]string{}
+	if len(fresh) > 0 {
+		if indexed, err = s.search.ReleaseHashes(ctx); err != nil {
+			return err
+		}
+	}
 	for _, id := range fresh {
 		r, err := s.catalogue.ReleaseByID(ctx, id)
 		if err != nil {
@@ -306,7 +312,12 @@ func (s *Service) SyncSearch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		put = append(put, doc)
+		// At start every visible release is fresh; most are indexed as
+		// they are, and indexing them again was most of a large
+		// catalogue's start-up.
+		if indexed[doc.ID] != catalogue.SearchDocumentHash(doc) {
+			put = append(put, doc)
+		}
 	}
 	if len(del) > 0 {
 		if err := s.search.Delete(ctx, del); err != nil {

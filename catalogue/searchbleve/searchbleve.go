@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -72,10 +73,11 @@ type Index struct {
 	dir       string
 	closeOnce sync.Once
 
-	mu       sync.RWMutex
-	releases map[string]int64  // document id → its release, for documents tagged with one
-	hashes   map[string]string // document id → content hash, for the others
-	version  uint64            // counts changes to releases
+	mu            sync.RWMutex
+	releases      map[string]int64  // document id → its release, for documents tagged with one
+	releaseHashes map[string]string // document id → content hash, for those
+	hashes        map[string]string // document id → content hash, for the others
+	version       uint64            // counts changes to releases
 	// The last hidden-release answer, for the visible set it was for.
 	hiddenFor     [2]uint64
 	hiddenVersion uint64
@@ -193,7 +195,7 @@ func Create(ctx context.Context, dir string, fill func(context.Context, *Index) 
 	if err != nil {
 		return nil, fmt.Errorf("create search index: %w", err)
 	}
-	x := &Index{idx: idx, dir: building, releases: map[string]int64{}, hashes: map[string]string{}}
+	x := &Index{idx: idx, dir: building, releases: map[string]int64{}, releaseHashes: map[string]string{}, hashes: map[string]string{}}
 	if err := fill(ctx, x); err != nil {
 		idx.Close()
 		os.RemoveAll(building)
@@ -232,10 +234,10 @@ func (x *Index) Close() error {
 // load reads which documents are tagged with releases and the hashes of
 // the others.
 func (x *Index) load() error {
-	x.releases, x.hashes = map[string]int64{}, map[string]string{}
+	x.releases, x.releaseHashes, x.hashes = map[string]int64{}, map[string]string{}, map[string]string{}
 	return x.eachStored(func(id, hash string, d catalogue.SearchDocument) {
 		if d.Release != 0 {
-			x.releases[id] = d.Release
+			x.releases[id], x.releaseHashes[id] = d.Release, hash
 		} else {
 			x.hashes[id] = hash
 		}
@@ -367,11 +369,12 @@ func (x *Index) Put(ctx context.Context, docs []catalogue.SearchDocument) error 
 		x.version++
 		for _, d := range docs[start:end] {
 			if d.Release != 0 {
-				x.releases[d.ID] = d.Release
+				x.releases[d.ID], x.releaseHashes[d.ID] = d.Release, Hash(d)
 				delete(x.hashes, d.ID)
 			} else {
 				x.hashes[d.ID] = Hash(d)
 				delete(x.releases, d.ID)
+				delete(x.releaseHashes, d.ID)
 			}
 		}
 		x.mu.Unlock()
@@ -392,6 +395,7 @@ func (x *Index) Delete(ctx context.Context, ids []string) error {
 	x.version++
 	for _, id := range ids {
 		delete(x.releases, id)
+		delete(x.releaseHashes, id)
 		delete(x.hashes, id)
 	}
 	x.mu.Unlock()
@@ -402,11 +406,14 @@ func (x *Index) Delete(ctx context.Context, ids []string) error {
 func (x *Index) Hashes(ctx context.Context) (map[string]string, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	out := make(map[string]string, len(x.hashes))
-	for k, v := range x.hashes {
-		out[k] = v
-	}
-	return out, nil
+	return maps.Clone(x.hashes), nil
+}
+
+// ReleaseHashes implements catalogue.SearchIndex.
+func (x *Index) ReleaseHashes(ctx context.Context) (map[string]string, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return maps.Clone(x.releaseHashes), nil
 }
 
 // MaxQueryBytes bounds a query's text.
