@@ -3,6 +3,7 @@ package searchbleve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -220,4 +221,37 @@ func normalisedDocs(ds []catalogue.SearchDocument) []catalogue.SearchDocument {
 		out[i].Updated = out[i].Updated.UTC()
 	}
 	return out
+}
+
+// A built index is one segment, however many batches filled it: every
+// query visits every segment.
+func TestCreateMergesIntoOneSegment(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "search")
+	x, err := Create(context.Background(), dir, func(ctx context.Context, x *Index) error {
+		for batch := range 8 {
+			var docs []catalogue.SearchDocument
+			for i := range 300 {
+				docs = append(docs, catalogue.SearchDocument{ID: fmt.Sprintf("dataset:d%d-%d", batch, i), Kind: catalogue.KindDataset,
+					Title: fmt.Sprintf("Dataset %d of batch %d", i, batch), Publisher: "NHS Digital"})
+			}
+			if err := x.Put(ctx, docs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	segments, err := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segments) != 1 {
+		t.Errorf("the built index has %d segments, want 1: %v", len(segments), segments)
+	}
+	if n, err := x.Count(); err != nil || n != 2400 {
+		t.Errorf("the built index holds %d documents (%v), want 2400", n, err)
+	}
 }
