@@ -200,16 +200,16 @@ func Create(ctx context.Context, dir string, fill func(context.Context, *Index) 
 		return nil, fmt.Errorf("create search index: %w", err)
 	}
 	x := &Index{idx: idx, dir: building, releases: map[string]int64{}, releaseHashes: map[string]string{}, hashes: map[string]string{}}
-	err = fill(ctx, x)
-	if err == nil {
-		err = mergeSegments(ctx, idx)
-	}
-	if err != nil {
+	if err := fill(ctx, x); err != nil {
 		idx.Close()
 		os.RemoveAll(building)
 		return nil, err
 	}
 	if err := idx.Close(); err != nil {
+		return nil, err
+	}
+	if err := mergeSegments(ctx, building); err != nil {
+		os.RemoveAll(building)
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(building, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o640); err != nil {
@@ -229,19 +229,39 @@ func Create(ctx context.Context, dir string, fill func(context.Context, *Index) 
 	return Open(dir)
 }
 
-// mergeSegments merges a newly built index into one segment: a query
-// visits every segment, and the facets read each hit's values segment
-// by segment.
-func mergeSegments(ctx context.Context, idx bleve.Index) error {
-	inner, err := idx.Advanced()
+// mergeSegments merges the index built in dir, closed (so that every
+// segment is on disk, where a merge takes them all), into one segment: a
+// query visits every segment, and the facets read each hit's values
+// segment by segment.
+func mergeSegments(ctx context.Context, dir string) error {
+	idx, err := bleve.Open(dir)
 	if err != nil {
 		return err
 	}
+	inner, err := idx.Advanced()
+	if err == nil {
+		if sc, ok := inner.(*scorch.Scorch); ok {
+			err = sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions)
+		}
+	}
+	if cerr := idx.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// segments is how many segments the index had when it was opened.
+func (x *Index) segments() (uint64, error) {
+	inner, err := x.idx.Advanced()
+	if err != nil {
+		return 0, err
+	}
 	sc, ok := inner.(*scorch.Scorch)
 	if !ok {
-		return nil
+		return 0, fmt.Errorf("not a scorch index: %T", inner)
 	}
-	return sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions)
+	n, _ := sc.StatsMap()["TotFileSegmentsAtRoot"].(uint64)
+	return n, nil
 }
 
 // Count is how many documents the index holds.

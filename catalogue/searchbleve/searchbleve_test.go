@@ -244,12 +244,8 @@ func TestCreateMergesIntoOneSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	segments, err := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(segments) != 1 {
-		t.Errorf("the built index has %d segments, want 1: %v", len(segments), segments)
+	if n, err := x.segments(); err != nil || n != 1 {
+		t.Errorf("the built index has %d segments (%v), want 1", n, err)
 	}
 	if n, err := x.Count(); err != nil || n != 2400 {
 		t.Errorf("the built index holds %d documents (%v), want 2400", n, err)
