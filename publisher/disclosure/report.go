@@ -80,7 +80,7 @@ func suppressionName(tr treatment, version int) string {
 
 // auditCells lists one AuditCell per suppressed cell of each target.
 func (m *model) auditCells(ar auditResult) []AuditCell {
-	var cells []AuditCell
+	cells := make([]AuditCell, 0, len(ar.targets)) // a cell each, mostly
 	for _, vi := range ar.targets {
 		vr := ar.res[vi]
 		for _, o := range m.vars[vi].obs {

@@ -21,6 +21,8 @@ func TestNHSDigitalTV18(t *testing.T) {
 		{18, "20", tRounded}, {22, "20", tRounded},
 		{23, "25", tRounded}, {24, "25", tRounded},
 		{1234, "1235", tRounded}, {1237, "1235", tRounded}, {1238, "1240", tRounded},
+		// Either side of the texts made once (multiples of 5 below 20,480).
+		{20474, "20475", tRounded}, {20478, "20480", tRounded}, {1e9 + 3, "1000000005", tRounded}, {4e20, "400000000000000000000", tRounded},
 		// Half-patients: whole individuals first, halves up; a positive
 		// value below a half is still someone.
 		{0.5, "*", tPrimary}, {0.2, "*", tPrimary}, {7.4, "*", tPrimary},
