@@ -199,7 +199,12 @@ func TestHashesAndRebuild(t *testing.T) {
 	if _, err := Open(dir); !errors.Is(err, ErrRebuild) {
 		t.Errorf("unfinished: %v", err)
 	}
-	os.WriteFile(filepath.Join(dir, completeMarker), []byte("x"), 0o640)
+	// An index of an earlier format (its marker a time alone) is rebuilt.
+	os.WriteFile(filepath.Join(dir, completeMarker), []byte("2026-12-01T09:00:00Z\n"), 0o640)
+	if _, err := Open(dir); !errors.Is(err, ErrRebuild) || !strings.Contains(err.Error(), "another version") {
+		t.Errorf("earlier format: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, completeMarker), []byte(indexFormat+"\n"), 0o640)
 	os.WriteFile(filepath.Join(dir, "index_meta.json"), []byte("{not json"), 0o640)
 	if _, err := Open(dir); !errors.Is(err, ErrRebuild) {
 		t.Errorf("damaged: %v", err)
@@ -210,6 +215,50 @@ func TestHashesAndRebuild(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
 		t.Errorf("a failed build touched the old index: %v", err)
+	}
+}
+
+// Every facet counts the hits' values, from the one field that holds
+// them all, and lists at most facetCountsShown values, the most counted
+// first (ties by value).
+func TestFacetCountsEveryFacet(t *testing.T) {
+	x, _ := build(t)
+	ctx := context.Background()
+	res, err := x.Search(ctx, catalogue.SearchQuery{Visible: []int64{7, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]catalogue.FacetCount{
+		catalogue.FacetKind:      {{Value: catalogue.KindOrganisation, Count: 3}, {Value: catalogue.KindDataset, Count: 2}, {Value: catalogue.KindRelease, Count: 2}},
+		catalogue.FacetPublisher: {{Value: "HSCIC", Count: 3}, {Value: "NHS Digital", Count: 1}},
+		catalogue.FacetTopic:     {{Value: "Mortality", Count: 1}, {Value: "Patient outcomes", Count: 1}, {Value: "Surgery", Count: 1}},
+		catalogue.FacetStatus:    {{Value: "published", Count: 2}},
+		catalogue.FacetOrgType:   {{Value: "gp-practice", Count: 2}, {Value: "nhs-trust", Count: 1}},
+		catalogue.FacetLicence:   nil, catalogue.FacetFrequency: nil, catalogue.FacetGranularity: nil, catalogue.FacetRegion: nil,
+	}
+	if !reflect.DeepEqual(res.Facets, want) {
+		t.Errorf("facets:\n%v\nwant\n%v", res.Facets, want)
+	}
+	filtered, _ := x.Search(ctx, catalogue.SearchQuery{Text: "SHMI", Visible: []int64{7, 8}})
+	if got := filtered.Facets[catalogue.FacetPublisher]; !reflect.DeepEqual(got, []catalogue.FacetCount{{Value: "HSCIC", Count: 3}}) {
+		t.Errorf("publishers of the hits for SHMI: %v", got)
+	}
+
+	var many []catalogue.SearchDocument
+	for i := range facetCountsShown + 10 {
+		many = append(many, catalogue.SearchDocument{ID: fmt.Sprintf("dataset:%d", i), Kind: catalogue.KindDataset,
+			Title: "Dataset", Publisher: fmt.Sprintf("Publisher %03d", i%(facetCountsShown+5))})
+	}
+	y, err := Create(ctx, filepath.Join(t.TempDir(), "search"), func(ctx context.Context, y *Index) error { return y.Put(ctx, many) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	res, _ = y.Search(ctx, catalogue.SearchQuery{})
+	pubs := res.Facets[catalogue.FacetPublisher]
+	if len(pubs) != facetCountsShown || pubs[0] != (catalogue.FacetCount{Value: "Publisher 000", Count: 2}) ||
+		pubs[5] != (catalogue.FacetCount{Value: "Publisher 005", Count: 1}) {
+		t.Errorf("%d publishers listed, from %v", len(pubs), pubs[:min(len(pubs), 6)])
 	}
 }
 
