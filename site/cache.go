@@ -61,6 +61,7 @@ type cachedPage struct {
 	key         string
 	body        []byte
 	contentType string
+	tag         string      // bodyTag(body)
 	headers     [][2]string // of cachedHeaders, as the response set them
 	stored      time.Time
 	size        int64
@@ -134,7 +135,7 @@ func (p *pageCache) get(key string) (*cachedPage, bool) {
 // put stores a page rendered in generation gen, unless the cache has been
 // cleared since or the page alone exceeds the budget.
 func (p *pageCache) put(gen uint64, e *cachedPage) {
-	e.size = int64(len(e.key)+len(e.body)+len(e.contentType)) + entryOverhead
+	e.size = int64(len(e.key)+len(e.body)+len(e.contentType)+len(e.tag)) + entryOverhead
 	for _, h := range e.headers {
 		e.size += int64(len(h[0]) + len(h[1]))
 	}
@@ -306,7 +307,7 @@ func (s *Site) cached(c *fiber.Ctx) error {
 				headers = append(headers, [2]string{h, string(v)})
 			}
 		}
-		s.cache.put(gen, &cachedPage{key: key, body: body, contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
+		s.cache.put(gen, &cachedPage{key: key, body: body, tag: bodyTag(body), contentType: string(c.Response().Header.ContentType()), headers: headers, stored: time.Now()})
 	}
 	return nil
 }
@@ -318,6 +319,7 @@ func sendCached(c *fiber.Ctx, e *cachedPage, how string) error {
 		c.Set(h[0], h[1])
 	}
 	c.Set("X-Candour-Cache", how)
+	c.Locals(localBodyTag, e.tag)
 	return c.Send(e.body)
 }
 

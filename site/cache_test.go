@@ -3,6 +3,7 @@ package site
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -154,5 +155,45 @@ func TestPageCacheRendersAMissOnce(t *testing.T) {
 	}
 	if _, ok := s.cache.get("/slow"); !ok {
 		t.Error("the page rendered once was not stored")
+	}
+}
+
+// A page served from the cache has the ETag it had when it was rendered,
+// from the tag stored with it (not the body hashed again), and a client
+// holding it gets 304 from the cache as from the handler.
+func TestCachedPagesKeepTheirTag(t *testing.T) {
+	s := &Site{cache: newPageCache(time.Minute, 1<<20)}
+	app := fiber.New()
+	app.Use(conditionalGET)
+	app.Get("/page", s.cached, func(c *fiber.Ctx) error { return c.SendString("a scorecard") })
+	get := func(headers ...string) (*http.Response, string) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/page", nil)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	miss, _ := get()
+	hit, body := get()
+	tag := miss.Header.Get("ETag")
+	if hit.Header.Get("X-Candour-Cache") != "hit" || body != "a scorecard" || tag == "" || hit.Header.Get("ETag") != tag {
+		t.Fatalf("miss ETag %q; then %s, ETag %q, %q", tag, hit.Header.Get("X-Candour-Cache"), hit.Header.Get("ETag"), body)
+	}
+	if res, body := get("If-None-Match", tag); res.StatusCode != 304 || body != "" || res.Header.Get("X-Candour-Cache") != "hit" {
+		t.Errorf("If-None-Match on a hit: %d %q %s", res.StatusCode, body, res.Header.Get("X-Candour-Cache"))
+	}
+	e, ok := s.cache.get("/page")
+	if !ok || e.tag != bodyTag([]byte("a scorecard")) {
+		t.Fatalf("stored tag %q", e.tag)
+	}
+	e.tag = `"stored"`
+	if res, _ := get(); res.Header.Get("ETag") != `W/"stored"` {
+		t.Errorf("a hit's ETag %q is not the stored tag", res.Header.Get("ETag"))
 	}
 }
