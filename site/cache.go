@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/candour/candour/catalogue"
 	"github.com/candour/candour/datasets"
@@ -64,7 +65,10 @@ type cachedPage struct {
 	tag         string      // bodyTag(body)
 	headers     [][2]string // of cachedHeaders, as the response set them
 	stored      time.Time
-	size        int64
+	size        int64 // counted against the budget, variants included (under pageCache.mu)
+
+	variantMu sync.Mutex
+	variants  map[string][]byte // the body compressed, by encoding, made when first asked for
 }
 
 // cachedHeaders are the response headers a cached page keeps besides its
@@ -281,14 +285,14 @@ func (s *Site) cached(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if e, ok := s.cache.get(key); ok {
-		return sendCached(c, e, "hit")
+		return s.sendCached(c, e, "hit")
 	}
 	land, wait := s.cache.lead(key)
 	if wait != nil {
 		select {
 		case <-wait:
 			if e, ok := s.cache.get(key); ok {
-				return sendCached(c, e, "shared")
+				return s.sendCached(c, e, "shared")
 			}
 		case <-time.After(flightWait):
 		}
@@ -312,15 +316,99 @@ func (s *Site) cached(c *fiber.Ctx) error {
 	return nil
 }
 
-// sendCached answers with a stored page.
-func sendCached(c *fiber.Ctx, e *cachedPage, how string) error {
+// sendCached answers with a stored page, compressed as the client
+// accepts (see variant).
+func (s *Site) sendCached(c *fiber.Ctx, e *cachedPage, how string) error {
 	c.Set(fiber.HeaderContentType, e.contentType)
 	for _, h := range e.headers {
 		c.Set(h[0], h[1])
 	}
 	c.Set("X-Candour-Cache", how)
 	c.Locals(localBodyTag, e.tag)
+	if encoding, body := s.cache.variant(e, c); body != nil {
+		c.Set(fiber.HeaderContentEncoding, encoding)
+		c.Vary(fiber.HeaderAcceptEncoding)
+		return c.Send(body)
+	}
 	return c.Send(e.body)
+}
+
+// Compressed variants. Pages go out compressed by the compression
+// middleware (routes.go), which compressed a cached page again on every
+// hit: a browser asks for Brotli or gzip, and compressing a 385 KB
+// scorecard costs many times what sending it does. The cache keeps each
+// encoding a page was asked for, made once with the middleware's choice
+// of encoding and level (so the bytes are the same), counted against its
+// budget; the middleware leaves an answer with an encoding alone.
+
+// minCompressedBody is the smallest body compressed, as the middleware
+// (fasthttp) has it.
+const minCompressedBody = 200
+
+// variant returns the encoding and body of e to send to the client of c,
+// making it the first time; nil when e goes out as it is.
+func (p *pageCache) variant(e *cachedPage, c *fiber.Ctx) (string, []byte) {
+	encoding := acceptedEncoding(c)
+	if encoding == "" || len(e.body) < minCompressedBody || !compressible(e.contentType) {
+		return "", nil
+	}
+	e.variantMu.Lock()
+	body, ok := e.variants[encoding]
+	if !ok {
+		if encoding == "br" {
+			body = fasthttp.AppendBrotliBytesLevel(nil, e.body, fasthttp.CompressBrotliBestSpeed)
+		} else {
+			body = fasthttp.AppendGzipBytesLevel(nil, e.body, fasthttp.CompressBestSpeed)
+		}
+		if e.variants == nil {
+			e.variants = map[string][]byte{}
+		}
+		e.variants[encoding] = body
+	}
+	e.variantMu.Unlock()
+	if !ok {
+		p.grow(e, int64(len(body)))
+	}
+	return encoding, body
+}
+
+// acceptedEncoding is the encoding the middleware would choose for c:
+// Brotli, else gzip, else none (deflate is left to the middleware).
+func acceptedEncoding(c *fiber.Ctx) string {
+	h := &c.Request().Header
+	switch {
+	case h.HasAcceptEncoding("br"):
+		return "br"
+	case h.HasAcceptEncoding("gzip"):
+		return "gzip"
+	}
+	return ""
+}
+
+// compressible reports whether the middleware compresses a body of this
+// type.
+func compressible(contentType string) bool {
+	for _, prefix := range []string{"text/", "application/", "image/svg", "image/x-icon", "font/", "multipart/"} {
+		if strings.HasPrefix(contentType, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// grow counts n more bytes of entry e against the budget, if e is still
+// stored, freeing the least recently used others as put does.
+func (p *pageCache) grow(e *cachedPage, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if el, ok := p.entries[e.key]; !ok || el.Value != e {
+		return
+	}
+	e.size += n
+	p.bytes += n
+	for p.bytes > p.budget {
+		p.remove(p.recency.Back())
+	}
 }
 
 // definitionsCache remembers the indicator definitions of the visible

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/valyala/fasthttp"
 )
 
 func page(key string, n int) *cachedPage {
@@ -196,4 +199,87 @@ func TestCachedPagesKeepTheirTag(t *testing.T) {
 	if res, _ := get(); res.Header.Get("ETag") != `W/"stored"` {
 		t.Errorf("a hit's ETag %q is not the stored tag", res.Header.Get("ETag"))
 	}
+}
+
+// A cached page asked for compressed is compressed once per encoding, with
+// the bytes the compression middleware gives a miss, keeps the identity
+// body's tag, and its variants count against the cache's budget.
+func TestCachedPagesAreCompressedOnce(t *testing.T) {
+	s := &Site{cache: newPageCache(time.Minute, 1<<20)}
+	page := strings.Repeat("<tr><td>RR8</td><td>Leeds Teaching Hospitals</td><td>96.1</td></tr>\n", 200)
+	renders := 0
+	app := fiber.New()
+	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}), conditionalGET)
+	app.Get("/page", s.cached, func(c *fiber.Ctx) error {
+		renders++
+		c.Type("html")
+		return c.SendString(page)
+	})
+	get := func(encoding string, headers ...string) (*http.Response, []byte) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/page", nil)
+		req.Header.Set("Accept-Encoding", encoding)
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		return res, body
+	}
+	miss, missBody := get("gzip, deflate, br")
+	if miss.Header.Get("X-Candour-Cache") == "hit" || miss.Header.Get("Content-Encoding") != "br" {
+		t.Fatalf("first answer: %s, encoding %q", miss.Header.Get("X-Candour-Cache"), miss.Header.Get("Content-Encoding"))
+	}
+	before := s.CacheStats().Bytes
+	tag := miss.Header.Get("ETag")
+	for _, tc := range []struct{ accept, encoding string }{
+		{"gzip, deflate, br", "br"}, {"br", "br"}, {"gzip", "gzip"}, {"gzip, deflate", "gzip"}, {"", ""}, {"identity", ""},
+	} {
+		res, body := get(tc.accept)
+		if res.Header.Get("X-Candour-Cache") != "hit" || res.Header.Get("Content-Encoding") != tc.encoding || res.Header.Get("ETag") != tag {
+			t.Errorf("Accept-Encoding %q: %s, encoding %q, ETag %q (want %q)", tc.accept, res.Header.Get("X-Candour-Cache"),
+				res.Header.Get("Content-Encoding"), res.Header.Get("ETag"), tag)
+		}
+		if tc.encoding != "" && !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: Vary %q", tc.accept, res.Header.Get("Vary"))
+		}
+		if tc.encoding == "br" && !bytes.Equal(body, missBody) {
+			t.Errorf("the cached Brotli variant differs from what the middleware sent")
+		}
+		if got := decoded(t, tc.encoding, body); got != page {
+			t.Errorf("Accept-Encoding %q: the body is not the page (%d bytes)", tc.accept, len(got))
+		}
+	}
+	if res, body := get("br", "If-None-Match", tag); res.StatusCode != 304 || len(body) != 0 {
+		t.Errorf("If-None-Match on a compressed hit: %d, %d bytes", res.StatusCode, len(body))
+	}
+	e, _ := s.cache.get("/page")
+	if renders != 1 || len(e.variants) != 2 {
+		t.Errorf("%d renders, variants %d", renders, len(e.variants))
+	}
+	if grown := s.CacheStats().Bytes - before; grown != int64(len(e.variants["br"])+len(e.variants["gzip"])) {
+		t.Errorf("the cache grew by %d bytes for variants of %d and %d", grown, len(e.variants["br"]), len(e.variants["gzip"]))
+	}
+}
+
+// decoded is body decoded from encoding ("" for none).
+func decoded(t *testing.T, encoding string, body []byte) string {
+	t.Helper()
+	var out []byte
+	var err error
+	switch encoding {
+	case "":
+		return string(body)
+	case "br":
+		out, err = fasthttp.AppendUnbrotliBytes(nil, body)
+	case "gzip":
+		out, err = fasthttp.AppendGunzipBytes(nil, body)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", encoding, err)
+	}
+	return string(out)
 }
