@@ -171,15 +171,7 @@ func TestCachedPagesKeepTheirTag(t *testing.T) {
 	app.Get("/page", s.cached, func(c *fiber.Ctx) error { return c.SendString("a scorecard") })
 	get := func(headers ...string) (*http.Response, string) {
 		t.Helper()
-		req := httptest.NewRequest("GET", "/page", nil)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := app.Test(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
+		res, body := getWith(t, app, "/page", headers...)
 		return res, string(body)
 	}
 	miss, _ := get()
@@ -217,17 +209,7 @@ func TestCachedPagesAreCompressedOnce(t *testing.T) {
 	})
 	get := func(encoding string, headers ...string) (*http.Response, []byte) {
 		t.Helper()
-		req := httptest.NewRequest("GET", "/page", nil)
-		req.Header.Set("Accept-Encoding", encoding)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		res, err := app.Test(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		return res, body
+		return getWith(t, app, "/page", append([]string{"Accept-Encoding", encoding}, headers...)...)
 	}
 	miss, missBody := get("gzip, deflate, br")
 	if miss.Header.Get("X-Candour-Cache") == "hit" || miss.Header.Get("Content-Encoding") != "br" {

@@ -34,15 +34,7 @@ func TestConditionalGET(t *testing.T) {
 	app.Get("/missing", func(c *fiber.Ctx) error { return c.Status(404).SendString("no") })
 	do := func(path string, headers ...string) (*http.Response, string) {
 		t.Helper()
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-		resp, err := app.Test(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
+		resp, b := getWith(t, app, path, headers...)
 		return resp, string(b)
 	}
 	first, _ := do("/page")
@@ -72,4 +64,20 @@ func TestConditionalGET(t *testing.T) {
 			t.Errorf("%s: ETag %q, want %q", path, r.Header.Get("ETag"), want)
 		}
 	}
+}
+
+// getWith sends GET path to app with headers (name, value, …) and
+// returns the answer and its body.
+func getWith(t *testing.T, app *fiber.App, path string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
 }
