@@ -337,8 +337,9 @@ func writeDisclosureTable(w *bufio.Writer, period, code string, c *discCounts) e
 // measurement is the best time of some runs and the most heap they used.
 type measurement struct {
 	best      time.Duration
-	peakHeap  uint64 // most heap in use during a run, over what was in use before it
-	allocated uint64 // bytes allocated by one run
+	runs      []time.Duration // every run's time, in order
+	peakHeap  uint64          // most heap in use during a run, over what was in use before it
+	allocated uint64          // bytes allocated by one run
 }
 
 // bestOf runs fn repeat times, collecting garbage before each, and keeps
@@ -358,6 +359,7 @@ func bestOf(repeat int, profile string, fn func() (func(), error)) (measurement,
 		if err != nil {
 			return m, err
 		}
+		m.runs = append(m.runs, d)
 		if i == 0 || d < m.best {
 			m.best = d
 		}
@@ -476,7 +478,8 @@ func printDisclosureBench(rows int, size int64, parse, check measurement, s disc
 	fmt.Printf("\n%12s %10s %10s %14s %8s %8s %6s\n", "rows", "bytes", "parse s", "disclosure s", "ratio", "target", "")
 	fmt.Printf("%12d %10d %10.2f %14.2f %7.2f× %8s %6s\n", rows, size, parse.best.Seconds(), check.best.Seconds(),
 		ratio, fmt.Sprintf("≤ %.1f×", discTargetRatio), result)
-	fmt.Printf("\npeak heap in use, over what was in use before: parse %s, disclosure %s\n", mb(int64(parse.peakHeap)), mb(int64(check.peakHeap)))
+	fmt.Printf("\nevery run, in order: parse %s; disclosure %s\n", runsText(parse.runs), runsText(check.runs))
+	fmt.Printf("peak heap in use, over what was in use before: parse %s, disclosure %s\n", mb(int64(parse.peakHeap)), mb(int64(check.peakHeap)))
 	fmt.Printf("allocated by one run: parse %s, disclosure %s\n", mb(int64(parse.allocated)), mb(int64(check.allocated)))
 	fmt.Printf("peak resident memory of this process (VmHWM): %.1f MB\n", peakRSSMB(os.Getpid()))
 	fmt.Printf("\naudit: %d unknowns, %d relations, %d suppressed cells audited (%s), passed %v\n",
@@ -489,6 +492,15 @@ func printDisclosureBench(rows int, size int64, parse, check measurement, s disc
 		fmt.Printf("  blocking: %s\n", m)
 	}
 	fmt.Printf("GOMAXPROCS %d, %s %s/%s\n", runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// runsText lists run times in seconds: "4.36 s, 4.51 s".
+func runsText(runs []time.Duration) string {
+	parts := make([]string, len(runs))
+	for i, d := range runs {
+		parts[i] = fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return strings.Join(parts, ", ")
 }
 
 // countsText lists counts by name, largest first: "exact 12, marker 3".

@@ -93,8 +93,10 @@ type model struct {
 	tables []*table
 	vars   []*avar
 	eqs    []equation
-	varEqs [][]int
-	varAt  [][]int32 // per table, row by row and column: the unknown + 1 (0: none)
+	// relSlab[relStart[v]:relStart[v+1]] are the relations unknown v is in.
+	relStart []int32
+	relSlab  []int32
+	varAt    [][]int32 // per table, row by row and column: the unknown + 1 (0: none)
 	// Static components: unknowns connected by relations that add up,
 	// whatever is published. A suppression changes only its own
 	// component's audit (and, by making a file's markers ambiguous, can

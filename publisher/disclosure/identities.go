@@ -33,6 +33,7 @@ type identities struct {
 	n      int32
 	buf    []byte
 	dense  denseIdentities
+	expect int // identities expected: the maps are sized for them unless the array takes them
 }
 
 // denseIdentities is the array of identities by mixed-radix number (see
@@ -45,8 +46,18 @@ type denseIdentities struct {
 }
 
 // useDense numbers the identities of fields densely, if the array would
-// have at most limit entries.
+// have at most limit entries; otherwise it makes room in the maps for the
+// identities expected. (Sized up front, a map of millions of identities
+// the array then takes would cost hundreds of megabytes for nothing.)
 func (x *identities) useDense(fields []uint32, limit int) {
+	if !x.tryDense(fields, limit) && len(x.small) == 0 {
+		x.small = make(map[identKey]int32, x.expect)
+	}
+}
+
+// tryDense sets up the array of identities, if it would have at most
+// limit entries.
+func (x *identities) tryDense(fields []uint32, limit int) bool {
 	d := denseIdentities{slotOf: make([]int32, len(x.names))}
 	for i := range d.slotOf {
 		d.slotOf[i] = -1
@@ -61,11 +72,12 @@ func (x *identities) useDense(fields []uint32, limit int) {
 		d.radix = append(d.radix, r)
 		d.stride = append(d.stride, size)
 		if size *= r; size > uint64(limit) {
-			return
+			return false
 		}
 	}
 	d.ids = make([]int32, size)
 	x.dense = d
+	return true
 }
 
 // denseNumber is the mixed-radix number of pairs, if they have one.
@@ -97,9 +109,9 @@ type identKey [2 * identKeyPairs]uint32
 // idPair is one (field, value) pair of an identity, interned.
 type idPair struct{ field, value uint32 }
 
-// newIdentities makes room for about n identities.
+// newIdentities expects about n identities (see useDense).
 func newIdentities(n int) *identities {
-	return &identities{fields: map[string]uint32{}, small: make(map[identKey]int32, n), ids: map[string]int32{}}
+	return &identities{fields: map[string]uint32{}, small: map[identKey]int32{}, ids: map[string]int32{}, expect: n}
 }
 
 // field returns the number of a field name.

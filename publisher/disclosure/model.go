@@ -647,26 +647,31 @@ func (m *model) varOf(o obs) (int, bool) {
 	return int(vi) - 1, vi > 0
 }
 
-// indexRelations lists each unknown's relations (varEqs), in one slab.
+// indexRelations lists each unknown's relations (relationsOf), in one
+// slab of int32 with an offset by unknown: a million-cell release has
+// millions of entries, and a slice header by unknown would triple them.
 func (m *model) indexRelations() {
-	counts := make([]int32, len(m.vars))
-	total := 0
+	start := make([]int32, len(m.vars)+1)
 	for _, eq := range m.eqs {
 		for _, tm := range eq.terms {
-			counts[tm.v]++
-			total++
+			start[tm.v+1]++
 		}
 	}
-	slab := make([]int, total)
-	m.varEqs = make([][]int, len(m.vars))
-	at := 0
-	for v, n := range counts {
-		m.varEqs[v] = slab[at : at : at+int(n)]
-		at += int(n)
+	for v := range m.vars {
+		start[v+1] += start[v]
 	}
+	slab := make([]int32, start[len(m.vars)])
+	next := slices.Clone(start[:len(m.vars)])
 	for ei, eq := range m.eqs {
 		for _, tm := range eq.terms {
-			m.varEqs[tm.v] = append(m.varEqs[tm.v], ei)
+			slab[next[tm.v]] = int32(ei)
+			next[tm.v]++
 		}
 	}
+	m.relStart, m.relSlab = start, slab
+}
+
+// relationsOf returns the relations unknown v is in, in order.
+func (m *model) relationsOf(v int) []int32 {
+	return m.relSlab[m.relStart[v]:m.relStart[v+1]]
 }

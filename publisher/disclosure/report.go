@@ -244,7 +244,7 @@ func (m *model) giveaways(v int) []string {
 			add(fmt.Sprintf("it is published as %s in %s, %s", t.cells[o.r][o.c], t.label(), t.where(o.r, o.c)))
 		}
 	}
-	for _, ei := range m.varEqs[v] {
+	for _, ei := range m.relationsOf(v) {
 		eq := m.eqs[ei]
 		if eq.broken {
 			continue

@@ -108,7 +108,7 @@ func (m *model) candidates(ar auditResult) []int {
 			set[f] = true
 		}
 		found := false
-		for _, ei := range m.varEqs[f] {
+		for _, ei := range m.relationsOf(f) {
 			if m.eqs[ei].broken {
 				continue
 			}
@@ -119,7 +119,7 @@ func (m *model) candidates(ar auditResult) []int {
 				}
 			}
 		}
-		if found || len(m.varEqs[f]) > 0 {
+		if found || len(m.relationsOf(f)) > 0 {
 			continue
 		}
 		// In no relation: its marker alone discloses too little range, as
