@@ -97,3 +97,58 @@ type RowStore interface {
 	// DeleteRelease removes every row of a release (a cancelled draft).
 	DeleteRelease(ctx context.Context, release int64) error
 }
+
+// ReadAhead yields the rows that read sends, in the order sent, while
+// read runs in a goroutine of its own up to depth batches ahead: a row
+// store decodes the next rows while its caller writes the last ones out.
+// read stops when send returns false (the caller stopped, or ctx ended)
+// and returns the error that ended reading, if any, which is yielded
+// after the rows sent before it. A read cut short by ctx ending yields
+// ctx's error, so a caller never takes a short file for a whole one. The
+// goroutine has ended when the sequence returns; a sent batch belongs to
+// the caller.
+func ReadAhead(ctx context.Context, depth int, read func(ctx context.Context, send func([]StoredRow) bool) error) iter.Seq2[StoredRow, error] {
+	return func(yield func(StoredRow, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		type batch struct {
+			rows []StoredRow
+			err  error
+		}
+		batches := make(chan batch, depth)
+		cut := false // a send found ctx ended; read once batches is closed
+		send := func(b batch) bool {
+			select {
+			case batches <- b:
+				return true
+			case <-ctx.Done():
+				cut = true
+				return false
+			}
+		}
+		go func() {
+			defer close(batches)
+			if err := read(ctx, func(rows []StoredRow) bool { return send(batch{rows: rows}) }); err != nil {
+				send(batch{err: err})
+			}
+		}()
+		defer func() {
+			cancel()
+			for range batches { // wait for read to end and let go of its connection
+			}
+		}()
+		for b := range batches {
+			for _, r := range b.rows {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if b.err != nil {
+				yield(StoredRow{}, b.err)
+				return
+			}
+		}
+		if cut {
+			yield(StoredRow{}, context.Cause(ctx))
+		}
+	}
+}

@@ -18,6 +18,11 @@
 // a query with a range reads the file's rows past the cursor and stops at
 // its limit.
 //
+// A read decodes the server's rows in a goroutine of its own, a batch
+// ahead of its caller, so that an export writes CSV while the next rows
+// are decoded; a caller that stops early cancels the query and the
+// goroutine ends before Rows returns.
+//
 // It never decides visibility: reads of a release outside the visible set
 // its caller passes yield datasets.ErrNotVisible.
 package rowclickhouse
@@ -135,51 +140,74 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 		}
 		// A reader that stops early cancels the query rather than reading
 		// the rest of the file.
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		query, args := rowsSQL(s.db.Table("dataset_rows"), q)
-		rows, err := s.db.Query.Query(ctx, query, args...)
-		if err != nil {
-			yield(datasets.StoredRow{}, clickhousedb.Classify(err))
-			return
-		}
-		defer rows.Close()
-		ranges := rangeList(q.Within)
-		sent := 0
-		// Scanned into once, not declared for each row, where the driver's
-		// pointers to them took two allocations a row; a row's cells are
-		// cut from a slab shared by many rows.
-		var (
-			number  uint64
-			packed  string
-			scratch []string
-			slab    cellSlab
-		)
-		for rows.Next() {
-			if err := rows.Scan(&number, &packed); err != nil {
-				yield(datasets.StoredRow{}, clickhousedb.Classify(err))
+		for row, err := range datasets.ReadAhead(ctx, readAhead, func(ctx context.Context, send func([]datasets.StoredRow) bool) error {
+			return s.readRows(ctx, q, send)
+		}) {
+			if !yield(row, err) || err != nil {
 				return
 			}
-			scratch, err = unpackCells(packed, scratch[:0])
-			if err != nil {
-				yield(datasets.StoredRow{}, fmt.Errorf("row %d of %s: %w", number, q.File.File, err))
-				return
-			}
-			if !within(scratch, ranges) {
-				continue
-			}
-			cells := slab.copyOf(scratch)
-			if !yield(datasets.StoredRow{Number: int64(number), Cells: cells}, nil) {
-				return
-			}
-			if sent++; q.Limit > 0 && sent == q.Limit {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(datasets.StoredRow{}, clickhousedb.Classify(err))
 		}
 	}
+}
+
+// Rows are read from the server and decoded in a goroutine of their own,
+// a batch at a time, while the caller writes the previous batches out:
+// for an export, decoding and writing each take about half the time.
+const (
+	rowBatchSize = 256 // rows a batch
+	readAhead    = 4   // batches decoded ahead of the caller
+)
+
+// readRows sends q's rows, a batch at a time, until the last (or q.Limit
+// rows) or until send refuses; it returns the error that ended reading.
+func (s *Store) readRows(ctx context.Context, q datasets.RowQuery, send func([]datasets.StoredRow) bool) error {
+	query, args := rowsSQL(s.db.Table("dataset_rows"), q)
+	rows, err := s.db.Query.Query(ctx, query, args...)
+	if err != nil {
+		return clickhousedb.Classify(err)
+	}
+	defer rows.Close()
+	ranges := rangeList(q.Within)
+	sent := 0
+	// Scanned into once, not declared for each row, where the driver's
+	// pointers to them took two allocations a row; a row's cells are
+	// cut from a slab shared by many rows.
+	var (
+		number  uint64
+		packed  string
+		scratch []string
+		slab    cellSlab
+	)
+	batch := make([]datasets.StoredRow, 0, rowBatchSize)
+	for rows.Next() {
+		if err := rows.Scan(&number, &packed); err != nil {
+			return clickhousedb.Classify(err)
+		}
+		scratch, err = unpackCells(packed, scratch[:0])
+		if err != nil {
+			return fmt.Errorf("row %d of %s: %w", number, q.File.File, err)
+		}
+		if !within(scratch, ranges) {
+			continue
+		}
+		batch = append(batch, datasets.StoredRow{Number: int64(number), Cells: slab.copyOf(scratch)})
+		if sent++; q.Limit > 0 && sent == q.Limit {
+			break
+		}
+		if len(batch) == rowBatchSize {
+			if !send(batch) {
+				return nil
+			}
+			batch = make([]datasets.StoredRow, 0, rowBatchSize)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return clickhousedb.Classify(err)
+	}
+	if len(batch) > 0 && !send(batch) {
+		return nil
+	}
+	return ctx.Err()
 }
 
 // rowsSQL is the query for q: the file's rows after the cursor that pass

@@ -124,53 +124,26 @@ func (s *Store) Rows(ctx context.Context, visible datasets.Visible, q datasets.R
 			yield(datasets.StoredRow{}, datasets.ErrNotVisible)
 			return
 		}
-		ctx, cancel := context.WithCancel(ctx)
-		batches := make(chan rowBatch, 2)
-		go s.readBlocks(ctx, q, batches)
-		defer func() {
-			cancel()
-			for range batches { // wait for the reader to let go of its connection
-			}
-		}()
-		for b := range batches {
-			if b.err != nil {
-				yield(datasets.StoredRow{}, b.err)
+		for row, err := range datasets.ReadAhead(ctx, 2, func(ctx context.Context, send func([]datasets.StoredRow) bool) error {
+			return s.readBlocks(ctx, q, send)
+		}) {
+			if !yield(row, err) || err != nil {
 				return
 			}
-			for _, r := range b.rows {
-				if !yield(r, nil) {
-					return
-				}
-			}
 		}
 	}
 }
 
-// rowBatch is one block's selected rows, or the error that ended reading.
-type rowBatch struct {
-	rows []datasets.StoredRow
-	err  error
-}
-
-// readBlocks sends the rows q selects, a block at a time, and closes out.
-func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, out chan<- rowBatch) {
-	defer close(out)
-	send := func(b rowBatch) bool {
-		select {
-		case out <- b:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+// readBlocks sends the rows q selects, a block at a time, until send
+// refuses; it returns the error that ended reading.
+func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, send func([]datasets.StoredRow) bool) error {
 	// Start at the block holding row After+1.
 	rows, err := s.db.QueryContext(ctx, `SELECT first_row, row_count, data FROM row_blocks
 		WHERE release_id = ? AND file_name = ? AND first_row >= IFNULL((SELECT MAX(first_row) FROM row_blocks
 			WHERE release_id = ? AND file_name = ? AND first_row <= ?), 0)
 		ORDER BY first_row`, q.File.Release, q.File.File, q.File.Release, q.File.File, q.After+1)
 	if err != nil {
-		send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
-		return
+		return fmt.Errorf("read rows of %s: %w", q.File.File, err)
 	}
 	defer rows.Close()
 	emitted := 0
@@ -180,22 +153,20 @@ func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, out chan<- 
 		var count int
 		var data []byte
 		if err := rows.Scan(&first, &count, &data); err != nil {
-			send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
-			return
+			return fmt.Errorf("read rows of %s: %w", q.File.File, err)
 		}
 		if first+int64(count)-1 <= q.After {
 			continue
 		}
-		fail := func(err error) {
-			send(rowBatch{err: fmt.Errorf("read rows of %s: rows from %d: %w", q.File.File, first, err)})
+		fail := func(err error) error {
+			return fmt.Errorf("read rows of %s: rows from %d: %w", q.File.File, first, err)
 		}
 		b, err := decodeBlock(data)
 		if err == nil && b.rows != count {
 			err = fmt.Errorf("%w: %d rows, the index says %d", errBlock, b.rows, count)
 		}
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		from := max(0, int(q.After-first+1))
 		sel = sel[:0]
@@ -203,8 +174,7 @@ func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, out chan<- 
 			sel = append(sel, int32(i))
 		}
 		if sel, err = b.filter(sel, q); err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		if len(sel) == 0 {
 			continue
@@ -214,23 +184,23 @@ func (s *Store) readBlocks(ctx context.Context, q datasets.RowQuery, out chan<- 
 		}
 		built, err := b.build(sel)
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		batch := make([]datasets.StoredRow, len(built))
 		for k, cells := range built {
 			batch[k] = datasets.StoredRow{Number: first + int64(sel[k]), Cells: cells}
 		}
-		if !send(rowBatch{rows: batch}) {
-			return
+		if !send(batch) {
+			return nil
 		}
 		if emitted += len(sel); q.Limit > 0 && emitted >= q.Limit {
-			return
+			return nil
 		}
 	}
-	if err := rows.Err(); err != nil && ctx.Err() == nil {
-		send(rowBatch{err: fmt.Errorf("read rows of %s: %w", q.File.File, err)})
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read rows of %s: %w", q.File.File, err)
 	}
+	return ctx.Err() // rows stop early, with no error, when ctx ends
 }
 
 // filter narrows sel (row indices, ascending) to the rows q's filters

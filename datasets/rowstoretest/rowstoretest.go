@@ -228,6 +228,33 @@ func Run(t *testing.T, newStore func(t *testing.T) datasets.RowStore) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("a reader whose context ends gets an error, never a short file", func(t *testing.T) {
+		s := newStore(t)
+		f := datasets.FileRef{Release: 12, File: "cut.csv"}
+		var in [][]string
+		for i := range 20000 {
+			in = append(in, []string{fmt.Sprint(i)})
+		}
+		if _, err := s.WriteRows(context.Background(), f, seq(in, nil)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n := 0
+		var failed error
+		for _, err := range s.Rows(ctx, datasets.NewVisible(12), datasets.RowQuery{File: f}) {
+			if err != nil {
+				failed = err
+				break
+			}
+			if n++; n == 3 {
+				cancel()
+			}
+		}
+		if failed == nil && n != len(in) {
+			t.Errorf("the context ended after 3 rows; the read ended after %d of %d rows with no error", n, len(in))
+		}
+	})
 	t.Run("failed write stores nothing", func(t *testing.T) {
 		s := newStore(t)
 		ctx := context.Background()
