@@ -170,17 +170,19 @@ func (s *Store) readRows(ctx context.Context, q datasets.RowQuery, send func([]d
 	ranges := rangeList(q.Within)
 	sent := 0
 	// Scanned into once, not declared for each row, where the driver's
-	// pointers to them took two allocations a row; a row's cells are
-	// cut from a slab shared by many rows.
+	// pointers to them took two allocations a row, and through one list
+	// of them (a call's own list took another); a row's cells are cut
+	// from a slab shared by many rows.
 	var (
 		number  uint64
 		packed  string
 		scratch []string
 		slab    cellSlab
 	)
+	dest := []any{&number, &packed}
 	batch := make([]datasets.StoredRow, 0, rowBatchSize)
 	for rows.Next() {
-		if err := rows.Scan(&number, &packed); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return clickhousedb.Classify(err)
 		}
 		scratch, err = unpackCells(packed, scratch[:0])
