@@ -260,13 +260,34 @@ func mergeSegments(ctx context.Context, dir string) error {
 	inner, err := idx.Advanced()
 	if err == nil {
 		if sc, ok := inner.(*scorch.Scorch); ok {
-			err = sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions)
+			if err = sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err == nil {
+				awaitPersisted(ctx, sc)
+			}
 		}
 	}
 	if cerr := idx.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// awaitPersisted waits, for at most a minute, until the index's current
+// snapshot is on disk. ForceMerge returns once the merged segment is in
+// the index's snapshot in memory; its persister writes that snapshot a
+// moment later, and an index closed before then reopens with the
+// segments it had before the merge (seen in CI under -race: 4 segments).
+// A merge not yet written leaves a correct index, only a slower one.
+func awaitPersisted(ctx context.Context, sc *scorch.Scorch) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		stats := sc.StatsMap()
+		root, _ := stats["CurRootEpoch"].(uint64)
+		persisted, _ := stats["LastPersistedEpoch"].(uint64)
+		if persisted >= root {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // segments is how many segments the index had when it was opened.
