@@ -207,13 +207,9 @@ func (s *Site) download(c *fiber.Ctx) error {
 			c.Set(fiber.HeaderContentRange, "bytes */"+strconv.FormatInt(size, 10))
 			return c.SendStatus(http.StatusRequestedRangeNotSatisfiable)
 		} else if useRange && ok {
-			if _, err := file.Seek(rg.start, io.SeekStart); err != nil {
-				file.Close()
-				return err
-			}
 			c.Status(http.StatusPartialContent)
 			c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rg.start, rg.start+rg.length-1, size))
-			return c.SendStream(&limitedFile{Reader: io.LimitReader(file, rg.length), f: file}, int(rg.length))
+			return c.SendStream(newFileBody(file, rg.start, rg.length, c.Context().Conn()), int(rg.length))
 		}
 	}
 	if compress {
@@ -231,7 +227,7 @@ func (s *Site) download(c *fiber.Ctx) error {
 		})
 		return nil
 	}
-	return c.SendStream(file, int(size))
+	return c.SendStream(newFileBody(file, 0, size, c.Context().Conn()), int(size))
 }
 
 // Repr-Digest (RFC 9530) gives the SHA-256 of the representation sent:
@@ -273,14 +269,6 @@ func (s *Site) gzipDigest(sha string, file *os.File, size int64) (string, bool) 
 	s.gzipDigests.Store(sha, d)
 	return d, true
 }
-
-// limitedFile reads part of a file and closes the file.
-type limitedFile struct {
-	io.Reader
-	f *os.File
-}
-
-func (l *limitedFile) Close() error { return l.f.Close() }
 
 // latest redirects a release URL naming version "latest" to the newest
 // published version.
