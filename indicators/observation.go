@@ -183,6 +183,18 @@ type Point struct {
 	Upper95      *float64
 }
 
+// ObservationsOf yields the observations of a slice, for
+// ObservationStore.WriteObservations.
+func ObservationsOf(obs []Observation) iter.Seq2[Observation, error] {
+	return func(yield func(Observation, error) bool) {
+		for _, o := range obs {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
 // PointOf is an observation's point.
 func PointOf(o Observation) Point {
 	return Point{Release: o.Release, Indicator: o.Indicator, Organisation: o.Organisation, Period: o.Period, PeriodStart: o.PeriodStart,
@@ -200,8 +212,14 @@ func (p Point) observation() Observation {
 // makes nothing public; reads filter by the visible set they are given.
 // Implementations: observationsqlite, observationclickhouse.
 type ObservationStore interface {
-	// WriteObservations replaces a release's observations.
-	WriteObservations(ctx context.Context, release int64, obs []Observation) error
+	// WriteObservations replaces a release's observations with those obs
+	// yields, read once and in order. A store may write while obs is
+	// still being read, so a release of millions needs no more memory
+	// than a batch. An error obs yields, or one in writing, is returned
+	// and keeps none of what obs yielded: the release is left with the
+	// observations it had (a store with transactions) or none (one
+	// without), and the caller writes it again.
+	WriteObservations(ctx context.Context, release int64, obs iter.Seq2[Observation, error]) error
 	// Observations streams the observations q selects, by indicator,
 	// organisation and period.
 	Observations(ctx context.Context, q ObservationQuery) iter.Seq2[Observation, error]

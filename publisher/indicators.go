@@ -70,5 +70,5 @@ func (s *Service) materialise(ctx context.Context, r catalogue.Release, defs []i
 	if err := s.observations.WriteSummaries(ctx, r.ID, sums); err != nil {
 		return err
 	}
-	return s.observations.WriteObservations(ctx, r.ID, obs)
+	return s.observations.WriteObservations(ctx, r.ID, indicators.ObservationsOf(obs))
 }

@@ -7,8 +7,10 @@ package main
 //
 //   - ingest: 10 million generated observation rows, from one CSV file,
 //     through Candour (the file read and each row decoded into an
-//     indicators.Observation, then written by the ClickHouse observation
-//     store, as publication writes a release's observations) against
+//     indicators.Observation, streamed into the ClickHouse observation
+//     store, which sends each batch while the next is read, as
+//     publication and migrate-to-clickhouse write a release's
+//     observations) against
 //     `clickhouse-client --query "INSERT … FORMAT CSV"` of the same file
 //     into tables of the same definitions: a table like observations
 //     with, like it, a materialised view copying each insert into a table
@@ -235,8 +237,8 @@ func sameCount(ctx context.Context, server *clickhousedb.Server, n int) error {
 	return nil
 }
 
-// ingestThroughCandour reads the observation CSV into observations and
-// writes them as release 1's through the ClickHouse observation store.
+// ingestThroughCandour streams the observation CSV, decoded row by row
+// into observations, into the ClickHouse observation store as release 1's.
 func ingestThroughCandour(ctx context.Context, store *observationclickhouse.Store, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -246,20 +248,24 @@ func ingestThroughCandour(ctx context.Context, store *observationclickhouse.Stor
 	rd := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
 	rd.ReuseRecord = true
 	rd.FieldsPerRecord = len(observationCSVColumns)
-	var obs []indicators.Observation
-	for line := 1; ; line++ {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
+	obs := func(yield func(indicators.Observation, error) bool) {
+		for line := 1; ; line++ {
+			rec, err := rd.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(indicators.Observation{}, err)
+				return
+			}
+			o, err := decodeObservation(rec)
+			if err != nil {
+				err = fmt.Errorf("%s line %d: %w", path, line, err)
+			}
+			if !yield(o, err) || err != nil {
+				return
+			}
 		}
-		if err != nil {
-			return err
-		}
-		o, err := decodeObservation(rec)
-		if err != nil {
-			return fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-		obs = append(obs, o)
 	}
 	return store.WriteObservations(ctx, 1, obs)
 }

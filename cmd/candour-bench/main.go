@@ -36,6 +36,8 @@
 package main
 
 import (
+	"github.com/candour/candour/cmd/internal/gctune"
+
 	"bufio"
 	"context"
 	"database/sql"
@@ -67,6 +69,10 @@ import (
 )
 
 func main() {
+	// What this process measures itself (disclosure control, the
+	// ClickHouse ingest) runs under the collector settings candour runs it
+	// with.
+	gctune.Tune(os.Getenv)
 	if len(os.Args) > 1 && os.Args[1] == "export" {
 		if err := runExportBench(os.Args[2:]); err != nil {
 			log.Fatal(err)
@@ -291,7 +297,7 @@ func generate(dir string, orgs, inds, periods int) (int, error) {
 					Benchmark: d.Benchmark.Value, Comparison: cmp})
 			}
 		}
-		if err := obsStore.WriteObservations(ctx, r.ID, obs); err != nil {
+		if err := obsStore.WriteObservations(ctx, r.ID, indicators.ObservationsOf(obs)); err != nil {
 			return 0, err
 		}
 		var sums []indicators.Summary

@@ -198,13 +198,8 @@ func hashSeq[T any](h hash.Hash, what string, items iter.Seq2[T, error]) (int, e
 // what to held of it.
 func copyRelease(ctx context.Context, from, to analytics, r catalogue.Release) error {
 	only := datasets.NewVisible(r.ID)
-	var obs []indicators.Observation
-	for o, err := range from.observations.Observations(ctx, indicators.ObservationQuery{Visible: only}) {
-		if err != nil {
-			return err
-		}
-		obs = append(obs, o)
-	}
+	// Streamed: the copy holds a batch of observations, not the release's.
+	obs := from.observations.Observations(ctx, indicators.ObservationQuery{Visible: only})
 	if err := to.observations.WriteObservations(ctx, r.ID, obs); err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@
 // 18.16 cannot skip granules on the second column of a sorting key, so
 // one order cannot serve both pages (migration 0002 says more). Writing a
 // release's observations drops its partitions, inserts the new rows in
-// batches and merges each partition into one part. ClickHouse has no
+// batches, each sent while the next is read from the caller's stream, and
+// merges each partition into one part. ClickHouse has no
 // transactions, so a write cut off part-way leaves the release with none
 // or some of its rows until it is written again, which the publisher does
 // (a release is made public only after its observations are written, and
@@ -31,6 +32,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -75,23 +77,79 @@ func (s *Store) dropRelease(ctx context.Context, release int64, tables ...string
 	return nil
 }
 
-// WriteObservations implements indicators.ObservationStore.
-func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
+// WriteObservations implements indicators.ObservationStore. The input is
+// read in batches of insertBatch observations, each sent while the next
+// is read (insertBatches), so a release of millions needs two batches of
+// memory, not the release's.
+func (s *Store) WriteObservations(ctx context.Context, release int64, obs iter.Seq2[indicators.Observation, error]) error {
 	if err := s.dropRelease(ctx, release, observationTables...); err != nil {
 		return clickhousedb.Classify(err)
 	}
-	for len(obs) > 0 {
-		n := min(len(obs), insertBatch)
-		if err := s.insertObservations(ctx, release, obs[:n]); err != nil {
-			// Leave none of the release's observations rather than some.
-			if derr := s.dropRelease(context.WithoutCancel(ctx), release, observationTables...); derr != nil {
-				return fmt.Errorf("%w (and removing what was written: %v)", err, derr)
-			}
-			return err
+	if err := s.insertBatches(ctx, release, obs); err != nil {
+		// Leave none of the release's observations rather than some.
+		if derr := s.dropRelease(context.WithoutCancel(ctx), release, observationTables...); derr != nil {
+			return fmt.Errorf("%w (and removing what was written: %v)", err, derr)
 		}
-		obs = obs[n:]
+		return err
 	}
 	return s.mergeRelease(ctx, release, observationTables...)
+}
+
+// insertBatches reads obs into batches in the caller's goroutine and
+// inserts them, one INSERT a batch and in order, in another: reading the
+// next batch overlaps sending the last. Two batch buffers go back and
+// forth between the two. The first error, the input's or an insert's, is
+// returned; after an insert fails the input is read no further.
+//
+// One INSERT of many blocks (the driver's Flush), which would keep the
+// driver's column buffers, was tried and measured slower here: 0.60× the
+// rate of clickhouse-client against 0.76–0.78× with an INSERT a batch.
+func (s *Store) insertBatches(ctx context.Context, release int64, obs iter.Seq2[indicators.Observation, error]) error {
+	full := make(chan []indicators.Observation)
+	free := make(chan []indicators.Observation, 2)
+	for range 2 {
+		free <- make([]indicators.Observation, 0, insertBatch)
+	}
+	var failed atomic.Bool
+	inserted := make(chan error, 1)
+	go func() {
+		var err error
+		var cols columnBuffers
+		for batch := range full {
+			if err == nil {
+				if err = s.insertObservations(ctx, release, batch, &cols); err != nil {
+					failed.Store(true)
+				}
+			}
+			clear(batch) // drop the references before the buffer is reused
+			free <- batch[:0]
+		}
+		inserted <- err
+	}()
+	batch := <-free
+	var readErr error
+	for o, err := range obs {
+		if err != nil {
+			readErr = err
+			break
+		}
+		if failed.Load() {
+			break
+		}
+		batch = append(batch, o)
+		if len(batch) == insertBatch {
+			full <- batch
+			batch = <-free
+		}
+	}
+	if readErr == nil && len(batch) > 0 {
+		full <- batch
+	}
+	close(full)
+	if err := <-inserted; err != nil {
+		return err
+	}
+	return readErr
 }
 
 // mergeRelease merges a release's partition of each table into one part.
@@ -115,13 +173,14 @@ func (s *Store) mergeRelease(ctx context.Context, release int64, tables ...strin
 // write as one batch).
 const insertBatch = 100_000
 
-// insertObservations inserts one batch of a release's observations.
-func (s *Store) insertObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
+// insertObservations inserts one batch of a release's observations, its
+// columns built in cols.
+func (s *Store) insertObservations(ctx context.Context, release int64, obs []indicators.Observation, cols *columnBuffers) error {
 	batch, err := s.db.ShardFor(release).PrepareBatch(ctx, "INSERT INTO observations ("+observationColumns+")")
 	if err != nil {
 		return clickhousedb.Classify(err)
 	}
-	for i, column := range observationColumnValues(release, obs) {
+	for i, column := range cols.fill(release, obs) {
 		if err := batch.Column(i).Append(column); err != nil {
 			batch.Abort()
 			return fmt.Errorf("observations of release %d, column %d: %w", release, i+1, err)
@@ -130,38 +189,63 @@ func (s *Store) insertObservations(ctx context.Context, release int64, obs []ind
 	return clickhousedb.Classify(batch.Send())
 }
 
-// observationColumnValues are obs as the columns of observationColumns,
-// in order: appended a column at a time, the driver copies each whole
-// rather than taking every row's 25 values through reflection.
-func observationColumnValues(release int64, obs []indicators.Observation) []any {
-	n := len(obs)
+// columnBuffers are a batch's columns, in the order of observationColumns,
+// kept from one batch to the next: appended a column at a time, the
+// driver copies each whole rather than taking every row's 25 values
+// through reflection; made anew for each batch, they were 30 MB a batch
+// of 100,000, mostly pointers for the collector to scan.
+type columnBuffers struct {
+	texts    [][]string
+	numbers  [][]*float64
+	integers [][]int64
+	releases []uint64
+}
+
+// fill makes the buffers obs's columns and returns them.
+func (c *columnBuffers) fill(release int64, obs []indicators.Observation) []any {
+	var ti, ni, ii int
 	text := func(f func(o *indicators.Observation) string) []string {
-		out := make([]string, n)
-		for i := range obs {
-			out[i] = f(&obs[i])
+		if ti == len(c.texts) {
+			c.texts = append(c.texts, nil)
 		}
+		out := c.texts[ti][:0]
+		for i := range obs {
+			out = append(out, f(&obs[i]))
+		}
+		c.texts[ti] = out
+		ti++
 		return out
 	}
 	number := func(f func(o *indicators.Observation) *float64) []*float64 {
-		out := make([]*float64, n)
-		for i := range obs {
-			out[i] = f(&obs[i])
+		if ni == len(c.numbers) {
+			c.numbers = append(c.numbers, nil)
 		}
+		out := c.numbers[ni][:0]
+		for i := range obs {
+			out = append(out, f(&obs[i]))
+		}
+		c.numbers[ni] = out
+		ni++
 		return out
 	}
 	integer := func(f func(o *indicators.Observation) int) []int64 {
-		out := make([]int64, n)
-		for i := range obs {
-			out[i] = int64(f(&obs[i]))
+		if ii == len(c.integers) {
+			c.integers = append(c.integers, nil)
 		}
+		out := c.integers[ii][:0]
+		for i := range obs {
+			out = append(out, int64(f(&obs[i])))
+		}
+		c.integers[ii] = out
+		ii++
 		return out
 	}
-	releases := make([]uint64, n)
-	for i := range releases {
-		releases[i] = uint64(release)
+	c.releases = c.releases[:0]
+	for range obs {
+		c.releases = append(c.releases, uint64(release))
 	}
 	type o = indicators.Observation
-	return []any{releases,
+	return []any{c.releases,
 		text(func(o *o) string { return o.Indicator }), text(func(o *o) string { return o.Organisation }),
 		text(func(o *o) string { return o.Period }), text(func(o *o) string { return o.PeriodStart }),
 		number(func(o *o) *float64 { return o.Numerator }), number(func(o *o) *float64 { return o.Denominator }),

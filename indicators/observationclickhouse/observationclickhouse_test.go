@@ -2,6 +2,7 @@ package observationclickhouse_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"testing"
@@ -53,7 +54,7 @@ func TestReleaseLargerThanOneInsert(t *testing.T) {
 	}
 	for _, n := range []int{250_001, 120_000} {
 		want := generate(n)
-		if err := store.WriteObservations(ctx, 9, want); err != nil {
+		if err := store.WriteObservations(ctx, 9, indicators.ObservationsOf(want)); err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]indicators.Observation{}
@@ -145,12 +146,12 @@ func TestOrganisationCopyFollowsWrites(t *testing.T) {
 				}
 			}
 			for release, n := range map[int64]int{1: 300, 2: 90} {
-				if err := store.WriteObservations(ctx, release, generatedObservations(n)); err != nil {
+				if err := store.WriteObservations(ctx, release, indicators.ObservationsOf(generatedObservations(n))); err != nil {
 					t.Fatal(err)
 				}
 			}
 			same(map[uint64]uint64{1: 300, 2: 90})
-			if err := store.WriteObservations(ctx, 1, generatedObservations(30)); err != nil {
+			if err := store.WriteObservations(ctx, 1, indicators.ObservationsOf(generatedObservations(30))); err != nil {
 				t.Fatal(err)
 			}
 			same(map[uint64]uint64{1: 30, 2: 90})
@@ -222,5 +223,52 @@ func TestMigrationCopiesEarlierObservations(t *testing.T) {
 	}
 	if got := countByRelease(t, db, "observations_by_organisation"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after copying again: %v, want %v", got, want)
+	}
+}
+
+// A release of more rows than one block is sent block by block in one
+// INSERT; an input failing after blocks have gone leaves none of its rows,
+// on one server and on two shards.
+func TestWriteObservationsInBlocks(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) *clickhousedb.Server{
+		"one server": func(t *testing.T) *clickhousedb.Server {
+			return clickhousetest.Fresh(t, observationclickhouse.Migrations())
+		},
+		"two shards": func(t *testing.T) *clickhousedb.Server {
+			return clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			store, ctx := observationclickhouse.New(db), context.Background()
+			const n = 250_001 // two full blocks and one row
+			if err := store.WriteObservations(ctx, 4, indicators.ObservationsOf(generatedObservations(n))); err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"observations", "observations_by_organisation"} {
+				if got := countByRelease(t, db, table); fmt.Sprint(got) != fmt.Sprint(map[uint64]uint64{4: n}) {
+					t.Fatalf("%s after writing %d observations: %v", table, n, got)
+				}
+			}
+			broken := errors.New("row 230,000: not a number")
+			failing := func(yield func(indicators.Observation, error) bool) {
+				for i, o := range generatedObservations(230_000) {
+					if !yield(o, nil) {
+						return
+					}
+					if i == 229_999 {
+						yield(indicators.Observation{}, broken)
+					}
+				}
+			}
+			if err := store.WriteObservations(ctx, 4, failing); !errors.Is(err, broken) {
+				t.Fatalf("an input failing after two blocks: error %v, want %v", err, broken)
+			}
+			for _, table := range []string{"observations", "observations_by_organisation"} {
+				if got := countByRelease(t, db, table); len(got) != 0 {
+					t.Fatalf("%s after a failed write: %v, want nothing of release 4", table, got)
+				}
+			}
+		})
 	}
 }

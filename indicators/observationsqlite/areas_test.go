@@ -46,7 +46,7 @@ func TestReadAreaLatestVisiblePeriod(t *testing.T) {
 			obs[i].Release = rel
 		}
 		sums[0].Release = rel
-		if err := store.WriteObservations(ctx, rel, obs); err != nil {
+		if err := store.WriteObservations(ctx, rel, indicators.ObservationsOf(obs)); err != nil {
 			t.Fatal(err)
 		}
 		if err := store.WriteSummaries(ctx, rel, sums); err != nil {

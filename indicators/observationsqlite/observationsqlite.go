@@ -47,8 +47,11 @@ func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return sqlitedb.WithTx(ctx, s.db, fn)
 }
 
-// WriteObservations implements indicators.ObservationStore.
-func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indicators.Observation) error {
+// WriteObservations implements indicators.ObservationStore: one
+// transaction, so an error (the input's or the database's) leaves the
+// release's observations as they were. The points of each organisation
+// (points.go) are written after the rows, so they are kept until then.
+func (s *Store) WriteObservations(ctx context.Context, release int64, obs iter.Seq2[indicators.Observation, error]) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM observations WHERE release_id = ?`, release); err != nil {
 			return err
@@ -61,15 +64,20 @@ func (s *Store) WriteObservations(ctx context.Context, release int64, obs []indi
 			return err
 		}
 		defer stmt.Close()
-		for _, o := range obs {
+		var points []indicators.Point
+		for o, err := range obs {
+			if err != nil {
+				return err
+			}
 			if _, err := stmt.ExecContext(ctx, release, o.Indicator, o.Organisation, o.Period, o.PeriodStart,
 				o.Numerator, o.Denominator, o.Value, o.Category, o.Lower95, o.Upper95, o.Lower998, o.Upper998, o.Benchmark,
 				string(o.Comparison), o.Reason, o.Quintile, o.Dataset, o.Version, o.Funnel,
 				o.FunnelLower95, o.FunnelUpper95, o.FunnelLower998, o.FunnelUpper998, string(o.Beside)); err != nil {
 				return fmt.Errorf("observation %s/%s: %w", o.Indicator, o.Organisation, err)
 			}
+			points = append(points, indicators.PointOf(o))
 		}
-		return writePoints(ctx, tx, release, obs)
+		return writePoints(ctx, tx, release, points)
 	})
 }
 

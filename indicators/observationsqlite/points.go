@@ -19,13 +19,13 @@ import (
 // per visible release, decoded here, instead of a row per observation.
 
 // writePoints packs a release's points by organisation, in tx.
-func writePoints(ctx context.Context, tx *sql.Tx, release int64, obs []indicators.Observation) error {
+func writePoints(ctx context.Context, tx *sql.Tx, release int64, points []indicators.Point) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM observation_points WHERE release_id = ?`, release); err != nil {
 		return err
 	}
-	byOrg := map[string][]indicators.Observation{}
+	byOrg := map[string][]indicators.Point{}
 	var orgs []string
-	for _, o := range obs {
+	for _, o := range points {
 		if _, ok := byOrg[o.Organisation]; !ok {
 			orgs = append(orgs, o.Organisation)
 		}
@@ -38,7 +38,7 @@ func writePoints(ctx context.Context, tx *sql.Tx, release int64, obs []indicator
 	defer stmt.Close()
 	for _, org := range orgs {
 		list := byOrg[org]
-		slices.SortStableFunc(list, func(a, b indicators.Observation) int { return cmp.Compare(a.Indicator, b.Indicator) })
+		slices.SortStableFunc(list, func(a, b indicators.Point) int { return cmp.Compare(a.Indicator, b.Indicator) })
 		packed := make([][8]any, len(list))
 		for i, o := range list {
 			packed[i] = [8]any{o.Indicator, o.Period, o.PeriodStart, o.Numerator, o.Denominator, o.Value, o.Lower95, o.Upper95}

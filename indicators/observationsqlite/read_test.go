@@ -51,7 +51,7 @@ func TestPageReadsAgreeWithWholeSeries(t *testing.T) {
 					Comparison: indicators.Similar, Dataset: "d", Version: int(rel)})
 			}
 		}
-		if err := s.WriteObservations(ctx, rel, obs); err != nil {
+		if err := s.WriteObservations(ctx, rel, indicators.ObservationsOf(obs)); err != nil {
 			t.Fatal(err)
 		}
 		var sums []indicators.Summary

@@ -4,6 +4,7 @@ package observationstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,10 +33,10 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 	t.Run("reads only visible releases", func(t *testing.T) {
 		s := open(t)
 		for rel, value := range map[int64]float64{1: 1.02, 2: 0.98} {
-			if err := s.WriteObservations(ctx, rel, []indicators.Observation{
+			if err := s.WriteObservations(ctx, rel, indicators.ObservationsOf([]indicators.Observation{
 				{Indicator: "shmi", Organisation: "RA2", Period: "p", Value: f(value), Lower95: f(0.9), Upper95: f(1.1), Comparison: indicators.Similar},
 				{Indicator: "shmi", Organisation: "RR8", Period: "p", Reason: "suppressed in the source", Comparison: indicators.NotCompared},
-			}); err != nil {
+			})); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -51,10 +52,36 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 			t.Errorf("not-shown values: %+v", rr8)
 		}
 	})
+	t.Run("an input that fails part-way is an error, and none of it is kept", func(t *testing.T) {
+		s := open(t)
+		before := []indicators.Observation{{Indicator: "a", Organisation: "X", Comparison: indicators.Better}}
+		if err := s.WriteObservations(ctx, 3, indicators.ObservationsOf(before)); err != nil {
+			t.Fatal(err)
+		}
+		broken := errors.New("line 3: not a number")
+		failing := func(yield func(indicators.Observation, error) bool) {
+			for _, o := range []indicators.Observation{{Indicator: "b", Organisation: "X"}, {Indicator: "c", Organisation: "Y"}} {
+				if !yield(o, nil) {
+					return
+				}
+			}
+			yield(indicators.Observation{}, broken)
+		}
+		if err := s.WriteObservations(ctx, 3, failing); !errors.Is(err, broken) {
+			t.Fatalf("writing an input that fails: error %v, want %v", err, broken)
+		}
+		// The release keeps what it had (a store with transactions) or
+		// nothing (one without), never part of the failed input.
+		for _, o := range collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(3)}) {
+			if o.Indicator != "a" {
+				t.Errorf("after a failed write the release holds %+v", o)
+			}
+		}
+	})
 	t.Run("rewrite replaces, delete removes", func(t *testing.T) {
 		s := open(t)
-		s.WriteObservations(ctx, 1, []indicators.Observation{{Indicator: "a", Organisation: "X", Comparison: indicators.Better}})
-		s.WriteObservations(ctx, 1, []indicators.Observation{{Indicator: "b", Organisation: "X", Comparison: indicators.Worse}})
+		s.WriteObservations(ctx, 1, indicators.ObservationsOf([]indicators.Observation{{Indicator: "a", Organisation: "X", Comparison: indicators.Better}}))
+		s.WriteObservations(ctx, 1, indicators.ObservationsOf([]indicators.Observation{{Indicator: "b", Organisation: "X", Comparison: indicators.Worse}}))
 		got := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1)})
 		if len(got) != 1 || got[0].Indicator != "b" {
 			t.Errorf("after a rewrite: %+v", got)
@@ -93,7 +120,7 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 		s := open(t)
 		in := indicators.Observation{Indicator: "shmi", Organisation: "RA2", Period: "p", Value: f(1.2), Comparison: indicators.HigherThanExpected,
 			Beside: indicators.Worse, Funnel: "above the 95% limit", FunnelLower95: f(0.87), FunnelUpper95: f(1.15), FunnelLower998: f(0.8), FunnelUpper998: f(1.25)}
-		if err := s.WriteObservations(ctx, 4, []indicators.Observation{in}); err != nil {
+		if err := s.WriteObservations(ctx, 4, indicators.ObservationsOf([]indicators.Observation{in})); err != nil {
 			t.Fatal(err)
 		}
 		got := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(4)})
@@ -116,11 +143,11 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 			{Indicator: "äöü-Ωmega", Organisation: "0012", Period: "2023", PeriodStart: "2023-04-01", Quintile: 5, Comparison: indicators.Better},
 		}
 		for range 2 {
-			if err := s.WriteObservations(ctx, 2, in); err != nil {
+			if err := s.WriteObservations(ctx, 2, indicators.ObservationsOf(in)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.WriteObservations(ctx, 1, []indicators.Observation{{Indicator: "äöü-Ωmega", Organisation: "0012", Period: "2022", PeriodStart: "2022-04-01", Comparison: indicators.Worse}}); err != nil {
+		if err := s.WriteObservations(ctx, 1, indicators.ObservationsOf([]indicators.Observation{{Indicator: "äöü-Ωmega", Organisation: "0012", Period: "2022", PeriodStart: "2022-04-01", Comparison: indicators.Worse}})); err != nil {
 			t.Fatal(err)
 		}
 		got := collect(t, s, indicators.ObservationQuery{Visible: datasets.NewVisible(1, 2)})
@@ -168,16 +195,16 @@ func Run(t *testing.T, open func(t *testing.T) indicators.ObservationStore) {
 						Comparison: indicators.Similar, Reason: "r", Dataset: "d", Version: 2})
 				}
 			}
-			if err := s.WriteObservations(ctx, rel, obs); err != nil {
+			if err := s.WriteObservations(ctx, rel, indicators.ObservationsOf(obs)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// A later release for an earlier period, and one for the same
 		// period as release 2: read in period order, then release.
-		if err := s.WriteObservations(ctx, 4, []indicators.Observation{
+		if err := s.WriteObservations(ctx, 4, indicators.ObservationsOf([]indicators.Observation{
 			{Indicator: "a-first", Organisation: "RR8", Period: "2019/20", PeriodStart: "2019-04-01", Value: f(4), Comparison: indicators.Similar},
 			{Indicator: "b-second", Organisation: "RR8", Period: "2022/23", PeriodStart: "2022-04-01", Value: f(5), Comparison: indicators.Similar},
-		}); err != nil {
+		})); err != nil {
 			t.Fatal(err)
 		}
 		points := func(q indicators.ObservationQuery) []indicators.Point {

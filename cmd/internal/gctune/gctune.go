@@ -1,4 +1,12 @@
-package main
+// Package gctune sets the garbage collector's percentage for Candour's
+// binaries, for the life of the process. It owns nothing else and must
+// not be imported by a library package: the setting is the process's.
+//
+// candour calls Tune at start, so every command (serve, publish,
+// migrate-to-clickhouse) runs under it; candour-bench calls it too, so
+// that what it measures in its own process (disclosure control, the
+// ClickHouse ingest) runs under the settings candour would run it with.
+package gctune
 
 import (
 	"runtime/debug"
@@ -6,7 +14,7 @@ import (
 	"time"
 )
 
-// Garbage collection. Go collects when the heap has grown by GOGC per cent
+// Go collects when the heap has grown by GOGC per cent
 // (100) of what survived the last collection. A serving node keeps little
 // alive between requests (tens of megabytes), so it collected every few
 // tens of megabytes allocated: a 5-million-row export allocates a
@@ -47,9 +55,9 @@ func nextGCPercent(current int, live uint64) int {
 	return current
 }
 
-// tuneGC keeps the collection percentage right for the live heap, checking
+// Tune keeps the collection percentage right for the live heap, checking
 // every gcInterval for the life of the process, unless GOGC is set.
-func tuneGC(getenv func(string) string) {
+func Tune(getenv func(string) string) {
 	if getenv("GOGC") != "" {
 		return
 	}

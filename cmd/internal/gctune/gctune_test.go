@@ -1,6 +1,7 @@
-package main
+package gctune
 
 import (
+	"runtime"
 	"runtime/metrics"
 	"testing"
 )
@@ -48,8 +49,12 @@ func TestNextGCPercent(t *testing.T) {
 	}
 }
 
-// The metric tuneGC reads must exist in this Go, with the kind it expects.
+// The metric Tune reads must exist in this Go, with the kind it expects
+// (and, once a collection has run, a value).
 func TestLiveHeapMetricExists(t *testing.T) {
+	keep := make([]byte, 1<<20)
+	runtime.GC()
+	runtime.KeepAlive(keep)
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(sample)
 	if sample[0].Value.Kind() != metrics.KindUint64 || sample[0].Value.Uint64() == 0 {
