@@ -18,9 +18,9 @@ import (
 // difference in a side-by-side test of the variants (a bare Go server,
 // curl as the client) was the cork: nginx's tcp_nopush sets TCP_CORK, so
 // the kernel sends only full segments. So WriteTo, when the connection is
-// a TCP socket, flushes what fasthttp has buffered (the headers), corks
-// the socket, sends the file with sendfile from an explicit offset in
-// steps, waiting on Go's poller when the socket is full (and so keeping
+// a TCP socket, corks it, flushes what fasthttp has buffered (the
+// headers, which so share the first segment), sends the file with
+// sendfile from an explicit offset in steps, waiting on Go's poller when the socket is full (and so keeping
 // the connection's deadlines), and uncorks it at the end so the last
 // segment leaves at once. Anything else (another platform, a connection
 // that is not TCP) takes the ordinary copy.
@@ -60,16 +60,13 @@ func (b *fileBody) Read(p []byte) (int, error) {
 func (b *fileBody) WriteTo(w io.Writer) (int64, error) {
 	if bw, ok := w.(*bufio.Writer); ok {
 		if tcp, ok := b.conn.(*net.TCPConn); ok {
-			if err := bw.Flush(); err != nil {
-				return 0, err
-			}
-			if n, handled, err := sendFileCorked(tcp, b.file, b.start+b.sent, b.length-b.sent); handled {
+			if n, handled, err := sendFileCorked(tcp, bw.Flush, b.file, b.start+b.sent, b.length-b.sent); handled {
 				b.sent += n
 				return n, err
 			}
 		}
 	}
-	return io.Copy(w, struct{ io.Reader }{b})
+	return io.Copy(w, struct{ io.Reader }{b}) // not Read's own WriteTo
 }
 
 func (b *fileBody) Close() error { return b.file.Close() }

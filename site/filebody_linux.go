@@ -16,10 +16,11 @@ const sendFileStep = 2 << 20
 
 var errShortFile = errors.New("release file ended before its recorded size")
 
-// sendFileCorked sends length bytes of file from offset start to conn
-// with TCP_CORK set for the duration. handled is false when the socket
-// could not be reached (nothing was sent; the caller copies instead).
-func sendFileCorked(conn *net.TCPConn, file *os.File, start, length int64) (sent int64, handled bool, err error) {
+// sendFileCorked corks conn (TCP_CORK), calls flush to send what is
+// buffered before the file, sends length bytes of file from offset start
+// and uncorks conn. handled is false when the sockets could not be
+// reached (nothing was sent: the caller copies instead).
+func sendFileCorked(conn *net.TCPConn, flush func() error, file *os.File, start, length int64) (sent int64, handled bool, err error) {
 	raw, err := conn.SyscallConn()
 	if err != nil {
 		return 0, false, nil
@@ -30,6 +31,9 @@ func sendFileCorked(conn *net.TCPConn, file *os.File, start, length int64) (sent
 	}
 	setCork(raw, 1)
 	defer setCork(raw, 0)
+	if err := flush(); err != nil {
+		return 0, true, err
+	}
 	offset, end := start, start+length
 	var sendErr error
 	ctlErr := src.Control(func(srcFD uintptr) {

@@ -8,6 +8,6 @@ import (
 )
 
 // sendFileCorked is Linux's; elsewhere the body is copied.
-func sendFileCorked(*net.TCPConn, *os.File, int64, int64) (int64, bool, error) {
+func sendFileCorked(*net.TCPConn, func() error, *os.File, int64, int64) (int64, bool, error) {
 	return 0, false, nil
 }
