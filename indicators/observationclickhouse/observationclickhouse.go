@@ -126,26 +126,27 @@ func (s *Store) insertBatches(ctx context.Context, release int64, obs iter.Seq2[
 		}
 		inserted <- err
 	}()
-	batch := <-free
-	var readErr error
-	for o, err := range obs {
-		if err != nil {
-			readErr = err
-			break
+	readErr := func() error {
+		defer close(full) // also if obs panics, so the inserting goroutine ends
+		batch := <-free
+		for o, err := range obs {
+			if err != nil {
+				return err
+			}
+			if failed.Load() {
+				return nil
+			}
+			batch = append(batch, o)
+			if len(batch) == insertBatch {
+				full <- batch
+				batch = <-free
+			}
 		}
-		if failed.Load() {
-			break
-		}
-		batch = append(batch, o)
-		if len(batch) == insertBatch {
+		if len(batch) > 0 {
 			full <- batch
-			batch = <-free
 		}
-	}
-	if readErr == nil && len(batch) > 0 {
-		full <- batch
-	}
-	close(full)
+		return nil
+	}()
 	if err := <-inserted; err != nil {
 		return err
 	}
