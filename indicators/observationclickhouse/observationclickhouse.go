@@ -190,6 +190,21 @@ func (s *Store) insertObservations(ctx context.Context, release int64, obs []ind
 	return clickhousedb.Classify(batch.Send())
 }
 
+// refill makes the next of bufs (numbered by *next, which it advances)
+// f of each observation, reusing its array.
+func refill[T any](bufs *[][]T, next *int, obs []indicators.Observation, f func(*indicators.Observation) T) []T {
+	if *next == len(*bufs) {
+		*bufs = append(*bufs, nil)
+	}
+	out := (*bufs)[*next][:0]
+	for i := range obs {
+		out = append(out, f(&obs[i]))
+	}
+	(*bufs)[*next] = out
+	*next++
+	return out
+}
+
 // columnBuffers are a batch's columns, in the order of observationColumns,
 // kept from one batch to the next: appended a column at a time, the
 // driver copies each whole rather than taking every row's 25 values
@@ -205,41 +220,10 @@ type columnBuffers struct {
 // fill makes the buffers obs's columns and returns them.
 func (c *columnBuffers) fill(release int64, obs []indicators.Observation) []any {
 	var ti, ni, ii int
-	text := func(f func(o *indicators.Observation) string) []string {
-		if ti == len(c.texts) {
-			c.texts = append(c.texts, nil)
-		}
-		out := c.texts[ti][:0]
-		for i := range obs {
-			out = append(out, f(&obs[i]))
-		}
-		c.texts[ti] = out
-		ti++
-		return out
-	}
-	number := func(f func(o *indicators.Observation) *float64) []*float64 {
-		if ni == len(c.numbers) {
-			c.numbers = append(c.numbers, nil)
-		}
-		out := c.numbers[ni][:0]
-		for i := range obs {
-			out = append(out, f(&obs[i]))
-		}
-		c.numbers[ni] = out
-		ni++
-		return out
-	}
+	text := func(f func(o *indicators.Observation) string) []string { return refill(&c.texts, &ti, obs, f) }
+	number := func(f func(o *indicators.Observation) *float64) []*float64 { return refill(&c.numbers, &ni, obs, f) }
 	integer := func(f func(o *indicators.Observation) int) []int64 {
-		if ii == len(c.integers) {
-			c.integers = append(c.integers, nil)
-		}
-		out := c.integers[ii][:0]
-		for i := range obs {
-			out = append(out, int64(f(&obs[i])))
-		}
-		c.integers[ii] = out
-		ii++
-		return out
+		return refill(&c.integers, &ii, obs, func(o *indicators.Observation) int64 { return int64(f(o)) })
 	}
 	c.releases = c.releases[:0]
 	for range obs {

@@ -122,19 +122,23 @@ func generatedObservations(n int) []indicators.Observation {
 	return obs
 }
 
+// deployments open a fresh store's database on one server and on a
+// cluster of two shards.
+var deployments = map[string]func(t *testing.T) *clickhousedb.Server{
+	"one server": func(t *testing.T) *clickhousedb.Server {
+		return clickhousetest.Fresh(t, observationclickhouse.Migrations())
+	},
+	"two shards": func(t *testing.T) *clickhousedb.Server {
+		return clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...)
+	},
+}
+
 // The copy ordered by organisation, which scorecards read, holds exactly
 // what observations holds, release by release, through rewrites and
 // removals, on one server and on two shards; and a scorecard's read
 // (organisation, no indicator) gives the rows an indicator's read gives.
 func TestOrganisationCopyFollowsWrites(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T) *clickhousedb.Server{
-		"one server": func(t *testing.T) *clickhousedb.Server {
-			return clickhousetest.Fresh(t, observationclickhouse.Migrations())
-		},
-		"two shards": func(t *testing.T) *clickhousedb.Server {
-			return clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...)
-		},
-	} {
+	for name, open := range deployments {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			store, ctx := observationclickhouse.New(db), context.Background()
@@ -226,22 +230,15 @@ func TestMigrationCopiesEarlierObservations(t *testing.T) {
 	}
 }
 
-// A release of more rows than one block is sent block by block in one
-// INSERT; an input failing after blocks have gone leaves none of its rows,
-// on one server and on two shards.
+// A release of more rows than one INSERT sends is written whole, and an
+// input failing after two INSERTs have gone leaves none of its rows, on
+// one server and on two shards.
 func TestWriteObservationsInBlocks(t *testing.T) {
-	for name, open := range map[string]func(t *testing.T) *clickhousedb.Server{
-		"one server": func(t *testing.T) *clickhousedb.Server {
-			return clickhousetest.Fresh(t, observationclickhouse.Migrations())
-		},
-		"two shards": func(t *testing.T) *clickhousedb.Server {
-			return clickhousetest.FreshCluster(t, []clickhousedb.Set{observationclickhouse.Migrations()}, observationclickhouse.Tables...)
-		},
-	} {
+	for name, open := range deployments {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			store, ctx := observationclickhouse.New(db), context.Background()
-			const n = 250_001 // two full blocks and one row
+			const n = 250_001 // two full INSERTs and one row
 			if err := store.WriteObservations(ctx, 4, indicators.ObservationsOf(generatedObservations(n))); err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +259,7 @@ func TestWriteObservationsInBlocks(t *testing.T) {
 				}
 			}
 			if err := store.WriteObservations(ctx, 4, failing); !errors.Is(err, broken) {
-				t.Fatalf("an input failing after two blocks: error %v, want %v", err, broken)
+				t.Fatalf("an input failing after two INSERTs: error %v, want %v", err, broken)
 			}
 			for _, table := range []string{"observations", "observations_by_organisation"} {
 				if got := countByRelease(t, db, table); len(got) != 0 {
