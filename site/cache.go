@@ -79,7 +79,8 @@ var cachedHeaders = []string{fiber.HeaderContentDisposition, fiber.HeaderAccessC
 // (map slot, list element, struct), counted against the budget.
 const entryOverhead = 256
 
-// maxCacheKey is the longest address (path and canonical query) stored.
+// maxCacheKey is the longest address (scheme, host, path and canonical
+// query) stored.
 const maxCacheKey = 1024
 
 func newPageCache(ttl time.Duration, budget int64) *pageCache {
@@ -240,9 +241,17 @@ var cacheableParams = func() map[string]bool {
 	return m
 }()
 
-// cacheKey is the request's path and query in canonical order (parameters
-// sorted by name, the values of one name in the order given), or false
-// when the request must not be stored: an unknown parameter, or too long.
+// cacheKey is the request's scheme and host, path and query in canonical
+// order (parameters sorted by name, the values of one name in the order
+// given), or false when the request must not be stored: an unknown
+// parameter, or too long.
+//
+// The scheme and host are part of the key because feeds, DCAT, the CKAN
+// API and the search API write absolute links from them (c.BaseURL): keyed
+// by path alone, one request with a forged Host header put its host in
+// the links every later reader of those pages was served until the page
+// expired. A page made for one host is now served only to requests for
+// that host; junk hosts cost cache space, which the byte budget bounds.
 func cacheKey(c *fiber.Ctx) (string, bool) {
 	type pair struct{ k, v string }
 	var pairs []pair
@@ -258,6 +267,7 @@ func cacheKey(c *fiber.Ctx) (string, bool) {
 	}
 	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
 	var key strings.Builder
+	key.WriteString(c.BaseURL())
 	key.WriteString(c.Path())
 	for i, p := range pairs {
 		key.WriteByte("?&"[min(i, 1)])

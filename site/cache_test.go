@@ -85,17 +85,23 @@ func TestCacheKeys(t *testing.T) {
 		key, ok := cacheKey(c)
 		return c.SendString(fmt.Sprint(ok, " ", key))
 	})
-	cases := []struct{ url, want string }{
-		{"/organisations", "true /organisations"},
-		{"/organisations?type=gp-practice&format=json", "true /organisations?format=json&type=gp-practice"},
-		{"/organisations?format=json&type=gp-practice", "true /organisations?format=json&type=gp-practice"},
-		{"/compare?org=RR8&org=RX1", "true /compare?org=RR8&org=RX1"},
-		{"/compare?org=RX1&org=RR8", "true /compare?org=RX1&org=RR8"},
-		{"/organisations?format=json&junk=1", "false "},
-		{"/search?q=" + strings.Repeat("a", 2000), "false "},
+	cases := []struct{ host, url, want string }{
+		{"example.com", "/organisations", "true http://example.com/organisations"},
+		{"example.com", "/organisations?type=gp-practice&format=json", "true http://example.com/organisations?format=json&type=gp-practice"},
+		{"example.com", "/organisations?format=json&type=gp-practice", "true http://example.com/organisations?format=json&type=gp-practice"},
+		{"example.com", "/compare?org=RR8&org=RX1", "true http://example.com/compare?org=RR8&org=RX1"},
+		{"example.com", "/compare?org=RX1&org=RR8", "true http://example.com/compare?org=RX1&org=RR8"},
+		{"example.com", "/organisations?format=json&junk=1", "false "},
+		{"example.com", "/search?q=" + strings.Repeat("a", 2000), "false "},
+		// Feeds and DCAT write absolute links from the host: a page made
+		// for one host is never another host's.
+		{"evil.example", "/catalog.jsonld", "true http://evil.example/catalog.jsonld"},
+		{"127.0.0.1:8080", "/catalog.jsonld", "true http://127.0.0.1:8080/catalog.jsonld"},
 	}
 	for _, c := range cases {
-		resp, err := app.Test(httptest.NewRequest("GET", c.url, nil))
+		req := httptest.NewRequest("GET", c.url, nil)
+		req.Host = c.host
+		resp, err := app.Test(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +162,7 @@ func TestPageCacheRendersAMissOnce(t *testing.T) {
 			t.Errorf("%s rendered %d times for 12 concurrent requests, want %d", tc.path, got, tc.renders)
 		}
 	}
-	if _, ok := s.cache.get("/slow"); !ok {
+	if _, ok := s.cache.get("http://example.com/slow"); !ok {
 		t.Error("the page rendered once was not stored")
 	}
 }
@@ -183,7 +189,7 @@ func TestCachedPagesKeepTheirTag(t *testing.T) {
 	if res, body := get("If-None-Match", tag); res.StatusCode != 304 || body != "" || res.Header.Get("X-Candour-Cache") != "hit" {
 		t.Errorf("If-None-Match on a hit: %d %q %s", res.StatusCode, body, res.Header.Get("X-Candour-Cache"))
 	}
-	e, ok := s.cache.get("/page")
+	e, ok := s.cache.get("http://example.com/page")
 	if !ok || e.tag != bodyTag([]byte("a scorecard")) {
 		t.Fatalf("stored tag %q", e.tag)
 	}
@@ -238,7 +244,7 @@ func TestCachedPagesAreCompressedOnce(t *testing.T) {
 	if res, body := get("br", "If-None-Match", tag); res.StatusCode != 304 || len(body) != 0 {
 		t.Errorf("If-None-Match on a compressed hit: %d, %d bytes", res.StatusCode, len(body))
 	}
-	e, _ := s.cache.get("/page")
+	e, _ := s.cache.get("http://example.com/page")
 	if renders != 1 || len(e.variants) != 2 {
 		t.Errorf("%d renders, variants %d", renders, len(e.variants))
 	}

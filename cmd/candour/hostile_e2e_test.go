@@ -307,6 +307,36 @@ func TestHostileRequests(t *testing.T) {
 		}
 	})
 
+	t.Run("a forged Host header never reaches another reader's links", func(t *testing.T) {
+		// Feeds, DCAT and the APIs write absolute links from the request's
+		// host. The page cache once kept the first answer under its path
+		// alone, so one request naming another host poisoned the links
+		// every later harvester was given.
+		for _, path := range []string{"/feeds/releases.atom", "/catalog.jsonld", "/api/3/action/package_search", "/api/v1/search?q=hospital"} {
+			req, err := http.NewRequest(http.MethodGet, s.base+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "attacker.example"
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("GET %s as attacker.example: %v", path, err)
+			}
+			forged, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			for range 2 { // the second is a cache hit for the real host
+				status, body, h := s.get(t, path)
+				if status != http.StatusOK || strings.Contains(body, "attacker.example") {
+					t.Errorf("GET %s after a forged Host (%s): %d, cache %q, attacker's host in the body: %v",
+						path, res.Status, status, h.Get("X-Candour-Cache"), strings.Contains(body, "attacker.example"))
+				}
+			}
+			if path == "/feeds/releases.atom" && !strings.Contains(string(forged), "attacker.example") {
+				t.Logf("the forged request's own feed did not use its host; the check above proves less")
+			}
+		}
+	})
+
 	t.Run("behind the proxy each client has its own limit", func(t *testing.T) {
 		get := func(xff string) int {
 			status, _, _ := send(t, http.MethodGet, s.base+"/api/v1/datasets", nil, map[string]string{"X-Forwarded-For": xff})
