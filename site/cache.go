@@ -210,11 +210,15 @@ func (s *Site) CacheStats() CacheStats {
 	return CacheStats{Entries: len(p.entries), Bytes: p.bytes, Budget: p.budget, Hits: p.hits.Load(), Misses: p.misses.Load()}
 }
 
-// InvalidateCache drops every cached page. The publisher calls it whenever
+// InvalidateCache drops every cached page and makes every materialised
+// page stale (rebuilt in the background). The publisher calls it whenever
 // what the public may see changes.
 func (s *Site) InvalidateCache() {
 	if s.cache != nil {
 		s.cache.clear()
+	}
+	if s.mat != nil {
+		s.mat.invalidate()
 	}
 }
 
@@ -253,32 +257,37 @@ var cacheableParams = func() map[string]bool {
 // expired. A page made for one host is now served only to requests for
 // that host; junk hosts cost cache space, which the byte budget bounds.
 func cacheKey(c *fiber.Ctx) (string, bool) {
-	type pair struct{ k, v string }
-	var pairs []pair
+	var pairs [][2]string
 	known := true
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		if !cacheableParams[string(k)] {
 			known = false
 		}
-		pairs = append(pairs, pair{string(k), string(v)})
+		pairs = append(pairs, [2]string{string(k), string(v)})
 	})
 	if !known {
 		return "", false
 	}
-	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	var key strings.Builder
-	key.WriteString(c.BaseURL())
-	key.WriteString(c.Path())
-	for i, p := range pairs {
-		key.WriteByte("?&"[min(i, 1)])
-		key.WriteString(url.QueryEscape(p.k))
-		key.WriteByte('=')
-		key.WriteString(url.QueryEscape(p.v))
-	}
-	if key.Len() > maxCacheKey {
+	key := c.BaseURL() + canonicalAddress(c.Path(), pairs)
+	if len(key) > maxCacheKey {
 		return "", false
 	}
-	return key.String(), true
+	return key, true
+}
+
+// canonicalAddress is path with the query pairs sorted by name (the values
+// of one name in the order given), escaped.
+func canonicalAddress(path string, pairs [][2]string) string {
+	slices.SortStableFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	var key strings.Builder
+	key.WriteString(path)
+	for i, p := range pairs {
+		key.WriteByte("?&"[min(i, 1)])
+		key.WriteString(url.QueryEscape(p[0]))
+		key.WriteByte('=')
+		key.WriteString(url.QueryEscape(p[1]))
+	}
+	return key.String()
 }
 
 // cached serves a public page from the cache, or renders it and keeps it

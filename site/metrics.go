@@ -57,6 +57,15 @@ func newSiteMetrics(s *Site) *siteMetrics {
 			stat(func(c CacheStats) float64 { return float64(c.Hits) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "candour_page_cache_misses_total", Help: "Public pages looked for in the page cache and rendered."},
 			stat(func(c CacheStats) float64 { return float64(c.Misses) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "candour_materialised_pages", Help: "Public pages materialised for what is published now (materialise.go)."},
+			func() float64 { n, _ := s.MaterialisedStats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "candour_materialised_building", Help: "1 while materialised pages are being built, else 0."},
+			func() float64 {
+				if _, building := s.MaterialisedStats(); building {
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "candour_publications_total", Help: "Releases published by this process."},
 			func() float64 { return float64(s.deps.Publisher.Stats().Publications) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "candour_disclosure_refusals_total", Help: "Submissions refused by disclosure control."},

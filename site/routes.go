@@ -35,13 +35,13 @@ func (s *Site) routes(app *fiber.App) {
 	app.Get("/datasets/:slug/releases/:version/rows/:name", s.rowsExport) // streamed: not cached
 	app.Get("/datasets/:slug/releases/:version/extract", s.extract)
 	app.Get("/organisations", s.cached, s.organisationList)
-	app.Get("/organisations/:code", s.cached, s.organisation)
+	app.Get("/organisations/:code", s.fromMaterialised, s.cached, s.organisation)
 	app.Get("/areas", s.cached, s.areas)
 	app.Get("/areas/:code", s.cached, s.area)
 	app.Get("/areas/:code/pack.zip", s.areaPack) // streamed: not cached
 	app.Get("/pages/:slug", s.cached, s.contentPage)
 	app.Get("/indicators", s.cached, s.indicatorList)
-	app.Get("/indicators/:id", s.cached, s.indicator)
+	app.Get("/indicators/:id", s.fromMaterialised, s.cached, s.indicator)
 	app.Get("/indicators/:id/download.csv", s.cached, s.indicatorDownload)
 	app.Get("/indicators/:id/breakdown", s.cached, s.indicatorBreakdown)
 	app.Get("/compare", s.cached, s.compare)

@@ -19,6 +19,10 @@
 //     one-sentence summary, and is hidden without JavaScript.
 //   - Public pages are cached in memory (cache.go) until the publisher
 //     reports a change to what is public, and for at most a minute.
+//   - Scorecards and indicator pages, the long tail, are materialised
+//     (materialise.go): rendered by their own handlers after every public
+//     change into files served as a static server would, and rendered per
+//     request only while they are being rebuilt.
 //   - Pooled patient feedback (feedback.go): "What patients say" on each
 //     scorecard (visible items only, each attributed to its source with a
 //     link back), its JSON, and the administrators' moderation page, whose
@@ -87,6 +91,10 @@ type Config struct {
 	PageCacheTTL time.Duration
 	// PageCacheBytes is the page cache's budget (default 64 MiB).
 	PageCacheBytes int64
+	// MaterialisedPages is the folder of the materialised pages
+	// (materialise.go), emptied at start; "" for none (every page is
+	// rendered when asked for).
+	MaterialisedPages string
 	// APIRate is how many requests a minute one client may make to the
 	// public API (0: unlimited).
 	APIRate int
@@ -166,7 +174,8 @@ type Site struct {
 	gzipDigests sync.Map
 	hub         *websub.Hub // nil when there is none
 	cache       *pageCache
-	shed        atomic.Int64 // requests answered 503 by shedLoad or for want of an export turn
+	mat         *materialiser // nil when pages are not materialised
+	shed        atomic.Int64  // requests answered 503 by shedLoad or for want of an export turn
 	// exportTurns bounds the filtered exports streaming at once; see
 	// exportStreams.
 	exportTurns *turns
@@ -215,6 +224,12 @@ func New(cfg Config, deps Deps) (*Site, error) {
 			budget = DefaultPageCacheBytes
 		}
 		site.cache = newPageCache(ttl, budget)
+	}
+	if cfg.MaterialisedPages != "" {
+		if site.mat, err = newMaterialiser(cfg.MaterialisedPages); err != nil {
+			return nil, err
+		}
+		site.mat.render = site.materialRoutes().Handler()
 	}
 	return site, nil
 }

@@ -3,8 +3,9 @@ package main
 // The page benchmark's measurements (see the command's doc): two pages,
 // a scorecard and an indicator page filtered to a region, each served by
 // nginx as a static file, by Candour with its page cache on (that one
-// page), and by Candour with it off spread over many pages of the kind,
-// on the embedded store and on ClickHouse. Every measurement runs --runs
+// page), and by Candour with it off spread over many pages of the kind:
+// from the materialised pages, rendered per request, and from the
+// materialised pages with the observations on ClickHouse. Every measurement runs --runs
 // times, each run printed with its ratio to nginx's rate in the same run.
 
 import (
@@ -37,7 +38,7 @@ func pageKinds(orgs, inds int) []pageKind {
 
 // pageRun is one run's measurements, by page kind.
 type pageRun struct {
-	static, cached, uncached, onClickHouse []result
+	static, cached, uncached, live, onClickHouse []result
 }
 
 // Targets of the page benchmark: Candour's rate over nginx's.
@@ -150,7 +151,8 @@ func (c *benchClickHouse) waitForMerges(limit time.Duration) error {
 
 // measurePages runs every measurement once.
 func measurePages(candour, work, dataDir, nginxBase, chDSN string, kinds []pageKind, duration time.Duration, conns int) (pageRun, error) {
-	r := pageRun{static: make([]result, len(kinds)), cached: make([]result, len(kinds)), uncached: make([]result, len(kinds)), onClickHouse: make([]result, len(kinds))}
+	r := pageRun{static: make([]result, len(kinds)), cached: make([]result, len(kinds)), uncached: make([]result, len(kinds)),
+		live: make([]result, len(kinds)), onClickHouse: make([]result, len(kinds))}
 	var err error
 	for i := range kinds {
 		if r.static[i], err = wrk(fmt.Sprintf("%s/page%d.html", nginxBase, i), duration, conns, ""); err != nil {
@@ -168,11 +170,14 @@ func measurePages(candour, work, dataDir, nginxBase, chDSN string, kinds []pageK
 			return r, err
 		}
 	}
-	if err := measureCandour(candour, dataDir, false, kinds, duration, conns, r.uncached, spread); err != nil {
+	if err := measureCandour(candour, dataDir, false, kinds, duration, conns, r.uncached, spread, "--materialise-pages=true"); err != nil {
+		return r, err
+	}
+	if err := measureCandour(candour, dataDir, false, kinds, duration, conns, r.live, spread); err != nil {
 		return r, err
 	}
 	if chDSN != "" {
-		if err := measureCandour(candour, dataDir, false, kinds, duration, conns, r.onClickHouse, spread, "--clickhouse", chDSN); err != nil {
+		if err := measureCandour(candour, dataDir, false, kinds, duration, conns, r.onClickHouse, spread, "--clickhouse", chDSN, "--materialise-pages=true"); err != nil {
 			return r, err
 		}
 	}
@@ -216,13 +221,14 @@ func printPageRun(run, runs, n int, kinds []pageKind, bodies []string, r pageRun
 		line("nginx, the page as a static file", fmt.Sprintf("%.0f", float64(len(bodies[i]))/1024), r.static[i])
 		line("Candour, page cache on (that page)", "", r.cached[i])
 		line("Candour, page cache off ("+k.spreadOver+")", "", r.uncached[i])
+		line("  the same, nothing materialised: each page rendered", "", r.live[i])
 		if onClickHouse {
 			line("Candour on ClickHouse, page cache off ("+k.spreadOver+")", "", r.onClickHouse[i])
 		}
 	}
 	ratio := func(x []result, i int) float64 { return x[i].rps / r.static[i].rps }
-	fmt.Printf("RATIOS run=%d scorecard_cached=%.2f scorecard_uncached=%.2f indicator_cached=%.2f indicator_uncached=%.2f",
-		run, ratio(r.cached, 0), ratio(r.uncached, 0), ratio(r.cached, 1), ratio(r.uncached, 1))
+	fmt.Printf("RATIOS run=%d scorecard_cached=%.2f scorecard_uncached=%.2f indicator_cached=%.2f indicator_uncached=%.2f scorecard_rendered=%.2f indicator_rendered=%.2f",
+		run, ratio(r.cached, 0), ratio(r.uncached, 0), ratio(r.cached, 1), ratio(r.uncached, 1), ratio(r.live, 0), ratio(r.live, 1))
 	if onClickHouse {
 		fmt.Printf(" scorecard_uncached_clickhouse=%.2f indicator_uncached_clickhouse=%.2f", ratio(r.onClickHouse, 0), ratio(r.onClickHouse, 1))
 	}

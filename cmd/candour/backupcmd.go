@@ -312,6 +312,9 @@ func writeBackup(ctx context.Context, dataDir, out string, log *slog.Logger, fro
 		case d.IsDir() && rel == searchDir:
 			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "the search index is derived from the database; restore rebuilds it"})
 			return fs.SkipDir
+		case d.IsDir() && rel == materialisedDir:
+			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "materialised pages are rendered from the database; the server renders them again when it starts"})
+			return fs.SkipDir
 		case d.IsDir() && (rel == publicDir || strings.HasPrefix(rel, snapshotBuildPrefix)):
 			idx.Excluded = append(idx.Excluded, backupExcept{Path: rel, Reason: "public snapshots for read nodes are derived from the database; the server writes a new one when it starts"})
 			return fs.SkipDir

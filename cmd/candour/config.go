@@ -32,6 +32,7 @@ type Config struct {
 	Approvals         int            // --approvals, CANDOUR_APPROVALS
 	MaxUploadBytes    int64          // --max-upload, CANDOUR_MAX_UPLOAD
 	PageCache         bool           // --page-cache, CANDOUR_PAGE_CACHE
+	MaterialisePages  bool           // --materialise-pages, CANDOUR_MATERIALISE_PAGES
 	WebSubPrivate     bool           // --websub-private-callbacks, CANDOUR_WEBSUB_PRIVATE_CALLBACKS
 	APIRate           int            // --api-rate, CANDOUR_API_RATE
 	PageCacheBytes    int64          // --page-cache-bytes, CANDOUR_PAGE_CACHE_BYTES
@@ -130,6 +131,15 @@ var settings = []setting{
 				return fmt.Errorf("want true or false")
 			}
 			c.PageCache = b
+			return nil
+		}},
+	{"materialise-pages", "CANDOUR_MATERIALISE_PAGES", "true", "render every scorecard and indicator page after each publication into DATA/pages and serve them from there (false: render each when asked)", true,
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			c.MaterialisePages = b
 			return nil
 		}},
 	{"websub-private-callbacks", "CANDOUR_WEBSUB_PRIVATE_CALLBACKS", "false", "let WebSub subscribers use callbacks on loopback and private network addresses (tests, closed networks)", true,

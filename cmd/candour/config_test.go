@@ -39,6 +39,7 @@ func (w wantConfig) config() Config {
 		PageCache: w.PageCache, APIRate: w.APIRate, ClickHouseCluster: "candour"}
 	if w.serverDefaults {
 		c.PageCacheBytes, c.ReadTimeout, c.UploadTimeout, c.WriteTimeout = 64<<20, 30*time.Second, 30*time.Minute, 60*time.Second
+		c.MaterialisePages = true
 		c.MaxInFlight, c.QueueWait, c.SubmitWait = 0, 2*time.Second, 2*time.Second
 	}
 	return c

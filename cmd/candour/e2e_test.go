@@ -91,7 +91,18 @@ func startCandour(t *testing.T, command, dataDir string, extra ...string) *serve
 		// Form submissions answer at once, however slow a machine under
 		// -race is (a test that looks at the progress page sets its own
 		// --submit-wait, which comes later and wins).
-		done <- run(ctx, append([]string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--submit-wait", "1m"}, extra...), noEnv, s.stdout, s.stderr)
+		//
+		// Pages are not materialised unless the test asks: rendering every
+		// scorecard of the demo's 7,000 organisations in the background of
+		// each short-lived server would take a core from the test. The
+		// materialised pages are tested against live ones in
+		// materialise_e2e_test.go.
+		materialise := []string{"--materialise-pages=false"}
+		if slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--materialise-pages") }) {
+			materialise = nil
+		}
+		args := append([]string{command, "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn", "--submit-wait", "1m"}, materialise...)
+		done <- run(ctx, append(args, extra...), noEnv, s.stdout, s.stderr)
 	}()
 	select {
 	case s.base = <-s.stdout.found:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 
 	"github.com/candour/candour/catalogue"
@@ -71,7 +72,8 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	// calls it can run (the listener, the poller).
 	var kickSnapshot func()
 	s, err := site.New(site.Config{SiteName: a.cfg.SiteName, NHSBranding: a.cfg.NHSBranding, Version: version,
-		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, APIRate: a.cfg.APIRate,
+		PageCache: a.cfg.PageCache, PageCacheBytes: a.cfg.PageCacheBytes, MaterialisedPages: materialisedPages(a.cfg),
+		APIRate:        a.cfg.APIRate,
 		TrustedProxies: a.cfg.TrustedProxies, MaxUploadBytes: a.cfg.MaxUploadBytes,
 		ReadTimeout: a.cfg.ReadTimeout, UploadReadTimeout: a.cfg.UploadTimeout, WriteTimeout: a.cfg.WriteTimeout,
 		MaxInFlight: a.cfg.MaxInFlight, QueueWait: a.cfg.QueueWait, SubmitWait: a.cfg.SubmitWait,
@@ -113,6 +115,12 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	scheduled := make(chan error, 1)
 	go func() { scheduled <- a.publisher.RunScheduler(schedCtx) }()
 	defer func() { stopScheduler(); <-scheduled }()
+	// Scorecards and indicator pages are materialised in the background
+	// (site/materialise.go).
+	matCtx, stopMaterialiser := context.WithCancel(context.Background())
+	matDone := make(chan struct{})
+	go func() { s.RunMaterialiser(matCtx); close(matDone) }()
+	defer func() { stopMaterialiser(); <-matDone }()
 	// The WebSub hub delivers what publication changes in the feeds.
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})
@@ -160,4 +168,20 @@ func serve(ctx context.Context, a *app, stdout io.Writer) error {
 	<-served
 	a.log.Info("stopped")
 	return nil
+}
+
+// materialisedDir is the data folder's folder of materialised pages
+// (site/materialise.go): derived, emptied at every start, never backed up.
+const materialisedDir = "pages"
+
+// materialisedPages is the folder of the site's materialised pages, or ""
+// when they are turned off (and the folder, which would only hold pages
+// of an earlier run, is removed).
+func materialisedPages(cfg Config) string {
+	dir := filepath.Join(cfg.DataDir, materialisedDir)
+	if !cfg.MaterialisePages {
+		os.RemoveAll(dir)
+		return ""
+	}
+	return dir
 }
