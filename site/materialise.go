@@ -39,8 +39,8 @@ import (
 //
 // What is materialised (materialKeys): the scorecard of every organisation
 // with an observation in a visible release, and every visible indicator's
-// page, unfiltered and filtered to each region of the organisations it
-// covers. The key is the path and its non-empty parameters in canonical
+// page, unfiltered and filtered to each region any observed organisation
+// is in. The key is the path and its non-empty parameters in canonical
 // order, so the filter form's `?region=Y56&icb=` is the page of
 // `?region=Y56`.
 //
@@ -242,7 +242,7 @@ func (s *Site) buildMaterialised(ctx context.Context) error {
 
 // materialKeys lists the pages to materialise: every observed
 // organisation's scorecard, and every visible indicator's page unfiltered
-// and in each region of the organisations it covers.
+// and in each region any observed organisation is in.
 func (s *Site) materialKeys(ctx context.Context) ([]string, error) {
 	v := s.deps.Catalogue.View()
 	ids, err := v.ContentVisibleReleases(ctx)
