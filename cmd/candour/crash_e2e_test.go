@@ -1350,8 +1350,10 @@ func (h *crashHarness) startAsync(dir, crashAt string) (*candourProc, error) {
 
 // startCommandAsync starts candour serve or demo.
 func (h *crashHarness) startCommandAsync(command, dir, crashAt string) (*candourProc, error) {
+	// No materialised pages: rendering the demo's 7,000 scorecards behind
+	// every server a crash test starts would take a core from the test.
 	cmd := exec.Command(h.bin, command, "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn",
-		"--page-cache=false", "--api-rate", "0")
+		"--page-cache=false", "--api-rate", "0", "--materialise-pages=false")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CANDOUR_") {
 			cmd.Env = append(cmd.Env, kv)
