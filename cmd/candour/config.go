@@ -107,14 +107,7 @@ var settings = []setting{
 	{"site-name", "CANDOUR_SITE_NAME", "Candour", "name shown in the site's header and page titles", true,
 		func(c *Config, v string) error { c.SiteName = v; return nil }},
 	{"nhs-branding", "CANDOUR_NHS_BRANDING", "false", "show the NHS logo (only for deployments run by an NHS organisation)", true,
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("want true or false")
-			}
-			c.NHSBranding = b
-			return nil
-		}},
+		boolFlag(func(c *Config, b bool) { c.NHSBranding = b })},
 	{"shutdown-timeout", "CANDOUR_SHUTDOWN_TIMEOUT", "10s", "how long to let requests finish on SIGINT or SIGTERM", true,
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -125,32 +118,11 @@ var settings = []setting{
 			return nil
 		}},
 	{"page-cache", "CANDOUR_PAGE_CACHE", "true", "keep rendered public pages in memory until a publication changes them (at most a minute)", true,
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("want true or false")
-			}
-			c.PageCache = b
-			return nil
-		}},
+		boolFlag(func(c *Config, b bool) { c.PageCache = b })},
 	{"materialise-pages", "CANDOUR_MATERIALISE_PAGES", "true", "render every scorecard and indicator page after each publication into DATA/pages and serve them from there (false: render each when asked)", true,
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("want true or false")
-			}
-			c.MaterialisePages = b
-			return nil
-		}},
+		boolFlag(func(c *Config, b bool) { c.MaterialisePages = b })},
 	{"websub-private-callbacks", "CANDOUR_WEBSUB_PRIVATE_CALLBACKS", "false", "let WebSub subscribers use callbacks on loopback and private network addresses (tests, closed networks)", true,
-		func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("want true or false")
-			}
-			c.WebSubPrivate = b
-			return nil
-		}},
+		boolFlag(func(c *Config, b bool) { c.WebSubPrivate = b })},
 	{"api-rate", "CANDOUR_API_RATE", "600", "how many public API requests a minute one client may make (0: no limit)", true,
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
@@ -345,4 +317,16 @@ func (c Config) logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// boolFlag is the setter of a true-or-false option.
+func boolFlag(set func(*Config, bool)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		set(c, b)
+		return nil
+	}
 }

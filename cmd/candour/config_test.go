@@ -101,6 +101,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{"bad address flag", []string{"--addr", "localhost"}, nil, `--addr "localhost"`},
 		{"bad log level", []string{"--log-level", "loud"}, nil, `--log-level "loud"`},
 		{"bad boolean", nil, map[string]string{"CANDOUR_NHS_BRANDING": "yes please"}, `CANDOUR_NHS_BRANDING`},
+		{"bad boolean flag", []string{"--materialise-pages=maybe"}, nil, `--materialise-pages "maybe": want true or false`},
 		{"bad approvals", []string{"--approvals", "0"}, nil, `--approvals "0"`},
 		{"bad upload size", nil, map[string]string{"CANDOUR_MAX_UPLOAD": "lots"}, `CANDOUR_MAX_UPLOAD "lots"`},
 		{"negative max in flight", []string{"--max-in-flight", "-1"}, nil, `--max-in-flight "-1"`},

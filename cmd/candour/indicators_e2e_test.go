@@ -54,18 +54,7 @@ func TestIndicatorsInPeriodOrderWithBenchmarkRows(t *testing.T) {
 	token := regexp.MustCompile(`(?m)^(cnd_\S+)$`).FindStringSubmatch(out.String())[1]
 	s := startCandour(t, "serve", dataDir, "--page-cache=false")
 
-	submit := func(slug string, year int) string {
-		t.Helper()
-		descriptor := fmt.Sprintf(`{"dataset": {"slug": %q, "title": "E2E %s", "publisher": {"slug": "e2e-trusts", "name": "E2E Trusts"}},
-			"release": {"title": "%d/%02d", "periodLabel": "%d/%02d", "periodStart": "%d-04-01", "periodEnd": "%d-03-31"},
-			"resources": [{"name": "data", "path": "data.csv", "schema": %s}], "indicators": %s}`,
-			slug, slug, year, (year+1)%100, year, (year+1)%100, year, year+1, periodSchema, fmt.Sprintf(periodDefinition, slug))
-		status, body := postSubmission(t, s, token, descriptor, map[string]string{"data.csv": periodCSV(year)})
-		if status != http.StatusCreated {
-			t.Fatalf("submitting %s %d: %d %s", slug, year, status, body)
-		}
-		return body
-	}
+	submit := func(slug string, year int) string { return submitPeriod(t, s, token, slug, year) }
 
 	// In order, published together.
 	inOrder := map[string]int{}
@@ -159,6 +148,21 @@ func TestIndicatorsInPeriodOrderWithBenchmarkRows(t *testing.T) {
 
 // postSubmission uploads a descriptor and its files to the submission API
 // with an API token ("" for none), and returns the status and body.
+// submitPeriod submits one year of the period indicator (periodCSV) as
+// a release of dataset slug and returns the API's answer.
+func submitPeriod(t *testing.T, s *server, token, slug string, year int) string {
+	t.Helper()
+	descriptor := fmt.Sprintf(`{"dataset": {"slug": %q, "title": "E2E %s", "publisher": {"slug": "e2e-trusts", "name": "E2E Trusts"}},
+		"release": {"title": "%d/%02d", "periodLabel": "%d/%02d", "periodStart": "%d-04-01", "periodEnd": "%d-03-31"},
+		"resources": [{"name": "data", "path": "data.csv", "schema": %s}], "indicators": %s}`,
+		slug, slug, year, (year+1)%100, year, (year+1)%100, year, year+1, periodSchema, fmt.Sprintf(periodDefinition, slug))
+	status, body := postSubmission(t, s, token, descriptor, map[string]string{"data.csv": periodCSV(year)})
+	if status != http.StatusCreated {
+		t.Fatalf("submitting %s %d: %d %s", slug, year, status, body)
+	}
+	return body
+}
+
 func postSubmission(t *testing.T, s *server, token, descriptor string, files map[string]string) (int, string) {
 	t.Helper()
 	return postSubmissionTo(t, s, "/api/v1/submissions", token, descriptor, files)

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"compress/gzip"
-	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,24 +17,11 @@ import (
 func TestMaterialisedPages(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "candour-data")
 	addAccounts(t, dataDir, []account{{"pam", "publisher", "e2e-trusts"}})
-	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"user", "token", "pam", "--label", "e2e", "--data-dir", dataDir}, noEnv, &out, &errOut); err != nil {
-		t.Fatalf("user token: %v %s", err, errOut.String())
-	}
-	token := regexp.MustCompile(`(?m)^(cnd_\S+)$`).FindStringSubmatch(out.String())[1]
+	token := embToken(t, dataDir, "pam")
 	s := startCandour(t, "serve", dataDir, "--page-cache=false", "--materialise-pages=true")
 
 	const slug = "e2e-materialised"
-	submit := func(year int) {
-		t.Helper()
-		descriptor := fmt.Sprintf(`{"dataset": {"slug": %q, "title": "E2E %s", "publisher": {"slug": "e2e-trusts", "name": "E2E Trusts"}},
-			"release": {"title": "%d/%02d", "periodLabel": "%d/%02d", "periodStart": "%d-04-01", "periodEnd": "%d-03-31"},
-			"resources": [{"name": "data", "path": "data.csv", "schema": %s}], "indicators": %s}`,
-			slug, slug, year, (year+1)%100, year, (year+1)%100, year, year+1, periodSchema, fmt.Sprintf(periodDefinition, slug))
-		if status, body := postSubmission(t, s, token, descriptor, map[string]string{"data.csv": periodCSV(year)}); status != http.StatusCreated {
-			t.Fatalf("submitting %d: %d %s", year, status, body)
-		}
-	}
+	submit := func(year int) { submitPeriod(t, s, token, slug, year) }
 	for v, year := range []int{2018, 2019, 2020} {
 		submit(year)
 		publishThroughWorkflow(t, s, map[string]int{slug: v + 1})
