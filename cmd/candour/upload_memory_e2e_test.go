@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,9 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -44,34 +45,25 @@ func TestUploadsAreSpooledNotHeld(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		name := map[bool]string{false: "with a Content-Length", true: "chunked"}[chunked]
 		t.Run(name, func(t *testing.T) {
-			descriptor := descriptorFor("spooled-" + map[bool]string{false: "length", true: "chunked"}[chunked])
-			liveHeap() // a second collection empties what sync.Pools held
-			before := liveHeap()
-			var peak atomic.Uint64
-			sending := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() {
-				defer close(sampled)
-				for {
-					if h := liveHeap(); h > peak.Load() {
-						peak.Store(h)
-					}
-					select {
-					case <-sending:
-						return
-					case <-time.After(20 * time.Millisecond):
-					}
+			// The heap watched is the whole test process's, so work that
+			// is not the upload's (a collection's timing, a goroutine
+			// another test left finishing) can add to one attempt. A
+			// server that held the upload would exceed the limit in every
+			// attempt; so the test fails only when three in a row do, and
+			// logs where the held memory was allocated when one does.
+			const limit = 4 << 20
+			for attempt := 1; ; attempt++ {
+				slug := fmt.Sprintf("spooled-%s-%d", map[bool]string{false: "length", true: "chunked"}[chunked], attempt)
+				grew, held := heapGrowthDuringUpload(t, s, tokens["hana"], descriptorFor(slug), fileBytes, chunked, limit)
+				t.Logf("%d MiB upload, %s, attempt %d: the heap grew by at most %.1f MiB while it was sent", fileBytes>>20, name, attempt, float64(grew)/(1<<20))
+				if grew <= limit {
+					break
 				}
-			}()
-			status, body, err := sendGeneratedUpload(s, tokens["hana"], descriptor, fileBytes, chunked, sending)
-			<-sampled
-			if err != nil || status != http.StatusCreated {
-				t.Fatalf("a %d MiB upload: %d %v %.300s", fileBytes>>20, status, err, body)
-			}
-			grew := int64(peak.Load()) - int64(before)
-			t.Logf("%d MiB upload, %s: the heap grew by at most %.1f MiB while it was sent", fileBytes>>20, name, float64(grew)/(1<<20))
-			if grew > 4<<20 {
-				t.Errorf("the heap grew by %.1f MiB while a %d MiB file was sent; want a few KiB of it held (under 4 MiB)", float64(grew)/(1<<20), fileBytes>>20)
+				t.Logf("the largest allocations held at the peak:\n%s", held)
+				if attempt == 3 {
+					t.Errorf("the heap grew by more than %d MiB while a %d MiB file was sent, in %d attempts in a row; want a few KiB of it held", limit>>20, fileBytes>>20, attempt)
+					break
+				}
 			}
 		})
 	}
@@ -127,6 +119,68 @@ func TestUploadsAreSpooledNotHeld(t *testing.T) {
 			t.Errorf("%d temporary files left behind by the refused upload", n)
 		}
 	})
+}
+
+// heapGrowthDuringUpload sends one generated upload and returns how far
+// the process's live heap rose above what it was before, sampled every
+// 20 ms while the body was sent, and, when it rose above limit, the
+// allocation sites holding the most memory at the highest sample.
+func heapGrowthDuringUpload(t *testing.T, s *server, token, descriptor string, size int, chunked bool, limit int64) (int64, string) {
+	t.Helper()
+	liveHeap() // a second collection empties what sync.Pools held
+	before := int64(liveHeap())
+	var peak int64
+	var held string
+	sending := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if h := int64(liveHeap()); h > peak {
+				peak = h
+				if h-before > limit {
+					held = largestHeldAllocations(5)
+				}
+			}
+			select {
+			case <-sending:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	status, body, err := sendGeneratedUpload(s, token, descriptor, size, chunked, sending)
+	<-sampled
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("a %d MiB upload: %d %v %.300s", size>>20, status, err, body)
+	}
+	return peak - before, held
+}
+
+// largestHeldAllocations lists the n call stacks holding the most live
+// heap at the last collection, as the memory profiler sampled them.
+func largestHeldAllocations(n int) string {
+	records := make([]runtime.MemProfileRecord, 256)
+	count, ok := runtime.MemProfile(records, false)
+	for !ok {
+		records = make([]runtime.MemProfileRecord, count+64)
+		count, ok = runtime.MemProfile(records, false)
+	}
+	records = records[:count]
+	slices.SortFunc(records, func(a, b runtime.MemProfileRecord) int { return cmp.Compare(b.InUseBytes(), a.InUseBytes()) })
+	var out strings.Builder
+	for _, r := range records[:min(n, len(records))] {
+		fmt.Fprintf(&out, "%.1f MiB held by:\n", float64(r.InUseBytes())/(1<<20))
+		frames := runtime.CallersFrames(r.Stack())
+		for i := 0; i < 8; i++ {
+			f, more := frames.Next()
+			fmt.Fprintf(&out, "    %s (%s:%d)\n", f.Function, filepath.Base(f.File), f.Line)
+			if !more {
+				break
+			}
+		}
+	}
+	return out.String()
 }
 
 // liveHeap is the heap this test process (server included) holds live
