@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/candour/candour/datasets"
@@ -338,6 +339,7 @@ func writeDisclosureTable(w *bufio.Writer, period, code string, c *discCounts) e
 type measurement struct {
 	best      time.Duration
 	runs      []time.Duration // every run's time, in order
+	cpu       []runCPU        // every run's processor time and page faults, in order
 	peakHeap  uint64          // most heap in use during a run, over what was in use before it
 	allocated uint64          // bytes allocated by one run
 }
@@ -354,7 +356,9 @@ func bestOf(repeat int, profile string, fn func() (func(), error)) (measurement,
 		if err != nil {
 			return m, err
 		}
+		usageBefore := processUsage()
 		d, peak, alloc, err := timed(fn)
+		m.cpu = append(m.cpu, processUsage().since(usageBefore))
 		stopProfile()
 		if err != nil {
 			return m, err
@@ -479,6 +483,7 @@ func printDisclosureBench(rows int, size int64, parse, check measurement, s disc
 	fmt.Printf("%12d %10d %10.2f %14.2f %7.2f× %8s %6s\n", rows, size, parse.best.Seconds(), check.best.Seconds(),
 		ratio, fmt.Sprintf("≤ %.1f×", discTargetRatio), result)
 	fmt.Printf("\nevery run, in order: parse %s; disclosure %s\n", runsText(parse.runs), runsText(check.runs))
+	fmt.Printf("processor time of every run (user + system), and the pages the kernel had to supply:\n  parse %s\n  disclosure %s\n", cpuText(parse.cpu), cpuText(check.cpu))
 	fmt.Printf("peak heap in use, over what was in use before: parse %s, disclosure %s\n", mb(int64(parse.peakHeap)), mb(int64(check.peakHeap)))
 	fmt.Printf("allocated by one run: parse %s, disclosure %s\n", mb(int64(parse.allocated)), mb(int64(check.allocated)))
 	fmt.Printf("peak resident memory of this process (VmHWM): %.1f MB\n", peakRSSMB(os.Getpid()))
@@ -501,6 +506,37 @@ func runsText(runs []time.Duration) string {
 		parts[i] = fmt.Sprintf("%.2f s", d.Seconds())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// runCPU is the processor time a run took, in user code and in the
+// kernel, and the minor page faults it caused: memory the kernel had to
+// find and clear for it, which is most of the kernel's share when a run
+// uses gigabytes the process did not have before.
+type runCPU struct {
+	user, system time.Duration
+	minorFaults  int64
+}
+
+// processUsage is this process's processor time and page faults so far.
+func processUsage() runCPU {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return runCPU{}
+	}
+	return runCPU{user: time.Duration(ru.Utime.Nano()), system: time.Duration(ru.Stime.Nano()), minorFaults: ru.Minflt}
+}
+
+func (u runCPU) since(before runCPU) runCPU {
+	return runCPU{user: u.user - before.user, system: u.system - before.system, minorFaults: u.minorFaults - before.minorFaults}
+}
+
+// cpuText lists runs' processor time: "9.1 + 2.3 s (610,000 faults)".
+func cpuText(runs []runCPU) string {
+	parts := make([]string, len(runs))
+	for i, u := range runs {
+		parts[i] = fmt.Sprintf("%.1f + %.1f s (%dk page faults)", u.user.Seconds(), u.system.Seconds(), u.minorFaults/1000)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // countsText lists counts by name, largest first: "exact 12, marker 3".
