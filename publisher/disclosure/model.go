@@ -426,20 +426,29 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	// Rows are grouped by the numbers of their other identity values (a
 	// small map of this table's groups); each group's identity is looked
 	// up once.
+	//
+	// Rows of one group are often next to each other (when dc is the
+	// last dimension of the sort order), so the last row's group is
+	// tried before the map.
 	group := b.groupKeys(ti, dc)
 	index := map[uint64]int32{}
+	lastKey, lastGroup := uint64(0), int32(-1)
 	for r := range t.cells {
 		groupOf[r] = -1
 		if isTotal(d, t.cells[r][dc]) {
 			continue
 		}
 		key := group(r)
-		g, ok := index[key]
-		if !ok {
-			g = int32(len(gs.ident))
-			index[key] = g
-			gs.ident = append(gs.ident, b.rowIdentity(ti, r, dc))
-			sizes = append(sizes, 0)
+		g := lastGroup
+		if g < 0 || key != lastKey {
+			var ok bool
+			if g, ok = index[key]; !ok {
+				g = int32(len(gs.ident))
+				index[key] = g
+				gs.ident = append(gs.ident, b.rowIdentity(ti, r, dc))
+				sizes = append(sizes, 0)
+			}
+			lastKey, lastGroup = key, g
 		}
 		groupOf[r] = g
 		sizes[g]++

@@ -169,3 +169,44 @@ func TestHalfPatientsAudit(t *testing.T) {
 		t.Errorf("blocked %v, RX1 %+v", res.Blocked, c)
 	}
 }
+
+// The rule is applied to a table of several of the chunks rows are
+// worked on in (in parallel, each with cells of its own): every row gets
+// its own published values, and a row's finding names that row.
+func TestRuleAppliedAcrossChunks(t *testing.T) {
+	const rows = 150_001 // three chunks, the last of one row
+	const negativeRow = 140_000
+	schema := `{"fields": [
+	    {"name": "Area", "candour:role": "key"},
+	    {"name": "Patients", "type": "integer", "candour:countOfIndividuals": true}],
+	  "primaryKey": "Area", "candour:disclosure": {"rule": "nhs-digital"}}`
+	patients := func(r int) int {
+		if r == negativeRow {
+			return -4
+		}
+		return (r * 7) % 41
+	}
+	var csv strings.Builder
+	csv.WriteString("Area,Patients\n")
+	for r := range rows {
+		csv.WriteString("A" + strconv.Itoa(r) + "," + strconv.Itoa(patients(r)) + "\n")
+	}
+	res := mustCheck(t, Input{Files: []File{parseFile(t, "chunks.csv", schema, csv.String())}})
+	public := res.Public[0].Rows
+	if len(public) != rows {
+		t.Fatalf("%d public rows, want %d", len(public), rows)
+	}
+	for r, row := range public {
+		want := strconv.Itoa(patients(r))
+		if r != negativeRow {
+			want, _ = nhsDigital(float64(patients(r)), want, "*")
+		}
+		if row[0] != "A"+strconv.Itoa(r) || row[1] != want {
+			t.Fatalf("public row %d is %v, want [A%d %s]", r, row, r, want)
+		}
+	}
+	negative := findings(res, KindNegativeCount)
+	if len(negative) != 1 || negative[0].Row != negativeRow+2 {
+		t.Errorf("negative-count findings %+v, want one, on row %d of the file", negative, negativeRow+2)
+	}
+}

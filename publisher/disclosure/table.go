@@ -361,18 +361,22 @@ func roundedText(x float64) string {
 func (t *table) applyRule(c *checker) {
 	t.national = nationalRows(t.schema, t.orig)
 	width := len(t.fields)
-	cellSlab := make([]string, len(t.orig)*width)
-	treatSlab := make([]treatment, len(t.orig)*width)
 	t.cells = make([][]string, len(t.orig))
 	t.treat = make([][]treatment, len(t.orig))
 	var mu sync.Mutex
 	var found []Finding
 	inChunks(len(t.orig), func(from, to int) {
+		// Each chunk's cells in slabs of its own: a release of millions
+		// of rows needs hundreds of megabytes of them, which the runtime
+		// clears as it allocates, so the chunks clear theirs in parallel.
+		cellSlab := make([]string, (to-from)*width)
+		treatSlab := make([]treatment, (to-from)*width)
 		var fs []Finding
 		for r := from; r < to; r++ {
 			row := t.orig[r]
-			t.cells[r] = cellSlab[r*width : r*width+len(row) : r*width+len(row)]
-			t.treat[r] = treatSlab[r*width : r*width+len(row) : r*width+len(row)]
+			at := (r - from) * width
+			t.cells[r] = cellSlab[at : at+len(row) : at+len(row)]
+			t.treat[r] = treatSlab[at : at+len(row) : at+len(row)]
 			fs = t.applyRuleToRow(r, fs)
 		}
 		mu.Lock()
