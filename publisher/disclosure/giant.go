@@ -41,6 +41,8 @@ type blocks struct {
 	leadOf   []int               // by giant relation: the first with the same first blocks
 	marked   []int32             // by root: 1 + the last giant relation that listed it
 	pending  []blockEq           // relations within blocks, before finish groups them
+	// termRoots is addGiant's working list of its terms' blocks.
+	termRoots []int
 }
 
 // blockEq is a relation and its block.
@@ -214,14 +216,19 @@ func (b *blocks) gather(vars []int, keep func(int) bool) {
 // addGiant records a relation of very many unknowns and the blocks it
 // touches; call it once the blocks are formed.
 func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
-	if r := b.find(pos.of(terms[0].v)); !slices.ContainsFunc(terms, func(tm term) bool { return b.find(pos.of(tm.v)) != r }) {
-		b.addEq(r, reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
+	roots := b.termRoots[:0] // each term's block, found once
+	for _, tm := range terms {
+		roots = append(roots, b.find(pos.of(tm.v)))
+	}
+	b.termRoots = roots
+	if !slices.ContainsFunc(roots, func(r int) bool { return r != roots[0] }) {
+		b.addEq(roots[0], reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
 		return
 	}
 	gi := len(b.giants)
 	g := giant{rhs: rhs, allTruths: true, terms: make([]blockTerm, 0, len(terms))}
-	for _, tm := range terms {
-		r := b.find(pos.of(tm.v))
+	for i, tm := range terms {
+		r := roots[i]
 		if b.marked[r] != int32(gi)+1 {
 			b.marked[r] = int32(gi) + 1
 			g.order = append(g.order, r)

@@ -431,7 +431,12 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	// last dimension of the sort order), so the last row's group is
 	// tried before the map.
 	group := b.groupKeys(ti, dc)
-	index := map[uint64]int32{}
+	// About one group for every value of dc a row can take: sized at
+	// once, the map is not rebuilt as it grows to millions of groups.
+	expected := len(t.cells) / max(1, b.ids.valuesOf(b.fieldIDs[ti][dc]))
+	index := make(map[uint64]int32, expected)
+	gs.ident = make([]int32, 0, expected)
+	sizes = make([]int32, 0, expected)
 	lastKey, lastGroup := uint64(0), int32(-1)
 	for r := range t.cells {
 		groupOf[r] = -1

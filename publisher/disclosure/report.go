@@ -78,32 +78,55 @@ func suppressionName(tr treatment, version int) string {
 	return ""
 }
 
-// auditCells lists one AuditCell per suppressed cell of each target.
+// auditCells lists one AuditCell per suppressed cell of each target, in
+// the targets' order. A release can have hundreds of thousands, each
+// named in words, so they are made in parallel, a slice of targets each.
 func (m *model) auditCells(ar auditResult) []AuditCell {
-	cells := make([]AuditCell, 0, len(ar.targets)) // a cell each, mostly
-	for _, vi := range ar.targets {
-		vr := ar.res[vi]
-		for _, o := range m.vars[vi].obs {
-			if _, supp, ok := m.obsInterval(o); !ok || !supp {
-				continue
-			}
-			t := m.tables[o.t]
-			tr := tOther
-			if t.treat != nil {
-				tr = t.treat[o.r][o.c]
-			}
-			ac := AuditCell{
-				File: t.name, Version: t.version, Row: t.records[o.r], Column: o.c + 1,
-				Field: t.schema.Fields[o.c].Name, Key: t.keyText(o.r), Cell: m.label(vi),
-				Suppression: suppressionName(tr, t.version), Published: t.cells[o.r][o.c],
-				Min: vr.lo, Values: vr.values, Protection: ar.prot[vi], Method: vr.method, Pass: ar.pass[vi],
-			}
-			if !vr.unbounded {
-				hi := vr.hi
-				ac.Max = &hi
-			}
-			cells = append(cells, ac)
+	for _, t := range m.tables {
+		t.ambiguousCached() // worked out before cells are read in parallel
+	}
+	const per = 1 << 12
+	parts := make([][]AuditCell, (len(ar.targets)+per-1)/per)
+	inParallel(len(parts), func(p int) {
+		for _, vi := range ar.targets[p*per : min(len(ar.targets), (p+1)*per)] {
+			parts[p] = m.appendAuditCells(parts[p], ar, vi)
 		}
+	})
+	total := 0
+	for _, part := range parts {
+		total += len(part)
+	}
+	cells := make([]AuditCell, 0, total)
+	for _, part := range parts {
+		cells = append(cells, part...)
+	}
+	return cells
+}
+
+// appendAuditCells appends the AuditCell of each suppressed cell of
+// target vi.
+func (m *model) appendAuditCells(cells []AuditCell, ar auditResult, vi int) []AuditCell {
+	vr := ar.res[vi]
+	for _, o := range m.vars[vi].obs {
+		if _, supp, ok := m.obsInterval(o); !ok || !supp {
+			continue
+		}
+		t := m.tables[o.t]
+		tr := tOther
+		if t.treat != nil {
+			tr = t.treat[o.r][o.c]
+		}
+		ac := AuditCell{
+			File: t.name, Version: t.version, Row: t.records[o.r], Column: o.c + 1,
+			Field: t.schema.Fields[o.c].Name, Key: t.keyText(o.r), Cell: m.label(vi),
+			Suppression: suppressionName(tr, t.version), Published: t.cells[o.r][o.c],
+			Min: vr.lo, Values: vr.values, Protection: ar.prot[vi], Method: vr.method, Pass: ar.pass[vi],
+		}
+		if !vr.unbounded {
+			hi := vr.hi
+			ac.Max = &hi
+		}
+		cells = append(cells, ac)
 	}
 	return cells
 }

@@ -205,6 +205,24 @@ func TestRuleAppliedAcrossChunks(t *testing.T) {
 			t.Fatalf("public row %d is %v, want [A%d %s]", r, row, r, want)
 		}
 	}
+	// The audit lists every suppressed cell once, in row order, with its
+	// own row's key (the cells are named in parallel, in parts).
+	var suppressedRows []int
+	for r := range rows {
+		if p := patients(r); p >= 1 && p <= 7 {
+			suppressedRows = append(suppressedRows, r)
+		}
+	}
+	audited := res.Report.Audit.Cells
+	if len(audited) != len(suppressedRows) {
+		t.Fatalf("%d cells audited, want the %d suppressed", len(audited), len(suppressedRows))
+	}
+	for i, c := range audited {
+		r := suppressedRows[i]
+		if c.Row != r+2 || c.Key != "A"+strconv.Itoa(r) || c.Published != "*" {
+			t.Fatalf("audited cell %d is row %d (%s, %q), want row %d (A%d, \"*\")", i, c.Row, c.Key, c.Published, r+2, r)
+		}
+	}
 	negative := findings(res, KindNegativeCount)
 	if len(negative) != 1 || negative[0].Row != negativeRow+2 {
 		t.Errorf("negative-count findings %+v, want one, on row %d of the file", negative, negativeRow+2)
