@@ -396,8 +396,16 @@ func (b *modelBuilder) addMarginRows(ti int) {
 				cols = append(cols, col)
 			}
 		}
-		pending := make([][]pendingEq, len(cols))
-		inParallel(len(cols), func(i int) { pending[i] = b.marginColumn(ti, cols[i], gs) })
+		// Each column's groups in parts, the parts of every column in
+		// parallel (a table of one count column has millions of groups),
+		// committed in order: columns, then groups.
+		const per = 1 << 14
+		partsPerCol := (len(gs.ident) + per - 1) / per
+		pending := make([][]pendingEq, len(cols)*partsPerCol)
+		inParallel(len(pending), func(i int) {
+			col, part := cols[i/partsPerCol], i%partsPerCol
+			pending[i] = b.marginColumn(ti, col, gs, part*per, min(len(gs.ident), (part+1)*per))
+		})
 		for _, ps := range pending {
 			for _, p := range ps {
 				b.commit(p)
@@ -510,15 +518,17 @@ func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
 	}
 }
 
-// marginColumn works out one column's margin relations (reading the
-// model only, so columns are worked out in parallel).
-func (b *modelBuilder) marginColumn(ti, col int, gs marginGroups) []pendingEq {
+// marginColumn works out one column's margin relations of groups from
+// to to (reading the model only, so that columns, and parts of a
+// column's groups, are worked out in parallel).
+func (b *modelBuilder) marginColumn(ti, col int, gs marginGroups, from, to int) []pendingEq {
 	m, t := b.m, b.m.tables[ti]
 	name := t.schema.Fields[col].Name
 	field := b.fieldIDs[ti][col]
-	out := make([]pendingEq, 0, len(gs.ident))
+	out := make([]pendingEq, 0, to-from)
 	var parts []int
-	for g, id := range gs.ident {
+	for g := from; g < to; g++ {
+		id := gs.ident[g]
 		parts = parts[:0]
 		bad, changed := false, false
 		for _, r := range gs.rows[gs.start[g]:gs.start[g+1]] {
