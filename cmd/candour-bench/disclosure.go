@@ -530,7 +530,7 @@ func (u runCPU) since(before runCPU) runCPU {
 	return runCPU{user: u.user - before.user, system: u.system - before.system, minorFaults: u.minorFaults - before.minorFaults}
 }
 
-// cpuText lists runs' processor time: "9.1 + 2.3 s (610,000 faults)".
+// cpuText lists runs' processor time: "9.1 + 2.3 s (610k page faults)".
 func cpuText(runs []runCPU) string {
 	parts := make([]string, len(runs))
 	for i, u := range runs {
