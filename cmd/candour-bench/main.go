@@ -461,6 +461,18 @@ func startNginx(work string, pages ...string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
+	// nginx's temporary files get a folder of their own: its master
+	// process hands that folder to the worker user, and doing it to work
+	// locked PostgreSQL (the export benchmark's other server) out of its
+	// data folder, so pg_ctl could not stop it. The workers still need
+	// to pass through work to reach root.
+	temp := filepath.Join(work, "nginx-temp")
+	if err := os.MkdirAll(temp, 0o700); err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(work, 0o755); err != nil {
+		return "", nil, err
+	}
 	conf := filepath.Join(work, "nginx.conf")
 	pid := filepath.Join(work, "nginx.pid")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`worker_processes 2;
@@ -478,7 +490,7 @@ http {
     location / { default_type text/html; }
   }
 }
-`, pid, work, port, root)), 0o644); err != nil {
+`, pid, temp, port, root)), 0o644); err != nil {
 		return "", nil, err
 	}
 	cmd := exec.Command("nginx", "-c", conf, "-p", work)

@@ -305,7 +305,11 @@ func startPostgres(ctx context.Context, bin, dir string) (*pgxpool.Pool, func(),
 	if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", dir, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start").CombinedOutput(); err != nil {
 		return nil, nil, fmt.Errorf("pg_ctl start: %v\n%s", err, out)
 	}
-	stop := func() { asPostgres(filepath.Join(bin, "pg_ctl"), "-D", dir, "-m", "fast", "-w", "stop").Run() }
+	stop := func() {
+		if out, err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", dir, "-m", "fast", "-w", "stop").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "pg_ctl stop: %v\n%s", err, out)
+		}
+	}
 	cfg, err := pgxpool.ParseConfig(fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
 	if err != nil {
 		stop()
