@@ -207,7 +207,7 @@ func TestCachedPagesAreCompressedOnce(t *testing.T) {
 	page := strings.Repeat("<tr><td>RR8</td><td>Leeds Teaching Hospitals</td><td>96.1</td></tr>\n", 200)
 	renders := 0
 	app := fiber.New()
-	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}), conditionalGET)
+	app.Use(varyOnEncoding, compress.New(pageCompression), conditionalGET)
 	app.Get("/page", s.cached, func(c *fiber.Ctx) error {
 		renders++
 		c.Type("html")
@@ -231,7 +231,7 @@ func TestCachedPagesAreCompressedOnce(t *testing.T) {
 			t.Errorf("Accept-Encoding %q: %s, encoding %q, ETag %q (want %q)", tc.accept, res.Header.Get("X-Candour-Cache"),
 				res.Header.Get("Content-Encoding"), res.Header.Get("ETag"), tag)
 		}
-		if tc.encoding != "" && !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") {
+		if vary := strings.Join(res.Header.Values("Vary"), ", "); vary != "Accept-Encoding" { // once, whatever the encoding
 			t.Errorf("Accept-Encoding %q: Vary %q", tc.accept, res.Header.Get("Vary"))
 		}
 		if tc.encoding == "br" && !bytes.Equal(body, missBody) {

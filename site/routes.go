@@ -7,18 +7,34 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/compress"
 )
 
+// Pages, lists, JSON and CSV go out compressed (gzip or Brotli, as the
+// client accepts): an audit's consultant table is ten times smaller.
+// Release files are left alone: their gzip variant has its own ETag, and
+// ranges apply to the identity encoding (downloads.go).
+var pageCompression = compress.Config{Level: compress.LevelBestSpeed, Next: isReleaseFile}
+
+func isReleaseFile(c *fiber.Ctx) bool {
+	p := c.Path()
+	return strings.HasPrefix(p, "/datasets/") && strings.Contains(p, "/files/")
+}
+
+// varyOnEncoding says Vary: Accept-Encoding on every answer the
+// compression middleware chose an encoding for, the uncompressed ones
+// included: the middleware says it only when it compresses, so a shared
+// cache could keep an identity answer and give it to every client after.
+// Release files say it themselves (downloads.go).
+func varyOnEncoding(c *fiber.Ctx) error {
+	err := c.Next()
+	if !isReleaseFile(c) {
+		c.Vary(fiber.HeaderAcceptEncoding)
+	}
+	return err
+}
+
 // routes is the site's whole URL surface.
 func (s *Site) routes(app *fiber.App) {
 	app.Use(s.logRequests, s.securityHeaders, s.readBodies, s.shedLoad(), refuseEncodedBodies)
-	// Pages, lists, JSON and CSV go out compressed (gzip or Brotli, as the
-	// client accepts, with Vary: Accept-Encoding): an audit's consultant
-	// table is ten times smaller. Release files are left alone: their
-	// gzip variant has its own ETag, and ranges apply to the identity
-	// encoding (downloads.go).
-	app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed, Next: func(c *fiber.Ctx) bool {
-		p := c.Path()
-		return strings.HasPrefix(p, "/datasets/") && strings.Contains(p, "/files/")
-	}}), conditionalGET)
+	app.Use(varyOnEncoding, compress.New(pageCompression), conditionalGET)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/metrics", s.serveMetrics())

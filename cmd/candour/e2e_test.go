@@ -384,6 +384,16 @@ func TestDemoEndToEnd(t *testing.T) {
 		} else if unzipped, _ := io.ReadAll(zr); len(unzipped) < 5*len(zipped) || !bytes.Contains(unzipped, []byte("Units 1 to 200 of ")) {
 			t.Errorf("compressed page: %d bytes for %d", len(zipped), len(unzipped))
 		}
+		// The same page uncompressed says so too, for shared caches.
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err = (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("uncompressed page: headers %v", resp.Header)
+		}
 		consultant := s.mustGet(t, a+"/units/consultant/"+twoProviders)
 		if n := strings.Count(consultant, "(SYN-H"); n < 2 {
 			t.Errorf("consultant %s at two providers shows %d providers", twoProviders, n)
