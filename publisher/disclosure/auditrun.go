@@ -162,10 +162,18 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	sys.gather(vars, func(i int) bool { return !bounds[i].isPoint() })
+	var giantRels []reducedEq
+	for _, rd := range reds {
+		if len(rd.terms) > giantTerms {
+			giantRels = append(giantRels, reducedEq{terms: rd.terms, rhs: rd.rhs})
+		}
+	}
+	prepared := sys.prepareGiants(m, giantRels, pos)
 	sys.pending = make([]blockEq, 0, len(reds))
 	for _, rd := range reds {
 		if len(rd.terms) > giantTerms {
-			sys.addGiant(m, rd.terms, rd.rhs, pos)
+			sys.addPrepared(prepared[0])
+			prepared = prepared[1:]
 			continue
 		}
 		sys.addEq(sys.find(pos.of(rd.terms[0].v)), reducedEq{terms: rd.terms, rhs: rd.rhs})
@@ -207,7 +215,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	results := make([]compResult, len(roots))
 	m.eachInParallel(len(roots), func(i int) {
 		r := roots[i]
-		if len(sys.giantsOf[r]) > 0 {
+		if len(sys.giantsOf(r)) > 0 {
 			results[i] = m.solveWithCompensator(sys, r, globalBounds, compTargets[r])
 		} else {
 			results[i] = m.solveComponent(sys.vars[r], sys.eqs[r], globalBounds, compTargets[r])
@@ -215,7 +223,7 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	})
 	for i, r := range roots {
 		for vi, vr := range results[i] {
-			if len(sys.eqs[r]) == 0 && len(sys.giantsOf[r]) == 0 && vr.method == MethodExact {
+			if len(sys.eqs[r]) == 0 && len(sys.giantsOf(r)) == 0 && vr.method == MethodExact {
 				vr.method = MethodMarker
 			}
 			ar.res[vi] = vr

@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -32,17 +33,19 @@ const compensators = 3
 
 // blocks partitions the unknowns of one audit run.
 type blocks struct {
-	parent   []int
-	vars     map[int][]int       // root → unknowns
-	eqs      map[int][]reducedEq // root → relations within the block
-	giants   []giant             // relations of very many unknowns
-	giantsOf map[int][]int       // root → the giant relations it is in, in order
-	spansOf  map[int][]termSpan  // root → where its terms are in each of them
-	leadOf   []int               // by giant relation: the first with the same first blocks
-	marked   []int32             // by root: 1 + the last giant relation that listed it
-	pending  []blockEq           // relations within blocks, before finish groups them
-	// termRoots is addGiant's working list of its terms' blocks.
-	termRoots []int
+	parent []int
+	vars   map[int][]int       // root → unknowns
+	eqs    map[int][]reducedEq // root → relations within the block
+	giants []giant             // relations of very many unknowns
+	// A block's giant relations (in order) and where its terms are in
+	// each are runs of two slabs laid out alike, found by the block:
+	// millions of them, which maps by block made slow to build and read.
+	giantRun  []termSpan // by root: its run in giantSlab and spanSlab
+	giantSlab []int
+	spanSlab  []termSpan
+	leadOf    []int     // by giant relation: the first with the same first blocks
+	counts    []int32   // by root: finish's working counts
+	pending   []blockEq // relations within blocks, before finish groups them
 }
 
 // blockEq is a relation and its block.
@@ -57,67 +60,85 @@ func (b *blocks) addEq(root int, eq reducedEq) { b.pending = append(b.pending, b
 // finish lists each block's relations (in the order they were added) and
 // the giant relations each block is in, a slab each, and sorts the giant
 // relations' terms by block. Building them as they came would append to
-// a map entry for every relation and every block of every giant one.
+// a map entry for every relation and every block of every giant one:
+// millions of map writes where one a block will do.
 func (b *blocks) finish() {
-	count := b.marked // reused: every giant relation is added
-	clear(count)
-	for _, p := range b.pending {
-		count[p.root]++
-	}
 	eqSlab := make([]reducedEq, len(b.pending))
-	at := int32(0)
-	for _, p := range b.pending {
-		if n := count[p.root]; n > 0 {
-			b.eqs[p.root] = eqSlab[at : at : at+n]
-			at += n
-			count[p.root] = 0
+	b.layOut(func(yield func(int, int)) {
+		for i, p := range b.pending {
+			yield(p.root, i)
 		}
-	}
-	for _, p := range b.pending {
-		b.eqs[p.root] = append(b.eqs[p.root], p.eq)
-	}
+	}, func(root int, from, to int32) { b.eqs[root] = eqSlab[from:to:to] },
+		func(at int32, i int) { eqSlab[at] = b.pending[i].eq })
 	b.pending = nil
 	total := 0
 	for _, g := range b.giants {
-		for _, r := range g.order {
-			count[r]++
-			total++
-		}
+		total += len(g.order)
 	}
-	giSlab := make([]int, total)
-	at = 0
-	for _, g := range b.giants {
-		for _, r := range g.order {
-			if n := count[r]; n > 0 {
-				b.giantsOf[r] = giSlab[at : at : at+n]
-				at += n
-				count[r] = 0
+	b.giantSlab = make([]int, total)
+	b.layOut(func(yield func(int, int)) {
+		for gi, g := range b.giants {
+			for _, r := range g.order {
+				yield(r, gi)
 			}
 		}
-	}
-	for gi, g := range b.giants {
-		for _, r := range g.order {
-			b.giantsOf[r] = append(b.giantsOf[r], gi)
+	}, func(root int, from, to int32) {
+		if b.giantRun == nil {
+			b.giantRun = make([]termSpan, len(b.parent))
 		}
-	}
+		b.giantRun[root] = termSpan{from, to}
+	}, func(at int32, gi int) { b.giantSlab[at] = gi })
 	b.sortGiants()
-	b.findSpans(giSlab)
+	b.findSpans()
 	b.findLeads()
+}
+
+// layOut places entries in one slab, a run for each block, in the order
+// they come. entries calls its function with each entry's block and
+// value, in the same order every time layOut calls it; run is told each
+// block's run once, and put where each entry goes. b.counts is its
+// working array, and is left as it was found (zero).
+func (b *blocks) layOut(entries func(func(root, value int)), run func(root int, from, to int32), put func(at int32, value int)) {
+	count := b.counts
+	entries(func(r, _ int) { count[r]++ })
+	at := int32(0)
+	entries(func(r, _ int) { // a block's count becomes −(1 + where its next entry goes)
+		if n := count[r]; n > 0 {
+			run(r, at, at+n)
+			count[r] = -(at + 1)
+			at += n
+		}
+	})
+	entries(func(r, v int) {
+		put(-count[r]-1, v)
+		count[r]--
+	})
+	entries(func(r, _ int) { count[r] = 0 })
 }
 
 // termSpan is where one block's terms are in a giant relation's terms.
 type termSpan struct{ from, to int32 }
 
+// giantsOf returns the giant relations block root is in, in order.
+func (b *blocks) giantsOf(root int) []int {
+	if b.giantRun == nil {
+		return nil
+	}
+	run := b.giantRun[root]
+	return b.giantSlab[run.from:run.to:run.to]
+}
+
+// spansOf returns where block root's terms are in each of giantsOf(root).
+func (b *blocks) spansOf(root int) []termSpan {
+	run := b.giantRun[root]
+	return b.spanSlab[run.from:run.to:run.to]
+}
+
 // findSpans records, for every block and each giant relation it is in
 // (in giantsOf's order), where the relation's terms of that block are,
 // so that restricted reads them without searching thousands of terms.
-func (b *blocks) findSpans(giSlab []int) {
-	slab := make([]termSpan, len(giSlab))
-	at := 0
-	for r, gs := range b.giantsOf {
-		b.spansOf[r] = slab[at : at+len(gs) : at+len(gs)]
-		at += len(gs)
-	}
+func (b *blocks) findSpans() {
+	b.spanSlab = make([]termSpan, len(b.giantSlab))
 	inParallel(len(b.giants), func(gi int) {
 		terms := b.giants[gi].terms
 		for i := 0; i < len(terms); {
@@ -125,8 +146,8 @@ func (b *blocks) findSpans(giSlab []int) {
 			for j < len(terms) && terms[j].root == r {
 				j++
 			}
-			k, _ := slices.BinarySearch(b.giantsOf[r], gi)
-			b.spansOf[r][k] = termSpan{int32(i), int32(j)}
+			k, _ := slices.BinarySearch(b.giantsOf(r), gi)
+			b.spanSlab[int(b.giantRun[r].from)+k] = termSpan{int32(i), int32(j)}
 			i = j
 		}
 	})
@@ -149,16 +170,16 @@ type blockTerm struct {
 
 // termsOf returns the terms of block root in giant relation gi.
 func (b *blocks) termsOf(gi, root int) []blockTerm {
-	k, ok := slices.BinarySearch(b.giantsOf[root], gi)
+	k, ok := slices.BinarySearch(b.giantsOf(root), gi)
 	if !ok {
 		return nil
 	}
-	sp := b.spansOf[root][k]
+	sp := b.spansOf(root)[k]
 	return b.giants[gi].terms[sp.from:sp.to]
 }
 
 func newBlocks(n int) *blocks {
-	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, giantsOf: map[int][]int{}, spansOf: map[int][]termSpan{}, marked: make([]int32, n)}
+	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, counts: make([]int32, n)}
 	for i := range b.parent {
 		b.parent[i] = i
 	}
@@ -213,24 +234,57 @@ func (b *blocks) gather(vars []int, keep func(int) bool) {
 	}
 }
 
-// addGiant records a relation of very many unknowns and the blocks it
-// touches; call it once the blocks are formed.
-func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
-	roots := b.termRoots[:0] // each term's block, found once
-	for _, tm := range terms {
-		roots = append(roots, b.find(pos.of(tm.v)))
+// Relations of very many unknowns are worked out before they are added:
+// each term's block, and the giant relation they make. That is most of
+// the work of forming the blocks (millions of terms, each a read of the
+// blocks and of its unknown), and the relations are independent, so it
+// is done in parallel, and the results are added in the relations'
+// order (addPrepared), so the blocks come out as if built one by one.
+
+// preparedGiant is one such relation, worked out.
+type preparedGiant struct {
+	terms    []term
+	rhs      float64
+	oneBlock int   // the block of every term, or −1
+	g        giant // when the terms are in more than one block
+}
+
+// prepareGiants works out each relation of rels (the terms and right-hand
+// side of relations of very many unknowns; call it once the blocks are
+// formed). It only reads the blocks: find shortens paths as it goes.
+func (b *blocks) prepareGiants(m *model, rels []reducedEq, pos positions) []preparedGiant {
+	out := make([]preparedGiant, len(rels))
+	markers := make(chan []int32, runtime.GOMAXPROCS(0)) // one a worker: 1 + the relation that last listed a block
+	inParallel(len(rels), func(k int) {
+		var marked []int32
+		select {
+		case marked = <-markers:
+		default:
+			marked = make([]int32, len(b.parent))
+		}
+		out[k] = b.prepareGiant(m, rels[k], pos, marked, int32(k)+1)
+		markers <- marked
+	})
+	return out
+}
+
+// prepareGiant works out one relation; stamp marks the blocks it lists in
+// marked, and no other relation uses that stamp.
+func (b *blocks) prepareGiant(m *model, rel reducedEq, pos positions, marked []int32, stamp int32) preparedGiant {
+	p := preparedGiant{terms: rel.terms, rhs: rel.rhs, oneBlock: -1}
+	roots := make([]int, len(rel.terms)) // each term's block, found once
+	for i, tm := range rel.terms {
+		roots[i] = b.rootOf(pos.of(tm.v))
 	}
-	b.termRoots = roots
 	if !slices.ContainsFunc(roots, func(r int) bool { return r != roots[0] }) {
-		b.addEq(roots[0], reducedEq{terms: terms, rhs: rhs}) // within one block: solved with it
-		return
+		p.oneBlock = roots[0] // within one block: solved with it
+		return p
 	}
-	gi := len(b.giants)
-	g := giant{rhs: rhs, allTruths: true, terms: make([]blockTerm, 0, len(terms))}
-	for i, tm := range terms {
+	g := giant{rhs: rel.rhs, allTruths: true, terms: make([]blockTerm, 0, len(rel.terms))}
+	for i, tm := range rel.terms {
 		r := roots[i]
-		if b.marked[r] != int32(gi)+1 {
-			b.marked[r] = int32(gi) + 1
+		if marked[r] != stamp {
+			marked[r] = stamp
 			g.order = append(g.order, r)
 		}
 		g.terms = append(g.terms, blockTerm{r, tm})
@@ -238,7 +292,27 @@ func (b *blocks) addGiant(m *model, terms []term, rhs float64, pos positions) {
 		g.allTruths = g.allTruths && v.hasTruth
 		g.truthSum += float64(tm.a) * v.truth
 	}
-	b.giants = append(b.giants, g)
+	p.g = g
+	return p
+}
+
+// rootOf is find without shortening paths, safe to call from many
+// goroutines while nothing changes the blocks.
+func (b *blocks) rootOf(x int) int {
+	for b.parent[x] != x {
+		x = b.parent[x]
+	}
+	return x
+}
+
+// addPrepared adds a relation worked out by prepareGiants: to its block
+// when its terms are all in one, else as a giant relation.
+func (b *blocks) addPrepared(p preparedGiant) {
+	if p.oneBlock >= 0 {
+		b.addEq(p.oneBlock, reducedEq{terms: p.terms, rhs: p.rhs})
+		return
+	}
+	b.giants = append(b.giants, p.g)
 }
 
 // sortGiants puts each giant relation's terms in block order (for
@@ -257,7 +331,7 @@ func (m *model) solveWithCompensator(b *blocks, r int, boundsOf func(int) interv
 	for _, v := range targets {
 		best[v] = varResult{incomplete: true, method: MethodNone}
 	}
-	for _, gi := range b.giantsOf[r] {
+	for _, gi := range b.giantsOf(r) {
 		if !b.giants[gi].allTruths {
 			return best
 		}
@@ -324,7 +398,7 @@ func wider(a, b varResult) bool {
 func (b *blocks) compensatorsFor(r int) []int {
 	type weighted struct{ lead, weight int }
 	var leads []weighted // few: mostly one
-	for _, gi := range b.giantsOf[r] {
+	for _, gi := range b.giantsOf(r) {
 		l := b.leadOf[gi]
 		if i := slices.IndexFunc(leads, func(w weighted) bool { return w.lead == l }); i >= 0 {
 			leads[i].weight++
@@ -397,7 +471,7 @@ var compBufsPool = sync.Pool{New: func() any { return new(compBufs) }}
 func (b *blocks) restricted(m *model, free []int, cb *compBufs, out []reducedEq) []reducedEq {
 	giants := cb.giants[:0]
 	for _, r := range free {
-		giants = append(giants, b.giantsOf[r]...)
+		giants = append(giants, b.giantsOf(r)...)
 	}
 	slices.Sort(giants)
 	giants = slices.Compact(giants)
