@@ -102,43 +102,11 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 		return x
 	}
-	type reduced struct {
-		ei    int
-		terms []term
-		rhs   float64
-	}
-	reds := make([]reduced, 0, len(eqs))
-	var slab []term // the reduced equations' terms
-	for _, ei := range eqs {
-		eq := m.eqs[ei]
-		if eq.broken {
-			continue
-		}
-		rt, rhs := eq.terms, 0.0
-		if slices.ContainsFunc(eq.terms, func(tm term) bool { return globalBounds(tm.v).isPoint() }) {
-			if cap(slab)-len(slab) < len(eq.terms) {
-				slab = make([]term, 0, max(1<<16, len(eq.terms)))
-			}
-			rt = slab[len(slab):len(slab)]
-			for _, tm := range eq.terms {
-				if b := globalBounds(tm.v); b.isPoint() {
-					rhs -= float64(tm.a) * b.lo
-				} else {
-					rt = append(rt, tm)
-				}
-			}
-			rt = rt[:len(rt):len(rt)]
-			slab = slab[:len(slab)+len(rt)]
-		}
-		if len(rt) == 0 {
-			if math.Abs(rhs) > 1e-6*(1+math.Abs(globalBounds(eq.terms[0].v).lo)) {
-				ar.notes = append(ar.notes, fmt.Sprintf("published exact values do not satisfy the relation of %s", m.label(eq.terms[0].v)))
-			}
-			continue
-		}
-		reds = append(reds, reduced{ei, rt, rhs})
-		for _, tm := range rt[1:] {
-			a, b := find(pos.of(rt[0].v)), find(pos.of(tm.v))
+	reds, notes := m.reduceRelations(eqs, globalBounds)
+	ar.notes = append(ar.notes, notes...)
+	for _, rd := range reds {
+		for _, tm := range rd.terms[1:] {
+			a, b := find(pos.of(rd.terms[0].v)), find(pos.of(tm.v))
 			if a != b {
 				parent[a] = b
 			}
@@ -241,6 +209,74 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	return ar
+}
+
+// reduced is a relation with its exactly published unknowns moved to
+// the right-hand side: Σ a·v = rhs over the others.
+type reduced struct {
+	ei    int
+	terms []term
+	rhs   float64
+}
+
+// reduceRelations reduces the relations eqs that are not broken, given
+// what each unknown is bounded to, in order; a relation left with no
+// unknowns that the exact values do not satisfy is a note instead.
+// Relations are independent here, so parts of them are reduced in
+// parallel (a release of millions of rows has millions of relations).
+func (m *model) reduceRelations(eqs []int, boundsOf func(int) interval) ([]reduced, []string) {
+	const size = 1 << 15
+	reds := make([]reduced, len(eqs)) // part p writes from p·size on; compacted after
+	kept := make([]int, (len(eqs)+size-1)/size)
+	notes := make([][]string, len(kept))
+	inParallel(len(kept), func(p int) {
+		from, to := p*size, min(len(eqs), (p+1)*size)
+		kept[p], notes[p] = m.reducePart(eqs[from:to], boundsOf, reds[from:to])
+	})
+	at := 0
+	for p, k := range kept {
+		at += copy(reds[at:], reds[p*size:p*size+k])
+	}
+	return reds[:at:at], slices.Concat(notes...)
+}
+
+// reducePart reduces the relations eqs into out, returning how many it
+// wrote and its notes.
+func (m *model) reducePart(eqs []int, boundsOf func(int) interval, out []reduced) (int, []string) {
+	var notes []string
+	var slab []term // the reduced relations' terms
+	k := 0
+	for _, ei := range eqs {
+		eq := m.eqs[ei]
+		if eq.broken {
+			continue
+		}
+		rt, rhs := eq.terms, 0.0
+		if slices.ContainsFunc(eq.terms, func(tm term) bool { return boundsOf(tm.v).isPoint() }) {
+			if cap(slab)-len(slab) < len(eq.terms) {
+				slab = make([]term, 0, max(1<<14, len(eq.terms)))
+			}
+			rt = slab[len(slab):len(slab)]
+			for _, tm := range eq.terms {
+				if b := boundsOf(tm.v); b.isPoint() {
+					rhs -= float64(tm.a) * b.lo
+				} else {
+					rt = append(rt, tm)
+				}
+			}
+			rt = rt[:len(rt):len(rt)]
+			slab = slab[:len(slab)+len(rt)]
+		}
+		if len(rt) == 0 {
+			if math.Abs(rhs) > 1e-6*(1+math.Abs(boundsOf(eq.terms[0].v).lo)) {
+				notes = append(notes, fmt.Sprintf("published exact values do not satisfy the relation of %s", m.label(eq.terms[0].v)))
+			}
+			continue
+		}
+		out[k] = reduced{ei, rt, rhs}
+		k++
+	}
+	return k, notes
 }
 
 // protectionOf is the protection unknown vi needs: the most possible
