@@ -221,6 +221,9 @@ func TestCachedPagesAreCompressedOnce(t *testing.T) {
 	if miss.Header.Get("X-Candour-Cache") == "hit" || miss.Header.Get("Content-Encoding") != "br" {
 		t.Fatalf("first answer: %s, encoding %q", miss.Header.Get("X-Candour-Cache"), miss.Header.Get("Content-Encoding"))
 	}
+	if vary := strings.Join(miss.Header.Values("Vary"), ", "); vary != "Accept-Encoding" { // the middleware's and ours, once
+		t.Errorf("first answer: Vary %q", vary)
+	}
 	before := s.CacheStats().Bytes
 	tag := miss.Header.Get("ETag")
 	for _, tc := range []struct{ accept, encoding string }{
