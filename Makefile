@@ -55,7 +55,7 @@ bench-search: build
 	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql)
 	$(GO) run ./cmd/candour-bench search --candour $(BIN)
 
-## bench-export: downloads (a 200 MB file against nginx; a 5-million-row filtered export against PostgreSQL COPY; peak memory); installs nginx and PostgreSQL if missing
+## bench-export: downloads (a 200 MB file against nginx, servers on one CPU and curl on another; a 5-million-row filtered export against PostgreSQL COPY; peak memory); installs nginx and PostgreSQL if missing
 bench-export: build
 	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
 	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)

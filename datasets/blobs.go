@@ -43,12 +43,18 @@ func OpenBlobStore(dir string) (*BlobStore, error) {
 	return &BlobStore{dir: dir}, nil
 }
 
-// blobCopyBuffer is the size of the reads Put makes.
-const blobCopyBuffer = 64 << 10
+// blobWriteSize is the size of the writes Put makes: the buffer is
+// filled from the reader (an upload's body gives a few kilobytes a read)
+// before each write. The page cache keeps a newly written file in pieces
+// of the size it was written in, and sendfile from a file written 64 KB
+// at a time ran about 5 % slower than from the same bytes written 1 MiB
+// at a time (nginx serving both, 200 MB, loopback): a release file is
+// usually downloaded from the pages Put left in memory.
+const blobWriteSize = 1 << 20
 
 // Put stores the content of r and returns its hash and size. Storing
 // content that is already there changes nothing. Put checks ctx between
-// reads, and leaves no temporary file behind when it fails.
+// writes, and leaves no temporary file behind when it fails.
 func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error) {
 	if err := ctx.Err(); err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
@@ -68,26 +74,9 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 	}()
 
 	h := sha256.New()
-	buf := make([]byte, blobCopyBuffer)
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return Blob{}, fmt.Errorf("put blob: %w", err)
-		}
-		m, rerr := r.Read(buf)
-		if m > 0 {
-			if _, err := tmp.Write(buf[:m]); err != nil {
-				return Blob{}, fmt.Errorf("put blob: %w", err)
-			}
-			h.Write(buf[:m])
-			n += int64(m)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return Blob{}, fmt.Errorf("put blob: read: %w", rerr)
-		}
+	n, err := copyInWholeWrites(ctx, io.MultiWriter(tmp, h), r)
+	if err != nil {
+		return Blob{}, fmt.Errorf("put blob: %w", err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
@@ -141,6 +130,35 @@ func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error)
 	}
 	faultpoint.Hit("blob.dir-synced")
 	return blob, nil
+}
+
+// copyInWholeWrites copies r to w in writes of blobWriteSize bytes (the
+// last one shorter), checking ctx before each read.
+func copyInWholeWrites(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
+	buf := make([]byte, blobWriteSize)
+	var n int64
+	filled := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, rerr := r.Read(buf[filled:])
+		filled += m
+		ended := rerr == io.EOF
+		if rerr != nil && !ended {
+			return n, fmt.Errorf("read: %w", rerr)
+		}
+		if filled == len(buf) || ended && filled > 0 {
+			if _, err := w.Write(buf[:filled]); err != nil {
+				return n, err
+			}
+			n += int64(filled)
+			filled = 0
+		}
+		if ended {
+			return n, nil
+		}
+	}
 }
 
 // Open opens the blob with the given hash for reading. The caller closes

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -257,4 +258,52 @@ func TestBlobSweepRemovesWhatNoOneKeeps(t *testing.T) {
 	if _, err := os.Stat(stranger); err != nil {
 		t.Errorf("a file that is not a blob was removed: %v", err)
 	}
+}
+
+// writeSizes records the size of every write.
+type writeSizes []int
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	*w = append(*w, len(p))
+	return len(p), nil
+}
+
+func TestPutWritesWholePieces(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes int
+		want  []int
+	}{
+		{"empty", 0, nil},
+		{"short", 10, []int{10}},
+		{"exactly one piece", blobWriteSize, []int{blobWriteSize}},
+		{"two and a half pieces", 2*blobWriteSize + blobWriteSize/2, []int{blobWriteSize, blobWriteSize, blobWriteSize / 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			content := bytes.Repeat([]byte("x"), tc.bytes)
+			// An upload's body gives a few kilobytes a read.
+			r := iotest.HalfReader(&chunkedReader{r: bytes.NewReader(content), chunk: 4096})
+			var sizes writeSizes
+			n, err := copyInWholeWrites(context.Background(), &sizes, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(tc.bytes) {
+				t.Errorf("copied %d bytes, want %d", n, tc.bytes)
+			}
+			if !slices.Equal(sizes, tc.want) {
+				t.Errorf("writes of %v bytes, want %v", []int(sizes), tc.want)
+			}
+		})
+	}
+}
+
+// chunkedReader gives at most chunk bytes a read.
+type chunkedReader struct {
+	r     io.Reader
+	chunk int
+}
+
+func (c *chunkedReader) Read(p []byte) (int, error) {
+	return c.r.Read(p[:min(len(p), c.chunk)])
 }

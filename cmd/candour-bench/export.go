@@ -4,7 +4,8 @@ package main
 // side by side in one run:
 //
 //   - a 200 MB release file through Candour against nginx serving the same
-//     file from disk (target: at least 0.9× nginx's throughput);
+//     file from disk (target: at least 0.9× nginx's throughput), with the
+//     servers on one CPU and curl on another (placement.go);
 //   - a filtered export of 5 million rows from Candour's row store against
 //     PostgreSQL `COPY (SELECT …) TO STDOUT WITH CSV` of the same rows from
 //     an indexed table (target: at least 1.0×);
@@ -178,7 +179,9 @@ func runExportBench(args []string) error {
 	cmd.Wait()
 
 	// The release file: Candour against nginx from disk.
-	nginxBase, stopNginx, err := startNginx(work, "ready")
+	place := downloadPlacement()
+	fmt.Println(place.describe())
+	nginxBase, stopNginx, err := startNginxOn(place.server, work, "ready")
 	if err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func runExportBench(args []string) error {
 	if err := os.Rename(bigPath, filepath.Join(work, "www", "big.csv")); err != nil {
 		return err
 	}
-	cmd, base, err = startCandourProcess(*candour, dataDir)
+	cmd, base, err = startCandourProcessOn(place.server, *candour, dataDir)
 	if err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func runExportBench(args []string) error {
 				u     string
 				rates *[]float64
 			}{{nginxBase + "/big.csv", &nginxRates}, {base + "/datasets/bulk/releases/1/files/big.csv", &candRates}} {
-				rate, err := curlRate(s.u, int64(*fileMB)<<20)
+				rate, err := curlRate(place.client, s.u, int64(*fileMB)<<20)
 				if err != nil {
 					return err
 				}
@@ -224,10 +227,11 @@ func runExportBench(args []string) error {
 	return nil
 }
 
-// curlRate downloads a URL with curl (identity encoding) and returns its
-// rate in MB/s, checking that at least min bytes came.
-func curlRate(u string, min int64) (float64, error) {
-	out, err := exec.Command("curl", "-sS", "-o", "/dev/null", "-H", "Accept-Encoding: identity",
+// curlRate downloads a URL with curl (identity encoding, run through
+// prefix) and returns its rate in MB/s, checking that at least min bytes
+// came.
+func curlRate(prefix []string, u string, min int64) (float64, error) {
+	out, err := commandOn(prefix, "curl", "-sS", "-o", "/dev/null", "-H", "Accept-Encoding: identity",
 		"-w", "%{http_code} %{size_download} %{speed_download}", u).Output()
 	if err != nil {
 		return 0, fmt.Errorf("curl %s: %w", u, err)
@@ -295,13 +299,19 @@ func peakRSSMB(pid int) float64 {
 }
 
 func startCandourProcess(bin, dataDir string, extra ...string) (*exec.Cmd, string, error) {
+	return startCandourProcessOn(nil, bin, dataDir, extra...)
+}
+
+// startCandourProcessOn is startCandourProcess run through prefix (a
+// placement's server command, or nil).
+func startCandourProcessOn(prefix []string, bin, dataDir string, extra ...string) (*exec.Cmd, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	before := currentSnapshot(dataDir)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error", "--api-rate", "0"}, extra...)...)
+	cmd := commandOn(prefix, bin, append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "error", "--api-rate", "0"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
@@ -350,6 +360,13 @@ func writeBigFile(path string, size int) error {
 		written += n
 	}
 	if err := w.Flush(); err != nil {
+		return err
+	}
+	// Written back now, as Candour's copy is (the blob store syncs what
+	// it stores): otherwise the kernel writes nginx's copy back during
+	// the first downloads, and nginx is measured against its own
+	// writeback.
+	if err := f.Sync(); err != nil {
 		return err
 	}
 	return f.Close()

@@ -443,6 +443,12 @@ func fetch(url string) (string, error) {
 // startNginx serves pages as static files on a free loopback port: the
 // first as index.html, and each as pageN.html (N from 0).
 func startNginx(work string, pages ...string) (string, func(), error) {
+	return startNginxOn(nil, work, pages...)
+}
+
+// startNginxOn is startNginx run through prefix (a placement's server
+// command, or nil).
+func startNginxOn(prefix []string, work string, pages ...string) (string, func(), error) {
 	root := filepath.Join(work, "www")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", nil, err
@@ -493,7 +499,7 @@ http {
 `, pid, temp, port, root)), 0o644); err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command("nginx", "-c", conf, "-p", work)
+	cmd := commandOn(prefix, "nginx", "-c", conf, "-p", work)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return "", nil, err

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strconv"
+)
+
+// A placement says which CPUs a comparison's servers and its client run
+// on, as command prefixes (taskset's), nil for "wherever the kernel puts
+// them".
+//
+// The download comparison (one 200 MB file at a time over loopback) puts
+// both servers on the first CPU and curl on the last. Unplaced, on a
+// machine of two CPUs, the kernel moved curl, the server and the TCP work
+// between the two from one download to the next, and nginx's own median
+// rate moved by a third between runs of the same binary (1,611 to
+// 2,177 MB/s here), which alone swung the ratio by ±15 %. Placed, nginx's
+// medians stayed within 7 % of each other, and the ratio measures the
+// servers, not where curl happened to land. Both servers get the same
+// CPU, so the comparison stays like for like; a Go server on one CPU
+// runs with GOMAXPROCS 1, as it would on a one-CPU allotment. As on two
+// machines, the client's work no longer falls on the server's CPU.
+type placement struct {
+	server, client []string
+}
+
+// downloadPlacement is the download comparison's placement: servers on
+// CPU 0, the client on the last CPU, when there are two CPUs or more
+// and taskset (util-linux) is there; otherwise none.
+func downloadPlacement() placement {
+	cpus := runtime.NumCPU()
+	if cpus < 2 {
+		return placement{}
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return placement{}
+	}
+	return placement{
+		server: []string{"taskset", "-c", "0"},
+		client: []string{"taskset", "-c", strconv.Itoa(cpus - 1)},
+	}
+}
+
+// describe says where the placement puts the servers and the client.
+func (p placement) describe() string {
+	if p.server == nil {
+		return "(servers and client on any CPU: fewer than two CPUs, or no taskset)"
+	}
+	return fmt.Sprintf("(servers on CPU %s, curl on CPU %s)", p.server[len(p.server)-1], p.client[len(p.client)-1])
+}
+
+// commandOn is the command name args run through prefix.
+func commandOn(prefix []string, name string, args ...string) *exec.Cmd {
+	if len(prefix) == 0 {
+		return exec.Command(name, args...)
+	}
+	return exec.Command(prefix[0], append(append(prefix[1:len(prefix):len(prefix)], name), args...)...)
+}
