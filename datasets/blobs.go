@@ -55,7 +55,7 @@ const blobWriteSize = 256 << 10
 
 // Put stores the content of r and returns its hash and size. Storing
 // content that is already there changes nothing. Put checks ctx between
-// writes, and leaves no temporary file behind when it fails.
+// reads, and leaves no temporary file behind when it fails.
 func (s *BlobStore) Put(ctx context.Context, r io.Reader) (blob Blob, err error) {
 	if err := ctx.Err(); err != nil {
 		return Blob{}, fmt.Errorf("put blob: %w", err)
