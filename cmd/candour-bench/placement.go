@@ -13,15 +13,17 @@ import (
 //
 // The download comparison (one 200 MB file at a time over loopback) puts
 // both servers on the first CPU and curl on the last. Unplaced, on a
-// machine of two CPUs, the kernel moved curl, the server and the TCP work
-// between the two from one download to the next, and nginx's own median
-// rate moved by a third between runs of the same binary (1,611 to
-// 2,177 MB/s here), which alone swung the ratio by ±15 %. Placed, nginx's
-// medians stayed within 7 % of each other, and the ratio measures the
-// servers, not where curl happened to land. Both servers get the same
-// CPU, so the comparison stays like for like; a Go server on one CPU
-// runs with GOMAXPROCS 1, as it would on a one-CPU allotment. As on two
-// machines, the client's work no longer falls on the server's CPU.
+// machine of two CPUs, the kernel moves curl, the server and the TCP work
+// between the two from one download to the next, so the client's work
+// falls on whichever server's CPU it lands on. Measured here with both
+// servers' copies synced (export.go), the ratio was 0.88–0.97× unplaced
+// and 0.95–1.02× placed over six runs each; most of the spread earlier
+// stops saw (nginx's own rate moving by a third between runs) was
+// nginx's copy being written back while it was timed, not placement.
+// Both servers get the same CPU, so the comparison stays like for like;
+// a Go server on one CPU runs with GOMAXPROCS 1, as it would on a
+// one-CPU allotment. As on two machines, the client's work no longer
+// falls on the server's CPU.
 type placement struct {
 	server, client []string
 }
