@@ -104,7 +104,7 @@ func runDisclosureBench(args []string) error {
 	rows := fs.Int("rows", 5_000_000, "rows in the generated file (at least)")
 	repeat := fs.Int("repeat", 3, "runs of each measurement; the best is reported")
 	keep := fs.String("keep", "", "generate into this folder and keep it (default: a temporary one, removed afterwards)")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of the first disclosure.Check call to this file")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the last disclosure.Check call (the warmest) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile (what the disclosure runs allocated, by site) to this file")
 	seed := fs.Uint64("seed", 1, "seed of the generated counts")
 	if err := fs.Parse(args); err != nil {
@@ -352,7 +352,7 @@ func bestOf(repeat int, profile string, fn func() (func(), error)) (measurement,
 	var m measurement
 	for i := range repeat {
 		runtime.GC()
-		stopProfile, err := startProfile(profile, i == 0)
+		stopProfile, err := startProfile(profile, i == repeat-1)
 		if err != nil {
 			return m, err
 		}

@@ -93,18 +93,24 @@ type model struct {
 	tables []*table
 	vars   []*avar
 	eqs    []equation
-	// relSlab[relStart[v]:relStart[v+1]] are the relations unknown v is in.
+	// relSlab[relStart[v]:relStart[v+1]] are the relations unknown v is in
+	// (see relationsOf: worked out when first asked for).
 	relStart []int32
 	relSlab  []int32
+	relsOnce sync.Once
 	varAt    [][]int32 // per table, row by row and column: the unknown + 1 (0: none)
 	// Static components: unknowns connected by relations that add up,
 	// whatever is published. A suppression changes only its own
 	// component's audit (and, by making a file's markers ambiguous, can
-	// only widen intervals elsewhere).
-	compOf   []int
-	compVars [][]int
-	compEqs  [][]int
-	c        *checker
+	// only widen intervals elsewhere). Worked out when first asked for
+	// (see staticComponents): only secondary suppression and text
+	// findings need them, and a release without either does not pay for
+	// them.
+	compOf    []int
+	compVars  [][]int
+	compEqs   [][]int
+	compsOnce sync.Once
+	c         *checker
 	// caching: remember each solve's result by its inputs, for audits that
 	// solve the same blocks again (secondary suppression, text trials).
 	caching bool
@@ -120,12 +126,22 @@ type model struct {
 	chosenFor map[int][]int
 }
 
+// multipleOfFive reports whether x is a whole multiple of 5, as
+// math.Mod(x, 5) == 0 does, without math.Mod's cost for the millions of
+// counts a large release has.
+func multipleOfFive(x float64) bool {
+	if math.Abs(x) < 1<<53 { // whole numbers here are exact in an int64
+		return x == math.Trunc(x) && int64(x)%5 == 0
+	}
+	return math.Mod(x, 5) == 0
+}
+
 // preimage returns the true values that the nhs-digital rule publishes as
 // x: 0 is exactly 0, 10 is 8–12 and r ≥ 15 is r−2 … r+2 (for non-integer
 // counts, the values that round to those whole numbers). Anything else is
 // not an output of the rule and is read as exact.
 func preimage(x float64, number bool) interval {
-	mod5 := math.Mod(x, 5) == 0
+	mod5 := multipleOfFive(x)
 	switch {
 	case x == 0:
 		return point(0)
@@ -295,6 +311,10 @@ func (m *model) rowParts(ti, r int, cols []int) []int {
 	return parts
 }
 
+// staticComponents works out the static components (compOf, compVars,
+// compEqs) unless they have been already. The relations must be complete.
+func (m *model) staticComponents() { m.compsOnce.Do(m.components) }
+
 // components works out the static components.
 func (m *model) components() {
 	parent := make([]int, len(m.vars))
@@ -353,6 +373,7 @@ func (m *model) components() {
 // auditComponents audits the union of the static components of the given
 // unknowns.
 func (m *model) auditComponents(vs ...int) auditResult {
+	m.staticComponents()
 	var vars, eqs []int
 	seen := map[int]bool{}
 	for _, v := range vs {

@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -543,5 +544,13 @@ func TestCorrectionLinkedCellByCell(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestMultipleOfFiveAgreesWithMod(t *testing.T) {
+	for _, x := range []float64{0, 5, -5, 10, 15, 1235, 1e15, 1e15 + 1, 9007199254740990, 1 << 60, 1e300, 4, 7.5, 12.5, 15.000001, -7, math.Inf(1), math.Inf(-1), math.NaN()} {
+		if got, want := multipleOfFive(x), math.Mod(x, 5) == 0; got != want {
+			t.Errorf("multipleOfFive(%v) = %v, math.Mod says %v", x, got, want)
+		}
 	}
 }

@@ -91,34 +91,9 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 	globalBounds := func(v int) interval { return bounds[pos.of(v)] }
 	ar := auditResult{res: map[int]varResult{}, prot: map[int]int{}, pass: map[int]bool{}}
 
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	find := func(x int) int {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
 	reds, notes := m.reduceRelations(eqs, globalBounds)
 	ar.notes = append(ar.notes, notes...)
-	for _, rd := range reds {
-		for _, tm := range rd.terms[1:] {
-			a, b := find(pos.of(rd.terms[0].v)), find(pos.of(tm.v))
-			if a != b {
-				parent[a] = b
-			}
-		}
-	}
-	compCurrent := make([]bool, n) // by root
-	for i, vi := range vars {
-		if !bounds[i].isPoint() {
-			r := find(i)
-			compCurrent[r] = compCurrent[r] || m.vars[vi].current
-		}
-	}
+	var inCurrent func(i int) bool // made when first needed: see currentComponents
 	// Blocks: the components without the relations of very many cells
 	// (see giantTerms), which are solved with a compensating block.
 	sys := newBlocks(n)
@@ -157,7 +132,10 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		if bounds[i].isPoint() {
 			return m.vars[vars[i]].current
 		}
-		return compCurrent[find(i)]
+		if inCurrent == nil {
+			inCurrent = m.currentComponents(vars, bounds, reds, pos)
+		}
+		return inCurrent(i)
 	}
 	compTargets := map[int][]int{}
 	var roots []int
@@ -209,6 +187,40 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 		}
 	}
 	return ar
+}
+
+// currentComponents returns what tells whether the unknown at position i
+// of an audit run (vars, their bounds, the reduced relations reds) is in
+// a component, under every relation, holding an unknown of the current
+// release that is not pinned: only an earlier release's suppressed cell
+// asks, so a release with none skips the pass over every relation.
+func (m *model) currentComponents(vars []int, bounds []interval, reds []reduced, pos positions) func(i int) bool {
+	parent := make([]int, len(vars))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(x int) int {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
+		}
+		return x
+	}
+	for _, rd := range reds {
+		for _, tm := range rd.terms[1:] {
+			if a, b := find(pos.of(rd.terms[0].v)), find(pos.of(tm.v)); a != b {
+				parent[a] = b
+			}
+		}
+	}
+	current := make([]bool, len(vars)) // by root
+	for i, vi := range vars {
+		if !bounds[i].isPoint() {
+			r := find(i)
+			current[r] = current[r] || m.vars[vi].current
+		}
+	}
+	return func(i int) bool { return current[find(i)] }
 }
 
 // reduced is a relation with its exactly published unknowns moved to

@@ -82,10 +82,6 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 		b.addMarginRows(ti)
 	}
 	b.hierarchyRelations(parents)
-	var wg sync.WaitGroup // the two read the relations and write apart
-	wg.Go(m.indexRelations)
-	m.components()
-	wg.Wait()
 	return m
 }
 
@@ -437,12 +433,11 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	//
 	// Rows of one group are often next to each other (when dc is the
 	// last dimension of the sort order), so the last row's group is
-	// tried before the map.
-	group := b.groupKeys(ti, dc)
+	// tried before the index.
 	// About one group for every value of dc a row can take: sized at
-	// once, the map is not rebuilt as it grows to millions of groups.
+	// once, the index is not rebuilt as it grows to millions of groups.
 	expected := len(t.cells) / max(1, b.ids.valuesOf(b.fieldIDs[ti][dc]))
-	index := make(map[uint64]int32, expected)
+	group, index := b.groupIndex(ti, dc, expected)
 	gs.ident = make([]int32, 0, expected)
 	sizes = make([]int32, 0, expected)
 	lastKey, lastGroup := uint64(0), int32(-1)
@@ -455,9 +450,9 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 		g := lastGroup
 		if g < 0 || key != lastKey {
 			var ok bool
-			if g, ok = index[key]; !ok {
+			if g, ok = index.get(key); !ok {
 				g = int32(len(gs.ident))
-				index[key] = g
+				index.put(key, g)
 				gs.ident = append(gs.ident, b.rowIdentity(ti, r, dc))
 				sizes = append(sizes, 0)
 			}
@@ -479,6 +474,80 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 		}
 	}
 	return gs
+}
+
+// groupIndex returns the keys that group the rows of table ti differing
+// only in column dc, and an index from key to group for about expected
+// groups: an array when the keys can be numbered densely (the other
+// identity values' numbers as the digits of one number, which for a
+// table of practices, ages and sexes is a few million at most), else a
+// map (see groupKeys). The array does without millions of map reads.
+func (b *modelBuilder) groupIndex(ti, dc, expected int) (func(r int) uint64, groupIndex) {
+	if key, span, ok := b.denseGroupKeys(ti, dc, max(1<<16, 2*len(b.m.tables[ti].cells))); ok {
+		return key, groupIndex{dense: make([]int32, span)}
+	}
+	return b.groupKeys(ti, dc), groupIndex{sparse: make(map[uint64]int32, expected)}
+}
+
+// groupIndex is a group number by key: dense holds 1 + the group by key
+// (0: none), else sparse holds it.
+type groupIndex struct {
+	dense  []int32
+	sparse map[uint64]int32
+}
+
+func (x groupIndex) get(key uint64) (int32, bool) {
+	if x.dense != nil {
+		g := x.dense[key]
+		return g - 1, g > 0
+	}
+	g, ok := x.sparse[key]
+	return g, ok
+}
+
+func (x groupIndex) put(key uint64, g int32) {
+	if x.dense != nil {
+		x.dense[key] = g + 1
+		return
+	}
+	x.sparse[key] = g
+}
+
+// denseGroupKeys returns keys for groupIndex's array, below span, when
+// span (the product of each other identity field's count of values, one
+// more for its total) is at most limit.
+func (b *modelBuilder) denseGroupKeys(ti, dc, limit int) (key func(r int) uint64, span int, ok bool) {
+	order := b.order[ti]
+	if len(b.m.tables[ti].identCols) == 0 {
+		return nil, 0, false
+	}
+	radix := make([]uint64, len(order))
+	span = 1
+	for k, c := range order {
+		if c == dc {
+			continue
+		}
+		radix[k] = uint64(b.ids.valuesOf(b.fieldIDs[ti][c]) + 1) // the last stands for noValue
+		if span > limit/int(radix[k]) {
+			return nil, 0, false
+		}
+		span *= int(radix[k])
+	}
+	vals := b.vals[ti]
+	return func(r int) uint64 {
+		var key uint64
+		for k, c := range order {
+			if c == dc {
+				continue
+			}
+			v := uint64(vals[r*len(order)+k])
+			if v == uint64(noValue) {
+				v = radix[k] - 1
+			}
+			key = key*radix[k] + v
+		}
+		return key
+	}, span, true
 }
 
 // groupKeys returns what groups the rows of table ti that differ only in
@@ -671,9 +740,10 @@ func (m *model) varOf(o obs) (int, bool) {
 	return int(vi) - 1, vi > 0
 }
 
-// indexRelations lists each unknown's relations (relationsOf), in one
-// slab of int32 with an offset by unknown: a million-cell release has
-// millions of entries, and a slice header by unknown would triple them.
+// indexRelations lists each unknown's relations (relationsOf, which calls
+// it once, when first asked), in one slab of int32 with an offset by
+// unknown: a million-cell release has millions of entries, and a slice
+// header by unknown would triple them.
 func (m *model) indexRelations() {
 	start := make([]int32, len(m.vars)+1)
 	for _, eq := range m.eqs {
@@ -697,5 +767,6 @@ func (m *model) indexRelations() {
 
 // relationsOf returns the relations unknown v is in, in order.
 func (m *model) relationsOf(v int) []int32 {
+	m.relsOnce.Do(m.indexRelations)
 	return m.relSlab[m.relStart[v]:m.relStart[v+1]]
 }

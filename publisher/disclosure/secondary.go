@@ -165,6 +165,7 @@ func (m *model) secondary() int {
 		return 0
 	}
 	ar := m.audit()
+	m.staticComponents()
 	var work []int // failing unknowns, one per static component
 	seen := map[int]bool{}
 	for _, f := range ar.failing {

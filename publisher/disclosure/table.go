@@ -335,8 +335,13 @@ func nhsDigital(x float64, text, marker string) (string, treatment) {
 	case u <= 7:
 		return marker, tPrimary
 	}
-	return roundedText(5 * math.Round(u/5)), tRounded
+	return roundedText(nhsRounded(x)), tRounded
 }
+
+// nhsRounded is what the NHS Digital rule publishes for a count x it
+// rounds: worked out again from the original where the audit needs it,
+// which is cheaper than reading the published text back.
+func nhsRounded(x float64) float64 { return 5 * math.Round(roundCount(x)/5) }
 
 // roundedTexts are the texts of the smaller rounded counts (0, 5, 10, …),
 // made once: most published counts are among them, and a text made for
@@ -526,8 +531,7 @@ func (t *table) cellState(r, c int) (x float64, suppressed, missing bool) {
 		case tr == tMissing:
 			return 0, false, true
 		case tr == tRounded:
-			y, err := strconv.ParseFloat(t.cells[r][c], 64)
-			return y, false, err != nil
+			return nhsRounded(t.orig[r][c].Float), false, false
 		}
 	}
 	v := t.orig[r][c]

@@ -152,6 +152,7 @@ type textIndex struct {
 func (m *model) buildTextIndex(targets map[int]bool) textIndex {
 	idx := textIndex{byValue: map[string][]int{}}
 	comps := map[int]bool{}
+	m.staticComponents()
 	for v := range targets {
 		comps[m.compOf[v]] = true
 	}
