@@ -43,9 +43,15 @@ type blocks struct {
 	giantRun  []termSpan // by root: its run in giantSlab and spanSlab
 	giantSlab []int
 	spanSlab  []termSpan
-	leadOf    []int     // by giant relation: the first with the same first blocks
-	counts    []int32   // by root: finish's working counts
-	pending   []blockEq // relations within blocks, before finish groups them
+	leadOf    []int // by giant relation: the first with the same first blocks
+	// chosen remembers compensatorsFor's answer by the leads it was
+	// worked out from (see leadsKey), for blocks not among those leads'
+	// first blocks: the thousands of blocks of one national row mostly
+	// share a few.
+	chosen   map[string][]int
+	chosenMu sync.Mutex
+	counts   []int32   // by root: finish's working counts
+	pending  []blockEq // relations within blocks, before finish groups them
 }
 
 // blockEq is a relation and its block.
@@ -166,16 +172,6 @@ type giant struct {
 type blockTerm struct {
 	root int
 	tm   term
-}
-
-// termsOf returns the terms of block root in giant relation gi.
-func (b *blocks) termsOf(gi, root int) []blockTerm {
-	k, ok := slices.BinarySearch(b.giantsOf(root), gi)
-	if !ok {
-		return nil
-	}
-	sp := b.spansOf(root)[k]
-	return b.giants[gi].terms[sp.from:sp.to]
 }
 
 func newBlocks(n int) *blocks {
@@ -316,7 +312,7 @@ func (b *blocks) addPrepared(p preparedGiant) {
 }
 
 // sortGiants puts each giant relation's terms in block order (for
-// termsOf), relations in parallel.
+// termsFrom), relations in parallel.
 func (b *blocks) sortGiants() {
 	inParallel(len(b.giants), func(i int) {
 		slices.SortStableFunc(b.giants[i].terms, func(x, y blockTerm) int { return x.root - y.root })
@@ -396,16 +392,56 @@ func wider(a, b varResult) bool {
 // row's relations mostly are) are scored once, with their count as the
 // weight.
 func (b *blocks) compensatorsFor(r int) []int {
-	type weighted struct{ lead, weight int }
-	var leads []weighted // few: mostly one
+	var buf [8]weightedLead
+	leads := buf[:0] // few: mostly one
 	for _, gi := range b.giantsOf(r) {
 		l := b.leadOf[gi]
-		if i := slices.IndexFunc(leads, func(w weighted) bool { return w.lead == l }); i >= 0 {
+		if i := slices.IndexFunc(leads, func(w weightedLead) bool { return w.lead == l }); i >= 0 {
 			leads[i].weight++
 		} else {
-			leads = append(leads, weighted{l, 1})
+			leads = append(leads, weightedLead{l, 1})
 		}
 	}
+	if slices.ContainsFunc(leads, func(w weightedLead) bool {
+		order := b.giants[w.lead].order
+		return slices.Contains(order[:min(len(order), compensatorScan)], r)
+	}) {
+		return b.rankCompensators(r, leads) // r is among the candidates: left out
+	}
+	var kb [128]byte
+	key := leadsKey(kb[:0], leads)
+	b.chosenMu.Lock()
+	out, ok := b.chosen[string(key)]
+	b.chosenMu.Unlock()
+	if ok {
+		return out
+	}
+	out = b.rankCompensators(r, leads)
+	b.chosenMu.Lock()
+	if b.chosen == nil {
+		b.chosen = map[string][]int{}
+	}
+	b.chosen[string(key)] = out
+	b.chosenMu.Unlock()
+	return out
+}
+
+// weightedLead is a lead relation (see findLeads) and how many of a
+// block's giant relations it leads.
+type weightedLead struct{ lead, weight int }
+
+// leadsKey appends leads, in order, to key.
+func leadsKey(key []byte, leads []weightedLead) []byte {
+	for _, w := range leads {
+		key = binary.LittleEndian.AppendUint64(key, uint64(w.lead))
+		key = binary.LittleEndian.AppendUint64(key, uint64(w.weight))
+	}
+	return key
+}
+
+// rankCompensators is compensatorsFor's choice for block r given its
+// weighted leads. The slice it returns is shared: it must not be changed.
+func (b *blocks) rankCompensators(r int, leads []weightedLead) []int {
 	type scored struct{ block, score int }
 	var order []scored
 	for _, w := range leads {
@@ -462,6 +498,7 @@ type compBufs struct {
 	eqs                  []reducedEq
 	spans                [][]blockTerm
 	terms                []term
+	at                   []int // by free block: see termsFrom
 }
 
 var compBufsPool = sync.Pool{New: func() any { return new(compBufs) }}
@@ -476,10 +513,11 @@ func (b *blocks) restricted(m *model, free []int, cb *compBufs, out []reducedEq)
 	slices.Sort(giants)
 	giants = slices.Compact(giants)
 	spans := cb.spans[:0]
+	at := sized(cb.at, len(free))
 	n := 0
 	for _, gi := range giants {
-		for _, root := range free {
-			ts := b.termsOf(gi, root)
+		for k, root := range free {
+			ts := b.termsFrom(gi, root, &at[k])
 			spans = append(spans, ts)
 			n += len(ts)
 		}
@@ -500,6 +538,22 @@ func (b *blocks) restricted(m *model, free []int, cb *compBufs, out []reducedEq)
 		}
 		out = append(out, reducedEq{terms: slab[from:len(slab):len(slab)], rhs: rhs})
 	}
-	cb.giants, cb.spans, cb.terms = giants, spans, slab
+	cb.giants, cb.spans, cb.terms, cb.at = giants, spans, slab, at
 	return out
+}
+
+// termsFrom returns the terms of block root in giant relation gi, for
+// relations asked for in rising order: *at is where in giantsOf(root) the
+// previous call stopped (0 at first), so that a solve's relations are
+// found in one pass, not a search each.
+func (b *blocks) termsFrom(gi, root int, at *int) []blockTerm {
+	gs := b.giantsOf(root)
+	for *at < len(gs) && gs[*at] < gi {
+		*at++
+	}
+	if *at == len(gs) || gs[*at] != gi {
+		return nil
+	}
+	sp := b.spansOf(root)[*at]
+	return b.giants[gi].terms[sp.from:sp.to]
 }

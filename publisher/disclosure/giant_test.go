@@ -55,3 +55,47 @@ func TestLayOutRunsByBlockInOrder(t *testing.T) {
 		})
 	}
 }
+
+// compensatorsFor remembers its answers by a block's leads: every block
+// gets the answer worked out for it alone, never itself.
+func TestCompensatorsForRemembersOnlyWhatHoldsForEveryBlock(t *testing.T) {
+	const n = 60
+	build := func() *blocks {
+		b := newBlocks(n)
+		up, down, odd := make([]int, 0, n), make([]int, 0, n), []int{}
+		for r := range n {
+			up = append(up, r)
+			down = append(down, n-1-r)
+			if r%2 == 1 {
+				odd = append(odd, r)
+			}
+		}
+		b.giants = []giant{{order: up}, {order: up}, {order: down}, {order: odd}}
+		b.giantRun = make([]termSpan, n)
+		for r := range n {
+			from := int32(len(b.giantSlab))
+			for gi, g := range b.giants {
+				if slices.Contains(g.order, r) {
+					b.giantSlab = append(b.giantSlab, gi)
+				}
+			}
+			b.giantRun[r] = termSpan{from, int32(len(b.giantSlab))}
+		}
+		b.findLeads()
+		return b
+	}
+	shared := build()
+	for r := range n {
+		got := shared.compensatorsFor(r)
+		want := build().compensatorsFor(r) // nothing remembered yet
+		if !slices.Equal(got, want) {
+			t.Errorf("block %d: %v, worked out alone %v", r, got, want)
+		}
+		if slices.Contains(got, r) || len(got) != compensators {
+			t.Errorf("block %d: compensators %v", r, got)
+		}
+	}
+	if len(shared.chosen) == 0 {
+		t.Error("nothing remembered")
+	}
+}
