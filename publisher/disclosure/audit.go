@@ -66,11 +66,12 @@ type obs struct{ t, r, c int }
 // more files.
 type avar struct {
 	obs      []obs
-	integral bool // every file types it integer
 	truth    float64
+	integral bool // every file types it integer
 	hasTruth bool // its original value is known (published in this release, not suppressed at source)
 	current  bool // published in this release
 	margin   bool // the margin of some relation
+	// (The flags last: 40 bytes, not 48, for each of millions.)
 }
 
 type term struct {
@@ -98,7 +99,8 @@ type model struct {
 	relStart []int32
 	relSlab  []int32
 	relsOnce sync.Once
-	varAt    [][]int32 // per table, row by row and column: the unknown + 1 (0: none)
+	varAt    [][]int32 // per table, row by row and additive column: the unknown + 1 (0: none)
+	varCol   [][]int32 // per table, by column: 1 + its place among the additive columns, or 0; then their count
 	// Static components: unknowns connected by relations that add up,
 	// whatever is published. A suppression changes only its own
 	// component's audit (and, by making a file's markers ambiguous, can

@@ -392,7 +392,7 @@ func wider(a, b varResult) bool {
 // row's relations mostly are) are scored once, with their count as the
 // weight.
 func (b *blocks) compensatorsFor(r int) []int {
-	var buf [8]weightedLead
+	var buf [64]weightedLead
 	leads := buf[:0] // few: mostly one
 	for _, gi := range b.giantsOf(r) {
 		l := b.leadOf[gi]
@@ -408,7 +408,7 @@ func (b *blocks) compensatorsFor(r int) []int {
 	}) {
 		return b.rankCompensators(r, leads) // r is among the candidates: left out
 	}
-	var kb [128]byte
+	var kb [1024]byte
 	key := leadsKey(kb[:0], leads)
 	b.chosenMu.Lock()
 	out, ok := b.chosen[string(key)]

@@ -46,12 +46,15 @@ type modelBuilder struct {
 	vals [][]uint32
 	byID map[varKey]int32 // cells of earlier releases not shared with the current one
 	// shared[identity] is the offset in sharedSlab of the identity's
-	// unknowns by field (1 + the unknown; 0 for none), or −1: the unknowns
-	// of namespace 0, the cells shared with the current release, which
-	// are most cells, kept in arrays rather than a map.
+	// unknowns by additive field (1 + the unknown; 0 for none), or −1: the
+	// unknowns of namespace 0, the cells shared with the current release,
+	// which are most cells, kept in arrays rather than a map. A field
+	// additive in no table has no slot, and its cells (none are unknowns)
+	// would be kept in byID.
 	shared     []int32
 	sharedSlab []int32
-	fieldCount int // field names of the tables' columns (numbered 1 …)
+	slotOf     []int32 // by field number − 1: 1 + its place among the additive fields, or 0
+	slots      int     // additive fields
 	index      map[indexKey]int32
 	seen       map[uint64]int32 // relations added: hash → index+1
 	seenSlow   map[string]bool  // relations whose hash another relation has
@@ -106,34 +109,73 @@ func newModelBuilder(m *model) *modelBuilder {
 	b.order = make([][]int, len(m.tables))
 	b.vals = make([][]uint32, len(m.tables))
 	m.varAt = make([][]int32, len(m.tables))
+	m.varCol = make([][]int32, len(m.tables))
 	for ti, t := range m.tables {
 		b.fieldIDs[ti] = make([]uint32, len(t.schema.Fields))
 		for col, f := range t.schema.Fields {
 			b.fieldIDs[ti][col] = b.ids.field(f.Name)
 		}
+		b.slotAdditive(ti)
 		b.order[ti] = slices.Clone(t.identCols)
 		slices.SortStableFunc(b.order[ti], func(x, y int) int {
 			return strings.Compare(t.schema.Fields[x].Name, t.schema.Fields[y].Name)
 		})
-		m.varAt[ti] = make([]int32, len(t.cells)*len(t.fields))
-		additive := 0
-		for _, fi := range t.fields {
-			if fi.additive {
-				additive++
-			}
-		}
+		additive := m.columnSlots(ti)
+		m.varAt[ti] = make([]int32, len(t.cells)*additive)
 		cells += additive * len(t.cells)
 	}
 	b.byID = map[varKey]int32{}
-	b.fieldCount = len(b.ids.names)
 	b.shared = make([]int32, 0, rows)
-	b.sharedSlab = make([]int32, 0, rows*b.fieldCount)
+	b.sharedSlab = make([]int32, 0, rows*b.slots)
 	b.index = map[indexKey]int32{}
 	b.avars = make([]avar, 0, cells)
 	b.obsSlab = make([]obs, 0, cells)
 	m.vars = make([]*avar, 0, cells)
 	m.eqs = make([]equation, 0, cells/2)
 	return b
+}
+
+// slotAdditive gives each field additive in table ti a place in
+// sharedSlab's runs, unless an earlier table has.
+func (b *modelBuilder) slotAdditive(ti int) {
+	for col, fi := range b.m.tables[ti].fields {
+		if !fi.additive {
+			continue
+		}
+		f := int(b.fieldIDs[ti][col])
+		for len(b.slotOf) < f {
+			b.slotOf = append(b.slotOf, 0)
+		}
+		if b.slotOf[f-1] == 0 {
+			b.slots++
+			b.slotOf[f-1] = int32(b.slots)
+		}
+	}
+}
+
+// slot is field's place in sharedSlab's runs (1 …), or 0 for none.
+func (b *modelBuilder) slot(field uint32) int {
+	if int(field) > len(b.slotOf) {
+		return 0
+	}
+	return int(b.slotOf[field-1])
+}
+
+// columnSlots numbers table ti's additive columns for varAt (varCol, whose
+// last entry is how many there are: a row's width in varAt) and returns
+// how many there are.
+func (m *model) columnSlots(ti int) int {
+	t := m.tables[ti]
+	m.varCol[ti] = make([]int32, len(t.fields)+1)
+	n := 0
+	for col, fi := range t.fields {
+		if fi.additive {
+			n++
+			m.varCol[ti][col] = int32(n)
+		}
+	}
+	m.varCol[ti][len(t.fields)] = int32(n)
+	return n
 }
 
 // noValue stands for a total value, which identities leave out.
@@ -264,20 +306,22 @@ func (b *modelBuilder) addCell(ti, r, col int, id int32) {
 
 // lookup returns the unknown registered under key.
 func (b *modelBuilder) lookup(key varKey) (int32, bool) {
-	if key.ns != 0 {
+	slot := b.slot(key.field)
+	if key.ns != 0 || slot == 0 {
 		vi, ok := b.byID[key]
 		return vi, ok
 	}
 	if int(key.ident) >= len(b.shared) || b.shared[key.ident] < 0 {
 		return 0, false
 	}
-	vi := b.sharedSlab[int(b.shared[key.ident])+int(key.field)-1]
+	vi := b.sharedSlab[int(b.shared[key.ident])+slot-1]
 	return vi - 1, vi > 0
 }
 
 // register records unknown vi under key.
 func (b *modelBuilder) register(key varKey, vi int32) {
-	if key.ns != 0 {
+	slot := b.slot(key.field)
+	if key.ns != 0 || slot == 0 {
 		b.byID[key] = vi
 		return
 	}
@@ -286,9 +330,9 @@ func (b *modelBuilder) register(key varKey, vi int32) {
 	}
 	if b.shared[key.ident] < 0 {
 		b.shared[key.ident] = int32(len(b.sharedSlab))
-		b.sharedSlab = append(b.sharedSlab, make([]int32, b.fieldCount)...)
+		b.sharedSlab = append(b.sharedSlab, make([]int32, b.slots)...)
 	}
-	b.sharedSlab[int(b.shared[key.ident])+int(key.field)-1] = vi + 1
+	b.sharedSlab[int(b.shared[key.ident])+slot-1] = vi + 1
 }
 
 // indexCell records that unknown vi is a cell of release version, unless
@@ -731,12 +775,22 @@ func (b *modelBuilder) added(terms []term) bool {
 
 // setVar records that cell o is an observation of unknown vi.
 func (m *model) setVar(o obs, vi int) {
-	m.varAt[o.t][o.r*len(m.tables[o.t].fields)+o.c] = int32(vi) + 1
+	slot := m.varCol[o.t][o.c]
+	if slot == 0 {
+		panic(fmt.Sprintf("disclosure: cell of column %d of %s, which takes part in no sum, made an unknown", o.c+1, m.tables[o.t].label()))
+	}
+	width := int(m.varCol[o.t][len(m.tables[o.t].fields)])
+	m.varAt[o.t][o.r*width+int(slot)-1] = int32(vi) + 1
 }
 
 // varOf returns the unknown that cell o observes, if it is one.
 func (m *model) varOf(o obs) (int, bool) {
-	vi := m.varAt[o.t][o.r*len(m.tables[o.t].fields)+o.c]
+	slot := m.varCol[o.t][o.c]
+	if slot == 0 {
+		return 0, false
+	}
+	width := int(m.varCol[o.t][len(m.tables[o.t].fields)])
+	vi := m.varAt[o.t][o.r*width+int(slot)-1]
 	return int(vi) - 1, vi > 0
 }
 
