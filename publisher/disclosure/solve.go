@@ -106,7 +106,15 @@ func sized[T any](x []T, n int) []T {
 	return x
 }
 
+// floorDiv and ceilDiv divide rounding down and up. The coefficients of
+// the audit's relations are mostly ±1, which need no division.
 func floorDiv(a, b int64) int64 {
+	switch b {
+	case 1:
+		return a
+	case -1:
+		return -a
+	}
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--
@@ -115,6 +123,12 @@ func floorDiv(a, b int64) int64 {
 }
 
 func ceilDiv(a, b int64) int64 {
+	switch b {
+	case 1:
+		return a
+	case -1:
+		return -a
+	}
 	q := a / b
 	if (a%b != 0) && ((a < 0) == (b < 0)) {
 		q++

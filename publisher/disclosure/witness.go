@@ -195,10 +195,22 @@ func (s *isys) countMoves(w *witnessState, e, limit int) int {
 // step is the move of unknown v (coefficient a) towards cancelling
 // residual r, within its bounds, and whether there is one.
 func (w *witnessState) step(v int, a, r int64) (int64, bool) {
-	if w.locked[v] || r%a != 0 {
+	if w.locked[v] {
 		return 0, false
 	}
-	d := max(-r/a, w.lo[v]-w.x[v])
+	var d int64
+	switch a { // mostly ±1: no division
+	case 1:
+		d = -r
+	case -1:
+		d = r
+	default:
+		if r%a != 0 {
+			return 0, false
+		}
+		d = -r / a
+	}
+	d = max(d, w.lo[v]-w.x[v])
 	if w.hi[v] != unbounded {
 		d = min(d, w.hi[v]-w.x[v])
 	}

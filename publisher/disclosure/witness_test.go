@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -146,5 +147,19 @@ func TestWitnessFindsTheCompensatingMove(t *testing.T) {
 	}
 	if ok, err := s.feasible(lo, hi, 0); err != nil || ok {
 		t.Fatalf("exact search: feasible %v, err %v; want no solution", ok, err)
+	}
+}
+
+func TestFloorAndCeilDivRoundDownAndUp(t *testing.T) {
+	for a := int64(-13); a <= 13; a++ {
+		for _, b := range []int64{-7, -3, -2, -1, 1, 2, 3, 7} {
+			q := float64(a) / float64(b)
+			if got, want := floorDiv(a, b), int64(math.Floor(q)); got != want {
+				t.Errorf("floorDiv(%d, %d) = %d, want %d", a, b, got, want)
+			}
+			if got, want := ceilDiv(a, b), int64(math.Ceil(q)); got != want {
+				t.Errorf("ceilDiv(%d, %d) = %d, want %d", a, b, got, want)
+			}
+		}
 	}
 }
