@@ -640,6 +640,10 @@ func (b *modelBuilder) marginColumn(ti, col int, gs marginGroups, from, to int) 
 	field := b.fieldIDs[ti][col]
 	out := make([]pendingEq, 0, to-from)
 	var parts []int
+	// The relations' terms share one slab (a relation's terms are its
+	// parts and its margin): a part of millions of relations makes one
+	// allocation, not one a relation.
+	slab := make([]term, 0, int(gs.start[to]-gs.start[from])+(to-from))
 	for g := from; g < to; g++ {
 		id := gs.ident[g]
 		parts = parts[:0]
@@ -661,7 +665,9 @@ func (b *modelBuilder) marginColumn(ti, col int, gs marginGroups, from, to int) 
 			mv, ok = b.lookup(varKey{0, field, id})
 		}
 		if ok {
-			out = append(out, newPendingEq(m, int(mv), parts, m.vars[mv].obs[0]))
+			var p pendingEq
+			p, slab = newPendingEqIn(slab, m, int(mv), parts, m.vars[mv].obs[0])
+			out = append(out, p)
 		}
 	}
 	return out
@@ -700,7 +706,18 @@ type pendingEq struct {
 }
 
 func newPendingEq(m *model, margin int, parts []int, at obs) pendingEq {
-	terms := make([]term, 0, len(parts)+1)
+	p, _ := newPendingEqIn(nil, m, margin, parts, at)
+	return p
+}
+
+// newPendingEqIn is newPendingEq with the terms appended to slab (a new
+// array when it has no room), which it returns.
+func newPendingEqIn(slab []term, m *model, margin int, parts []int, at obs) (pendingEq, []term) {
+	if cap(slab)-len(slab) < len(parts)+1 {
+		slab = make([]term, 0, len(parts)+1)
+	}
+	from := len(slab)
+	terms := slab[from:from:cap(slab)]
 	terms = append(terms, term{margin, 1})
 	p := pendingEq{margin: margin, parts: len(parts), at: at, known: m.vars[margin].hasTruth}
 	for _, v := range parts {
@@ -708,8 +725,9 @@ func newPendingEq(m *model, margin int, parts []int, at obs) pendingEq {
 		p.known = p.known && m.vars[v].hasTruth
 		p.sum += m.vars[v].truth
 	}
-	p.terms = mergeTerms(terms)
-	return p
+	merged := mergeTerms(terms)
+	p.terms = merged[:len(merged):len(merged)]
+	return p, slab[:from+len(terms)]
 }
 
 // addEq adds the relation margin = Σ parts, unless the same relation is
