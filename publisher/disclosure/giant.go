@@ -250,44 +250,56 @@ type preparedGiant struct {
 // formed). It only reads the blocks: find shortens paths as it goes.
 func (b *blocks) prepareGiants(m *model, rels []reducedEq, pos positions) []preparedGiant {
 	out := make([]preparedGiant, len(rels))
-	markers := make(chan []int32, runtime.GOMAXPROCS(0)) // one a worker: 1 + the relation that last listed a block
+	scratches := make(chan *giantScratch, runtime.GOMAXPROCS(0)) // one a worker
 	inParallel(len(rels), func(k int) {
-		var marked []int32
+		var sc *giantScratch
 		select {
-		case marked = <-markers:
+		case sc = <-scratches:
 		default:
-			marked = make([]int32, len(b.parent))
+			sc = &giantScratch{marked: make([]int32, len(b.parent))}
 		}
-		out[k] = b.prepareGiant(m, rels[k], pos, marked, int32(k)+1)
-		markers <- marked
+		out[k] = b.prepareGiant(m, rels[k], pos, sc, int32(k)+1)
+		scratches <- sc
 	})
 	return out
 }
 
+// giantScratch is a worker's working arrays for prepareGiant, kept from
+// one relation to the next.
+type giantScratch struct {
+	marked []int32 // by block: 1 + the relation that last listed it
+	roots  []int   // each term's block, found once
+	order  []int   // the blocks in the order they appear
+}
+
 // prepareGiant works out one relation; stamp marks the blocks it lists in
-// marked, and no other relation uses that stamp.
-func (b *blocks) prepareGiant(m *model, rel reducedEq, pos positions, marked []int32, stamp int32) preparedGiant {
+// sc.marked, and no other relation uses that stamp.
+func (b *blocks) prepareGiant(m *model, rel reducedEq, pos positions, sc *giantScratch, stamp int32) preparedGiant {
 	p := preparedGiant{terms: rel.terms, rhs: rel.rhs, oneBlock: -1}
-	roots := make([]int, len(rel.terms)) // each term's block, found once
-	for i, tm := range rel.terms {
-		roots[i] = b.rootOf(pos.of(tm.v))
+	roots := sc.roots[:0]
+	for _, tm := range rel.terms {
+		roots = append(roots, b.rootOf(pos.of(tm.v)))
 	}
+	sc.roots = roots
 	if !slices.ContainsFunc(roots, func(r int) bool { return r != roots[0] }) {
 		p.oneBlock = roots[0] // within one block: solved with it
 		return p
 	}
 	g := giant{rhs: rel.rhs, allTruths: true, terms: make([]blockTerm, 0, len(rel.terms))}
+	order := sc.order[:0]
 	for i, tm := range rel.terms {
 		r := roots[i]
-		if marked[r] != stamp {
-			marked[r] = stamp
-			g.order = append(g.order, r)
+		if sc.marked[r] != stamp {
+			sc.marked[r] = stamp
+			order = append(order, r)
 		}
 		g.terms = append(g.terms, blockTerm{r, tm})
 		v := m.vars[tm.v]
 		g.allTruths = g.allTruths && v.hasTruth
 		g.truthSum += float64(tm.a) * v.truth
 	}
+	sc.order = order
+	g.order = slices.Clone(order)
 	p.g = g
 	return p
 }
