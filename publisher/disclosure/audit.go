@@ -319,27 +319,16 @@ func (m *model) staticComponents() { m.compsOnce.Do(m.components) }
 
 // components works out the static components.
 func (m *model) components() {
-	parent := make([]int, len(m.vars))
-	for i := range parent {
-		parent[i] = i
-	}
-	find := func(x int) int {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
+	sets := newUnionFind(len(m.vars))
 	for _, eq := range m.eqs {
 		if eq.broken {
 			continue
 		}
 		for _, tm := range eq.terms[1:] {
-			if a, b := find(eq.terms[0].v), find(tm.v); a != b {
-				parent[a] = b
-			}
+			sets.union(eq.terms[0].v, tm.v)
 		}
 	}
+	find := sets.find
 	m.compOf = make([]int, len(m.vars))
 	compOfRoot := make([]int32, len(m.vars))
 	var sizes []int

@@ -195,32 +195,20 @@ func (m *model) auditOn(vars, eqs []int) auditResult {
 // release that is not pinned: only an earlier release's suppressed cell
 // asks, so a release with none skips the pass over every relation.
 func (m *model) currentComponents(vars []int, bounds []interval, reds []reduced, pos positions) func(i int) bool {
-	parent := make([]int, len(vars))
-	for i := range parent {
-		parent[i] = i
-	}
-	find := func(x int) int {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
+	sets := newUnionFind(len(vars))
 	for _, rd := range reds {
 		for _, tm := range rd.terms[1:] {
-			if a, b := find(pos.of(rd.terms[0].v)), find(pos.of(tm.v)); a != b {
-				parent[a] = b
-			}
+			sets.union(pos.of(rd.terms[0].v), pos.of(tm.v))
 		}
 	}
 	current := make([]bool, len(vars)) // by root
 	for i, vi := range vars {
 		if !bounds[i].isPoint() {
-			r := find(i)
+			r := sets.find(i)
 			current[r] = current[r] || m.vars[vi].current
 		}
 	}
-	return func(i int) bool { return current[find(i)] }
+	return func(i int) bool { return current[sets.find(i)] }
 }
 
 // reduced is a relation with its exactly published unknowns moved to

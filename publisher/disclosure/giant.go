@@ -33,7 +33,7 @@ const compensators = 3
 
 // blocks partitions the unknowns of one audit run.
 type blocks struct {
-	parent []int
+	parent unionFind
 	vars   map[int][]int       // root → unknowns
 	eqs    map[int][]reducedEq // root → relations within the block
 	giants []giant             // relations of very many unknowns
@@ -175,24 +175,38 @@ type blockTerm struct {
 }
 
 func newBlocks(n int) *blocks {
-	b := &blocks{parent: make([]int, n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, counts: make([]int32, n)}
-	for i := range b.parent {
-		b.parent[i] = i
-	}
-	return b
+	return &blocks{parent: newUnionFind(n), vars: map[int][]int{}, eqs: map[int][]reducedEq{}, counts: make([]int32, n)}
 }
 
-func (b *blocks) find(x int) int {
-	for b.parent[x] != x {
-		b.parent[x] = b.parent[b.parent[x]]
-		x = b.parent[x]
+func (b *blocks) find(x int) int { return b.parent.find(x) }
+
+func (b *blocks) union(x, y int) { b.parent.union(x, y) }
+
+// unionFind is a disjoint-set forest over 0 … n−1: each entry its
+// parent, a root its own.
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	u := make(unionFind, n)
+	for i := range u {
+		u[i] = i
+	}
+	return u
+}
+
+// find returns x's root, halving the path to it.
+func (u unionFind) find(x int) int {
+	for u[x] != x {
+		u[x] = u[u[x]]
+		x = u[x]
 	}
 	return x
 }
 
-func (b *blocks) union(x, y int) {
-	if x, y = b.find(x), b.find(y); x != y {
-		b.parent[x] = y
+// union puts x's set under y's root.
+func (u unionFind) union(x, y int) {
+	if x, y = u.find(x), u.find(y); x != y {
+		u[x] = y
 	}
 }
 

@@ -577,7 +577,15 @@ func (b *modelBuilder) denseGroupKeys(ti, dc, limit int) (key func(r int) uint64
 		}
 		span *= int(radix[k])
 	}
-	vals := b.vals[ti]
+	return b.digitKeys(ti, dc, radix), span, true
+}
+
+// digitKeys returns the keys whose digits, in radix[k] for the k-th
+// identity column in field-name order, are each row's value numbers of
+// the identity columns other than dc (radix[k] − 1 for a total value).
+// Every value number must be below its radix less one.
+func (b *modelBuilder) digitKeys(ti, dc int, radix []uint64) func(r int) uint64 {
+	order, vals := b.order[ti], b.vals[ti]
 	return func(r int) uint64 {
 		var key uint64
 		for k, c := range order {
@@ -591,7 +599,7 @@ func (b *modelBuilder) denseGroupKeys(ti, dc, limit int) (key func(r int) uint64
 			key = key*radix[k] + v
 		}
 		return key
-	}, span, true
+	}
 }
 
 // groupKeys returns what groups the rows of table ti that differ only in
@@ -613,22 +621,11 @@ func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
 	if bits < 32 && most >= 1<<bits-1 {
 		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
 	}
-	total := uint64(1)<<bits - 1 // stands for noValue
-	vals := b.vals[ti]
-	return func(r int) uint64 {
-		var key uint64
-		for k, c := range order {
-			if c == dc {
-				continue
-			}
-			v := uint64(vals[r*len(order)+k])
-			if v == uint64(noValue) {
-				v = total
-			}
-			key = key<<bits | v
-		}
-		return key
+	radix := make([]uint64, len(order)) // bits each: packed
+	for k := range radix {
+		radix[k] = uint64(1) << bits
 	}
+	return b.digitKeys(ti, dc, radix)
 }
 
 // marginColumn works out one column's margin relations of groups from
