@@ -92,7 +92,7 @@ type equation struct {
 // releases) publishes.
 type model struct {
 	tables []*table
-	vars   []*avar
+	vars   []avar
 	eqs    []equation
 	// relSlab[relStart[v]:relStart[v+1]] are the relations unknown v is in
 	// (see relationsOf: worked out when first asked for).
@@ -181,9 +181,9 @@ func (m *model) obsInterval(o obs) (interval, bool, bool) {
 				return interval{lo: 0, loOpen: true, hi: float64(t.rule.Threshold)}, true, true
 			case rule == datasets.DisclosureThreshold && !t.ambiguousCached():
 				return interval{lo: 1, hi: float64(t.rule.Threshold)}, true, true
-			case rule == datasets.DisclosureThreshold && (t.treat == nil || t.treat[o.r][o.c] != tSource) && fi.number:
+			case rule == datasets.DisclosureThreshold && (!t.treat.known() || t.treat.at(o.r, o.c) != tSource) && fi.number:
 				return interval{lo: 0, loOpen: true, inf: true}, true, true
-			case rule == datasets.DisclosureThreshold && (t.treat == nil || t.treat[o.r][o.c] != tSource):
+			case rule == datasets.DisclosureThreshold && (!t.treat.known() || t.treat.at(o.r, o.c) != tSource):
 				// Primary or secondary: never a zero, which the rule
 				// publishes and the heuristic does not suppress. (In an
 				// earlier public file a marker may hide a zero suppressed
@@ -257,7 +257,7 @@ func (m *model) label(vi int) string {
 	t := m.tables[o.t]
 	field := t.schema.Fields[o.c].Name
 	if len(t.identCols) == 0 {
-		return fmt.Sprintf("%s in row %d of %s", field, t.records[o.r], t.label())
+		return fmt.Sprintf("%s in row %d of %s", field, t.rows[o.r].Record, t.label())
 	}
 	var parts []string
 	for _, c := range t.identCols {

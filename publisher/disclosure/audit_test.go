@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -552,5 +554,30 @@ func TestMultipleOfFiveAgreesWithMod(t *testing.T) {
 		if got, want := multipleOfFive(x), math.Mod(x, 5) == 0; got != want {
 			t.Errorf("multipleOfFive(%v) = %v, math.Mod says %v", x, got, want)
 		}
+	}
+}
+
+// The tables read the caller's rows rather than copies of them, so Check
+// must write nothing into them: suppression (primary and secondary) and
+// the published text go to the public files only, and a second Check of
+// the same input gives the same release.
+func TestCheckLeavesTheCallersRowsAsTheyWere(t *testing.T) {
+	original := "Treatment,0-30,Over 30,Total\nA,10,1,11\nB,13,111,124\nC,15,17,32\nTotal,38,129,167\n"
+	f := parseFile(t, "table1.csv", tv19Schema(`{"rule": "threshold", "threshold": 4}`), original)
+	before := make([]datasets.Row, len(f.Rows))
+	for i, row := range f.Rows {
+		before[i] = row
+		before[i].Cells = slices.Clone(row.Cells)
+		before[i].Values = slices.Clone(row.Values)
+	}
+	first := mustCheck(t, Input{Files: []File{f}})
+	if n := first.Report.Files[0].Cells; n.SuppressedPrimary != 1 || n.SuppressedSecondary < 3 {
+		t.Fatalf("the test needs primary and secondary suppression, got %+v", n)
+	}
+	if !reflect.DeepEqual(f.Rows, before) {
+		t.Fatalf("Check changed the caller's rows:\ngot  %+v\nwant %+v", f.Rows, before)
+	}
+	if again := mustCheck(t, Input{Files: []File{f}}); publicText(again.Public[0]) != publicText(first.Public[0]) {
+		t.Errorf("a second Check of the same rows publishes\n%s\nnot\n%s", publicText(again.Public[0]), publicText(first.Public[0]))
 	}
 }

@@ -655,7 +655,7 @@ func cacheKey(scale float64, vars []int, lo, hi []int64, ieqs []ieq, targets []i
 // for witness searches.
 func (m *model) truthPoint(vars []int, base []int64, scale float64) []int64 {
 	for i, v := range vars {
-		if av := m.vars[v]; av.hasTruth {
+		if av := &m.vars[v]; av.hasTruth {
 			base[i] = int64(math.Round(av.truth * scale))
 		}
 	}

@@ -39,14 +39,14 @@ func (a origCell) equal(b origCell) bool {
 func originalCells(tables []*table) map[string]origCell {
 	out := map[string]origCell{}
 	for _, t := range tables {
-		for r := range t.orig {
+		for r := range t.rows {
 			id := t.rowIdentity(r)
 			for col, fi := range t.fields {
 				if !fi.additive {
 					continue
 				}
 				key := t.schema.Fields[col].Name + "\x00" + id
-				switch v := t.orig[r][col]; v.Kind {
+				switch v := t.rows[r].Values[col]; v.Kind {
 				case datasets.KindInteger, datasets.KindNumber:
 					out[key] = origCell{x: v.Float}
 				case datasets.KindSuppressed:
@@ -66,7 +66,7 @@ func originalCells(tables []*table) map[string]origCell {
 				continue
 			}
 			sums := map[string]origCell{}
-			for r := range t.orig {
+			for r := range t.rows {
 				if slices.Contains(d.TotalValues, t.cells[r][dc]) {
 					continue
 				}
@@ -79,7 +79,7 @@ func originalCells(tables []*table) map[string]origCell {
 					if _, ok := out[key]; ok {
 						continue
 					}
-					v := t.orig[r][col]
+					v := t.rows[r].Values[col]
 					if v.Kind != datasets.KindInteger && v.Kind != datasets.KindNumber {
 						broken[key] = true
 						continue
@@ -156,7 +156,7 @@ func listedCells(tables []*table, except map[string]bool) map[string]bool {
 		return out
 	}
 	for _, t := range tables {
-		for r := range t.orig {
+		for r := range t.rows {
 			if !except[t.rowKey(r)] {
 				continue
 			}

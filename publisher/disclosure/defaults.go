@@ -130,20 +130,18 @@ func (c *checker) preSuppressed(t *table) {
 	}
 	n, first := 0, -1
 	firstCol := 0
-	for r := range t.treat {
-		for col, tr := range t.treat[r] {
-			if tr == tSource && t.fields[col].count {
-				if n == 0 {
-					first, firstCol = r, col
-				}
-				n++
+	for i, tr := range t.treat.all {
+		if r, col := t.treat.cell(i); tr == tSource && t.fields[col].count {
+			if n == 0 {
+				first, firstCol = r, col
 			}
+			n++
 		}
 	}
 	if n == 0 {
 		return
 	}
-	c.add(Finding{Kind: KindPreSuppressed, File: t.name, Row: t.records[first], Column: firstCol + 1,
+	c.add(Finding{Kind: KindPreSuppressed, File: t.name, Row: t.rows[first].Record, Column: firstCol + 1,
 		Field: t.schema.Fields[firstCol].Name, Key: t.keyText(first),
 		Message: fmt.Sprintf("%d %s already suppressed in the submitted file (the first is %s). Candour needs the true values: it applies the %s rule itself, chooses any further suppression and audits the result. A cell suppressed before submission can only be audited as unknown and, in a correction, is taken as unchanged from the version corrected unless the revision lists its row as changed.",
 			n, pluralInt(n, "count is", "counts are"), t.where(first, firstCol), t.rule.Rule)})

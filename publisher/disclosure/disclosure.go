@@ -1,6 +1,7 @@
 package disclosure
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"iter"
@@ -408,12 +409,15 @@ func (c *checker) attachKeys(tables []*table) {
 // search when the record numbers rise row by row (as a parsed file's do),
 // else a map.
 func (t *table) rowOfRecord() func(int) (int, bool) {
-	if slices.IsSorted(t.records) {
-		return func(rec int) (int, bool) { return slices.BinarySearch(t.records, rec) }
+	rising := slices.IsSortedFunc(t.rows, func(a, b datasets.Row) int { return cmp.Compare(a.Record, b.Record) })
+	if rising {
+		return func(rec int) (int, bool) {
+			return slices.BinarySearchFunc(t.rows, rec, func(row datasets.Row, rec int) int { return cmp.Compare(row.Record, rec) })
+		}
 	}
-	index := make(map[int]int, len(t.records))
-	for r, rec := range t.records {
-		index[rec] = r
+	index := make(map[int]int, len(t.rows))
+	for r := range t.rows {
+		index[t.rows[r].Record] = r
 	}
 	return func(rec int) (int, bool) {
 		r, ok := index[rec]

@@ -308,7 +308,7 @@ func (b *blocks) prepareGiant(m *model, rel reducedEq, pos positions, sc *giantS
 			order = append(order, r)
 		}
 		g.terms = append(g.terms, blockTerm{r, tm})
-		v := m.vars[tm.v]
+		v := &m.vars[tm.v]
 		g.allTruths = g.allTruths && v.hasTruth
 		g.truthSum += float64(tm.a) * v.truth
 	}

@@ -158,7 +158,7 @@ func (t *table) aggregate(f File, c *checker) error {
 	}
 	needMissing := false
 
-	t.orig, t.cells, t.treat, t.records = nil, nil, nil, nil
+	t.rows, t.cells, t.treat = nil, nil, treatments{width: len(pub.Fields)}
 	for n, key := range order {
 		g := groups[key]
 		first := f.Rows[g.first]
@@ -228,10 +228,9 @@ func (t *table) aggregate(f File, c *checker) error {
 			cells = append(cells, text)
 			treats = append(treats, tr)
 		}
-		t.orig = append(t.orig, vals)
+		t.rows = append(t.rows, datasets.Row{Record: n + 2, Values: vals})
 		t.cells = append(t.cells, cells)
-		t.treat = append(t.treat, treats)
-		t.records = append(t.records, n+2)
+		t.treat.appendRow(treats)
 	}
 	if needMissing {
 		pub.MissingValues = append(slices.Clone(pub.MissingValues), "")

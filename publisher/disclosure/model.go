@@ -59,8 +59,7 @@ type modelBuilder struct {
 	seen       map[uint64]int32 // relations added: hash → index+1
 	seenSlow   map[string]bool  // relations whose hash another relation has
 	pairs      []idPair
-	avars      []avar // slab of the unknowns
-	obsSlab    []obs  // slab of their first observations
+	obsSlab    []obs // slab of their first observations
 }
 
 // buildModel gathers the unknowns and relations of the release and the
@@ -128,9 +127,8 @@ func newModelBuilder(m *model) *modelBuilder {
 	b.shared = make([]int32, 0, rows)
 	b.sharedSlab = make([]int32, 0, rows*b.slots)
 	b.index = map[indexKey]int32{}
-	b.avars = make([]avar, 0, cells)
 	b.obsSlab = make([]obs, 0, cells)
-	m.vars = make([]*avar, 0, cells)
+	m.vars = make([]avar, 0, cells)
 	m.eqs = make([]equation, 0, cells/2)
 	return b
 }
@@ -278,13 +276,13 @@ func (b *modelBuilder) addCell(ti, r, col int, id int32) {
 	var truth float64
 	hasTruth := false
 	if t.version == 0 {
-		if v := t.orig[r][col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
+		if v := t.rows[r].Values[col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
 			truth, hasTruth = v.Float, true
 		}
 	}
 	if vi, ok := b.lookup(key); ok && !b.clashes(int(vi), o, iv, truth, hasTruth) {
 		b.indexCell(t.version, field, id, vi)
-		v := m.vars[vi]
+		v := &m.vars[vi]
 		v.obs = append(v.obs, o)
 		v.integral = v.integral && !t.fields[col].number
 		v.current = v.current || t.version == 0
@@ -296,11 +294,10 @@ func (b *modelBuilder) addCell(ti, r, col int, id int32) {
 	vi := int32(len(m.vars))
 	b.indexCell(t.version, field, id, vi)
 	b.obsSlab = append(b.obsSlab, o)
-	b.avars = append(b.avars, avar{
+	m.vars = append(m.vars, avar{
 		obs: b.obsSlab[len(b.obsSlab)-1 : len(b.obsSlab) : len(b.obsSlab)], integral: !t.fields[col].number,
 		truth: truth, hasTruth: hasTruth, current: t.version == 0,
 	})
-	m.vars = append(m.vars, &b.avars[len(b.avars)-1])
 	m.setVar(o, int(vi))
 }
 
@@ -367,23 +364,23 @@ func (b *modelBuilder) cellOf(version int, field uint32, id int32) (int32, bool)
 // unchanged. The two are then audited as different cells.
 func (b *modelBuilder) clashes(vi int, o obs, iv interval, truth float64, hasTruth bool) bool {
 	m, t := b.m, b.m.tables[o.t]
-	v := m.vars[vi]
+	v := &m.vars[vi]
 	r, col := o.r, o.c
 	name := t.schema.Fields[col].Name
 	first := v.obs[0]
 	switch {
 	case slices.ContainsFunc(v.obs, func(p obs) bool { return p.t == o.t }):
-		m.c.add(Finding{Kind: KindDuplicateCell, File: t.label(), Row: t.records[r], Column: col + 1, Field: name,
+		m.c.add(Finding{Kind: KindDuplicateCell, File: t.label(), Row: t.rows[r].Record, Column: col + 1, Field: name,
 			Message: fmt.Sprintf("Row %d, column %d (%s) has the same key and dimension values as row %d; the two are audited as different cells.",
-				t.records[r], col+1, name, m.tables[first.t].records[first.r])})
+				t.rows[r].Record, col+1, name, m.tables[first.t].rows[first.r].Record)})
 	case t.version == 0 && hasTruth && v.hasTruth && math.Abs(truth-v.truth) > 1e-9:
-		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.orig[r][col].Text,
+		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.rows[r].Record, Column: col + 1, Field: name, Value: t.rows[r].Values[col].Text,
 			Message: fmt.Sprintf("Row %d, column %d (%s) is the same cell as row %d of %s but has a different value; the two are audited as different cells.",
-				t.records[r], col+1, name, m.tables[first.t].records[first.r], m.tables[first.t].label())})
+				t.rows[r].Record, col+1, name, m.tables[first.t].rows[first.r].Record, m.tables[first.t].label())})
 	case t.version != 0 && v.hasTruth && !iv.contains(v.truth):
-		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.records[r], Column: col + 1, Field: name, Value: t.cells[r][col],
+		m.c.add(Finding{Kind: KindInconsistent, File: t.label(), Row: t.rows[r].Record, Column: col + 1, Field: name, Value: t.cells[r][col],
 			Message: fmt.Sprintf("Row %d, column %d (%s) of version %d is declared unchanged, but this release's value differs from what version %d published; list its row key (%q) among the changed rows.",
-				t.records[r], col+1, name, t.version, t.version, t.rowKey(r))})
+				t.rows[r].Record, col+1, name, t.version, t.version, t.rowKey(r))})
 	default:
 		return false
 	}

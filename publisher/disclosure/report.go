@@ -113,11 +113,11 @@ func (m *model) appendAuditCells(cells []AuditCell, ar auditResult, vi int) []Au
 		}
 		t := m.tables[o.t]
 		tr := tOther
-		if t.treat != nil {
-			tr = t.treat[o.r][o.c]
+		if t.treat.known() {
+			tr = t.treat.at(o.r, o.c)
 		}
 		ac := AuditCell{
-			File: t.name, Version: t.version, Row: t.records[o.r], Column: o.c + 1,
+			File: t.name, Version: t.version, Row: t.rows[o.r].Record, Column: o.c + 1,
 			Field: t.schema.Fields[o.c].Name, Key: t.keyText(o.r), Cell: m.label(vi),
 			Suppression: suppressionName(tr, t.version), Published: t.cells[o.r][o.c],
 			Min: vr.lo, Values: vr.values, Protection: ar.prot[vi], Method: vr.method, Pass: ar.pass[vi],
@@ -181,17 +181,17 @@ func (c *checker) auditFindings(m *model, ar auditResult) {
 			involves = involves || suppressedVar[tm.v]
 		}
 		t := m.tables[eq.at.t]
-		mv := m.vars[eq.terms[0].v]
+		mv := &m.vars[eq.terms[0].v]
 		for _, tm := range eq.terms {
 			if tm.a > 0 {
-				mv = m.vars[tm.v]
+				mv = &m.vars[tm.v]
 			}
 		}
 		what := "it was left out of the audit"
 		if involves {
 			what = "it involves a suppressed cell, so the audit cannot vouch for the suppression: correct the margin or its parts"
 		}
-		c.add(Finding{Kind: KindNotAdditive, Blocking: involves, File: t.label(), Row: t.records[eq.at.r], Column: eq.at.c + 1,
+		c.add(Finding{Kind: KindNotAdditive, Blocking: involves, File: t.label(), Row: t.rows[eq.at.r].Record, Column: eq.at.c + 1,
 			Field: t.schema.Fields[eq.at.c].Name, Key: t.keyText(eq.at.r), Value: formatNumber(mv.truth),
 			Message: fmt.Sprintf("%s is a margin of %d parts, but in the original it is %s and its parts sum to %s; %s.",
 				capitalise(t.where(eq.at.r, eq.at.c)), eq.parts, formatNumber(mv.truth), formatNumber(eq.sum), what)})
@@ -213,7 +213,7 @@ func (c *checker) auditFindings(m *model, ar auditResult) {
 func (m *model) recoverableFindings(ar auditResult, vi int) []Finding {
 	var out []Finding
 	vr := ar.res[vi]
-	v := m.vars[vi]
+	v := &m.vars[vi]
 	because := m.giveaways(vi)
 	for _, o := range v.obs {
 		if _, supp, ok := m.obsInterval(o); !ok || !supp {
@@ -221,10 +221,10 @@ func (m *model) recoverableFindings(ar auditResult, vi int) []Finding {
 		}
 		t := m.tables[o.t]
 		name := t.schema.Fields[o.c].Name
-		f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1, Field: name,
+		f := Finding{Kind: KindRecoverable, Blocking: true, File: t.label(), Row: t.rows[o.r].Record, Column: o.c + 1, Field: name,
 			Key: t.keyText(o.r), Because: because}
 		if t.version == 0 {
-			f.Value = t.orig[o.r][o.c].Text
+			f.Value = t.rows[o.r].Values[o.c].Text
 		}
 		where := capitalise(t.where(o.r, o.c))
 		if t.version != 0 {
@@ -328,11 +328,11 @@ func (m *model) secondaryCells() []SecondaryCell {
 		}
 		for _, o := range m.vars[v].obs {
 			t := m.tables[o.t]
-			if t.version != 0 || t.treat[o.r][o.c] != tSecondary {
+			if t.version != 0 || t.treat.at(o.r, o.c) != tSecondary {
 				continue
 			}
-			out = append(out, SecondaryCell{File: t.name, Row: t.records[o.r], Column: o.c + 1, Field: t.schema.Fields[o.c].Name,
-				Key: t.keyText(o.r), Value: t.orig[o.r][o.c].Text, Protects: protects})
+			out = append(out, SecondaryCell{File: t.name, Row: t.rows[o.r].Record, Column: o.c + 1, Field: t.schema.Fields[o.c].Name,
+				Key: t.keyText(o.r), Value: t.rows[o.r].Values[o.c].Text, Protects: protects})
 		}
 	}
 	return out

@@ -29,7 +29,7 @@ const (
 // cell publishing it is an exactly published, unsuppressed, non-zero cell
 // of an editable current file.
 func (m *model) eligible(v int) bool {
-	av := m.vars[v]
+	av := &m.vars[v]
 	if !av.hasTruth || av.truth == 0 {
 		return false
 	}
@@ -39,7 +39,7 @@ func (m *model) eligible(v int) bool {
 		if t.version != 0 {
 			return false
 		}
-		tr := t.treat[o.r][o.c]
+		tr := t.treat.at(o.r, o.c)
 		if tr.suppressed() {
 			continue
 		}
@@ -60,7 +60,7 @@ func (m *model) pinnedOutside(v int) bool {
 			continue
 		}
 		t := m.tables[o.t]
-		if t.version != 0 || !t.editable || t.treat[o.r][o.c] != tUnchanged || t.fields[o.c].exact {
+		if t.version != 0 || !t.editable || t.treat.at(o.r, o.c) != tUnchanged || t.fields[o.c].exact {
 			return true
 		}
 	}
@@ -78,19 +78,19 @@ func (m *model) suppress(v int) func() {
 	var undo []saved
 	for _, o := range m.vars[v].obs {
 		t := m.tables[o.t]
-		if tr := t.treat[o.r][o.c]; tr.suppressed() {
+		if tr := t.treat.at(o.r, o.c); tr.suppressed() {
 			continue
 		}
-		undo = append(undo, saved{o, t.cells[o.r][o.c], t.treat[o.r][o.c]})
+		undo = append(undo, saved{o, t.cells[o.r][o.c], t.treat.at(o.r, o.c)})
 		t.cells[o.r][o.c] = t.markers[o.c]
-		t.treat[o.r][o.c] = tSecondary
+		t.treat.set(o.r, o.c, tSecondary)
 		t.ambig = 0
 	}
 	return func() {
 		for _, s := range undo {
 			t := m.tables[s.o.t]
 			t.cells[s.o.r][s.o.c] = s.text
-			t.treat[s.o.r][s.o.c] = s.tr
+			t.treat.set(s.o.r, s.o.c, s.tr)
 			t.ambig = 0
 		}
 	}
@@ -144,7 +144,7 @@ func (m *model) candidates(ar auditResult) []int {
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		a, b := m.vars[out[i]], m.vars[out[j]]
+		a, b := &m.vars[out[i]], &m.vars[out[j]]
 		if a.margin != b.margin {
 			return !a.margin
 		}

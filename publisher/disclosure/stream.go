@@ -103,8 +103,8 @@ func NewScan(name string, res datasets.Resource, header []string) (*Scan, error)
 		return &Scan{err: err}, nil
 	}
 	width := len(s.Fields)
-	t.records, t.orig = make([]int, 1), make([][]datasets.Value, 1)
-	t.cells, t.treat = [][]string{make([]string, width)}, [][]treatment{make([]treatment, width)}
+	t.rows = make([]datasets.Row, 1)
+	t.cells, t.treat = [][]string{make([]string, width)}, newTreatments(1, width)
 	t.national = make([]bool, 1)
 	ids := newIdentifierScan(name, s)
 	ids.keyOf = func(row datasets.Row) string { return keyText(t.identCols, row.Cells, row.Record) }
@@ -118,18 +118,18 @@ func (sc *Scan) Add(row datasets.Row) {
 		return
 	}
 	t := sc.t
-	t.records[0], t.orig[0] = row.Record, row.Values
+	t.rows[0].Record, t.rows[0].Values = row.Record, row.Values
 	t.national[0] = sc.isNational(row.Values)
 	if t.national[0] {
 		sc.national++
 	}
-	clear(t.treat[0])
+	clear(t.treat.all)
 	before := len(sc.findings)
 	sc.findings = t.applyRuleToRow(0, sc.findings)
 	for i := before; i < len(sc.findings); i++ {
 		sc.findings[i].Key = keyText(t.identCols, row.Cells, row.Record)
 	}
-	for c, tr := range t.treat[0] {
+	for c, tr := range t.treat.row(0) {
 		if tr == tSource {
 			sc.suppressed++
 		}

@@ -27,6 +27,35 @@ const (
 
 func (t treatment) suppressed() bool { return t == tPrimary || t == tSecondary || t == tSource }
 
+// treatments are the treatment of every cell of a current table, row
+// after row in one slab (a table of millions of rows needs no slice a
+// row). An earlier release's table has none: known is false.
+type treatments struct {
+	width int
+	all   []treatment
+}
+
+func newTreatments(rows, width int) treatments {
+	return treatments{width: width, all: make([]treatment, rows*width)}
+}
+
+func (ts treatments) known() bool { return ts.all != nil }
+
+func (ts treatments) at(r, c int) treatment { return ts.all[r*ts.width+c] }
+
+func (ts treatments) set(r, c int, tr treatment) { ts.all[r*ts.width+c] = tr }
+
+// row is row r's treatments, which the caller may set.
+func (ts treatments) row(r int) []treatment {
+	return ts.all[r*ts.width : (r+1)*ts.width : (r+1)*ts.width]
+}
+
+// cell is the row and column of the i-th treatment of all.
+func (ts treatments) cell(i int) (r, c int) { return i / ts.width, i % ts.width }
+
+// appendRow adds a row of width treatments.
+func (ts *treatments) appendRow(row []treatment) { ts.all = append(ts.all, row...) }
+
 // fieldInfo is what disclosure control needs to know about a field.
 type fieldInfo struct {
 	count        bool    // a count of individuals (or a total of such counts)
@@ -56,10 +85,12 @@ type table struct {
 	rule    datasets.DisclosureRule // Rule "" when none is declared
 	fields  []fieldInfo
 	header  []string
-	records []int              // record number of each row
-	orig    [][]datasets.Value // current: original values; earlier: parsed public values
-	cells   [][]string         // public text
-	treat   [][]treatment      // current files only
+	// rows are the file's rows as read (the caller's, not a copy): each
+	// row's record number and typed values (current: the original
+	// values; earlier: the parsed public values).
+	rows  []datasets.Row
+	cells [][]string // public text
+	treat treatments // current files only
 
 	national  []bool
 	identCols []int
@@ -89,11 +120,11 @@ func (t *table) rowKey(r int) string {
 
 // keyText gives row r's identity values as written, for people to find
 // the row: "RR8, 15-24, M" (the row number when it has none).
-func (t *table) keyText(r int) string { return keyText(t.identCols, t.cells[r], t.records[r]) }
+func (t *table) keyText(r int) string { return keyText(t.identCols, t.cells[r], t.rows[r].Record) }
 
 // where names a cell in words: "row 5 (RR8, 15-24, M), column 3 (deaths)".
 func (t *table) where(r, c int) string {
-	return fmt.Sprintf("row %d (%s), column %d (%s)", t.records[r], t.keyText(r), c+1, t.schema.Fields[c].Name)
+	return fmt.Sprintf("row %d (%s), column %d (%s)", t.rows[r].Record, t.keyText(r), c+1, t.schema.Fields[c].Name)
 }
 
 // label names the file in messages and the audit.
@@ -171,11 +202,11 @@ func identityColumns(s datasets.Schema, infos []fieldInfo) []int {
 }
 
 // nationalRows reports which rows are national-level.
-func nationalRows(s datasets.Schema, vals [][]datasets.Value) []bool {
-	national := make([]bool, len(vals))
+func nationalRows(s datasets.Schema, rows []datasets.Row) []bool {
+	national := make([]bool, len(rows))
 	isNational := nationalTest(s)
-	for r, row := range vals {
-		national[r] = isNational(row)
+	for r := range rows {
+		national[r] = isNational(rows[r].Values)
 	}
 	return national
 }
@@ -267,12 +298,7 @@ func newCurrentTable(f File, c *checker) (*table, error) {
 		return nil, err
 	}
 	infos := t.fields
-	t.records = make([]int, 0, len(f.Rows))
-	t.orig = make([][]datasets.Value, 0, len(f.Rows))
-	for _, row := range f.Rows {
-		t.records = append(t.records, row.Record)
-		t.orig = append(t.orig, row.Values)
-	}
+	t.rows = f.Rows
 	if slices.ContainsFunc(infos, func(fi fieldInfo) bool { return fi.magnitude }) {
 		if err := t.aggregate(f, c); err != nil {
 			return nil, err
@@ -364,24 +390,22 @@ func roundedText(x float64) string {
 
 // applyRule applies the table's rule to every cell, rows in parallel.
 func (t *table) applyRule(c *checker) {
-	t.national = nationalRows(t.schema, t.orig)
+	t.national = nationalRows(t.schema, t.rows)
 	width := len(t.fields)
-	t.cells = make([][]string, len(t.orig))
-	t.treat = make([][]treatment, len(t.orig))
+	t.cells = make([][]string, len(t.rows))
+	t.treat = newTreatments(len(t.rows), width)
 	var mu sync.Mutex
 	var found []Finding
-	inChunks(len(t.orig), func(from, to int) {
+	inChunks(len(t.rows), func(from, to int) {
 		// Each chunk's cells in slabs of its own: a release of millions
 		// of rows needs hundreds of megabytes of them, which the runtime
 		// clears as it allocates, so the chunks clear theirs in parallel.
 		cellSlab := make([]string, (to-from)*width)
-		treatSlab := make([]treatment, (to-from)*width)
 		var fs []Finding
 		for r := from; r < to; r++ {
-			row := t.orig[r]
+			row := t.rows[r].Values
 			at := (r - from) * width
 			t.cells[r] = cellSlab[at : at+len(row) : at+len(row)]
-			t.treat[r] = treatSlab[at : at+len(row) : at+len(row)]
 			fs = t.applyRuleToRow(r, fs)
 		}
 		mu.Lock()
@@ -398,7 +422,7 @@ func (t *table) applyRule(c *checker) {
 // finding to fs.
 func (t *table) applyRuleToRow(r int, fs []Finding) []Finding {
 	rule := t.rule.Rule
-	row, cells, treats := t.orig[r], t.cells[r], t.treat[r]
+	row, cells, treats := t.rows[r].Values, t.cells[r], t.treat.row(r)
 	for col, v := range row {
 		cells[col] = v.Text
 		fi := t.fields[col]
@@ -418,9 +442,9 @@ func (t *table) applyRuleToRow(r int, fs []Finding) []Finding {
 		switch {
 		case fi.exact:
 		case fi.count && x < 0:
-			fs = append(fs, Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.records[r], Column: col + 1,
+			fs = append(fs, Finding{Kind: KindNegativeCount, Blocking: true, File: t.name, Row: t.rows[r].Record, Column: col + 1,
 				Field: t.schema.Fields[col].Name, Value: v.Text,
-				Message: fmt.Sprintf("Row %d, column %d (%s) is a negative count of individuals (%s); it was left unchanged, but a count cannot be negative.", t.records[r], col+1, t.schema.Fields[col].Name, v.Text)})
+				Message: fmt.Sprintf("Row %d, column %d (%s) is a negative count of individuals (%s); it was left unchanged, but a count cannot be negative.", t.rows[r].Record, col+1, t.schema.Fields[col].Name, v.Text)})
 		case fi.count && rule == datasets.DisclosureNHSDigital && !t.national[r]:
 			cells[col], treats[col] = nhsDigital(x, v.Text, t.markers[col])
 		case fi.count && rule == datasets.DisclosureThreshold:
@@ -476,12 +500,11 @@ func newEarlierTable(f File, version int, except map[string]bool, rule datasets.
 	s = (&checker{}).failSafeSchema(f.Name, s)
 	t := &table{name: f.Name, version: version, res: f.Resource, schema: s, fields: classify(s), header: f.Header, except: except}
 	t.rule = *s.Disclosure
+	t.rows = f.Rows
 	for _, row := range f.Rows {
-		t.records = append(t.records, row.Record)
-		t.orig = append(t.orig, row.Values)
 		t.cells = append(t.cells, row.Cells)
 	}
-	t.national = nationalRows(s, t.orig)
+	t.national = nationalRows(s, t.rows)
 	t.identCols = identityColumns(s, t.fields)
 	for _, cur := range current {
 		if cur.name == f.Name {
@@ -524,17 +547,17 @@ func (t *table) adopt(cur *table) {
 // cellState returns the published value of a cell: its number, or that it
 // is suppressed or missing.
 func (t *table) cellState(r, c int) (x float64, suppressed, missing bool) {
-	if t.treat != nil {
-		switch tr := t.treat[r][c]; {
+	if t.treat.known() {
+		switch tr := t.treat.at(r, c); {
 		case tr.suppressed():
 			return 0, true, false
 		case tr == tMissing:
 			return 0, false, true
 		case tr == tRounded:
-			return nhsRounded(t.orig[r][c].Float), false, false
+			return nhsRounded(t.rows[r].Values[c].Float), false, false
 		}
 	}
-	v := t.orig[r][c]
+	v := t.rows[r].Values[c]
 	switch v.Kind {
 	case datasets.KindSuppressed:
 		return 0, true, false
@@ -549,14 +572,12 @@ func (t *table) cellState(r, c int) (x float64, suppressed, missing bool) {
 // margins": in a current file, when it holds secondary or source
 // suppressions; in an earlier public file, always.
 func (t *table) ambiguous() bool {
-	if t.treat == nil {
+	if !t.treat.known() {
 		return true
 	}
-	for r := range t.treat {
-		for c, tr := range t.treat[r] {
-			if t.fields[c].count && (tr == tSecondary || tr == tSource) {
-				return true
-			}
+	for i, tr := range t.treat.all {
+		if _, c := t.treat.cell(i); t.fields[c].count && (tr == tSecondary || tr == tSource) {
+			return true
 		}
 	}
 	return false
@@ -590,11 +611,9 @@ func (t *table) publicSchema() datasets.Schema {
 	s := t.res.Schema
 	s.Fields = slices.Clone(s.Fields)
 	used := make([]bool, len(s.Fields))
-	for r := range t.treat {
-		for c, tr := range t.treat[r] {
-			if tr == tPrimary || tr == tSecondary {
-				used[c] = true
-			}
+	for i, tr := range t.treat.all {
+		if _, c := t.treat.cell(i); tr == tPrimary || tr == tSecondary {
+			used[c] = true
 		}
 	}
 	for i := range s.Fields {
@@ -611,11 +630,9 @@ func (t *table) counts() CellCounts {
 		return t.scan.counts
 	}
 	var n CellCounts
-	for r := range t.treat {
-		for c, tr := range t.treat[r] {
-			if t.fields[c].controlled() {
-				n.add(tr)
-			}
+	for i, tr := range t.treat.all {
+		if _, c := t.treat.cell(i); t.fields[c].controlled() {
+			n.add(tr)
 		}
 	}
 	return n

@@ -156,7 +156,8 @@ func (m *model) buildTextIndex(targets map[int]bool) textIndex {
 	for v := range targets {
 		comps[m.compOf[v]] = true
 	}
-	for vi, v := range m.vars {
+	for vi := range m.vars {
+		v := &m.vars[vi]
 		if !v.current || !comps[m.compOf[vi]] {
 			continue
 		}
@@ -309,7 +310,7 @@ func (m *model) textFinding(tx Text, s string, n textNumber, about, cell int, vr
 	} else if !vr.unbounded {
 		range_ = fmt.Sprintf("between %s and %s (%d possible %s; at least %d needed)", formatNumber(vr.lo), formatNumber(vr.hi), vr.values, plural(vr.values, "value", "values"), prot)
 	}
-	return Finding{Kind: KindTextDisclosure, Blocking: true, File: t.label(), Row: t.records[o.r], Column: o.c + 1,
+	return Finding{Kind: KindTextDisclosure, Blocking: true, File: t.label(), Row: t.rows[o.r].Record, Column: o.c + 1,
 		Field: t.schema.Fields[o.c].Name, Key: t.keyText(o.r),
 		Because: []string{fmt.Sprintf("%s: %q", tx.Field, s)},
 		Message: fmt.Sprintf("Text in the %s states %q (%q). Read as the value of %s, that figure lets the suppressed %s of %s be worked out: %s. Remove the figure from the text, or give it in words that do not pin the cell.",

@@ -37,7 +37,7 @@ const sampleRows = 64
 // table and adds them to the audit's schema and field information.
 func (t *table) detectTotals(c *checker) {
 	counts := t.countColumns()
-	if len(counts) == 0 || len(t.orig) < 2 {
+	if len(counts) == 0 || len(t.rows) < 2 {
 		return
 	}
 	t.detectMarginRows(c, counts)
@@ -57,12 +57,12 @@ func (t *table) countColumns() []int {
 
 // interned gives each distinct value of a column a small number.
 func (t *table) interned(col int) ([]uint32, []string) {
-	ids := make([]uint32, len(t.orig))
+	ids := make([]uint32, len(t.rows))
 	index := map[string]uint32{}
 	var values []string
 	last, lastID := "", uint32(0)
-	for r, row := range t.orig {
-		v := row[col].Text
+	for r := range t.rows {
+		v := t.rows[r].Values[col].Text
 		if r > 0 && v == last { // sorted files repeat a value row after row
 			ids[r] = lastID
 			continue
@@ -163,7 +163,7 @@ func groupsHashed(keyOf func(r int) uint64, groupOf []int32) ([]int32, int) {
 
 // numeric returns a cell's original value and whether it is a number.
 func (t *table) numeric(r, col int) (float64, bool) {
-	v := t.orig[r][col]
+	v := t.rows[r].Values[col]
 	if v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
 		return v.Float, true
 	}
@@ -178,7 +178,7 @@ func (t *table) detectMarginRows(c *checker, counts []int) {
 	if len(t.identCols) < 1 {
 		return
 	}
-	n := len(t.orig)
+	n := len(t.rows)
 	ids := make([][]uint32, len(t.identCols))
 	values := make([][]string, len(t.identCols))
 	cards := make([]int, len(t.identCols))
@@ -300,7 +300,7 @@ func sumWords(names []string) string {
 // wholeRows returns the rows whose count columns all hold numbers.
 func (t *table) wholeRows(counts []int) []int {
 	var out []int
-	for r := range t.orig {
+	for r := range t.rows {
 		ok := true
 		for _, col := range counts {
 			if _, num := t.numeric(r, col); !num {
@@ -398,7 +398,7 @@ func (t *table) keepMatching(col int, parts []int, masks []uint32, rows []int) [
 // holdsIn reports whether column col equals the sum of the columns set
 // in every row of t whose cells there are all numbers.
 func (t *table) holdsIn(col int, set []int) bool {
-	for r := range t.orig {
+	for r := range t.rows {
 		total, ok := t.numeric(r, col)
 		if !ok {
 			continue
@@ -421,7 +421,7 @@ func (t *table) holdsIn(col int, set []int) bool {
 // cells are all numbers.
 func (t *table) marginHolds(dc int, v string, counts []int) bool {
 	groups := map[string][]int{}
-	for r := range t.orig {
+	for r := range t.rows {
 		key := identityWithout(t.rowIdentityAll(r), t.schema.Fields[dc].Name)
 		groups[key] = append(groups[key], r)
 	}
