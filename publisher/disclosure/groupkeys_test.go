@@ -54,3 +54,62 @@ func TestDenseGroupKeysGroupLikeMapKeys(t *testing.T) {
 		}
 	}
 }
+
+// A relation is added once however often it is stated: the same merged
+// terms are the same relation, whichever unknown they start with and
+// whatever other relations start with it.
+func TestCommitKeepsOneOfEachRelation(t *testing.T) {
+	m := &model{vars: make([]avar, 5)}
+	b := &modelBuilder{m: m}
+	steps := []struct {
+		terms []term
+		added bool
+	}{
+		{[]term{{0, 1}, {1, -1}, {2, -1}}, true},
+		{[]term{{0, 1}, {1, -1}, {3, -1}}, true}, // same first unknown, another relation
+		{[]term{{0, 1}, {1, -1}, {2, -1}}, false},
+		{[]term{{0, 1}, {1, -1}}, true}, // a prefix of the first is another relation
+		{[]term{{1, 1}, {2, -1}}, true},
+		{[]term{{0, 1}, {1, -1}, {3, -1}}, false},
+		{[]term{{0, -1}, {1, 1}, {2, 1}}, true}, // the first negated: not the same terms
+		{[]term{{4, 1}}, true},
+		{[]term{{1, 1}, {2, -1}}, false},
+		{nil, false}, // no terms: nothing to add
+	}
+	for i, s := range steps {
+		before := len(m.eqs)
+		b.commit(pendingEq{margin: 0, terms: s.terms})
+		if got := len(m.eqs) > before; got != s.added {
+			t.Errorf("step %d (%v): added %v, want %v", i, s.terms, got, s.added)
+		}
+	}
+}
+
+// Two files stating the same cells and margins give the model the
+// relations of one.
+func TestSameRelationsFromTwoFilesAreModelledOnce(t *testing.T) {
+	const schema = `{"fields": [
+	  {"name": "area", "type": "string", "candour:role": "key", "candour:totalValues": ["All"]},
+	  {"name": "sex", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "n", "type": "integer", "candour:countOfIndividuals": true}],
+	  "primaryKey": ["area", "sex"], "candour:disclosure": {"rule": "nhs-digital"}}`
+	const csv = "area,sex,n\nA,F,10\nA,M,12\nA,All,22\nB,F,30\nB,M,31\nB,All,61\nAll,F,40\nAll,M,43\nAll,All,83\n"
+	modelOf := func(names ...string) *model {
+		var tables []*table
+		for _, name := range names {
+			tb, err := newCurrentTable(parseFile(t, name, schema, csv), &checker{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables = append(tables, tb)
+		}
+		return buildModel(tables, nil, nil, &checker{})
+	}
+	one, two := modelOf("a.csv"), modelOf("a.csv", "b.csv")
+	if len(one.eqs) != 6 { // each area's sexes (3), each sex's areas (3)
+		t.Fatalf("one file: %d relations, want 6", len(one.eqs))
+	}
+	if len(two.eqs) != len(one.eqs) || len(two.vars) != len(one.vars) {
+		t.Errorf("two files: %d relations of %d unknowns, one file: %d of %d", len(two.eqs), len(two.vars), len(one.eqs), len(one.vars))
+	}
+}

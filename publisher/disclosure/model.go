@@ -56,10 +56,16 @@ type modelBuilder struct {
 	slotOf     []int32 // by field number − 1: 1 + its place among the additive fields, or 0
 	slots      int     // additive fields
 	index      map[indexKey]int32
-	seen       map[uint64]int32 // relations added: hash → index+1
-	seenSlow   map[string]bool  // relations whose hash another relation has
-	pairs      []idPair
-	obsSlab    []obs // slab of their first observations
+	// The relations added, by the first unknown of their merged terms:
+	// firstOf[v] is 1 + the last relation whose first unknown is v (0 for
+	// none), sameFirst[i] 1 + the one before relation i with the same
+	// first unknown. An unknown is the first of a few relations at most,
+	// so a relation is compared in full with a handful of others: an
+	// array read rather than a map of millions of hashes.
+	firstOf   []int32
+	sameFirst []int32
+	pairs     []idPair
+	obsSlab   []obs // slab of their first observations
 }
 
 // buildModel gathers the unknowns and relations of the release and the
@@ -102,7 +108,7 @@ func newModelBuilder(m *model) *modelBuilder {
 	for _, t := range m.tables {
 		rows += len(t.cells)
 	}
-	b := &modelBuilder{m: m, ids: newIdentities(rows), seen: make(map[uint64]int32, rows/2), seenSlow: map[string]bool{}}
+	b := &modelBuilder{m: m, ids: newIdentities(rows)}
 	cells := 0
 	b.fieldIDs = make([][]uint32, len(m.tables))
 	b.order = make([][]int, len(m.tables))
@@ -759,29 +765,21 @@ func mergeTerms(terms []term) []term {
 	return slices.DeleteFunc(out, func(tm term) bool { return tm.a == 0 })
 }
 
-// added reports whether a relation with these terms is already in the
-// model, and otherwise records that it will be.
+// added reports whether a relation with these merged terms (at least
+// one) is already in the model, and otherwise records that it will be the
+// next.
 func (b *modelBuilder) added(terms []term) bool {
-	h := uint64(14695981039346656037)
-	for _, tm := range terms {
-		h = (h ^ uint64(tm.v)) * 1099511628211
-		h = (h ^ uint64(tm.a)) * 1099511628211
+	first := terms[0].v
+	if first >= len(b.firstOf) {
+		b.firstOf = append(b.firstOf, make([]int32, max(len(b.m.vars), first+1)-len(b.firstOf))...)
 	}
-	n := int32(len(b.m.eqs))
-	i, ok := b.seen[h]
-	switch {
-	case !ok:
-		b.seen[h] = n + 1
-		return false
-	case slices.Equal(b.m.eqs[i-1].terms, terms):
-		return true
+	for i := b.firstOf[first]; i != 0; i = b.sameFirst[i-1] {
+		if slices.Equal(b.m.eqs[i-1].terms, terms) {
+			return true
+		}
 	}
-	// Two relations with one hash: tell them apart by their terms in full.
-	key := fmt.Sprint(terms)
-	if b.seenSlow[key] {
-		return true
-	}
-	b.seenSlow[key] = true
+	b.sameFirst = append(b.sameFirst, b.firstOf[first])
+	b.firstOf[first] = int32(len(b.m.eqs)) + 1
 	return false
 }
 

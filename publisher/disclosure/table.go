@@ -390,7 +390,8 @@ func roundedText(x float64) string {
 
 // applyRule applies the table's rule to every cell, rows in parallel.
 func (t *table) applyRule(c *checker) {
-	t.national = nationalRows(t.schema, t.rows)
+	isNational := nationalTest(t.schema)
+	t.national = make([]bool, len(t.rows))
 	width := len(t.fields)
 	t.cells = make([][]string, len(t.rows))
 	t.treat = newTreatments(len(t.rows), width)
@@ -406,6 +407,7 @@ func (t *table) applyRule(c *checker) {
 			row := t.rows[r].Values
 			at := (r - from) * width
 			t.cells[r] = cellSlab[at : at+len(row) : at+len(row)]
+			t.national[r] = isNational(row)
 			fs = t.applyRuleToRow(r, fs)
 		}
 		mu.Lock()
