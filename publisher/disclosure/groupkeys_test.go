@@ -113,3 +113,51 @@ func TestSameRelationsFromTwoFilesAreModelledOnce(t *testing.T) {
 		t.Errorf("two files: %d relations of %d unknowns, one file: %d of %d", len(two.eqs), len(two.vars), len(one.eqs), len(one.vars))
 	}
 }
+
+// A row's identity worked out from its value numbers (denseRowKey) is the
+// number its pairs are given (denseNumber), with and without each
+// dimension, total values left out; when the identities have no array
+// there is none, and the pairs decide.
+func TestDenseRowKeyIsThePairsNumber(t *testing.T) {
+	const schema = `{"fields": [
+	  {"name": "sex", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "area", "type": "string", "candour:role": "key", "candour:totalValues": ["England"]},
+	  {"name": "age", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "n", "type": "integer", "candour:countOfIndividuals": true}],
+	  "primaryKey": ["area", "age", "sex"], "candour:disclosure": {"rule": "nhs-digital"}}`
+	var csv strings.Builder
+	csv.WriteString("sex,area,age,n\n")
+	for _, sex := range []string{"F", "M", "All"} {
+		for _, area := range []string{"A1", "A2", "A3", "England"} {
+			for _, age := range []string{"0-17", "18-64", "65+", "All"} {
+				fmt.Fprintf(&csv, "%s,%s,%s,%d\n", sex, area, age, 10+len(area))
+			}
+		}
+	}
+	f := parseFile(t, "dense.csv", schema, csv.String())
+	for _, limit := range []int{1 << 20, 2} {
+		tb, err := newCurrentTable(f, &checker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newModelBuilder(&model{tables: []*table{tb}})
+		b.internRows(0)
+		var fields []uint32
+		for _, c := range tb.identCols {
+			fields = append(fields, b.fieldIDs[0][c])
+		}
+		b.ids.useDense(fields, limit)
+		for r := range tb.cells {
+			for _, skip := range append([]int{-1}, tb.identCols...) {
+				want, wantOK := b.ids.denseNumber(b.rowPairs(0, r, skip, nil))
+				got, ok := b.denseRowKey(0, r, skip)
+				if ok != wantOK || got != want {
+					t.Fatalf("limit %d, row %d without column %d: key %d (%v), pairs give %d (%v)", limit, r, skip, got, ok, want, wantOK)
+				}
+				if ok != (limit > 2) {
+					t.Fatalf("limit %d, row %d: dense key given %v", limit, r, ok)
+				}
+			}
+		}
+	}
+}

@@ -143,12 +143,7 @@ func (x *identities) valuesOf(field uint32) int { return len(x.values[field-1]) 
 // of returns the identity of pairs, which must be in field-name order.
 func (x *identities) of(pairs []idPair) int32 {
 	if key, ok := x.denseNumber(pairs); ok {
-		id := x.dense.ids[key]
-		if id == 0 {
-			id = x.next() + 1
-			x.dense.ids[key] = id
-		}
-		return id - 1
+		return x.ofDense(key)
 	}
 	if len(pairs) <= identKeyPairs {
 		var k identKey
@@ -171,6 +166,30 @@ func (x *identities) of(pairs []idPair) int32 {
 	}
 	x.ids[string(x.buf)] = x.next()
 	return x.n - 1
+}
+
+// ofDense returns the identity of mixed-radix number key (see
+// denseNumber).
+func (x *identities) ofDense(key uint64) int32 {
+	id := x.dense.ids[key]
+	if id == 0 {
+		id = x.next() + 1
+		x.dense.ids[key] = id
+	}
+	return id - 1
+}
+
+// digits returns, for fields in order, each one's digit in the mixed-radix
+// numbers, or −1 for a field that has none (see denseNumber).
+func (x *identities) digits(fields []uint32) []int32 {
+	out := make([]int32, len(fields))
+	for k, f := range fields {
+		out[k] = -1
+		if x.dense.ids != nil && int(f) <= len(x.dense.slotOf) {
+			out[k] = x.dense.slotOf[f-1]
+		}
+	}
+	return out
 }
 
 func (x *identities) next() int32 {

@@ -44,7 +44,10 @@ type modelBuilder struct {
 	// vals[ti][r*len(order[ti])+k] is the value number of row r's k-th
 	// identity column in field-name order, or noValue for a total value.
 	vals [][]uint32
-	byID map[varKey]int32 // cells of earlier releases not shared with the current one
+	// digits[ti][k] is the digit of table ti's k-th identity column in
+	// the identities' mixed-radix numbers, or −1 (see denseRowKey).
+	digits [][]int32
+	byID   map[varKey]int32 // cells of earlier releases not shared with the current one
 	// shared[identity] is the offset in sharedSlab of the identity's
 	// unknowns by additive field (1 + the unknown; 0 for none), or −1: the
 	// unknowns of namespace 0, the cells shared with the current release,
@@ -113,6 +116,7 @@ func newModelBuilder(m *model) *modelBuilder {
 	b.fieldIDs = make([][]uint32, len(m.tables))
 	b.order = make([][]int, len(m.tables))
 	b.vals = make([][]uint32, len(m.tables))
+	b.digits = make([][]int32, len(m.tables))
 	m.varAt = make([][]int32, len(m.tables))
 	m.varCol = make([][]int32, len(m.tables))
 	for ti, t := range m.tables {
@@ -217,20 +221,59 @@ func isTotal(f datasets.Field, v string) bool { return slices.Contains(f.TotalVa
 // column skip, unless skip is −1), as table.rowIdentity gives in words.
 func (b *modelBuilder) rowIdentity(ti, r, skip int) int32 {
 	t := b.m.tables[ti]
-	pairs := b.pairs[:0]
-	defer func() { b.pairs = pairs[:0] }()
 	if len(t.identCols) == 0 {
 		f := b.ids.field("\x00row of " + t.label())
-		pairs = append(pairs, idPair{f, b.ids.value(f, strconv.Itoa(r))})
-		return b.ids.of(pairs)
+		return b.ids.of([]idPair{{f, b.ids.value(f, strconv.Itoa(r))}})
 	}
+	if key, ok := b.denseRowKey(ti, r, skip); ok {
+		return b.ids.ofDense(key)
+	}
+	b.pairs = b.rowPairs(ti, r, skip, b.pairs[:0])
+	return b.ids.of(b.pairs)
+}
+
+// rowPairs appends to pairs the (field, value) pairs of row r of table ti
+// in field-name order, leaving out total values and the field of column
+// skip.
+func (b *modelBuilder) rowPairs(ti, r, skip int, pairs []idPair) []idPair {
 	k0 := r * len(b.order[ti])
 	for k, c := range b.order[ti] {
 		if v := b.vals[ti][k0+k]; c != skip && v != noValue {
 			pairs = append(pairs, idPair{b.fieldIDs[ti][c], v})
 		}
 	}
-	return b.ids.of(pairs)
+	return pairs
+}
+
+// denseRowKey is the mixed-radix number of row r's identity (without the
+// field of column skip) that identities.denseNumber gives its pairs, if
+// it has one, worked out from the row's value numbers without the pairs.
+func (b *modelBuilder) denseRowKey(ti, r, skip int) (uint64, bool) {
+	d := &b.ids.dense
+	if d.ids == nil {
+		return 0, false
+	}
+	if b.digits[ti] == nil {
+		fields := make([]uint32, len(b.order[ti]))
+		for k, c := range b.order[ti] {
+			fields[k] = b.fieldIDs[ti][c]
+		}
+		b.digits[ti] = b.ids.digits(fields)
+	}
+	order, digits := b.order[ti], b.digits[ti]
+	vals := b.vals[ti][r*len(order) : (r+1)*len(order)]
+	var key uint64
+	for k, v := range vals {
+		if v == noValue || order[k] == skip {
+			continue
+		}
+		slot := digits[k]
+		if slot < 0 || uint64(v)+1 >= d.radix[slot] {
+			return 0, false
+		}
+		key += (uint64(v) + 1) * d.stride[slot]
+	}
+	return key, true
 }
 
 // parentIdentity is the identity of the parent cell of row r of table ti
