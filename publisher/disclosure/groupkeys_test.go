@@ -161,3 +161,64 @@ func TestDenseRowKeyIsThePairsNumber(t *testing.T) {
 		}
 	}
 }
+
+// The unknowns of a table of several of addVars' chunks are numbered row
+// after row, each with its own cell's true value, whether the identities
+// are numbered in the array or in the maps; a missing cell (here at a
+// chunk's edge) is no unknown and the numbering goes on. (Two key
+// columns have 124 × 201 numbers, which the array takes; three have 2.5
+// million, more than it takes for 24,581 rows.)
+func TestAddVarsNumbersCellsInRowOrderAcrossChunks(t *testing.T) {
+	const rows = 3<<13 + 5
+	for _, dims := range []int{2, 3} {
+		fields := `{"name": "a", "type": "string", "candour:role": "key"}, {"name": "b", "type": "string", "candour:role": "key"},`
+		if dims == 3 {
+			fields += `{"name": "c", "type": "string", "candour:role": "key"},`
+		}
+		schema := `{"fields": [` + fields + `{"name": "n", "type": "integer", "candour:countOfIndividuals": true}],
+		  "candour:disclosure": {"rule": "nhs-digital"}}`
+		var csv strings.Builder
+		csv.WriteString(map[int]string{2: "a,b,n\n", 3: "a,b,c,n\n"}[dims])
+		for r := range rows {
+			fmt.Fprintf(&csv, "a%d,b%d,", r/200, r%200)
+			if dims == 3 {
+				fmt.Fprintf(&csv, "c%d,", (r*7)%101)
+			}
+			if r == 1<<13 {
+				csv.WriteString("\n") // missing
+				continue
+			}
+			fmt.Fprintf(&csv, "%d\n", r%97)
+		}
+		f := parseFile(t, "chunks.csv", schema, csv.String())
+		tb, err := newCurrentTable(f, &checker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := buildModel([]*table{tb}, nil, nil, &checker{})
+		if len(m.vars) != rows-1 {
+			t.Fatalf("%d dimensions: %d unknowns, want %d", dims, len(m.vars), rows-1)
+		}
+		col := dims
+		for r := range rows {
+			vi, ok := m.varOf(obs{0, r, col})
+			switch {
+			case r == 1<<13:
+				if ok {
+					t.Fatalf("%d dimensions: the missing cell of row %d is unknown %d", dims, r, vi)
+				}
+				continue
+			case !ok:
+				t.Fatalf("%d dimensions: row %d has no unknown", dims, r)
+			}
+			want := r
+			if r > 1<<13 {
+				want--
+			}
+			v := m.vars[vi]
+			if vi != want || v.obs[0] != (obs{0, r, col}) || !v.hasTruth || v.truth != float64(r%97) {
+				t.Fatalf("%d dimensions: row %d is unknown %d (want %d), %+v", dims, r, vi, want, v)
+			}
+		}
+	}
+}

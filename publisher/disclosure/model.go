@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"runtime"
 	"slices"
@@ -253,14 +254,7 @@ func (b *modelBuilder) denseRowKey(ti, r, skip int) (uint64, bool) {
 	if d.ids == nil {
 		return 0, false
 	}
-	if b.digits[ti] == nil {
-		fields := make([]uint32, len(b.order[ti]))
-		for k, c := range b.order[ti] {
-			fields[k] = b.fieldIDs[ti][c]
-		}
-		b.digits[ti] = b.ids.digits(fields)
-	}
-	order, digits := b.order[ti], b.digits[ti]
+	order, digits := b.order[ti], b.digitsOf(ti)
 	vals := b.vals[ti][r*len(order) : (r+1)*len(order)]
 	var key uint64
 	for k, v := range vals {
@@ -274,6 +268,18 @@ func (b *modelBuilder) denseRowKey(ti, r, skip int) (uint64, bool) {
 		key += (uint64(v) + 1) * d.stride[slot]
 	}
 	return key, true
+}
+
+// digitsOf returns digits[ti], working it out the first time.
+func (b *modelBuilder) digitsOf(ti int) []int32 {
+	if b.digits[ti] == nil {
+		fields := make([]uint32, len(b.order[ti]))
+		for k, c := range b.order[ti] {
+			fields[k] = b.fieldIDs[ti][c]
+		}
+		b.digits[ti] = b.ids.digits(fields)
+	}
+	return b.digits[ti]
 }
 
 // parentIdentity is the identity of the parent cell of row r of table ti
@@ -295,39 +301,139 @@ func (b *modelBuilder) parentIdentity(ti, r, dc int, parent, parentCode string) 
 	return b.ids.of(b.ids.inOrder(pairs))
 }
 
-// addVars gathers the unknowns of table ti.
+// addVars gathers the unknowns of table ti. The unknowns are numbered
+// here, row after row; what each row's cells disclose (and the number of
+// its identity, when it has one in the identities' array) is read from
+// the table ahead of them, a chunk of rows at a time, on another
+// goroutine (reading the tables only), since for a table of millions of
+// rows that reading is about half the work.
 func (b *modelBuilder) addVars(ti int) {
 	t := b.m.tables[ti]
-	for r := range t.cells {
-		id := b.rowIdentity(ti, r, -1)
-		for col, fi := range t.fields {
-			if fi.additive {
-				b.addCell(ti, r, col, id)
+	var cols []int
+	for col, fi := range t.fields {
+		if fi.additive {
+			cols = append(cols, col)
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	for _, tb := range b.m.tables {
+		tb.ambiguousCached() // worked out before the cells are read on another goroutine
+	}
+	b.digitsOf(ti) // likewise
+	for ch := range b.readAhead(ti, cols) {
+		for i, r := 0, ch.from; r < ch.to; i, r = i+1, r+1 {
+			id := int32(0)
+			if rk := ch.rows[i]; rk.dense {
+				id = b.ids.ofDense(rk.key)
+			} else {
+				id = b.rowIdentity(ti, r, -1)
+			}
+			for k, col := range cols {
+				if cv := ch.cells[i*len(cols)+k]; cv.published {
+					b.addCell(ti, r, col, id, cv)
+				}
 			}
 		}
 	}
 }
 
-// addCell makes cell (r, col) of table ti an unknown, or an observation
-// of the unknown of its identity.
-func (b *modelBuilder) addCell(ti, r, col int, id int32) {
+// cellsRead is what readAhead gives of rows from to to: each row's
+// identity number, if it has one in the array, and what each of its
+// additive cells discloses, row after row.
+type cellsRead struct {
+	from, to int
+	rows     []rowKey
+	cells    []cellRead
+}
+
+type rowKey struct {
+	key   uint64
+	dense bool
+}
+
+// cellRead is what a published cell discloses about its true value, and
+// that value when the current release has it.
+type cellRead struct {
+	iv        interval
+	truth     float64
+	published bool // not missing
+	hasTruth  bool
+}
+
+// readAhead reads table ti's rows' identity numbers and the cells of
+// columns cols, a chunk of rows at a time, on a goroutine of its own; the
+// chunks come in order, each valid until the next is asked for, and the
+// goroutine stops when the caller stops ranging. Three chunks' arrays are
+// reused throughout.
+func (b *modelBuilder) readAhead(ti int, cols []int) iter.Seq[cellsRead] {
+	const per, buffers = 1 << 13, 3
+	t := b.m.tables[ti]
+	return func(yield func(cellsRead) bool) {
+		out, free := make(chan cellsRead, buffers), make(chan cellsRead, buffers)
+		for range buffers {
+			free <- cellsRead{rows: make([]rowKey, per), cells: make([]cellRead, per*len(cols))}
+		}
+		stop := make(chan struct{})
+		go func() {
+			defer close(out)
+			for from := 0; from < len(t.cells); from += per {
+				select {
+				case ch := <-free:
+					out <- b.readRows(ch, ti, cols, from, min(len(t.cells), from+per))
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer func() {
+			close(stop)
+			for range out { // let the goroutine finish
+			}
+		}()
+		for ch := range out {
+			if !yield(ch) {
+				return
+			}
+			free <- ch
+		}
+	}
+}
+
+// readRows is readAhead's chunk of rows from to to, in ch's arrays.
+func (b *modelBuilder) readRows(ch cellsRead, ti int, cols []int, from, to int) cellsRead {
+	m, t := b.m, b.m.tables[ti]
+	ch.from, ch.to = from, to
+	clear(ch.cells)
+	for i, r := 0, from; r < to; i, r = i+1, r+1 {
+		ch.rows[i] = rowKey{}
+		if len(t.identCols) > 0 {
+			ch.rows[i].key, ch.rows[i].dense = b.denseRowKey(ti, r, -1)
+		}
+		for k, col := range cols {
+			cv := &ch.cells[i*len(cols)+k]
+			cv.iv, _, cv.published = m.obsInterval(obs{ti, r, col})
+			if t.version == 0 {
+				if v := t.rows[r].Values[col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
+					cv.truth, cv.hasTruth = v.Float, true
+				}
+			}
+		}
+	}
+	return ch
+}
+
+// addCell makes cell (r, col) of table ti, published as cv says, an
+// unknown, or an observation of the unknown of its identity.
+func (b *modelBuilder) addCell(ti, r, col int, id int32, cv cellRead) {
 	m, t := b.m, b.m.tables[ti]
 	o := obs{ti, r, col}
-	iv, _, ok := m.obsInterval(o)
-	if !ok {
-		return
-	}
+	iv, truth, hasTruth := cv.iv, cv.truth, cv.hasTruth
 	field := b.fieldIDs[ti][col]
 	key := varKey{field: field, ident: id}
 	if !t.shares(r, t.schema.Fields[col].Name) {
 		key.ns = int32(t.version)
-	}
-	var truth float64
-	hasTruth := false
-	if t.version == 0 {
-		if v := t.rows[r].Values[col]; v.Kind == datasets.KindInteger || v.Kind == datasets.KindNumber {
-			truth, hasTruth = v.Float, true
-		}
 	}
 	if vi, ok := b.lookup(key); ok && !b.clashes(int(vi), o, iv, truth, hasTruth) {
 		b.indexCell(t.version, field, id, vi)
