@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -219,6 +220,84 @@ func TestAddVarsNumbersCellsInRowOrderAcrossChunks(t *testing.T) {
 			if vi != want || v.obs[0] != (obs{0, r, col}) || !v.hasTruth || v.truth != float64(r%97) {
 				t.Fatalf("%d dimensions: row %d is unknown %d (want %d), %+v", dims, r, vi, want, v)
 			}
+		}
+	}
+}
+
+// The model's unknowns and relations are the same whether identities are
+// numbered in the array or in the maps (a release too large for the
+// array): the margins' groups are then grouped, and their identities
+// numbered, the other way.
+func TestModelAlikeWithIdentitiesInArrayOrMaps(t *testing.T) {
+	const schema = `{"fields": [
+	  {"name": "area", "type": "string", "candour:role": "key", "candour:totalValues": ["England"]},
+	  {"name": "age", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "sex", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "n", "type": "integer", "candour:countOfIndividuals": true}],
+	  "primaryKey": ["area", "age", "sex"], "candour:disclosure": {"rule": "nhs-digital"}}`
+	ages, sexes := []string{"0-17", "18-64", "65+"}, []string{"F", "M"}
+	value := func(a, g, s int) int { return 3 + (a*7+g*3+s*5)%40 }
+	sum := func(as, gs, ss []int) int {
+		n := 0
+		for _, a := range as {
+			for _, g := range gs {
+				for _, s := range ss {
+					n += value(a, g, s)
+				}
+			}
+		}
+		return n
+	}
+	const areas = 12
+	all := func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	var csv strings.Builder
+	csv.WriteString("area,age,sex,n\n")
+	for a := range areas + 1 {
+		for g := range len(ages) + 1 {
+			for s := range len(sexes) + 1 {
+				as, gs, ss := []int{a}, []int{g}, []int{s}
+				area, age, sex := fmt.Sprintf("A%02d", a), "All", "All"
+				if a == areas {
+					as, area = all(areas), "England"
+				}
+				if g < len(ages) {
+					age = ages[g]
+				} else {
+					gs = all(len(ages))
+				}
+				if s < len(sexes) {
+					sex = sexes[s]
+				} else {
+					ss = all(len(sexes))
+				}
+				fmt.Fprintf(&csv, "%s,%s,%s,%d\n", area, age, sex, sum(as, gs, ss))
+			}
+		}
+	}
+	f := parseFile(t, "areas.csv", schema, csv.String())
+	modelWithin := func(limit int) *model {
+		tb, err := newCurrentTable(f, &checker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buildModelWithin([]*table{tb}, nil, nil, &checker{}, limit)
+	}
+	inArray, inMaps := modelWithin(1<<20), modelWithin(2)
+	if len(inArray.eqs) != (areas+1)*4+(areas+1)*3+4*3 {
+		t.Fatalf("%d relations, want each area's and England's ages and sexes, and each age's and sex's areas", len(inArray.eqs))
+	}
+	if len(inMaps.vars) != len(inArray.vars) || len(inMaps.eqs) != len(inArray.eqs) {
+		t.Fatalf("maps: %d unknowns, %d relations; array: %d, %d", len(inMaps.vars), len(inMaps.eqs), len(inArray.vars), len(inArray.eqs))
+	}
+	for i := range inArray.eqs {
+		if a, m := inArray.eqs[i], inMaps.eqs[i]; !slices.Equal(a.terms, m.terms) || a.broken != m.broken {
+			t.Errorf("relation %d: array %+v, maps %+v", i, a, m)
 		}
 	}
 }

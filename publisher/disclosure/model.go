@@ -75,6 +75,12 @@ type modelBuilder struct {
 // buildModel gathers the unknowns and relations of the release and the
 // linked earlier releases.
 func buildModel(current, earlier []*table, parents map[string]parentLink, c *checker) *model {
+	return buildModelWithin(current, earlier, parents, c, denseIdentityLimit(append(slices.Clone(current), earlier...)))
+}
+
+// buildModelWithin is buildModel with identities numbered in an array of
+// at most denseLimit entries (see identities.useDense).
+func buildModelWithin(current, earlier []*table, parents map[string]parentLink, c *checker, denseLimit int) *model {
 	m := &model{c: c, cache: map[string]compResult{}, chosenFor: map[int][]int{}}
 	m.tables = append(append(m.tables, current...), earlier...)
 	b := newModelBuilder(m)
@@ -85,7 +91,7 @@ func buildModel(current, earlier []*table, parents map[string]parentLink, c *che
 			identFields = append(identFields, b.fieldIDs[ti][c])
 		}
 	}
-	b.ids.useDense(identFields, denseIdentityLimit(m.tables))
+	b.ids.useDense(identFields, denseLimit)
 	for ti := range m.tables {
 		b.addVars(ti)
 	}
@@ -576,12 +582,37 @@ type marginGroup struct {
 // cell is shared with).
 func (b *modelBuilder) addMarginRows(ti int) {
 	t := b.m.tables[ti]
+	var dims []int
 	for _, dc := range t.identCols {
-		d := t.schema.Fields[dc]
-		if len(d.TotalValues) == 0 {
-			continue
+		if len(t.schema.Fields[dc].TotalValues) > 0 {
+			dims = append(dims, dc)
 		}
-		gs := b.marginGroups(ti, dc)
+	}
+	// The dimensions' rows are grouped in parallel when they are grouped
+	// by their value numbers (reading the model only), else one after the
+	// other; the groups' identities are then numbered dimension after
+	// dimension, group after group, as they were first met.
+	b.digitsOf(ti)
+	groupings := make([]marginGroups, len(dims))
+	group := func(i int) { groupings[i] = b.marginGroups(ti, dims[i]) }
+	if slices.ContainsFunc(dims, func(dc int) bool { return !b.groupedByValues(ti, dc) }) {
+		for i := range dims {
+			group(i)
+		}
+	} else {
+		inParallel(len(dims), group)
+	}
+	for i, dc := range dims {
+		gs := groupings[i]
+		gs.ident = make([]int32, len(gs.keys))
+		for g, k := range gs.keys {
+			if k.dense {
+				gs.ident[g] = b.ids.ofDense(k.key)
+			} else {
+				gs.ident[g] = b.rowIdentity(ti, int(gs.rows[gs.start[g]]), dc)
+			}
+		}
+		groupings[i] = marginGroups{}
 		var cols []int
 		for col, fi := range t.fields {
 			if fi.additive {
@@ -607,10 +638,12 @@ func (b *modelBuilder) addMarginRows(ti int) {
 }
 
 // marginGroups are the rows of a table that differ only in one dimension,
-// grouped: rows[start[g]:start[g+1]] are group g's rows, ident[g] their
-// identity without the dimension (the identity of their margin).
+// grouped: rows[start[g]:start[g+1]] are group g's rows (in row order),
+// ident[g] their identity without the dimension (the identity of their
+// margin), once numbered from keys[g] (see addMarginRows).
 type marginGroups struct {
 	ident []int32
+	keys  []rowKey
 	start []int32
 	rows  []int32
 }
@@ -634,7 +667,7 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 	// once, the index is not rebuilt as it grows to millions of groups.
 	expected := len(t.cells) / max(1, b.ids.valuesOf(b.fieldIDs[ti][dc]))
 	group, index := b.groupIndex(ti, dc, expected)
-	gs.ident = make([]int32, 0, expected)
+	gs.keys = make([]rowKey, 0, expected)
 	sizes = make([]int32, 0, expected)
 	lastKey, lastGroup := uint64(0), int32(-1)
 	for r := range t.cells {
@@ -647,9 +680,11 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 		if g < 0 || key != lastKey {
 			var ok bool
 			if g, ok = index.get(key); !ok {
-				g = int32(len(gs.ident))
+				g = int32(len(gs.keys))
 				index.put(key, g)
-				gs.ident = append(gs.ident, b.rowIdentity(ti, r, dc))
+				var rk rowKey
+				rk.key, rk.dense = b.denseRowKey(ti, r, dc)
+				gs.keys = append(gs.keys, rk)
 				sizes = append(sizes, 0)
 			}
 			lastKey, lastGroup = key, g
@@ -679,10 +714,21 @@ func (b *modelBuilder) marginGroups(ti, dc int) marginGroups {
 // table of practices, ages and sexes is a few million at most), else a
 // map (see groupKeys). The array does without millions of map reads.
 func (b *modelBuilder) groupIndex(ti, dc, expected int) (func(r int) uint64, groupIndex) {
-	if key, span, ok := b.denseGroupKeys(ti, dc, max(1<<16, 2*len(b.m.tables[ti].cells))); ok {
+	if key, span, ok := b.denseGroupKeys(ti, dc, b.groupSpanLimit(ti)); ok {
 		return key, groupIndex{dense: make([]int32, span)}
 	}
 	return b.groupKeys(ti, dc), groupIndex{sparse: make(map[uint64]int32, expected)}
+}
+
+// groupSpanLimit is the largest array groupIndex makes for table ti.
+func (b *modelBuilder) groupSpanLimit(ti int) int { return max(1<<16, 2*len(b.m.tables[ti].cells)) }
+
+// groupedByValues reports whether groupIndex groups the rows of table ti
+// without column dc by their value numbers alone, not by their
+// identities (which numbering them would change).
+func (b *modelBuilder) groupedByValues(ti, dc int) bool {
+	_, _, dense := b.denseGroupKeys(ti, dc, b.groupSpanLimit(ti))
+	return dense || b.packedGroupKeys(ti, dc) != nil
 }
 
 // groupIndex is a group number by key: dense holds 1 + the group by key
@@ -758,10 +804,18 @@ func (b *modelBuilder) digitKeys(ti, dc int, radix []uint64) func(r int) uint64 
 // column dc: their other identity values' numbers packed into 64 bits,
 // or (when they do not fit) their identity without dc.
 func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
+	if key := b.packedGroupKeys(ti, dc); key != nil {
+		return key
+	}
+	return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
+}
+
+// packedGroupKeys is groupKeys' packed keys, or nil when they do not fit.
+func (b *modelBuilder) packedGroupKeys(ti, dc int) func(r int) uint64 {
 	order := b.order[ti]
 	others := len(order) - 1
 	if others < 1 || len(b.m.tables[ti].identCols) == 0 {
-		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
+		return nil
 	}
 	bits := 64 / others
 	most := 0
@@ -771,7 +825,7 @@ func (b *modelBuilder) groupKeys(ti, dc int) func(r int) uint64 {
 		}
 	}
 	if bits < 32 && most >= 1<<bits-1 {
-		return func(r int) uint64 { return uint64(b.rowIdentity(ti, r, dc)) }
+		return nil
 	}
 	radix := make([]uint64, len(order)) // bits each: packed
 	for k := range radix {
