@@ -56,14 +56,18 @@ func (x *identities) useDense(fields []uint32, limit int) {
 }
 
 // tryDense sets up the array of identities, if it would have at most
-// limit entries.
+// limit entries. The last field is the least significant digit: files
+// are mostly sorted by their columns in order, so that rows next to each
+// other then have identities next to each other in the array (with the
+// first field least significant, each row's would be a stride of
+// megabytes from the last).
 func (x *identities) tryDense(fields []uint32, limit int) bool {
 	d := denseIdentities{slotOf: make([]int32, len(x.names))}
 	for i := range d.slotOf {
 		d.slotOf[i] = -1
 	}
 	size := uint64(1)
-	for _, f := range fields {
+	for _, f := range slices.Backward(fields) {
 		if d.slotOf[f-1] >= 0 {
 			continue
 		}

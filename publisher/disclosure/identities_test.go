@@ -61,3 +61,30 @@ func TestIdentitiesDenseAgreesWithMaps(t *testing.T) {
 		})
 	}
 }
+
+// The last identity field is the least significant digit of the array's
+// numbers: rows of a sorted file, which differ first in their last
+// columns, have numbers next to each other.
+func TestDenseNumbersRiseByOneInTheLastField(t *testing.T) {
+	x := newIdentities(0)
+	fields := []uint32{x.field("period"), x.field("practice"), x.field("sex")}
+	for _, f := range fields {
+		for v := range 4 {
+			x.value(f, fmt.Sprint("v", v))
+		}
+	}
+	x.useDense(fields, 1<<20)
+	number := func(period, practice, sex uint32) uint64 {
+		n, ok := x.denseNumber([]idPair{{fields[0], period}, {fields[1], practice}, {fields[2], sex}})
+		if !ok {
+			t.Fatal("no dense number")
+		}
+		return n
+	}
+	if a, b := number(2, 1, 0), number(2, 1, 1); b != a+1 {
+		t.Errorf("the next sex is %d on from %d, want 1", b-a, a)
+	}
+	if a, b := number(2, 1, 3), number(2, 2, 3); b-a != 5 { // sex has 4 values and none
+		t.Errorf("the next practice is %d on, want 5", b-a)
+	}
+}
