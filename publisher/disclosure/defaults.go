@@ -130,12 +130,14 @@ func (c *checker) preSuppressed(t *table) {
 	}
 	n, first := 0, -1
 	firstCol := 0
-	for i, tr := range t.treat.all {
-		if r, col := t.treat.cell(i); tr == tSource && t.fields[col].count {
-			if n == 0 {
-				first, firstCol = r, col
+	for r, row := range t.treat.rows() {
+		for col, tr := range row {
+			if tr == tSource && t.fields[col].count {
+				if n == 0 {
+					first, firstCol = r, col
+				}
+				n++
 			}
-			n++
 		}
 	}
 	if n == 0 {

@@ -293,7 +293,7 @@ func (c *checker) result(res Result, current []*table) Result {
 			}
 		}
 		res.Report.Files = append(res.Report.Files, fr)
-		res.Report.Summary.Files = append(res.Report.Summary.Files, t.fileSummary())
+		res.Report.Summary.Files = append(res.Report.Summary.Files, t.fileSummary(fr.Cells))
 	}
 	for _, f := range c.findings {
 		if f.Blocking {

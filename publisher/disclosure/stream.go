@@ -134,7 +134,7 @@ func (sc *Scan) Add(row datasets.Row) {
 			sc.suppressed++
 		}
 		if t.fields[c].controlled() {
-			sc.counts.add(tr)
+			sc.counts.add(tr, 1)
 		}
 	}
 	for c, v := range row.Values {

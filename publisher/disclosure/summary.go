@@ -38,9 +38,9 @@ type PublicCellCounts struct {
 	Missing            int `json:"missing"`
 }
 
-// fileSummary describes a current table for the public.
-func (t *table) fileSummary() FileSummary {
-	n := t.counts()
+// fileSummary describes a current table for the public, its cells counted
+// n (see counts).
+func (t *table) fileSummary(n CellCounts) FileSummary {
 	return FileSummary{File: t.name, Rule: t.rule.Rule, About: ruleWords(t.rule, t.aggregated), Reason: t.rule.Reason,
 		Cells: PublicCellCounts{Controlled: n.Controlled, Suppressed: n.SuppressedPrimary + n.SuppressedSecondary,
 			SuppressedAtSource: n.SuppressedAtSource, Rounded: n.Rounded, Unchanged: n.Unchanged, Missing: n.Missing}}

@@ -3,6 +3,7 @@ package disclosure
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -50,8 +51,27 @@ func (ts treatments) row(r int) []treatment {
 	return ts.all[r*ts.width : (r+1)*ts.width : (r+1)*ts.width]
 }
 
-// cell is the row and column of the i-th treatment of all.
-func (ts treatments) cell(i int) (r, c int) { return i / ts.width, i % ts.width }
+// rows gives each row's number and treatments.
+func (ts treatments) rows() iter.Seq2[int, []treatment] {
+	return func(yield func(int, []treatment) bool) {
+		for r, at := 0, 0; at < len(ts.all); r, at = r+1, at+ts.width {
+			if !yield(r, ts.all[at:at+ts.width:at+ts.width]) {
+				return
+			}
+		}
+	}
+}
+
+// tally counts each column's cells by treatment.
+func (ts treatments) tally() [][tSource + 1]int {
+	out := make([][tSource + 1]int, ts.width)
+	for at := 0; at < len(ts.all); at += ts.width {
+		for c, tr := range ts.all[at : at+ts.width] {
+			out[c][tr]++
+		}
+	}
+	return out
+}
 
 // appendRow adds a row of width treatments.
 func (ts *treatments) appendRow(row []treatment) { ts.all = append(ts.all, row...) }
@@ -577,9 +597,11 @@ func (t *table) ambiguous() bool {
 	if !t.treat.known() {
 		return true
 	}
-	for i, tr := range t.treat.all {
-		if _, c := t.treat.cell(i); t.fields[c].count && (tr == tSecondary || tr == tSource) {
-			return true
+	for _, row := range t.treat.rows() {
+		for c, tr := range row {
+			if (tr == tSecondary || tr == tSource) && t.fields[c].count {
+				return true
+			}
 		}
 	}
 	return false
@@ -612,14 +634,10 @@ func (t *table) publicFile() PublicFile {
 func (t *table) publicSchema() datasets.Schema {
 	s := t.res.Schema
 	s.Fields = slices.Clone(s.Fields)
-	used := make([]bool, len(s.Fields))
-	for i, tr := range t.treat.all {
-		if _, c := t.treat.cell(i); tr == tPrimary || tr == tSecondary {
-			used[c] = true
-		}
-	}
+	tally := t.treat.tally()
 	for i := range s.Fields {
-		if used[i] && t.addMarker[i] && !slices.Contains(s.Fields[i].Suppressed, t.markers[i]) {
+		used := i < len(tally) && tally[i][tPrimary]+tally[i][tSecondary] > 0
+		if used && t.addMarker[i] && !slices.Contains(s.Fields[i].Suppressed, t.markers[i]) {
 			s.Fields[i].Suppressed = append(slices.Clone(s.Fields[i].Suppressed), t.markers[i])
 		}
 	}
@@ -632,30 +650,32 @@ func (t *table) counts() CellCounts {
 		return t.scan.counts
 	}
 	var n CellCounts
-	for i, tr := range t.treat.all {
-		if _, c := t.treat.cell(i); t.fields[c].controlled() {
-			n.add(tr)
+	for c, cells := range t.treat.tally() {
+		if t.fields[c].controlled() {
+			for tr, k := range cells {
+				n.add(treatment(tr), k)
+			}
 		}
 	}
 	return n
 }
 
-// add counts one controlled cell treated tr.
-func (n *CellCounts) add(tr treatment) {
-	n.Controlled++
+// add counts k controlled cells treated tr.
+func (n *CellCounts) add(tr treatment, k int) {
+	n.Controlled += k
 	switch tr {
 	case tMissing:
-		n.Missing++
+		n.Missing += k
 	case tUnchanged:
-		n.Unchanged++
+		n.Unchanged += k
 	case tRounded:
-		n.Rounded++
+		n.Rounded += k
 	case tPrimary:
-		n.SuppressedPrimary++
+		n.SuppressedPrimary += k
 	case tSecondary:
-		n.SuppressedSecondary++
+		n.SuppressedSecondary += k
 	case tSource:
-		n.SuppressedAtSource++
+		n.SuppressedAtSource += k
 	}
 }
 
