@@ -42,9 +42,9 @@ type modelBuilder struct {
 	ids      *identities
 	fieldIDs [][]uint32 // per table, per column: the field's number
 	order    [][]int    // per table: the identity columns in field-name order
-	// vals[ti][r*len(order[ti])+k] is the value number of row r's k-th
-	// identity column in field-name order, or noValue for a total value.
-	vals [][]uint32
+	// vals[ti][k][r] is the value number of row r's k-th identity column
+	// in field-name order, or noValue for a total value.
+	vals [][][]uint32
 	// digits[ti][k] is the digit of table ti's k-th identity column in
 	// the identities' mixed-radix numbers, or −1 (see denseRowKey).
 	digits [][]int32
@@ -122,7 +122,7 @@ func newModelBuilder(m *model) *modelBuilder {
 	cells := 0
 	b.fieldIDs = make([][]uint32, len(m.tables))
 	b.order = make([][]int, len(m.tables))
-	b.vals = make([][]uint32, len(m.tables))
+	b.vals = make([][][]uint32, len(m.tables))
 	b.digits = make([][]int32, len(m.tables))
 	m.varAt = make([][]int32, len(m.tables))
 	m.varCol = make([][]int32, len(m.tables))
@@ -200,25 +200,26 @@ const noValue = ^uint32(0)
 func (b *modelBuilder) internRows(ti int) {
 	t := b.m.tables[ti]
 	order := b.order[ti]
-	vals := make([]uint32, len(t.cells)*len(order))
-	last := make([]string, len(order))
-	lastID := make([]uint32, len(order))
-	for k := range lastID {
-		lastID[k] = noValue
-	}
-	for r := range t.cells {
-		for k, c := range order {
+	b.vals[ti] = make([][]uint32, len(order))
+	// A column at a time, the columns in parallel: each numbers its own
+	// field's values (one map a field), in row order.
+	inParallel(len(order), func(k int) {
+		c := order[k]
+		field, f := b.fieldIDs[ti][c], t.schema.Fields[c]
+		vals := make([]uint32, len(t.cells))
+		last, lastID := "", noValue
+		for r := range t.cells {
 			v := t.cells[r][c]
-			if lastID[k] == noValue || v != last[k] {
-				last[k], lastID[k] = v, b.ids.value(b.fieldIDs[ti][c], v)
-				if isTotal(t.schema.Fields[c], v) {
-					lastID[k] = noValue
+			if lastID == noValue || v != last {
+				last, lastID = v, b.ids.value(field, v)
+				if isTotal(f, v) {
+					lastID = noValue
 				}
 			}
-			vals[r*len(order)+k] = lastID[k]
+			vals[r] = lastID
 		}
-	}
-	b.vals[ti] = vals
+		b.vals[ti][k] = vals
+	})
 }
 
 // isTotal reports whether v is one of field f's total values.
@@ -243,9 +244,8 @@ func (b *modelBuilder) rowIdentity(ti, r, skip int) int32 {
 // in field-name order, leaving out total values and the field of column
 // skip.
 func (b *modelBuilder) rowPairs(ti, r, skip int, pairs []idPair) []idPair {
-	k0 := r * len(b.order[ti])
 	for k, c := range b.order[ti] {
-		if v := b.vals[ti][k0+k]; c != skip && v != noValue {
+		if v := b.vals[ti][k][r]; c != skip && v != noValue {
 			pairs = append(pairs, idPair{b.fieldIDs[ti][c], v})
 		}
 	}
@@ -260,11 +260,11 @@ func (b *modelBuilder) denseRowKey(ti, r, skip int) (uint64, bool) {
 	if d.ids == nil {
 		return 0, false
 	}
-	order, digits := b.order[ti], b.digitsOf(ti)
-	vals := b.vals[ti][r*len(order) : (r+1)*len(order)]
+	order, digits, vals := b.order[ti], b.digitsOf(ti), b.vals[ti]
 	var key uint64
-	for k, v := range vals {
-		if v == noValue || order[k] == skip {
+	for k, c := range order {
+		v := vals[k][r]
+		if v == noValue || c == skip {
 			continue
 		}
 		slot := digits[k]
@@ -790,7 +790,7 @@ func (b *modelBuilder) digitKeys(ti, dc int, radix []uint64) func(r int) uint64 
 			if c == dc {
 				continue
 			}
-			v := uint64(vals[r*len(order)+k])
+			v := uint64(vals[k][r])
 			if v == uint64(noValue) {
 				v = radix[k] - 1
 			}
