@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -299,5 +300,56 @@ func TestModelAlikeWithIdentitiesInArrayOrMaps(t *testing.T) {
 		if a, m := inArray.eqs[i], inMaps.eqs[i]; !slices.Equal(a.terms, m.terms) || a.broken != m.broken {
 			t.Errorf("relation %d: array %+v, maps %+v", i, a, m)
 		}
+	}
+}
+
+// The identity columns' values numbered when totals were looked for are
+// renumbered for the model exactly as numbering the rows one by one
+// would number them, including a second file's values of the same
+// fields (some new, met in another order) and the totals found.
+func TestInternRowsRenumbersTheTotalsSearchsNumbers(t *testing.T) {
+	const schema = `{"fields": [
+	  {"name": "sex", "type": "string", "candour:role": "dimension", "candour:totalValues": ["All"]},
+	  {"name": "area", "type": "string", "candour:role": "key"},
+	  {"name": "n", "type": "integer", "candour:countOfIndividuals": true}],
+	  "primaryKey": ["area", "sex"], "candour:disclosure": {"rule": "nhs-digital"}}`
+	first := "sex,area,n\nM,B,20\nF,B,30\nAll,B,50\nF,A,11\nM,A,12\nAll,A,23\nF,England,41\nM,England,32\nAll,England,73\n"
+	second := "sex,area,n\nF,C,9\nM,C,8\nAll,C,17\nM,B,20\nF,B,30\nAll,B,50\n"
+	build := func(keep bool) *modelBuilder {
+		var tables []*table
+		for i, csv := range []string{first, second} {
+			tb, err := newCurrentTable(parseFile(t, fmt.Sprintf("f%d.csv", i), schema, csv), &checker{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tb.identNumbers.ids) != 2 {
+				t.Fatalf("file %d: the totals search numbered %d columns", i, len(tb.identNumbers.ids))
+			}
+			if !keep {
+				tb.identNumbers = identNumbers{}
+			}
+			tables = append(tables, tb)
+		}
+		b := newModelBuilder(&model{tables: tables})
+		for ti := range tables {
+			b.internRows(ti)
+		}
+		return b
+	}
+	renumbered, rowByRow := build(true), build(false)
+	for ti := range 2 {
+		for k := range renumbered.vals[ti] {
+			if !slices.Equal(renumbered.vals[ti][k], rowByRow.vals[ti][k]) {
+				t.Errorf("file %d, column %d: %v, row by row %v", ti, k, renumbered.vals[ti][k], rowByRow.vals[ti][k])
+			}
+		}
+	}
+	for f := range renumbered.ids.values {
+		if !reflect.DeepEqual(renumbered.ids.values[f], rowByRow.ids.values[f]) {
+			t.Errorf("field %s: %v, row by row %v", renumbered.ids.names[f], renumbered.ids.values[f], rowByRow.ids.values[f])
+		}
+	}
+	if renumbered.vals[0][1][0] != 0 || renumbered.vals[0][1][2] != noValue { // sex: M first, All a total
+		t.Errorf("sex of the first file: %v", renumbered.vals[0][1])
 	}
 }

@@ -203,9 +203,15 @@ func (b *modelBuilder) internRows(ti int) {
 	b.vals[ti] = make([][]uint32, len(order))
 	// A column at a time, the columns in parallel: each numbers its own
 	// field's values (one map a field), in row order.
+	numbered := t.identNumbers
+	t.identNumbers = identNumbers{}
 	inParallel(len(order), func(k int) {
 		c := order[k]
 		field, f := b.fieldIDs[ti][c], t.schema.Fields[c]
+		if i := slices.Index(t.identCols, c); len(numbered.ids) == len(t.identCols) && i >= 0 {
+			b.vals[ti][k] = b.renumber(field, f, numbered.ids[i], numbered.values[i])
+			return
+		}
 		vals := make([]uint32, len(t.cells))
 		last, lastID := "", noValue
 		for r := range t.cells {
@@ -220,6 +226,24 @@ func (b *modelBuilder) internRows(ti int) {
 		}
 		b.vals[ti][k] = vals
 	})
+}
+
+// renumber turns a column's value numbers ids, of values (numbered as
+// first met in row order), into the identities' numbers of field (f),
+// noValue for a total value, in place: the identities number the values
+// in the same order as if they met them row by row.
+func (b *modelBuilder) renumber(field uint32, f datasets.Field, ids []uint32, values []string) []uint32 {
+	to := make([]uint32, len(values))
+	for n, v := range values {
+		to[n] = b.ids.value(field, v)
+		if isTotal(f, v) {
+			to[n] = noValue
+		}
+	}
+	for r, n := range ids {
+		ids[r] = to[n]
+	}
+	return ids
 }
 
 // isTotal reports whether v is one of field f's total values.

@@ -28,6 +28,14 @@ const (
 
 func (t treatment) suppressed() bool { return t == tPrimary || t == tSecondary || t == tSource }
 
+// identNumbers are a table's identity columns' values numbered: ids[i][r]
+// is the number of row r's value of the i-th identity column, values[i]
+// the values by number, numbered as first met in row order.
+type identNumbers struct {
+	ids    [][]uint32
+	values [][]string
+}
+
 // treatments are the treatment of every cell of a current table, row
 // after row in one slab (a table of millions of rows needs no slice a
 // row). An earlier release's table has none: known is false.
@@ -111,6 +119,10 @@ type table struct {
 	rows  []datasets.Row
 	cells [][]string // public text
 	treat treatments // current files only
+	// identNumbers are the identity columns' values numbered when totals
+	// were looked for, kept for the audit model (see internRows), which
+	// takes them.
+	identNumbers identNumbers
 
 	national  []bool
 	identCols []int

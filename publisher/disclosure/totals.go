@@ -188,6 +188,7 @@ func (t *table) detectMarginRows(c *checker, counts []int) {
 		ids[i], values[i] = t.interned(t.identCols[i])
 		cards[i] = len(values[i])
 	})
+	t.identNumbers = identNumbers{ids: ids, values: values}
 	found := make([][]string, len(t.identCols))
 	inParallel(len(t.identCols), func(i int) {
 		dc := t.identCols[i]
