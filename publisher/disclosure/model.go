@@ -378,6 +378,9 @@ type cellsRead struct {
 	cells    []cellRead
 }
 
+// rowKey is the number of a row's identity (or of its identity without
+// a dimension) in the identities' array, when it has one (see
+// denseRowKey).
 type rowKey struct {
 	key   uint64
 	dense bool
