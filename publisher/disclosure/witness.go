@@ -30,6 +30,7 @@ type witnessState struct {
 	locked   []bool  // unknowns already moved
 	open     []int32 // the equations with a residual
 	at       []int32 // by equation: 1 + its place in open, 0 when balanced
+	moves    []int32 // by equation: how many moves reduce its residual (see countMoves), −1 when not known
 	nodes    int
 	lo, hi   []int64
 	cands    []witnessMove
@@ -57,6 +58,9 @@ func (s *isys) witness(lo, hi []int64) bool {
 	}
 	w.open = w.open[:0]
 	copy(w.res, s.baseResiduals())
+	for ei := range w.moves {
+		w.moves[ei] = -1
+	}
 	for ei, r := range w.res {
 		if r != 0 {
 			w.mark(ei)
@@ -122,9 +126,10 @@ func (s *isys) witnessScratch() *witnessState {
 	if s.w == nil {
 		s.w = &witnessState{}
 	}
-	if w := s.w; len(w.x) != s.n || len(w.res) != len(s.eqs) {
+	if w := s.w; len(w.x) != s.n || len(w.res) != len(s.eqs) || len(w.moves) != len(s.eqs) {
 		w.x, w.res, w.locked = sized(w.x, s.n), sized(w.res, len(s.eqs)), sized(w.locked, s.n)
 		w.at, w.open = sized(w.at, len(s.eqs)), w.open[:0]
+		w.moves = sized(w.moves, len(s.eqs))
 	}
 	return s.w
 }
@@ -157,16 +162,18 @@ func (s *isys) repair(w *witnessState, depth int) bool {
 }
 
 // mostConstrained returns the unbalanced equation with the fewest moves
-// that reduce its residual, or −1 when one has none (a dead end).
+// that reduce its residual, or −1 when one has none (a dead end). An
+// equation's count is kept until a move touches it (see move): a move
+// changes the residuals and the room of its unknown's equations only.
 func (s *isys) mostConstrained(w *witnessState) int {
 	best, fewest := -1, 0
 	for _, e := range w.open {
 		ei := int(e)
-		limit := len(s.eqs[ei].vars)
-		if best >= 0 {
-			limit = fewest
+		n := int(w.moves[ei])
+		if n < 0 {
+			n = s.countMoves(w, ei)
+			w.moves[ei] = int32(n)
 		}
-		n := s.countMoves(w, ei, limit)
 		if n == 0 {
 			return -1
 		}
@@ -178,15 +185,13 @@ func (s *isys) mostConstrained(w *witnessState) int {
 }
 
 // countMoves is how many unknowns of equation e can move to reduce its
-// residual, counting no further than limit + 1.
-func (s *isys) countMoves(w *witnessState, e, limit int) int {
+// residual.
+func (s *isys) countMoves(w *witnessState, e int) int {
 	n := 0
 	eq := s.eqs[e]
 	for i, v := range eq.vars {
 		if _, ok := w.step(v, eq.coefs[i], w.res[e]); ok {
-			if n++; n > limit {
-				break
-			}
+			n++
 		}
 	}
 	return n
@@ -256,6 +261,7 @@ func (s *isys) moveScore(w *witnessState, v int, d int64) int {
 func (s *isys) move(w *witnessState, v int, d int64) {
 	w.x[v] += d
 	for k, ei := range s.varEqs[v] {
+		w.moves[ei] = -1
 		before := w.res[ei]
 		w.res[ei] += s.varCoefs[v][k] * d
 		switch {

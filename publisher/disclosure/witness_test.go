@@ -81,7 +81,15 @@ func TestWitnessIsSound(t *testing.T) {
 		if !exists {
 			infeasible++
 		}
-		if !s.witness(lo, hi) {
+		ok := s.witness(lo, hi)
+		// The moves counted and kept (see mostConstrained) are still
+		// right, whatever the search moved and moved back.
+		for ei, n := range s.w.moves {
+			if want := s.countMoves(s.w, ei); n >= 0 && int(n) != want {
+				t.Fatalf("trial %d: equation %d kept %d moves, has %d", trial, ei, n, want)
+			}
+		}
+		if !ok {
 			continue
 		}
 		found++
